@@ -1,0 +1,34 @@
+"""All ORM models, one module per aggregate, gathered here so that metadata is complete."""
+
+from domain.base import Base
+from domain.models._alert import Alert, AlertEvent
+from domain.models._audit import AuditEvent
+from domain.models._contact_note import ContactNote
+from domain.models._notification import Delivery, Notification
+from domain.models._organisation import District, Organisation, UserDistrict
+from domain.models._resident import Assignment, Consent, EmergencyContact, Resident
+from domain.models._user import Device, LoginThrottle, RefreshToken, User
+from domain.models._visit import Visit, VisitPlan
+
+__all__ = [
+    "Alert",
+    "AlertEvent",
+    "Assignment",
+    "AuditEvent",
+    "Base",
+    "Consent",
+    "ContactNote",
+    "Delivery",
+    "Device",
+    "District",
+    "EmergencyContact",
+    "LoginThrottle",
+    "Notification",
+    "Organisation",
+    "RefreshToken",
+    "Resident",
+    "User",
+    "UserDistrict",
+    "Visit",
+    "VisitPlan",
+]

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from domain.base import ID_LENGTH, Base, FeedMixin, IdMixin, OrgMixin, TimestampMixin
+from domain.enums import (
+    AssignmentRole,
+    ConsentRecipient,
+    ConsentStatus,
+    Household,
+    LegalBasis,
+    ResidentStatus,
+    RiskLevel,
+)
+
+
+class Resident(IdMixin, OrgMixin, TimestampMixin, FeedMixin, Base):
+    """見守り対象者: a person under watch."""
+
+    __tablename__ = "residents"
+    __table_args__ = (
+        Index("ix_residents_org_feed", "org_id", "feed_seq"),
+        Index("ix_residents_org_district", "org_id", "district_id"),
+    )
+
+    district_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("districts.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    kana: Mapped[str] = mapped_column(String(100), default="")
+    birth_year: Mapped[int | None] = mapped_column(Integer, default=None)
+    address: Mapped[str] = mapped_column(String(300), default="")
+    latitude: Mapped[float | None] = mapped_column(Float, default=None)
+    longitude: Mapped[float | None] = mapped_column(Float, default=None)
+    phone: Mapped[str | None] = mapped_column(String(40), default=None)
+    household: Mapped[Household] = mapped_column(String(30), default=Household.ALONE)
+    risk_level: Mapped[RiskLevel] = mapped_column(String(10), default=RiskLevel.MEDIUM)
+    support_needs: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[ResidentStatus] = mapped_column(String(10), default=ResidentStatus.ACTIVE)
+    status_reason: Mapped[str | None] = mapped_column(String(200), default=None)
+    # The last contact of any kind, kept by the contact-note path; drives the contact-gap alert.
+    last_contact_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class EmergencyContact(IdMixin, OrgMixin, TimestampMixin, FeedMixin, Base):
+    __tablename__ = "emergency_contacts"
+
+    resident_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("residents.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    relation: Mapped[str] = mapped_column(String(50), default="")
+    phone: Mapped[str] = mapped_column(String(40))
+    priority: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Consent(IdMixin, OrgMixin, TimestampMixin, FeedMixin, Base):
+    """The resident's consent for one kind of recipient. Where there is no consent, `legal_basis`
+    records what still allows sharing. Changes are kept in the audit log."""
+
+    __tablename__ = "consents"
+    __table_args__ = (UniqueConstraint("resident_id", "recipient"),)
+
+    resident_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("residents.id"), index=True)
+    recipient: Mapped[ConsentRecipient] = mapped_column(String(40))
+    status: Mapped[ConsentStatus] = mapped_column(String(12))
+    purpose: Mapped[str] = mapped_column(String(300), default="")
+    given_on: Mapped[date | None] = mapped_column(Date, default=None)
+    expires_on: Mapped[date | None] = mapped_column(Date, default=None)
+    legal_basis: Mapped[LegalBasis | None] = mapped_column(String(40), default=None)
+    recorded_by: Mapped[str | None] = mapped_column(String(ID_LENGTH), ForeignKey("users.id"), default=None)
+
+
+class Assignment(IdMixin, OrgMixin, TimestampMixin, FeedMixin, Base):
+    """Resident ↔ watcher. An assignment is never edited away: it ends (`ended_at`) and the history
+    stays."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (
+        Index("ix_assignments_user_active", "user_id", "ended_at"),
+        Index("ix_assignments_resident_active", "resident_id", "ended_at"),
+    )
+
+    resident_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("residents.id"))
+    user_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("users.id"))
+    role: Mapped[AssignmentRole] = mapped_column(String(10), default=AssignmentRole.PRIMARY)
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_by: Mapped[str | None] = mapped_column(String(ID_LENGTH), default=None)
+    ended_by: Mapped[str | None] = mapped_column(String(ID_LENGTH), default=None)
+    end_reason: Mapped[str | None] = mapped_column(String(200), default=None)

@@ -1,0 +1,79 @@
+"""The one settings object, read from the environment (see README "Configuration")."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path("var")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MIMAMORI_", extra="ignore", populate_by_name=True)
+
+    environment: Literal["development", "production", "test"] = "development"
+    # DATABASE_URL is the conventional name; MIMAMORI_DATABASE_URL works too.
+    database_url: str = Field(
+        default="",
+        validation_alias="DATABASE_URL",
+        description="SQLAlchemy async URL; default: SQLite file var/mimamori.sqlite3",
+    )
+    data_dir: Path = DEFAULT_DATA_DIR
+    db_echo: bool = False
+    db_pool_disabled: bool = False  # NullPool: tests, and the Litestar test client's own event loop
+    secret_key: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    access_token_minutes: int = 15
+    refresh_token_days: int = 30
+    activation_code_hours: int = 72
+    login_max_failures: int = 5
+    login_failure_window_minutes: int = 15
+    cors_origins: list[str] = Field(default_factory=list)
+    log_level: str = "INFO"
+    log_format: Literal["console", "json"] = "console"
+    max_request_bytes: int = 5 * 1024 * 1024
+    default_timezone: str = "Asia/Tokyo"
+    default_locale: Literal["ja", "en"] = "ja"
+    # Jobs: by default the server runs the scheduler; at scale set false and run `mimamori worker`.
+    run_scheduler: bool = True
+    # Push: FCM when credentials are configured, else the log transport.
+    fcm_credentials_file: str = Field(default="", validation_alias="GOOGLE_APPLICATION_CREDENTIALS")
+    push_transport: Literal["auto", "fcm", "log", "recording"] = "auto"
+    demo_password: str = "mimamori-demo"
+
+    @model_validator(mode="after")
+    def _defaults(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'mimamori.sqlite3'}"
+        if not self.secret_key:
+            if self.environment == "production":
+                raise ValueError("MIMAMORI_SECRET_KEY is required in production")
+            self.secret_key = _stored_secret(self.data_dir)
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _stored_secret(data_dir: Path) -> str:
+    """Embedded default: generate the signing key once and keep it beside the database."""
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
