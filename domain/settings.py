@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     # Push: FCM when credentials are configured, else the log transport.
     fcm_credentials_file: str = Field(default="", validation_alias="GOOGLE_APPLICATION_CREDENTIALS")
     push_transport: Literal["auto", "fcm", "log", "recording"] = "auto"
-    demo_password: str = "mimamori-demo"
+    demo_password: str = "mimamori-demo"  # noqa: S105  (accepted only for demo accounts)
 
     @model_validator(mode="after")
     def _defaults(self) -> Settings:

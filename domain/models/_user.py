@@ -40,6 +40,8 @@ class Device(IdMixin, OrgMixin, TimestampMixin, Base):
     last_sync_at: Mapped[datetime | None] = mapped_column(default=None)
     last_seen_at: Mapped[datetime | None] = mapped_column(default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Access tokens issued before this moment no longer work (sign-out).
+    signed_out_at: Mapped[datetime | None] = mapped_column(default=None)
     revoked_by: Mapped[str | None] = mapped_column(String(ID_LENGTH), default=None)
 
 

@@ -1,0 +1,79 @@
+"""The Litestar application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
+from litestar import Litestar
+from litestar.config.cors import CORSConfig
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+
+from api.deps import provide_pagination, provide_principal, provide_settings
+from api.errors import exception_handlers
+from api.logging import configure_logging
+from api.routes import route_handlers
+from domain import migrate
+from domain.access import Principal
+from domain.db import create_db_config
+from domain.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or get_settings()
+    configure_logging(settings)
+    db_config = create_db_config(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        # Background work (scheduler, push dispatcher) is started here by the slices that own it.
+        async with _background(app, settings):
+            yield
+
+    openapi = OpenAPIConfig(
+        title="Mimamori API",
+        version="1.0.0",
+        description="見守り — visits, contact notes, alerts and offline sync for welfare commissioners, "
+        "volunteers and coordinators. Errors are RFC 9457 problem details in the caller's language.",
+        path="/schema",
+        components=Components(
+            security_schemes={
+                "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
+            }
+        ),
+        security=[{"BearerToken": []}],
+        use_handler_docstrings=True,
+    )
+    app = Litestar(
+        route_handlers=route_handlers(),
+        plugins=[SQLAlchemyPlugin(config=db_config)],
+        dependencies={
+            "principal": Provide(provide_principal),
+            "settings": Provide(provide_settings, sync_to_thread=False),
+            "pagination": Provide(provide_pagination, sync_to_thread=False),
+        },
+        exception_handlers=exception_handlers,
+        openapi_config=openapi,
+        cors_config=CORSConfig(allow_origins=settings.cors_origins) if settings.cors_origins else None,
+        request_max_body_size=settings.max_request_bytes,
+        lifespan=[lifespan],
+        signature_namespace={"Principal": Principal, "Settings": Settings},
+        debug=False,
+    )
+    app.state.settings = settings
+    app.state.db_config = db_config
+    app.state.migration_heads = migrate.head_revisions(db_config)
+    return app
+
+
+@asynccontextmanager
+async def _background(app: Litestar, settings: Settings) -> AsyncIterator[None]:
+    yield
+
+
+def _app_for_cli() -> Any:  # pragma: no cover - entry point for `litestar --app api.app:_app_for_cli`
+    return create_app()

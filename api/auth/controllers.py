@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.auth import service
+from api.auth.schemas import ActivateIn, LoginIn, RefreshIn, TokenOut, UserOut
+from domain.access import Principal
+from domain.models import User
+from domain.settings import Settings
+
+
+class AuthController(Controller):
+    path = "/api/v1/auth"
+    tags = ["auth"]
+
+    @post("/login", status_code=HTTP_200_OK, operation_id="login", security=[])
+    async def login(
+        self, request: Request[Any, Any, Any], data: LoginIn, db_session: AsyncSession, settings: Settings
+    ) -> TokenOut:
+        """Sign in on a device. Returns a short-lived access token and a rotating refresh token bound
+        to that device. Failed attempts are limited per account and per client address."""
+        client = request.client.host if request.client else None
+        return await service.login(db_session, settings, data, client)
+
+    @post("/refresh", status_code=HTTP_200_OK, operation_id="refreshToken", security=[])
+    async def refresh(self, data: RefreshIn, db_session: AsyncSession, settings: Settings) -> TokenOut:
+        """Trade a refresh token for a new pair. Each refresh token works once; presenting a used one
+        ends the device's session."""
+        return await service.refresh(db_session, settings, data.refresh_token)
+
+    @post("/logout", status_code=HTTP_204_NO_CONTENT, operation_id="logout")
+    async def logout(self, principal: Principal, db_session: AsyncSession) -> None:
+        """Sign this device out: its refresh tokens and current access tokens stop working."""
+        await service.logout(db_session, principal)
+
+    @post("/activate", status_code=HTTP_204_NO_CONTENT, operation_id="activateAccount", security=[])
+    async def activate(self, data: ActivateIn, db_session: AsyncSession, settings: Settings) -> None:
+        """Set a password with the one-time activation code a coordinator handed over."""
+        await service.activate(db_session, settings, data.login, data.code, data.password)
+
+
+class MeController(Controller):
+    path = "/api/v1/me"
+    tags = ["me"]
+
+    @get("/", operation_id="getMe")
+    async def me(self, principal: Principal, db_session: AsyncSession) -> UserOut:
+        """The signed-in user, with the districts they hold."""
+        user = await db_session.get_one(User, principal.user_id)
+        return await service.user_out(db_session, user)

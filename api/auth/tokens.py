@@ -1,0 +1,77 @@
+"""Access tokens (short-lived JWT) and refresh tokens (opaque, stored hashed, rotating)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import jwt
+
+from domain.clock import to_millis, utcnow
+from domain.errors import Unauthorized
+
+ALGORITHM = "HS256"
+ISSUER = "mimamori"
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    user_id: str
+    org_id: str
+    device_id: str
+    issued_at_ms: int
+
+
+def issue_access_token(
+    secret: str, *, user_id: str, org_id: str, role: str, device_id: str, minutes: int
+) -> tuple[str, int]:
+    now = utcnow()
+    expires_in = minutes * 60
+    claims = {
+        "iss": ISSUER,
+        "sub": user_id,
+        "org": org_id,
+        "role": role,
+        "dev": device_id,
+        "iat": int(now.timestamp()),
+        "iat_ms": to_millis(now),
+        "exp": int((now + timedelta(minutes=minutes)).timestamp()),
+        "jti": secrets.token_hex(8),
+    }
+    return jwt.encode(claims, secret, algorithm=ALGORITHM), expires_in
+
+
+def decode_access_token(secret: str, token: str) -> AccessClaims:
+    try:
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            issuer=ISSUER,
+            # exp is checked against the service clock below, so that tests can move time.
+            options={"verify_exp": False, "verify_iat": False, "require": ["exp", "sub", "org", "dev"]},
+        )
+    except jwt.PyJWTError as exc:
+        raise Unauthorized("error.token_invalid") from exc
+    if claims["exp"] < utcnow().timestamp():
+        raise Unauthorized("error.token_invalid")
+    return AccessClaims(
+        user_id=str(claims["sub"]),
+        org_id=str(claims["org"]),
+        device_id=str(claims["dev"]),
+        issued_at_ms=int(claims.get("iat_ms") or claims.get("iat", 0) * 1000),
+    )
+
+
+def new_refresh_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def hash_refresh_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def refresh_expiry(days: int) -> datetime:
+    return utcnow() + timedelta(days=days)

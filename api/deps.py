@@ -1,0 +1,50 @@
+"""Dependencies every controller may ask for by name: `principal`, `settings`, `pagination`.
+
+`principal` is how an endpoint says "signed-in users only": declaring it authenticates the request.
+Controllers in sync/, schedules/ and notifications/ use the same names without importing api/.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Request
+from litestar.params import Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.auth.service import authenticate
+from domain.access import Principal
+from domain.settings import Settings
+
+
+async def provide_principal(request: Request[Any, Any, Any], db_session: AsyncSession) -> Principal:
+    settings: Settings = request.app.state.settings
+    principal = await authenticate(db_session, settings, request.headers.get("authorization"))
+    request.scope["state"]["principal"] = principal
+    return principal
+
+
+def provide_settings(request: Request[Any, Any, Any]) -> Settings:
+    return request.app.state.settings
+
+
+@dataclass(frozen=True)
+class Pagination:
+    page: int
+    page_size: int
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.page_size
+
+
+def provide_pagination(
+    page: int = Parameter(query="page", ge=1, default=1, description="1-based page number"),
+    page_size: int = Parameter(query="page_size", ge=1, le=200, default=50, description="rows per page"),
+) -> Pagination:
+    return Pagination(page=page, page_size=page_size)
+
+
+def page_of(items: list[Any], total: int, pagination: Pagination) -> dict[str, Any]:
+    return {"items": items, "total": total, "page": pagination.page, "page_size": pagination.page_size}

@@ -1,0 +1,167 @@
+"""One error format for the whole API: RFC 9457 problem details, in the caller's language."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from litestar import Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    MethodNotAllowedException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    TooManyRequestsException,
+    ValidationException,
+)
+from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE
+from sqlalchemy.exc import IntegrityError
+
+from domain.errors import DomainError, FieldError
+from domain.i18n import negotiate, translate
+
+log = structlog.get_logger("mimamori.api")
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_TYPE = "https://mimamori.example/problems/"
+
+
+def request_locale(request: Request[Any, Any, Any]) -> str:
+    return negotiate(request.headers.get("accept-language"))
+
+
+def problem(
+    request: Request[Any, Any, Any],
+    status: int,
+    code: str,
+    *,
+    errors: list[FieldError] | None = None,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+    **params: Any,
+) -> Response[dict[str, Any]]:
+    locale = request_locale(request)
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE + code.removeprefix("error.").replace(".", "-"),
+        "title": translate(code, locale, **params),
+        "status": status,
+        "code": code,
+        "instance": request.url.path,
+    }
+    if errors:
+        body["errors"] = [
+            {"field": e.field, "code": e.code, "message": translate(e.code, locale, **e.params)}
+            for e in errors
+        ]
+        body["detail"] = "; ".join(f"{e['field']}: {e['message']}" for e in body["errors"])
+    if extra:
+        body.update(extra)
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[dict[str, Any]]:
+    return problem(request, exc.status, exc.code, errors=exc.errors, extra=exc.extra, **exc.params)
+
+
+_PYDANTIC_CODES = {
+    "missing": "field.required",
+    "string_too_long": "field.too_long",
+    "too_long": "field.too_long",
+    "string_too_short": "field.too_short",
+    "too_short": "field.too_short",
+    "enum": "field.not_allowed",
+    "literal_error": "field.not_allowed",
+    "extra_forbidden": "field.unknown",
+    "greater_than": "field.range",
+    "greater_than_equal": "field.range",
+    "less_than": "field.range",
+    "less_than_equal": "field.range",
+}
+
+
+def _field_errors(exc: ValidationException) -> list[FieldError]:
+    errors: list[FieldError] = []
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        if not isinstance(item, dict):
+            continue
+        key = str(item.get("key") or item.get("loc") or "body")
+        message = str(item.get("message", ""))
+        code, params = _classify(message)
+        errors.append(FieldError(key, code, params))
+    return errors
+
+
+def _classify(message: str) -> tuple[str, dict[str, Any]]:
+    """Litestar hands over messages only; map the common ones to translated codes."""
+    import re
+
+    lowered = message.lower()
+    if "field required" in lowered or "missing required" in lowered or "missing" == lowered:
+        return "field.required", {}
+    if m := re.search(r"at most (\d+) character", lowered):
+        return "field.too_long", {"max": m.group(1)}
+    if m := re.search(r"(?:length <= |at most )(\d+)", lowered):
+        return "field.too_long", {"max": m.group(1)}
+    if m := re.search(r"at least (\d+) character", lowered):
+        return "field.too_short", {"min": m.group(1)}
+    if m := re.search(r"input should be (.+)", message, re.IGNORECASE):
+        if "'" in m.group(1) or '"' in m.group(1):
+            return "field.not_allowed", {"choices": m.group(1)}
+        return "field.type", {"expected": m.group(1)}
+    if "expected" in lowered:
+        return "field.type", {"expected": message}
+    if "extra" in lowered or "unknown" in lowered:
+        return "field.unknown", {}
+    return "field.invalid", {}
+
+
+def _validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
+    errors = _field_errors(exc)
+    if not errors and exc.detail:
+        errors = [FieldError("body", "field.invalid")]
+    return problem(request, 400, "error.validation", errors=errors)
+
+
+def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    status = exc.status_code
+    code = {
+        400: "error.bad_request",
+        401: "error.unauthorized",
+        403: "error.forbidden",
+        404: "error.not_found",
+        405: "error.method_not_allowed",
+        409: "error.conflict",
+        413: "error.too_large",
+        429: "error.rate_limited",
+    }.get(status, "error.internal" if status >= 500 else "error.bad_request")
+    if status >= 500:
+        log.error("http_error", status=status, path=request.url.path)
+    return problem(request, status, code, headers=exc.headers)
+
+
+def _integrity_error(request: Request[Any, Any, Any], exc: IntegrityError) -> Response[dict[str, Any]]:
+    # A unique or foreign-key rule the service did not check first: the client's data clashes.
+    log.warning("integrity_error", path=request.url.path, constraint=str(exc.orig).splitlines()[0][:200])
+    return problem(request, 409, "error.conflict")
+
+
+def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    log.exception("unhandled_error", path=request.url.path, error_type=type(exc).__name__)
+    return problem(request, 500, "error.internal")
+
+
+exception_handlers: dict[Any, Any] = {
+    DomainError: _domain_error,
+    ValidationException: _validation_error,
+    NotAuthorizedException: _http_error,
+    PermissionDeniedException: _http_error,
+    NotFoundException: _http_error,
+    MethodNotAllowedException: _http_error,
+    TooManyRequestsException: _http_error,
+    HTTPException: _http_error,
+    IntegrityError: _integrity_error,
+    Exception: _unexpected,
+}
+
+__all__ = ["HTTP_413_REQUEST_ENTITY_TOO_LARGE", "exception_handlers", "problem", "request_locale"]

@@ -1,0 +1,12 @@
+"""Every HTTP route of the service, in one list. Each slice owns its controllers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from api.auth.controllers import AuthController, MeController
+from api.health import healthz, readyz
+
+
+def route_handlers() -> list[Any]:
+    return [healthz, readyz, AuthController, MeController]

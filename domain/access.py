@@ -1,0 +1,157 @@
+"""The one place where permissions are decided. The API, sync and jobs all ask here.
+
+* coordinators: everything in their organisation;
+* commissioners: residents of their districts, or assigned to them, whose consent (or a recorded
+  legal basis) covers the district commissioner; not ended residents;
+* volunteers: only residents actively assigned to them whose consent covers volunteers, not ended,
+  and only the fields they need.
+
+Restricted contact notes reach only their author, the district's commissioners and coordinators.
+Nothing ever crosses organisations: every clause starts with the principal's org_id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+
+from domain.clock import utcnow
+from domain.enums import ConsentRecipient, ConsentStatus, NoteVisibility, ResidentStatus, Role
+from domain.errors import Forbidden
+from domain.models import Assignment, Consent, ContactNote, Resident
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is asking: the signed-in user on one device."""
+
+    user_id: str
+    org_id: str
+    role: Role
+    district_ids: frozenset[str] = field(default_factory=frozenset)
+    device_id: str | None = None
+    locale: str = "ja"
+
+    @property
+    def is_coordinator(self) -> bool:
+        return self.role == Role.COORDINATOR
+
+
+RECIPIENT_FOR_ROLE = {
+    Role.COMMISSIONER: ConsentRecipient.DISTRICT_COMMISSIONER,
+    Role.VOLUNTEER: ConsentRecipient.VOLUNTEERS,
+    Role.COORDINATOR: ConsentRecipient.COUNCIL_STAFF,
+}
+
+# What a volunteer's phone and screens get of a resident: enough to find and help the person.
+VOLUNTEER_RESIDENT_FIELDS = frozenset(
+    {"id", "name", "kana", "address", "latitude", "longitude", "phone", "risk_level", "support_needs",
+     "status", "district_id", "household"}
+)  # fmt: skip
+
+
+def require_role(principal: Principal, *roles: Role) -> None:
+    if principal.role not in roles:
+        raise Forbidden()
+
+
+def consent_covers(recipient: ConsentRecipient, today: date | None = None) -> ColumnElement[bool]:
+    """EXISTS a consent for `recipient` that is given and unexpired, or a recorded legal basis."""
+    today = today or utcnow().date()
+    return exists(
+        select(Consent.id).where(
+            Consent.resident_id == Resident.id,
+            Consent.recipient == recipient,
+            Consent.deleted_at.is_(None),
+            or_(
+                and_(
+                    Consent.status == ConsentStatus.GIVEN,
+                    or_(Consent.expires_on.is_(None), Consent.expires_on >= today),
+                ),
+                Consent.legal_basis.is_not(None),
+            ),
+        )
+    )
+
+
+def assigned_to(user_id: str) -> ColumnElement[bool]:
+    return exists(
+        select(Assignment.id).where(
+            Assignment.resident_id == Resident.id,
+            Assignment.user_id == user_id,
+            Assignment.ended_at.is_(None),
+            Assignment.deleted_at.is_(None),
+        )
+    )
+
+
+def visible_residents(principal: Principal, today: date | None = None) -> ColumnElement[bool]:
+    """WHERE clause on `Resident` for the residents this principal may see."""
+    in_org = and_(Resident.org_id == principal.org_id, Resident.deleted_at.is_(None))
+    if principal.role == Role.COORDINATOR:
+        return in_org
+    not_ended = Resident.status != ResidentStatus.ENDED
+    recipient = RECIPIENT_FOR_ROLE[principal.role]
+    if principal.role == Role.COMMISSIONER:
+        in_districts = Resident.district_id.in_(principal.district_ids) if principal.district_ids else false()
+        reach = or_(in_districts, assigned_to(principal.user_id))
+        return and_(in_org, not_ended, reach, consent_covers(recipient, today))
+    if principal.role == Role.VOLUNTEER:
+        return and_(in_org, not_ended, assigned_to(principal.user_id), consent_covers(recipient, today))
+    return false()
+
+
+def visible_notes(principal: Principal, today: date | None = None) -> ColumnElement[bool]:
+    """WHERE clause on `ContactNote` (joined or correlated with `Resident`)."""
+    base = and_(
+        ContactNote.org_id == principal.org_id,
+        ContactNote.deleted_at.is_(None),
+        ContactNote.resident_id == Resident.id,
+        visible_residents(principal, today),
+    )
+    if principal.role == Role.COORDINATOR:
+        return base
+    own = ContactNote.author_id == principal.user_id
+    team = ContactNote.visibility == NoteVisibility.TEAM
+    if principal.role == Role.COMMISSIONER:
+        district = Resident.district_id.in_(principal.district_ids) if principal.district_ids else false()
+        return and_(base, or_(team, own, district))
+    return and_(base, or_(team, own))
+
+
+def may_manage_residents(principal: Principal) -> bool:
+    """Create and edit residents, consent and assignments: coordinators."""
+    return principal.role == Role.COORDINATOR
+
+
+def may_plan_for_district(principal: Principal, district_id: str) -> bool:
+    """Visit plans: coordinators, and commissioners in their own districts."""
+    if principal.role == Role.COORDINATOR:
+        return True
+    return principal.role == Role.COMMISSIONER and district_id in principal.district_ids
+
+
+def may_handle_alerts(principal: Principal) -> bool:
+    return principal.role in (Role.COORDINATOR, Role.COMMISSIONER)
+
+
+def resident_fields_for(principal: Principal) -> frozenset[str] | None:
+    """None means every field."""
+    return VOLUNTEER_RESIDENT_FIELDS if principal.role == Role.VOLUNTEER else None
+
+
+__all__ = [
+    "Principal",
+    "assigned_to",
+    "consent_covers",
+    "may_handle_alerts",
+    "may_manage_residents",
+    "may_plan_for_district",
+    "require_role",
+    "resident_fields_for",
+    "true",
+    "visible_notes",
+    "visible_residents",
+]

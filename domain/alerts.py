@@ -1,0 +1,100 @@
+"""The alert lifecycle shared by every slice: open (once per cause), acknowledge, resolve, history.
+
+Raising is done by schedules (missed contacts, gaps, urgent outcomes) and sync (quarantine);
+handling by coordinators through the API and phones. Delivery is the notifications slice's job.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.clock import utcnow
+from domain.enums import AlertResolution, AlertSeverity, AlertStatus
+from domain.errors import Conflict
+from domain.models import Alert, AlertEvent
+
+
+def add_event(
+    session: AsyncSession, alert: Alert, action: str, actor_id: str | None = None, **detail: Any
+) -> None:
+    session.add(
+        AlertEvent(org_id=alert.org_id, alert_id=alert.id, at=utcnow(), action=action, actor_id=actor_id,
+                   detail=detail)
+    )  # fmt: skip
+
+
+async def open_alert(
+    session: AsyncSession,
+    *,
+    org_id: str,
+    kind: str,
+    cause_key: str,
+    resident_id: str,
+    visit_id: str | None = None,
+    severity: AlertSeverity = AlertSeverity.NORMAL,
+    assignee_last_sync_at: datetime | None = None,
+    next_escalation_at: datetime | None = None,
+    **detail: Any,
+) -> Alert | None:
+    """Open the alert for `cause_key`, or return None when that cause already has one (whichever
+    process raised it first: the unique constraint decides)."""
+    existing = await session.scalar(
+        select(Alert.id).where(Alert.org_id == org_id, Alert.cause_key == cause_key)
+    )
+    if existing is not None:
+        return None
+    alert = Alert(
+        org_id=org_id,
+        kind=kind,
+        cause_key=cause_key,
+        resident_id=resident_id,
+        visit_id=visit_id,
+        severity=severity,
+        assignee_last_sync_at=assignee_last_sync_at,
+        opened_at=utcnow(),
+        next_escalation_at=next_escalation_at,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(alert)
+            await session.flush()
+    except IntegrityError:
+        return None
+    add_event(session, alert, "created", kind=kind, severity=str(severity), **detail)
+    return alert
+
+
+async def acknowledge(session: AsyncSession, alert: Alert, actor_id: str) -> Alert:
+    if alert.status == AlertStatus.RESOLVED:
+        raise Conflict("error.alert_resolved")
+    if alert.status == AlertStatus.OPEN:
+        alert.status = AlertStatus.ACKNOWLEDGED
+        alert.acknowledged_at = utcnow()
+        alert.acknowledged_by = actor_id
+        alert.next_escalation_at = None
+        add_event(session, alert, "acknowledged", actor_id)
+    return alert
+
+
+async def resolve(
+    session: AsyncSession,
+    alert: Alert,
+    resolution: AlertResolution,
+    actor_id: str | None = None,
+    note: str | None = None,
+) -> Alert:
+    if alert.status == AlertStatus.RESOLVED:
+        return alert
+    alert.status = AlertStatus.RESOLVED
+    alert.resolution = resolution
+    alert.resolution_note = note
+    alert.resolved_at = utcnow()
+    alert.resolved_by = actor_id
+    alert.next_escalation_at = None
+    add_event(session, alert, "resolved", actor_id, resolution=str(resolution))
+    return alert

@@ -1,0 +1,158 @@
+"""Test fixtures. Every database test runs twice: on SQLite and on PostgreSQL.
+
+PostgreSQL tests skip when no server answers at 127.0.0.1:5432, except under CI (CI=true), where a
+missing PostgreSQL fails the run. Each run gets its own PostgreSQL database; each test starts empty
+(SQLite: a fresh copy of a template file; PostgreSQL: TRUNCATE after the test).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from domain.clock import clock
+from domain.db import create_db_config, session_scope
+from domain.models import Base
+from domain.settings import Settings
+
+PG_HOST = os.environ.get("MIMAMORI_TEST_PG_HOST", "127.0.0.1")
+PG_PORT = int(os.environ.get("MIMAMORI_TEST_PG_PORT", "5432"))
+PG_ADMIN_URL = f"postgresql+asyncpg://postgres@{PG_HOST}:{PG_PORT}/postgres"
+UNDER_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _pg_url(database: str) -> str:
+    return f"postgresql+asyncpg://postgres@{PG_HOST}:{PG_PORT}/{database}"
+
+
+async def _pg_admin(statement: str) -> None:
+    engine = create_async_engine(PG_ADMIN_URL, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+async def _create_schema(url: str) -> None:
+    engine = create_async_engine(url, poolclass=NullPool)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(Base.metadata.create_all)
+    finally:
+        await engine.dispose()
+
+
+def _pg_available() -> str | None:
+    try:
+        asyncio.run(asyncio.wait_for(_pg_admin("SELECT 1"), timeout=5))
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    problem = _pg_available()
+    if problem:
+        message = f"PostgreSQL is not reachable at {PG_HOST}:{PG_PORT} ({problem})"
+        if UNDER_CI:
+            pytest.fail(message + " — under CI the PostgreSQL tests must run", pytrace=False)
+        pytest.skip(message)
+    name = f"mimamori_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    asyncio.run(_create_schema(_pg_url(name)))
+    yield name
+    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite") / "template.sqlite3"
+    asyncio.run(_create_schema(f"sqlite+aiosqlite:///{path}"))
+    return path
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    marker = request.node.get_closest_marker("postgres_only")
+    if marker and request.param != "postgresql":
+        pytest.skip("PostgreSQL-only test")
+    return request.param
+
+
+@pytest.fixture
+def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if backend == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "test.sqlite3"
+        shutil.copy(template, path)
+        yield f"sqlite+aiosqlite:///{path}"
+        return
+    name: str = request.getfixturevalue("postgres_database")
+    url = _pg_url(name)
+    yield url
+    asyncio.run(_truncate(url))
+
+
+async def _truncate(url: str) -> None:
+    engine = create_async_engine(url, poolclass=NullPool)
+    try:
+        async with engine.begin() as conn:
+            tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+            await conn.execute(text(f"TRUNCATE {tables} CASCADE"))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        environment="test",
+        database_url=database_url,
+        db_pool_disabled=True,
+        data_dir=tmp_path,
+        secret_key="test-secret-key-that-is-long-enough-for-hs256",
+        run_scheduler=False,
+        push_transport="recording",
+        log_level="WARNING",
+    )
+
+
+@pytest.fixture(autouse=True)
+def _reset_clock() -> Iterator[None]:
+    clock.reset()
+    yield
+    clock.reset()
+
+
+@pytest.fixture
+def app(settings: Settings) -> Litestar:
+    from api.app import create_app
+
+    return create_app(settings)
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    async with AsyncTestClient(app=app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def db(settings: Settings) -> Callable[[], AbstractAsyncContextManager[AsyncSession]]:
+    """`async with db() as session:` — a committed unit of work, like a job or CLI command."""
+    config = create_db_config(settings)
+    return lambda: session_scope(config)
