@@ -1,0 +1,70 @@
+"""An organisation's operating rules, stored as JSON on `Organisation.settings`, with defaults.
+
+Read them through `rules_for(org)`; write through the API (coordinators). Times are local to the
+organisation's timezone.
+"""
+
+from __future__ import annotations
+
+from datetime import time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.enums import RiskLevel
+from domain.models import Organisation
+
+
+class PlanDefault(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rrule: str
+    window_days: int = Field(default=1, ge=1, le=31)
+
+
+class OrgRules(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    quiet_start: time = time(21, 0)
+    quiet_end: time = time(8, 0)
+    # Reminders: the evening before and the morning of a visit (local time).
+    reminder_evening: time = time(18, 0)
+    reminder_morning: time = time(8, 30)
+    # After a window closes with no contact: ask the assignee at once; alert after the grace period.
+    grace_hours: int = Field(default=24, ge=0, le=24 * 14)
+    # Unacknowledged alerts climb visitor → commissioner → coordinator on these deadlines (hours).
+    escalation_hours: list[int] = Field(default_factory=lambda: [4, 8, 24])
+    revisit_hours: int = Field(default=48, ge=1, le=24 * 14)
+    # No contact at all for longer than this (days) raises an alert, plan or no plan.
+    contact_gap_days: dict[RiskLevel, int] = Field(
+        default_factory=lambda: {RiskLevel.HIGH: 14, RiskLevel.MEDIUM: 30, RiskLevel.LOW: 60}
+    )
+    plan_defaults: dict[RiskLevel, PlanDefault] = Field(
+        default_factory=lambda: {
+            RiskLevel.HIGH: PlanDefault(rrule="FREQ=WEEKLY;INTERVAL=1"),
+            RiskLevel.MEDIUM: PlanDefault(rrule="FREQ=WEEKLY;INTERVAL=2"),
+            RiskLevel.LOW: PlanDefault(rrule="FREQ=MONTHLY;INTERVAL=1"),
+        }
+    )
+    expansion_weeks: int = Field(default=8, ge=1, le=52)
+
+    def in_quiet_hours(self, local: time) -> bool:
+        if self.quiet_start <= self.quiet_end:
+            return self.quiet_start <= local < self.quiet_end
+        return local >= self.quiet_start or local < self.quiet_end
+
+
+def rules_for(org: Organisation) -> OrgRules:
+    return OrgRules.model_validate(org.settings or {})
+
+
+def timezone_of(org: Organisation) -> ZoneInfo:
+    return ZoneInfo(org.timezone or "Asia/Tokyo")
+
+
+def merged(org: Organisation, changes: dict[str, Any]) -> dict[str, Any]:
+    """Validate changes against the rules and return the JSON to store."""
+    current = rules_for(org).model_dump(mode="json")
+    current.update(changes)
+    return OrgRules.model_validate(current).model_dump(mode="json")
