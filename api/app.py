@@ -13,6 +13,7 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
+from api.auth import passwords
 from api.deps import provide_pagination, provide_principal, provide_settings
 from api.errors import exception_handlers
 from api.logging import configure_logging
@@ -26,6 +27,7 @@ from domain.settings import Settings, get_settings
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     configure_logging(settings)
+    passwords.configure(settings.password_hash_profile)
     db_config = create_db_config(settings)
 
     @asynccontextmanager

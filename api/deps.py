@@ -40,8 +40,8 @@ class Pagination:
 
 
 def provide_pagination(
-    page: int = Parameter(query="page", ge=1, default=1, description="1-based page number"),
-    page_size: int = Parameter(query="page_size", ge=1, le=200, default=50, description="rows per page"),
+    page: int = Parameter(ge=1, default=1, description="1-based page number"),
+    page_size: int = Parameter(ge=1, le=200, default=50, description="rows per page"),
 ) -> Pagination:
     return Pagination(page=page, page_size=page_size)
 

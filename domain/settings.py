@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     # Push: FCM when credentials are configured, else the log transport.
     fcm_credentials_file: str = Field(default="", validation_alias="GOOGLE_APPLICATION_CREDENTIALS")
     push_transport: Literal["auto", "fcm", "log", "recording"] = "auto"
+    # "fast" (cheapest Argon2 parameters) is for tests only.
+    password_hash_profile: Literal["standard", "fast"] = "standard"  # noqa: S105
     demo_password: str = "mimamori-demo"  # noqa: S105  (accepted only for demo accounts)
 
     @model_validator(mode="after")

@@ -128,6 +128,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         run_scheduler=False,
         push_transport="recording",
         log_level="WARNING",
+        password_hash_profile="fast",
     )
 
 

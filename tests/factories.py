@@ -5,16 +5,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from argon2 import PasswordHasher, profiles
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.auth.passwords import hash_secret
 from domain.clock import utcnow
 from domain.enums import AssignmentRole, ConsentRecipient, ConsentStatus, Role
 from domain.models import Assignment, Consent, District, Organisation, Resident, User, UserDistrict
 
 PASSWORD = "correct-horse-battery"
-_HASH = hash_secret(PASSWORD)
+_HASH = PasswordHasher.from_parameters(profiles.CHEAPEST).hash(PASSWORD)
 
 
 async def make_org(session: AsyncSession, name: str = "テスト市") -> Organisation:
@@ -41,7 +41,7 @@ async def make_user(
     **fields: Any,
 ) -> User:
     user = User(org_id=org.id, login=login, display_name=fields.pop("display_name", login), role=role,
-                password_hash=_HASH, **fields)  # fmt: skip
+                password_hash=fields.pop("password_hash", _HASH), **fields)  # fmt: skip
     session.add(user)
     await session.flush()
     for district in districts:

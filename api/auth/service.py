@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from sqlalchemy import select, update
@@ -127,7 +128,9 @@ async def login(
     window = timedelta(minutes=settings.login_failure_window_minutes)
     await throttle.check(session, keys, max_failures=settings.login_max_failures, window=window)
     user = await session.scalar(select(User).where(User.login == payload.login.strip()))
-    if user is None or not verify_secret(user.password_hash, payload.password):
+    # Argon2 is deliberately slow: keep it off the event loop.
+    valid = await asyncio.to_thread(verify_secret, user.password_hash if user else None, payload.password)
+    if user is None or not valid:
         await throttle.record_failure(session, keys, window=window)
         await session.commit()  # the failure counts even though the answer is an error
         raise Unauthorized("error.login_failed")
@@ -194,13 +197,13 @@ async def activate(
         and user.activation_code_hash is not None
         and user.activation_expires_at is not None
         and user.activation_expires_at > utcnow()
-        and verify_secret(user.activation_code_hash, normalise_code(code))
     )
+    ok = ok and await asyncio.to_thread(verify_secret, user.activation_code_hash, normalise_code(code))  # type: ignore[union-attr]
     if not ok or user is None:
         await throttle.record_failure(session, keys, window=window)
         await session.commit()
         raise InvalidInput("error.activation_failed")
-    user.password_hash = hash_secret(password)
+    user.password_hash = await asyncio.to_thread(hash_secret, password)
     user.activation_code_hash = None
     user.activation_expires_at = None
     user.active = True

@@ -1,0 +1,199 @@
+"""Token lifecycle: expiry, rotation, reuse detection, sign-out, device revocation, rate limits,
+activation."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from api.auth.passwords import hash_secret
+from domain.clock import clock, utcnow
+from domain.enums import Role
+from domain.models import Device, User
+from tests.factories import PASSWORD, make_org, make_user
+
+
+async def _setup(db, login_name: str = "kanda") -> None:
+    async with db() as session:
+        org = await make_org(session)
+        await make_user(session, org, Role.COMMISSIONER, login_name)
+
+
+async def _login(client, login_name: str = "kanda", password: str = PASSWORD, device: str = "phone-1"):
+    return await client.post(
+        "/api/v1/auth/login",
+        json={"login": login_name, "password": password, "device": {"id": device, "platform": "android"}},
+    )
+
+
+def _bearer(tokens: dict) -> dict[str, str]:
+    return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+async def test_login_returns_the_documented_shape(client, db) -> None:
+    await _setup(db)
+    response = await _login(client)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["token_type"] == "Bearer"
+    assert body["expires_in"] == 15 * 60
+    assert body["user"]["login"] == "kanda" and body["user"]["role"] == "commissioner"
+    assert body["access_token"] and body["refresh_token"]
+
+
+async def test_wrong_password_is_401_in_japanese_by_default(client, db) -> None:
+    await _setup(db)
+    response = await _login(client, password="wrong-password")
+    assert response.status_code == 401
+    assert response.json()["title"] == "ログインIDまたはパスワードが正しくありません。"
+    unknown = await _login(client, login_name="nobody")
+    assert unknown.status_code == 401
+    assert unknown.json()["code"] == response.json()["code"]  # unknown accounts look the same
+
+
+async def test_access_token_expires(client, db) -> None:
+    await _setup(db)
+    tokens = (await _login(client)).json()
+    assert (await client.get("/api/v1/me", headers=_bearer(tokens))).status_code == 200
+    clock.set(utcnow() + timedelta(minutes=16))
+    expired = await client.get("/api/v1/me", headers=_bearer(tokens))
+    assert expired.status_code == 401
+    assert expired.json()["code"] == "error.token_invalid"
+
+
+async def test_refresh_rotates_and_reuse_ends_the_session(client, db) -> None:
+    await _setup(db)
+    first = (await _login(client)).json()
+    second = await client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert second.status_code == 200
+    second = second.json()
+    assert second["refresh_token"] != first["refresh_token"]
+    assert (await client.get("/api/v1/me", headers=_bearer(second))).status_code == 200
+
+    clock.advance(timedelta(seconds=1))
+    # The old refresh token again: somebody replayed it. The whole device session ends.
+    replay = await client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert replay.status_code == 401
+    assert replay.json()["code"] == "error.refresh_reused"
+    newest = await client.post("/api/v1/auth/refresh", json={"refresh_token": second["refresh_token"]})
+    assert newest.status_code == 401
+    assert (await client.get("/api/v1/me", headers=_bearer(second))).status_code == 401
+    # Signing in again works.
+    assert (await _login(client)).status_code == 200
+
+
+async def test_refresh_token_expires(client, db) -> None:
+    await _setup(db)
+    tokens = (await _login(client)).json()
+    clock.set(utcnow() + timedelta(days=31))
+    response = await client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    assert response.status_code == 401
+
+
+async def test_logout_stops_access_and_refresh(client, db) -> None:
+    await _setup(db)
+    tokens = (await _login(client)).json()
+    assert (await client.post("/api/v1/auth/logout", headers=_bearer(tokens))).status_code == 204
+    assert (await client.get("/api/v1/me", headers=_bearer(tokens))).status_code == 401
+    refresh = await client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    assert refresh.status_code == 401
+
+
+async def test_revoked_device_is_told_to_wipe(client, db) -> None:
+    await _setup(db)
+    tokens = (await _login(client)).json()
+    other_phone = (await _login(client, device="phone-2")).json()
+    async with db() as session:
+        device = await session.scalar(select(Device).where(Device.client_id == "phone-1"))
+        device.revoked_at = utcnow()
+
+    response = await client.get("/api/v1/me", headers=_bearer(tokens))
+    assert response.status_code == 401
+    assert response.json()["wipe"] is True
+    assert response.json()["code"] == "error.device_revoked"
+    refresh = await client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    assert refresh.status_code == 401 and refresh.json()["wipe"] is True
+    # The same installation cannot sign in again; the user's other phone is untouched.
+    again = await _login(client, device="phone-1")
+    assert again.status_code == 401 and again.json()["wipe"] is True
+    assert (await client.get("/api/v1/me", headers=_bearer(other_phone))).status_code == 200
+
+
+async def test_failed_logins_are_limited_per_account(client, db) -> None:
+    await _setup(db)
+    for _ in range(5):
+        assert (await _login(client, password="wrong-password")).status_code == 401
+    limited = await _login(client)  # even the right password waits
+    assert limited.status_code == 429
+    assert "retry_after" in limited.json()
+    assert "分後" in limited.json()["title"]
+    clock.set(utcnow() + timedelta(minutes=16))
+    assert (await _login(client)).status_code == 200
+
+
+async def test_failed_logins_are_limited_per_client_address(client, db) -> None:
+    await _setup(db)
+    # Many different (unknown) accounts from one address.
+    for index in range(20):
+        assert (await _login(client, login_name=f"guess-{index}", password="x")).status_code == 401
+    assert (await _login(client)).status_code == 429
+
+
+async def test_successful_login_clears_the_account_counter(client, db) -> None:
+    await _setup(db)
+    for _ in range(4):
+        await _login(client, password="wrong-password")
+    assert (await _login(client)).status_code == 200
+    for _ in range(4):
+        assert (await _login(client, password="wrong-password")).status_code == 401
+    assert (await _login(client)).status_code == 200
+
+
+async def test_activation_code_sets_the_password_once(client, db) -> None:
+    async with db() as session:
+        org = await make_org(session)
+        user = await make_user(session, org, Role.VOLUNTEER, "new-volunteer", password_hash=None)
+        user.activation_code_hash = hash_secret("ABCD-EFGH")
+        user.activation_expires_at = utcnow() + timedelta(hours=72)
+    assert (await _login(client, login_name="new-volunteer", password="anything")).status_code == 401
+
+    wrong = await client.post(
+        "/api/v1/auth/activate",
+        json={"login": "new-volunteer", "code": "ABCD-XXXX", "password": "a-new-password"},
+    )
+    assert wrong.status_code == 400 and wrong.json()["code"] == "error.activation_failed"
+    ok = await client.post(
+        "/api/v1/auth/activate",
+        json={"login": "new-volunteer", "code": "abcd efgh", "password": "a-new-password"},
+    )
+    assert ok.status_code == 204
+    assert (await _login(client, login_name="new-volunteer", password="a-new-password")).status_code == 200
+    reused = await client.post(
+        "/api/v1/auth/activate",
+        json={"login": "new-volunteer", "code": "ABCD-EFGH", "password": "other-password"},
+    )
+    assert reused.status_code == 400
+
+
+async def test_activation_code_expires(client, db) -> None:
+    async with db() as session:
+        org = await make_org(session)
+        user = await make_user(session, org, Role.VOLUNTEER, "late", password_hash=None)
+        user.activation_code_hash = hash_secret("ABCD-EFGH")
+        user.activation_expires_at = utcnow() + timedelta(hours=72)
+    clock.set(utcnow() + timedelta(hours=73))
+    response = await client.post(
+        "/api/v1/auth/activate", json={"login": "late", "code": "ABCD-EFGH", "password": "a-new-password"}
+    )
+    assert response.status_code == 400
+
+
+async def test_inactive_user_cannot_sign_in_or_use_tokens(client, db) -> None:
+    await _setup(db)
+    tokens = (await _login(client)).json()
+    async with db() as session:
+        user = await session.scalar(select(User).where(User.login == "kanda"))
+        user.active = False
+    assert (await client.get("/api/v1/me", headers=_bearer(tokens))).status_code == 401
+    assert (await _login(client)).status_code == 401
