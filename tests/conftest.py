@@ -11,9 +11,11 @@ import asyncio
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 from litestar import Litestar
@@ -30,7 +32,15 @@ from domain.settings import Settings
 PG_HOST = os.environ.get("MIMAMORI_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("MIMAMORI_TEST_PG_PORT", "5432"))
 PG_ADMIN_URL = f"postgresql+asyncpg://postgres@{PG_HOST}:{PG_PORT}/postgres"
+T = TypeVar("T")
 UNDER_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to completion from sync code, even when an event loop is already running
+    (session fixtures can be first requested from inside an async test)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def _pg_url(database: str) -> str:
@@ -57,7 +67,7 @@ async def _create_schema(url: str) -> None:
 
 def _pg_available() -> str | None:
     try:
-        asyncio.run(asyncio.wait_for(_pg_admin("SELECT 1"), timeout=5))
+        _run(asyncio.wait_for(_pg_admin("SELECT 1"), timeout=5))
     except Exception as exc:
         return f"{type(exc).__name__}: {exc}"
     return None
@@ -72,16 +82,16 @@ def postgres_database() -> Iterator[str]:
             pytest.fail(message + " — under CI the PostgreSQL tests must run", pytrace=False)
         pytest.skip(message)
     name = f"mimamori_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
-    asyncio.run(_create_schema(_pg_url(name)))
+    _run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    _run(_create_schema(_pg_url(name)))
     yield name
-    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    _run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("sqlite") / "template.sqlite3"
-    asyncio.run(_create_schema(f"sqlite+aiosqlite:///{path}"))
+    _run(_create_schema(f"sqlite+aiosqlite:///{path}"))
     return path
 
 
@@ -104,7 +114,7 @@ def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -
     name: str = request.getfixturevalue("postgres_database")
     url = _pg_url(name)
     yield url
-    asyncio.run(_truncate(url))
+    _run(_truncate(url))
 
 
 async def _truncate(url: str) -> None:
@@ -157,3 +167,16 @@ def db(settings: Settings) -> Callable[[], AbstractAsyncContextManager[AsyncSess
     """`async with db() as session:` — a committed unit of work, like a job or CLI command."""
     config = create_db_config(settings)
     return lambda: session_scope(config)
+
+
+@pytest.fixture
+def empty_database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A database with no schema at all (for migration and start-up tests)."""
+    if backend == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'empty.sqlite3'}"
+        return
+    request.getfixturevalue("postgres_database")  # skips (or fails under CI) without PostgreSQL
+    name = f"mimamori_empty_{uuid.uuid4().hex[:8]}"
+    _run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    yield _pg_url(name)
+    _run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
