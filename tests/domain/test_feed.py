@@ -21,7 +21,7 @@ async def _town(db):
 
 
 async def test_inserts_and_updates_advance_the_feed(db) -> None:
-    org, district, resident = await _town(db)
+    org, _district, resident = await _town(db)
     assert resident.feed_seq > 0
     async with db() as session:
         mark = await feed.high_watermark(session, org.id)
