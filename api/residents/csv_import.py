@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import audit
 from domain.access import Principal
+from domain.base import new_id
 from domain.clock import utcnow
 from domain.enums import ConsentRecipient, ConsentStatus, Household, ResidentStatus, RiskLevel
 from domain.errors import NotFound
@@ -39,6 +40,12 @@ register(
         "import.encoding": {
             "ja": "文字コードを判別できません。UTF-8 または Shift_JIS (CP932) で保存してください。",
             "en": "Cannot tell the file's encoding. Save it as UTF-8 or Shift_JIS (CP932).",
+        },
+        "import.spreadsheet": {
+            "ja": "Excelのブック（.xlsx/.xls）は読み込めません。Excelで「CSV UTF-8（コンマ区切り）」"
+            "または「CSV（コンマ区切り）」として保存したファイルを使ってください。",
+            "en": "Excel workbooks (.xlsx/.xls) cannot be read. In Excel, save as “CSV UTF-8 (Comma "
+            "delimited)” or “CSV (Comma delimited)” and use that file.",
         },
         "import.empty": {
             "ja": "ファイルが空です（見出し行がありません）。",
@@ -260,10 +267,25 @@ def decode(data: bytes) -> str | None:
             return None
     for encoding in ("utf-8", "cp932"):
         try:
-            return data.decode(encoding)
+            text = data.decode(encoding)
         except UnicodeDecodeError:
             continue
+        return text if _looks_like_text(text) else None
     return None
+
+
+# Control characters other than tab and line breaks, and what CP932 makes of stray bytes
+# (0xA0, 0xFD–0xFF decode to private-use characters): the file is not text.
+_NOT_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\uf8f0-\uf8f3\ufffd]")
+
+
+def _looks_like_text(text: str) -> bool:
+    return _NOT_TEXT.search(text) is None
+
+
+def is_spreadsheet(data: bytes) -> bool:
+    """.xlsx is a zip file, .xls an OLE2 compound file: a common slip when exporting."""
+    return data.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"))
 
 
 def _records(text: str) -> Iterator[tuple[int, list[str]]]:
@@ -524,6 +546,9 @@ def _identity(name: str, address: str) -> tuple[str, str]:
 def parse(data: bytes, districts: list[District], this_year: int) -> tuple[list[ParsedRow], ImportReport]:
     """Check the whole file. Pure: no database access, so it is cheap to test."""
     report = ImportReport()
+    if is_spreadsheet(data):
+        report.errors.append(RowError(FILE_LINE, "", "import.spreadsheet"))
+        return [], report
     text = decode(data)
     if text is None:
         report.errors.append(RowError(FILE_LINE, "", "import.encoding"))
@@ -612,9 +637,9 @@ async def import_residents(
     rows, report = parse(data, districts, today.year)
     report.dry_run = dry_run
     if rows:
-        report.errors.extend(await _already_registered(session, org_id, rows))
-        report.errors.sort(key=lambda e: e.line)
-        report.valid = len(rows) - len({e.line for e in report.errors if e.line > FILE_LINE})
+        registered = await _already_registered(session, org_id, rows)
+        report.errors = sorted([*report.errors, *registered], key=lambda e: e.line)
+        report.valid = len(rows) - len(registered)
     if dry_run or report.errors:
         return report
 
@@ -623,6 +648,7 @@ async def import_residents(
     children: list[Any] = []
     for row in rows:
         resident = Resident(
+            id=new_id(),  # children need it before the flush
             org_id=org_id, district_id=row.district_id, name=row.name, kana=row.kana,
             birth_year=row.birth_year, address=row.address, phone=row.phone, household=row.household,
             risk_level=row.risk_level, status=row.status, support_needs=row.support_needs,
@@ -643,7 +669,6 @@ async def import_residents(
                     recorded_by=recorder,
                 )
             )  # fmt: skip
-    _ensure_ids(residents)
     session.add_all(residents)
     await session.flush()  # parents first: foreign keys
     session.add_all(children)
@@ -655,15 +680,6 @@ async def import_residents(
     await session.flush()
     report.imported = len(residents)
     return report
-
-
-def _ensure_ids(residents: list[Resident]) -> None:
-    """Ids are assigned at flush by default; children need them before."""
-    from domain.base import new_id
-
-    for resident in residents:
-        if resident.id is None:
-            resident.id = new_id()
 
 
 async def _already_registered(session: AsyncSession, org_id: str, rows: list[ParsedRow]) -> list[RowError]:
