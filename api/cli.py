@@ -102,9 +102,9 @@ register(
             "en": "Organisation created: {name}\nOrganisation id: {id}",
         },
         "cli.user_created": {
-            "ja": "利用者を作成しました: {login}（{role}）\n利用開始コード: {code}\n有効期限: {expires}\n"
+            "ja": "利用者を作成しました: {login}（{role}）\n利用開始コード: {activation_code}\n有効期限: {expires}\n"
             "このコードは一度だけ表示されます。本人に直接伝えてください。",
-            "en": "User created: {login} ({role})\nActivation code: {code}\nValid until: {expires}\n"
+            "en": "User created: {login} ({role})\nActivation code: {activation_code}\nValid until: {expires}\n"
             "This code is shown only once. Hand it to the person directly.",
         },
         "cli.bad_timezone": {
@@ -132,6 +132,9 @@ register(
             "ja": "ボランティアは地区を担当できません（担当は対象者ごとに割り当てます）。",
             "en": "Volunteers do not hold districts (they are assigned residents one by one).",
         },
+        "cli.role.coordinator": {"ja": "コーディネーター", "en": "coordinator"},
+        "cli.role.commissioner": {"ja": "民生委員", "en": "commissioner"},
+        "cli.role.volunteer": {"ja": "ボランティア", "en": "volunteer"},
         "cli.import_line": {"ja": "{line}行目 [{field}] {message}", "en": "line {line} [{field}] {message}"},
         "cli.import_file": {"ja": "ファイル: {message}", "en": "file: {message}"},
         "cli.import_ignored": {"ja": "取り込まない列: {columns}", "en": "Columns not imported: {columns}"},
@@ -294,7 +297,7 @@ def create_user(
         user.activation_expires_at.astimezone(ZoneInfo(org.timezone)) if user.activation_expires_at else None
     )
     click.echo(
-        translate("cli.user_created", locale, login=user.login, role=role, code=code,
+        translate("cli.user_created", locale, login=user.login, role=translate(f"cli.role.{role}", locale), activation_code=code,
                   expires=expires.strftime("%Y-%m-%d %H:%M %Z") if expires else "-")
     )  # fmt: skip
 
