@@ -84,7 +84,7 @@ class ResidentImportController(Controller):
         )
         body = report.as_dict(locale)
         if not dry_run and not report.ok:
-            raise InvalidInput("import.rejected", extra=body, count=len(report.errors))
+            raise InvalidInput("error.import_rejected", extra=body, count=len(report.errors))
         return body
 
 

@@ -107,7 +107,7 @@ register(
             "ja": "日付は 2024-04-01 または 2024/4/1 の形式で入力してください。",
             "en": "Dates must look like 2024-04-01 or 2024/4/1.",
         },
-        "import.rejected": {
+        "error.import_rejected": {
             "ja": "{count}件の誤りがあるため取り込みを中止しました。何も登録していません。",
             "en": "Import stopped: {count} problems found. Nothing was imported.",
         },
@@ -193,9 +193,11 @@ CONSENT_VALUES: dict[str, bool] = {
     **{v: False for v in ("無", "なし", "未", "同意なし", "×", "no", "n", "false", "0")},
 }
 
-# Western year of the year before 元年 (the first year) of each era.
-ERAS: dict[str, int] = {"明治": 1867, "大正": 1911, "昭和": 1925, "平成": 1988, "令和": 2018,
-                        "m": 1867, "t": 1911, "s": 1925, "h": 1988, "r": 2018}  # fmt: skip
+# Per era: the western year before 元年 (its first year) and its last year number (昭和64 = 1989).
+ERAS: dict[str, tuple[int, int]] = {
+    "明治": (1867, 45), "大正": (1911, 15), "昭和": (1925, 64), "平成": (1988, 31), "令和": (2018, 99),
+}  # fmt: skip
+ERAS.update({"m": ERAS["明治"], "t": ERAS["大正"], "s": ERAS["昭和"], "h": ERAS["平成"], "r": ERAS["令和"]})
 MIN_BIRTH_YEAR = 1880
 
 # Field lengths of the model (domain/models/_resident.py).
@@ -410,7 +412,11 @@ def parse_birth_year(raw: str, this_year: int) -> int | None:
     if m := re.match(r"^(\d{4})(?:[-/.年]\d{1,2}(?:[-/.月]\d{1,2}日?)?)?$", value):
         year = int(m.group(1))
     elif m := re.match(r"^(明治|大正|昭和|平成|令和|[mtshr])\.?(\d{1,2}|元)(?:年.*|[-/.].*)?$", value):
-        year = ERAS[m.group(1)] + (1 if m.group(2) == "元" else int(m.group(2)))
+        before, last = ERAS[m.group(1)]
+        number = 1 if m.group(2) == "元" else int(m.group(2))
+        if not 1 <= number <= last:
+            return None
+        year = before + number
     else:
         return None
     return year if MIN_BIRTH_YEAR <= year <= this_year else None

@@ -35,7 +35,7 @@ def test_decode_recognises_excel_encodings(data: bytes, expected: str | None) ->
     ("raw", "year"),
     [("1942", 1942), ("１９４２", 1942), ("1942年", 1942), ("1942/3/15", 1942), ("昭和17", 1942),
      ("昭和17年", 1942), ("S17", 1942), ("昭和元年", 1926), ("大正14", 1925), ("平成2", 1990),
-     ("2100", None), ("昭和", None), ("abc", None)],
+     ("昭和17年3月15日", 1942), ("2100", None), ("昭和", None), ("昭和70", None), ("abc", None)],
 )  # fmt: skip
 def test_birth_year_in_western_or_japanese_era(raw: str, year: int | None) -> None:
     assert parse_birth_year(raw, this_year=2026) == year
@@ -109,3 +109,10 @@ def test_an_excel_workbook_is_refused_with_advice() -> None:
     _rows, report = parse(b"PK\x03\x04" + b"\x00" * 100, DISTRICTS, 2026)
     assert [e.code for e in report.errors] == ["import.spreadsheet"]
     assert "CSV" in report.errors[0].message("ja")
+
+
+def test_excel_unicode_text_is_tab_separated_utf16() -> None:
+    text = "\r\n".join(line.replace(",", "\t") for line in [HEADER, GOOD_ROWS[1]]) + "\r\n"
+    rows, report = parse(codecs.BOM_UTF16_LE + text.encode("utf-16-le"), DISTRICTS, 2026)
+    assert report.errors == []
+    assert [(r.name, r.birth_year) for r in rows] == [("鈴木 一郎", 1938)]
