@@ -213,7 +213,7 @@ def create_org(name: str, timezone: str | None, org_locale: str | None, lang: st
             raise _Failed("cli.bad_name", max=200)
         try:
             ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Asia" is a directory
             raise _Failed("cli.bad_timezone", value=timezone) from None
         org = Organisation(name=name, timezone=timezone, locale=org_locale or settings.default_locale)
         session.add(org)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -197,7 +197,6 @@ class _Person:
     volunteer: User | None = None
     former_volunteer: User | None = None  # consent withdrawn: the assignment ended
     paused_days_ago: int | None = None
-    notes: list[ContactNote] = field(default_factory=list)
 
 
 async def load_demo_if_empty(session: AsyncSession, settings: Settings) -> bool:
