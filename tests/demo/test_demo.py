@@ -68,7 +68,7 @@ async def _digest(session: AsyncSession) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-async def test_demo_town_has_the_promised_people(db, settings) -> None:
+async def test_demo_town_has_the_promised_people_and_respects_consent(db, settings) -> None:
     assert await _load(db, settings) is True
     async with db() as session:
         assert await _count(session, Organisation) == 1
@@ -133,44 +133,8 @@ async def test_demo_town_has_the_promised_people(db, settings) -> None:
         assert utcnow() - newest < timedelta(days=3)
         assert utcnow() - oldest < timedelta(days=60)
         assert newest <= utcnow()
-
-
-async def test_each_demo_account_signs_in_with_the_demo_password(client, db, settings) -> None:
-    await _load(db, settings)
-    for role, login_name in DEMO_LOGINS.items():
-        headers = await login(client, login_name, settings.demo_password, device_id=f"demo-{role}")
-        me = (await client.get("/api/v1/me", headers=headers)).json()
-        assert me["role"] == role
-        if role == Role.COMMISSIONER:
-            assert len(me["district_ids"]) == 1
-    wrong = await client.post(
-        "/api/v1/auth/login",
-        json={
-            "login": "demo-coordinator",
-            "password": "wrong-password",
-            "device": {"id": "x", "platform": "web"},
-        },
-    )
-    assert wrong.status_code == 401
-
-
-async def test_loading_twice_changes_nothing(db, settings) -> None:
-    assert await _load(db, settings) is True
     async with db() as session:
-        before = (await _digest(session), await _count(session, Visit), await _count(session, ContactNote))
-    assert await _load(db, settings) is False
-    async with db() as session:
-        assert (
-            await _digest(session),
-            await _count(session, Visit),
-            await _count(session, ContactNote),
-        ) == before
-        assert await _count(session, Organisation) == 1
-
-
-async def test_demo_volunteer_is_assigned_only_consented_residents(db, settings) -> None:
-    await _load(db, settings)
-    async with db() as session:
+        # The demo volunteer is assigned only residents whose consent covers volunteers.
         volunteer = await session.scalar(select(User).where(User.login == "demo-volunteer"))
         assigned = set(
             await session.scalars(
@@ -196,13 +160,55 @@ async def test_demo_volunteer_is_assigned_only_consented_residents(db, settings)
         assert visible == assigned
         # The volunteer has their own visit plans, so their schedule is not empty.
         assert await _count(session, VisitPlan, VisitPlan.assignee_id == volunteer.id) >= 1
+        # The demo commissioner holds a district and sees its consented residents, not the others.
+        commissioner = await session.scalar(select(User).where(User.login == "demo-commissioner"))
+        districts = frozenset(
+            await session.scalars(
+                select(UserDistrict.district_id).where(UserDistrict.user_id == commissioner.id)
+            )
+        )
+        principal = Principal(
+            user_id=commissioner.id,
+            org_id=commissioner.org_id,
+            role=Role.COMMISSIONER,
+            district_ids=districts,
+        )
+        seen = list(await session.scalars(select(Resident).where(visible_residents(principal))))
+        assert len(seen) >= 80
+        assert {r.district_id for r in seen} == set(districts)
+
+
+async def test_each_demo_account_signs_in_with_the_demo_password(client, db, settings) -> None:
+    await _load(db, settings)
+    for role, login_name in DEMO_LOGINS.items():
+        headers = await login(client, login_name, settings.demo_password, device_id=f"demo-{role}")
+        me = (await client.get("/api/v1/me", headers=headers)).json()
+        assert me["role"] == role
+        if role == Role.COMMISSIONER:
+            assert len(me["district_ids"]) == 1
+    wrong = await client.post(
+        "/api/v1/auth/login",
+        json={
+            "login": "demo-coordinator",
+            "password": "wrong-password",
+            "device": {"id": "x", "platform": "web"},
+        },
+    )
+    assert wrong.status_code == 401
 
 
 async def test_same_seed_same_town_on_another_day(db, settings, tmp_path: Path) -> None:
-    """Two fresh databases, loaded three days apart: the same people, consents and assignments."""
-    await _load(db, settings)
+    """Two fresh databases, loaded three days apart: the same people, consents and assignments.
+    Loading again into a database that has data changes nothing."""
+    assert await _load(db, settings) is True
     async with db() as session:
         first = await _digest(session)
+        counts = (await _count(session, Visit), await _count(session, ContactNote))
+    assert await _load(db, settings) is False
+    async with db() as session:
+        assert await _digest(session) == first
+        assert (await _count(session, Visit), await _count(session, ContactNote)) == counts
+        assert await _count(session, Organisation) == 1
 
     other = f"sqlite+aiosqlite:///{tmp_path / 'second.sqlite3'}"
     engine = create_async_engine(other, poolclass=NullPool)
