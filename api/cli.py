@@ -197,11 +197,15 @@ def _run_admin(locale: str, work: Callable[[Any], Awaitable[T]]) -> T:
 @click.argument("name")
 @click.option("--timezone", default=None, help="IANA timezone (default: Asia/Tokyo)")
 @click.option("--locale", "org_locale", type=click.Choice(["ja", "en"]), default=None, help="Default: ja")
+@click.option("--district", "districts", multiple=True, help="Create this district too (repeatable)")
 @lang_option
-def create_org(name: str, timezone: str | None, org_locale: str | None, lang: str | None) -> None:
-    """Create an organisation (a municipality or council) and print its id."""
+def create_org(
+    name: str, timezone: str | None, org_locale: str | None, districts: tuple[str, ...], lang: str | None
+) -> None:
+    """Create an organisation (a municipality or council), optionally with its districts, and print
+    its id."""
     from domain import audit
-    from domain.models import Organisation
+    from domain.models import District, Organisation
 
     settings = get_settings()
     locale = _locale(lang)
@@ -215,10 +219,16 @@ def create_org(name: str, timezone: str | None, org_locale: str | None, lang: st
             ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Asia" is a directory
             raise _Failed("cli.bad_timezone", value=timezone) from None
+        names = list(dict.fromkeys(d.strip() for d in districts))  # once each, in the given order
+        if any(not 1 <= len(d) <= 100 for d in names):
+            raise _Failed("cli.bad_name", max=100)
         org = Organisation(name=name, timezone=timezone, locale=org_locale or settings.default_locale)
         session.add(org)
         await session.flush()
-        audit.record(session, None, "create", "organisation", org.id, org_id=org.id, via="cli")
+        session.add_all(District(org_id=org.id, name=d) for d in names)
+        audit.record(
+            session, None, "create", "organisation", org.id, org_id=org.id, via="cli", districts=len(names)
+        )
         return org
 
     org = _run_admin(locale, work)

@@ -60,14 +60,14 @@ def _org_id(result: Result) -> str:
 
 
 def _new_org_with_districts(cli, settings: Settings) -> str:
-    result = cli("create-org", "テスト町")
+    result = cli("create-org", "テスト町", "--district", "中央地区", "--district", "北地区")
     assert result.exit_code == 0, result.output
     org_id = _org_id(result)
 
-    async def districts(session: Any) -> None:
-        session.add_all([District(org_id=org_id, name="中央地区"), District(org_id=org_id, name="北地区")])
+    async def districts(session: Any) -> list[str]:
+        return sorted(await session.scalars(select(District.name).where(District.org_id == org_id)))
 
-    in_db(settings, districts)
+    assert in_db(settings, districts) == ["中央地区", "北地区"]
     return org_id
 
 

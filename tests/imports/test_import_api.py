@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from domain.access import Principal, visible_residents
 from domain.enums import Role
-from domain.models import AuditEvent, EmergencyContact, Resident
+from domain.models import AuditEvent, Consent, District, EmergencyContact, Resident, User
 from tests.factories import login, make_district, make_org, make_user
 from tests.imports.csv_samples import BAD_ROWS, GOOD_ROWS, csv_bytes
 
@@ -163,3 +164,31 @@ async def test_non_csv_bodies_are_refused_clearly(client, db) -> None:
     no_file = await client.post(URL, files={"other": ("x.csv", b"a", "text/csv")}, headers=headers)
     assert no_file.status_code == 400
     assert no_file.json()["errors"][0]["field"] == "file"
+
+
+async def test_consent_columns_record_consent_so_the_commissioner_sees_the_resident(client, db) -> None:
+    await _setup(db)
+    coordinator = {**(await login(client, "coord")), "Content-Type": "text/csv"}
+    rows = [
+        "氏名,住所,地区,リスク,民生委員への提供同意,ボランティアへの提供同意,同意日",
+        "山田 花子,テスト市中央1-1,中央地区,高,有,なし,2025/4/1",
+        "鈴木 一郎,テスト市中央2-2,中央地区,中,,,",
+    ]
+    data = ("\r\n".join(rows) + "\r\n").encode("cp932")
+    response = await client.post(URL, params={"dry_run": "false"}, content=data, headers=coordinator)
+    assert response.status_code == 200, response.text
+    async with db() as session:
+        consents = list(await session.scalars(select(Consent)))
+        coord = await session.scalar(select(User).where(User.login == "coord"))
+    assert sorted((c.recipient, c.status, str(c.given_on)) for c in consents) == [
+        ("district_commissioner", "given", "2025-04-01"),
+        ("volunteers", "withdrawn", "None"),
+    ]
+    assert {c.recorded_by for c in consents} == {coord.id}
+    # Only the consented resident reaches the district's commissioner.
+    async with db() as session:
+        commissioner = await session.scalar(select(User).where(User.login == "commissioner"))
+        districts = frozenset(await session.scalars(select(District.id).where(District.name == "中央地区")))
+        principal = Principal(commissioner.id, commissioner.org_id, Role.COMMISSIONER, districts)
+        visible = list(await session.scalars(select(Resident.name).where(visible_residents(principal))))
+    assert visible == ["山田 花子"]
