@@ -7,12 +7,14 @@ from typing import Any
 
 from litestar import Controller, Request, post
 from litestar.datastructures import UploadFile
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.errors import request_locale
+from api.errors import PROBLEM_JSON, request_locale
+from api.imports.schemas import ImportRejectedOut, ImportReportOut
 from api.residents.csv_import import import_residents
 from domain.access import Principal, may_manage_residents
 from domain.errors import DomainError, Forbidden, InvalidInput
@@ -61,7 +63,19 @@ class ResidentImportController(Controller):
     path = "/api/v1/residents/import"
     tags = ["residents"]
 
-    @post("/", status_code=HTTP_200_OK, operation_id="importResidents", operation_class=_CsvUpload)
+    @post(
+        "/",
+        status_code=HTTP_200_OK,
+        operation_id="importResidents",
+        operation_class=_CsvUpload,
+        responses={
+            400: ResponseSpec(
+                ImportRejectedOut,
+                description="A real import with bad rows: nothing imported, every problem listed",
+                media_type=PROBLEM_JSON,
+            )
+        },
+    )
     async def import_residents(
         self,
         request: Request[Any, Any, Any],
@@ -70,7 +84,7 @@ class ResidentImportController(Controller):
         dry_run: bool = Parameter(
             query="dry_run", default=True, description="true (default): check only, write nothing"
         ),
-    ) -> dict[str, Any]:
+    ) -> ImportReportOut:
         """Import residents from a CSV file (coordinators). Every row is checked first; the report
         lists each bad row with its line number and reason. A real import is all-or-nothing: with
         any bad row it answers 400 with the full list and imports nothing. `dry_run=true` checks
@@ -85,7 +99,7 @@ class ResidentImportController(Controller):
         body = report.as_dict(locale)
         if not dry_run and not report.ok:
             raise InvalidInput("error.import_rejected", extra=body, count=len(report.errors))
-        return body
+        return ImportReportOut.model_validate(body)
 
 
 async def _read_csv(request: Request[Any, Any, Any]) -> bytes:
