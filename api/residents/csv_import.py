@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain import audit
+from domain import audit, feed
 from domain.access import Principal
 from domain.base import new_id
 from domain.clock import utcnow
@@ -649,43 +649,56 @@ async def import_residents(
     if dry_run or report.errors:
         return report
 
-    recorder = principal.user_id if principal else None
-    residents: list[Resident] = []
-    children: list[Any] = []
-    for row in rows:
-        resident = Resident(
-            id=new_id(),  # children need it before the flush
-            org_id=org_id, district_id=row.district_id, name=row.name, kana=row.kana,
-            birth_year=row.birth_year, address=row.address, phone=row.phone, household=row.household,
-            risk_level=row.risk_level, status=row.status, support_needs=row.support_needs,
-            latitude=row.latitude, longitude=row.longitude,
-        )  # fmt: skip
-        residents.append(resident)
-        for contact in row.contacts:
-            children.append(
-                EmergencyContact(org_id=org_id, resident_id=resident.id, name=contact.name,
-                                 relation=contact.relation, phone=contact.phone, priority=contact.priority)
-            )  # fmt: skip
-        for recipient, given in row.consents.items():
-            children.append(
-                Consent(
-                    org_id=org_id, resident_id=resident.id, recipient=recipient,
-                    status=ConsentStatus.GIVEN if given else ConsentStatus.WITHDRAWN,
-                    purpose="CSV取込", given_on=(row.consent_date or today) if given else None,
-                    recorded_by=recorder,
-                )
-            )  # fmt: skip
-    session.add_all(residents)
-    await session.flush()  # parents first: foreign keys
-    session.add_all(children)
+    counts = await _insert(
+        session, org_id, rows, recorder=principal.user_id if principal else None, today=today
+    )
     audit.record(
-        session, principal, "import", "residents", None, org_id=org_id,
-        rows=report.rows, imported=len(residents), contacts=sum(len(r.contacts) for r in rows),
-        consents=sum(len(r.consents) for r in rows),
+        session, principal, "import", "residents", None, org_id=org_id, via="api" if principal else "cli",
+        rows=report.rows, **counts,
     )  # fmt: skip
     await session.flush()
-    report.imported = len(residents)
+    report.imported = counts["imported"]
     return report
+
+
+async def _insert(
+    session: AsyncSession, org_id: str, rows: list[ParsedRow], *, recorder: str | None, today: date
+) -> dict[str, int]:
+    """Bulk INSERTs (thousands of rows: ORM objects one by one would take seconds). They go around
+    the flush hook, so they carry a change-feed position themselves, as domain.feed requires."""
+    position = await feed.next_position(session, org_id)
+    residents: list[dict[str, Any]] = []
+    contacts: list[dict[str, Any]] = []
+    consents: list[dict[str, Any]] = []
+    for row in rows:
+        resident_id = new_id()
+        residents.append(
+            dict(
+                id=resident_id, org_id=org_id, feed_seq=position, district_id=row.district_id, name=row.name,
+                kana=row.kana, birth_year=row.birth_year, address=row.address, phone=row.phone,
+                household=row.household, risk_level=row.risk_level, status=row.status,
+                support_needs=row.support_needs, latitude=row.latitude, longitude=row.longitude,
+            )
+        )  # fmt: skip
+        contacts.extend(
+            dict(id=new_id(), org_id=org_id, feed_seq=position, resident_id=resident_id, name=c.name,
+                 relation=c.relation, phone=c.phone, priority=c.priority)
+            for c in row.contacts
+        )  # fmt: skip
+        consents.extend(
+            dict(
+                id=new_id(), org_id=org_id, feed_seq=position, resident_id=resident_id, recipient=recipient,
+                status=ConsentStatus.GIVEN if given else ConsentStatus.WITHDRAWN, purpose="CSV取込",
+                given_on=(row.consent_date or today) if given else None, legal_basis=None, expires_on=None,
+                recorded_by=recorder,
+            )
+            for recipient, given in row.consents.items()
+        )  # fmt: skip
+    # Parents first (foreign keys); created_at/updated_at come from the columns' defaults.
+    for model, values in ((Resident, residents), (EmergencyContact, contacts), (Consent, consents)):
+        if values:
+            await session.execute(insert(model), values)
+    return {"imported": len(residents), "contacts": len(contacts), "consents": len(consents)}
 
 
 async def _already_registered(session: AsyncSession, org_id: str, rows: list[ParsedRow]) -> list[RowError]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from domain import feed
 from domain.access import Principal, visible_residents
 from domain.enums import Role
 from domain.models import AuditEvent, Consent, District, EmergencyContact, Resident, User
@@ -43,6 +44,10 @@ async def test_utf8_with_bom_uploaded_as_a_form_imports_every_row(client, db) ->
     residents = await _residents(db)
     assert sorted(r.name for r in residents) == sorted(["山田 花子", "髙橋 幸子", "鈴木 一郎"])
     hanako = next(r for r in residents if r.name == "山田 花子")
+    # Bulk-inserted rows still enter the change feed, so phones in scope will pull them.
+    async with db() as session:
+        watermark = await feed.high_watermark(session, hanako.org_id)
+    assert all(0 < r.feed_seq <= watermark for r in residents)
     assert (hanako.kana, hanako.birth_year, hanako.risk_level, hanako.household) == (
         "ヤマダ ハナコ",
         1940,
