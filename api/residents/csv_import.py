@@ -52,8 +52,8 @@ register(
             "en": "The file is empty (no header row).",
         },
         "import.malformed": {
-            "ja": "CSVとして読み取れません（{reason}）。",
-            "en": "The file is not valid CSV ({reason}).",
+            "ja": 'この行からCSVとして読み取れません（ダブルクォート「"」の閉じ忘れなど）。以降の行は確認していません。',
+            "en": "Cannot read CSV from this line on (e.g. an unclosed double quote). Later lines were not checked.",
         },
         "import.missing_column": {
             "ja": "必須の列「{column}」がありません。",
@@ -296,9 +296,23 @@ def _records(text: str) -> Iterator[tuple[int, list[str]]]:
     delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     previous = 0
-    for cells in reader:
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise _MalformedRecord(previous + 1) from exc
         yield previous + 1, cells
         previous = reader.line_num
+
+
+class _MalformedRecord(Exception):
+    """A record the csv module cannot read (an unclosed quote, a quote inside a bare cell)."""
+
+    def __init__(self, line: int) -> None:
+        super().__init__(line)
+        self.line = line
 
 
 def _clean(value: str) -> str:
@@ -618,8 +632,8 @@ def parse(data: bytes, districts: list[District], this_year: int) -> tuple[list[
                 continue
             seen[identity] = line
             parsed.append(row)
-    except csv.Error as exc:
-        report.errors.append(RowError(FILE_LINE, "", "import.malformed", {"reason": str(exc)}))
+    except _MalformedRecord as exc:
+        report.errors.append(RowError(exc.line, "", "import.malformed"))
         return [], report
     report.valid = len(parsed)
     return parsed, report

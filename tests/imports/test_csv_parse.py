@@ -116,3 +116,10 @@ def test_excel_unicode_text_is_tab_separated_utf16() -> None:
     rows, report = parse(codecs.BOM_UTF16_LE + text.encode("utf-16-le"), DISTRICTS, 2026)
     assert report.errors == []
     assert [(r.name, r.birth_year) for r in rows] == [("鈴木 一郎", 1938)]
+
+
+def test_an_unclosed_quote_is_reported_at_its_line() -> None:
+    rows = [GOOD_ROWS[0], '鈴木 一郎,,1938,"テスト市中央2-3-4,,中央地区,独居,中,,,,,,', GOOD_ROWS[1]]
+    _rows, report = parse(csv_bytes(rows), DISTRICTS, 2026)
+    assert [(e.line, e.code) for e in report.errors] == [(3, "import.malformed")]
+    assert "line" in report.errors[0].message("en")
