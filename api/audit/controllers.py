@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from litestar import Controller, get
+from litestar.params import Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.audit import service
+from api.audit.schemas import AuditPage
+from api.deps import Pagination, page_of
+from domain.access import Principal
+
+
+class AuditController(Controller):
+    path = "/api/v1/audit"
+    tags = ["audit"]
+
+    @get("/", operation_id="listAuditEvents")
+    async def list_events(
+        self,
+        principal: Principal,
+        db_session: AsyncSession,
+        pagination: Pagination,
+        entity: str | None = Parameter(
+            default=None,
+            max_length=40,
+            description="resident, emergency_contact, consent, assignment, user, device",
+        ),
+        entity_id: str | None = Parameter(default=None, max_length=64),
+        actor_id: str | None = Parameter(default=None, max_length=64),
+        since: datetime | None = Parameter(default=None, description="inclusive, ISO 8601"),
+        until: datetime | None = Parameter(default=None, description="exclusive, ISO 8601"),
+    ) -> AuditPage:
+        """Who read or changed which personal data, when and from which device, newest first
+        (coordinators). Events name fields and ids, never the values."""
+        f = service.AuditFilter(entity, entity_id, actor_id, since, until)
+        items, total = await service.list_events(
+            db_session, principal, f, pagination.offset, pagination.page_size
+        )
+        return AuditPage(**page_of(items, total, pagination))
