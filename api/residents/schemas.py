@@ -229,3 +229,7 @@ class HandOverOut(BaseModel):
     assignments_created: int
     plans_moved: int
     visits_moved: int
+    not_visible_to_assignee: list[str] = Field(
+        description="Residents handed over whose consent does not cover the incoming person's role: "
+        "they will not reach that person until consent is recorded"
+    )

@@ -568,8 +568,9 @@ def _end(assignment: Assignment, principal: Principal, reason: str) -> None:
 
 async def hand_over(session: AsyncSession, principal: Principal, data: HandOverIn) -> HandOverOut:
     """All of one person's residents to another, in one transaction: the old assignments end with
-    the reason (the outgoing phone purges them at its next sync), new ones start with the same role,
-    and the outgoing person's visit plans and future planned visits follow."""
+    the reason (the outgoing phone purges them at its next sync), new ones start with the same role
+    (an incoming backup of a resident whose primary leaves becomes the primary, so that nobody is
+    left without one), and the outgoing person's visit plans and future planned visits follow."""
     _require_manager(principal)
     if data.from_user_id == data.to_user_id:
         raise InvalidInput.field("to_user_id", "field.same_user")
@@ -593,10 +594,12 @@ async def hand_over(session: AsyncSession, principal: Principal, data: HandOverI
         )
     ).all()
     resident_ids = sorted({a.resident_id for a in outgoing})
-    already = set(
-        (
+    # What the incoming person already holds for these residents.
+    held = {
+        a.resident_id: a
+        for a in (
             await session.scalars(
-                select(Assignment.resident_id).where(
+                select(Assignment).where(
                     Assignment.user_id == target.id,
                     Assignment.resident_id.in_(resident_ids),
                     Assignment.ended_at.is_(None),
@@ -604,24 +607,29 @@ async def hand_over(session: AsyncSession, principal: Principal, data: HandOverI
                 )
             )
         ).all()
-    ) if resident_ids else set()  # fmt: skip
+    } if resident_ids else {}  # fmt: skip
     created = 0
+    ended = len(outgoing)
     now = utcnow()
     for old in outgoing:
         _end(old, principal, data.reason)
-        if old.resident_id in already:
-            continue  # the incoming person already watches this resident
-        session.add(
-            Assignment(
-                org_id=old.org_id,
-                resident_id=old.resident_id,
-                user_id=target.id,
-                role=old.role,
-                started_at=now,
-                created_by=principal.user_id,
-            )
+        mine = held.get(old.resident_id)
+        if mine is not None:
+            if not (old.role == AssignmentRole.PRIMARY and mine.role == AssignmentRole.BACKUP):
+                continue  # the incoming person already watches this resident in that role or above
+            # The backup becomes primary: end the backup, start a primary (the history says so).
+            _end(mine, principal, data.reason)
+            ended += 1
+        new = Assignment(
+            org_id=old.org_id,
+            resident_id=old.resident_id,
+            user_id=target.id,
+            role=old.role,
+            started_at=now,
+            created_by=principal.user_id,
         )
-        already.add(old.resident_id)
+        session.add(new)
+        held[old.resident_id] = new
         created += 1
     plans = (
         await session.scalars(
@@ -644,12 +652,21 @@ async def hand_over(session: AsyncSession, principal: Principal, data: HandOverI
     for visit in visits:
         visit.assignee_id = target.id
     await session.flush()
+    viewer = await _principal_of(session, target)
+    reachable = set(
+        (
+            await session.scalars(
+                select(Resident.id).where(Resident.id.in_(resident_ids), visible_residents(viewer))
+            )
+        ).all()
+    ) if resident_ids else set()  # fmt: skip
     audit.record(session, principal, "hand_over", "assignment", None, fields=["user_id"],
                  from_user_id=source.id, to_user_id=target.id, resident_ids=resident_ids)  # fmt: skip
     return HandOverOut(
         residents=resident_ids,
-        assignments_ended=len(outgoing),
+        assignments_ended=ended,
         assignments_created=created,
         plans_moved=len(plans),
         visits_moved=len(visits),
+        not_visible_to_assignee=[rid for rid in resident_ids if rid not in reachable],
     )

@@ -308,8 +308,11 @@ async def test_hand_over_moves_residents_plans_and_future_visits_in_one_go(clien
     assert response.status_code == 200, response.text
     result = response.json()
     assert sorted(result["residents"]) == sorted(ids["residents"])
-    assert (result["assignments_ended"], result["assignments_created"]) == (3, 2)
+    # Three outgoing assignments end; the incoming backup of #2 becomes its primary.
+    assert (result["assignments_ended"], result["assignments_created"]) == (4, 3)
     assert (result["plans_moved"], result["visits_moved"]) == (1, 1)
+    # No resident here has commissioner consent: the answer says the new one cannot see them yet.
+    assert sorted(result["not_visible_to_assignee"]) == sorted(ids["residents"])
     async with db() as s:
         rows = (await s.scalars(select(Assignment))).all()
         current = sorted((a.resident_id, a.user_id, a.role) for a in rows if a.ended_at is None)
@@ -317,7 +320,7 @@ async def test_hand_over_moves_residents_plans_and_future_visits_in_one_go(clien
             [
                 (ids["residents"][0], ids["new"], "primary"),
                 (ids["residents"][1], ids["new"], "backup"),
-                (ids["residents"][2], ids["new"], "backup"),
+                (ids["residents"][2], ids["new"], "primary"),
             ]
         )
         assert {a.end_reason for a in rows if a.user_id == ids["old"]} == {"任期満了による交代"}
