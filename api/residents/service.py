@@ -124,11 +124,13 @@ def _require(allowed: bool) -> None:
 # --- reading ----------------------------------------------------------------------------------------
 
 
-async def get_visible(session: AsyncSession, principal: Principal, resident_id: str) -> Resident:
-    """The resident if this principal may see it, else NotFound (even if it exists elsewhere)."""
-    resident = await session.scalar(
-        select(Resident).where(Resident.id == resident_id, visible_residents(principal))
-    )
+async def get_visible(
+    session: AsyncSession, principal: Principal, resident_id: str, *, lock: bool = False
+) -> Resident:
+    """The resident if this principal may see it, else NotFound (even if it exists elsewhere).
+    `lock` holds the row until commit (PostgreSQL), serialising changes to one resident."""
+    query = select(Resident).where(Resident.id == resident_id, visible_residents(principal))
+    resident = await session.scalar(query.with_for_update(of=Resident) if lock else query)
     if resident is None:
         raise NotFound()
     return resident
@@ -503,7 +505,8 @@ async def create_assignment(
     session: AsyncSession, principal: Principal, resident_id: str, data: AssignmentIn
 ) -> AssignmentCreatedOut:
     _require_manager(principal)
-    resident = await get_visible(session, principal, resident_id)
+    # Locked: two coordinators assigning at once must not both make a primary.
+    resident = await get_visible(session, principal, resident_id, lock=True)
     if resident.status == ResidentStatus.ENDED:
         raise Conflict("error.resident_ended")
     user = await _org_user(session, principal, data.user_id, "user_id")

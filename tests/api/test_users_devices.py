@@ -61,6 +61,15 @@ async def test_create_user_activate_and_sign_in(client, db) -> None:
     listed = (await client.get("/api/v1/users", params={"role": "commissioner"}, headers=coord)).json()
     assert [u["login"] for u in listed["items"]] == ["tanaka"] and listed["items"][0]["activated"] is True
 
+    async def logins(**params):
+        page = (await client.get("/api/v1/users", params=params, headers=coord)).json()
+        return sorted(u["login"] for u in page["items"])
+
+    assert await logins(q="田中") == ["tanaka"]
+    assert await logins(q="TANA") == ["tanaka"]
+    assert await logins(district_id=district_id) == ["coord", "tanaka"]
+    assert await logins(q="nobody") == []
+
 
 async def test_reissued_code_replaces_the_old_one_and_codes_expire(client, db) -> None:
     coord, _, _ = await _coordinator(db, client)
