@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, datetime
 from typing import Any
 
@@ -11,6 +12,7 @@ from pydantic import (
     Field,
     PrivateAttr,
     SerializerFunctionWrapHandler,
+    field_validator,
     model_serializer,
 )
 
@@ -25,6 +27,12 @@ from domain.enums import (
 )
 
 PHONE_PATTERN = r"^[0-9+()\- ]{3,40}$"
+
+
+def _fold_kana(value: str | None) -> str | None:
+    """Half-width katakana (ﾔﾏﾀﾞ, as old systems export it) becomes full-width (ヤマダ), so that a
+    search finds it however it was typed."""
+    return None if value is None else unicodedata.normalize("NFKC", value).strip()
 
 
 class EmergencyContactIn(BaseModel):
@@ -63,6 +71,11 @@ class _ResidentFields(BaseModel):
 
 
 class ResidentIn(_ResidentFields):
+    @field_validator("kana")
+    @classmethod
+    def _kana(cls, value: str) -> str | None:
+        return _fold_kana(value)
+
     district_id: str = Field(min_length=1, max_length=64)
     emergency_contacts: list[EmergencyContactIn] = Field(default_factory=list, max_length=10)
 
@@ -85,6 +98,11 @@ class ResidentPatch(BaseModel):
     risk_level: RiskLevel | None = None
     support_needs: str | None = Field(default=None, max_length=2000)
     emergency_contacts: list[EmergencyContactIn] | None = Field(default=None, max_length=10)
+
+    @field_validator("kana")
+    @classmethod
+    def _kana(cls, value: str | None) -> str | None:
+        return _fold_kana(value)
 
 
 class ResidentStatusIn(BaseModel):

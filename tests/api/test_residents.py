@@ -30,7 +30,7 @@ async def test_create_read_update_with_emergency_contacts(client, db) -> None:
     created = await client.post(
         "/api/v1/residents",
         json={
-            "name": "佐藤 ハナ", "kana": "サトウ ハナ", "birth_year": 1938, "district_id": east,
+            "name": "佐藤 ハナ", "kana": "ｻﾄｳ ﾊﾅ", "birth_year": 1938, "district_id": east,
             "address": "東町1-2-3", "risk_level": "high", "household": "alone",
             "emergency_contacts": [
                 {"name": "佐藤 一郎", "relation": "長男", "phone": "090-1111-2222", "priority": 1},
@@ -42,6 +42,7 @@ async def test_create_read_update_with_emergency_contacts(client, db) -> None:
     assert created.status_code == 201, created.text
     resident = created.json()
     assert [c["relation"] for c in resident["emergency_contacts"]] == ["長男", "次男"]
+    assert resident["kana"] == "サトウ ハナ"  # half-width kana is stored full-width, so search finds it
     rid = resident["id"]
     async with db() as s:
         first_seq = (await s.get(Resident, rid)).feed_seq
