@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.audit import service
 from api.audit.schemas import AuditPage
 from api.deps import Pagination, page_of
+from api.organisation.schemas import ID_PATTERN
 from domain.access import Principal
 
 
@@ -24,11 +25,11 @@ class AuditController(Controller):
         pagination: Pagination,
         entity: str | None = Parameter(
             default=None,
-            max_length=40,
+            pattern=r"^[a-z_]{1,40}$",
             description="resident, emergency_contact, consent, assignment, user, device",
         ),
-        entity_id: str | None = Parameter(default=None, max_length=64),
-        actor_id: str | None = Parameter(default=None, max_length=64),
+        entity_id: str | None = Parameter(default=None, pattern=ID_PATTERN),
+        actor_id: str | None = Parameter(default=None, pattern=ID_PATTERN),
         since: datetime | None = Parameter(default=None, description="inclusive, ISO 8601"),
         until: datetime | None = Parameter(default=None, description="exclusive, ISO 8601"),
     ) -> AuditPage:

@@ -11,7 +11,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.audit.schemas import AuditEventOut
 from domain.access import Principal, may_read_audit
 from domain.errors import Forbidden, InvalidInput
+from domain.i18n import register
 from domain.models import AuditEvent
+
+register(
+    {
+        "field.timezone_required": {
+            "ja": "タイムゾーン付きの日時で指定してください（例: 2026-11-01T09:00:00+09:00）。",
+            "en": "Give the time with its offset (e.g. 2026-11-01T09:00:00+09:00).",
+        }
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -28,6 +38,11 @@ async def list_events(
 ) -> tuple[list[AuditEventOut], int]:
     if not may_read_audit(principal):
         raise Forbidden()
+    for name in ("since", "until"):
+        moment = getattr(f, name)
+        if moment is not None and moment.tzinfo is None:
+            # An instant without an offset is ambiguous (Tokyo or UTC?): ask for one.
+            raise InvalidInput.field(name, "field.timezone_required")
     if f.since and f.until and f.until < f.since:
         raise InvalidInput.field("until", "field.range")
     query = select(AuditEvent).where(AuditEvent.org_id == principal.org_id)

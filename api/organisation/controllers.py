@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.deps import Pagination, page_of
 from api.organisation import service
 from api.organisation.schemas import (
+    ID_PATTERN,
     ActivationCodeOut,
     DeviceOut,
     DeviceRevokedOut,
@@ -63,7 +64,7 @@ class UserController(Controller):
         db_session: AsyncSession,
         pagination: Pagination,
         role: Role | None = Parameter(default=None),
-        district_id: str | None = Parameter(default=None),
+        district_id: str | None = Parameter(default=None, pattern=ID_PATTERN),
         active: bool | None = Parameter(default=None),
         q: str | None = Parameter(default=None, max_length=100, description="name or login"),
     ) -> UserPage:

@@ -2,25 +2,50 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from domain.enums import Role
 
 LOGIN_PATTERN = r"^[A-Za-z0-9_.@-]{3,100}$"
+ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"  # server ids are uuid hex; phone-made ids are alphanumeric
+_ID = re.compile(ID_PATTERN)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-class DistrictIn(BaseModel):
+def is_id(value: str) -> bool:
+    """Whether `value` could be an id at all; anything else cannot exist (and must not reach the
+    database: PostgreSQL refuses NUL in text)."""
+    return bool(_ID.match(value))
+
+
+def strip_control(text: str) -> str:
+    return _CONTROL.sub("", text)
+
+
+class InputModel(BaseModel):
+    """A request body: unknown fields refused, and no control characters in any text (PostgreSQL
+    refuses NUL; a phone screen cannot show the others)."""
+
     model_config = ConfigDict(extra="forbid")
 
+    @field_validator("*")
+    @classmethod
+    def _no_control_characters(cls, value: Any) -> Any:
+        if isinstance(value, str) and _CONTROL.search(value):
+            raise ValueError("control characters are not allowed")
+        return value
+
+
+class DistrictIn(InputModel):
     name: str = Field(min_length=1, max_length=100, description="地区名, unique in the organisation")
     code: str | None = Field(default=None, max_length=32, description="The municipality's own code")
 
 
-class DistrictPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class DistrictPatch(InputModel):
     name: str | None = Field(default=None, min_length=1, max_length=100)
     code: str | None = Field(default=None, max_length=32)
 
@@ -36,9 +61,7 @@ class DistrictOut(BaseModel):
     watchers: int | None = Field(default=None, description="Active users holding it (coordinators only)")
 
 
-class UserIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class UserIn(InputModel):
     login: str = Field(pattern=LOGIN_PATTERN, description="Sign-in name: letters, digits, _ . @ -")
     display_name: str = Field(min_length=1, max_length=100)
     role: Role
@@ -46,9 +69,7 @@ class UserIn(BaseModel):
     district_ids: list[str] = Field(default_factory=list, max_length=100)
 
 
-class UserPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class UserPatch(InputModel):
     display_name: str | None = Field(default=None, min_length=1, max_length=100)
     role: Role | None = None
     locale: str | None = Field(default=None, pattern=r"^(ja|en)$")

@@ -25,6 +25,8 @@ from api.organisation.schemas import (
     UserIn,
     UserPatch,
     UserUpdatedOut,
+    is_id,
+    strip_control,
 )
 from domain import audit
 from domain.access import Principal, may_manage_users, may_see_district_counts
@@ -125,6 +127,8 @@ async def create_district(session: AsyncSession, principal: Principal, data: Dis
 
 
 async def get_district(session: AsyncSession, principal: Principal, district_id: str) -> District:
+    if not is_id(district_id):
+        raise NotFound()
     district = await session.scalar(
         select(District).where(District.id == district_id, District.org_id == principal.org_id)
     )
@@ -219,6 +223,8 @@ async def _user_out(session: AsyncSession, user: User) -> dict[str, object]:
 
 
 async def get_user(session: AsyncSession, principal: Principal, user_id: str) -> User:
+    if not is_id(user_id):
+        raise NotFound()
     user = await session.scalar(select(User).where(User.id == user_id, User.org_id == principal.org_id))
     if user is None:
         raise NotFound()
@@ -297,7 +303,7 @@ async def list_users(
             .exists()
         )
     if q:
-        needle = q.strip().lower()
+        needle = strip_control(q).strip().lower()
         query = query.where(
             func.lower(User.display_name).contains(needle, autoescape=True)
             | func.lower(User.login).contains(needle, autoescape=True)
@@ -413,6 +419,8 @@ async def revoke_device(
     """Lost phone: its tokens stop working at once; its next request is told to wipe."""
     _require_manager(principal)
     user = await get_user(session, principal, user_id)
+    if not is_id(device_id):
+        raise NotFound()
     device = await session.scalar(select(Device).where(Device.id == device_id, Device.user_id == user.id))
     if device is None:
         raise NotFound()

@@ -8,6 +8,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import Pagination, page_of
+from api.organisation.schemas import ID_PATTERN
 from api.residents import service
 from api.residents.schemas import (
     AssignmentCreatedOut,
@@ -40,10 +41,10 @@ class ResidentController(Controller):
         principal: Principal,
         db_session: AsyncSession,
         pagination: Pagination,
-        district_id: str | None = Parameter(default=None, max_length=64),
+        district_id: str | None = Parameter(default=None, pattern=ID_PATTERN),
         risk_level: RiskLevel | None = Parameter(default=None),
         status: ResidentStatus | None = Parameter(default=None),
-        assignee_id: str | None = Parameter(default=None, max_length=64),
+        assignee_id: str | None = Parameter(default=None, pattern=ID_PATTERN),
         q: str | None = Parameter(
             query="q", default=None, max_length=100, description="Part of the name or kana (かな or カナ)"
         ),

@@ -16,6 +16,7 @@ from pydantic import (
     model_serializer,
 )
 
+from api.organisation.schemas import InputModel
 from domain.enums import (
     AssignmentRole,
     ConsentRecipient,
@@ -35,9 +36,7 @@ def _fold_kana(value: str | None) -> str | None:
     return None if value is None else unicodedata.normalize("NFKC", value).strip()
 
 
-class EmergencyContactIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class EmergencyContactIn(InputModel):
     id: str | None = Field(default=None, max_length=64, description="Present to update an existing one")
     name: str = Field(min_length=1, max_length=100)
     relation: str = Field(default="", max_length=50, description="続柄, e.g. 長男")
@@ -55,9 +54,7 @@ class EmergencyContactOut(BaseModel):
     priority: int
 
 
-class _ResidentFields(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class _ResidentFields(InputModel):
     name: str = Field(min_length=1, max_length=100, description="氏名")
     kana: str = Field(default="", max_length=100, description="ふりがな (katakana or hiragana)")
     birth_year: int | None = Field(default=None, ge=1890, le=2100)
@@ -80,11 +77,9 @@ class ResidentIn(_ResidentFields):
     emergency_contacts: list[EmergencyContactIn] = Field(default_factory=list, max_length=10)
 
 
-class ResidentPatch(BaseModel):
+class ResidentPatch(InputModel):
     """Only the fields sent change. `emergency_contacts`, when sent, is the whole list: contacts with
     an `id` are updated, without one are added, and those left out are removed."""
-
-    model_config = ConfigDict(extra="forbid")
 
     district_id: str | None = Field(default=None, min_length=1, max_length=64)
     name: str | None = Field(default=None, min_length=1, max_length=100)
@@ -105,9 +100,7 @@ class ResidentPatch(BaseModel):
         return _fold_kana(value)
 
 
-class ResidentStatusIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ResidentStatusIn(InputModel):
     status: ResidentStatus
     reason: str | None = Field(
         default=None, max_length=200, description="Required for paused and ended (e.g. 入院, 転居)"
@@ -158,9 +151,7 @@ class ResidentPage(BaseModel):
     page_size: int
 
 
-class ConsentIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ConsentIn(InputModel):
     status: ConsentStatus
     purpose: str = Field(default="", max_length=300, description="What the data is shared for")
     given_on: date | None = Field(default=None, description="Date of consent; defaults to today when given")
@@ -170,9 +161,7 @@ class ConsentIn(BaseModel):
     )
 
 
-class ConsentWithdrawIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ConsentWithdrawIn(InputModel):
     keep_legal_basis: bool = Field(
         default=False, description="Keep a recorded legal basis (sharing continues under it)"
     )
@@ -194,16 +183,12 @@ class ConsentOut(BaseModel):
     covers: bool = Field(description="Whether this record currently allows sharing with the recipient")
 
 
-class AssignmentIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class AssignmentIn(InputModel):
     user_id: str = Field(min_length=1, max_length=64)
     role: AssignmentRole = AssignmentRole.PRIMARY
 
 
-class AssignmentEndIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class AssignmentEndIn(InputModel):
     reason: str = Field(min_length=1, max_length=200)
 
 
@@ -233,9 +218,7 @@ class AssignmentsOut(BaseModel):
     history: list[AssignmentOut]
 
 
-class HandOverIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class HandOverIn(InputModel):
     from_user_id: str = Field(min_length=1, max_length=64)
     to_user_id: str = Field(min_length=1, max_length=64)
     reason: str = Field(min_length=1, max_length=200, description="e.g. 任期満了による交代")

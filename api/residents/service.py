@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.organisation.schemas import is_id, strip_control
 from api.organisation.service import check_districts
 from api.residents.schemas import (
     AssignmentCreatedOut,
@@ -129,6 +130,8 @@ async def get_visible(
 ) -> Resident:
     """The resident if this principal may see it, else NotFound (even if it exists elsewhere).
     `lock` holds the row until commit (PostgreSQL), serialising changes to one resident."""
+    if not is_id(resident_id):
+        raise NotFound()
     query = select(Resident).where(Resident.id == resident_id, visible_residents(principal))
     resident = await session.scalar(query.with_for_update(of=Resident) if lock else query)
     if resident is None:
@@ -139,7 +142,13 @@ async def get_visible(
 def _search_variants(text: str) -> set[str]:
     """Name or kana, as typed: full-width/half-width folded (NFKC), hiragana and katakana both,
     spaces ignored, case-insensitive."""
-    folded = unicodedata.normalize("NFKC", text).strip().lower().replace(" ", "").replace("\u3000", "")
+    folded = (
+        unicodedata.normalize("NFKC", strip_control(text))
+        .strip()
+        .lower()
+        .replace(" ", "")
+        .replace("\u3000", "")
+    )
     katakana = "".join(chr(ord(c) + 0x60) if "\u3041" <= c <= "\u3096" else c for c in folded)
     hiragana = "".join(chr(ord(c) - 0x60) if "\u30a1" <= c <= "\u30f6" else c for c in folded)
     return {v for v in (folded, katakana, hiragana) if v}
@@ -545,6 +554,8 @@ async def end_assignment(
     session: AsyncSession, principal: Principal, assignment_id: str, data: AssignmentEndIn
 ) -> AssignmentOut:
     _require_manager(principal)
+    if not is_id(assignment_id):
+        raise NotFound()
     assignment = await session.scalar(
         select(Assignment).where(
             Assignment.id == assignment_id,

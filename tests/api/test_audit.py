@@ -83,6 +83,12 @@ async def test_reads_and_changes_leave_events_without_personal_data(client, db) 
         headers=coord,
     )
     assert reversed_range.status_code == 400 and reversed_range.json()["errors"][0]["field"] == "until"
+    naive = await client.get("/api/v1/audit", params={"since": "2026-11-01T09:00:00"}, headers=coord)
+    assert naive.status_code == 400 and naive.json()["errors"][0]["field"] == "since"
+    tokyo = await client.get(
+        "/api/v1/audit", params={"until": "2026-11-01T09:04:00+09:00", "entity": "resident"}, headers=coord
+    )
+    assert [e["action"] for e in tokyo.json()["items"]] == ["create"]
 
     # Newest first, paginated; another organisation's coordinator sees none of it.
     page = (await client.get("/api/v1/audit", params={"page_size": 2}, headers=coord)).json()

@@ -338,3 +338,62 @@ async def test_hand_over_moves_residents_plans_and_future_visits_in_one_go(clien
         headers=coord,
     )
     assert same.status_code == 400 and same.json()["errors"][0]["field"] == "to_user_id"
+
+
+async def test_malformed_bodies_are_4xx_never_500(client, db) -> None:
+    org, east, _, _, vol = await _town(db)
+    async with db() as s:
+        r = await make_resident(s, org, east)
+        a = await assign(s, r, vol)
+        rid, aid = r.id, a.id
+    coord = await login(client, "coord")
+    targets = [
+        ("POST", "/api/v1/residents"),
+        ("PATCH", f"/api/v1/residents/{rid}"),
+        ("POST", f"/api/v1/residents/{rid}/status"),
+        ("PUT", f"/api/v1/residents/{rid}/consents/volunteers"),
+        ("POST", f"/api/v1/residents/{rid}/consents/volunteers/withdraw"),
+        ("POST", f"/api/v1/residents/{rid}/assignments"),
+        ("POST", f"/api/v1/assignments/{aid}/end"),
+        ("POST", "/api/v1/assignments/hand-over"),
+        ("POST", "/api/v1/users"),
+        ("PATCH", f"/api/v1/users/{vol.id}"),
+        ("POST", "/api/v1/districts"),
+        ("PATCH", f"/api/v1/districts/{east.id}"),
+    ]
+    bodies = [b"[]", b'"text"', b"null", b"{", b'{"name": 5, "district_id": []}', b'{"emergency_contacts": [1]}',
+              b'{"status": "given", "given_on": "yesterday"}', b"{\"name\": \"\\u0000\"}"]  # fmt: skip
+    for method, path in targets:
+        for body in bodies:
+            response = await client.request(
+                method, path, content=body, headers={**coord, "Content-Type": "application/json"}
+            )
+            assert 400 <= response.status_code < 500, (
+                method,
+                path,
+                body,
+                response.status_code,
+                response.text,
+            )
+            assert response.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_control_characters_in_ids_and_queries_are_4xx(client, db) -> None:
+    await _town(db)
+    coord = await login(client, "coord")
+    for path in (
+        "/api/v1/residents/abc%00def",
+        "/api/v1/residents/abc%00def/consents",
+        "/api/v1/users/abc%00def",
+        "/api/v1/users/abc%00def/devices",
+    ):
+        response = await client.get(path, headers=coord)
+        assert response.status_code == 404, (path, response.status_code)
+    for params in ({"q": "a\x00b"}, {"district_id": "a\x00b"}, {"assignee_id": "\x00"}):
+        response = await client.get("/api/v1/residents", params=params, headers=coord)
+        assert response.status_code in (200, 400), (params, response.status_code)
+    for params in ({"entity_id": "a\x00"}, {"actor_id": "\x00"}, {"entity": "\x00"}):
+        response = await client.get("/api/v1/audit", params=params, headers=coord)
+        assert response.status_code == 400, (params, response.status_code)
+    response = await client.get("/api/v1/users", params={"q": "\x00", "district_id": "\x00"}, headers=coord)
+    assert response.status_code == 400
