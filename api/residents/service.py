@@ -38,6 +38,7 @@ from api.residents.schemas import (
 from domain import audit
 from domain.access import (
     Principal,
+    assigned_to,
     may_manage_residents,
     may_read_assignments,
     may_read_consents,
@@ -176,16 +177,7 @@ def _filtered(principal: Principal, f: ResidentFilter) -> Select[tuple[Resident]
     if f.status:
         query = query.where(Resident.status == f.status)
     if f.assignee_id:
-        query = query.where(
-            select(Assignment.id)
-            .where(
-                Assignment.resident_id == Resident.id,
-                Assignment.user_id == f.assignee_id,
-                Assignment.ended_at.is_(None),
-                Assignment.deleted_at.is_(None),
-            )
-            .exists()
-        )
+        query = query.where(assigned_to(f.assignee_id))
     if f.q and (variants := _search_variants(f.q)):
         name, kana = _squashed(Resident.name), _squashed(Resident.kana)
         query = query.where(
