@@ -3,12 +3,17 @@ search, filter, status, consent withdrawal, hand-over, and errors that name the 
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
 
+from api.residents.schemas import AssignmentIn
+from api.residents.service import create_assignment
+from domain.access import Principal
 from domain.clock import clock, utcnow
 from domain.enums import AssignmentRole, ConsentRecipient, Role, VisitStatus
+from domain.errors import Conflict
 from domain.models import Assignment, EmergencyContact, Resident, Visit, VisitPlan
 from tests.factories import assign, give_consent, login, make_district, make_org, make_resident, make_user
 
@@ -397,3 +402,48 @@ async def test_control_characters_in_ids_and_queries_are_4xx(client, db) -> None
         assert response.status_code == 400, (params, response.status_code)
     response = await client.get("/api/v1/users", params={"q": "\x00", "district_id": "\x00"}, headers=coord)
     assert response.status_code == 400
+
+
+async def test_two_coordinators_assigning_at_once_make_one_primary(db) -> None:
+    """The resident row is locked while assigning: the second writer waits, then sees the first
+    primary and is refused, instead of both reading "no primary yet" and writing two."""
+    async with db() as s:
+        org = await make_org(s)
+        district = await make_district(s, org)
+        coord = await make_user(s, org, Role.COORDINATOR, "coord")
+        first_user = await make_user(s, org, Role.COMMISSIONER, "one")
+        second_user = await make_user(s, org, Role.COMMISSIONER, "two")
+        r = await make_resident(s, org, district)
+        principal = Principal(user_id=coord.id, org_id=org.id, role=Role.COORDINATOR)
+        rid, u1, u2 = r.id, first_user.id, second_user.id
+    flushed, release = asyncio.Event(), asyncio.Event()
+
+    async def first() -> None:
+        async with db() as s:
+            await create_assignment(s, principal, rid, AssignmentIn(user_id=u1))
+            flushed.set()
+            await release.wait()  # commit only after the second writer has started
+
+    async def second() -> str:
+        await flushed.wait()
+        try:
+            async with db() as s:
+                await create_assignment(s, principal, rid, AssignmentIn(user_id=u2))
+        except Conflict as exc:
+            return exc.code
+        return "created"
+
+    async def let_go() -> None:
+        await flushed.wait()
+        await asyncio.sleep(0.5)
+        release.set()
+
+    _, outcome, _ = await asyncio.gather(first(), second(), let_go())
+    assert outcome == "error.primary_exists"
+    async with db() as s:
+        primaries = (
+            await s.scalars(
+                select(Assignment).where(Assignment.resident_id == rid, Assignment.ended_at.is_(None))
+            )
+        ).all()
+        assert [a.user_id for a in primaries] == [u1]
