@@ -600,6 +600,11 @@ async def hand_over(session: AsyncSession, principal: Principal, data: HandOverI
         )
     ).all()
     resident_ids = sorted({a.resident_id for a in outgoing})
+    if resident_ids:
+        # The same per-resident lock as a single assignment, so the two cannot both add a primary.
+        await session.execute(
+            select(Resident.id).where(Resident.id.in_(resident_ids)).order_by(Resident.id).with_for_update()
+        )
     # What the incoming person already holds for these residents.
     held = {
         a.resident_id: a
