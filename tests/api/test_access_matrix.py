@@ -102,7 +102,36 @@ async def _build(db: Any, client: Any) -> World:
 
 
 async def test_resident_endpoints_matrix(client, db) -> None:
+    """Lists hold exactly the visible residents; the volunteer cannot see what is not theirs, in the
+    list or in detail, and gets only the fields a volunteer needs. Then every resident endpoint."""
     w = await _build(db, client)
+    by_id = {rid: situation for situation, rid in w.residents.items()}
+    for (role, org), headers in w.headers.items():
+        response = await client.get("/api/v1/residents", headers=headers)
+        assert response.status_code == 200, response.text
+        seen = {by_id[item["id"]] for item in response.json()["items"] if item["id"] in by_id}
+        assert seen == VISIBLE[(role, org)], (role, org)
+        if org == "other":
+            # The other organisation's own people see their own resident and nothing of ours.
+            assert response.json()["total"] == (1 if role != "commissioner" else 0)
+
+    volunteer = w.headers[("volunteer", "own")]
+    for situation in ("assigned_no_consent", "unassigned_consent", "unassigned_no_consent", "district"):
+        detail = await client.get(f"/api/v1/residents/{w.residents[situation]}", headers=volunteer)
+        assert detail.status_code == 404, situation
+    listed = (await client.get("/api/v1/residents", headers=volunteer)).json()["items"]
+    assert [i["id"] for i in listed] == [w.residents["assigned_consent"]]
+    assert set(listed[0]) <= VOLUNTEER_RESIDENT_FIELDS
+    detail = (
+        await client.get(f"/api/v1/residents/{w.residents['assigned_consent']}", headers=volunteer)
+    ).json()
+    assert set(detail) <= VOLUNTEER_RESIDENT_FIELDS
+    assert "birth_year" not in detail and "emergency_contacts" not in detail and detail["name"]
+
+    staff = (await client.get(f"/api/v1/residents/{w.residents['district']}",
+                              headers=w.headers[("commissioner", "own")])).json()  # fmt: skip
+    assert "emergency_contacts" in staff and "birth_year" in staff
+
     # (name, kind, method, path, body, success status). kind: read = anybody who sees the resident;
     # staff = coordinators and commissioners who see it; manage = coordinators who see it.
     endpoints: list[tuple[str, str, str, str, Any, int]] = [
@@ -142,38 +171,6 @@ async def test_resident_endpoints_matrix(client, db) -> None:
                         assert response.headers["content-type"].startswith("application/problem+json")
     assert not failures, "\n".join(failures)
     assert checked == len(endpoints) * len(ROLES) * len(ORGS) * len(SITUATIONS)
-
-
-async def test_resident_list_matrix_and_volunteer_fields(client, db) -> None:
-    """Lists hold exactly the visible residents; the volunteer cannot see what is not theirs, in the
-    list or in detail, and gets only the fields a volunteer needs."""
-    w = await _build(db, client)
-    by_id = {rid: situation for situation, rid in w.residents.items()}
-    for (role, org), headers in w.headers.items():
-        response = await client.get("/api/v1/residents", headers=headers)
-        assert response.status_code == 200, response.text
-        seen = {by_id[item["id"]] for item in response.json()["items"] if item["id"] in by_id}
-        assert seen == VISIBLE[(role, org)], (role, org)
-        if org == "other":
-            # The other organisation's own people see their own resident and nothing of ours.
-            assert response.json()["total"] == (1 if role != "commissioner" else 0)
-
-    volunteer = w.headers[("volunteer", "own")]
-    for situation in ("assigned_no_consent", "unassigned_consent", "unassigned_no_consent", "district"):
-        detail = await client.get(f"/api/v1/residents/{w.residents[situation]}", headers=volunteer)
-        assert detail.status_code == 404, situation
-    listed = (await client.get("/api/v1/residents", headers=volunteer)).json()["items"]
-    assert [i["id"] for i in listed] == [w.residents["assigned_consent"]]
-    assert set(listed[0]) <= VOLUNTEER_RESIDENT_FIELDS
-    detail = (
-        await client.get(f"/api/v1/residents/{w.residents['assigned_consent']}", headers=volunteer)
-    ).json()
-    assert set(detail) <= VOLUNTEER_RESIDENT_FIELDS
-    assert "birth_year" not in detail and "emergency_contacts" not in detail and detail["name"]
-
-    staff = (await client.get(f"/api/v1/residents/{w.residents['district']}",
-                              headers=w.headers[("commissioner", "own")])).json()  # fmt: skip
-    assert "emergency_contacts" in staff and "birth_year" in staff
 
 
 async def test_organisation_endpoints_matrix(client, db) -> None:
