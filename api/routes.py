@@ -4,10 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from api.audit.controllers import AuditController
 from api.auth.controllers import AuthController, MeController
 from api.health import healthz, readyz
 from api.imports import ResidentImportController
+from api.organisation.controllers import DistrictController, UserController
+from api.residents.controllers import AssignmentController, ResidentController
 
 
 def route_handlers() -> list[Any]:
-    return [healthz, readyz, AuthController, MeController, ResidentImportController]
+    return [
+        healthz,
+        readyz,
+        AuthController,
+        MeController,
+        DistrictController,
+        UserController,
+        ResidentController,
+        ResidentImportController,
+        AssignmentController,
+        AuditController,
+    ]

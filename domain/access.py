@@ -142,13 +142,47 @@ def resident_fields_for(principal: Principal) -> frozenset[str] | None:
     return VOLUNTEER_RESIDENT_FIELDS if principal.role == Role.VOLUNTEER else None
 
 
+def may_manage_users(principal: Principal) -> bool:
+    """Create users, hand out activation codes, revoke devices, edit districts: coordinators."""
+    return principal.role == Role.COORDINATOR
+
+
+def may_see_emergency_contacts(principal: Principal) -> bool:
+    """Family phone numbers are for the people who act in an emergency, not for volunteers."""
+    return principal.role in (Role.COORDINATOR, Role.COMMISSIONER)
+
+
+def may_read_consents(principal: Principal) -> bool:
+    """Consent and assignment records of a visible resident: coordinators and commissioners."""
+    return principal.role in (Role.COORDINATOR, Role.COMMISSIONER)
+
+
+def may_read_assignments(principal: Principal) -> bool:
+    return principal.role in (Role.COORDINATOR, Role.COMMISSIONER)
+
+
+def may_read_audit(principal: Principal) -> bool:
+    return principal.role == Role.COORDINATOR
+
+
+def may_see_district_counts(principal: Principal) -> bool:
+    """Residents and watchers per district: coverage figures for coordinators."""
+    return principal.role == Role.COORDINATOR
+
+
 __all__ = [
     "Principal",
     "assigned_to",
     "consent_covers",
     "may_handle_alerts",
     "may_manage_residents",
+    "may_manage_users",
     "may_plan_for_district",
+    "may_read_assignments",
+    "may_read_audit",
+    "may_read_consents",
+    "may_see_district_counts",
+    "may_see_emergency_contacts",
     "require_role",
     "resident_fields_for",
     "true",

@@ -1,0 +1,1 @@
+"""Residents under watch, their emergency contacts, consent records and assignments."""

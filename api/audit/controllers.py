@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from litestar import Controller, get
+from litestar.params import Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.audit import service
+from api.audit.schemas import AuditPage
+from api.deps import Pagination, page_of
+from api.organisation.schemas import ID_PATTERN
+from domain.access import Principal
+
+
+class AuditController(Controller):
+    path = "/api/v1/audit"
+    tags = ["audit"]
+
+    @get("/", operation_id="listAuditEvents")
+    async def list_events(
+        self,
+        principal: Principal,
+        db_session: AsyncSession,
+        pagination: Pagination,
+        entity: str | None = Parameter(
+            default=None,
+            pattern=r"^[a-z_]{1,40}$",
+            description="resident, emergency_contact, consent, assignment, user, device",
+        ),
+        entity_id: str | None = Parameter(default=None, pattern=ID_PATTERN),
+        actor_id: str | None = Parameter(default=None, pattern=ID_PATTERN),
+        since: datetime | None = Parameter(default=None, description="inclusive, ISO 8601"),
+        until: datetime | None = Parameter(default=None, description="exclusive, ISO 8601"),
+    ) -> AuditPage:
+        """Who read or changed which personal data, when and from which device, newest first
+        (coordinators). Events name fields and ids, never the values."""
+        f = service.AuditFilter(entity, entity_id, actor_id, since, until)
+        items, total = await service.list_events(
+            db_session, principal, f, pagination.offset, pagination.page_size
+        )
+        return AuditPage(**page_of(items, total, pagination))

@@ -1,0 +1,1 @@
+"""Districts, users and their devices: the people who watch over residents, and where."""

@@ -1,0 +1,166 @@
+"""HTTP for residents, consent and assignments. Thin: rules live in service.py and domain.access."""
+
+from __future__ import annotations
+
+from litestar import Controller, get, patch, post, put
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.deps import Pagination, page_of
+from api.organisation.schemas import ID_PATTERN
+from api.residents import service
+from api.residents.schemas import (
+    AssignmentCreatedOut,
+    AssignmentEndIn,
+    AssignmentIn,
+    AssignmentOut,
+    AssignmentsOut,
+    ConsentIn,
+    ConsentOut,
+    ConsentWithdrawIn,
+    HandOverIn,
+    HandOverOut,
+    ResidentIn,
+    ResidentOut,
+    ResidentPage,
+    ResidentPatch,
+    ResidentStatusIn,
+)
+from domain.access import Principal
+from domain.enums import ConsentRecipient, ResidentStatus, RiskLevel
+
+
+class ResidentController(Controller):
+    path = "/api/v1/residents"
+    tags = ["residents"]
+
+    @get("/", operation_id="listResidents")
+    async def list_residents(
+        self,
+        principal: Principal,
+        db_session: AsyncSession,
+        pagination: Pagination,
+        district_id: str | None = Parameter(default=None, pattern=ID_PATTERN),
+        risk_level: RiskLevel | None = Parameter(default=None),
+        status: ResidentStatus | None = Parameter(default=None),
+        assignee_id: str | None = Parameter(default=None, pattern=ID_PATTERN),
+        q: str | None = Parameter(
+            query="q", default=None, max_length=100, description="Part of the name or kana (かな or カナ)"
+        ),
+    ) -> ResidentPage:
+        """The residents the caller may see, sorted by kana: coordinators their organisation,
+        commissioners their districts and assigned residents with consent, volunteers only their
+        assigned residents whose consent covers volunteers (fewer fields). The read is audited."""
+        f = service.ResidentFilter(district_id, risk_level, status, assignee_id, q)
+        items, total = await service.list_residents(
+            db_session, principal, f, pagination.offset, pagination.page_size
+        )
+        return ResidentPage(**page_of(items, total, pagination))
+
+    @post("/", status_code=HTTP_201_CREATED, operation_id="createResident")
+    async def create_resident(
+        self, principal: Principal, db_session: AsyncSession, data: ResidentIn
+    ) -> ResidentOut:
+        """Register a resident under watch, with emergency contacts (coordinators)."""
+        return await service.create_resident(db_session, principal, data)
+
+    @get("/{resident_id:str}", operation_id="getResident")
+    async def get_resident(
+        self, principal: Principal, db_session: AsyncSession, resident_id: str
+    ) -> ResidentOut:
+        """One resident, if the caller may see it (otherwise 404). Coordinators and commissioners
+        also get the emergency contacts. The read is audited."""
+        return await service.read_resident(db_session, principal, resident_id)
+
+    @patch("/{resident_id:str}", operation_id="updateResident")
+    async def update_resident(
+        self, principal: Principal, db_session: AsyncSession, resident_id: str, data: ResidentPatch
+    ) -> ResidentOut:
+        """Change a resident's details (coordinators). Only the fields sent change; a sent
+        `emergency_contacts` list replaces the contacts (by id). Audited by field name."""
+        return await service.update_resident(db_session, principal, resident_id, data)
+
+    @post("/{resident_id:str}/status", status_code=HTTP_200_OK, operation_id="changeResidentStatus")
+    async def change_status(
+        self, principal: Principal, db_session: AsyncSession, resident_id: str, data: ResidentStatusIn
+    ) -> ResidentOut:
+        """Set active, paused (hospital, staying away) or ended, with a reason (coordinators). Ended
+        residents leave commissioners' and volunteers' lists and phones."""
+        return await service.change_status(db_session, principal, resident_id, data)
+
+    @get("/{resident_id:str}/consents", operation_id="listConsents")
+    async def list_consents(
+        self, principal: Principal, db_session: AsyncSession, resident_id: str
+    ) -> list[ConsentOut]:
+        """The resident's consent records, one per kind of recipient (coordinators, commissioners)."""
+        return await service.list_consents(db_session, principal, resident_id)
+
+    @put("/{resident_id:str}/consents/{recipient:str}", operation_id="setConsent")
+    async def set_consent(
+        self,
+        principal: Principal,
+        db_session: AsyncSession,
+        resident_id: str,
+        recipient: ConsentRecipient,
+        data: ConsentIn,
+    ) -> ConsentOut:
+        """Record consent (given or withdrawn, purpose, dates) or the legal basis that allows sharing
+        without it, for one kind of recipient (coordinators). Audited by field name."""
+        return await service.set_consent(db_session, principal, resident_id, recipient, data)
+
+    @post(
+        "/{resident_id:str}/consents/{recipient:str}/withdraw",
+        status_code=HTTP_200_OK,
+        operation_id="withdrawConsent",
+    )
+    async def withdraw_consent(
+        self,
+        principal: Principal,
+        db_session: AsyncSession,
+        resident_id: str,
+        recipient: ConsentRecipient,
+        data: ConsentWithdrawIn | None = None,
+    ) -> ConsentOut:
+        """Withdraw consent (coordinators). Sharing with that recipient stops at once: the resident
+        leaves their lists, and their phones purge it at the next sync."""
+        return await service.withdraw_consent(
+            db_session, principal, resident_id, recipient, data or ConsentWithdrawIn()
+        )
+
+    @get("/{resident_id:str}/assignments", operation_id="listAssignments")
+    async def list_assignments(
+        self, principal: Principal, db_session: AsyncSession, resident_id: str
+    ) -> AssignmentsOut:
+        """Who watches over the resident now, and who did before (coordinators, commissioners)."""
+        return await service.list_assignments(db_session, principal, resident_id)
+
+    @post("/{resident_id:str}/assignments", status_code=HTTP_201_CREATED, operation_id="createAssignment")
+    async def create_assignment(
+        self, principal: Principal, db_session: AsyncSession, resident_id: str, data: AssignmentIn
+    ) -> AssignmentCreatedOut:
+        """Assign a watcher, primary or backup (coordinators). One primary at a time. The answer says
+        whether the resident's consent lets the assignee actually receive the resident."""
+        return await service.create_assignment(db_session, principal, resident_id, data)
+
+
+class AssignmentController(Controller):
+    path = "/api/v1/assignments"
+    tags = ["assignments"]
+
+    @post("/{assignment_id:str}/end", status_code=HTTP_200_OK, operation_id="endAssignment")
+    async def end_assignment(
+        self, principal: Principal, db_session: AsyncSession, assignment_id: str, data: AssignmentEndIn
+    ) -> AssignmentOut:
+        """End an assignment with a reason (coordinators). It stays in the history; the watcher's
+        phone purges the resident at its next sync."""
+        return await service.end_assignment(db_session, principal, assignment_id, data)
+
+    @post("/hand-over", status_code=HTTP_200_OK, operation_id="handOverAssignments")
+    async def hand_over(
+        self, principal: Principal, db_session: AsyncSession, data: HandOverIn
+    ) -> HandOverOut:
+        """Hand all of one person's residents to another in one transaction (coordinators), e.g. at
+        the end of a commissioner's term: old assignments end with the reason, new ones start with the
+        same role, and visit plans and future planned visits follow."""
+        return await service.hand_over(db_session, principal, data)
