@@ -6,7 +6,6 @@ import asyncio
 import os
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -253,61 +252,62 @@ def create_user(
     lang: str | None,
 ) -> None:
     """Create a user and print the one-time activation code they set a password with."""
-    import re
-
+    from pydantic import ValidationError
     from sqlalchemy import or_, select
 
-    from api.auth.passwords import hash_secret, new_activation_code
-    from domain import audit
-    from domain.clock import utcnow
+    from api.organisation import service as users
+    from api.organisation.schemas import UserIn
+    from domain.access import Principal
     from domain.enums import Role
-    from domain.models import District, Organisation, User, UserDistrict
+    from domain.errors import DomainError
+    from domain.models import District, Organisation
 
     settings = get_settings()
     locale = _locale(lang)
-    login_name, display_name = login_name.strip(), display_name.strip()
-    code = new_activation_code()
+    try:
+        payload = UserIn(
+            login=login_name.strip(), display_name=display_name.strip(), role=Role(role), locale=user_locale
+        )
+    except ValidationError as exc:
+        field = str(exc.errors()[0]["loc"][0])
+        raise click.ClickException(
+            translate("cli.bad_login" if field == "login" else "cli.bad_name", locale, max=100)
+        ) from exc
+    if districts and role == Role.VOLUNTEER:
+        raise click.ClickException(translate("cli.volunteer_district", locale))
 
-    async def work(session: Any) -> tuple[User, Organisation]:
+    async def work(session: Any) -> tuple[Any, Organisation]:
         org = await session.get(Organisation, org_id)
         if org is None:
             raise _Failed("cli.org_not_found", org=org_id)
-        if not re.match(LOGIN_PATTERN, login_name):
-            raise _Failed("cli.bad_login")
-        if not 1 <= len(display_name) <= 100:
-            raise _Failed("cli.bad_name", max=100)
-        if await session.scalar(select(User.id).where(User.login == login_name)):
-            raise _Failed("cli.login_taken", login=login_name)
-        if districts and role == Role.VOLUNTEER:
-            raise _Failed("cli.volunteer_district")
-        held: list[District] = []
         for wanted in districts:
-            district = await session.scalar(
-                select(District).where(
+            district_id = await session.scalar(
+                select(District.id).where(
                     District.org_id == org.id, or_(District.id == wanted, District.name == wanted)
                 )
             )
-            if district is None:
+            if district_id is None:
                 raise _Failed("cli.district_not_found", district=wanted)
-            held.append(district)
-        user = User(
-            org_id=org.id, login=login_name, display_name=display_name, role=Role(role), locale=user_locale,
-            active=True, activation_code_hash=hash_secret(code),
-            activation_expires_at=utcnow() + timedelta(hours=settings.activation_code_hours),
-        )  # fmt: skip
-        session.add(user)
-        await session.flush()
-        session.add_all(UserDistrict(org_id=org.id, user_id=user.id, district_id=d.id) for d in held)
-        audit.record(session, None, "create", "user", user.id, org_id=org.id, via="cli",
-                     fields=["login", "display_name", "role", "districts"])  # fmt: skip
-        return user, org
+            payload.district_ids.append(district_id)
+        # The CLI acts as the organisation's coordinator, through the same service as the API.
+        operator = Principal(user_id="system:cli", org_id=org.id, role=Role.COORDINATOR)
+        try:
+            created = await users.create_user(session, operator, settings, payload)
+        except DomainError as exc:
+            if exc.code == "error.login_taken":
+                raise _Failed("cli.login_taken", login=payload.login) from exc
+            raise
+        return created, org
 
-    user, org = _run_admin(locale, work)
+    created, org = _run_admin(locale, work)
     expires = (
-        user.activation_expires_at.astimezone(ZoneInfo(org.timezone)) if user.activation_expires_at else None
+        created.activation_expires_at.astimezone(ZoneInfo(org.timezone))
+        if created.activation_expires_at
+        else None
     )
     click.echo(
-        translate("cli.user_created", locale, login=user.login, role=translate(f"cli.role.{role}", locale), activation_code=code,
+        translate("cli.user_created", locale, login=created.login, role=translate(f"cli.role.{role}", locale),
+                  activation_code=created.activation_code,
                   expires=expires.strftime("%Y-%m-%d %H:%M %Z") if expires else "-")
     )  # fmt: skip
 

@@ -16,7 +16,7 @@ from litestar.exceptions import (
     ValidationException,
 )
 from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from domain.errors import DomainError, FieldError
 from domain.i18n import negotiate, translate
@@ -146,6 +146,13 @@ def _integrity_error(request: Request[Any, Any, Any], exc: IntegrityError) -> Re
     return problem(request, 409, "error.conflict")
 
 
+def _data_error(request: Request[Any, Any, Any], exc: DataError) -> Response[dict[str, Any]]:
+    # The database refused a value (e.g. NUL in text on PostgreSQL) that validation let through:
+    # still the client's input, so a 400 — and a warning for us to tighten the validation.
+    log.warning("data_error", path=request.url.path, error_type=type(exc.orig).__name__)
+    return problem(request, 400, "error.bad_request")
+
+
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     log.exception("unhandled_error", path=request.url.path, error_type=type(exc).__name__)
     return problem(request, 500, "error.internal")
@@ -161,6 +168,7 @@ exception_handlers: dict[Any, Any] = {
     TooManyRequestsException: _http_error,
     HTTPException: _http_error,
     IntegrityError: _integrity_error,
+    DataError: _data_error,
     Exception: _unexpected,
 }
 

@@ -2,14 +2,13 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.schemas import ID_PATTERN, InputModel
 from domain.enums import Role
 
-DEVICE_ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
+DEVICE_ID_PATTERN = ID_PATTERN
 
 
-class DeviceIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class DeviceIn(InputModel):
     id: str = Field(pattern=DEVICE_ID_PATTERN, description="The app's own id for this installation")
     platform: str = Field(min_length=1, max_length=20, description="android | ios | web | other")
     name: str | None = Field(default=None, max_length=100)
@@ -17,23 +16,17 @@ class DeviceIn(BaseModel):
     push_token: str | None = Field(default=None, max_length=4096)
 
 
-class LoginIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class LoginIn(InputModel):
     login: str = Field(min_length=1, max_length=100)
     password: str = Field(min_length=1, max_length=200)
     device: DeviceIn
 
 
-class RefreshIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RefreshIn(InputModel):
     refresh_token: str = Field(min_length=10, max_length=200)
 
 
-class ActivateIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ActivateIn(InputModel):
     login: str = Field(min_length=1, max_length=100)
     code: str = Field(min_length=8, max_length=20)
     password: str = Field(min_length=8, max_length=200)

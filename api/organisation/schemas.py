@@ -2,42 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
+from api.schemas import ID_PATTERN, InputModel, is_id, strip_control
 from domain.enums import Role
 
+__all__ = ["ID_PATTERN", "InputModel", "is_id", "strip_control"]
+
 LOGIN_PATTERN = r"^[A-Za-z0-9_.@-]{3,100}$"
-ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"  # server ids are uuid hex; phone-made ids are alphanumeric
-_ID = re.compile(ID_PATTERN)
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def is_id(value: str) -> bool:
-    """Whether `value` could be an id at all; anything else cannot exist (and must not reach the
-    database: PostgreSQL refuses NUL in text)."""
-    return bool(_ID.match(value))
-
-
-def strip_control(text: str) -> str:
-    return _CONTROL.sub("", text)
-
-
-class InputModel(BaseModel):
-    """A request body: unknown fields refused, and no control characters in any text (PostgreSQL
-    refuses NUL; a phone screen cannot show the others)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    @field_validator("*")
-    @classmethod
-    def _no_control_characters(cls, value: Any) -> Any:
-        if isinstance(value, str) and _CONTROL.search(value):
-            raise ValueError("control characters are not allowed")
-        return value
 
 
 class DistrictIn(InputModel):

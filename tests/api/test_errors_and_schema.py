@@ -40,6 +40,19 @@ async def test_bad_device_id_and_too_long_values_are_named(client) -> None:
     assert "login" in fields and any("device" in f for f in fields)
 
 
+async def test_control_characters_are_refused_before_the_database(client) -> None:
+    for payload in (
+        {"login": "a\x00b", "password": "p", "device": {"id": "phone-1", "platform": "android"}},
+        {"login": "a", "password": "p\x00", "device": {"id": "phone-1", "platform": "android"}},
+    ):
+        response = await client.post("/api/v1/auth/login", json=payload)
+        assert response.status_code == 400, response.text
+    activate = await client.post(
+        "/api/v1/auth/activate", json={"login": "a\x00b", "code": "ABCD-EFGH", "password": "long-enough"}
+    )
+    assert activate.status_code == 400
+
+
 async def test_oversized_body_is_413(client) -> None:
     response = await client.post(
         "/api/v1/auth/login",
