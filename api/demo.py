@@ -363,7 +363,7 @@ class _Town:
                     if rng.random() < 0.7
                     else LegalBasis.COUNCIL_CONFIDENTIALITY
                 )
-                rows.append(consent(ConsentRecipient.DISTRICT_COMMISSIONER, ConsentStatus.WITHDRAWN, None,
+                rows.append(consent(ConsentRecipient.DISTRICT_COMMISSIONER, ConsentStatus.NOT_GIVEN, None,
                                     legal_basis=basis, purpose="本人同意なし（法令に基づく提供）"))  # fmt: skip
                 continue
             purpose = "見守り活動・安否確認のための情報提供"

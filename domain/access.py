@@ -76,6 +76,18 @@ def consent_covers(recipient: ConsentRecipient, today: date | None = None) -> Co
     )
 
 
+def consent_record_covers(consent: Consent, today: date | None = None) -> bool:
+    """The same rule as `consent_covers`, for one loaded record."""
+    if consent.deleted_at is not None:
+        return False
+    if consent.legal_basis is not None:
+        return True
+    today = today or utcnow().date()
+    return consent.status == ConsentStatus.GIVEN and (
+        consent.expires_on is None or consent.expires_on >= today
+    )
+
+
 def assigned_to(user_id: str) -> ColumnElement[bool]:
     return exists(
         select(Assignment.id).where(

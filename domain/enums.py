@@ -39,6 +39,7 @@ class ConsentRecipient(StrEnum):
 class ConsentStatus(StrEnum):
     GIVEN = "given"
     WITHDRAWN = "withdrawn"
+    NOT_GIVEN = "not_given"  # never asked or declined; sharing only under a recorded legal basis
 
 
 class LegalBasis(StrEnum):

@@ -39,6 +39,7 @@ from domain import audit
 from domain.access import (
     Principal,
     assigned_to,
+    consent_record_covers,
     may_manage_residents,
     may_read_assignments,
     may_read_consents,
@@ -350,15 +351,7 @@ async def change_status(
 # --- consent ----------------------------------------------------------------------------------------
 
 
-def _covers(consent: Consent) -> bool:
-    if consent.deleted_at is not None:
-        return False
-    if consent.legal_basis is not None:
-        return True
-    today = utcnow().date()
-    return consent.status == ConsentStatus.GIVEN and (
-        consent.expires_on is None or consent.expires_on >= today
-    )
+_covers = consent_record_covers
 
 
 def _consent_out(consent: Consent) -> ConsentOut:
