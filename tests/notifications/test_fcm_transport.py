@@ -18,7 +18,12 @@ from notifications.testing import (
 from notifications.transports import Outcome, PushMessage
 
 
-def message(token: str = "tok-1", *, urgent: bool = False, collapse_key: str | None = None) -> PushMessage:
+def message(
+    token: str = "tok-1",  # noqa: S107
+    *,
+    urgent: bool = False,
+    collapse_key: str | None = None,
+) -> PushMessage:
     return PushMessage(
         delivery_id=f"del-{token}", device_id=f"dev-{token}", token=token, title="訪問予定：山田 花子さん",
         body="11月28日 10:00に訪問の予定があります。",
@@ -109,4 +114,6 @@ async def test_batches_over_500_are_split(fcm, monkeypatch):
     assert sizes == [500, 500, 201]
     assert len(standin.received) == 1201
     assert [i for i, r in enumerate(results) if r.outcome != Outcome.SENT] == [700]
-    assert {b["message"]["token"] for b in standin.delivered} == {f"tok-{i}" for i in range(1201)} - {"tok-700"}
+    assert {b["message"]["token"] for b in standin.delivered} == {f"tok-{i}" for i in range(1201)} - {
+        "tok-700"
+    }
