@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from litestar import Controller, Request, get, post, put
+from litestar import Controller, Request, delete, get, post, put
 from litestar.params import Parameter
 from litestar.response import ServerSentEvent
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
@@ -39,7 +39,7 @@ class InboxController(Controller):
         principal: Principal,
         db_session: AsyncSession,
         pagination: Any,
-        unread: bool = Parameter(query="unread", default=False, description="only unread messages"),
+        unread: bool = Parameter(default=False, description="only unread messages"),
     ) -> NotificationPage:
         """The caller's inbox, newest first. Every message a push carried is here too."""
         items, total, unread_count = await inbox.page(
@@ -79,8 +79,8 @@ class InboxController(Controller):
         device = await devices.set_push_token(db_session, principal, device_id, data.token)
         return PushTokenOut(device_id=device.id, push_token_updated_at=device.push_token_updated_at)
 
-    @put(
-        "/devices/{device_id:str}/push-token/clear",
+    @delete(
+        "/devices/{device_id:str}/push-token",
         status_code=HTTP_204_NO_CONTENT,
         operation_id="clearPushToken",
     )
@@ -100,10 +100,10 @@ class AlertController(Controller):
         db_session: AsyncSession,
         pagination: Any,
         status: AlertStatus | None = None,
-        kind: str | None = Parameter(query="kind", default=None, max_length=40),
+        kind: str | None = Parameter(default=None, max_length=40),
         severity: AlertSeverity | None = None,
-        district_id: str | None = Parameter(query="district_id", default=None, max_length=64),
-        resident_id: str | None = Parameter(query="resident_id", default=None, max_length=64),
+        district_id: str | None = Parameter(default=None, max_length=64),
+        resident_id: str | None = Parameter(default=None, max_length=64),
         sort: Literal["newest", "urgent"] = "newest",
     ) -> AlertPage:
         """Alerts about residents the caller may see. `sort=urgent`: unhandled first, then by
@@ -120,7 +120,7 @@ class AlertController(Controller):
         self,
         request: Request[Any, Any, Any],
         principal: Principal,
-        max_seconds: float | None = Parameter(query="max_seconds", default=None, gt=0, le=3600),
+        max_seconds: float | None = Parameter(default=None, gt=0, le=3600),
     ) -> ServerSentEvent:
         """Server-sent events: `alert` for every new or changed alert in the caller's scope, `ready`
         first. Event ids are change-feed positions: reconnect with `Last-Event-ID` to resume. The

@@ -46,14 +46,19 @@ def fcm_error(status_code: int, status: str, message: str, fcm_code: str | None 
     """An error answer shaped like FCM v1's (google.rpc.Status with an FcmError detail)."""
     error: dict[str, Any] = {"code": status_code, "message": message, "status": status}
     if fcm_code:
-        error["details"] = [{"@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError", "errorCode": fcm_code}]
+        error["details"] = [
+            {"@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError", "errorCode": fcm_code}
+        ]
     return httpx.Response(status_code, json={"error": error}, headers=headers)
 
 
 UNREGISTERED = lambda: fcm_error(404, "NOT_FOUND", "Requested entity was not found.", "UNREGISTERED")  # noqa: E731
 SENDER_ID_MISMATCH = lambda: fcm_error(403, "PERMISSION_DENIED", "SenderId mismatch", "SENDER_ID_MISMATCH")  # noqa: E731
 INVALID_TOKEN = lambda: fcm_error(  # noqa: E731
-    400, "INVALID_ARGUMENT", "The registration token is not a valid FCM registration token", "INVALID_ARGUMENT"
+    400,
+    "INVALID_ARGUMENT",
+    "The registration token is not a valid FCM registration token",
+    "INVALID_ARGUMENT",
 )
 INVALID_ARGUMENT = lambda: fcm_error(  # noqa: E731
     400, "INVALID_ARGUMENT", "Invalid value at 'message.android.ttl'", "INVALID_ARGUMENT"
