@@ -144,7 +144,9 @@ def visible_alerts(principal: Principal, today: date | None = None) -> ColumnEle
         Alert.org_id == principal.org_id,
         Alert.deleted_at.is_(None),
         exists(
-            select(Resident.id).where(Resident.id == Alert.resident_id, visible_residents(principal, today))
+            select(Resident.id)
+            .where(Resident.id == Alert.resident_id, visible_residents(principal, today))
+            .correlate_except(Resident)  # callers may join Resident themselves
         ),
     )
 
