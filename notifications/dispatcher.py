@@ -37,7 +37,7 @@ from domain.models import Delivery, DeliveryAttempt, Device, Notification, Organ
 from domain.org_settings import rules_for, timezone_of
 from notifications import transports
 from notifications.config import PushSettings, push_settings
-from notifications.devices import stale_before
+from notifications.devices import deactivate_token, stale_before
 from notifications.transports import Outcome, PushMessage, SendResult, Transport
 
 log = logging.getLogger("mimamori.push")
@@ -217,8 +217,6 @@ async def _record(
                 delivery.sent_at = now
                 delivery.provider_message_id = (result.message_id or "")[:200] or None
             elif result.outcome == Outcome.DEACTIVATE:
-                from notifications.devices import deactivate_token
-
                 await deactivate_token(session, claim.message.device_id, claim.message.token)
                 _finish(session, delivery, DeliveryStatus.DEAD, result.error_code, now, transport_name,
                         "deactivated", result.error)  # fmt: skip
