@@ -5,7 +5,8 @@ transaction (so a slow writer's position is never read past), then sends the ale
 may see with `cursor < feed_seq <= watermark`. The event id is the feed position, so a client that
 reconnects with `Last-Event-ID` misses nothing. Sessions are opened inside the generator: the
 request's own session is closed before a streamed body runs. The stream ends after a bounded
-lifetime (the client reconnects) and as soon as the client disconnects (Litestar cancels it).
+lifetime (the client reconnects), as soon as the client disconnects (Litestar cancels it), and
+when the caller is signed out, deactivated or their device revoked (checked at every look).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from datetime import datetime
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from litestar.response import ServerSentEventMessage
@@ -20,8 +22,9 @@ from sqlalchemy import select
 
 from domain import feed
 from domain.access import Principal, visible_alerts
+from domain.clock import utcnow
 from domain.db import session_scope
-from domain.models import Alert, Resident
+from domain.models import Alert, Device, Resident, User
 from notifications.config import PushSettings
 from notifications.schemas import AlertOut
 
@@ -29,6 +32,23 @@ from notifications.schemas import AlertOut
 async def current_position(db_config: SQLAlchemyAsyncConfig, org_id: str) -> int:
     async with session_scope(db_config) as session:
         return await feed.high_watermark(session, org_id)
+
+
+async def still_signed_in(db_config: SQLAlchemyAsyncConfig, principal: Principal, since: datetime) -> bool:
+    """A long stream re-checks what the bearer token was checked for: the user is still active and
+    the device neither revoked nor signed out since the stream opened."""
+    async with session_scope(db_config) as session:
+        user = await session.get(User, principal.user_id)
+        if user is None or not user.active or user.org_id != principal.org_id:
+            return False
+        if principal.device_id is None:
+            return True
+        device = await session.get(Device, principal.device_id)
+        return (
+            device is not None
+            and device.revoked_at is None
+            and (device.signed_out_at is None or device.signed_out_at < since)
+        )
 
 
 async def changes_since(
@@ -67,6 +87,7 @@ async def alert_events(
 ) -> AsyncIterator[ServerSentEventMessage]:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + max_seconds
+    opened_at = utcnow()
     cursor = (
         last_event_id if last_event_id is not None else await current_position(db_config, principal.org_id)
     )
@@ -74,6 +95,9 @@ async def alert_events(
         event="ready", id=str(cursor), data=json.dumps({"cursor": cursor}), retry=3000
     )
     while loop.time() < deadline:
+        if not await still_signed_in(db_config, principal, opened_at):
+            yield ServerSentEventMessage(event="end", data=json.dumps({"reason": "signed_out"}))
+            return
         items, cursor = await changes_since(db_config, principal, cursor, config.stream_batch)
         for item in items:
             yield ServerSentEventMessage(event="alert", id=str(item.feed_seq), data=item.model_dump_json())

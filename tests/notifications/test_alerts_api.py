@@ -12,7 +12,7 @@ from domain import alerts as lifecycle
 from domain.access import Principal
 from domain.clock import clock
 from domain.enums import AlertSeverity, Role
-from domain.models import Alert
+from domain.models import Alert, User
 from notifications.alert_stream import alert_events
 from notifications.config import PushSettings
 from notifications.outbox import enqueue
@@ -167,7 +167,14 @@ async def test_stream_follows_live_changes(db, db_config, world, alerts):
     payload = json.loads(change.data)
     assert (change.event, payload["id"], payload["status"]) == ("alert", alerts["urgent"].id, "acknowledged")
     assert int(change.id) > int(ready.id)
-    await stream.aclose()
+    # Deactivating the user ends the stream at the next look.
+    async with db() as session:
+        user = await session.get(User, world.coordinator.id)
+        user.active = False
+    end = await asyncio.wait_for(anext(stream), timeout=5)
+    assert end.event == "end"
+    with pytest.raises(StopAsyncIteration):
+        await anext(stream)
 
 
 async def test_stream_stops_when_the_client_goes_away(app, client, world, alerts):
