@@ -215,3 +215,16 @@ def parse_sse(text: str) -> list[dict[str, str]]:
         if "event" in fields or "data" in fields:
             events.append(fields)
     return events
+
+
+async def test_alert_push_lets_the_app_open_the_alert(db_config, world, alerts, push_config):
+    from notifications.dispatcher import dispatch_once
+    from notifications.transports import RecordingTransport
+
+    recording = RecordingTransport()
+    await dispatch_once(db_config, transport=recording, config=push_config)
+    assert {m.token for m in recording.sent} == {"token-coord", "token-comm"}
+    for message in recording.sent:
+        assert message.data["alert_id"] == alerts["missed"].id
+        assert message.data["resident_id"] == world.resident.id
+        assert message.data["kind"] == "missed_contact" and message.data["notification_id"]
