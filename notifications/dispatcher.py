@@ -25,6 +25,7 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from sqlalchemy import select
@@ -34,7 +35,7 @@ from domain.clock import utcnow
 from domain.db import session_scope
 from domain.enums import DeliveryStatus
 from domain.models import Delivery, DeliveryAttempt, Device, Notification, Organisation
-from domain.org_settings import rules_for, timezone_of
+from domain.org_settings import OrgRules, rules_for, timezone_of
 from notifications import transports
 from notifications.config import PushSettings, push_settings
 from notifications.devices import deactivate_token, stale_before
@@ -61,8 +62,11 @@ def backoff_seconds(attempt: int, config: PushSettings) -> float:
 
 def quiet_hours_end(org: Organisation, now: datetime) -> datetime | None:
     """When the organisation's quiet hours end, if `now` is inside them."""
-    rules = rules_for(org)
-    zone = timezone_of(org)
+    try:
+        rules, zone = rules_for(org), timezone_of(org)
+    except (ValueError, KeyError):  # unreadable settings must not stop every organisation's pushes
+        log.warning("organisation %s: unreadable quiet hours or timezone; using the defaults", org.id)
+        rules, zone = OrgRules(), ZoneInfo("Asia/Tokyo")
     local = now.astimezone(zone)
     if not rules.in_quiet_hours(local.time()):
         return None
@@ -140,6 +144,12 @@ async def _claim(db_config: SQLAlchemyAsyncConfig, config: PushSettings) -> tupl
             morning = quiet_end.get(delivery.org_id)
             if morning is not None and not notification.urgent:
                 delivery.next_attempt_at = morning  # quiet hours: not an attempt, just later
+                continue
+            if delivery.attempts >= config.max_attempts:
+                # Every earlier claim ran out its lease without a result (a dispatcher died on it
+                # each time): stop trying rather than loop on it forever.
+                _finish(session, delivery, DeliveryStatus.DEAD, "lease_expired", now, "none", "dead")
+                skipped += 1
                 continue
             delivery.attempts += 1
             delivery.next_attempt_at = now + timedelta(seconds=config.lease_seconds)

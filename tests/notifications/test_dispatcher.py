@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from domain.clock import clock, utcnow
 from domain.enums import DeliveryStatus
-from domain.models import Delivery, DeliveryAttempt, Device, Notification
+from domain.models import Delivery, DeliveryAttempt, Device, Notification, Organisation
 from notifications import wakeup
 from notifications.dispatcher import dispatch_once
 from notifications.outbox import enqueue
@@ -296,3 +296,27 @@ async def test_concurrent_dispatchers_never_send_a_delivery_twice(db, db_config,
     ids = [m.delivery_id for m in first.sent + second.sent]
     assert len(ids) == len(set(ids)) == 60
     assert first.sent and second.sent  # both took part
+
+
+async def test_a_message_that_kills_the_dispatcher_every_time_is_eventually_dead_lettered(
+    db, db_config, world, push_config
+):
+    config = push_config.model_copy(update={"max_attempts": 2})
+    await alert_for(db, world, [world.coordinator.id])
+    for _ in range(2):
+        with pytest.raises(Crash):
+            await dispatch_once(db_config, transport=CrashingTransport(), config=config)
+        clock.advance(timedelta(seconds=config.lease_seconds + 1))
+    assert await dispatch_once(db_config, transport=RecordingTransport(), config=config) == 1
+    [row] = await deliveries(db)
+    assert (row.status, row.last_error_code) == (DeliveryStatus.DEAD, "lease_expired")
+
+
+async def test_unreadable_organisation_settings_do_not_stop_pushes(db, db_config, world, push_config):
+    async with db() as session:
+        org = await session.get(Organisation, world.org.id)
+        org.timezone = "Mars/Olympus_Mons"
+    await alert_for(db, world, [world.coordinator.id])
+    recording = RecordingTransport()
+    assert await dispatch_once(db_config, transport=recording, config=push_config) == 1
+    assert len(recording.sent) == 1
