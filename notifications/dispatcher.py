@@ -28,7 +28,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.clock import utcnow
@@ -204,6 +204,27 @@ def _finish(
     )  # fmt: skip
 
 
+# One statement for every result of a batch (executemany). The WHERE repeats the claim check, so
+# a row another dispatcher took over after our lease ran out is left alone.
+_RECORD = (
+    update(Delivery.__table__)
+    .where(
+        Delivery.__table__.c.id == bindparam("b_id"),
+        Delivery.__table__.c.status == DeliveryStatus.PENDING.value,
+        Delivery.__table__.c.attempts == bindparam("b_attempt"),
+    )
+    .values(
+        status=bindparam("b_status"),
+        next_attempt_at=bindparam("b_next"),
+        sent_at=bindparam("b_sent_at"),
+        last_error_code=bindparam("b_code"),
+        last_error=bindparam("b_error"),
+        provider_message_id=bindparam("b_provider"),
+        updated_at=bindparam("b_now"),
+    )
+)
+
+
 async def _record(
     db_config: SQLAlchemyAsyncConfig,
     config: PushSettings,
@@ -213,36 +234,54 @@ async def _record(
 ) -> None:
     async with session_scope(db_config) as session:
         now = utcnow()
-        deliveries = await _by_id(session, Delivery, {claim.delivery_id for claim in claims})
+        current = {
+            row.id: row
+            for row in await session.execute(
+                select(
+                    Delivery.id, Delivery.org_id, Delivery.status, Delivery.attempts, Delivery.next_attempt_at
+                ).where(Delivery.id.in_([claim.delivery_id for claim in claims]))
+            )
+        }
+        changes: list[dict[str, Any]] = []
+        attempts: list[dict[str, Any]] = []
         for claim, result in zip(claims, results, strict=True):
-            delivery = deliveries.get(claim.delivery_id)
-            if (
-                delivery is None
-                or delivery.status != DeliveryStatus.PENDING
-                or delivery.attempts != claim.attempt
-            ):
+            row = current.get(claim.delivery_id)
+            if row is None or row.status != DeliveryStatus.PENDING or row.attempts != claim.attempt:
                 continue  # another dispatcher took the row over after our lease ran out
+            change = {"b_id": row.id, "b_attempt": claim.attempt, "b_next": row.next_attempt_at, "b_sent_at": None,
+                      "b_code": result.error_code, "b_error": (result.error or "")[:500] or None,
+                      "b_provider": None, "b_now": now}  # fmt: skip
             if result.outcome == Outcome.SENT:
-                _finish(session, delivery, DeliveryStatus.SENT, None, now, transport_name, "sent")
-                delivery.sent_at = now
-                delivery.provider_message_id = (result.message_id or "")[:200] or None
+                outcome = "sent"
+                change.update(b_status=DeliveryStatus.SENT.value, b_sent_at=now,
+                              b_provider=(result.message_id or "")[:200] or None)  # fmt: skip
             elif result.outcome == Outcome.DEACTIVATE:
+                outcome = "deactivated"
+                change["b_status"] = DeliveryStatus.DEAD.value
                 await deactivate_token(session, claim.message.device_id, claim.message.token)
-                _finish(session, delivery, DeliveryStatus.DEAD, result.error_code, now, transport_name,
-                        "deactivated", result.error)  # fmt: skip
                 log.info(
                     "push token deactivated device=%s code=%s", claim.message.device_id, result.error_code
                 )
-            elif result.outcome == Outcome.RETRY and delivery.attempts < config.max_attempts:
-                delay = max(backoff_seconds(delivery.attempts, config), result.retry_after or 0.0)
-                _finish(session, delivery, DeliveryStatus.PENDING, result.error_code, now, transport_name,
-                        "retry", result.error, result.retry_after)  # fmt: skip
-                delivery.next_attempt_at = now + timedelta(seconds=delay)
+            elif result.outcome == Outcome.RETRY and claim.attempt < config.max_attempts:
+                outcome = "retry"
+                delay = max(backoff_seconds(claim.attempt, config), result.retry_after or 0.0)
+                change.update(b_status=DeliveryStatus.PENDING.value, b_next=now + timedelta(seconds=delay))
             else:
-                _finish(session, delivery, DeliveryStatus.DEAD, result.error_code, now, transport_name,
-                        "dead", result.error, result.retry_after)  # fmt: skip
+                outcome = "dead"
+                change["b_status"] = DeliveryStatus.DEAD.value
                 # No personal data: ids and FCM's error code only.
                 log.warning(
                     "push dead-lettered delivery=%s attempts=%s code=%s",
-                    delivery.id, delivery.attempts, result.error_code,
-                )  # fmt: skip
+                    row.id,
+                    claim.attempt,
+                    result.error_code,
+                )
+            changes.append(change)
+            attempts.append(
+                {"org_id": row.org_id, "delivery_id": row.id, "at": now, "transport": transport_name,
+                 "outcome": outcome, "error_code": result.error_code, "error": change["b_error"],
+                 "retry_after_seconds": round(result.retry_after) if result.retry_after is not None else None}
+            )  # fmt: skip
+        if changes:
+            await session.execute(_RECORD, changes)
+            await session.execute(insert(DeliveryAttempt), attempts)
