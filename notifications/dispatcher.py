@@ -76,9 +76,11 @@ def quiet_hours_end(org: Organisation, now: datetime) -> datetime | None:
     return end
 
 
-def push_data(notification: Notification) -> dict[str, str]:
-    """What the app needs to open the right screen and drop duplicates: ids, never content."""
-    data = {"kind": notification.kind, "notification_id": notification.id,
+def push_data(notification: Any) -> dict[str, str]:
+    """What the app needs to open the right screen and drop duplicates: ids, never content.
+    `notification`: a Notification, or a claim row with `notification_id`."""
+    notification_id = getattr(notification, "notification_id", None) or notification.id
+    data = {"kind": notification.kind, "notification_id": notification_id,
             "urgent": "1" if notification.urgent else "0"}  # fmt: skip
     for key in ("resident_id", "visit_id", "alert_id"):
         value = getattr(notification, key)
@@ -112,66 +114,96 @@ async def dispatch_once(
     return handled
 
 
+# Claimed, deferred, skipped: one executemany UPDATE per batch (rows are locked or, on SQLite, the
+# writer is alone).
+_CLAIM = (
+    update(Delivery.__table__)
+    .where(
+        Delivery.__table__.c.id == bindparam("b_id"),
+        Delivery.__table__.c.status == DeliveryStatus.PENDING.value,
+    )
+    .values(
+        status=bindparam("b_status"),
+        attempts=bindparam("b_attempts"),
+        next_attempt_at=bindparam("b_next"),
+        last_error_code=bindparam("b_code"),
+        updated_at=bindparam("b_now"),
+    )
+)
+
+
 async def _claim(db_config: SQLAlchemyAsyncConfig, config: PushSettings) -> tuple[list[_Claim], int, int]:
     async with session_scope(db_config) as session:
         now = utcnow()
         query = (
-            select(Delivery)
+            select(
+                Delivery.id, Delivery.org_id, Delivery.attempts, Delivery.last_error_code,
+                Notification.id.label("notification_id"), Notification.kind, Notification.title,
+                Notification.body, Notification.data, Notification.urgent, Notification.resident_id,
+                Notification.visit_id, Notification.alert_id, Notification.collapse_key,
+                Notification.deleted_at.label("notification_deleted_at"),
+                Device.id.label("device_id"), Device.push_token, Device.push_token_updated_at,
+                Device.revoked_at, Device.platform,
+            )
+            .join(Notification, Notification.id == Delivery.notification_id)
+            .join(Device, Device.id == Delivery.device_id)
             .where(Delivery.status == DeliveryStatus.PENDING, Delivery.next_attempt_at <= now)
             .order_by(Delivery.next_attempt_at)
             .limit(config.batch_size)
-        )
+        )  # fmt: skip
         if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        deliveries = (await session.scalars(query)).all()
-        if not deliveries:
+            query = query.with_for_update(skip_locked=True, of=Delivery)
+        rows = (await session.execute(query)).all()
+        if not rows:
             return [], 0, 0
-        notifications = await _by_id(session, Notification, {d.notification_id for d in deliveries})
-        devices = await _by_id(session, Device, {d.device_id for d in deliveries})
-        orgs = await _by_id(session, Organisation, {d.org_id for d in deliveries})
+        orgs = await _by_id(session, Organisation, {row.org_id for row in rows})
         quiet_end = {org_id: quiet_hours_end(org, now) for org_id, org in orgs.items()}
         stale = stale_before(now)
         claims: list[_Claim] = []
-        skipped = 0
-        for delivery in deliveries:
-            notification = notifications[delivery.notification_id]
-            device = devices[delivery.device_id]
-            reason = _cannot_receive(device, notification, stale)
-            if reason:
-                _finish(session, delivery, DeliveryStatus.SKIPPED, reason, now, "none", "skipped")
-                skipped += 1
-                continue
-            morning = quiet_end.get(delivery.org_id)
-            if morning is not None and not notification.urgent:
-                delivery.next_attempt_at = morning  # quiet hours: not an attempt, just later
-                continue
-            if delivery.attempts >= config.max_attempts:
+        changes: list[dict[str, Any]] = []
+        finished: list[dict[str, Any]] = []
+        for row in rows:
+            change = {"b_id": row.id, "b_status": DeliveryStatus.PENDING.value, "b_attempts": row.attempts,
+                      "b_code": row.last_error_code, "b_now": now}  # fmt: skip
+            reason = _cannot_receive(row, stale)
+            if reason is None and row.attempts >= config.max_attempts:
                 # Every earlier claim ran out its lease without a result (a dispatcher died on it
                 # each time): stop trying rather than loop on it forever.
-                _finish(session, delivery, DeliveryStatus.DEAD, "lease_expired", now, "none", "dead")
-                skipped += 1
-                continue
-            delivery.attempts += 1
-            delivery.next_attempt_at = now + timedelta(seconds=config.lease_seconds)
-            claims.append(
-                _Claim(delivery.id, delivery.attempts, PushMessage(
-                    delivery_id=delivery.id, device_id=device.id, token=device.push_token or "",
-                    title=notification.title, body=notification.body, data=push_data(notification),
-                    urgent=notification.urgent, collapse_key=notification.collapse_key,
-                    platform=device.platform,
-                ))
-            )  # fmt: skip
-        return claims, skipped, len(deliveries)
+                reason = "lease_expired"
+            morning = quiet_end.get(row.org_id)
+            if reason:
+                dead = reason == "lease_expired"
+                status = DeliveryStatus.DEAD if dead else DeliveryStatus.SKIPPED
+                change.update(b_status=status.value, b_next=now, b_code=reason)
+                finished.append({"org_id": row.org_id, "delivery_id": row.id, "at": now, "transport": "none",
+                                 "outcome": "dead" if dead else "skipped", "error_code": reason})  # fmt: skip
+            elif morning is not None and not row.urgent:
+                change["b_next"] = morning  # quiet hours: not an attempt, just later
+            else:
+                attempt = row.attempts + 1
+                change.update(b_attempts=attempt, b_next=now + timedelta(seconds=config.lease_seconds))
+                claims.append(
+                    _Claim(row.id, attempt, PushMessage(
+                        delivery_id=row.id, device_id=row.device_id, token=row.push_token or "",
+                        title=row.title, body=row.body, data=push_data(row), urgent=row.urgent,
+                        collapse_key=row.collapse_key, platform=row.platform,
+                    ))
+                )  # fmt: skip
+            changes.append(change)
+        await session.execute(_CLAIM, changes)
+        if finished:
+            await session.execute(insert(DeliveryAttempt), finished)
+        return claims, len(finished), len(rows)
 
 
-def _cannot_receive(device: Device, notification: Notification, stale: datetime) -> str | None:
-    if notification.deleted_at is not None:
+def _cannot_receive(row: Any, stale: datetime) -> str | None:
+    if row.notification_deleted_at is not None:
         return "notification_deleted"
-    if device.revoked_at is not None:
+    if row.revoked_at is not None:
         return "device_revoked"
-    if not device.push_token:
+    if not row.push_token:
         return "no_token"
-    if device.push_token_updated_at is None or device.push_token_updated_at < stale:
+    if row.push_token_updated_at is None or row.push_token_updated_at < stale:
         return "stale_token"
     return None
 
@@ -179,29 +211,6 @@ def _cannot_receive(device: Device, notification: Notification, stale: datetime)
 async def _by_id(session: AsyncSession, model: Any, ids: set[str]) -> dict[str, Any]:
     rows = (await session.scalars(select(model).where(model.id.in_(ids)))).all()
     return {row.id: row for row in rows}
-
-
-def _finish(
-    session: AsyncSession,
-    delivery: Delivery,
-    status: DeliveryStatus,
-    code: str | None,
-    now: datetime,
-    transport: str,
-    outcome: str,
-    error: str | None = None,
-    retry_after: float | None = None,
-) -> None:
-    delivery.status = status
-    delivery.last_error_code = code
-    delivery.last_error = error[:500] if error else None
-    session.add(
-        DeliveryAttempt(
-            org_id=delivery.org_id, delivery_id=delivery.id, at=now, transport=transport, outcome=outcome,
-            error_code=code, error=error[:500] if error else None,
-            retry_after_seconds=round(retry_after) if retry_after is not None else None,
-        )
-    )  # fmt: skip
 
 
 # One statement for every result of a batch (executemany). The WHERE repeats the claim check, so
