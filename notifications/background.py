@@ -33,3 +33,4 @@ async def push_dispatch(db_config: SQLAlchemyAsyncConfig, settings: Settings) ->
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await transport.close()
+        transports.use(None)
