@@ -147,7 +147,7 @@ async def run(backend: str, n: int, rounds: int) -> dict[str, float]:
             url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.sqlite3'}"
             db_name = None
         else:
-            db_name = f"mimamori_bench_{os.getpid()}"
+            db_name = f"notify_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
             await _admin(f'CREATE DATABASE "{db_name}"')
             url = PG_ADMIN.rsplit("/", 1)[0] + f"/{db_name}"
         settings = Settings(environment="test", database_url=url, data_dir=Path(tmp), secret_key="b" * 48,
