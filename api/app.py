@@ -74,7 +74,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
 @asynccontextmanager
 async def _background(app: Litestar, settings: Settings) -> AsyncIterator[None]:
-    yield
+    from notifications.background import push_dispatch
+
+    async with push_dispatch(app.state.db_config, settings):
+        yield
 
 
 def _app_for_cli() -> Any:  # pragma: no cover - entry point for `litestar --app api.app:_app_for_cli`

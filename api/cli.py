@@ -353,3 +353,11 @@ def import_residents_command(file: Path, org_id: str, dry_run: bool, lang: str |
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+@main.command("dispatch-push")
+def dispatch_push() -> None:
+    """Send the due push deliveries now, once (the scheduler does this periodically)."""
+    from notifications.cli import dispatch_now
+
+    click.echo(f"push: {asyncio.run(dispatch_now(get_settings()))} deliveries handled")

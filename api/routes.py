@@ -10,6 +10,7 @@ from api.health import healthz, readyz
 from api.imports import ResidentImportController
 from api.organisation.controllers import DistrictController, UserController
 from api.residents.controllers import AssignmentController, ResidentController
+from notifications.controllers import AlertController, InboxController
 
 
 def route_handlers() -> list[Any]:
@@ -24,4 +25,6 @@ def route_handlers() -> list[Any]:
         ResidentImportController,
         AssignmentController,
         AuditController,
+        InboxController,
+        AlertController,
     ]

@@ -20,7 +20,7 @@ from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 from domain.clock import utcnow
 from domain.enums import ConsentRecipient, ConsentStatus, NoteVisibility, ResidentStatus, Role
 from domain.errors import Forbidden
-from domain.models import Assignment, Consent, ContactNote, Resident
+from domain.models import Alert, Assignment, Consent, ContactNote, Resident
 
 
 @dataclass(frozen=True)
@@ -149,6 +149,20 @@ def may_handle_alerts(principal: Principal) -> bool:
     return principal.role in (Role.COORDINATOR, Role.COMMISSIONER)
 
 
+def visible_alerts(principal: Principal, today: date | None = None) -> ColumnElement[bool]:
+    """WHERE clause on `Alert`: alerts about residents this principal may see (same rules as the
+    resident; a volunteer sees only alerts about residents assigned to them)."""
+    return and_(
+        Alert.org_id == principal.org_id,
+        Alert.deleted_at.is_(None),
+        exists(
+            select(Resident.id)
+            .where(Resident.id == Alert.resident_id, visible_residents(principal, today))
+            .correlate_except(Resident)  # callers may join Resident themselves
+        ),
+    )
+
+
 def resident_fields_for(principal: Principal) -> frozenset[str] | None:
     """None means every field."""
     return VOLUNTEER_RESIDENT_FIELDS if principal.role == Role.VOLUNTEER else None
@@ -198,6 +212,7 @@ __all__ = [
     "require_role",
     "resident_fields_for",
     "true",
+    "visible_alerts",
     "visible_notes",
     "visible_residents",
 ]

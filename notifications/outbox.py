@@ -1,8 +1,13 @@
 """The outbox: whoever causes a message writes it here, in the same transaction as the cause.
 
-`enqueue` stores one inbox notification per recipient and one pending delivery per active device
-with a push token. The dispatcher (notifications slice) sends deliveries after commit, so a crash
-between commit and send loses nothing.
+`enqueue` stores one inbox notification per recipient and one pending delivery per device that
+can receive a push (not revoked, token fresh). The dispatcher sends deliveries after commit, so a
+crash between commit and send loses nothing; an urgent message wakes the dispatcher right after
+the commit.
+
+Text: pass `title`/`body` explicitly, or leave `title` out and pass `params` to have each
+recipient's message rendered from the template of `kind` in their own locale
+(`notifications.templates`).
 """
 
 from __future__ import annotations
@@ -11,11 +16,17 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from domain.clock import utcnow
-from domain.models import Delivery, Device, Notification
+from domain.models import AlertEvent, Delivery, Device, Notification, Organisation, User
+from notifications import wakeup
+from notifications.devices import can_receive_push
+from notifications.templates import MessageKind, render
+
+_URGENT_PENDING = "mimamori_urgent_push_pending"
 
 
 async def enqueue(
@@ -24,7 +35,7 @@ async def enqueue(
     org_id: str,
     user_ids: Iterable[str],
     kind: str,
-    title: str,
+    title: str | None = None,
     body: str = "",
     urgent: bool = False,
     resident_id: str | None = None,
@@ -32,39 +43,81 @@ async def enqueue(
     visit_id: str | None = None,
     data: dict[str, Any] | None = None,
     not_before: datetime | None = None,
+    params: dict[str, Any] | None = None,
+    collapse_key: str | None = None,
 ) -> list[Notification]:
     recipients = sorted(set(user_ids))
     if not recipients:
         return []
+    users = (
+        await session.execute(
+            select(User.id, User.locale).where(User.id.in_(recipients), User.org_id == org_id)
+        )
+    ).all()
+    locale_of = {row.id: row.locale for row in users}
+    recipients = [user_id for user_id in recipients if user_id in locale_of]  # never across orgs
+    if title is None:
+        params = dict(params or {})
+        if "due" in params and "tz" not in params:
+            params["tz"] = await session.scalar(
+                select(Organisation.timezone).where(Organisation.id == org_id)
+            )
+    if collapse_key is None and kind == MessageKind.REMINDER:
+        # The morning reminder replaces last evening's for the same visit on the phone.
+        collapse_key = f"reminder:{visit_id or resident_id or 'all'}"
     notifications = []
     for user_id in recipients:
+        if title is None:
+            user_title, user_body = render(kind, locale_of[user_id], **(params or {}))
+        else:
+            user_title, user_body = title, body
         notification = Notification(
             org_id=org_id,
             user_id=user_id,
             kind=kind,
-            title=title,
-            body=body,
+            title=user_title,
+            body=user_body,
             urgent=urgent,
             resident_id=resident_id,
             alert_id=alert_id,
             visit_id=visit_id,
             data=data or {},
+            collapse_key=collapse_key,
         )
         session.add(notification)
         notifications.append(notification)
+    if not notifications:
+        return []
     await session.flush()
+    now = utcnow()
     devices = (
-        await session.scalars(
-            select(Device).where(
-                Device.user_id.in_(recipients), Device.revoked_at.is_(None), Device.push_token.is_not(None)
-            )
-        )
+        await session.scalars(select(Device).where(Device.user_id.in_(recipients), can_receive_push(now)))
     ).all()
     by_user = {n.user_id: n for n in notifications}
-    due = not_before or utcnow()
+    due = not_before or now
     for device in devices:
         session.add(
             Delivery(org_id=org_id, notification_id=by_user[device.user_id].id, device_id=device.id,
                      next_attempt_at=due)
         )  # fmt: skip
+    if alert_id is not None:
+        # The alert's history says who was told, and how (ids only).
+        session.add(
+            AlertEvent(org_id=org_id, alert_id=alert_id, at=now, action="notified",
+                       detail={"kind": kind, "user_ids": recipients, "devices": len(devices),
+                               "urgent": urgent})
+        )  # fmt: skip
+    if urgent and devices and due <= now:
+        session.sync_session.info[_URGENT_PENDING] = True
     return notifications
+
+
+@event.listens_for(Session, "after_commit")
+def _wake_after_commit(session: Session) -> None:
+    if session.info.pop(_URGENT_PENDING, False):
+        wakeup.wake()
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_after_rollback(session: Session, _previous: Any) -> None:
+    session.info.pop(_URGENT_PENDING, None)

@@ -25,6 +25,7 @@ from domain.errors import InvalidInput, Unauthorized
 from domain.i18n import register
 from domain.models import Device, RefreshToken, User, UserDistrict
 from domain.settings import Settings
+from notifications.devices import register_push_token
 
 register(
     {
@@ -108,17 +109,6 @@ async def _register_device(session: AsyncSession, user: User, payload: DeviceIn)
         await register_push_token(session, device, payload.push_token)
     await session.flush()
     return device
-
-
-async def register_push_token(session: AsyncSession, device: Device, token: str) -> None:
-    """A token belongs to one device: seen on another device, it moves here."""
-    await session.execute(
-        update(Device)
-        .where(Device.push_token == token, Device.id != device.id)
-        .values(push_token=None, push_token_updated_at=None)
-    )
-    device.push_token = token
-    device.push_token_updated_at = utcnow()
 
 
 async def login(

@@ -4,7 +4,7 @@ from domain.base import Base
 from domain.models._alert import Alert, AlertEvent
 from domain.models._audit import AuditEvent
 from domain.models._contact_note import ContactNote
-from domain.models._notification import Delivery, Notification
+from domain.models._notification import Delivery, DeliveryAttempt, Notification
 from domain.models._organisation import District, Organisation, UserDistrict
 from domain.models._resident import Assignment, Consent, EmergencyContact, Resident
 from domain.models._user import Device, LoginThrottle, RefreshToken, User
@@ -19,6 +19,7 @@ __all__ = [
     "Consent",
     "ContactNote",
     "Delivery",
+    "DeliveryAttempt",
     "Device",
     "District",
     "EmergencyContact",

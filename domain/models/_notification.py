@@ -30,6 +30,8 @@ class Notification(IdMixin, OrgMixin, TimestampMixin, FeedMixin, Base):
     alert_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), default=None)
     visit_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), default=None)
     read_at: Mapped[datetime | None] = mapped_column(default=None)
+    # A newer push with the same key replaces an older one on the phone (e.g. reminders).
+    collapse_key: Mapped[str | None] = mapped_column(String(120), default=None)
 
 
 class Delivery(IdMixin, OrgMixin, TimestampMixin, Base):
@@ -47,3 +49,22 @@ class Delivery(IdMixin, OrgMixin, TimestampMixin, Base):
     next_attempt_at: Mapped[datetime]
     last_error: Mapped[str | None] = mapped_column(String(500), default=None)
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Machine-readable outcome of the last attempt (an FCM error code, "stale_token", ...).
+    last_error_code: Mapped[str | None] = mapped_column(String(60), default=None)
+    # The provider's id for the sent message (FCM "projects/…/messages/…").
+    provider_message_id: Mapped[str | None] = mapped_column(String(200), default=None)
+
+
+class DeliveryAttempt(IdMixin, OrgMixin, Base):
+    """One try at sending one delivery, and what came of it (sent, retry, deactivated, dead)."""
+
+    __tablename__ = "delivery_attempts"
+
+    delivery_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("deliveries.id"), index=True)
+    at: Mapped[datetime]
+    transport: Mapped[str] = mapped_column(String(20))
+    outcome: Mapped[str] = mapped_column(String(20))
+    error_code: Mapped[str | None] = mapped_column(String(60), default=None)
+    # Error text without personal data (FCM messages name the problem, never the content).
+    error: Mapped[str | None] = mapped_column(String(500), default=None)
+    retry_after_seconds: Mapped[int | None] = mapped_column(Integer, default=None)

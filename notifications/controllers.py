@@ -1,0 +1,154 @@
+"""HTTP: the inbox and push token (under /me), and alert handling (under /alerts). Thin: the
+services in inbox.py, devices.py, alert_handling.py and alert_stream.py hold the logic."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from litestar import Controller, Request, delete, get, post, put
+from litestar.params import Parameter
+from litestar.response import ServerSentEvent
+from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.access import Principal
+from domain.enums import AlertSeverity, AlertStatus
+from notifications import alert_handling, devices, inbox
+from notifications.alert_stream import alert_events
+from notifications.config import push_settings
+from notifications.schemas import (
+    AlertDetailOut,
+    AlertOut,
+    AlertPage,
+    NotificationOut,
+    NotificationPage,
+    PushTokenIn,
+    PushTokenOut,
+    ReadAllOut,
+    ResolveIn,
+)
+
+
+class InboxController(Controller):
+    path = "/api/v1/me"
+    tags = ["notifications"]
+
+    @get("/notifications", operation_id="listMyNotifications")
+    async def list_notifications(
+        self,
+        principal: Principal,
+        db_session: AsyncSession,
+        pagination: Any,
+        unread: bool = Parameter(default=False, description="only unread messages"),
+    ) -> NotificationPage:
+        """The caller's inbox, newest first. Every message a push carried is here too."""
+        items, total, unread_count = await inbox.page(
+            db_session, principal, unread_only=unread, offset=pagination.offset, limit=pagination.page_size
+        )
+        return NotificationPage(
+            items=[NotificationOut.model_validate(n) for n in items], total=total, unread=unread_count,
+            page=pagination.page, page_size=pagination.page_size,
+        )  # fmt: skip
+
+    @post(
+        "/notifications/{notification_id:str}/read",
+        status_code=HTTP_200_OK,
+        operation_id="markNotificationRead",
+    )
+    async def mark_read(
+        self, principal: Principal, db_session: AsyncSession, notification_id: str
+    ) -> NotificationOut:
+        """Mark one of the caller's messages read (idempotent)."""
+        notification = await inbox.mark_read(db_session, principal, notification_id)
+        await db_session.flush()
+        return NotificationOut.model_validate(notification)
+
+    @post("/notifications/read-all", status_code=HTTP_200_OK, operation_id="markAllNotificationsRead")
+    async def mark_all_read(self, principal: Principal, db_session: AsyncSession) -> ReadAllOut:
+        """Mark every unread message of the caller read."""
+        return ReadAllOut(marked=await inbox.mark_all_read(db_session, principal))
+
+    @put("/devices/{device_id:str}/push-token", status_code=HTTP_200_OK, operation_id="setPushToken")
+    async def set_push_token(
+        self, principal: Principal, db_session: AsyncSession, device_id: str, data: PushTokenIn
+    ) -> PushTokenOut:
+        """Register the FCM token of one of the caller's own devices (its server id or the app's
+        installation id). A token registered on another device moves here. The app should call
+        this whenever FCM hands it a token, and at least monthly: tokens not refreshed for 60
+        days stop receiving pushes."""
+        device = await devices.set_push_token(db_session, principal, device_id, data.token)
+        return PushTokenOut(device_id=device.id, push_token_updated_at=device.push_token_updated_at)
+
+    @delete(
+        "/devices/{device_id:str}/push-token",
+        status_code=HTTP_204_NO_CONTENT,
+        operation_id="clearPushToken",
+    )
+    async def clear_push_token(self, principal: Principal, db_session: AsyncSession, device_id: str) -> None:
+        """Stop pushes to this device (the inbox still fills)."""
+        await devices.clear_push_token(db_session, principal, device_id)
+
+
+class AlertController(Controller):
+    path = "/api/v1/alerts"
+    tags = ["alerts"]
+
+    @get("/", operation_id="listAlerts")
+    async def list_alerts(
+        self,
+        principal: Principal,
+        db_session: AsyncSession,
+        pagination: Any,
+        status: AlertStatus | None = None,
+        kind: str | None = Parameter(default=None, max_length=40),
+        severity: AlertSeverity | None = None,
+        district_id: str | None = Parameter(default=None, max_length=64),
+        resident_id: str | None = Parameter(default=None, max_length=64),
+        sort: Literal["newest", "urgent"] = "newest",
+    ) -> AlertPage:
+        """Alerts about residents the caller may see. `sort=urgent`: unhandled first, then by
+        severity, oldest first; `sort=newest`: most recently opened first."""
+        flt = alert_handling.AlertFilter(status=status, kind=kind, severity=severity, district_id=district_id,
+                                         resident_id=resident_id, sort=sort)  # fmt: skip
+        items, total = await alert_handling.list_alerts(
+            db_session, principal, flt, offset=pagination.offset, limit=pagination.page_size
+        )
+        return AlertPage(items=items, total=total, page=pagination.page, page_size=pagination.page_size)
+
+    @get("/stream", operation_id="streamAlerts")
+    async def stream(
+        self,
+        request: Request[Any, Any, Any],
+        principal: Principal,
+        max_seconds: float | None = Parameter(default=None, gt=0, le=3600),
+    ) -> ServerSentEvent:
+        """Server-sent events: `alert` for every new or changed alert in the caller's scope, `ready`
+        first. Event ids are change-feed positions: reconnect with `Last-Event-ID` to resume. The
+        stream ends after a while (at most `max_seconds`); clients reconnect."""
+        config = push_settings()
+        last = request.headers.get("last-event-id", "")
+        limit = min(max_seconds or config.stream_max_seconds, config.stream_max_seconds)
+        return ServerSentEvent(
+            alert_events(request.app.state.db_config, principal, config,
+                         last_event_id=int(last) if last.isdigit() else None, max_seconds=limit)
+        )  # fmt: skip
+
+    @get("/{alert_id:str}", operation_id="getAlert")
+    async def get_alert(
+        self, principal: Principal, db_session: AsyncSession, alert_id: str
+    ) -> AlertDetailOut:
+        """One alert with its full history (created, who was told and whether it reached their
+        phones, escalations, acknowledgement, resolution)."""
+        return await alert_handling.alert_detail(db_session, principal, alert_id)
+
+    @post("/{alert_id:str}/acknowledge", status_code=HTTP_200_OK, operation_id="acknowledgeAlert")
+    async def acknowledge(self, principal: Principal, db_session: AsyncSession, alert_id: str) -> AlertOut:
+        """Say "I am on it": stops escalation. Coordinators and commissioners in scope."""
+        return await alert_handling.acknowledge(db_session, principal, alert_id)
+
+    @post("/{alert_id:str}/resolve", status_code=HTTP_200_OK, operation_id="resolveAlert")
+    async def resolve(
+        self, principal: Principal, db_session: AsyncSession, alert_id: str, data: ResolveIn
+    ) -> AlertOut:
+        """Close the alert with a resolution and an optional note; those who were told hear it."""
+        return await alert_handling.resolve(db_session, principal, alert_id, data.resolution, data.note)

@@ -1,0 +1,80 @@
+"""Push tokens: one token belongs to one device, and a token nobody refreshed goes quiet."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.access import Principal
+from domain.clock import utcnow
+from domain.errors import NotFound
+from domain.models import Device
+from notifications.config import push_settings
+
+
+async def register_push_token(session: AsyncSession, device: Device, token: str) -> None:
+    """A token belongs to one device: seen on another device (a reinstall, a phone handed on),
+    it moves here. Called at login and by the push-token endpoint."""
+    await session.execute(
+        update(Device)
+        .where(Device.push_token == token, Device.id != device.id)
+        .values(push_token=None, push_token_updated_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    device.push_token = token
+    device.push_token_updated_at = utcnow()
+
+
+async def own_device(session: AsyncSession, principal: Principal, device_id: str) -> Device:
+    """The caller's own device by its server id or the app's installation id; another user's
+    device is indistinguishable from a missing one."""
+    device = await session.scalar(
+        select(Device).where(
+            Device.org_id == principal.org_id,
+            Device.user_id == principal.user_id,
+            or_(Device.id == device_id, Device.client_id == device_id),
+        )
+    )
+    if device is None or device.revoked_at is not None:
+        raise NotFound("error.device_not_found")
+    return device
+
+
+async def set_push_token(session: AsyncSession, principal: Principal, device_id: str, token: str) -> Device:
+    device = await own_device(session, principal, device_id)
+    await register_push_token(session, device, token)
+    device.last_seen_at = utcnow()
+    await session.flush()
+    return device
+
+
+async def clear_push_token(session: AsyncSession, principal: Principal, device_id: str) -> None:
+    device = await own_device(session, principal, device_id)
+    device.push_token = None
+    device.push_token_updated_at = None
+
+
+def stale_before(now: datetime | None = None) -> datetime:
+    return (now or utcnow()) - timedelta(days=push_settings().stale_token_days)
+
+
+def can_receive_push(now: datetime | None = None) -> ColumnElement[bool]:
+    """WHERE clause on `Device`: not revoked, has a token, token refreshed recently enough."""
+    return and_(
+        Device.revoked_at.is_(None),
+        Device.push_token.is_not(None),
+        Device.push_token_updated_at.is_not(None),
+        Device.push_token_updated_at >= stale_before(now),
+    )
+
+
+async def deactivate_token(session: AsyncSession, device_id: str, token: str) -> None:
+    """FCM said the token is dead. Only clear it if the phone has not sent a new one since."""
+    await session.execute(
+        update(Device)
+        .where(Device.id == device_id, Device.push_token == token)
+        .values(push_token=None, push_token_updated_at=None)
+        .execution_options(synchronize_session=False)
+    )
