@@ -6,7 +6,8 @@ from typing import Any
 
 from api.auth.controllers import AuthController, MeController
 from api.health import healthz, readyz
+from sync.controllers import SyncController
 
 
 def route_handlers() -> list[Any]:
-    return [healthz, readyz, AuthController, MeController]
+    return [healthz, readyz, AuthController, MeController, SyncController]
