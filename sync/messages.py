@@ -58,7 +58,7 @@ register(
         },
         "sync.refused.invalid": {
             "ja": "入力内容に誤りがあります（{field}: {code}）。",
-            "en": "A field is not valid ({field}: {code}).",
+            "en": "A field is not valid ({field}: {rule}).",
         },
         "sync.refused.forbidden": {
             "ja": "この端末からは変更できない内容です（{what}）。",

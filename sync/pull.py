@@ -196,7 +196,10 @@ async def _confirm_unchanged(
     # cursor names two versions.
     values.update(pending=None, pending_recheck={}, pending_at=None, pending_scope_key=None)
     await session.execute(
-        update(t).where(t.device_id == state.device_id).values(**values).execution_options(synchronize_session=False)
+        update(t)
+        .where(t.device_id == state.device_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
     )
     session.expunge(state)
 

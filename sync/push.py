@@ -412,7 +412,7 @@ async def apply_held_note(
         fields = _read_note(data, schema.LATEST_VERSION, creating=True)
     except Refused as refusal:
         raise InvalidInput.field(str(refusal.detail.get("field", "record")),
-                                 str(refusal.detail.get("code", "field.invalid"))) from None  # fmt: skip
+                                 str(refusal.detail.get("rule", "field.invalid"))) from None  # fmt: skip
     existing = await session.get(ContactNote, entry.record_id)
     if existing is not None and (
         existing.org_id != coordinator.org_id or existing.author_id != entry.user_id

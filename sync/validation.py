@@ -147,7 +147,7 @@ class Refused(Exception):
 
 
 def invalid(field: str, code: str) -> Refused:
-    return Refused("sync.refused.invalid", field=field, code=code)
+    return Refused("sync.refused.invalid", field=field, rule=code)
 
 
 def forbidden(what: str) -> Refused:

@@ -68,7 +68,9 @@ async def town(db: Any, now: datetime) -> Town:
                       due_end=now + timedelta(days=1, hours=8))  # fmt: skip
         s.add(visit)
         await s.flush()
-    return Town(org, a, b, coordinator, commissioner, commissioner_b, volunteer, shared, private, other, visit)
+    return Town(
+        org, a, b, coordinator, commissioner, commissioner_b, volunteer, shared, private, other, visit
+    )
 
 
 async def phone(client: Any, login_name: str, device_id: str = "phone-1", **kw: Any) -> Device:

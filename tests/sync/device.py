@@ -74,8 +74,7 @@ class Device:
             changed.add(name)
         if record["_status"] == "synced":
             record["_status"] = "updated"
-        if record["_status"] == "updated":
-            record["_changed"] = ",".join(sorted(changed))
+        record["_changed"] = ",".join(sorted(changed))  # tracked for created records too
 
     def delete(self, table: str, record_id: str) -> None:
         record = self.store[table][record_id]
@@ -91,7 +90,9 @@ class Device:
         return any(r["_status"] != "synced" for t in self.store.values() for r in t.values())
 
     # --- synchronize() ---------------------------------------------------------------------------
-    async def pull(self, *, lose_response: bool = False, migration: dict[str, Any] | None = None) -> dict[str, Any]:
+    async def pull(
+        self, *, lose_response: bool = False, migration: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         cursor = "null" if self.last_pulled_at is None else str(self.last_pulled_at)
         url = f"/api/v1/sync/pull?last_pulled_at={cursor}&schema_version={self.version}"
         url += "&migration=" + (quote(json.dumps(migration)) if migration else "null")

@@ -152,7 +152,7 @@ async def test_revoked_device_is_told_to_wipe(client, db, town: Town) -> None:
         device.create_note(town.shared.id, ms(clock.now()))
         try:
             await attempt()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             status = getattr(exc, "status", None)
         else:
             status = None
