@@ -54,9 +54,7 @@ class SyncController(Controller):
         return await push_service.push(db_session, principal, params, pushed)
 
     @get("/schema", operation_id="syncSchema")
-    async def client_schema(
-        self, version: int | None = Parameter(query="version", default=None, ge=1)
-    ) -> dict[str, Any]:
+    async def client_schema(self, version: int | None = Parameter(default=None, ge=1)) -> dict[str, Any]:
         """The client schema in `appSchema` form, and the migrations up to it."""
         target = schema.LATEST_VERSION if version is None else version
         if target not in schema.VERSIONS:
@@ -69,9 +67,9 @@ class SyncController(Controller):
         self,
         principal: Principal,
         db_session: AsyncSession,
-        page: int = Parameter(query="page", ge=1, default=1),
-        page_size: int = Parameter(query="page_size", ge=1, le=200, default=50),
-        status: Literal["open", "applied", "discarded"] | None = Parameter(query="status", default="open"),
+        page: int = Parameter(ge=1, default=1),
+        page_size: int = Parameter(ge=1, le=200, default=50),
+        status: Literal["open", "applied", "discarded"] | None = "open",
     ) -> dict[str, Any]:
         """Records phones pushed that the server held back (coordinators)."""
         rows, total = await quarantine.list_held(db_session, principal, status=status,

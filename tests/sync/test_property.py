@@ -33,7 +33,7 @@ operation = st.one_of(
 )
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                   HealthCheck.too_slow])  # fmt: skip
 @given(ops=st.lists(operation, min_size=1, max_size=14))
 async def test_phones_converge_to_their_scope(client, db, ops: list[tuple[str, int, int]]) -> None:
