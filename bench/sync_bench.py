@@ -340,7 +340,7 @@ async def run_backend(backend: str, scale: float, runs: int) -> None:
         _, _, cursor = await server_pull(config, comm, 0)
         _, _, cursor = await server_pull(config, comm, cursor)
         noop_full = await _timed(lambda: server_pull(config, comm, cursor), runs * 3)
-        vsize, vcount, _ = await server_pull(config, vol, 0)
+        _, vcount, _ = await server_pull(config, vol, 0)
         first_vol = await _timed(lambda: server_pull(config, vol, 0), runs)
         floor_vol = await _timed(lambda: floor_first_sync(config, None, town.volunteer_residents), runs)
         _, _, vcursor = await server_pull(config, vol, 0)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, or_, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import feed
@@ -243,47 +243,32 @@ def _response(diffs: dict[str, _Diff], watermark: int) -> dict[str, Any]:
 
 
 async def _any_changed(session: AsyncSession, principal: Principal, since: int) -> bool:
+    """One round trip: did any synced row of this organisation (or this user's inbox) move?"""
+    probes = []
     for table in SYNC_TABLES.values():
-        stmt = select(table.model.id).where(
+        probe = select(table.model.id).where(
             table.model.org_id == principal.org_id, table.model.feed_seq > since
         )
         if table.owner_key is not None:
-            stmt = stmt.where(table.owner_key == principal.user_id)
-        if await session.scalar(stmt.limit(1)) is not None:
-            return True
-    return False
+            probe = probe.where(table.owner_key == principal.user_id)
+        probes.append(exists(probe))
+    return bool(await session.scalar(select(or_(*probes))))
 
 
 async def _changed_resident_ids(session: AsyncSession, principal: Principal, since: int) -> set[str]:
     """Residents whose scope may have changed: their row, a consent, or this user's assignment."""
     org = principal.org_id
-    ids = set(
-        (
-            await session.scalars(
-                select(Resident.id).where(Resident.org_id == org, Resident.feed_seq > since)
-            )
-        ).all()
-    )
-    ids |= set(
-        (
-            await session.scalars(
-                select(Consent.resident_id).where(Consent.org_id == org, Consent.feed_seq > since)
-            )
-        ).all()
-    )
+    parts = [
+        select(Resident.id.label("rid")).where(Resident.org_id == org, Resident.feed_seq > since),
+        select(Consent.resident_id.label("rid")).where(Consent.org_id == org, Consent.feed_seq > since),
+    ]
     if principal.role != Role.COORDINATOR:
-        ids |= set(
-            (
-                await session.scalars(
-                    select(Assignment.resident_id).where(
-                        Assignment.org_id == org,
-                        Assignment.feed_seq > since,
-                        Assignment.user_id == principal.user_id,
-                    )
-                )
-            ).all()
+        parts.append(
+            select(Assignment.resident_id.label("rid")).where(
+                Assignment.org_id == org, Assignment.feed_seq > since, Assignment.user_id == principal.user_id
+            )
         )
-    return ids
+    return set((await session.scalars(union_all(*parts))).all())
 
 
 async def _residents_changing_scope(

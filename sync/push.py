@@ -88,6 +88,7 @@ class _Context:
     rows: dict[tuple[str, str], Any] = field(default_factory=dict)
     visible: dict[str, bool] = field(default_factory=dict)
     notes_written: list[ContactNote] = field(default_factory=list)
+    residents: dict[str, Resident] = field(default_factory=dict)  # held: the identity map is weak
 
     async def resident_visible(self, resident_id: str) -> bool:
         if resident_id not in self.visible:
@@ -105,6 +106,7 @@ async def push(
         raise Unauthorized("error.sync.no_device")
     ctx = _Context(session, principal, params, utcnow())
     await _load_rows(ctx, pushed)
+    await _prefetch_residents(ctx, pushed)
 
     plans: list[Apply] = []
     refused: list[tuple[PushedRecord, Refused]] = []
@@ -176,6 +178,28 @@ async def _load_rows(ctx: _Context, pushed: list[PushedRecord]) -> None:
 
 
 _FOREIGN = object()
+
+
+async def _prefetch_residents(ctx: _Context, pushed: list[PushedRecord]) -> None:
+    """One query for the visibility of every resident the push touches, one to load them (their
+    last contact is kept current), instead of one of each per record."""
+    ids = {r.data.get("resident_id") for r in pushed} | {
+        getattr(row, "resident_id", None) for row in ctx.rows.values() if row is not _FOREIGN
+    }
+    wanted = sorted(i for i in ids if isinstance(i, str))
+    for batch in chunks(wanted):
+        visible = set(
+            (
+                await ctx.session.scalars(
+                    select(Resident.id).where(Resident.id.in_(batch), visible_residents(ctx.principal))
+                )
+            ).all()
+        )
+        ctx.visible.update({i: i in visible for i in batch})
+        rows = await ctx.session.scalars(
+            select(Resident).where(Resident.id.in_(batch), Resident.org_id == ctx.principal.org_id)
+        )
+        ctx.residents.update({r.id: r for r in rows})
 
 
 async def _judge(ctx: _Context, record: PushedRecord) -> Apply | None:
@@ -393,7 +417,7 @@ async def _validate_update(ctx: _Context, table: str, row: Any, changes: dict[st
 
 async def _note_recorded(ctx: _Context, note: ContactNote) -> None:
     """Keep the resident's last contact current and let schedules fulfil visits and resolve alerts."""
-    resident = await ctx.session.get(Resident, note.resident_id)
+    resident = ctx.residents.get(note.resident_id) or await ctx.session.get(Resident, note.resident_id)
     if resident is not None and (
         resident.last_contact_at is None or resident.last_contact_at < note.occurred_at
     ):
