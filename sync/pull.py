@@ -23,10 +23,11 @@ from typing import Any
 from sqlalchemy import exists, or_, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain import feed
+from domain import audit, feed
 from domain.access import Principal
 from domain.clock import utcnow
 from domain.enums import Role
+from domain.errors import Unauthorized
 from domain.models import Assignment, Consent, Device, Resident, SyncDeviceState
 from sync import records, schema
 from sync.manifest import Manifest, load_manifests, load_state
@@ -61,6 +62,8 @@ def scope_moment(now: datetime) -> datetime:
 
 
 async def pull(session: AsyncSession, principal: Principal, params: PullParams) -> dict[str, Any]:
+    if principal.device_id is None:
+        raise Unauthorized("error.sync.no_device")
     await session.commit()  # the watermark must be taken in a transaction of its own
     watermark = await feed.high_watermark(session, principal.org_id)
     await session.commit()
@@ -165,6 +168,9 @@ async def _compute(
         await _confirm_unchanged(session, state, mode, since, watermark)
     else:
         _advance_state(state, mode, since, watermark, key, base, new)
+    sent = {n: len(d.created) + len(d.updated) for n, d in diffs.items() if d.created or d.updated}
+    if sent:  # who received which personal data: table names and counts, never values
+        audit.record(session, principal, "sync.pull", "sync", fields=sorted(sent), records=sent)
     await touch_device(session, principal, now)
     await session.commit()
     return _response(diffs, watermark)

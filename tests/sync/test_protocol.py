@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select
 
 from domain.clock import clock
+from domain.models import ContactNote
 from domain.models import Device as DeviceRow
 from sync import schema
 from tests.factories import login
 from tests.sync.conftest import Town, ms, phone
+from tests.sync.device import SyncRejected
 
 
 def _shape_ok(body: dict[str, Any]) -> None:
@@ -148,15 +151,12 @@ async def test_revoked_device_is_told_to_wipe(client, db, town: Town) -> None:
     async with db() as s:
         row = await s.scalar(select(DeviceRow).where(DeviceRow.user_id == town.volunteer.id))
         row.revoked_at = clock.now()
-    for attempt in (device.pull, device.push):
-        device.create_note(town.shared.id, ms(clock.now()))
-        try:
-            await attempt()
-        except Exception as exc:
-            status = getattr(exc, "status", None)
-        else:
-            status = None
-        if attempt is device.pull:
-            assert status == 401 and device.wiped and not device.ids("residents")
+    device.create_note(town.shared.id, ms(clock.now()))
+    with pytest.raises(SyncRejected) as rejected:
+        await device.pull()
+    assert rejected.value.status == 401 and rejected.value.body["wipe"] is True
+    assert device.wiped and not any(device.store.values())
     response = await client.post("/api/v1/sync/push?last_pulled_at=1", content=b"{}", headers=device.headers)
     assert response.status_code == 401 and response.json()["wipe"] is True
+    async with db() as s:
+        assert await s.scalar(select(func.count()).select_from(ContactNote)) == 0
