@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import access
@@ -162,4 +162,4 @@ def is_default(value: Any) -> bool:
     return value in (None, "", 0, False, "[]", "{}", "null")
 
 
-__all__ = ["SYNC_TABLES", "Encoder", "SyncTable", "true"]
+__all__ = ["SYNC_TABLES", "Encoder", "SyncTable"]
