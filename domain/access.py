@@ -159,9 +159,32 @@ PHONE_ALERTS_RESOLVED_BACK = timedelta(days=30)
 PHONE_NOTIFICATIONS_BACK = timedelta(days=30)
 
 
+def _reach(principal: Principal) -> ColumnElement[bool] | None:
+    """The same residents as `visible_residents` narrows to, as an id list the database can probe
+    by index (an OR of district and assignment would scan every resident of the town)."""
+    assignments = Assignment.__table__
+    assigned = select(assignments.c.resident_id).where(
+        assignments.c.org_id == principal.org_id,
+        assignments.c.user_id == principal.user_id,
+        assignments.c.ended_at.is_(None),
+        assignments.c.deleted_at.is_(None),
+    )
+    if principal.role == Role.VOLUNTEER:
+        return Resident.id.in_(assigned)
+    if principal.role == Role.COMMISSIONER:
+        residents = Resident.__table__.alias("reach")
+        in_districts = select(residents.c.id).where(
+            residents.c.org_id == principal.org_id, residents.c.district_id.in_(principal.district_ids)
+        )
+        return Resident.id.in_(in_districts.union(assigned))
+    return None
+
+
 def phone_residents(principal: Principal, now: datetime) -> ColumnElement[bool]:
     """WHERE clause on `Resident`: the residents a phone of this principal holds."""
-    return visible_residents(principal, now.date())
+    reach = _reach(principal)
+    visible = visible_residents(principal, now.date())
+    return visible if reach is None else and_(reach, visible)
 
 
 def phone_visits(principal: Principal, now: datetime) -> ColumnElement[bool]:
@@ -183,7 +206,9 @@ def phone_visits(principal: Principal, now: datetime) -> ColumnElement[bool]:
 def phone_notes(principal: Principal, now: datetime) -> ColumnElement[bool]:
     """WHERE clause on `ContactNote` correlated with `Resident`: visible notes of held residents
     that occurred within 180 days."""
-    return and_(visible_notes(principal, now.date()), ContactNote.occurred_at >= now - PHONE_NOTES_BACK)
+    clause = and_(visible_notes(principal, now.date()), ContactNote.occurred_at >= now - PHONE_NOTES_BACK)
+    reach = _reach(principal)
+    return clause if reach is None else and_(reach, clause)
 
 
 def phone_alerts(principal: Principal, now: datetime) -> ColumnElement[bool]:
