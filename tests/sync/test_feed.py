@@ -127,3 +127,30 @@ async def test_pull_during_long_writer_then_next_pull_gets_it(client, db, settin
     body = await device.pull()
     assert [r["support_needs"] for r in body["changes"]["residents"]["updated"]] == ["後から"]
     await config.get_engine().dispose()
+
+
+@pytest.mark.postgres_only
+async def test_writer_after_rolled_back_savepoint_still_holds_the_feed_lock(
+    db, settings, town: Town, now
+) -> None:
+    """PostgreSQL releases an advisory lock taken inside a savepoint that rolls back. A writer whose
+    first feed write was in such a savepoint (e.g. `open_alert` losing a race) must still hold the
+    lock for its later writes, or a pull could read past them."""
+    async with db() as s:  # the phone's device row and first sync
+        s.add(DeviceRow(org_id=town.org.id, user_id=town.commissioner.id, client_id="p", platform="android"))
+    config = create_db_config(settings)
+    first = await _pull_directly(config, town, None)
+    async with config.get_session() as writer:
+        savepoint = await writer.begin_nested()
+        (await writer.get(Resident, town.private.id)).support_needs = "取り消される"
+        await writer.flush()  # first allocation of this transaction, inside the savepoint
+        await savepoint.rollback()
+        (await writer.get(Resident, town.shared.id)).support_needs = "残る"
+        await writer.flush()
+        pulling = asyncio.create_task(_pull_directly(config, town, first["timestamp"]))
+        await asyncio.sleep(0.5)
+        assert not pulling.done(), "the pull must wait for the writer in flight"
+        await writer.commit()
+        body = await asyncio.wait_for(pulling, timeout=10)
+    assert [r["support_needs"] for r in body["changes"]["residents"]["updated"]] == ["残る"]
+    await config.get_engine().dispose()
