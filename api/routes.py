@@ -11,6 +11,7 @@ from api.imports import ResidentImportController
 from api.organisation.controllers import DistrictController, UserController
 from api.residents.controllers import AssignmentController, ResidentController
 from notifications.controllers import AlertController, InboxController
+from sync.controllers import SyncController
 
 
 def route_handlers() -> list[Any]:
@@ -27,4 +28,5 @@ def route_handlers() -> list[Any]:
         AuditController,
         InboxController,
         AlertController,
+        SyncController,
     ]

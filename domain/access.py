@@ -13,14 +13,22 @@ Nothing ever crosses organisations: every clause starts with the principal's org
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 
 from domain.clock import utcnow
-from domain.enums import ConsentRecipient, ConsentStatus, NoteVisibility, ResidentStatus, Role
+from domain.enums import (
+    AlertStatus,
+    ConsentRecipient,
+    ConsentStatus,
+    NoteVisibility,
+    ResidentStatus,
+    Role,
+    VisitStatus,
+)
 from domain.errors import Forbidden
-from domain.models import Alert, Assignment, Consent, ContactNote, Resident
+from domain.models import Alert, Assignment, Consent, ContactNote, Notification, Resident, Visit
 
 
 @dataclass(frozen=True)
@@ -196,10 +204,123 @@ def may_see_district_counts(principal: Principal) -> bool:
     return principal.role == Role.COORDINATOR
 
 
+# --- What a phone holds (sync scope) --------------------------------------------------------------
+# A phone is a copy that can be lost: it holds only what its user needs in the field.
+PHONE_VISITS_BACK = timedelta(days=30)
+PHONE_VISITS_AHEAD = timedelta(days=60)
+PHONE_NOTES_BACK = timedelta(days=180)
+PHONE_ALERTS_RESOLVED_BACK = timedelta(days=30)
+PHONE_NOTIFICATIONS_BACK = timedelta(days=30)
+
+
+def _reach(principal: Principal) -> ColumnElement[bool] | None:
+    """The same residents as `visible_residents` narrows to, as an id list the database can probe
+    by index (an OR of district and assignment would scan every resident of the town)."""
+    assignments = Assignment.__table__
+    assigned = select(assignments.c.resident_id).where(
+        assignments.c.org_id == principal.org_id,
+        assignments.c.user_id == principal.user_id,
+        assignments.c.ended_at.is_(None),
+        assignments.c.deleted_at.is_(None),
+    )
+    if principal.role == Role.VOLUNTEER:
+        return Resident.id.in_(assigned)
+    if principal.role == Role.COMMISSIONER:
+        residents = Resident.__table__.alias("reach")
+        in_districts = select(residents.c.id).where(
+            residents.c.org_id == principal.org_id, residents.c.district_id.in_(principal.district_ids)
+        )
+        return Resident.id.in_(in_districts.union(assigned))
+    return None
+
+
+def phone_residents(principal: Principal, now: datetime) -> ColumnElement[bool]:
+    """WHERE clause on `Resident`: the residents a phone of this principal holds."""
+    reach = _reach(principal)
+    visible = visible_residents(principal, now.date())
+    return visible if reach is None else and_(reach, visible)
+
+
+def phone_visits(principal: Principal, now: datetime) -> ColumnElement[bool]:
+    """WHERE clause on `Visit` correlated with `Resident`: visits of held residents within the
+    horizon (30 days back, 60 ahead); a volunteer holds only the visits assigned to them."""
+    clause = and_(
+        Visit.org_id == principal.org_id,
+        Visit.deleted_at.is_(None),
+        Visit.resident_id == Resident.id,
+        Visit.due_start >= now - PHONE_VISITS_BACK,
+        Visit.due_start <= now + PHONE_VISITS_AHEAD,
+        phone_residents(principal, now),
+    )
+    if principal.role == Role.VOLUNTEER:
+        clause = and_(clause, Visit.assignee_id == principal.user_id)
+    return clause
+
+
+def phone_notes(principal: Principal, now: datetime) -> ColumnElement[bool]:
+    """WHERE clause on `ContactNote` correlated with `Resident`: visible notes of held residents
+    that occurred within 180 days."""
+    clause = and_(visible_notes(principal, now.date()), ContactNote.occurred_at >= now - PHONE_NOTES_BACK)
+    reach = _reach(principal)
+    return clause if reach is None else and_(reach, clause)
+
+
+def phone_alerts(principal: Principal, now: datetime) -> ColumnElement[bool]:
+    """WHERE clause on `Alert` correlated with `Resident`: alerts of held residents for those who
+    handle alerts (coordinators, commissioners), unresolved or resolved within 30 days."""
+    if not may_handle_alerts(principal):
+        return false()
+    return and_(
+        Alert.org_id == principal.org_id,
+        Alert.deleted_at.is_(None),
+        Alert.resident_id == Resident.id,
+        or_(Alert.status != AlertStatus.RESOLVED, Alert.resolved_at >= now - PHONE_ALERTS_RESOLVED_BACK),
+        phone_residents(principal, now),
+    )
+
+
+def phone_notifications(principal: Principal, now: datetime) -> ColumnElement[bool]:
+    """WHERE clause on `Notification`: the user's own inbox of the last 30 days."""
+    return and_(
+        Notification.org_id == principal.org_id,
+        Notification.user_id == principal.user_id,
+        Notification.deleted_at.is_(None),
+        Notification.created_at >= now - PHONE_NOTIFICATIONS_BACK,
+    )
+
+
+# What a phone may change of a visit it holds. Fulfilment by a note is decided by the server from
+# the note's occurred_at; the phone may still mark a visit done (or undo that) and coordinators may
+# also cancel or reassign.
+_VISIT_FIELDS_FIELD_WORKER = frozenset({"status", "completed_at"})
+_VISIT_FIELDS_COORDINATOR = frozenset({"status", "completed_at", "assignee_id"})
+_VISIT_STATUSES_FIELD_WORKER = frozenset({VisitStatus.PLANNED, VisitStatus.DONE})
+
+
+def visit_fields_phone_may_change(principal: Principal, visit: Visit) -> frozenset[str]:
+    if principal.role == Role.COORDINATOR:
+        return _VISIT_FIELDS_COORDINATOR
+    if principal.role == Role.VOLUNTEER and visit.assignee_id != principal.user_id:
+        return frozenset()
+    return _VISIT_FIELDS_FIELD_WORKER
+
+
+def visit_status_phone_may_set(principal: Principal, status: str) -> bool:
+    if principal.role == Role.COORDINATOR:
+        return status in set(VisitStatus)
+    return status in _VISIT_STATUSES_FIELD_WORKER
+
+
+def may_edit_note(principal: Principal, note: ContactNote) -> bool:
+    """Contact notes are append-only for everybody but their author."""
+    return note.author_id == principal.user_id and note.org_id == principal.org_id
+
+
 __all__ = [
     "Principal",
     "assigned_to",
     "consent_covers",
+    "may_edit_note",
     "may_handle_alerts",
     "may_manage_residents",
     "may_manage_users",
@@ -209,10 +330,17 @@ __all__ = [
     "may_read_consents",
     "may_see_district_counts",
     "may_see_emergency_contacts",
+    "phone_alerts",
+    "phone_notes",
+    "phone_notifications",
+    "phone_residents",
+    "phone_visits",
     "require_role",
     "resident_fields_for",
     "true",
     "visible_alerts",
     "visible_notes",
     "visible_residents",
+    "visit_fields_phone_may_change",
+    "visit_status_phone_may_set",
 ]

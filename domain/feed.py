@@ -39,7 +39,6 @@ from domain.base import Base, FeedMixin
 
 FEED_SEQUENCE = "change_feed_seq"
 LOCK_NAMESPACE = 7_210_001  # first key of the two-key advisory lock: "Mimamori change feed"
-_LOCKED_ORGS = "feed_locked_orgs"
 
 
 class ChangeFeedError(RuntimeError):
@@ -69,14 +68,14 @@ def _is_postgres(session: Session) -> bool:
 
 
 def _lock_org_shared(session: Session, org_id: str) -> None:
-    locked: set[str] = session.info.setdefault(_LOCKED_ORGS, set())
-    if org_id in locked:
-        return
+    # Taken at every allocation, never remembered per transaction: a lock taken inside a SAVEPOINT
+    # that rolls back (e.g. `alerts.open_alert` losing a unique race) is released by PostgreSQL,
+    # and a later allocation in the same transaction would otherwise run unlocked. Re-taking a
+    # held shared lock is cheap.
     session.execute(
         text("SELECT pg_advisory_xact_lock_shared(:ns, hashtext(:org))"),
         {"ns": LOCK_NAMESPACE, "org": org_id},
     )
-    locked.add(org_id)
 
 
 def _allocate(session: Session, org_ids: set[str]) -> int:
@@ -112,12 +111,6 @@ def _stamp_feed(session: Session, _flush_context: Any, _instances: Any) -> None:
     position = _allocate(session, {obj.org_id for obj in touched})  # type: ignore[attr-defined]
     for obj in touched:
         obj.feed_seq = position
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget_locks(session: Session, transaction: Any) -> None:
-    if transaction.parent is None:
-        session.info.pop(_LOCKED_ORGS, None)
 
 
 async def next_position(session: AsyncSession, org_id: str) -> int:

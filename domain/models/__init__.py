@@ -6,7 +6,9 @@ from domain.models._audit import AuditEvent
 from domain.models._contact_note import ContactNote
 from domain.models._notification import Delivery, DeliveryAttempt, Notification
 from domain.models._organisation import District, Organisation, UserDistrict
+from domain.models._quarantine import QuarantinedRecord
 from domain.models._resident import Assignment, Consent, EmergencyContact, Resident
+from domain.models._sync_state import SyncDeviceState
 from domain.models._user import Device, LoginThrottle, RefreshToken, User
 from domain.models._visit import Visit, VisitPlan
 
@@ -26,8 +28,10 @@ __all__ = [
     "LoginThrottle",
     "Notification",
     "Organisation",
+    "QuarantinedRecord",
     "RefreshToken",
     "Resident",
+    "SyncDeviceState",
     "User",
     "UserDistrict",
     "Visit",

@@ -58,7 +58,10 @@ class Consent(IdMixin, OrgMixin, TimestampMixin, FeedMixin, Base):
     records what still allows sharing. Changes are kept in the audit log."""
 
     __tablename__ = "consents"
-    __table_args__ = (UniqueConstraint("resident_id", "recipient"),)
+    __table_args__ = (
+        UniqueConstraint("resident_id", "recipient"),
+        Index("ix_consents_org_feed", "org_id", "feed_seq"),  # sync: "which consents changed since N"
+    )
 
     resident_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("residents.id"), index=True)
     recipient: Mapped[ConsentRecipient] = mapped_column(String(40))
@@ -78,6 +81,7 @@ class Assignment(IdMixin, OrgMixin, TimestampMixin, FeedMixin, Base):
     __table_args__ = (
         Index("ix_assignments_user_active", "user_id", "ended_at"),
         Index("ix_assignments_resident_active", "resident_id", "ended_at"),
+        Index("ix_assignments_org_feed", "org_id", "feed_seq"),  # sync: "which assignments changed"
     )
 
     resident_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("residents.id"))

@@ -1,0 +1,87 @@
+"""HTTP endpoints of the sync protocol (WatermelonDB `synchronize()`), thin over the services."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from litestar import Controller, Request, get, post
+from litestar.params import Parameter
+from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.access import Principal
+from sync import pull as pull_service
+from sync import push as push_service
+from sync import quarantine, schema, validation
+
+
+class ResolveQuarantine(BaseModel):
+    action: Literal["apply", "discard"]
+    record: dict[str, Any] | None = Field(default=None, description="corrected fields (contact notes)")
+    note: str | None = Field(default=None, max_length=500)
+
+
+class SyncController(Controller):
+    path = "/api/v1/sync"
+    tags = ["sync"]
+    signature_namespace = {"AsyncSession": AsyncSession, "Principal": Principal}
+
+    @get("/pull", operation_id="syncPull")
+    async def pull(
+        self, request: Request[Any, Any, Any], principal: Principal, db_session: AsyncSession
+    ) -> dict[str, Any]:
+        """Changes since `last_pulled_at` within the phone's scope (WatermelonDB `pullChanges`)."""
+        query = request.query_params
+        version = validation.parse_schema_version(query.get("schema_version"))
+        params = pull_service.PullParams(
+            last_pulled_at=validation.parse_cursor(query.get("last_pulled_at")),
+            schema_version=version,
+            migration=validation.parse_migration(query.get("migration"), version),
+        )
+        return await pull_service.pull(db_session, principal, params)
+
+    @post("/push", operation_id="syncPush", status_code=200)
+    async def push(
+        self, request: Request[Any, Any, Any], principal: Principal, db_session: AsyncSession
+    ) -> dict[str, Any]:
+        """Apply the phone's changes (WatermelonDB `pushChanges`); refused records are quarantined."""
+        query = request.query_params
+        params = push_service.PushParams(
+            last_pulled_at=validation.parse_cursor(query.get("last_pulled_at")),
+            schema_version=validation.parse_schema_version(query.get("schema_version")),
+        )
+        pushed = validation.parse_push(await request.body())
+        return await push_service.push(db_session, principal, params, pushed)
+
+    @get("/schema", operation_id="syncSchema")
+    async def client_schema(self, version: int | None = Parameter(default=None, ge=1)) -> dict[str, Any]:
+        """The client schema in `appSchema` form, and the migrations up to it."""
+        target = schema.LATEST_VERSION if version is None else version
+        if target not in schema.VERSIONS:
+            raise validation.bad_request("error.sync.bad_schema_version", version=str(target),
+                                         supported=", ".join(map(str, schema.VERSIONS)))  # fmt: skip
+        return {**schema.app_schema(target), **schema.migrations(1, target)}
+
+    @get("/quarantine", operation_id="syncQuarantineList")
+    async def list_quarantine(
+        self,
+        principal: Principal,
+        db_session: AsyncSession,
+        page: int = Parameter(ge=1, default=1),
+        page_size: int = Parameter(ge=1, le=200, default=50),
+        status: Literal["open", "applied", "discarded"] | None = "open",
+    ) -> dict[str, Any]:
+        """Records phones pushed that the server held back (coordinators)."""
+        rows, total = await quarantine.list_held(db_session, principal, status=status,
+                                                 offset=(page - 1) * page_size, limit=page_size)  # fmt: skip
+        items = [quarantine.describe(r, principal.locale) for r in rows]
+        return {"items": items, "total": total, "page": page, "page_size": page_size}
+
+    @post("/quarantine/{entry_id:str}/resolve", operation_id="syncQuarantineResolve", status_code=200)
+    async def resolve_quarantine(
+        self, entry_id: str, data: ResolveQuarantine, principal: Principal, db_session: AsyncSession
+    ) -> dict[str, Any]:
+        """Apply (contact notes, optionally corrected) or discard a held record (coordinators)."""
+        entry = await quarantine.resolve(db_session, principal, entry_id, action=data.action,
+                                         corrections=data.record, note=data.note)  # fmt: skip
+        return quarantine.describe(entry, principal.locale)

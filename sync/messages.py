@@ -1,0 +1,76 @@
+"""Messages of the sync slice (Japanese default, English)."""
+
+from domain.i18n import register
+
+register(
+    {
+        "error.sync.not_json": {
+            "ja": "リクエスト本文が JSON ではありません。",
+            "en": "The request body is not JSON.",
+        },
+        "error.sync.malformed": {
+            "ja": "同期データの形式が正しくありません（{where}）。",
+            "en": "The sync changes are malformed ({where}).",
+        },
+        "error.sync.unknown_table": {
+            "ja": "同期できないテーブルです: {table}",
+            "en": "Unknown table: {table}",
+        },
+        "error.sync.unknown_column": {
+            "ja": "同期できない列です: {table}.{column}",
+            "en": "Unknown column: {table}.{column}",
+        },
+        "error.sync.bad_id": {
+            "ja": "レコード ID が正しくありません（{table}）。ID は英数字と _.- の 1〜64 文字です。",
+            "en": "A record id is not valid ({table}): ids are 1-64 characters of A-Z a-z 0-9 _ . -",
+        },
+        "error.sync.duplicate_id": {
+            "ja": "同じレコード ID が 1 回の送信に複数回含まれています（{table}: {id}）。",
+            "en": "The same record id appears more than once in one push ({table}: {id}).",
+        },
+        "error.sync.bad_cursor": {
+            "ja": "last_pulled_at が正しくありません（0 以上の整数、または null）。",
+            "en": "last_pulled_at must be null or a non-negative integer.",
+        },
+        "error.sync.bad_schema_version": {
+            "ja": "schema_version {version} はこのサーバーでは扱えません（対応: {supported}）。",
+            "en": "schema_version {version} is not supported here (supported: {supported}).",
+        },
+        "error.sync.bad_migration": {
+            "ja": "migration パラメータが正しくありません（{where}）。",
+            "en": "The migration parameter is malformed ({where}).",
+        },
+        "error.sync.no_device": {
+            "ja": "同期には端末に紐づいたログインが必要です。",
+            "en": "Sync needs a sign-in bound to a device.",
+        },
+        "error.sync.conflict": {
+            "ja": "送信したデータはサーバー側で更新されています。同期をやり直してください。",
+            "en": "Records you pushed changed on the server since your last pull. Sync again.",
+        },
+        "error.sync.quarantine_resolved": {
+            "ja": "この保留データはすでに処理済みです。",
+            "en": "This held record has already been resolved.",
+        },
+        "error.sync.cannot_apply": {
+            "ja": "この保留データは適用できません（{reason}）。",
+            "en": "This held record cannot be applied ({reason}).",
+        },
+        "sync.refused.invalid": {
+            "ja": "入力内容に誤りがあります（{field}: {code}）。",
+            "en": "A field is not valid ({field}: {rule}).",
+        },
+        "sync.refused.forbidden": {
+            "ja": "この端末からは変更できない内容です（{what}）。",
+            "en": "This change is not allowed from a phone ({what}).",
+        },
+        "sync.quarantine.title": {
+            "ja": "同期できなかった記録があります",
+            "en": "A record could not be synced",
+        },
+        "sync.quarantine.body": {
+            "ja": "端末から送られた記録（{table}）を保留しました。理由: {reason}。コーディネーターが確認します。",
+            "en": "A record from a phone ({table}) was held back. Reason: {reason}. A coordinator will review it.",
+        },
+    }
+)

@@ -1,0 +1,390 @@
+"""`pullChanges`: what changed for this phone since its cursor, within its scope.
+
+Steps: take the organisation's feed watermark W in its own short transaction (it waits for writers
+still in flight, see `domain.feed`), then compare what the phone holds (its manifest, as of its
+cursor) with its scope now:
+
+* in scope and (changed after the cursor, or not held, or to recheck) → sent whole;
+* held (or to recheck) and no longer in scope, or gone from the server → `deleted`.
+
+Only rows that changed after the cursor and rows of residents whose scope changed are examined,
+unless the scope itself moved (another day: horizons; other districts or role; another schema
+version; an unknown cursor): then the whole scope is compared with the manifest. A no-op pull is a
+handful of index range scans on `(org_id, feed_seq)` and never reads the manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, text, union_all, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain import audit, feed
+from domain.access import Principal
+from domain.clock import utcnow
+from domain.enums import Role
+from domain.errors import Unauthorized
+from domain.models import Assignment, Consent, Device, Resident, SyncDeviceState
+from sync import records, schema
+from sync.manifest import Manifest, load_manifests, load_state
+from sync.records import SYNC_TABLES, Encoder
+
+MAX_TARGETED_RESIDENTS = 2000  # beyond this many residents changing scope, compare the whole scope
+
+
+@dataclass(frozen=True)
+class MigrationSpec:
+    from_version: int
+    tables: frozenset[str] = frozenset()
+    columns: dict[str, frozenset[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PullParams:
+    last_pulled_at: int
+    schema_version: int = schema.LATEST_VERSION
+    migration: MigrationSpec | None = None
+
+
+def scope_key(principal: Principal, version: int, now: datetime) -> str:
+    """What the scope depends on besides feed rows: role, districts, the day (horizons), schema."""
+    districts = hashlib.sha256(",".join(sorted(principal.district_ids)).encode()).hexdigest()[:16]
+    return f"{principal.role}|{principal.user_id}|{districts}|{now.date().isoformat()}|v{version}"
+
+
+def scope_moment(now: datetime) -> datetime:
+    """Horizons move once a day, so that the scope is stable within a day."""
+    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+async def pull(session: AsyncSession, principal: Principal, params: PullParams) -> dict[str, Any]:
+    if principal.device_id is None:
+        raise Unauthorized("error.sync.no_device")
+    await session.commit()  # the watermark must be taken in a transaction of its own
+    watermark = await feed.high_watermark(session, principal.org_id)
+    await session.commit()
+    result = await _compute(session, principal, params, watermark)
+    if result is None:
+        # Something must be sent but the feed has not moved past the phone's cursor (or is empty):
+        # a new position, so that the phone's next cursor names this response and no other.
+        await feed.next_position(session, principal.org_id)
+        await session.commit()
+        watermark = await feed.high_watermark(session, principal.org_id)
+        await session.commit()
+        result = await _compute(session, principal, params, watermark)
+        assert result is not None
+    return result
+
+
+@dataclass
+class _Diff:
+    created: list[dict[str, Any]] = field(default_factory=list)
+    updated: list[dict[str, Any]] = field(default_factory=list)
+    deleted: set[str] = field(default_factory=set)
+    new_held: set[str] = field(default_factory=set)
+
+
+async def _compute(
+    session: AsyncSession, principal: Principal, params: PullParams, watermark: int
+) -> dict[str, Any] | None:
+    now = utcnow()
+    moment = scope_moment(now)
+    since = params.last_pulled_at
+    if session.get_bind().dialect.name == "postgresql":
+        # Prepared statements turn generic after a few runs; a generic plan cannot see that
+        # `feed_seq > :since` matches a handful of rows and may scan the town instead.
+        await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    key = scope_key(principal, params.schema_version, now)
+    state = await load_state(session, principal, light=True)
+
+    if since == 0:
+        mode, base_key = "first", key
+    elif state.pending_at is not None and state.pending_at == since:
+        mode, base_key = "pending", state.pending_scope_key or ""
+    elif state.manifest_from <= since <= state.manifest_at:
+        mode, base_key = "confirmed", state.scope_key
+    else:
+        mode, base_key = "unknown", ""
+    full = mode in ("first", "unknown") or base_key != key
+    base_recheck = Manifest.load(
+        None, state.pending_recheck if mode == "pending" else state.manifest_recheck
+    ).recheck
+    forced = _forced_tables(params)
+
+    resident_scope_changes: set[str] = set()
+    if not full:
+        heads = await _feed_heads(session, principal)
+        candidates = set(base_recheck["residents"])
+        if max(heads["residents"], heads["consents"], heads["assignments"]) > since:
+            candidates |= await _changed_resident_ids(session, principal, since)
+        nothing_changed = (
+            not candidates
+            and not forced
+            and not any(base_recheck.values())
+            and all(head <= since for head in heads.values())
+        )
+        if nothing_changed:
+            if watermark <= 0:
+                return None
+            await _confirm_unchanged(session, state, mode, since, watermark)
+            await touch_device(session, principal, now)
+            await session.commit()
+            return _response({}, watermark)
+        await load_manifests(session, state)
+        base = _base(state, mode)
+        resident_scope_changes = await _residents_changing_scope(
+            session, principal, moment, candidates, base.held["residents"]
+        )
+        if len(resident_scope_changes) > MAX_TARGETED_RESIDENTS:
+            full = True
+    else:
+        await load_manifests(session, state)
+        base = _base(state, mode)
+
+    diffs: dict[str, _Diff] = {}
+    for name, table in SYNC_TABLES.items():
+        encoder = Encoder(table, table.wire_columns(principal, params.schema_version))
+        held = base.held[name]
+        recheck = base.recheck[name]
+        if mode == "first":
+            diff = await _first(session, principal, moment, table, encoder)
+        elif full:
+            diff = await _full(session, principal, moment, table, encoder, since, held, recheck, mode)
+        else:
+            diff = await _incremental(session, principal, moment, table, encoder, since, held, recheck,
+                                      resident_scope_changes)  # fmt: skip
+        if name in forced:
+            await _add_forced(session, principal, moment, table, encoder, forced[name], diff)
+        diffs[name] = diff
+
+    changed = any(d.created or d.updated or d.deleted for d in diffs.values())
+    cleared_recheck = any(base.recheck.values())
+    if (changed or cleared_recheck or mode in ("first", "unknown")) and watermark <= since:
+        await session.rollback()
+        return None
+    if watermark <= 0:
+        await session.rollback()
+        return None
+
+    new = Manifest({n: d.new_held for n, d in diffs.items()})
+    if not changed and not cleared_recheck and mode in ("confirmed", "pending"):
+        await _confirm_unchanged(session, state, mode, since, watermark)
+    else:
+        _advance_state(state, mode, since, watermark, key, base, new)
+    sent = {n: len(d.created) + len(d.updated) for n, d in diffs.items() if d.created or d.updated}
+    if sent:  # who received which personal data: table names and counts, never values
+        audit.record(session, principal, "sync.pull", "sync", fields=sorted(sent), records=sent)
+    await touch_device(session, principal, now)
+    await session.commit()
+    return _response(diffs, watermark)
+
+
+def _base(state: SyncDeviceState, mode: str) -> Manifest:
+    confirmed = Manifest.load(state.manifest, state.manifest_recheck)
+    if mode == "first":
+        return Manifest()
+    if mode == "pending":
+        return Manifest.load(state.pending, state.pending_recheck)
+    if mode == "confirmed":
+        return confirmed
+    pending = Manifest.load(state.pending, state.pending_recheck)
+    return confirmed.union(pending)
+
+
+async def _confirm_unchanged(
+    session: AsyncSession, state: SyncDeviceState, mode: str, since: int, watermark: int
+) -> None:
+    """Nothing changed for this phone: its manifest also describes the new cursor. Done in SQL so
+    that the (possibly large) manifests are neither read nor rewritten."""
+    t = SyncDeviceState
+    values: dict[str, Any] = {"manifest_at": watermark}
+    if mode == "pending":
+        values.update(manifest=t.pending, manifest_recheck=t.pending_recheck, scope_key=t.pending_scope_key,
+                      manifest_from=since)  # fmt: skip
+    # A pending version handed out earlier was lost (or is now confirmed): forget it, so that no
+    # cursor names two versions.
+    values.update(pending=None, pending_recheck={}, pending_at=None, pending_scope_key=None)
+    await session.execute(
+        update(t)
+        .where(t.device_id == state.device_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    session.expunge(state)
+
+
+def _advance_state(
+    state: SyncDeviceState, mode: str, since: int, watermark: int, key: str, base: Manifest, new: Manifest
+) -> None:
+    if mode == "pending":  # the phone saw the last response: that version is now the confirmed one
+        state.manifest = state.pending or {}
+        state.manifest_recheck = state.pending_recheck or {}
+        state.scope_key = state.pending_scope_key or ""
+        state.manifest_from = state.manifest_at = since
+    elif mode == "confirmed":
+        state.manifest_at = since  # later cursors of this version were never seen by the phone
+    elif mode == "unknown":
+        # Keep everything the phone might hold for deletions, but let no cursor select it.
+        state.manifest = base.dump_held()
+        state.manifest_recheck = {}
+        state.manifest_from = state.manifest_at = -1
+    else:  # first sync: the phone holds nothing until it has this response
+        state.manifest, state.manifest_recheck = {}, {}
+        state.manifest_from = state.manifest_at = 0
+        state.scope_key = key
+    state.pending = new.dump_held()
+    state.pending_recheck = {}
+    state.pending_at = watermark
+    state.pending_scope_key = key
+
+
+async def touch_device(session: AsyncSession, principal: Principal, now: datetime) -> None:
+    """Schedules reads `last_sync_at` to tell "not contacted" from "not reported yet"."""
+    await session.execute(update(Device).where(Device.id == principal.device_id).values(last_sync_at=now))
+
+
+def _response(diffs: dict[str, _Diff], watermark: int) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    for name in schema.TABLE_NAMES:
+        d = diffs.get(name) or _Diff()
+        changes[name] = {"created": d.created, "updated": d.updated, "deleted": sorted(d.deleted)}
+    return {"changes": changes, "timestamp": watermark}
+
+
+async def _feed_heads(session: AsyncSession, principal: Principal) -> dict[str, int]:
+    """The highest feed position of each table that can change this phone's data, in one round
+    trip. `max()` on the `(org_id, feed_seq)` indexes reads one index entry per table, whatever
+    the plan and however big the town."""
+    models = {name: t.model for name, t in SYNC_TABLES.items()} | {
+        "consents": Consent,
+        "assignments": Assignment,
+    }
+    heads = [
+        select(func.coalesce(func.max(m.feed_seq), 0))
+        .where(m.org_id == principal.org_id)
+        .scalar_subquery()
+        .label(n)
+        for n, m in models.items()
+    ]
+    row = (await session.execute(select(*heads))).one()
+    return {name: int(value) for name, value in zip(models, row, strict=True)}
+
+
+async def _changed_resident_ids(session: AsyncSession, principal: Principal, since: int) -> set[str]:
+    """Residents whose scope may have changed: their row, a consent, or this user's assignment."""
+    org = principal.org_id
+    parts = [
+        select(Resident.id.label("rid")).where(Resident.org_id == org, Resident.feed_seq > since),
+        select(Consent.resident_id.label("rid")).where(Consent.org_id == org, Consent.feed_seq > since),
+    ]
+    if principal.role != Role.COORDINATOR:
+        parts.append(
+            select(Assignment.resident_id.label("rid")).where(
+                Assignment.org_id == org, Assignment.feed_seq > since, Assignment.user_id == principal.user_id
+            )
+        )
+    return set((await session.scalars(union_all(*parts))).all())
+
+
+async def _residents_changing_scope(
+    session: AsyncSession, principal: Principal, moment: datetime, candidates: set[str], held: set[str]
+) -> set[str]:
+    """Of the candidate residents, those whose related rows must be re-examined: those entering or
+    leaving scope, and for commissioners every changed one they hold (a district change decides
+    which restricted notes they may hold)."""
+    if not candidates:
+        return set()
+    in_scope: set[str] = set()
+    table = SYNC_TABLES["residents"]
+    for batch in records.chunks(sorted(candidates)):
+        stmt = records.scoped_select(table, principal, moment, [Resident.id]).where(Resident.id.in_(batch))
+        in_scope |= set((await session.scalars(stmt)).all())
+    if principal.role == Role.COMMISSIONER:
+        return candidates & (in_scope | held)
+    return {r for r in candidates if (r in in_scope) != (r in held)}
+
+
+async def _first(
+    session: AsyncSession, principal: Principal, moment: datetime, table: records.SyncTable, encoder: Encoder
+) -> _Diff:
+    rows = await records.fetch_records(session, table, principal, moment, encoder)
+    diff = _Diff(created=[r for r, _ in rows])
+    diff.new_held = {r["id"] for r in diff.created}
+    return diff
+
+
+async def _full(
+    session: AsyncSession,
+    principal: Principal,
+    moment: datetime,
+    table: records.SyncTable,
+    encoder: Encoder,
+    since: int,
+    held: set[str],
+    recheck: set[str],
+    mode: str,
+) -> _Diff:
+    in_scope = await records.scope_ids(session, table, principal, moment)
+    send = {
+        i for i, seq in in_scope.items() if mode == "unknown" or seq > since or i not in held or i in recheck
+    }
+    rows = await records.fetch_records_by_id(session, table, principal, moment, encoder, sorted(send))
+    diff = _Diff(updated=[r for r, _ in rows])
+    diff.deleted = (held | recheck) - in_scope.keys()
+    diff.new_held = (held - diff.deleted) | {r["id"] for r in diff.updated}
+    return diff
+
+
+async def _incremental(
+    session: AsyncSession,
+    principal: Principal,
+    moment: datetime,
+    table: records.SyncTable,
+    encoder: Encoder,
+    since: int,
+    held: set[str],
+    recheck: set[str],
+    residents: set[str],
+) -> _Diff:
+    clause = records.candidate_clause(table, principal, since, sorted(residents), sorted(recheck))
+    rows = await records.fetch_records(session, table, principal, moment, encoder, clause)
+    in_scope = {r["id"] for r, _ in rows}
+    diff = _Diff(updated=[r for r, seq in rows if seq > since or r["id"] not in held or r["id"] in recheck])
+    candidates = await records.candidate_ids(session, table, principal, clause)
+    diff.deleted = ((candidates & held) | recheck) - in_scope
+    diff.new_held = (held - diff.deleted) | {r["id"] for r in diff.updated}
+    return diff
+
+
+def _forced_tables(params: PullParams) -> dict[str, frozenset[str] | None]:
+    """Migration sync: tables sent whole (None) or columns whose non-default values must be sent."""
+    if params.migration is None:
+        return {}
+    out: dict[str, frozenset[str] | None] = {t: None for t in params.migration.tables}
+    for table, cols in params.migration.columns.items():
+        if table not in out:
+            out[table] = cols
+    return out
+
+
+async def _add_forced(
+    session: AsyncSession,
+    principal: Principal,
+    moment: datetime,
+    table: records.SyncTable,
+    encoder: Encoder,
+    columns: frozenset[str] | None,
+    diff: _Diff,
+) -> None:
+    already = {r["id"] for r in diff.created} | {r["id"] for r in diff.updated}
+    rows = await records.fetch_records(session, table, principal, moment, encoder)
+    for record, _seq in rows:
+        if record["id"] in already or record["id"] in diff.deleted:
+            continue
+        if columns is None or any(not records.is_default(record.get(c)) for c in columns):
+            diff.updated.append(record)
+            diff.new_held.add(record["id"])

@@ -1,0 +1,460 @@
+"""`pushChanges`: apply what a phone recorded, in one transaction, idempotently.
+
+* Every pushed record is first judged (validation and permission, `domain.access`) without writing.
+  A refused record goes to quarantine; the rest applies.
+* A record that changed on the server after the phone's `last_pulled_at` and that the phone pushes
+  with different values is a conflict: 409 for the whole push, nothing applied — the phone pulls,
+  merges per column and pushes again. Pushing values the server already has is a no-op, never a
+  conflict, so a retried push (lost response, killed app) changes nothing.
+* `created` with an existing id updates it (same author only); `updated` with an unknown id
+  creates it unless the server tombstoned it (409: the next pull carries the deletion); deleting an
+  unknown id is a no-op.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain import alerts as alert_lifecycle
+from domain import audit, events
+from domain.access import (
+    Principal,
+    may_edit_note,
+    may_handle_alerts,
+    visible_residents,
+    visit_fields_phone_may_change,
+    visit_status_phone_may_set,
+)
+from domain.clock import from_millis, to_millis, utcnow
+from domain.enums import AlertStatus, ContactMethod, ContactOutcome, NoteVisibility
+from domain.errors import Conflict, InvalidInput, Unauthorized
+from domain.models import ContactNote, QuarantinedRecord, Resident, User, Visit
+from sync import quarantine, schema
+from sync.manifest import load_state, remember_pushed
+from sync.pull import touch_device
+from sync.records import SYNC_TABLES, chunks
+from sync.validation import (
+    PushedRecord,
+    Refused,
+    forbidden,
+    invalid,
+    read_bool,
+    read_choice,
+    read_id,
+    read_json,
+    read_str,
+    read_time,
+)
+
+MAX_BODY = 10_000
+MAX_WARNING_SIGNS = 30
+# Columns the server keeps itself: whatever a phone sends for them is ignored.
+SERVER_MANAGED: dict[str, frozenset[str]] = {
+    "residents": frozenset({"created_at", "updated_at", "last_contact_at"}),
+    "visits": frozenset({"created_at", "updated_at", "fulfilled_by_note_id"}),
+    "contact_notes": frozenset({"created_at", "updated_at", "author_id", "received_at"}),
+    "alerts": frozenset({"created_at", "updated_at", "acknowledged_at", "acknowledged_by"}),
+    "notifications": frozenset({"created_at", "updated_at"}),
+}
+NOTE_FIELDS = ("resident_id", "visit_id", "method", "outcome", "body", "occurred_at", "follow_up_needed",
+               "visibility", "warning_signs", "referral", "wellbeing")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class PushParams:
+    last_pulled_at: int
+    schema_version: int = schema.LATEST_VERSION
+
+
+class _Conflict(Exception):
+    pass
+
+
+Apply = Callable[[], Awaitable[None]]
+
+
+@dataclass
+class _Context:
+    session: AsyncSession
+    principal: Principal
+    params: PushParams
+    now: datetime
+    rows: dict[tuple[str, str], Any] = field(default_factory=dict)
+    visible: dict[str, bool] = field(default_factory=dict)
+    notes_written: list[ContactNote] = field(default_factory=list)
+    residents: dict[str, Resident] = field(default_factory=dict)  # held: the identity map is weak
+
+    async def resident_visible(self, resident_id: str) -> bool:
+        if resident_id not in self.visible:
+            found = await self.session.scalar(
+                select(Resident.id).where(Resident.id == resident_id, visible_residents(self.principal))
+            )
+            self.visible[resident_id] = found is not None
+        return self.visible[resident_id]
+
+
+async def push(
+    session: AsyncSession, principal: Principal, params: PushParams, pushed: list[PushedRecord]
+) -> dict[str, Any]:
+    if principal.device_id is None:
+        raise Unauthorized("error.sync.no_device")
+    ctx = _Context(session, principal, params, utcnow())
+    await _load_rows(ctx, pushed)
+    await _prefetch_residents(ctx, pushed)
+
+    plans: list[Apply] = []
+    refused: list[tuple[PushedRecord, Refused]] = []
+    conflicts: list[dict[str, str]] = []
+    for record in pushed:
+        try:
+            plan = await _judge(ctx, record)
+        except _Conflict:
+            conflicts.append({"table": record.table, "id": record.id})
+            continue
+        except Refused as refusal:
+            refused.append((record, refusal))
+            continue
+        if plan is not None:
+            plans.append(plan)
+    if conflicts:
+        await session.rollback()  # nothing of this push is applied
+        raise Conflict("error.sync.conflict", extra={"conflicts": conflicts})
+
+    for plan in plans:
+        await plan()
+    await session.flush()
+    for note in ctx.notes_written:
+        await _note_recorded(ctx, note)
+
+    held: list[QuarantinedRecord] = []
+    for record, refusal in refused:
+        entry = await quarantine.hold(session, principal, table=record.table, operation=record.operation,
+                                      record_id=record.id, data=record.data, reason=refusal.reason,
+                                      detail=refusal.detail)  # fmt: skip
+        if entry is not None:
+            held.append(entry)
+    await session.flush()
+    await quarantine.notify(session, principal, held)
+
+    state = await load_state(session, principal)
+    refused_ids = {(r.table, r.id) for r, _ in refused}
+    for table in schema.TABLE_NAMES:
+        kept = {r.id for r in pushed if r.table == table and r.operation != "deleted"}
+        remember_pushed(state, table, kept - {i for t, i in refused_ids if t == table}, recheck=False)
+        remember_pushed(state, table, {i for t, i in refused_ids if t == table}, recheck=True)
+    await touch_device(session, principal, ctx.now)
+    if plans:
+        audit.record(session, principal, "sync.push", "sync", fields=sorted({r.table for r in pushed}),
+                     applied=len(plans))  # fmt: skip
+    return {
+        "applied": len(plans),
+        "quarantined": [{"table": r.table, "id": r.id, "reason": f.reason} for r, f in refused],
+    }
+
+
+async def _load_rows(ctx: _Context, pushed: list[PushedRecord]) -> None:
+    by_table: dict[str, set[str]] = {}
+    for record in pushed:
+        by_table.setdefault(record.table, set()).add(record.id)
+    for table, ids in by_table.items():
+        model = SYNC_TABLES[table].model
+        for batch in chunks(sorted(ids)):
+            rows = await ctx.session.scalars(
+                select(model).where(model.id.in_(batch), model.org_id == ctx.principal.org_id)
+            )
+            for row in rows:
+                ctx.rows[(table, row.id)] = row
+        # An id taken in another organisation is not ours to touch or reveal.
+        for batch in chunks(sorted(ids - {i for t, i in ctx.rows if t == table})):
+            foreign = await ctx.session.scalars(select(model.id).where(model.id.in_(batch)))
+            for record_id in foreign:
+                ctx.rows[(table, record_id)] = _FOREIGN
+
+
+_FOREIGN = object()
+
+
+async def _prefetch_residents(ctx: _Context, pushed: list[PushedRecord]) -> None:
+    """One query for the visibility of every resident the push touches, one to load them (their
+    last contact is kept current), instead of one of each per record."""
+    ids = {r.data.get("resident_id") for r in pushed} | {
+        getattr(row, "resident_id", None) for row in ctx.rows.values() if row is not _FOREIGN
+    }
+    wanted = sorted(i for i in ids if isinstance(i, str))
+    for batch in chunks(wanted):
+        visible = set(
+            (
+                await ctx.session.scalars(
+                    select(Resident.id).where(Resident.id.in_(batch), visible_residents(ctx.principal))
+                )
+            ).all()
+        )
+        ctx.visible.update({i: i in visible for i in batch})
+        rows = await ctx.session.scalars(
+            select(Resident).where(Resident.id.in_(batch), Resident.org_id == ctx.principal.org_id)
+        )
+        ctx.residents.update({r.id: r for r in rows})
+
+
+async def _judge(ctx: _Context, record: PushedRecord) -> Apply | None:
+    row = ctx.rows.get((record.table, record.id))
+    if row is _FOREIGN:
+        raise forbidden("id")
+    if record.operation == "deleted":
+        if row is None or row.deleted_at is not None:
+            return None  # deleting what the server does not have (any more) is a no-op
+        return await _judge_delete(ctx, record, row)
+    if row is not None and row.deleted_at is not None:
+        raise _Conflict()  # the phone must pull the deletion
+    if record.table == "contact_notes":
+        return await _judge_note(ctx, record, row)
+    if row is None:
+        raise forbidden(f"create {record.table}")
+    return await _judge_update(ctx, record, row)
+
+
+async def _judge_delete(ctx: _Context, record: PushedRecord, row: Any) -> Apply | None:
+    if record.table != "contact_notes" or not may_edit_note(ctx.principal, row):
+        raise forbidden(f"delete {record.table}")
+    if row.feed_seq > ctx.params.last_pulled_at:
+        raise _Conflict()
+
+    async def apply() -> None:
+        row.deleted_at = ctx.now
+
+    return apply
+
+
+def _read_note(data: dict[str, Any], version: int, *, creating: bool) -> dict[str, Any]:
+    """The note fields a phone sets, decoded and validated (only those present when editing)."""
+    allowed = schema.column_names("contact_notes", version)
+    readers: dict[str, Callable[[], Any]] = {
+        "resident_id": lambda: read_id(data, "resident_id"),
+        "visit_id": lambda: read_id(data, "visit_id", optional=True),
+        "method": lambda: read_choice(data, "method", ContactMethod),
+        "outcome": lambda: read_choice(data, "outcome", ContactOutcome),
+        "body": lambda: read_str(data, "body", max_len=MAX_BODY, default=""),
+        "occurred_at": lambda: read_time(data, "occurred_at"),
+        "follow_up_needed": lambda: read_bool(data, "follow_up_needed"),
+        "visibility": lambda: read_choice(data, "visibility", NoteVisibility, default=NoteVisibility.TEAM),
+        "warning_signs": lambda: _warning_signs(data),
+        "referral": lambda: read_str(data, "referral", max_len=200, optional=True),
+        "wellbeing": lambda: read_json(data, "wellbeing", dict),
+    }
+    out: dict[str, Any] = {}
+    for name in NOTE_FIELDS:
+        if name not in allowed:
+            continue
+        if name in data or (creating and name in ("resident_id", "method", "outcome", "occurred_at")):
+            out[name] = readers[name]()
+    return out
+
+
+def _warning_signs(data: dict[str, Any]) -> list[str]:
+    signs = read_json(data, "warning_signs", list) or []
+    if len(signs) > MAX_WARNING_SIGNS or not all(isinstance(s, str) and 0 < len(s) <= 60 for s in signs):
+        raise invalid("warning_signs", "field.invalid")
+    return signs
+
+
+async def _check_visit(ctx: _Context, visit_id: str | None, resident_id: str) -> None:
+    if visit_id is None:
+        return
+    visit = await ctx.session.scalar(
+        select(Visit).where(Visit.id == visit_id, Visit.org_id == ctx.principal.org_id)
+    )
+    if visit is None or visit.resident_id != resident_id:
+        raise invalid("visit_id", "field.not_found")
+
+
+async def _judge_note(ctx: _Context, record: PushedRecord, row: ContactNote | None) -> Apply | None:
+    principal = ctx.principal
+    if row is not None and not may_edit_note(principal, row):
+        raise forbidden("contact note of another author")
+    fields = _read_note(record.data, ctx.params.schema_version, creating=row is None)
+    resident_id = fields.get("resident_id") or (row.resident_id if row is not None else None)
+    if row is not None and resident_id != row.resident_id:
+        raise forbidden("resident_id")
+    assert resident_id is not None
+    if not await ctx.resident_visible(resident_id):
+        raise forbidden("resident")
+    await _check_visit(ctx, fields.get("visit_id"), resident_id)
+
+    if row is None:
+
+        async def create() -> None:
+            note = ContactNote(id=record.id, org_id=principal.org_id, author_id=principal.user_id,
+                               device_id=principal.device_id, received_at=ctx.now, **fields)  # fmt: skip
+            ctx.session.add(note)
+            ctx.notes_written.append(note)
+
+        return create
+
+    changes = {k: v for k, v in fields.items() if not _same(getattr(row, k), v)}
+    if not changes:
+        return None  # already applied (a retry) or nothing edited
+    if row.feed_seq > ctx.params.last_pulled_at:
+        raise _Conflict()
+
+    async def edit() -> None:
+        for name, value in changes.items():
+            setattr(row, name, value)
+        if changes.keys() & {"occurred_at", "outcome", "visit_id", "method"}:
+            ctx.notes_written.append(row)
+
+    return edit
+
+
+def _same(server: Any, pushed: Any) -> bool:
+    if isinstance(server, datetime) or isinstance(pushed, datetime):
+        return to_millis(server) == to_millis(pushed)
+    if server is None or pushed is None:
+        return server is pushed
+    if isinstance(server, str) or isinstance(pushed, str):
+        return str(server) == str(pushed)
+    return bool(server == pushed)
+
+
+def _decode_column(column: schema.Column, value: Any) -> Any:
+    """A wire value of any other table's column, for comparison and application."""
+    if value is None:
+        return None
+    if column.codec == "time":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise invalid(column.name, "field.type")
+        return from_millis(value)
+    if column.codec == "bool":
+        if not isinstance(value, bool):
+            raise invalid(column.name, "field.type")
+        return value
+    if column.codec == "num":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise invalid(column.name, "field.type")
+        return value
+    if not isinstance(value, str):
+        raise invalid(column.name, "field.type")
+    return value
+
+
+async def _judge_update(ctx: _Context, record: PushedRecord, row: Any) -> Apply | None:
+    """Visits, alerts, notifications, residents: compare the pushed columns with the server's."""
+    table = record.table
+    managed = SERVER_MANAGED[table]
+    differing: dict[str, Any] = {}
+    for column in schema.columns(table, ctx.params.schema_version):
+        if column.name in managed or column.name not in record.data:
+            continue
+        value = _decode_column(column, record.data[column.name])
+        if column.codec == "json":
+            continue
+        if not _same(getattr(row, column.name), value):
+            differing[column.name] = value
+    if not differing:
+        return None
+    if row.feed_seq > ctx.params.last_pulled_at:
+        raise _Conflict()  # the phone's copy is stale: pull, merge, push again
+    writable = await _writable(ctx, table, row)
+    refused_columns = sorted(differing.keys() - writable)
+    if refused_columns:
+        raise forbidden(f"{table}: {', '.join(refused_columns)}")
+    await _validate_update(ctx, table, row, differing)
+
+    async def apply() -> None:
+        if table == "alerts":
+            await alert_lifecycle.acknowledge(ctx.session, row, ctx.principal.user_id)
+            return
+        for name, value in differing.items():
+            setattr(row, name, value)
+
+    return apply
+
+
+async def _writable(ctx: _Context, table: str, row: Any) -> frozenset[str]:
+    principal = ctx.principal
+    if table == "notifications":
+        return frozenset({"read_at"}) if row.user_id == principal.user_id else frozenset()
+    if table == "visits":
+        if not await ctx.resident_visible(row.resident_id):
+            return frozenset()
+        return visit_fields_phone_may_change(principal, row)
+    if table == "alerts":
+        if not may_handle_alerts(principal) or not await ctx.resident_visible(row.resident_id):
+            return frozenset()
+        return frozenset({"status"})
+    return frozenset()  # residents are managed by coordinators through the API, never from a phone
+
+
+async def _validate_update(ctx: _Context, table: str, row: Any, changes: dict[str, Any]) -> None:
+    skewed = ctx.now.timestamp() * 1000 + 5 * 60 * 1000
+    for name, value in changes.items():
+        if isinstance(value, datetime) and to_millis(value) > skewed:  # type: ignore[operator]
+            raise invalid(name, "sync.future_time")
+    if table == "visits":
+        if "status" in changes and (changes["status"] is None
+                                    or not visit_status_phone_may_set(ctx.principal, changes["status"])):  # fmt: skip
+            raise invalid("status", "field.not_allowed")
+        if changes.get("assignee_id") is not None:
+            user = await ctx.session.scalar(
+                select(User.id).where(
+                    User.id == changes["assignee_id"],
+                    User.org_id == ctx.principal.org_id,
+                    User.active.is_(True),
+                )
+            )
+            if user is None:
+                raise invalid("assignee_id", "field.not_found")
+    if table == "alerts" and (
+        changes.get("status") != AlertStatus.ACKNOWLEDGED or row.status != AlertStatus.OPEN
+    ):
+        raise forbidden("alerts: only acknowledging an open alert")
+
+
+async def _note_recorded(ctx: _Context, note: ContactNote) -> None:
+    """Keep the resident's last contact current and let schedules fulfil visits and resolve alerts."""
+    resident = ctx.residents.get(note.resident_id) or await ctx.session.get(Resident, note.resident_id)
+    if resident is not None and (
+        resident.last_contact_at is None or resident.last_contact_at < note.occurred_at
+    ):
+        resident.last_contact_at = note.occurred_at
+    await events.contact_recorded(ctx.session, note)
+
+
+async def apply_held_note(
+    session: AsyncSession, coordinator: Principal, entry: QuarantinedRecord, corrections: dict[str, Any]
+) -> None:
+    """A coordinator accepts a held contact note (optionally corrected): written as its author's."""
+    if entry.table_name != "contact_notes" or entry.operation == "deleted":
+        raise InvalidInput("error.sync.cannot_apply", reason=entry.table_name)
+    data = {**entry.record, **{k: v for k, v in corrections.items() if k in NOTE_FIELDS}}
+    try:
+        fields = _read_note(data, schema.LATEST_VERSION, creating=True)
+    except Refused as refusal:
+        raise InvalidInput.field(str(refusal.detail.get("field", "record")),
+                                 str(refusal.detail.get("rule", "field.invalid"))) from None  # fmt: skip
+    existing = await session.get(ContactNote, entry.record_id)
+    if existing is not None and (
+        existing.org_id != coordinator.org_id or existing.author_id != entry.user_id
+    ):
+        raise Conflict("error.sync.cannot_apply", reason="id")
+    resident = await session.get(Resident, fields["resident_id"])
+    if resident is None or resident.org_id != coordinator.org_id or resident.deleted_at is not None:
+        raise InvalidInput.field("resident_id", "field.not_found")
+    ctx = _Context(session, coordinator, PushParams(0), utcnow())
+    await _check_visit(ctx, fields.get("visit_id"), resident.id)
+    if existing is None:
+        note = ContactNote(id=entry.record_id, org_id=coordinator.org_id, author_id=entry.user_id,
+                           device_id=entry.device_id, received_at=entry.received_at, **fields)  # fmt: skip
+        session.add(note)
+    else:
+        note = existing
+        note.deleted_at = None
+        for name, value in fields.items():
+            setattr(note, name, value)
+    await session.flush()
+    await _note_recorded(ctx, note)

@@ -1,0 +1,235 @@
+"""Reading what a phone sends: request shape (a 400 naming the problem) and record fields
+(a refusal that sends the record to quarantine; the rest of the push still applies)."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from domain.clock import from_millis, utcnow
+from domain.errors import DomainError, InvalidInput
+from sync import schema
+from sync.pull import MigrationSpec
+
+ID_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+MAX_CURSOR = 2**53 - 1
+CLOCK_SKEW = timedelta(minutes=5)  # a phone's clock may run this far ahead of the server's
+EARLIEST = datetime(2000, 1, 1).astimezone()  # nothing recorded on a phone predates this
+OPERATIONS = ("created", "updated", "deleted")
+
+
+def bad_request(code: str, **params: Any) -> DomainError:
+    return InvalidInput(code, **params)
+
+
+def parse_cursor(raw: str | None) -> int:
+    if raw is None or raw.strip() in ("", "null", "undefined", "0"):
+        return 0
+    text = raw.strip()
+    if not text.isdigit():
+        raise bad_request("error.sync.bad_cursor")
+    value = int(text)
+    if value > MAX_CURSOR:
+        raise bad_request("error.sync.bad_cursor")
+    return value
+
+
+def parse_schema_version(raw: str | None) -> int:
+    if raw is None or raw.strip() in ("", "null", "undefined"):
+        return schema.LATEST_VERSION
+    text = raw.strip()
+    if not text.isdigit() or int(text) not in schema.VERSIONS:
+        raise bad_request("error.sync.bad_schema_version", version=text[:20],
+                          supported=", ".join(map(str, schema.VERSIONS)))  # fmt: skip
+    return int(text)
+
+
+def parse_migration(raw: str | None, version: int) -> MigrationSpec | None:
+    """WatermelonDB's `{from, tables, columns: [{table, columns}]}`, names whitelisted."""
+    if raw is None or raw.strip() in ("", "null", "undefined"):
+        return None
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise bad_request("error.sync.bad_migration", where="json") from None
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        raise bad_request("error.sync.bad_migration", where="object")
+    from_version = data.get("from")
+    if (
+        not isinstance(from_version, int)
+        or isinstance(from_version, bool)
+        or not 1 <= from_version <= version
+    ):
+        raise bad_request("error.sync.bad_migration", where="from")
+    tables = data.get("tables") or []
+    cols = data.get("columns") or []
+    if not isinstance(tables, list) or not isinstance(cols, list):
+        raise bad_request("error.sync.bad_migration", where="tables/columns")
+    for table in tables:
+        if not isinstance(table, str) or table not in schema.TABLES:
+            raise bad_request("error.sync.unknown_table", table=str(table)[:64])
+    columns: dict[str, frozenset[str]] = {}
+    for item in cols:
+        if not isinstance(item, dict) or not isinstance(item.get("table"), str):
+            raise bad_request("error.sync.bad_migration", where="columns")
+        table = item["table"]
+        if table not in schema.TABLES:
+            raise bad_request("error.sync.unknown_table", table=table[:64])
+        names = item.get("columns")
+        if not isinstance(names, list):
+            raise bad_request("error.sync.bad_migration", where="columns")
+        allowed = schema.column_names(table, version)
+        for name in names:
+            if not isinstance(name, str) or name not in allowed:
+                raise bad_request("error.sync.unknown_column", table=table, column=str(name)[:64])
+        columns[table] = columns.get(table, frozenset()) | frozenset(names)
+    return MigrationSpec(from_version, frozenset(tables), columns)
+
+
+@dataclass(frozen=True)
+class PushedRecord:
+    table: str
+    operation: str  # created | updated | deleted
+    id: str
+    data: dict[str, Any]  # the record as sent (for deletions: {"id": id})
+
+
+def parse_push(body: bytes) -> list[PushedRecord]:
+    try:
+        changes = json.loads(body or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise bad_request("error.sync.not_json") from None
+    if isinstance(changes, dict) and isinstance(changes.get("changes"), dict) and len(changes) <= 2:
+        changes = changes["changes"]  # tolerate `{changes, lastPulledAt}` as some clients send it
+    if not isinstance(changes, dict):
+        raise bad_request("error.sync.malformed", where="body")
+    out: list[PushedRecord] = []
+    for table, ops in changes.items():
+        if table not in schema.TABLES:
+            raise bad_request("error.sync.unknown_table", table=str(table)[:64])
+        if not isinstance(ops, dict):
+            raise bad_request("error.sync.malformed", where=table)
+        seen: set[str] = set()
+        for op, items in ops.items():
+            if op not in OPERATIONS:
+                raise bad_request("error.sync.malformed", where=f"{table}.{str(op)[:20]}")
+            if not isinstance(items, list):
+                raise bad_request("error.sync.malformed", where=f"{table}.{op}")
+            for item in items:
+                if op == "deleted":
+                    record_id, data = item, {"id": item}
+                else:
+                    if not isinstance(item, dict):
+                        raise bad_request("error.sync.malformed", where=f"{table}.{op}")
+                    record_id, data = item.get("id"), item
+                if not isinstance(record_id, str) or not ID_PATTERN.fullmatch(record_id):
+                    raise bad_request("error.sync.bad_id", table=table)
+                if record_id in seen:
+                    raise bad_request("error.sync.duplicate_id", table=table, id=record_id)
+                seen.add(record_id)
+                out.append(PushedRecord(table, op, record_id, data))
+    return out
+
+
+class Refused(Exception):
+    """A record that cannot be applied: quarantined with `reason` and `detail`."""
+
+    def __init__(self, reason: str, **detail: Any) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.detail = detail
+
+
+def invalid(field: str, code: str) -> Refused:
+    return Refused("sync.refused.invalid", field=field, rule=code)
+
+
+def forbidden(what: str) -> Refused:
+    return Refused("sync.refused.forbidden", what=what)
+
+
+# Field readers: wire value → server value, or Refused.
+
+
+def read_str(data: dict[str, Any], name: str, *, max_len: int, optional: bool = False,
+             default: str | None = None) -> str | None:  # fmt: skip
+    value = data.get(name, default)
+    if value is None or (optional and value == ""):
+        if optional:
+            return None
+        raise invalid(name, "field.required")
+    if not isinstance(value, str):
+        raise invalid(name, "field.type")
+    if len(value) > max_len:
+        raise invalid(name, "field.too_long")
+    return value
+
+
+def read_choice(data: dict[str, Any], name: str, choices: type, *, default: str | None = None) -> str:
+    value = data.get(name, default)
+    if not isinstance(value, str) or value not in {c.value for c in choices}:  # type: ignore[attr-defined]
+        raise invalid(name, "field.not_allowed")
+    return value
+
+
+def read_bool(data: dict[str, Any], name: str, *, default: bool = False) -> bool:
+    value = data.get(name, default)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise invalid(name, "field.type")
+    return value
+
+
+def read_time(
+    data: dict[str, Any], name: str, *, optional: bool = False, future_ok: bool = False
+) -> datetime | None:
+    value = data.get(name)
+    if value is None or (optional and value == 0):
+        if optional:
+            return None
+        raise invalid(name, "field.required")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise invalid(name, "field.type")
+    if not 0 <= value <= MAX_CURSOR:
+        raise invalid(name, "field.range")
+    moment = from_millis(value)
+    assert moment is not None
+    if moment < EARLIEST:
+        raise invalid(name, "field.range")
+    if not future_ok and moment > utcnow() + CLOCK_SKEW:
+        raise invalid(name, "sync.future_time")
+    return moment
+
+
+def read_id(data: dict[str, Any], name: str, *, optional: bool = False) -> str | None:
+    value = data.get(name)
+    if value is None or (optional and value == ""):
+        if optional:
+            return None
+        raise invalid(name, "field.required")
+    if not isinstance(value, str) or not ID_PATTERN.fullmatch(value):
+        raise invalid(name, "field.type")
+    return value
+
+
+def read_json(data: dict[str, Any], name: str, kind: type, *, max_len: int = 4000) -> Any:
+    """JSON-in-a-string columns (WatermelonDB has no arrays or objects)."""
+    value = data.get(name)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > max_len:
+        raise invalid(name, "field.type")
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        raise invalid(name, "field.type") from None
+    if parsed is not None and not isinstance(parsed, kind):
+        raise invalid(name, "field.type")
+    return parsed
