@@ -72,7 +72,19 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
 @asynccontextmanager
 async def _background(app: Litestar, settings: Settings) -> AsyncIterator[None]:
-    yield
+    if not settings.run_scheduler:
+        yield
+        return
+    from schedules.runner import build_scheduler
+
+    # Started inside the lifespan: AsyncIOScheduler needs the running loop. With several API
+    # processes, set MIMAMORI_RUN_SCHEDULER=false and run `mimamori worker` instead.
+    scheduler = build_scheduler(app.state.db_config, settings.default_timezone)
+    scheduler.start()
+    try:
+        yield
+    finally:
+        scheduler.shutdown(wait=False)
 
 
 def _app_for_cli() -> Any:  # pragma: no cover - entry point for `litestar --app api.app:_app_for_cli`

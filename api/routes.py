@@ -6,7 +6,8 @@ from typing import Any
 
 from api.auth.controllers import AuthController, MeController
 from api.health import healthz, readyz
+from schedules.controllers import CONTROLLERS as SCHEDULES_CONTROLLERS
 
 
 def route_handlers() -> list[Any]:
-    return [healthz, readyz, AuthController, MeController]
+    return [healthz, readyz, AuthController, MeController, *SCHEDULES_CONTROLLERS]

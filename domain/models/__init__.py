@@ -8,7 +8,7 @@ from domain.models._notification import Delivery, Notification
 from domain.models._organisation import District, Organisation, UserDistrict
 from domain.models._resident import Assignment, Consent, EmergencyContact, Resident
 from domain.models._user import Device, LoginThrottle, RefreshToken, User
-from domain.models._visit import Visit, VisitPlan
+from domain.models._visit import SafetyCheckCampaign, Visit, VisitPlan
 
 __all__ = [
     "Alert",
@@ -27,6 +27,7 @@ __all__ = [
     "Organisation",
     "RefreshToken",
     "Resident",
+    "SafetyCheckCampaign",
     "User",
     "UserDistrict",
     "Visit",
