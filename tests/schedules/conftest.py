@@ -1,8 +1,8 @@
-"""Fixtures of the schedules tests: a job-side database config and note recording the way sync
-does it (insert the ContactNote, then `await contact_recorded`)."""
+"""Fixtures of the schedules tests."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 
 import pytest
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
@@ -12,7 +12,8 @@ from domain.settings import Settings
 
 
 @pytest.fixture
-def db_config(settings: Settings) -> SQLAlchemyAsyncConfig:
-    return create_db_config(settings)
-
-
+async def db_config(settings: Settings) -> AsyncIterator[SQLAlchemyAsyncConfig]:
+    """The jobs' database config, pooled like a worker's (jobs run on the test's own event loop)."""
+    config = create_db_config(settings.model_copy(update={"db_pool_disabled": False}))
+    yield config
+    await config.get_engine().dispose()

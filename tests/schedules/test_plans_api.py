@@ -56,7 +56,8 @@ async def test_coordinator_creates_plan_and_visits_are_expanded_eight_weeks(clie
         visits = await visits_of(session, town["hanako"])
     # Tuesdays from 6 Oct to the horizon 26 Nov (8 weeks after 1 Oct); 3 Nov is 文化の日, shifted to 4 Nov.
     assert [v.due_start.astimezone(UTC).isoformat() for v in visits] == [
-        f"2026-{d}T01:00:00+00:00" for d in ("10-06", "10-13", "10-20", "10-27", "11-04", "11-10", "11-17", "11-24")
+        f"2026-{d}T01:00:00+00:00"
+        for d in ("10-06", "10-13", "10-20", "10-27", "11-04", "11-10", "11-17", "11-24")
     ]
     assert {v.assignee_id for v in visits} == {town["vol"].id}
 
@@ -86,15 +87,27 @@ async def test_default_cadence_comes_from_the_risk_level(client, db, town) -> No
         ({"rrule": "BYDAY=MO"}, "rrule", "rrule.freq_required", "FREQ"),
         ({"rrule": "FREQ=WEEKLY;UNTIL=20270101T000000Z"}, "rrule", "rrule.use_plan_dates", "UNTIL"),
         ({"rrule": "FREQ=WEEKLY;INTERVAL=0"}, "rrule", "rrule.invalid_part", "INTERVAL=0"),
-        ({"rrule": "FREQ=WEEKLY", "window_start": "15:00", "window_end": "09:00"}, "window_end",
-         "window.end_before_start", ""),
-        ({"rrule": "FREQ=WEEKLY", "starts_on": "2026-12-01", "ends_on": "2026-11-01"}, "ends_on",
-         "plan.ends_before_start", ""),
+        (
+            {"rrule": "FREQ=WEEKLY", "window_start": "15:00", "window_end": "09:00"},
+            "window_end",
+            "window.end_before_start",
+            "",
+        ),
+        (
+            {"rrule": "FREQ=WEEKLY", "starts_on": "2026-12-01", "ends_on": "2026-11-01"},
+            "ends_on",
+            "plan.ends_before_start",
+            "",
+        ),
     ],
 )
-async def test_invalid_cadence_is_a_400_that_names_the_wrong_part(client, db, town, body, field, code, mentions) -> None:
+async def test_invalid_cadence_is_a_400_that_names_the_wrong_part(
+    client, db, town, body, field, code, mentions
+) -> None:
     headers = {**await login(client, "coord"), "Accept-Language": "en"}
-    response = await client.post("/api/v1/plans", json={"resident_id": town["hanako"].id, **body}, headers=headers)
+    response = await client.post(
+        "/api/v1/plans", json={"resident_id": town["hanako"].id, **body}, headers=headers
+    )
     assert response.status_code == 400, response.text
     problem = response.json()
     assert problem["errors"][0]["field"] == field
@@ -125,7 +138,9 @@ async def test_permissions_by_role(client, db, town) -> None:
     assert other.status_code == 403
     assert (await client.post(f"/api/v1/plans/{own.json()['id']}/pause", json={"reason": "hospital"},
                               headers=volunteer)).status_code == 403  # fmt: skip
-    assert (await client.patch("/api/v1/org/rules", json={"grace_hours": 12}, headers=commissioner)).status_code == 403
+    assert (
+        await client.patch("/api/v1/org/rules", json={"grace_hours": 12}, headers=commissioner)
+    ).status_code == 403
     assert (await client.get("/api/v1/org/rules", headers=volunteer)).status_code == 403
     assert (await client.get("/api/v1/plans", headers=commissioner)).json()[0]["id"] == own.json()["id"]
 
@@ -134,7 +149,12 @@ async def test_preview_shows_next_occurrences_with_holiday_shift_and_saves_nothi
     headers = await login(client, "coord")
     response = await client.post(
         "/api/v1/plans/preview",
-        json={"rrule": "FREQ=MONTHLY;BYMONTHDAY=3", "count": 4, "window_start": "10:00", "window_end": "12:00"},
+        json={
+            "rrule": "FREQ=MONTHLY;BYMONTHDAY=3",
+            "count": 4,
+            "window_start": "10:00",
+            "window_end": "12:00",
+        },
         headers=headers,
     )
     assert response.status_code == 200, response.text
@@ -152,7 +172,12 @@ async def test_preview_shows_next_occurrences_with_holiday_shift_and_saves_nothi
     assert got["occurrences"][0]["due_start"].startswith("2026-10-03T01:00:00")
     skip = await client.post(
         "/api/v1/plans/preview",
-        json={"rrule": "FREQ=MONTHLY;BYMONTHDAY=3", "count": 2, "holiday_rule": "skip", "starts_on": "2026-11-01"},
+        json={
+            "rrule": "FREQ=MONTHLY;BYMONTHDAY=3",
+            "count": 2,
+            "holiday_rule": "skip",
+            "starts_on": "2026-11-01",
+        },
         headers=headers,
     )
     assert [o["local_date"] for o in skip.json()["occurrences"]] == ["2026-12-03", "2027-01-03"]
@@ -167,7 +192,11 @@ async def test_editing_a_plan_replaces_future_untouched_visits_only(client, db, 
     headers = await login(client, "coord")
     created = await client.post(
         "/api/v1/plans",
-        json={"resident_id": town["hanako"].id, "rrule": "FREQ=WEEKLY;BYDAY=TH", "assignee_id": town["vol"].id},
+        json={
+            "resident_id": town["hanako"].id,
+            "rrule": "FREQ=WEEKLY;BYDAY=TH",
+            "assignee_id": town["vol"].id,
+        },
         headers=headers,
     )
     plan_id = created.json()["id"]
@@ -176,7 +205,9 @@ async def test_editing_a_plan_replaces_future_untouched_visits_only(client, db, 
         await record_note(session, town["hanako"], town["vol"], datetime(2026, 10, 1, 1, 0, tzinfo=UTC))
     clock.set(datetime(2026, 10, 5, 0, 0, tzinfo=UTC))
     headers = await login(client, "coord")
-    response = await client.patch(f"/api/v1/plans/{plan_id}", json={"rrule": "FREQ=WEEKLY;BYDAY=FR"}, headers=headers)
+    response = await client.patch(
+        f"/api/v1/plans/{plan_id}", json={"rrule": "FREQ=WEEKLY;BYDAY=FR"}, headers=headers
+    )
     assert response.status_code == 200, response.text
     assert response.json()["revision"] == 2
     async with db() as session:
@@ -199,7 +230,9 @@ async def test_pause_resume_end(client, db, town) -> None:
     assert paused.json()["status"] == "paused"
     async with db() as session:
         assert {v.status for v in await visits_of(session, town["hanako"])} == {VisitStatus.CANCELLED}
-    assert (await client.post(f"/api/v1/plans/{plan_id}/pause", json={"reason": "x"}, headers=headers)).status_code == 200
+    assert (
+        await client.post(f"/api/v1/plans/{plan_id}/pause", json={"reason": "x"}, headers=headers)
+    ).status_code == 200
     resumed = await client.post(f"/api/v1/plans/{plan_id}/resume", headers=headers)
     assert resumed.json()["status"] == "active"
     async with db() as session:
