@@ -27,6 +27,10 @@ ALLOWED_PARTS = frozenset(
 )  # fmt: skip
 ALLOWED_FREQ = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
 MAX_WINDOW_DAYS = 31
+# Allowed magnitude of each numeric part (RFC 5545 §3.3.10); dateutil accepts some out-of-range
+# values silently and then produces no visit at all.
+NUMERIC_RANGES = {"BYMONTHDAY": (1, 31), "BYMONTH": (1, 12), "BYSETPOS": (1, 366), "BYWEEKNO": (1, 53),
+                  "BYYEARDAY": (1, 366)}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,16 @@ def validate_rrule(text: str, field: str = "rrule") -> str:
         raise InvalidInput.field(field, "rrule.invalid_part", part=f"INTERVAL={seen['INTERVAL']}")
     if "COUNT" in seen and (not seen["COUNT"].isdigit() or not 1 <= int(seen["COUNT"]) <= 10_000):
         raise InvalidInput.field(field, "rrule.invalid_part", part=f"COUNT={seen['COUNT']}")
+    for name, (low, high) in NUMERIC_RANGES.items():
+        if name in seen:
+            for item in seen[name].split(","):
+                number = item.lstrip("+-")
+                if (
+                    not number.isdigit()
+                    or not low <= int(number) <= high
+                    or (name == "BYMONTH" and item[0] in "+-")
+                ):
+                    raise InvalidInput.field(field, "rrule.invalid_part", part=f"{name}={seen[name]}")
     normalised = ";".join(f"{k}={v}" for k, v in seen.items())
     anchor = datetime(2026, 1, 1, 9, 0)
     try:
@@ -117,6 +131,14 @@ def validate_cadence(cadence: Cadence) -> None:
     validate_window(cadence.window_start, cadence.window_end, cadence.window_days)
     if cadence.ends_on is not None and cadence.ends_on < cadence.starts_on:
         raise InvalidInput.field("ends_on", "plan.ends_before_start")
+    # A rule that never produces a visit is a mistake (e.g. BYMONTHDAY=31;BYMONTH=2).
+    horizon = cadence.ends_on or cadence.starts_on + timedelta(days=366 * 5)
+    if (
+        next(occurrences(cadence, ZoneInfo("UTC"), from_date=cadence.starts_on, until_date=horizon), None)
+        is None
+    ):
+        if cadence.holiday_rule != HolidayRule.SKIP:
+            raise InvalidInput.field("rrule", "rrule.no_occurrences")
 
 
 @lru_cache(maxsize=64)
