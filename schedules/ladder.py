@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.enums import AlertSeverity, ResidentStatus, VisitKind, VisitStatus
@@ -72,9 +72,14 @@ def schedule_first_step(visit: Visit, org: Organisation, rules: OrgRules, now: d
     visit.check_step, visit.next_check_at = first_step(visit, org, rules, now)
 
 
-def _following(step: str) -> str | None:
-    index = STEPS.index(step)
-    return STEPS[index + 1] if index + 1 < len(STEPS) else None
+def _following(step: str, visit: Visit, org: Organisation, rules: OrgRules) -> tuple[str, datetime] | None:
+    """The next step after `step`, skipping a reminder that would come too late to help (e.g. the
+    08:30 reminder of a window that closes at 02:00)."""
+    for candidate in STEPS[STEPS.index(step) + 1 :]:
+        at = step_time(candidate, visit, org, rules)
+        if candidate in (WINDOW_CLOSED, GRACE_OVER) or _reminder_useful(candidate, visit, at):
+            return candidate, at
+    return None
 
 
 async def unused_note_in_window(session: AsyncSession, visit: Visit) -> ContactNote | None:
@@ -143,11 +148,11 @@ async def walk(
                 visit.status = VisitStatus.MISSED
                 stop(visit)
                 break
-        following = _following(step)
+        following = _following(step, visit, org, rules)
         if following is None:
             stop(visit)
             break
-        visit.check_step, visit.next_check_at = following, step_time(following, visit, org, rules)
+        visit.check_step, visit.next_check_at = following
     return taken
 
 
@@ -210,7 +215,3 @@ async def _raise_missed(session: AsyncSession, visit: Visit, resident: Resident,
         severity=AlertSeverity.HIGH if safety else AlertSeverity.NORMAL,
         window_closed_at=visit.due_end,
     )
-
-
-def due_visits_clause(now: datetime) -> object:
-    return and_(Visit.next_check_at.is_not(None), Visit.next_check_at <= now)

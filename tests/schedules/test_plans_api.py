@@ -86,19 +86,29 @@ INVALID = [
     ({"rrule": "FREQ=WEEKLY;UNTIL=20270101T000000Z"}, "rrule", "rrule.use_plan_dates", "UNTIL"),
     ({"rrule": "FREQ=WEEKLY;INTERVAL=0"}, "rrule", "rrule.invalid_part", "INTERVAL=0"),
     ({"rrule": "FREQ=MONTHLY;BYMONTHDAY=40"}, "rrule", "rrule.invalid_part", "BYMONTHDAY=40"),
-    ({"rrule": "FREQ=WEEKLY", "window_start": "15:00", "window_end": "09:00"}, "window_end",
-     "window.end_before_start", ""),
+    (
+        {"rrule": "FREQ=WEEKLY", "window_start": "15:00", "window_end": "09:00"},
+        "window_end",
+        "window.end_before_start",
+        "",
+    ),
     # Bounds checked by the request schema (the code comes from api/errors.py's generic mapping).
     ({"rrule": "FREQ=WEEKLY", "window_days": 40}, "window_days", None, ""),
-    ({"rrule": "FREQ=WEEKLY", "starts_on": "2026-12-01", "ends_on": "2026-11-01"}, "ends_on",
-     "plan.ends_before_start", ""),
+    (
+        {"rrule": "FREQ=WEEKLY", "starts_on": "2026-12-01", "ends_on": "2026-11-01"},
+        "ends_on",
+        "plan.ends_before_start",
+        "",
+    ),
 ]
 
 
 async def test_invalid_cadence_is_a_400_that_names_the_wrong_part(client, db, town) -> None:
     headers = {**await login(client, "coord"), "Accept-Language": "en"}
     for body, field, code, mentions in INVALID:
-        response = await client.post("/api/v1/plans", json={"resident_id": town["hanako"].id, **body}, headers=headers)
+        response = await client.post(
+            "/api/v1/plans", json={"resident_id": town["hanako"].id, **body}, headers=headers
+        )
         assert response.status_code == 400, (body, response.text)
         problem = response.json()
         assert field in problem["errors"][0]["field"], (body, problem)

@@ -61,7 +61,9 @@ async def test_every_closed_window_has_a_note_or_exactly_one_alert(
              "holiday_rule": holiday_rule, "assignee_id": visitor.id},
             visitor.id,
         )  # fmt: skip
-    arrivals = sorted((START + timedelta(hours=o + d), START + timedelta(hours=o)) for o, d, _ in random_notes)
+    arrivals = sorted(
+        (START + timedelta(hours=o + d), START + timedelta(hours=o)) for o, d, _ in random_notes
+    )
     outcomes = iter([outcome for _, _, outcome in sorted(random_notes, key=lambda n: n[0] + n[1])])
     moment = START
     while moment < START + timedelta(days=DAYS + 5):

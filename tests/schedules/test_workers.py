@@ -46,7 +46,9 @@ async def _overdue_town(db) -> list[str]:
 async def _assert_each_visit_alerted_once(db, visit_ids: list[str]) -> None:
     async with db() as session:
         per_visit = dict(
-            (await session.execute(select(Alert.visit_id, func.count()).group_by(Alert.visit_id))).tuples().all()
+            (await session.execute(select(Alert.visit_id, func.count()).group_by(Alert.visit_id)))
+            .tuples()
+            .all()
         )
         assert per_visit == dict.fromkeys(visit_ids, 1)
         statuses = set(await session.scalars(select(Visit.status)))
