@@ -81,6 +81,7 @@ async def _background(app: Litestar, settings: Settings) -> AsyncIterator[None]:
     # processes, set MIMAMORI_RUN_SCHEDULER=false and run `mimamori worker` instead.
     scheduler = build_scheduler(app.state.db_config, settings.default_timezone)
     scheduler.start()
+    app.state.scheduler = scheduler
     try:
         yield
     finally:
