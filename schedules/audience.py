@@ -36,7 +36,20 @@ async def visitor_of(session: AsyncSession, resident_id: str, assignee_id: str |
     return list(rows)
 
 
+def _cached(session: AsyncSession, key: tuple[str, ...]) -> list[str] | None:
+    # Per unit of work (a job batch): one batch asks the same questions for many visits.
+    return session.info.setdefault("schedules_audience", {}).get(key)
+
+
+def _remember(session: AsyncSession, key: tuple[str, ...], value: list[str]) -> list[str]:
+    session.info.setdefault("schedules_audience", {})[key] = value
+    return value
+
+
 async def commissioners_of(session: AsyncSession, org_id: str, district_id: str) -> list[str]:
+    key = ("commissioners", org_id, district_id)
+    if (hit := _cached(session, key)) is not None:
+        return hit
     rows = await session.scalars(
         select(User.id)
         .join(UserDistrict, UserDistrict.user_id == User.id)
@@ -47,10 +60,13 @@ async def commissioners_of(session: AsyncSession, org_id: str, district_id: str)
             UserDistrict.district_id == district_id,
         )
     )
-    return sorted(set(rows))
+    return _remember(session, key, sorted(set(rows)))
 
 
 async def coordinators_of(session: AsyncSession, org_id: str, district_id: str) -> list[str]:
+    key = ("coordinators", org_id, district_id)
+    if (hit := _cached(session, key)) is not None:
+        return hit
     base = select(User.id).where(User.org_id == org_id, User.active.is_(True), User.role == Role.COORDINATOR)
     holding = list(
         await session.scalars(
@@ -60,8 +76,8 @@ async def coordinators_of(session: AsyncSession, org_id: str, district_id: str) 
         )
     )
     if holding:
-        return sorted(set(holding))
-    return sorted(set(await session.scalars(base)))
+        return _remember(session, key, sorted(set(holding)))
+    return _remember(session, key, sorted(set(await session.scalars(base))))
 
 
 async def last_sync_of(session: AsyncSession, user_ids: Iterable[str]) -> datetime | None:

@@ -74,6 +74,10 @@ async def sweep_visits(db_config: SQLAlchemyAsyncConfig, batch: int = BATCH) -> 
             .limit(batch)
         )
         visits = list(await session.scalars(_claim(session, query)))
+        # One query for the batch's residents (the identity map then answers `walk`).
+        resident_ids = {v.resident_id for v in visits}
+        if resident_ids:
+            list(await session.scalars(select(Resident).where(Resident.id.in_(resident_ids))))
         orgs = _Orgs(session)
         for visit in visits:
             org, rules = await orgs.get(visit.org_id)
@@ -146,8 +150,13 @@ async def expand_plans(db_config: SQLAlchemyAsyncConfig, batch: int = BATCH) -> 
                 .limit(batch)
             )
             claimed = list(await session.scalars(_claim(session, query, VisitPlan)))
+            resident_ids = {p.resident_id for p in claimed}
+            if resident_ids:
+                list(await session.scalars(select(Resident).where(Resident.id.in_(resident_ids))))
+            rows = []
             for plan in claimed:
-                created += await plans.expand_plan(session, plan, org, now)
+                rows += await plans.expansion_rows(session, plan, org, now)
+            created += await plans.insert_visits(session, org_id, rows)
             return len(claimed)
 
         await _batches(db_config, work, batch)

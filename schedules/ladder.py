@@ -116,7 +116,7 @@ async def walk(
 ) -> list[str]:
     """Take every step of this visit that is due at `now`. Returns the steps taken (for logs/tests)."""
     taken: list[str] = []
-    resident = await session.get_one(Resident, visit.resident_id)
+    resident = await session.get_one(Resident, visit.resident_id)  # preloaded per batch by the job
     while visit.next_check_at is not None and visit.next_check_at <= now:
         if visit.status != VisitStatus.PLANNED or visit.deleted_at is not None:
             stop(visit)

@@ -188,11 +188,31 @@ def horizon_of(org: Organisation, now: datetime) -> date:
 
 async def expand_plan(session: AsyncSession, plan: VisitPlan, org: Organisation, now: datetime) -> int:
     """Create the plan's visits up to the horizon. Safe to run any number of times."""
-    if plan.status != PlanStatus.ACTIVE:
+    return await insert_visits(session, plan.org_id, await expansion_rows(session, plan, org, now))
+
+
+async def insert_visits(session: AsyncSession, org_id: str, rows: list[dict[str, Any]]) -> int:
+    """Insert expanded visits (one feed position for all), skipping occurrences that exist."""
+    if not rows:
         return 0
+    position = await feed.next_position(session, org_id)
+    created = 0
+    for chunk in range(0, len(rows), 500):
+        part = [{**row, "feed_seq": position} for row in rows[chunk : chunk + 500]]
+        result = await session.execute(_insert_ignoring_duplicates(session, part))
+        created += int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return created
+
+
+async def expansion_rows(
+    session: AsyncSession, plan: VisitPlan, org: Organisation, now: datetime
+) -> list[dict[str, Any]]:
+    """The visits a plan needs up to the horizon (not yet written); moves `expanded_until`."""
+    if plan.status != PlanStatus.ACTIVE:
+        return []
     resident = await session.get_one(Resident, plan.resident_id)
     if resident.status != ResidentStatus.ACTIVE or resident.deleted_at is not None:
-        return 0
+        return []
     rules = rules_for(org)
     zone = timezone_of(org)
     horizon = horizon_of(org, now)
@@ -201,18 +221,24 @@ async def expand_plan(session: AsyncSession, plan: VisitPlan, org: Organisation,
     if plan.expanded_until is not None:
         start = max(start, plan.expanded_until + timedelta(days=1))
     if start > horizon:
-        return 0
-    # Occurrence dates already served by a visit of any revision (done, missed, under way) are kept.
-    kept = {
-        key.split("/")[0]
-        for key in await session.scalars(
-            select(Visit.occurrence_key).where(
-                Visit.plan_id == plan.id,
-                Visit.status != VisitStatus.CANCELLED,
-                Visit.due_end > now - timedelta(days=MAX_WINDOW_DAYS + 1),
+        return []
+    # After an edit, resume or first expansion (expanded_until unset), occurrence dates already
+    # served by a visit of an older revision (done, missed, under way) are kept; routine runs only
+    # add days beyond the previous horizon, where the unique key alone prevents duplicates.
+    kept = (
+        set()
+        if plan.expanded_until is not None
+        else {
+            key.split("/")[0]
+            for key in await session.scalars(
+                select(Visit.occurrence_key).where(
+                    Visit.plan_id == plan.id,
+                    Visit.status != VisitStatus.CANCELLED,
+                    Visit.due_end > now - timedelta(days=MAX_WINDOW_DAYS + 1),
+                )
             )
-        )
-    }
+        }
+    )
     rows: list[dict[str, Any]] = []
     for occ in occurrences(cadence_of(plan), zone, from_date=start, until_date=horizon):
         if occ.due_end <= now or occ.key_date.isoformat() in kept:
@@ -239,13 +265,5 @@ async def expand_plan(session: AsyncSession, plan: VisitPlan, org: Organisation,
                 "updated_at": now,
             }
         )
-    created = 0
-    if rows:
-        position = await feed.next_position(session, plan.org_id)
-        for row in rows:
-            row["feed_seq"] = position
-        for chunk in range(0, len(rows), 500):
-            result = await session.execute(_insert_ignoring_duplicates(session, rows[chunk : chunk + 500]))
-            created += int(result.rowcount or 0)  # type: ignore[attr-defined]
     plan.expanded_until = horizon
-    return created
+    return rows

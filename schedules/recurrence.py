@@ -61,6 +61,11 @@ def _normalise(text: str) -> str:
 
 def validate_rrule(text: str, field: str = "rrule") -> str:
     """Return the normalised rule or raise InvalidInput naming the part that is wrong."""
+    return _validated(text, field)
+
+
+@lru_cache(maxsize=4096)
+def _validated(text: str, field: str) -> str:
     rule = _normalise(text)
     if not rule:
         raise InvalidInput.field(field, "rrule.empty")
