@@ -59,7 +59,7 @@ class Visit(IdMixin, OrgMixin, TimestampMixin, FeedMixin, Base):
     due_start: Mapped[datetime]
     due_end: Mapped[datetime]
     status: Mapped[VisitStatus] = mapped_column(String(12), default=VisitStatus.PLANNED)
-    fulfilled_by_note_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), default=None)
+    fulfilled_by_note_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), default=None, index=True)
     completed_at: Mapped[datetime | None] = mapped_column(default=None)
     campaign_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), default=None, index=True)
     # Detection ladder: the next step (`reminder_evening`, `reminder_morning`, `window_closed`,
