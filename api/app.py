@@ -76,8 +76,26 @@ def create_app(settings: Settings | None = None) -> Litestar:
 async def _background(app: Litestar, settings: Settings) -> AsyncIterator[None]:
     from notifications.background import push_dispatch
 
-    async with push_dispatch(app.state.db_config, settings):
+    async with push_dispatch(app.state.db_config, settings), _scheduler(app, settings):
         yield
+
+
+@asynccontextmanager
+async def _scheduler(app: Litestar, settings: Settings) -> AsyncIterator[None]:
+    if not settings.run_scheduler:
+        yield
+        return
+    from schedules.runner import build_scheduler
+
+    # Started inside the lifespan: AsyncIOScheduler needs the running loop. With several API
+    # processes, set MIMAMORI_RUN_SCHEDULER=false and run `mimamori worker` instead.
+    scheduler = build_scheduler(app.state.db_config, settings.default_timezone)
+    scheduler.start()
+    app.state.scheduler = scheduler
+    try:
+        yield
+    finally:
+        scheduler.shutdown(wait=False)
 
 
 def _app_for_cli() -> Any:  # pragma: no cover - entry point for `litestar --app api.app:_app_for_cli`

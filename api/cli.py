@@ -351,6 +351,34 @@ def import_residents_command(file: Path, org_id: str, dry_run: bool, lang: str |
         sys.exit(1)
 
 
+@main.command()
+@click.option("--once", is_flag=True, help="Run every job once and exit (cron, operators).")
+def worker(once: bool) -> None:
+    """Run the scheduled jobs (plan expansion, reminders, missed-contact detection, escalation,
+    contact gaps, push dispatch) in this process. Safe to run several at once."""
+    from schedules import runner
+
+    settings = get_settings()
+    config = create_db_config(settings)
+
+    async def _main() -> None:
+        try:
+            if once:
+                results = await runner.run_once(config)
+                for job_id, result in results.items():
+                    click.echo(f"{job_id}: {result}")
+            else:
+                click.echo("worker: running (Ctrl-C to stop)")
+                await runner.run_forever(config, settings.default_timezone)
+        finally:
+            await config.get_engine().dispose()
+
+    try:
+        asyncio.run(_main())
+    except KeyboardInterrupt:  # pragma: no cover
+        click.echo("worker: stopped")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
 

@@ -11,6 +11,7 @@ from api.imports import ResidentImportController
 from api.organisation.controllers import DistrictController, UserController
 from api.residents.controllers import AssignmentController, ResidentController
 from notifications.controllers import AlertController, InboxController
+from schedules.controllers import CONTROLLERS as SCHEDULES_CONTROLLERS
 from sync.controllers import SyncController
 
 
@@ -29,4 +30,5 @@ def route_handlers() -> list[Any]:
         InboxController,
         AlertController,
         SyncController,
+        *SCHEDULES_CONTROLLERS,
     ]

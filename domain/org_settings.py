@@ -10,7 +10,7 @@ from datetime import time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from domain.enums import RiskLevel
 from domain.models import Organisation
@@ -48,6 +48,16 @@ class OrgRules(BaseModel):
         }
     )
     expansion_weeks: int = Field(default=8, ge=1, le=52)
+    # 安否確認: how long a safety-check campaign gives visitors before its misses alert.
+    safety_check_hours: int = Field(default=24, ge=1, le=24 * 7)
+
+    @field_validator("escalation_hours")
+    @classmethod
+    def _increasing(cls, hours: list[int]) -> list[int]:
+        # Deadlines count from the alert's opening: each rung later than the one before.
+        if len(hours) > 3 or any(h < 1 for h in hours) or hours != sorted(set(hours)):
+            raise ValueError("escalation_hours: up to three increasing hour counts, each at least 1")
+        return hours
 
     def in_quiet_hours(self, local: time) -> bool:
         if self.quiet_start <= self.quiet_end:

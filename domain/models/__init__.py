@@ -10,7 +10,7 @@ from domain.models._quarantine import QuarantinedRecord
 from domain.models._resident import Assignment, Consent, EmergencyContact, Resident
 from domain.models._sync_state import SyncDeviceState
 from domain.models._user import Device, LoginThrottle, RefreshToken, User
-from domain.models._visit import Visit, VisitPlan
+from domain.models._visit import SafetyCheckCampaign, Visit, VisitPlan
 
 __all__ = [
     "Alert",
@@ -31,6 +31,7 @@ __all__ = [
     "QuarantinedRecord",
     "RefreshToken",
     "Resident",
+    "SafetyCheckCampaign",
     "SyncDeviceState",
     "User",
     "UserDistrict",

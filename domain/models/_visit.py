@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
+from advanced_alchemy.types import JsonB
 from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, Time, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -29,6 +30,9 @@ class VisitPlan(IdMixin, OrgMixin, TimestampMixin, Base):
     status: Mapped[PlanStatus] = mapped_column(String(10), default=PlanStatus.ACTIVE)
     paused_reason: Mapped[str | None] = mapped_column(String(200), default=None)
     expanded_until: Mapped[date | None] = mapped_column(Date, default=None)
+    # Bumped by every edit of the cadence or window: future untouched visits of older revisions are
+    # cancelled and the plan re-expands under the new revision (occurrence keys carry it).
+    revision: Mapped[int] = mapped_column(Integer, default=1)
     created_by: Mapped[str | None] = mapped_column(String(ID_LENGTH), default=None)
 
 
@@ -42,6 +46,7 @@ class Visit(IdMixin, OrgMixin, TimestampMixin, FeedMixin, Base):
         Index("ix_visits_due_end_status", "status", "due_end"),
         Index("ix_visits_assignee_due", "assignee_id", "due_start"),
         Index("ix_visits_resident_due", "resident_id", "due_start"),
+        Index("ix_visits_next_check", "next_check_at"),
     )
 
     plan_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), ForeignKey("visit_plans.id"), default=None)
@@ -54,6 +59,26 @@ class Visit(IdMixin, OrgMixin, TimestampMixin, FeedMixin, Base):
     due_start: Mapped[datetime]
     due_end: Mapped[datetime]
     status: Mapped[VisitStatus] = mapped_column(String(12), default=VisitStatus.PLANNED)
-    fulfilled_by_note_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), default=None)
+    fulfilled_by_note_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), default=None, index=True)
     completed_at: Mapped[datetime | None] = mapped_column(default=None)
-    campaign_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), default=None)
+    campaign_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), default=None, index=True)
+    # Detection ladder: the next step (`reminder_evening`, `reminder_morning`, `window_closed`,
+    # `grace_over`) and when it is due. The sweep reads only rows whose step is due (indexed), so
+    # its cost follows the visits due, not the size of the table. NULL: nothing left to do.
+    check_step: Mapped[str | None] = mapped_column(String(20), default=None)
+    next_check_at: Mapped[datetime | None] = mapped_column(default=None)
+    asked_at: Mapped[datetime | None] = mapped_column(default=None)  # assignee asked to record / sync
+
+
+class SafetyCheckCampaign(IdMixin, OrgMixin, TimestampMixin, Base):
+    """安否確認: contact every resident of the chosen districts now (e.g. after an earthquake).
+    Each resident gets one `safety_check` visit; progress and alerts follow those visits."""
+
+    __tablename__ = "safety_check_campaigns"
+
+    title: Mapped[str] = mapped_column(String(200))
+    district_ids: Mapped[list[str]] = mapped_column(JsonB, default=list)
+    started_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_by: Mapped[str | None] = mapped_column(String(ID_LENGTH), default=None)

@@ -1,0 +1,194 @@
+"""Raising the schedules slice's alerts and climbing the ladder when nobody acknowledges.
+
+Alert kinds raised here: `missed_visit`, `safety_check_missed`, `contact_gap`, `no_answer_twice`,
+`emergency`. Each cause has one `cause_key`, so running anything twice raises nothing twice.
+
+The ladder (deadlines count from the alert's opening, `OrgRules.escalation_hours`, default 4/8/24 h):
+  opened   → the kind's first audience (missed contact: district commissioners + coordinators)
+  rung 1   → re-sent to the visitor and the district commissioners
+  rung 2   → re-sent to the commissioners and the coordinators, severity raised to high
+  rung 3   → re-sent to the coordinators, urgent (through quiet hours)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain import alerts as alert_lifecycle
+from domain.clock import utcnow
+from domain.enums import AlertResolution, AlertSeverity, AlertStatus
+from domain.models import Alert, Notification, Organisation, Resident, Visit
+from domain.org_settings import OrgRules, rules_for
+from schedules import audience
+
+MISSED_VISIT = "missed_visit"
+SAFETY_CHECK_MISSED = "safety_check_missed"
+CONTACT_GAP = "contact_gap"
+NO_ANSWER_TWICE = "no_answer_twice"
+EMERGENCY = "emergency"
+KINDS = (MISSED_VISIT, SAFETY_CHECK_MISSED, CONTACT_GAP, NO_ANSWER_TWICE, EMERGENCY)
+
+
+@dataclass(frozen=True)
+class Audience:
+    visitor: list[str]
+    commissioners: list[str]
+    coordinators: list[str]
+
+
+async def audience_for(session: AsyncSession, resident: Resident, assignee_id: str | None) -> Audience:
+    return Audience(
+        visitor=await audience.visitor_of(session, resident.id, assignee_id),
+        commissioners=await audience.commissioners_of(session, resident.org_id, resident.district_id),
+        coordinators=await audience.coordinators_of(session, resident.org_id, resident.district_id),
+    )
+
+
+def _first_audience(kind: str, who: Audience) -> list[str]:
+    if kind == CONTACT_GAP:
+        return who.visitor + who.commissioners + who.coordinators
+    return who.commissioners + who.coordinators
+
+
+def _rung_audience(level: int, who: Audience) -> list[str]:
+    if level == 1:
+        return who.visitor + who.commissioners
+    if level == 2:
+        return who.commissioners + who.coordinators
+    return who.coordinators
+
+
+def _next_deadline(opened_at: datetime, rules: OrgRules, level: int) -> datetime | None:
+    hours = rules.escalation_hours
+    return opened_at + timedelta(hours=hours[level]) if level < len(hours) else None
+
+
+async def raise_alert(
+    session: AsyncSession,
+    org: Organisation,
+    *,
+    kind: str,
+    cause_key: str,
+    resident: Resident,
+    visit_id: str | None = None,
+    assignee_id: str | None = None,
+    severity: AlertSeverity = AlertSeverity.NORMAL,
+    window_closed_at: datetime | None = None,
+    title_params: dict[str, object] | None = None,
+) -> Alert | None:
+    """Open the alert for this cause (once) and tell its first audience in the same transaction."""
+    rules = rules_for(org)
+    now = utcnow()
+    who = await audience_for(session, resident, assignee_id)
+    last_sync = await audience.last_sync_of(session, who.visitor)
+    alert = await alert_lifecycle.open_alert(
+        session,
+        org_id=org.id,
+        kind=kind,
+        cause_key=cause_key,
+        resident_id=resident.id,
+        visit_id=visit_id,
+        severity=severity,
+        assignee_last_sync_at=last_sync,
+        next_escalation_at=_next_deadline(now, rules, 0),
+        assignee_ids=who.visitor,
+        synced_since_window=bool(last_sync and window_closed_at and last_sync >= window_closed_at),
+    )
+    if alert is None:
+        return None
+    urgent = severity == AlertSeverity.URGENT
+    extra_code = None
+    if window_closed_at is not None:
+        synced = last_sync is not None and last_sync >= window_closed_at
+        extra_code = "notify.alert.synced_since" if synced else "notify.alert.not_synced_since"
+    await audience.send(
+        session,
+        org,
+        _first_audience(kind, who),
+        kind=f"alert.{kind}",
+        title_code=f"notify.alert.{kind}.title",
+        params={"name": resident.name, **(title_params or {})},
+        extra_body_code=extra_code,
+        extra_params={"at": audience.local_text(last_sync, org)},
+        urgent=urgent,
+        not_before=None if urgent else audience.next_allowed(now, org, rules),
+        resident=resident,
+        alert_id=alert.id,
+        visit_id=visit_id,
+        data={"alert_id": alert.id, "kind": kind, "severity": str(severity)},
+    )
+    alert_lifecycle.add_event(session, alert, "sent", recipients=len(set(_first_audience(kind, who))))
+    return alert
+
+
+async def escalate(session: AsyncSession, alert: Alert, org: Organisation) -> None:
+    """Climb to the rung whose deadline has passed (one message even if a worker was down for
+    several deadlines), re-send to that rung's audience and set the next deadline."""
+    rules = rules_for(org)
+    now = utcnow()
+    resident = await session.get_one(Resident, alert.resident_id)
+    level = alert.escalation_level + 1
+    while (deadline := _next_deadline(alert.opened_at, rules, level)) is not None and deadline <= now:
+        level += 1
+    alert.escalation_level = level
+    if level >= 3 or alert.severity == AlertSeverity.URGENT:
+        alert.severity = AlertSeverity.URGENT
+    elif level >= 2:
+        alert.severity = AlertSeverity.HIGH
+    urgent = alert.severity == AlertSeverity.URGENT
+    alert.next_escalation_at = _next_deadline(alert.opened_at, rules, level)
+    visit = await session.get(Visit, alert.visit_id) if alert.visit_id else None
+    who = await audience_for(session, resident, visit.assignee_id if visit else None)
+    recipients = _rung_audience(min(level, 3), who)
+    await audience.send(
+        session,
+        org,
+        recipients,
+        kind=f"alert.{alert.kind}",
+        title_code="notify.alert.escalated.title",
+        params={"name": resident.name, "level": level},
+        urgent=urgent,
+        not_before=None if urgent else audience.next_allowed(now, org, rules),
+        resident=resident,
+        alert_id=alert.id,
+        visit_id=alert.visit_id,
+        data={"alert_id": alert.id, "kind": alert.kind, "escalation_level": level},
+    )
+    alert_lifecycle.add_event(session, alert, "escalated", level=level, recipients=len(set(recipients)))
+
+
+async def resolve_for_contact(
+    session: AsyncSession, alert: Alert, org: Organisation, resolution: AlertResolution, note_id: str
+) -> None:
+    """A matching note arrived: resolve, and tell everybody who was alerted that it was a false
+    alarm when it came late."""
+    if alert.status == AlertStatus.RESOLVED:
+        return
+    await alert_lifecycle.resolve(session, alert, resolution, note=f"note:{note_id}")
+    if resolution != AlertResolution.RECORDED_LATE:
+        return
+    alerted = list(
+        await session.scalars(
+            select(Notification.user_id).where(Notification.alert_id == alert.id).distinct()
+        )
+    )
+    resident = await session.get_one(Resident, alert.resident_id)
+    await audience.send(
+        session,
+        org,
+        alerted,
+        kind="alert.false_alarm",
+        title_code="notify.alert.false_alarm.title",
+        body_code="notify.alert.false_alarm.body",
+        params={"name": resident.name},
+        not_before=audience.next_allowed(utcnow(), org, rules_for(org)),
+        resident=resident,
+        alert_id=alert.id,
+        visit_id=alert.visit_id,
+        data={"alert_id": alert.id, "resolution": str(resolution)},
+    )
+    alert_lifecycle.add_event(session, alert, "false_alarm_sent", recipients=len(set(alerted)))

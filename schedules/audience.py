@@ -1,0 +1,160 @@
+"""Who hears about a visit or an alert, and sending to them in their own language.
+
+The ladder has three rungs: the visitor (the visit's assignee, else the resident's primary
+watcher), the district's commissioners, and the coordinators (those holding the district, else every
+coordinator of the organisation, so that an alert never goes nowhere).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.enums import AssignmentRole, Role
+from domain.i18n import translate
+from domain.models import Assignment, Device, Organisation, Resident, User, UserDistrict
+from domain.org_settings import OrgRules, timezone_of
+from notifications.outbox import enqueue
+
+
+async def visitor_of(session: AsyncSession, resident_id: str, assignee_id: str | None) -> list[str]:
+    if assignee_id:
+        return [assignee_id]
+    rows = await session.scalars(
+        select(Assignment.user_id).where(
+            Assignment.resident_id == resident_id,
+            Assignment.role == AssignmentRole.PRIMARY,
+            Assignment.ended_at.is_(None),
+            Assignment.deleted_at.is_(None),
+        )
+    )
+    return list(rows)
+
+
+def _cached(session: AsyncSession, key: tuple[str, ...]) -> list[str] | None:
+    # Per unit of work (a job batch): one batch asks the same questions for many visits.
+    return session.info.setdefault("schedules_audience", {}).get(key)
+
+
+def _remember(session: AsyncSession, key: tuple[str, ...], value: list[str]) -> list[str]:
+    session.info.setdefault("schedules_audience", {})[key] = value
+    return value
+
+
+async def commissioners_of(session: AsyncSession, org_id: str, district_id: str) -> list[str]:
+    key = ("commissioners", org_id, district_id)
+    if (hit := _cached(session, key)) is not None:
+        return hit
+    rows = await session.scalars(
+        select(User.id)
+        .join(UserDistrict, UserDistrict.user_id == User.id)
+        .where(
+            User.org_id == org_id,
+            User.active.is_(True),
+            User.role == Role.COMMISSIONER,
+            UserDistrict.district_id == district_id,
+        )
+    )
+    return _remember(session, key, sorted(set(rows)))
+
+
+async def coordinators_of(session: AsyncSession, org_id: str, district_id: str) -> list[str]:
+    key = ("coordinators", org_id, district_id)
+    if (hit := _cached(session, key)) is not None:
+        return hit
+    base = select(User.id).where(User.org_id == org_id, User.active.is_(True), User.role == Role.COORDINATOR)
+    holding = list(
+        await session.scalars(
+            base.join(UserDistrict, UserDistrict.user_id == User.id).where(
+                UserDistrict.district_id == district_id
+            )
+        )
+    )
+    if holding:
+        return _remember(session, key, sorted(set(holding)))
+    return _remember(session, key, sorted(set(await session.scalars(base))))
+
+
+async def last_sync_of(session: AsyncSession, user_ids: Iterable[str]) -> datetime | None:
+    ids = list(user_ids)
+    if not ids:
+        return None
+    return await session.scalar(
+        select(func.max(Device.last_sync_at)).where(Device.user_id.in_(ids), Device.revoked_at.is_(None))
+    )
+
+
+def next_allowed(moment: datetime, org: Organisation, rules: OrgRules) -> datetime:
+    """`moment` if outside quiet hours, else the end of the quiet hours (local), as UTC."""
+    zone = timezone_of(org)
+    local = moment.astimezone(zone)
+    if not rules.in_quiet_hours(local.time().replace(tzinfo=None)):
+        return moment
+    day = local.date()
+    if rules.quiet_start > rules.quiet_end and local.time() >= rules.quiet_start:
+        day = day + timedelta(days=1)
+    return datetime.combine(day, rules.quiet_end, tzinfo=zone).astimezone(moment.tzinfo)
+
+
+def local_text(moment: datetime | None, org: Organisation) -> str:
+    if moment is None:
+        return "—"
+    return moment.astimezone(timezone_of(org)).strftime("%Y-%m-%d %H:%M")
+
+
+async def send(
+    session: AsyncSession,
+    org: Organisation,
+    user_ids: Iterable[str],
+    *,
+    kind: str,
+    title_code: str,
+    body_code: str | None = None,
+    params: dict[str, Any] | None = None,
+    body_params: dict[str, Any] | None = None,
+    extra_body_code: str | None = None,
+    extra_params: dict[str, Any] | None = None,
+    urgent: bool = False,
+    not_before: datetime | None = None,
+    resident: Resident | None = None,
+    alert_id: str | None = None,
+    visit_id: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> int:
+    """Write one notification per recipient, worded in each recipient's language."""
+    ids = sorted(set(user_ids))
+    if not ids:
+        return 0
+    locales = dict(
+        (await session.execute(select(User.id, User.locale).where(User.id.in_(ids)))).tuples().all()
+    )
+    groups: dict[str, list[str]] = defaultdict(list)
+    for user_id in ids:
+        groups[locales.get(user_id) or org.locale or "ja"].append(user_id)
+    for locale, members in sorted(groups.items()):
+        title = translate(title_code, locale, **(params or {}))
+        body_parts = []
+        if body_code:
+            body_parts.append(translate(body_code, locale, **(body_params or params or {})))
+        if extra_body_code:
+            body_parts.append(translate(extra_body_code, locale, **(extra_params or {})))
+        await enqueue(
+            session,
+            org_id=org.id,
+            user_ids=members,
+            kind=kind,
+            title=title[:200],
+            body="\n".join(body_parts),
+            urgent=urgent,
+            resident_id=resident.id if resident else None,
+            alert_id=alert_id,
+            visit_id=visit_id,
+            data=data,
+            not_before=not_before,
+        )
+    return len(ids)

@@ -1,0 +1,222 @@
+"""What a recorded contact does to schedules. Registered on `domain.events.on_contact_recorded` at
+import; runs in the transaction that wrote the note (sync push, API), so its effects commit with it.
+
+* The note fulfils the resident's earliest open visit whose window contains `occurred_at` (notes of
+  every method count). If that visit had already been alerted, the alert resolves `recorded_late`
+  and everybody alerted is told it was a false alarm.
+* `Resident.last_contact_at` is the latest note in which the person was reached (`no_answer` and
+  `away` are attempts, not contact), and such a note resolves an open contact-gap alert.
+* `no_answer` asks for a revisit within the organisation's revisit hours; two `no_answer` in a row
+  or an `emergency` raise an urgent alert at once (through quiet hours).
+* `refused` / `away` pause the resident's active plans until a coordinator resumes them.
+
+Running it twice for the same note changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.clock import utcnow
+from domain.enums import (
+    AlertResolution,
+    AlertSeverity,
+    AlertStatus,
+    ContactOutcome,
+    PlanStatus,
+    VisitKind,
+    VisitStatus,
+)
+from domain.events import on_contact_recorded
+from domain.models import Alert, ContactNote, Organisation, Resident, Visit, VisitPlan
+from domain.org_settings import rules_for
+from schedules import alerting, audience, ladder, plans
+
+NOT_REACHED = frozenset({ContactOutcome.NO_ANSWER, ContactOutcome.AWAY})
+PAUSING = frozenset({ContactOutcome.REFUSED, ContactOutcome.AWAY})
+
+
+def _is_postgres(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+async def handle_contact(session: AsyncSession, note: ContactNote) -> None:
+    if note.deleted_at is not None:
+        return
+    org = await session.get_one(Organisation, note.org_id)
+    resident = await session.get_one(Resident, note.resident_id)
+    now = utcnow()
+    await session.flush()  # the note is visible to the queries below
+
+    visit = await _fulfil_visit(session, note, org)
+    if note.outcome not in NOT_REACHED:
+        if resident.last_contact_at is None or note.occurred_at > resident.last_contact_at:
+            resident.last_contact_at = note.occurred_at
+        await _resolve_gap_alerts(session, resident, org, note)
+    if note.outcome == ContactOutcome.EMERGENCY:
+        await alerting.raise_alert(
+            session, org, kind=alerting.EMERGENCY, cause_key=f"emergency:{note.id}", resident=resident,
+            visit_id=visit.id if visit else None, assignee_id=note.author_id, severity=AlertSeverity.URGENT,
+        )  # fmt: skip
+    elif note.outcome == ContactOutcome.NO_ANSWER:
+        previous = await session.scalar(
+            select(ContactNote.outcome)
+            .where(
+                ContactNote.resident_id == note.resident_id,
+                ContactNote.deleted_at.is_(None),
+                ContactNote.id != note.id,
+                ContactNote.occurred_at <= note.occurred_at,
+            )
+            .order_by(ContactNote.occurred_at.desc(), ContactNote.received_at.desc())
+            .limit(1)
+        )
+        if previous == ContactOutcome.NO_ANSWER:
+            await alerting.raise_alert(
+                session, org, kind=alerting.NO_ANSWER_TWICE, cause_key=f"no_answer_twice:{note.id}",
+                resident=resident, visit_id=visit.id if visit else None, assignee_id=note.author_id,
+                severity=AlertSeverity.URGENT,
+            )  # fmt: skip
+        else:
+            await _request_revisit(session, note, resident, org, visit, now)
+    elif note.outcome in PAUSING:
+        await _pause_plans(session, note, resident, org)
+
+
+async def _fulfil_visit(session: AsyncSession, note: ContactNote, org: Organisation) -> Visit | None:
+    already = await session.scalar(select(Visit).where(Visit.fulfilled_by_note_id == note.id))
+    if already is not None:
+        return already
+    query = (
+        select(Visit)
+        .where(
+            Visit.resident_id == note.resident_id,
+            Visit.org_id == note.org_id,
+            Visit.deleted_at.is_(None),
+            Visit.status.in_((VisitStatus.PLANNED, VisitStatus.MISSED)),
+            Visit.due_start <= note.occurred_at,
+            Visit.due_end >= note.occurred_at,
+        )
+        .order_by(Visit.due_start, Visit.id)
+        .limit(1)
+    )
+    if _is_postgres(session):
+        query = query.with_for_update()  # waits for a sweep that is walking this visit
+    visit = await session.scalar(query)
+    if visit is None:
+        return None
+    await session.refresh(visit)
+    if visit.status not in (VisitStatus.PLANNED, VisitStatus.MISSED):
+        return None
+    ladder.fulfil(visit, note)
+    if note.visit_id is None:
+        note.visit_id = visit.id
+    alert = await session.scalar(
+        select(Alert).where(Alert.org_id == org.id, Alert.cause_key == f"missed_visit:{visit.id}")
+    )
+    if alert is not None and alert.status != AlertStatus.RESOLVED:
+        await alerting.resolve_for_contact(session, alert, org, AlertResolution.RECORDED_LATE, note.id)
+    return visit
+
+
+async def _resolve_gap_alerts(
+    session: AsyncSession, resident: Resident, org: Organisation, note: ContactNote
+) -> None:
+    open_gaps = await session.scalars(
+        select(Alert).where(
+            Alert.org_id == org.id,
+            Alert.resident_id == resident.id,
+            Alert.kind == alerting.CONTACT_GAP,
+            Alert.status != AlertStatus.RESOLVED,
+        )
+    )
+    for alert in open_gaps:
+        # The gap alert was raised before this contact was known: a late note made it a false alarm.
+        late = note.occurred_at < alert.opened_at
+        resolution = AlertResolution.RECORDED_LATE if late else AlertResolution.CONTACT_RECORDED
+        await alerting.resolve_for_contact(session, alert, org, resolution, note.id)
+
+
+async def _request_revisit(
+    session: AsyncSession,
+    note: ContactNote,
+    resident: Resident,
+    org: Organisation,
+    visit: Visit | None,
+    now: datetime,
+) -> None:
+    key = f"revisit:{note.id}"
+    if await session.scalar(
+        select(Visit.id).where(Visit.resident_id == resident.id, Visit.occurrence_key == key)
+    ):
+        return
+    rules = rules_for(org)
+    # Within revisit hours of the attempt; a note synced late still gets a full window from now.
+    start = max(note.occurred_at + timedelta(seconds=1), now)
+    revisit = Visit(
+        org_id=org.id,
+        plan_id=visit.plan_id if visit else None,
+        occurrence_key=key,
+        kind=VisitKind.REVISIT,
+        resident_id=resident.id,
+        assignee_id=(visit.assignee_id if visit else None) or note.author_id,
+        due_start=start,
+        due_end=start + timedelta(hours=rules.revisit_hours),
+        status=VisitStatus.PLANNED,
+    )
+    ladder.schedule_first_step(revisit, org, rules, now)
+    session.add(revisit)
+    await session.flush()
+    await audience.send(
+        session,
+        org,
+        [revisit.assignee_id] if revisit.assignee_id else [],
+        kind="visit.revisit",
+        title_code="notify.revisit.title",
+        body_code="notify.reminder.body",
+        params={"name": resident.name, "hours": rules.revisit_hours},
+        body_params={
+            "start": audience.local_text(revisit.due_start, org),
+            "end": audience.local_text(revisit.due_end, org),
+        },
+        not_before=audience.next_allowed(now, org, rules),
+        resident=resident,
+        visit_id=revisit.id,
+        data={"visit_id": revisit.id},
+    )
+
+
+async def _pause_plans(
+    session: AsyncSession, note: ContactNote, resident: Resident, org: Organisation
+) -> None:
+    active = list(
+        await session.scalars(
+            select(VisitPlan).where(
+                VisitPlan.resident_id == resident.id, VisitPlan.status == PlanStatus.ACTIVE
+            )
+        )
+    )
+    for plan in active:
+        await plans.pause_plan(session, plan, str(note.outcome))
+    if not active:
+        return
+    rules = rules_for(org)
+    recipients = await audience.coordinators_of(session, org.id, resident.district_id)
+    recipients += await audience.commissioners_of(session, org.id, resident.district_id)
+    await audience.send(
+        session,
+        org,
+        recipients,
+        kind="plan.paused",
+        title_code="notify.plan_paused.title",
+        body_code="notify.plan_paused.body",
+        params={"name": resident.name, "reason": str(note.outcome)},
+        not_before=audience.next_allowed(utcnow(), org, rules),
+        resident=resident,
+        data={"plan_ids": [p.id for p in active], "reason": str(note.outcome)},
+    )
+
+
+on_contact_recorded(handle_contact)

@@ -1,0 +1,439 @@
+"""HTTP: visit plans, visit lists, organisation rules and safety-check campaigns. Thin: checks who
+may act (domain.access) and calls the services. Importing this module registers the contact-note
+listener (schedules.contacts), so an app that serves these routes also reacts to notes."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from litestar import Controller, get, patch, post
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from pydantic import ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+import schedules.contacts  # noqa: F401  (registers the contact-recorded listener)
+from domain import audit
+from domain.access import (
+    Principal,
+    may_plan_for_district,
+    require_role,
+    resident_fields_for,
+    visible_residents,
+)
+from domain.clock import utcnow
+from domain.enums import Role, VisitStatus
+from domain.errors import FieldError, Forbidden, InvalidInput, NotFound
+from domain.models import District, Organisation, Resident, SafetyCheckCampaign, Visit, VisitPlan
+from domain.org_settings import OrgRules, merged, rules_for, timezone_of
+from schedules import campaigns, plans
+from schedules.recurrence import Cadence, next_occurrences, validate_cadence, validate_rrule
+from schedules.schemas import (
+    CampaignIn,
+    CampaignOut,
+    OccurrenceOut,
+    PauseIn,
+    PlanIn,
+    PlanOut,
+    PlanPatch,
+    PreviewIn,
+    PreviewOut,
+    VisitOut,
+)
+
+# What a visit list shows of the resident: enough to find and help the person, never more than the
+# viewer's role allows (volunteers: domain.access.VOLUNTEER_RESIDENT_FIELDS).
+RESIDENT_ESSENTIALS = ("id", "name", "kana", "address", "phone", "latitude", "longitude", "risk_level",
+                       "support_needs", "household", "district_id", "status")  # fmt: skip
+MAX_RANGE_DAYS = 92
+
+
+async def _org(session: AsyncSession, principal: Principal) -> Organisation:
+    return await session.get_one(Organisation, principal.org_id)
+
+
+async def _resident_for_planning(session: AsyncSession, principal: Principal, resident_id: str) -> Resident:
+    resident = await session.get(Resident, resident_id)
+    if resident is None or resident.org_id != principal.org_id or resident.deleted_at is not None:
+        raise InvalidInput.field("resident_id", "error.not_found")
+    if not may_plan_for_district(principal, resident.district_id):
+        raise Forbidden()
+    return resident
+
+
+async def _plan_for(session: AsyncSession, principal: Principal, plan_id: str) -> tuple[VisitPlan, Resident]:
+    plan = await session.get(VisitPlan, plan_id)
+    if plan is None or plan.org_id != principal.org_id:
+        raise NotFound()
+    resident = await session.get_one(Resident, plan.resident_id)
+    if not may_plan_for_district(principal, resident.district_id):
+        raise Forbidden()
+    return plan, resident
+
+
+def _cadence_fields(data: PlanIn | PreviewIn, org: Organisation, resident: Resident | None) -> dict[str, Any]:
+    rules = rules_for(org)
+    default = rules.plan_defaults.get(resident.risk_level) if resident is not None else None
+    rrule = data.rrule or (default.rrule if default else None)
+    if rrule is None:
+        raise InvalidInput.field("rrule", "field.required")
+    return {
+        "rrule": rrule,
+        "starts_on": data.starts_on or utcnow().astimezone(timezone_of(org)).date(),
+        "ends_on": data.ends_on,
+        "window_start": data.window_start,
+        "window_end": data.window_end,
+        "window_days": data.window_days or (default.window_days if default else 1),
+        "preferred_time": data.preferred_time,
+        "holiday_rule": data.holiday_rule,
+    }
+
+
+def _local(moment: datetime, org: Organisation) -> str:
+    return moment.astimezone(timezone_of(org)).isoformat()
+
+
+class PlanController(Controller):
+    path = "/api/v1/plans"
+    tags = ["plans"]
+
+    @get("/", operation_id="listPlans")
+    async def list_plans(
+        self,
+        principal: Principal,
+        db_session: AsyncSession,
+        resident_id: str | None = Parameter(query="resident_id", default=None),
+        district_id: str | None = Parameter(query="district_id", default=None),
+    ) -> list[PlanOut]:
+        """Plans the caller may manage (coordinators: all; commissioners: their districts)."""
+        require_role(principal, Role.COORDINATOR, Role.COMMISSIONER)
+        query = (
+            select(VisitPlan)
+            .join(Resident, Resident.id == VisitPlan.resident_id)
+            .where(VisitPlan.org_id == principal.org_id)
+            .order_by(VisitPlan.created_at, VisitPlan.id)
+            .limit(1000)
+        )
+        if principal.role != Role.COORDINATOR:
+            query = query.where(Resident.district_id.in_(principal.district_ids))
+        if resident_id:
+            query = query.where(VisitPlan.resident_id == resident_id)
+        if district_id:
+            query = query.where(Resident.district_id == district_id)
+        return [PlanOut.model_validate(p) for p in await db_session.scalars(query)]
+
+    @post("/", status_code=HTTP_201_CREATED, operation_id="createPlan")
+    async def create_plan(self, principal: Principal, db_session: AsyncSession, data: PlanIn) -> PlanOut:
+        """Create a plan; its visits for the coming weeks are created at once. Without `rrule`, the
+        organisation's default for the resident's risk level applies."""
+        org = await _org(db_session, principal)
+        resident = await _resident_for_planning(db_session, principal, data.resident_id)
+        fields = _cadence_fields(data, org, resident)
+        plan = await plans.create_plan(
+            db_session, org, resident, {**fields, "assignee_id": data.assignee_id}, principal.user_id
+        )
+        audit.record(db_session, principal, "create", "visit_plan", plan.id, fields=[*fields, "assignee_id"])
+        return PlanOut.model_validate(plan)
+
+    @post("/preview", status_code=HTTP_200_OK, operation_id="previewPlan")
+    async def preview(self, principal: Principal, db_session: AsyncSession, data: PreviewIn) -> PreviewOut:
+        """The next `count` occurrences of a cadence, in the organisation's timezone. Saves nothing."""
+        require_role(principal, Role.COORDINATOR, Role.COMMISSIONER)
+        org = await _org(db_session, principal)
+        resident = (
+            await _resident_for_planning(db_session, principal, data.resident_id)
+            if data.resident_id
+            else None
+        )
+        fields = _cadence_fields(data, org, resident)
+        cadence = Cadence(**{k: v for k, v in fields.items() if k != "preferred_time"})
+        validate_cadence(cadence)
+        zone = timezone_of(org)
+        found = next_occurrences(cadence, zone, after=utcnow(), count=data.count)
+        return PreviewOut(
+            timezone=str(zone),
+            rrule=cadence.rrule,
+            occurrences=[
+                OccurrenceOut(
+                    local_date=o.local_date,
+                    rule_date=o.key_date,
+                    shifted=o.local_date != o.key_date,
+                    due_start=o.due_start,
+                    due_end=o.due_end,
+                    due_start_local=_local(o.due_start, org),
+                    due_end_local=_local(o.due_end, org),
+                )
+                for o in found
+            ],
+        )
+
+    @get("/{plan_id:str}", operation_id="getPlan")
+    async def get_plan(self, principal: Principal, db_session: AsyncSession, plan_id: str) -> PlanOut:
+        plan, _ = await _plan_for(db_session, principal, plan_id)
+        return PlanOut.model_validate(plan)
+
+    @patch("/{plan_id:str}", operation_id="updatePlan")
+    async def update_plan(
+        self, principal: Principal, db_session: AsyncSession, plan_id: str, data: PlanPatch
+    ) -> PlanOut:
+        """Edit a plan. A new cadence or window replaces future untouched visits; visits under way,
+        done or missed stay as they are."""
+        plan, _ = await _plan_for(db_session, principal, plan_id)
+        changes = data.model_dump(exclude_unset=True)
+        for required in ("rrule", "starts_on", "window_start", "window_end", "window_days", "holiday_rule"):
+            if required in changes and changes[required] is None:
+                raise InvalidInput.field(required, "field.required")
+        org = await _org(db_session, principal)
+        await plans.update_plan(db_session, plan, org, changes)
+        audit.record(db_session, principal, "update", "visit_plan", plan.id, fields=list(changes))
+        return PlanOut.model_validate(plan)
+
+    @post("/{plan_id:str}/pause", status_code=HTTP_200_OK, operation_id="pausePlan")
+    async def pause(
+        self, principal: Principal, db_session: AsyncSession, plan_id: str, data: PauseIn
+    ) -> PlanOut:
+        """Pause (hospital, away, refused): future visits are cancelled until the plan is resumed."""
+        plan, _ = await _plan_for(db_session, principal, plan_id)
+        await plans.pause_plan(db_session, plan, data.reason)
+        audit.record(db_session, principal, "pause", "visit_plan", plan.id)
+        return PlanOut.model_validate(plan)
+
+    @post("/{plan_id:str}/resume", status_code=HTTP_200_OK, operation_id="resumePlan")
+    async def resume(self, principal: Principal, db_session: AsyncSession, plan_id: str) -> PlanOut:
+        """Resume a paused plan: visits are planned again from now."""
+        plan, _ = await _plan_for(db_session, principal, plan_id)
+        await plans.resume_plan(db_session, plan, await _org(db_session, principal))
+        audit.record(db_session, principal, "resume", "visit_plan", plan.id)
+        return PlanOut.model_validate(plan)
+
+    @post("/{plan_id:str}/end", status_code=HTTP_200_OK, operation_id="endPlan")
+    async def end(self, principal: Principal, db_session: AsyncSession, plan_id: str) -> PlanOut:
+        """End a plan: future visits are cancelled; the history stays."""
+        plan, _ = await _plan_for(db_session, principal, plan_id)
+        await plans.end_plan(db_session, plan, await _org(db_session, principal))
+        audit.record(db_session, principal, "end", "visit_plan", plan.id)
+        return PlanOut.model_validate(plan)
+
+
+def _range(org: Organisation, from_: datetime | None, to: datetime | None) -> tuple[datetime, datetime]:
+    zone = timezone_of(org)
+    start_of_today = datetime.combine(utcnow().astimezone(zone).date(), time(0, 0), tzinfo=zone)
+    start = _aware(from_, zone) if from_ else start_of_today
+    end = _aware(to, zone) if to else start + timedelta(days=14)
+    if end <= start:
+        raise InvalidInput(errors=[FieldError("to", "visits.range_reversed")])
+    if end - start > timedelta(days=MAX_RANGE_DAYS):
+        raise InvalidInput(errors=[FieldError("to", "visits.range_too_long", {"max": MAX_RANGE_DAYS})])
+    return start, end
+
+
+def _aware(moment: datetime, zone: Any) -> datetime:
+    # A time without offset is the organisation's local time.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
+
+
+async def _visits(
+    session: AsyncSession, principal: Principal, *conditions: Any, limit: int, offset: int = 0
+) -> tuple[list[VisitOut], int]:
+    fields = resident_fields_for(principal)
+    shown = [f for f in RESIDENT_ESSENTIALS if fields is None or f in fields]
+    where = (
+        Visit.org_id == principal.org_id,
+        Visit.deleted_at.is_(None),
+        visible_residents(principal),
+        *conditions,
+    )
+    base = select(Visit, Resident).join(Resident, Resident.id == Visit.resident_id).where(*where)
+    total = int(
+        await session.scalar(
+            select(func.count())
+            .select_from(Visit)
+            .join(Resident, Resident.id == Visit.resident_id)
+            .where(*where)
+        )
+        or 0
+    )
+    rows = (await session.execute(base.order_by(Visit.due_start, Visit.id).limit(limit).offset(offset))).all()
+    items = [
+        VisitOut(
+            id=v.id,
+            plan_id=v.plan_id,
+            kind=v.kind,
+            status=v.status,
+            due_start=v.due_start,
+            due_end=v.due_end,
+            assignee_id=v.assignee_id,
+            contact_recorded=v.fulfilled_by_note_id is not None,
+            completed_at=v.completed_at,
+            campaign_id=v.campaign_id,
+            resident={f: getattr(r, f) for f in shown},
+        )
+        for v, r in rows
+    ]
+    if items:
+        audit.record(
+            session,
+            principal,
+            "read",
+            "resident",
+            None,
+            fields=shown,
+            count=len({i.resident["id"] for i in items}),
+        )
+    return items, total
+
+
+class VisitController(Controller):
+    path = "/api/v1"
+    tags = ["visits"]
+
+    @get("/me/visits", operation_id="listMyVisits")
+    async def my_visits(
+        self,
+        principal: Principal,
+        db_session: AsyncSession,
+        from_: datetime | None = Parameter(
+            query="from", default=None, description="Default: today 00:00 local"
+        ),
+        to: datetime | None = Parameter(query="to", default=None, description="Default: from + 14 days"),
+        include_cancelled: bool = Parameter(query="include_cancelled", default=False),
+    ) -> list[VisitOut]:
+        """My visits whose window overlaps [from, to): the resident's essentials (as much as my role
+        may see), the status, and whether contact was recorded."""
+        org = await _org(db_session, principal)
+        start, end = _range(org, from_, to)
+        conditions = [Visit.assignee_id == principal.user_id, Visit.due_start < end, Visit.due_end > start]
+        if not include_cancelled:
+            conditions.append(Visit.status != VisitStatus.CANCELLED)
+        items, _ = await _visits(db_session, principal, *conditions, limit=1000)
+        return items
+
+    @get("/districts/{district_id:str}/visits", operation_id="listDistrictVisits")
+    async def district_visits(
+        self,
+        principal: Principal,
+        db_session: AsyncSession,
+        district_id: str,
+        from_: datetime | None = Parameter(query="from", default=None),
+        to: datetime | None = Parameter(query="to", default=None),
+        status: VisitStatus | None = Parameter(query="status", default=None),
+        page: int = Parameter(query="page", ge=1, default=1),
+        page_size: int = Parameter(query="page_size", ge=1, le=500, default=100),
+    ) -> dict[str, Any]:
+        """Every visit in a district (coordinators; commissioners of that district)."""
+        district = await db_session.get(District, district_id)
+        if district is None or district.org_id != principal.org_id:
+            raise NotFound()
+        if not may_plan_for_district(principal, district_id):
+            raise Forbidden()
+        org = await _org(db_session, principal)
+        start, end = _range(org, from_, to)
+        conditions = [Resident.district_id == district_id, Visit.due_start < end, Visit.due_end > start]
+        if status is not None:
+            conditions.append(Visit.status == status)
+        items, total = await _visits(
+            db_session, principal, *conditions, limit=page_size, offset=(page - 1) * page_size
+        )
+        return {"items": [i.model_dump(mode="json") for i in items], "total": total, "page": page,
+                "page_size": page_size}  # fmt: skip
+
+
+class OrgRulesController(Controller):
+    path = "/api/v1/org/rules"
+    tags = ["organisation"]
+
+    @get("/", operation_id="getOrgRules")
+    async def get_rules(self, principal: Principal, db_session: AsyncSession) -> dict[str, Any]:
+        """The organisation's rules: quiet hours, reminders, grace, escalation deadlines, contact-gap
+        days and suggested plan defaults per risk level."""
+        require_role(principal, Role.COORDINATOR, Role.COMMISSIONER)
+        org = await _org(db_session, principal)
+        return {"timezone": org.timezone, **rules_for(org).model_dump(mode="json")}
+
+    @patch("/", operation_id="updateOrgRules")
+    async def update_rules(
+        self, principal: Principal, db_session: AsyncSession, data: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Change some rules (coordinators). Unknown or invalid values are refused field by field."""
+        require_role(principal, Role.COORDINATOR)
+        org = await _org(db_session, principal)
+        try:
+            settings = merged(org, data)
+        except ValidationError as exc:
+            raise InvalidInput(errors=[_field_error(e) for e in exc.errors()]) from None
+        # Each suggested default RRULE must itself be valid.
+        for risk, default in OrgRules.model_validate(settings).plan_defaults.items():
+            validate_rrule(default.rrule, field=f"plan_defaults.{risk}.rrule")
+        org.settings = settings
+        audit.record(db_session, principal, "update", "org_rules", org.id, fields=list(data))
+        return {"timezone": org.timezone, **settings}
+
+
+def _field_error(error: Any) -> FieldError:
+    loc = ".".join(str(p) for p in error.get("loc", ())) or "body"
+    kind = error.get("type", "")
+    code = {"extra_forbidden": "field.unknown", "missing": "field.required"}.get(kind, "field.invalid")
+    if kind.startswith(("greater", "less")):
+        code = "field.range"
+    return FieldError(loc, code)
+
+
+class SafetyCheckController(Controller):
+    path = "/api/v1/safety-checks"
+    tags = ["safety checks"]
+
+    @post("/", status_code=HTTP_201_CREATED, operation_id="startSafetyCheck")
+    async def start(self, principal: Principal, db_session: AsyncSession, data: CampaignIn) -> CampaignOut:
+        """安否確認: ask for contact with every active resident of these districts now."""
+        for district_id in data.district_ids:
+            if not may_plan_for_district(principal, district_id):
+                raise Forbidden()
+        org = await _org(db_session, principal)
+        campaign = await campaigns.start_campaign(
+            db_session, org, title=data.title, district_ids=data.district_ids, hours=data.hours,
+            actor_id=principal.user_id,
+        )  # fmt: skip
+        audit.record(db_session, principal, "create", "safety_check", campaign.id)
+        return await _campaign_out(db_session, campaign)
+
+    @get("/", operation_id="listSafetyChecks")
+    async def list_campaigns(self, principal: Principal, db_session: AsyncSession) -> list[CampaignOut]:
+        require_role(principal, Role.COORDINATOR, Role.COMMISSIONER)
+        found = await db_session.scalars(
+            select(SafetyCheckCampaign)
+            .where(SafetyCheckCampaign.org_id == principal.org_id)
+            .order_by(SafetyCheckCampaign.started_at.desc())
+            .limit(50)
+        )
+        return [await _campaign_out(db_session, c) for c in found if _may_see(principal, c)]
+
+    @get("/{campaign_id:str}", operation_id="getSafetyCheck")
+    async def progress(self, principal: Principal, db_session: AsyncSession, campaign_id: str) -> CampaignOut:
+        """Progress: reached, not reached, missed (alerted), outcomes, per district."""
+        campaign = await db_session.get(SafetyCheckCampaign, campaign_id)
+        if campaign is None or campaign.org_id != principal.org_id:
+            raise NotFound()
+        if not _may_see(principal, campaign):
+            raise Forbidden()
+        return await _campaign_out(db_session, campaign)
+
+
+def _may_see(principal: Principal, campaign: SafetyCheckCampaign) -> bool:
+    return any(may_plan_for_district(principal, d) for d in campaign.district_ids)
+
+
+async def _campaign_out(session: AsyncSession, campaign: SafetyCheckCampaign) -> CampaignOut:
+    return CampaignOut(
+        id=campaign.id,
+        title=campaign.title,
+        district_ids=campaign.district_ids,
+        started_at=campaign.started_at,
+        due_at=campaign.due_at,
+        closed_at=campaign.closed_at,
+        progress=await campaigns.progress(session, campaign),
+    )
+
+
+CONTROLLERS = [PlanController, VisitController, OrgRulesController, SafetyCheckController]

@@ -1,0 +1,226 @@
+"""The periodic jobs. Each takes "now" from `domain.clock`, works in bounded batches of one
+transaction each, and claims its rows through the database: `FOR UPDATE SKIP LOCKED` on PostgreSQL
+(two workers never take the same row), serialised writers on SQLite. A worker killed half way loses
+only its uncommitted batch, which the next run takes again; unique cause keys and the visits' step
+column make every effect happen once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
+from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.clock import utcnow
+from domain.db import session_scope
+from domain.enums import AlertStatus, PlanStatus, ResidentStatus
+from domain.models import Alert, Organisation, Resident, Visit, VisitPlan
+from domain.org_settings import OrgRules, rules_for
+from schedules import alerting, ladder, plans
+
+log = logging.getLogger("mimamori.schedules")
+
+BATCH = 200
+MAX_BATCHES = 10_000  # a guard: a run always ends
+
+
+def _claim(session: AsyncSession, query: Select[Any], *of: Any) -> Select[Any]:
+    if session.get_bind().dialect.name == "postgresql":
+        return query.with_for_update(skip_locked=True, of=of or None)
+    return query
+
+
+class _Orgs:
+    """Organisations and their rules, read once per batch."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+        self._cache: dict[str, tuple[Organisation, OrgRules]] = {}
+
+    async def get(self, org_id: str) -> tuple[Organisation, OrgRules]:
+        if org_id not in self._cache:
+            org = await self._session.get_one(Organisation, org_id)
+            self._cache[org_id] = (org, rules_for(org))
+        return self._cache[org_id]
+
+
+async def _batches(
+    db_config: SQLAlchemyAsyncConfig, work: Callable[[AsyncSession], Awaitable[int]], batch: int
+) -> int:
+    total = 0
+    for _ in range(MAX_BATCHES):
+        async with session_scope(db_config) as session:
+            done = await work(session)
+        total += done
+        if done < batch:
+            break
+    return total
+
+
+async def sweep_visits(db_config: SQLAlchemyAsyncConfig, batch: int = BATCH) -> int:
+    """Walk every visit whose next ladder step is due: reminders, ask to record, missed alerts."""
+
+    async def work(session: AsyncSession) -> int:
+        now = utcnow()
+        query = (
+            select(Visit)
+            .where(Visit.next_check_at.is_not(None), Visit.next_check_at <= now)
+            .order_by(Visit.next_check_at, Visit.id)
+            .limit(batch)
+        )
+        visits = list(await session.scalars(_claim(session, query)))
+        # One query for the batch's residents (the identity map then answers `walk`).
+        resident_ids = {v.resident_id for v in visits}
+        if resident_ids:
+            list(await session.scalars(select(Resident).where(Resident.id.in_(resident_ids))))
+        orgs = _Orgs(session)
+        for visit in visits:
+            org, rules = await orgs.get(visit.org_id)
+            await ladder.walk(session, visit, org, rules, now)
+        return len(visits)
+
+    return await _batches(db_config, work, batch)
+
+
+async def escalate_alerts(db_config: SQLAlchemyAsyncConfig, batch: int = BATCH) -> int:
+    """Re-send unacknowledged alerts one rung up the ladder when their deadline passes."""
+
+    async def work(session: AsyncSession) -> int:
+        now = utcnow()
+        query = (
+            select(Alert)
+            .where(
+                Alert.status == AlertStatus.OPEN,
+                Alert.next_escalation_at.is_not(None),
+                Alert.next_escalation_at <= now,
+                Alert.kind.in_(alerting.KINDS),
+            )
+            .order_by(Alert.next_escalation_at, Alert.id)
+            .limit(batch)
+        )
+        found = list(await session.scalars(_claim(session, query)))
+        orgs = _Orgs(session)
+        for alert in found:
+            org, _rules = await orgs.get(alert.org_id)
+            await alerting.escalate(session, alert, org)
+        return len(found)
+
+    return await _batches(db_config, work, batch)
+
+
+async def sweep(db_config: SQLAlchemyAsyncConfig, batch: int = BATCH) -> dict[str, int]:
+    """The frequent job: visit ladder, then escalations."""
+    return {
+        "visits": await sweep_visits(db_config, batch),
+        "escalations": await escalate_alerts(db_config, batch),
+    }
+
+
+async def _org_ids(db_config: SQLAlchemyAsyncConfig) -> list[str]:
+    async with session_scope(db_config) as session:
+        return list(await session.scalars(select(Organisation.id).order_by(Organisation.id)))
+
+
+async def expand_plans(db_config: SQLAlchemyAsyncConfig, batch: int = BATCH) -> int:
+    """Expand every active plan up to its organisation's horizon (eight weeks by default)."""
+    created = 0
+    for org_id in await _org_ids(db_config):
+
+        async def work(session: AsyncSession, org_id: str = org_id) -> int:
+            nonlocal created
+            now = utcnow()
+            org = await session.get_one(Organisation, org_id)
+            horizon = plans.horizon_of(org, now)
+            query = (
+                select(VisitPlan)
+                .join(Resident, Resident.id == VisitPlan.resident_id)
+                .where(
+                    VisitPlan.org_id == org_id,
+                    VisitPlan.status == PlanStatus.ACTIVE,
+                    (VisitPlan.expanded_until.is_(None)) | (VisitPlan.expanded_until < horizon),
+                    Resident.status == ResidentStatus.ACTIVE,
+                    Resident.deleted_at.is_(None),
+                )
+                .order_by(VisitPlan.id)
+                .limit(batch)
+            )
+            claimed = list(await session.scalars(_claim(session, query, VisitPlan)))
+            resident_ids = {p.resident_id for p in claimed}
+            if resident_ids:
+                list(await session.scalars(select(Resident).where(Resident.id.in_(resident_ids))))
+            rows = []
+            for plan in claimed:
+                rows += await plans.expansion_rows(session, plan, org, now)
+            created += await plans.insert_visits(session, org_id, rows)
+            return len(claimed)
+
+        await _batches(db_config, work, batch)
+    return created
+
+
+async def detect_contact_gaps(db_config: SQLAlchemyAsyncConfig, batch: int = BATCH) -> int:
+    """No contact at all for longer than the risk level allows: alert, plan or no plan."""
+    raised = 0
+    for org_id in await _org_ids(db_config):
+
+        async def work(session: AsyncSession, org_id: str = org_id) -> int:
+            nonlocal raised
+            now = utcnow()
+            org = await session.get_one(Organisation, org_id)
+            rules = rules_for(org)
+            basis = func.coalesce(Resident.last_contact_at, Resident.created_at)
+            covered = exists(
+                select(Alert.id).where(
+                    Alert.org_id == org_id,
+                    Alert.resident_id == Resident.id,
+                    Alert.kind == alerting.CONTACT_GAP,
+                    Alert.opened_at >= basis,
+                )
+            )
+            overdue = [
+                and_(Resident.risk_level == risk, basis < now - timedelta(days=days))
+                for risk, days in rules.contact_gap_days.items()
+            ]
+            query = (
+                select(Resident)
+                .where(
+                    Resident.org_id == org_id,
+                    Resident.status == ResidentStatus.ACTIVE,
+                    Resident.deleted_at.is_(None),
+                    or_(*overdue),
+                    ~covered,
+                )
+                .order_by(Resident.id)
+                .limit(batch)
+            )
+            found = list(await session.scalars(_claim(session, query, Resident)))
+            for resident in found:
+                since = resident.last_contact_at or resident.created_at
+                alert = await alerting.raise_alert(
+                    session,
+                    org,
+                    kind=alerting.CONTACT_GAP,
+                    cause_key=f"contact_gap:{resident.id}:{since.isoformat()}",
+                    resident=resident,
+                    title_params={"days": rules.contact_gap_days[resident.risk_level]},
+                )
+                raised += alert is not None
+            return len(found)
+
+        await _batches(db_config, work, batch)
+    return raised
+
+
+async def dispatch_notifications(db_config: SQLAlchemyAsyncConfig) -> int:
+    """Send due deliveries (the notifications slice implements the dispatcher)."""
+    from notifications import dispatcher
+
+    try:
+        return await dispatcher.dispatch_once(db_config)
+    except NotImplementedError:
+        return 0

@@ -1,0 +1,269 @@
+"""Visit plans: create, edit, pause, resume, end, and expansion into visits.
+
+Expansion is idempotent: every visit of a plan has the key `<rule date>/r<plan revision>`, unique
+per plan, and rows are inserted with ON CONFLICT DO NOTHING. Editing the cadence or window bumps the
+revision, cancels the plan's future untouched visits and re-expands; visits already under way, done
+or missed are never rewritten. Pausing and ending cancel future visits.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain import feed
+from domain.base import new_id
+from domain.clock import utcnow
+from domain.enums import PlanStatus, ResidentStatus, VisitKind, VisitStatus
+from domain.errors import Conflict, InvalidInput
+from domain.models import Organisation, Resident, User, Visit, VisitPlan
+from domain.org_settings import rules_for, timezone_of
+from schedules import ladder
+from schedules.recurrence import MAX_WINDOW_DAYS, Cadence, occurrences, validate_cadence
+
+CADENCE_FIELDS = (
+    "rrule",
+    "starts_on",
+    "ends_on",
+    "window_start",
+    "window_end",
+    "window_days",
+    "holiday_rule",
+)
+
+
+def cadence_of(plan: VisitPlan) -> Cadence:
+    return Cadence(
+        rrule=plan.rrule,
+        starts_on=plan.starts_on,
+        ends_on=plan.ends_on,
+        window_start=plan.window_start,
+        window_end=plan.window_end,
+        window_days=plan.window_days,
+        holiday_rule=plan.holiday_rule,
+    )
+
+
+async def check_assignee(session: AsyncSession, org_id: str, assignee_id: str | None) -> None:
+    if assignee_id is None:
+        return
+    user = await session.get(User, assignee_id)
+    if user is None or user.org_id != org_id or not user.active:
+        raise InvalidInput.field("assignee_id", "plan.assignee_unknown")
+
+
+async def create_plan(
+    session: AsyncSession, org: Organisation, resident: Resident, fields: dict[str, Any], actor_id: str
+) -> VisitPlan:
+    plan = VisitPlan(org_id=org.id, resident_id=resident.id, created_by=actor_id, revision=1, **fields)
+    validate_cadence(cadence_of(plan))
+    await check_assignee(session, org.id, plan.assignee_id)
+    session.add(plan)
+    await session.flush()
+    await expand_plan(session, plan, org, utcnow())
+    return plan
+
+
+async def update_plan(
+    session: AsyncSession, plan: VisitPlan, org: Organisation, changes: dict[str, Any]
+) -> VisitPlan:
+    if plan.status == PlanStatus.ENDED:
+        raise Conflict("plan.ended")
+    for name, value in changes.items():
+        setattr(plan, name, value)
+    validate_cadence(cadence_of(plan))
+    await check_assignee(session, org.id, plan.assignee_id)
+    now = utcnow()
+    if any(name in CADENCE_FIELDS for name in changes):
+        plan.revision += 1
+        await cancel_future_visits(session, plan, now, started_too=False)
+        plan.expanded_until = None
+    elif "assignee_id" in changes:
+        await _reassign_future_visits(session, plan, now)
+    await session.flush()
+    if plan.status == PlanStatus.ACTIVE:
+        await expand_plan(session, plan, org, now)
+    return plan
+
+
+async def pause_plan(session: AsyncSession, plan: VisitPlan, reason: str) -> VisitPlan:
+    if plan.status == PlanStatus.ENDED:
+        raise Conflict("plan.ended")
+    plan.status = PlanStatus.PAUSED
+    plan.paused_reason = reason[:200]
+    await cancel_future_visits(session, plan, utcnow(), started_too=True)
+    plan.expanded_until = None
+    return plan
+
+
+async def resume_plan(session: AsyncSession, plan: VisitPlan, org: Organisation) -> VisitPlan:
+    if plan.status != PlanStatus.PAUSED:
+        raise Conflict("plan.not_paused")
+    plan.status = PlanStatus.ACTIVE
+    plan.paused_reason = None
+    plan.expanded_until = None
+    plan.revision += 1  # the cancelled visits keep their keys; the new ones get fresh ones
+    await session.flush()
+    await expand_plan(session, plan, org, utcnow())
+    return plan
+
+
+async def end_plan(session: AsyncSession, plan: VisitPlan, org: Organisation) -> VisitPlan:
+    if plan.status == PlanStatus.ENDED:
+        return plan
+    now = utcnow()
+    plan.status = PlanStatus.ENDED
+    today = now.astimezone(timezone_of(org)).date()
+    plan.ends_on = min(plan.ends_on or today, today) if plan.starts_on <= today else plan.starts_on
+    await cancel_future_visits(session, plan, now, started_too=True)
+    return plan
+
+
+async def cancel_future_visits(
+    session: AsyncSession, plan: VisitPlan, now: datetime, *, started_too: bool
+) -> int:
+    """Cancel the plan's untouched visits still ahead (and, when pausing or ending, the one under
+    way). Done and missed visits and past ones stay as they were."""
+    ahead = Visit.due_end > now if started_too else Visit.due_start > now
+    result = await session.execute(
+        update(Visit)
+        .where(
+            Visit.plan_id == plan.id,
+            Visit.status == VisitStatus.PLANNED,
+            Visit.fulfilled_by_note_id.is_(None),
+            Visit.deleted_at.is_(None),
+            ahead,
+        )
+        .values(
+            status=VisitStatus.CANCELLED,
+            check_step=None,
+            next_check_at=None,
+            updated_at=now,
+            feed_seq=await feed.next_position(session, plan.org_id),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def _reassign_future_visits(session: AsyncSession, plan: VisitPlan, now: datetime) -> None:
+    await session.execute(
+        update(Visit)
+        .where(
+            Visit.plan_id == plan.id,
+            Visit.status == VisitStatus.PLANNED,
+            Visit.deleted_at.is_(None),
+            Visit.due_end > now,
+        )
+        .values(assignee_id=plan.assignee_id, updated_at=now,
+                feed_seq=await feed.next_position(session, plan.org_id))
+        .execution_options(synchronize_session=False)
+    )  # fmt: skip
+
+
+def _insert_ignoring_duplicates(session: AsyncSession, rows: list[dict[str, Any]]) -> Any:
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return (
+            postgresql.insert(Visit)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["plan_id", "occurrence_key"])
+        )
+    if dialect == "sqlite":
+        return (
+            sqlite.insert(Visit)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["plan_id", "occurrence_key"])
+        )
+    return insert(Visit).values(rows)  # pragma: no cover
+
+
+def horizon_of(org: Organisation, now: datetime) -> date:
+    return now.astimezone(timezone_of(org)).date() + timedelta(weeks=rules_for(org).expansion_weeks)
+
+
+async def expand_plan(session: AsyncSession, plan: VisitPlan, org: Organisation, now: datetime) -> int:
+    """Create the plan's visits up to the horizon. Safe to run any number of times."""
+    return await insert_visits(session, plan.org_id, await expansion_rows(session, plan, org, now))
+
+
+async def insert_visits(session: AsyncSession, org_id: str, rows: list[dict[str, Any]]) -> int:
+    """Insert expanded visits (one feed position for all), skipping occurrences that exist."""
+    if not rows:
+        return 0
+    position = await feed.next_position(session, org_id)
+    created = 0
+    for chunk in range(0, len(rows), 500):
+        part = [{**row, "feed_seq": position} for row in rows[chunk : chunk + 500]]
+        result = await session.execute(_insert_ignoring_duplicates(session, part))
+        created += int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return created
+
+
+async def expansion_rows(
+    session: AsyncSession, plan: VisitPlan, org: Organisation, now: datetime
+) -> list[dict[str, Any]]:
+    """The visits a plan needs up to the horizon (not yet written); moves `expanded_until`."""
+    if plan.status != PlanStatus.ACTIVE:
+        return []
+    resident = await session.get_one(Resident, plan.resident_id)
+    if resident.status != ResidentStatus.ACTIVE or resident.deleted_at is not None:
+        return []
+    rules = rules_for(org)
+    zone = timezone_of(org)
+    horizon = horizon_of(org, now)
+    today = now.astimezone(zone).date()
+    start = max(plan.starts_on, today - timedelta(days=MAX_WINDOW_DAYS))
+    if plan.expanded_until is not None:
+        start = max(start, plan.expanded_until + timedelta(days=1))
+    if start > horizon:
+        return []
+    # After an edit, resume or first expansion (expanded_until unset), occurrence dates already
+    # served by a visit of an older revision (done, missed, under way) are kept; routine runs only
+    # add days beyond the previous horizon, where the unique key alone prevents duplicates.
+    kept = (
+        set()
+        if plan.expanded_until is not None
+        else {
+            key.split("/")[0]
+            for key in await session.scalars(
+                select(Visit.occurrence_key).where(
+                    Visit.plan_id == plan.id,
+                    Visit.status != VisitStatus.CANCELLED,
+                    Visit.due_end > now - timedelta(days=MAX_WINDOW_DAYS + 1),
+                )
+            )
+        }
+    )
+    rows: list[dict[str, Any]] = []
+    for occ in occurrences(cadence_of(plan), zone, from_date=start, until_date=horizon):
+        if occ.due_end <= now or occ.key_date.isoformat() in kept:
+            continue
+        visit = Visit(
+            kind=VisitKind.PLANNED, due_start=occ.due_start, due_end=occ.due_end, status=VisitStatus.PLANNED
+        )
+        step, at = ladder.first_step(visit, org, rules, now)
+        rows.append(
+            {
+                "id": new_id(),
+                "org_id": plan.org_id,
+                "plan_id": plan.id,
+                "occurrence_key": f"{occ.key_date.isoformat()}/r{plan.revision}",
+                "kind": VisitKind.PLANNED,
+                "resident_id": plan.resident_id,
+                "assignee_id": plan.assignee_id,
+                "due_start": occ.due_start,
+                "due_end": occ.due_end,
+                "status": VisitStatus.PLANNED,
+                "check_step": step,
+                "next_check_at": at,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    plan.expanded_until = horizon
+    return rows

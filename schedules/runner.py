@@ -1,0 +1,85 @@
+"""Running the jobs: APScheduler 3 in the server's lifespan (embedded default) or in
+`mimamori worker` (production, with `MIMAMORI_RUN_SCHEDULER=false` on the API processes), and
+`mimamori worker --once` for cron and operators.
+
+Exactly one kind of process should run the scheduler per deployment; even so, running several is
+safe, because every job claims its rows through the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from schedules import jobs
+
+log = logging.getLogger("mimamori.schedules")
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    id: str
+    func: Callable[[SQLAlchemyAsyncConfig], Awaitable[Any]]
+    seconds: int
+    misfire_grace_seconds: int
+
+
+# Stable ids (a restarted scheduler replaces, never duplicates); job functions at module level.
+JOBS = (
+    JobSpec("schedules.expand_plans", jobs.expand_plans, 60 * 60, 30 * 60),
+    JobSpec("schedules.sweep", jobs.sweep, 60, 5 * 60),
+    JobSpec("schedules.contact_gaps", jobs.detect_contact_gaps, 30 * 60, 30 * 60),
+    JobSpec("notifications.dispatch", jobs.dispatch_notifications, 15, 60),
+)
+
+
+async def run_job(spec: JobSpec, db_config: SQLAlchemyAsyncConfig) -> Any:
+    try:
+        result = await spec.func(db_config)
+    except Exception:
+        # One failed run must not stop the scheduler; the next run takes the work again.
+        log.exception("job failed", extra={"job": spec.id})
+        return None
+    log.debug("job done", extra={"job": spec.id, "result": result})
+    return result
+
+
+def build_scheduler(db_config: SQLAlchemyAsyncConfig, timezone: str = "UTC") -> AsyncIOScheduler:
+    scheduler = AsyncIOScheduler(
+        timezone=timezone,
+        job_defaults={"coalesce": True, "max_instances": 1},
+    )
+    for spec in JOBS:
+        scheduler.add_job(
+            run_job,
+            trigger=IntervalTrigger(seconds=spec.seconds, timezone=timezone),
+            args=[spec, db_config],
+            id=spec.id,
+            name=spec.id,
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=spec.misfire_grace_seconds,
+        )
+    return scheduler
+
+
+async def run_once(db_config: SQLAlchemyAsyncConfig) -> dict[str, Any]:
+    """Every job once, in order (expansion first so that new visits are swept)."""
+    return {spec.id: await run_job(spec, db_config) for spec in JOBS}
+
+
+async def run_forever(db_config: SQLAlchemyAsyncConfig, timezone: str = "UTC") -> None:
+    scheduler = build_scheduler(db_config, timezone)
+    scheduler.start()  # needs the running loop: we are inside it
+    try:
+        await asyncio.Event().wait()
+    finally:
+        scheduler.shutdown(wait=False)

@@ -1,0 +1,83 @@
+"""安否確認: a safety-check campaign asks for contact with every resident of chosen districts now."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from domain.clock import clock
+from domain.enums import ConsentRecipient, ContactMethod, ContactOutcome, ResidentStatus, Role
+from domain.models import Alert, Notification
+from schedules import jobs
+from tests.factories import assign, give_consent, login, make_district, make_org, make_resident, make_user
+from tests.schedules.helpers import record_note
+
+NOW = datetime(2026, 11, 20, 13, 0, tzinfo=UTC)  # 22:00 JST: an earthquake at night
+
+
+async def test_safety_check_campaign_progress_and_alerts(client, db, db_config) -> None:
+    clock.set(NOW)
+    async with db() as session:
+        org = await make_org(session)
+        north = await make_district(session, org, "北地区")
+        south = await make_district(session, org, "南地区")
+        await make_user(session, org, Role.COORDINATOR, "coord")
+        comm = await make_user(session, org, Role.COMMISSIONER, "comm", districts=[north])
+        vol = await make_user(session, org, Role.VOLUNTEER, "vol")
+        a = await make_resident(session, org, north, name="住民A")
+        b = await make_resident(session, org, north, name="住民B")
+        c = await make_resident(session, org, north, name="住民C")  # nobody assigned
+        await make_resident(session, org, north, name="入院中", status=ResidentStatus.PAUSED)
+        await make_resident(session, org, south, name="南の人")
+        for r in (a, b):
+            await give_consent(session, r, ConsentRecipient.VOLUNTEERS)
+            await assign(session, r, vol)
+    volunteer = await login(client, "vol", device_id="v-phone")
+    body = {"title": "地震 安否確認", "district_ids": [north.id], "hours": 6}
+    assert (await client.post("/api/v1/safety-checks", json=body, headers=volunteer)).status_code == 403
+    commissioner = await login(client, "comm", device_id="c-phone")
+    south_only = await client.post(
+        "/api/v1/safety-checks", json={**body, "district_ids": [south.id]}, headers=commissioner
+    )
+    assert south_only.status_code == 403
+    started = await client.post("/api/v1/safety-checks", json=body, headers=commissioner)
+    assert started.status_code == 201, started.text
+    campaign = started.json()
+    assert campaign["progress"]["total"] == 3 and campaign["progress"]["not_reached"] == 3
+    async with db() as session:
+        told = {(n.user_id, n.urgent, n.body) for n in await session.scalars(
+            select(Notification).where(Notification.kind == "visit.safety_check"))}  # fmt: skip
+    # At once, through quiet hours: the volunteer for their two, the commissioner for the unassigned one.
+    assert {(u, urgent) for u, urgent, _ in told} == {(vol.id, True), (comm.id, True)}
+    assert any("2名" in text for u, _, text in told if u == vol.id)
+
+    clock.set(NOW + timedelta(hours=1))
+    async with db() as session:
+        await record_note(session, a, vol, NOW + timedelta(minutes=40), ContactOutcome.MET_WELL)
+        await record_note(
+            session, b, vol, NOW + timedelta(minutes=50), ContactOutcome.EMERGENCY, ContactMethod.PHONE
+        )
+    coordinator = await login(client, "coord", device_id="k-phone")
+    progress = (await client.get(f"/api/v1/safety-checks/{campaign['id']}", headers=coordinator)).json()[
+        "progress"
+    ]
+    assert (progress["reached"], progress["not_reached"], progress["outcomes"]) == (
+        2,
+        1,
+        {"met_well": 1, "emergency": 1},
+    )
+    assert progress["not_reached_resident_ids"] == [c.id]
+
+    # The deadline passes: the resident not reached raises an alert at once (no grace).
+    clock.set(NOW + timedelta(hours=6, minutes=1))
+    await jobs.sweep_visits(db_config)
+    await jobs.sweep_visits(db_config)
+    async with db() as session:
+        alerts = sorted((x.kind, x.resident_id) for x in await session.scalars(select(Alert)))
+    assert alerts == sorted([("safety_check_missed", c.id), ("emergency", b.id)])
+    coordinator = await login(client, "coord", device_id="k-phone")
+    progress = (await client.get(f"/api/v1/safety-checks/{campaign['id']}", headers=coordinator)).json()[
+        "progress"
+    ]
+    assert progress["missed"] == 1
