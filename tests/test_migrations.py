@@ -10,6 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -25,6 +26,22 @@ def empty_settings(empty_database_url: str, tmp_path: Path) -> Settings:
         environment="test", database_url=empty_database_url, db_pool_disabled=True, data_dir=tmp_path,
         secret_key="x" * 40,
     )  # fmt: skip
+
+
+async def _insert_town_rows(connection) -> None:
+    await connection.execute(text(
+        "INSERT INTO districts (id, org_id, name, created_at, updated_at) VALUES ('d-1', 'org-0', '本町', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+    ))  # fmt: skip
+    await connection.execute(text(
+        "INSERT INTO residents (id, org_id, district_id, name, kana, address, household, risk_level, support_needs, "
+        "status, created_at, updated_at, feed_seq) VALUES ('res-1', 'org-0', 'd-1', '見守 太郎', 'ミマモリ タロウ', "
+        "'本町1-1', 'alone', 'high', '', 'active', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 1)"
+    ))  # fmt: skip
+    await connection.execute(text(
+        "INSERT INTO visit_plans (id, org_id, resident_id, rrule, starts_on, window_start, window_end, window_days, "
+        "holiday_rule, status, created_at, updated_at) VALUES ('plan-1', 'org-0', 'res-1', 'FREQ=WEEKLY', "
+        "'2026-01-05', '09:00:00', '18:00:00', 1, 'shift', 'active', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+    ))  # fmt: skip
 
 
 def _diffs(connection) -> list:
@@ -69,6 +86,24 @@ async def test_each_revision_upgrades_with_data_and_downgrades(empty_settings: S
         async with engine.connect() as connection:
             names = sorted(row[0] for row in await connection.execute(text("SELECT name FROM organisations")))
         assert names == sorted(f"町{index}" for index in range(len(revisions)))
+
+        # A resident with a visit plan written at the first revision survives every later one, and the
+        # change-feed guards are still in place afterwards.
+        await asyncio.to_thread(migrate.downgrade, config, revisions[0].revision)
+        async with engine.begin() as connection:
+            await _insert_town_rows(connection)
+        await asyncio.to_thread(migrate.upgrade, config, "head")
+        async with engine.connect() as connection:
+            plan = (
+                await connection.execute(text("SELECT rrule FROM visit_plans WHERE id = 'plan-1'"))
+            ).scalar_one()
+            name = (
+                await connection.execute(text("SELECT name FROM residents WHERE id = 'res-1'"))
+            ).scalar_one()
+        assert (plan, name) == ("FREQ=WEEKLY", "見守 太郎")
+        with pytest.raises(DBAPIError):
+            async with engine.begin() as connection:
+                await connection.execute(text("UPDATE residents SET name = 'x' WHERE id = 'res-1'"))
 
         # The newest migration downgrades cleanly and upgrades again without losing the rows.
         previous = revisions[-2].revision if len(revisions) > 1 else None
