@@ -121,7 +121,6 @@ async def raise_alert(
         visit_id=visit_id,
         data={"alert_id": alert.id, "kind": kind, "severity": str(severity)},
     )
-    alert_lifecycle.add_event(session, alert, "sent", recipients=len(set(_first_audience(kind, who))))
     return alert
 
 
@@ -191,4 +190,3 @@ async def resolve_for_contact(
         visit_id=alert.visit_id,
         data={"alert_id": alert.id, "resolution": str(resolution)},
     )
-    alert_lifecycle.add_event(session, alert, "false_alarm_sent", recipients=len(set(alerted)))

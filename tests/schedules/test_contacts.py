@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import select
 
 import domain.events
-from domain.clock import clock
+from domain.clock import clock, utcnow
 from domain.enums import ContactMethod, ContactOutcome, ResidentStatus, Role, VisitKind, VisitStatus
 from domain.events import contact_recorded
 from domain.models import Alert, Delivery, Device, Notification, Organisation, Visit
@@ -28,7 +28,7 @@ async def _town(db, **plan_fields):
         coord = await make_user(session, org, Role.COORDINATOR, "coord")
         for user in (comm, coord):
             session.add(Device(org_id=org.id, user_id=user.id, client_id=f"p-{user.login}", platform="ios",
-                               push_token=f"t-{user.login}"))  # fmt: skip
+                               push_token=f"t-{user.login}", push_token_updated_at=utcnow()))  # fmt: skip
         resident = await make_resident(session, org, district)
         fields = {"rrule": "FREQ=DAILY", "starts_on": date(2026, 11, 9), "window_start": time(9),
                   "window_end": time(18), "window_days": 3, "assignee_id": comm.id, **plan_fields}  # fmt: skip

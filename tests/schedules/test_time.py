@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from domain.clock import clock
+from domain.clock import clock, utcnow
 from domain.enums import ContactOutcome, HolidayRule, Role
 from domain.models import Delivery, Device, Notification, Organisation, Visit
 from domain.org_settings import OrgRules
@@ -50,7 +50,7 @@ async def test_visit_due_at_half_past_midnight_never_pushes_in_quiet_hours(db, d
         coordinator = await make_user(session, org, Role.COORDINATOR, "coord")
         for user in (visitor, coordinator):
             session.add(Device(org_id=org.id, user_id=user.id, client_id=f"p-{user.login}", platform="ios",
-                               push_token=f"t-{user.login}"))  # fmt: skip
+                               push_token=f"t-{user.login}", push_token_updated_at=utcnow()))  # fmt: skip
         resident = await make_resident(session, org, district)
         other = await make_resident(session, org, district, name="別の人")
         await plans.create_plan(
