@@ -105,6 +105,8 @@ def _classify(message: str) -> tuple[str, dict[str, Any]]:
         return "field.too_long", {"max": m.group(1)}
     if m := re.search(r"at least (\d+) character", lowered):
         return "field.too_short", {"min": m.group(1)}
+    if re.search(r"(greater|less) than", lowered):
+        return "field.range", {}
     if m := re.search(r"input should be (.+)", message, re.IGNORECASE):
         if "'" in m.group(1) or '"' in m.group(1):
             return "field.not_allowed", {"choices": m.group(1)}

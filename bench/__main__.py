@@ -1,0 +1,31 @@
+"""`python -m bench` (`make bench`): every benchmark at a quick scale, one after another.
+
+Full-size runs (100,000 residents) take tens of minutes each; run them one by one:
+    python -m bench.sync_bench            # sync: first syncs, no-op pull, push (ratios to a bare query)
+    python -m bench.sched_bench           # schedules: sweep and expansion cost vs. table size
+    python -m bench.notify_bench          # push dispatch vs. bare send_each_async
+Recorded figures: bench/sync_results.md, bench/sched_results.md, and the issues' closing notes.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+QUICK = [
+    ["bench.sync_bench", "--scale", "0.05", "--runs", "3"],
+    ["bench.sched_bench", "--scale", "0.02"],
+    ["bench.notify_bench", "--n", "2000", "--rounds", "2"],
+]
+
+
+def main() -> int:
+    status = 0
+    for module, *args in QUICK:
+        print(f"\n=== python -m {module} {' '.join(args)}", flush=True)
+        status |= subprocess.call([sys.executable, "-m", module, *args])
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
