@@ -153,6 +153,17 @@ def may_plan_for_district(principal: Principal, district_id: str) -> bool:
     return principal.role == Role.COMMISSIONER and district_id in principal.district_ids
 
 
+def plannable_residents(principal: Principal) -> ColumnElement[bool]:
+    """WHERE clause on `Resident`: residents whose visit plans this principal manages —
+    coordinators: the organisation; commissioners: the residents of their districts that they may
+    see (consent or legal basis)."""
+    if principal.role == Role.COORDINATOR:
+        return visible_residents(principal)
+    if principal.role == Role.COMMISSIONER and principal.district_ids:
+        return and_(visible_residents(principal), Resident.district_id.in_(principal.district_ids))
+    return false()
+
+
 def may_handle_alerts(principal: Principal) -> bool:
     return principal.role in (Role.COORDINATOR, Role.COMMISSIONER)
 

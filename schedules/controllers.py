@@ -19,6 +19,7 @@ from domain import audit
 from domain.access import (
     Principal,
     may_plan_for_district,
+    plannable_residents,
     require_role,
     resident_fields_for,
     visible_residents,
@@ -58,9 +59,17 @@ async def _resident_for_planning(session: AsyncSession, principal: Principal, re
     resident = await session.get(Resident, resident_id)
     if resident is None or resident.org_id != principal.org_id or resident.deleted_at is not None:
         raise InvalidInput.field("resident_id", "error.not_found")
-    if not may_plan_for_district(principal, resident.district_id):
-        raise Forbidden()
+    await _require_plannable(session, principal, resident)
     return resident
+
+
+async def _require_plannable(session: AsyncSession, principal: Principal, resident: Resident) -> None:
+    """District and consent: a commissioner plans only for residents they may see."""
+    allowed = await session.scalar(
+        select(Resident.id).where(Resident.id == resident.id, plannable_residents(principal))
+    )
+    if allowed is None:
+        raise Forbidden()
 
 
 async def _plan_for(session: AsyncSession, principal: Principal, plan_id: str) -> tuple[VisitPlan, Resident]:
@@ -68,8 +77,7 @@ async def _plan_for(session: AsyncSession, principal: Principal, plan_id: str) -
     if plan is None or plan.org_id != principal.org_id:
         raise NotFound()
     resident = await session.get_one(Resident, plan.resident_id)
-    if not may_plan_for_district(principal, resident.district_id):
-        raise Forbidden()
+    await _require_plannable(session, principal, resident)
     return plan, resident
 
 
@@ -116,8 +124,7 @@ class PlanController(Controller):
             .order_by(VisitPlan.created_at, VisitPlan.id)
             .limit(1000)
         )
-        if principal.role != Role.COORDINATOR:
-            query = query.where(Resident.district_id.in_(principal.district_ids))
+        query = query.where(plannable_residents(principal))
         if resident_id:
             query = query.where(VisitPlan.resident_id == resident_id)
         if district_id:

@@ -271,3 +271,22 @@ async def test_my_visits_show_essentials_within_my_role(client, db, town) -> Non
     district = await client.get(f"/api/v1/districts/{town['north'].id}/visits", headers=coord)
     assert district.json()["total"] == 2
     assert (await client.get(f"/api/v1/districts/{town['north'].id}/visits", headers=vol)).status_code == 403
+
+
+async def test_commissioner_cannot_plan_for_a_resident_without_consent(client, db, town) -> None:
+    async with db() as session:
+        no_consent = await make_resident(session, town["org"], town["north"], name="佐藤 一郎")
+    coordinator = await login(client, "coord")
+    created = await client.post(
+        "/api/v1/plans", json={"resident_id": no_consent.id, "rrule": "FREQ=WEEKLY"}, headers=coordinator
+    )
+    assert created.status_code == 201, created.text
+    commissioner = await login(client, "comm", device_id="comm-phone")
+    # In the commissioner's district, but no consent covers the district commissioner.
+    refused = await client.post(
+        "/api/v1/plans", json={"resident_id": no_consent.id, "rrule": "FREQ=WEEKLY"}, headers=commissioner
+    )
+    assert refused.status_code == 403
+    assert (await client.get(f"/api/v1/plans/{created.json()['id']}", headers=commissioner)).status_code == 403
+    listed = await client.get("/api/v1/plans", headers=commissioner)
+    assert created.json()["id"] not in {p["id"] for p in listed.json()}
