@@ -287,6 +287,8 @@ async def test_commissioner_cannot_plan_for_a_resident_without_consent(client, d
         "/api/v1/plans", json={"resident_id": no_consent.id, "rrule": "FREQ=WEEKLY"}, headers=commissioner
     )
     assert refused.status_code == 403
-    assert (await client.get(f"/api/v1/plans/{created.json()['id']}", headers=commissioner)).status_code == 403
+    assert (
+        await client.get(f"/api/v1/plans/{created.json()['id']}", headers=commissioner)
+    ).status_code == 403
     listed = await client.get("/api/v1/plans", headers=commissioner)
     assert created.json()["id"] not in {p["id"] for p in listed.json()}
