@@ -15,7 +15,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from api.auth import passwords
 from api.deps import provide_pagination, provide_principal, provide_settings
-from api.errors import exception_handlers
+from api.errors import exception_handlers, reject_control_characters
 from api.logging import configure_logging
 from api.routes import route_handlers
 from domain import migrate
@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "pagination": Provide(provide_pagination, sync_to_thread=False),
         },
         exception_handlers=exception_handlers,
+        before_request=reject_control_characters,
         openapi_config=openapi,
         cors_config=CORSConfig(allow_origins=settings.cors_origins) if settings.cors_origins else None,
         request_max_body_size=settings.max_request_bytes,

@@ -40,7 +40,7 @@ class Pagination:
 
 
 def provide_pagination(
-    page: int = Parameter(ge=1, default=1, description="1-based page number"),
+    page: int = Parameter(ge=1, le=1_000_000, default=1, description="1-based page number"),
     page_size: int = Parameter(ge=1, le=200, default=50, description="rows per page"),
 ) -> Pagination:
     return Pagination(page=page, page_size=page_size)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import unquote
 
 import structlog
 from litestar import Request, Response
@@ -16,7 +18,7 @@ from litestar.exceptions import (
     ValidationException,
 )
 from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 
 from domain.errors import DomainError, FieldError
 from domain.i18n import negotiate, translate
@@ -24,6 +26,7 @@ from domain.i18n import negotiate, translate
 log = structlog.get_logger("mimamori.api")
 
 PROBLEM_JSON = "application/problem+json"
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 PROBLEM_TYPE = "https://mimamori.example/problems/"
 
 
@@ -155,6 +158,33 @@ def _data_error(request: Request[Any, Any, Any], exc: DataError) -> Response[dic
     return problem(request, 400, "error.bad_request")
 
 
+def _database_error(request: Request[Any, Any, Any], exc: StatementError) -> Response[dict[str, Any]]:
+    # SQLSTATE class 22 is "data exception" (NUL in text, numeric or date out of range), and an
+    # OverflowError while binding is a date or number past its type: the client's value, so a 400.
+    # Anything else is ours.
+    if isinstance(exc.orig, OverflowError):
+        return _overflow(request, exc.orig)
+    sqlstate = str(getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None) or "")
+    if sqlstate.startswith("22"):
+        return _data_error(request, exc)  # type: ignore[arg-type]
+    return _unexpected(request, exc)
+
+
+def _overflow(request: Request[Any, Any, Any], exc: OverflowError) -> Response[dict[str, Any]]:
+    # Only client input reaches these sizes (a year 10000, a 30-digit page number).
+    log.warning("overflow", path=request.url.path)
+    return problem(request, 400, "error.bad_request")
+
+
+async def reject_control_characters(request: Request[Any, Any, Any]) -> Response[dict[str, Any]] | None:
+    """No legitimate client puts NUL or other control characters in a path or query string; refuse
+    them before any handler passes them to the database."""
+    raw = request.scope.get("path", "") + unquote(request.scope.get("query_string", b"").decode("latin-1"))
+    if _CONTROL.search(raw):
+        return problem(request, 400, "error.bad_request")
+    return None
+
+
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     log.exception("unhandled_error", path=request.url.path, error_type=type(exc).__name__)
     return problem(request, 500, "error.internal")
@@ -171,6 +201,9 @@ exception_handlers: dict[Any, Any] = {
     HTTPException: _http_error,
     IntegrityError: _integrity_error,
     DataError: _data_error,
+    DBAPIError: _database_error,
+    StatementError: _database_error,
+    OverflowError: _overflow,
     Exception: _unexpected,
 }
 

@@ -16,10 +16,11 @@ from notifications.config import push_settings
 
 async def register_push_token(session: AsyncSession, device: Device, token: str) -> None:
     """A token belongs to one device: seen on another device (a reinstall, a phone handed on),
-    it moves here. Called at login and by the push-token endpoint."""
+    it moves here — within the organisation only, so that nobody can strip another
+    organisation's device of its token. Called at login and by the push-token endpoint."""
     await session.execute(
         update(Device)
-        .where(Device.push_token == token, Device.id != device.id)
+        .where(Device.push_token == token, Device.id != device.id, Device.org_id == device.org_id)
         .values(push_token=None, push_token_updated_at=None)
         .execution_options(synchronize_session=False)
     )

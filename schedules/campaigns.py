@@ -11,7 +11,7 @@ from collections import Counter, defaultdict
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.clock import utcnow
@@ -137,15 +137,22 @@ async def start_campaign(
     return campaign
 
 
-async def progress(session: AsyncSession, campaign: SafetyCheckCampaign) -> dict[str, Any]:
+async def progress(
+    session: AsyncSession, campaign: SafetyCheckCampaign, within: ColumnElement[bool] | None = None
+) -> dict[str, Any]:
     """Counts per status and district, outcomes of the notes that fulfilled the visits, and who is
-    still not reached (ids only: the caller decides what it may show)."""
+    still not reached (ids only). `within` (a clause on Resident) limits every figure to the
+    residents the caller may see."""
     rows = (
         await session.execute(
             select(Visit.id, Visit.resident_id, Visit.status, Resident.district_id, ContactNote.outcome)
             .join(Resident, Resident.id == Visit.resident_id)
             .outerjoin(ContactNote, ContactNote.id == Visit.fulfilled_by_note_id)
-            .where(Visit.campaign_id == campaign.id, Visit.deleted_at.is_(None))
+            .where(
+                Visit.campaign_id == campaign.id,
+                Visit.deleted_at.is_(None),
+                *([] if within is None else [within]),
+            )
         )
     ).all()
     by_status = Counter(str(r.status) for r in rows)

@@ -326,7 +326,7 @@ class VisitController(Controller):
         from_: datetime | None = Parameter(query="from", default=None),
         to: datetime | None = Parameter(query="to", default=None),
         status: VisitStatus | None = Parameter(query="status", default=None),
-        page: int = Parameter(query="page", ge=1, default=1),
+        page: int = Parameter(query="page", ge=1, le=1_000_000, default=1),
         page_size: int = Parameter(query="page_size", ge=1, le=500, default=100),
     ) -> dict[str, Any]:
         """Every visit in a district (coordinators; commissioners of that district)."""
@@ -403,7 +403,7 @@ class SafetyCheckController(Controller):
             actor_id=principal.user_id,
         )  # fmt: skip
         audit.record(db_session, principal, "create", "safety_check", campaign.id)
-        return await _campaign_out(db_session, campaign)
+        return await _campaign_out(db_session, campaign, principal)
 
     @get("/", operation_id="listSafetyChecks")
     async def list_campaigns(self, principal: Principal, db_session: AsyncSession) -> list[CampaignOut]:
@@ -414,7 +414,7 @@ class SafetyCheckController(Controller):
             .order_by(SafetyCheckCampaign.started_at.desc())
             .limit(50)
         )
-        return [await _campaign_out(db_session, c) for c in found if _may_see(principal, c)]
+        return [await _campaign_out(db_session, c, principal) for c in found if _may_see(principal, c)]
 
     @get("/{campaign_id:str}", operation_id="getSafetyCheck")
     async def progress(self, principal: Principal, db_session: AsyncSession, campaign_id: str) -> CampaignOut:
@@ -424,14 +424,16 @@ class SafetyCheckController(Controller):
             raise NotFound()
         if not _may_see(principal, campaign):
             raise Forbidden()
-        return await _campaign_out(db_session, campaign)
+        return await _campaign_out(db_session, campaign, principal)
 
 
 def _may_see(principal: Principal, campaign: SafetyCheckCampaign) -> bool:
     return any(may_plan_for_district(principal, d) for d in campaign.district_ids)
 
 
-async def _campaign_out(session: AsyncSession, campaign: SafetyCheckCampaign) -> CampaignOut:
+async def _campaign_out(
+    session: AsyncSession, campaign: SafetyCheckCampaign, principal: Principal
+) -> CampaignOut:
     return CampaignOut(
         id=campaign.id,
         title=campaign.title,
@@ -439,7 +441,8 @@ async def _campaign_out(session: AsyncSession, campaign: SafetyCheckCampaign) ->
         started_at=campaign.started_at,
         due_at=campaign.due_at,
         closed_at=campaign.closed_at,
-        progress=await campaigns.progress(session, campaign),
+        # Figures only over the residents the caller may see (district and consent).
+        progress=await campaigns.progress(session, campaign, plannable_residents(principal)),
     )
 
 

@@ -67,7 +67,7 @@ class SyncController(Controller):
         self,
         principal: Principal,
         db_session: AsyncSession,
-        page: int = Parameter(ge=1, default=1),
+        page: int = Parameter(ge=1, le=1_000_000, default=1),
         page_size: int = Parameter(ge=1, le=200, default=50),
         status: Literal["open", "applied", "discarded"] | None = "open",
     ) -> dict[str, Any]:

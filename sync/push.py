@@ -31,7 +31,7 @@ from domain.access import (
     visit_fields_phone_may_change,
     visit_status_phone_may_set,
 )
-from domain.clock import from_millis, to_millis, utcnow
+from domain.clock import to_millis, utcnow
 from domain.enums import AlertStatus, ContactMethod, ContactOutcome, NoteVisibility
 from domain.errors import Conflict, InvalidInput, Unauthorized
 from domain.models import ContactNote, QuarantinedRecord, Resident, User, Visit
@@ -326,9 +326,7 @@ def _decode_column(column: schema.Column, value: Any) -> Any:
     if value is None:
         return None
     if column.codec == "time":
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise invalid(column.name, "field.type")
-        return from_millis(value)
+        return read_time({column.name: value}, column.name, optional=True, future_ok=True)
     if column.codec == "bool":
         if not isinstance(value, bool):
             raise invalid(column.name, "field.type")
@@ -345,6 +343,10 @@ def _decode_column(column: schema.Column, value: Any) -> Any:
 async def _judge_update(ctx: _Context, record: PushedRecord, row: Any) -> Apply | None:
     """Visits, alerts, notifications, residents: compare the pushed columns with the server's."""
     table = record.table
+    # Refuse rows the caller cannot see before comparing anything: otherwise the answer (no-op,
+    # 409 or quarantine) would tell a phone what a hidden row contains.
+    if not await _visible(ctx, table, row):
+        raise forbidden(table)
     managed = SERVER_MANAGED[table]
     differing: dict[str, Any] = {}
     for column in schema.columns(table, ctx.params.schema_version):
@@ -373,6 +375,12 @@ async def _judge_update(ctx: _Context, record: PushedRecord, row: Any) -> Apply 
             setattr(row, name, value)
 
     return apply
+
+
+async def _visible(ctx: _Context, table: str, row: Any) -> bool:
+    if table == "notifications":
+        return bool(row.user_id == ctx.principal.user_id)
+    return bool(await ctx.resident_visible(row.id if table == "residents" else row.resident_id))
 
 
 async def _writable(ctx: _Context, table: str, row: Any) -> frozenset[str]:

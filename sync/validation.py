@@ -30,7 +30,8 @@ def parse_cursor(raw: str | None) -> int:
     if raw is None or raw.strip() in ("", "null", "undefined", "0"):
         return 0
     text = raw.strip()
-    if not text.isdigit():
+    # ASCII digits only ("²".isdigit() is true) and no more than 2^53 can hold.
+    if not (text.isascii() and text.isdigit()) or len(text) > 16:
         raise bad_request("error.sync.bad_cursor")
     value = int(text)
     if value > MAX_CURSOR:
@@ -42,7 +43,7 @@ def parse_schema_version(raw: str | None) -> int:
     if raw is None or raw.strip() in ("", "null", "undefined"):
         return schema.LATEST_VERSION
     text = raw.strip()
-    if not text.isdigit() or int(text) not in schema.VERSIONS:
+    if not (text.isascii() and text.isdigit()) or len(text) > 6 or int(text) not in schema.VERSIONS:
         raise bad_request("error.sync.bad_schema_version", version=text[:20],
                           supported=", ".join(map(str, schema.VERSIONS)))  # fmt: skip
     return int(text)

@@ -103,3 +103,32 @@ async def test_every_operation_is_documented(client, db) -> None:
                 undocumented.append(f"{method.upper()} {path}")
     assert undocumented == []
     assert len(operation_ids) == len(set(operation_ids)), "operation ids must be unique"
+
+
+async def test_hostile_paths_queries_and_values_are_4xx_never_500(client, db) -> None:
+    async with db() as session:
+        org = await make_org(session)
+        await make_user(session, org, Role.COORDINATOR, "coord")
+    headers = await login(client, "coord")
+    requests = [
+        ("GET", "/api/v1/alerts/a%00b"),
+        ("POST", "/api/v1/alerts/a%00b/acknowledge"),
+        ("GET", "/api/v1/plans/a%00b"),
+        ("GET", "/api/v1/alerts?kind=%00"),
+        ("GET", "/api/v1/plans?resident_id=%00"),
+        ("GET", "/api/v1/residents?page=999999999999999999999999999999"),
+        ("GET", "/api/v1/alerts?page=999999999999999999999999999999"),
+        ("GET", "/api/v1/sync/pull?last_pulled_at=%C2%B2"),
+        ("GET", "/api/v1/sync/pull?last_pulled_at=" + "9" * 5000),
+        ("GET", "/api/v1/sync/pull?schema_version=%C2%B2"),
+        ("GET", "/api/v1/me/visits?from=9999-12-31T00:00:00%2B00:00"),
+        ("GET", "/api/v1/me/visits?from=0001-01-01T00:00:00%2B14:00"),
+        ("GET", "/api/v1/audit?since=9999-12-31T23:59:59-14:00"),
+    ]
+    for method, url in requests:
+        response = await client.request(method, url, headers=headers)
+        assert 400 <= response.status_code < 500, (url[:80], response.status_code, response.text[:200])
+    preview = await client.post(
+        "/api/v1/plans/preview", json={"rrule": "FREQ=WEEKLY", "starts_on": "9999-12-31"}, headers=headers
+    )
+    assert 400 <= preview.status_code < 500, preview.text

@@ -30,6 +30,8 @@ async def test_safety_check_campaign_progress_and_alerts(client, db, db_config) 
         c = await make_resident(session, org, north, name="住民C")  # nobody assigned
         await make_resident(session, org, north, name="入院中", status=ResidentStatus.PAUSED)
         await make_resident(session, org, south, name="南の人")
+        for r in (a, b, c):  # the district commissioner may see them (consent)
+            await give_consent(session, r, ConsentRecipient.DISTRICT_COMMISSIONER)
         for r in (a, b):
             await give_consent(session, r, ConsentRecipient.VOLUNTEERS)
             await assign(session, r, vol)
