@@ -101,10 +101,22 @@ class PushedRecord:
     data: dict[str, Any]  # the record as sent (for deletions: {"id": id})
 
 
+def _without_nul(value: Any) -> Any:
+    """PostgreSQL stores no NUL in text or JSONB. A phone's note must not be refused (or stuck in a
+    retry loop) for one stray NUL, so NULs are dropped from every pushed string."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+    return value
+
+
 def parse_push(body: bytes) -> list[PushedRecord]:
     try:
-        changes = json.loads(body or b"null")
-    except (ValueError, UnicodeDecodeError):
+        changes = _without_nul(json.loads(body or b"null"))
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise bad_request("error.sync.not_json") from None
     if isinstance(changes, dict) and isinstance(changes.get("changes"), dict) and len(changes) <= 2:
         changes = changes["changes"]  # tolerate `{changes, lastPulledAt}` as some clients send it
@@ -228,7 +240,7 @@ def read_json(data: dict[str, Any], name: str, kind: type, *, max_len: int = 400
     if not isinstance(value, str) or len(value) > max_len:
         raise invalid(name, "field.type")
     try:
-        parsed = json.loads(value)
+        parsed = _without_nul(json.loads(value))
     except ValueError:
         raise invalid(name, "field.type") from None
     if parsed is not None and not isinstance(parsed, kind):

@@ -315,3 +315,14 @@ async def test_notifications_read_and_alerts_acknowledged(client, db, town: Town
     await commissioner.pull()
     commissioner.update("alerts", alert.id, status="resolved")
     assert (await commissioner.push())["quarantined"][0]["reason"] == "sync.refused.forbidden"
+
+
+async def test_a_stray_nul_in_a_note_does_not_block_the_phone(client, db, town: Town, now) -> None:
+    device = await phone(client, "vol")
+    await device.pull()
+    note_id = device.create_note(town.shared.id, ms(now), body="訪問\x00済み",
+                                 warning_signs=json.dumps(["mail\x00_piling_up"]))  # fmt: skip
+    result = await device.push()
+    assert result == {"applied": 1, "quarantined": []}
+    [note] = await _notes(db)
+    assert note.id == note_id and note.body == "訪問済み"
