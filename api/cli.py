@@ -290,7 +290,9 @@ def create_user(
                 raise _Failed("cli.district_not_found", district=wanted)
             payload.district_ids.append(district_id)
         # The CLI acts as the organisation's coordinator, through the same service as the API.
-        operator = Principal(user_id="system:cli", org_id=org.id, role=Role.COORDINATOR)
+        operator = Principal(
+            user_id="system:cli", org_id=org.id, role=Role.COORDINATOR, timezone=org.timezone
+        )
         try:
             created = await users.create_user(session, operator, settings, payload)
         except DomainError as exc:

@@ -52,6 +52,7 @@ from domain.models import (
     ContactNote,
     District,
     EmergencyContact,
+    LegalBasisRecord,
     Organisation,
     Resident,
     User,
@@ -364,7 +365,11 @@ class _Town:
                     else LegalBasis.COUNCIL_CONFIDENTIALITY
                 )
                 rows.append(consent(ConsentRecipient.DISTRICT_COMMISSIONER, ConsentStatus.NOT_GIVEN, None,
-                                    legal_basis=basis, purpose="本人同意なし（法令に基づく提供）"))  # fmt: skip
+                                    purpose="本人同意なし（法令に基づく提供）"))  # fmt: skip
+                rows.append(LegalBasisRecord(id=self.new_id(), org_id=self.org.id, resident_id=resident.id,
+                                             basis=basis, recipient=ConsentRecipient.DISTRICT_COMMISSIONER,
+                                             note="名簿・協議会の記録による", recorded_by=coordinator.id,
+                                             recorded_at=self.now - timedelta(days=rng.randint(30, 400))))  # fmt: skip
                 continue
             purpose = "見守り活動・安否確認のための情報提供"
             rows.append(consent(ConsentRecipient.DISTRICT_COMMISSIONER, ConsentStatus.GIVEN, given_days,

@@ -9,7 +9,7 @@ from api.auth.controllers import AuthController, MeController
 from api.health import healthz, readyz
 from api.imports import ResidentImportController
 from api.organisation.controllers import DistrictController, UserController
-from api.residents.controllers import AssignmentController, ResidentController
+from api.residents.controllers import AssignmentController, LegalBasisController, ResidentController
 from notifications.controllers import AlertController, InboxController
 from schedules.controllers import CONTROLLERS as SCHEDULES_CONTROLLERS
 from sync.controllers import SyncController
@@ -26,6 +26,7 @@ def route_handlers() -> list[Any]:
         ResidentController,
         ResidentImportController,
         AssignmentController,
+        LegalBasisController,
         AuditController,
         InboxController,
         AlertController,

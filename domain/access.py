@@ -12,12 +12,15 @@ Nothing ever crosses organisations: every clause starts with the principal's org
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 
-from domain.clock import utcnow
+from domain.clock import local_today
 from domain.enums import (
     AlertStatus,
     ConsentRecipient,
@@ -28,7 +31,17 @@ from domain.enums import (
     VisitStatus,
 )
 from domain.errors import Forbidden
-from domain.models import Alert, Assignment, Consent, ContactNote, Notification, Resident, Visit
+from domain.legal_bases import bases_for_recipient, basis_covers
+from domain.models import (
+    Alert,
+    Assignment,
+    Consent,
+    ContactNote,
+    LegalBasisRecord,
+    Notification,
+    Resident,
+    Visit,
+)
 
 
 @dataclass(frozen=True)
@@ -41,10 +54,27 @@ class Principal:
     district_ids: frozenset[str] = field(default_factory=frozenset)
     device_id: str | None = None
     locale: str = "ja"
+    # The organisation's time zone (IANA name): every calendar rule (consent expiry, "today", the
+    # phone's scope day) is judged in it, never in UTC. Loaded wherever principals are built
+    # (`domain.principals`).
+    timezone: str = "Asia/Tokyo"
 
     @property
     def is_coordinator(self) -> bool:
         return self.role == Role.COORDINATOR
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return _zone(self.timezone)
+
+    def today(self, now: datetime | None = None) -> date:
+        """The organisation's calendar day at `now` (default: the service clock)."""
+        return local_today(self.zone, now)
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
 
 
 RECIPIENT_FOR_ROLE = {
@@ -65,35 +95,55 @@ def require_role(principal: Principal, *roles: Role) -> None:
         raise Forbidden()
 
 
-def consent_covers(recipient: ConsentRecipient, today: date | None = None) -> ColumnElement[bool]:
-    """EXISTS a consent for `recipient` that is given and unexpired, or a recorded legal basis."""
-    today = today or utcnow().date()
-    return exists(
+def consent_covers(recipient: ConsentRecipient, today: date) -> ColumnElement[bool]:
+    """EXISTS a consent for `recipient` that is given and not expired on `today` (the
+    organisation's calendar day, see `Principal.today`), OR an active legal basis record that
+    covers `recipient` (`domain.legal_bases`). A withdrawn consent never shares by itself."""
+    consent = exists(
         select(Consent.id).where(
             Consent.resident_id == Resident.id,
             Consent.recipient == recipient,
             Consent.deleted_at.is_(None),
-            or_(
-                and_(
-                    Consent.status == ConsentStatus.GIVEN,
-                    or_(Consent.expires_on.is_(None), Consent.expires_on >= today),
-                ),
-                Consent.legal_basis.is_not(None),
-            ),
+            Consent.status == ConsentStatus.GIVEN,
+            or_(Consent.expires_on.is_(None), Consent.expires_on >= today),
         )
     )
-
-
-def consent_record_covers(consent: Consent, today: date | None = None) -> bool:
-    """The same rule as `consent_covers`, for one loaded record."""
-    if consent.deleted_at is not None:
-        return False
-    if consent.legal_basis is not None:
-        return True
-    today = today or utcnow().date()
-    return consent.status == ConsentStatus.GIVEN and (
-        consent.expires_on is None or consent.expires_on >= today
+    if not bases_for_recipient(recipient):
+        return consent  # no legal basis can cover this recipient: do not even look
+    basis = exists(
+        select(LegalBasisRecord.id).where(
+            LegalBasisRecord.resident_id == Resident.id,
+            LegalBasisRecord.recipient == recipient,
+            LegalBasisRecord.basis.in_(bases_for_recipient(recipient)),
+            LegalBasisRecord.ended_at.is_(None),
+            LegalBasisRecord.deleted_at.is_(None),
+        )
     )
+    return or_(consent, basis)
+
+
+def consent_record_covers(
+    consent: Consent | None,
+    today: date,
+    legal_bases: Iterable[LegalBasisRecord] = (),
+    recipient: ConsentRecipient | None = None,
+) -> bool:
+    """The same rule as `consent_covers`, for loaded records: the consent (if any) is given and
+    not expired on `today`, or one of `legal_bases` is active and covers the recipient."""
+    recipient = recipient or (consent.recipient if consent is not None else None)
+    if consent is not None and consent.deleted_at is None and consent.status == ConsentStatus.GIVEN:
+        if consent.expires_on is None or consent.expires_on >= today:
+            return True
+    return any(
+        record.recipient == recipient
+        and record_is_active(record)
+        and basis_covers(record.basis, record.recipient)
+        for record in legal_bases
+    )
+
+
+def record_is_active(record: LegalBasisRecord) -> bool:
+    return record.ended_at is None and record.deleted_at is None
 
 
 def assigned_to(user_id: str) -> ColumnElement[bool]:
@@ -108,7 +158,9 @@ def assigned_to(user_id: str) -> ColumnElement[bool]:
 
 
 def visible_residents(principal: Principal, today: date | None = None) -> ColumnElement[bool]:
-    """WHERE clause on `Resident` for the residents this principal may see."""
+    """WHERE clause on `Resident` for the residents this principal may see on `today` (default:
+    the organisation's calendar day now)."""
+    today = today or principal.today()
     in_org = and_(Resident.org_id == principal.org_id, Resident.deleted_at.is_(None))
     if principal.role == Role.COORDINATOR:
         return in_org
@@ -248,7 +300,7 @@ def _reach(principal: Principal) -> ColumnElement[bool] | None:
 def phone_residents(principal: Principal, now: datetime) -> ColumnElement[bool]:
     """WHERE clause on `Resident`: the residents a phone of this principal holds."""
     reach = _reach(principal)
-    visible = visible_residents(principal, now.date())
+    visible = visible_residents(principal, principal.today(now))
     return visible if reach is None else and_(reach, visible)
 
 
@@ -271,7 +323,9 @@ def phone_visits(principal: Principal, now: datetime) -> ColumnElement[bool]:
 def phone_notes(principal: Principal, now: datetime) -> ColumnElement[bool]:
     """WHERE clause on `ContactNote` correlated with `Resident`: visible notes of held residents
     that occurred within 180 days."""
-    clause = and_(visible_notes(principal, now.date()), ContactNote.occurred_at >= now - PHONE_NOTES_BACK)
+    clause = and_(
+        visible_notes(principal, principal.today(now)), ContactNote.occurred_at >= now - PHONE_NOTES_BACK
+    )
     reach = _reach(principal)
     return clause if reach is None else and_(reach, clause)
 
@@ -331,6 +385,7 @@ __all__ = [
     "Principal",
     "assigned_to",
     "consent_covers",
+    "consent_record_covers",
     "may_edit_note",
     "may_handle_alerts",
     "may_manage_residents",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 
 class Clock:
@@ -37,3 +37,15 @@ def to_millis(moment: datetime | None) -> int | None:
 
 def from_millis(millis: int | float | None) -> datetime | None:
     return None if millis is None else datetime.fromtimestamp(millis / 1000, tz=UTC)
+
+
+def local_today(zone: tzinfo, now: datetime | None = None) -> date:
+    """The calendar day at `now` (default: the clock) in `zone`: the organisation's "today".
+    `utcnow().date()` is yesterday in Tokyo until 09:00 and tomorrow in Honolulu from 14:00."""
+    return (now or clock.now()).astimezone(zone).date()
+
+
+def local_midnight(zone: tzinfo, now: datetime | None = None) -> datetime:
+    """The start (00:00 local, as a UTC datetime) of the organisation's day containing `now`."""
+    day = local_today(zone, now)
+    return datetime.combine(day, time(0, 0), tzinfo=zone).astimezone(UTC)

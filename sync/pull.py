@@ -25,10 +25,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import audit, feed
 from domain.access import Principal
-from domain.clock import utcnow
+from domain.clock import local_midnight, utcnow
 from domain.enums import Role
 from domain.errors import Unauthorized
-from domain.models import Assignment, Consent, Device, Resident, SyncDeviceState
+from domain.models import Assignment, Consent, Device, LegalBasisRecord, Resident, SyncDeviceState
 from sync import records, schema
 from sync.manifest import Manifest, load_manifests, load_state
 from sync.records import SYNC_TABLES, Encoder
@@ -51,14 +51,17 @@ class PullParams:
 
 
 def scope_key(principal: Principal, version: int, now: datetime) -> str:
-    """What the scope depends on besides feed rows: role, districts, the day (horizons), schema."""
+    """What the scope depends on besides feed rows: role, districts, the organisation's calendar
+    day (horizons, consent expiry), schema."""
     districts = hashlib.sha256(",".join(sorted(principal.district_ids)).encode()).hexdigest()[:16]
-    return f"{principal.role}|{principal.user_id}|{districts}|{now.date().isoformat()}|v{version}"
+    day = principal.today(now).isoformat()
+    return f"{principal.role}|{principal.user_id}|{districts}|{principal.timezone}|{day}|v{version}"
 
 
-def scope_moment(now: datetime) -> datetime:
-    """Horizons move once a day, so that the scope is stable within a day."""
-    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+def scope_moment(principal: Principal, now: datetime) -> datetime:
+    """Horizons move once a day, at the organisation's local midnight, so that the scope is stable
+    within its day (and consent expiring yesterday, locally, is out of it)."""
+    return local_midnight(principal.zone, now)
 
 
 async def pull(session: AsyncSession, principal: Principal, params: PullParams) -> dict[str, Any]:
@@ -92,7 +95,7 @@ async def _compute(
     session: AsyncSession, principal: Principal, params: PullParams, watermark: int
 ) -> dict[str, Any] | None:
     now = utcnow()
-    moment = scope_moment(now)
+    moment = scope_moment(principal, now)
     since = params.last_pulled_at
     if session.get_bind().dialect.name == "postgresql":
         # Prepared statements turn generic after a few runs; a generic plan cannot see that
@@ -119,7 +122,7 @@ async def _compute(
     if not full:
         heads = await _feed_heads(session, principal)
         candidates = set(base_recheck["residents"])
-        if max(heads["residents"], heads["consents"], heads["assignments"]) > since:
+        if max(heads["residents"], heads["consents"], heads["legal_bases"], heads["assignments"]) > since:
             candidates |= await _changed_resident_ids(session, principal, since)
         nothing_changed = (
             not candidates
@@ -261,6 +264,7 @@ async def _feed_heads(session: AsyncSession, principal: Principal) -> dict[str, 
     the plan and however big the town."""
     models = {name: t.model for name, t in SYNC_TABLES.items()} | {
         "consents": Consent,
+        "legal_bases": LegalBasisRecord,
         "assignments": Assignment,
     }
     heads = [
@@ -275,11 +279,15 @@ async def _feed_heads(session: AsyncSession, principal: Principal) -> dict[str, 
 
 
 async def _changed_resident_ids(session: AsyncSession, principal: Principal, since: int) -> set[str]:
-    """Residents whose scope may have changed: their row, a consent, or this user's assignment."""
+    """Residents whose scope may have changed: their row, a consent, a legal basis, or this user's
+    assignment."""
     org = principal.org_id
     parts = [
         select(Resident.id.label("rid")).where(Resident.org_id == org, Resident.feed_seq > since),
         select(Consent.resident_id.label("rid")).where(Consent.org_id == org, Consent.feed_seq > since),
+        select(LegalBasisRecord.resident_id.label("rid")).where(
+            LegalBasisRecord.org_id == org, LegalBasisRecord.feed_seq > since
+        ),
     ]
     if principal.role != Role.COORDINATOR:
         parts.append(

@@ -20,10 +20,10 @@ from api.auth.tokens import (
 )
 from domain.access import Principal
 from domain.clock import to_millis, utcnow
-from domain.enums import Role
 from domain.errors import InvalidInput, Unauthorized
 from domain.i18n import register
 from domain.models import Device, RefreshToken, User, UserDistrict
+from domain.principals import principal_of
 from domain.settings import Settings
 from notifications.devices import register_push_token
 
@@ -215,11 +215,4 @@ async def authenticate(session: AsyncSession, settings: Settings, authorization:
     user = await session.get(User, claims.user_id)
     if user is None or not user.active or user.org_id != claims.org_id:
         raise Unauthorized("error.user_inactive")
-    return Principal(
-        user_id=user.id,
-        org_id=user.org_id,
-        role=Role(user.role),
-        district_ids=frozenset(await user_districts(session, user.id)),
-        device_id=device.id,
-        locale=user.locale,
-    )
+    return await principal_of(session, user, device_id=device.id)

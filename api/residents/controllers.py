@@ -21,6 +21,10 @@ from api.residents.schemas import (
     ConsentWithdrawIn,
     HandOverIn,
     HandOverOut,
+    LegalBasisEndIn,
+    LegalBasisIn,
+    LegalBasisOut,
+    LegalBasisRuleOut,
     ResidentIn,
     ResidentOut,
     ResidentPage,
@@ -122,11 +126,45 @@ class ResidentController(Controller):
         recipient: ConsentRecipient,
         data: ConsentWithdrawIn | None = None,
     ) -> ConsentOut:
-        """Withdraw consent (coordinators). Sharing with that recipient stops at once: the resident
-        leaves their lists, and their phones purge it at the next sync."""
+        """Withdraw consent (coordinators). A withdrawal withdraws: sharing with that recipient stops
+        at once (unless a legal basis record of its own covers it), the resident leaves their lists,
+        and their phones purge it at the next sync."""
         return await service.withdraw_consent(
             db_session, principal, resident_id, recipient, data or ConsentWithdrawIn()
         )
+
+    @get("/{resident_id:str}/legal-bases", operation_id="listLegalBases")
+    async def list_legal_bases(
+        self, principal: Principal, db_session: AsyncSession, resident_id: str
+    ) -> list[LegalBasisOut]:
+        """The legal bases recorded for the resident, active and ended (coordinators). Audited."""
+        return await service.list_legal_bases(db_session, principal, resident_id)
+
+    @post("/{resident_id:str}/legal-bases", status_code=HTTP_201_CREATED, operation_id="recordLegalBasis")
+    async def record_legal_basis(
+        self, principal: Principal, db_session: AsyncSession, resident_id: str, data: LegalBasisIn
+    ) -> LegalBasisOut:
+        """Record a legal basis that allows sharing the resident with one kind of recipient without
+        consent (coordinators). Only bases from the fixed list, for the recipients each can cover
+        (`GET /api/v1/legal-bases`); anything else is refused with 422. Audited."""
+        return await service.record_legal_basis(db_session, principal, resident_id, data)
+
+    @post(
+        "/{resident_id:str}/legal-bases/{record_id:str}/end",
+        status_code=HTTP_200_OK,
+        operation_id="endLegalBasis",
+    )
+    async def end_legal_basis(
+        self,
+        principal: Principal,
+        db_session: AsyncSession,
+        resident_id: str,
+        record_id: str,
+        data: LegalBasisEndIn,
+    ) -> LegalBasisOut:
+        """End a legal basis with a reason (coordinators): the sharing it allowed stops at once and
+        phones purge the resident at their next sync. The record stays in the history. Audited."""
+        return await service.end_legal_basis(db_session, principal, resident_id, record_id, data)
 
     @get("/{resident_id:str}/assignments", operation_id="listAssignments")
     async def list_assignments(
@@ -164,3 +202,14 @@ class AssignmentController(Controller):
         the end of a commissioner's term: old assignments end with the reason, new ones start with the
         same role, and visit plans and future planned visits follow."""
         return await service.hand_over(db_session, principal, data)
+
+
+class LegalBasisController(Controller):
+    path = "/api/v1/legal-bases"
+    tags = ["residents"]
+
+    @get("/", operation_id="listLegalBasisRules")
+    async def list_rules(self, principal: Principal) -> list[LegalBasisRuleOut]:
+        """The fixed list of legal bases that allow sharing without consent, with the law each
+        rests on and the recipient kinds each can cover (see docs/privacy.md)."""
+        return service.legal_basis_catalogue(principal)

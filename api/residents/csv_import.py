@@ -26,11 +26,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain import audit, feed
 from domain.access import Principal
 from domain.base import new_id
-from domain.clock import utcnow
+from domain.clock import local_today
 from domain.enums import ConsentRecipient, ConsentStatus, Household, ResidentStatus, RiskLevel
 from domain.errors import NotFound
 from domain.i18n import register, translate
 from domain.models import Consent, District, EmergencyContact, Organisation, Resident
+from domain.org_settings import timezone_of
 
 MAX_ROWS = 20_000
 FILE_LINE = 0  # errors about the whole file (encoding, missing columns) carry line 0
@@ -653,7 +654,7 @@ async def import_residents(
     if org is None:
         raise NotFound()
     districts = list(await session.scalars(select(District).where(District.org_id == org_id)))
-    today = utcnow().date()
+    today = local_today(timezone_of(org))  # the organisation's calendar: consent dates default to it
     rows, report = parse(data, districts, today.year)
     report.dry_run = dry_run
     if rows:
@@ -703,7 +704,7 @@ async def _insert(
             dict(
                 id=new_id(), org_id=org_id, feed_seq=position, resident_id=resident_id, recipient=recipient,
                 status=ConsentStatus.GIVEN if given else ConsentStatus.WITHDRAWN, purpose="CSV取込",
-                given_on=(row.consent_date or today) if given else None, legal_basis=None, expires_on=None,
+                given_on=(row.consent_date or today) if given else None, expires_on=None,
                 recorded_by=recorder,
             )
             for recipient, given in row.consents.items()

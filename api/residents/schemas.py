@@ -155,16 +155,14 @@ class ConsentIn(InputModel):
     status: ConsentStatus
     purpose: str = Field(default="", max_length=300, description="What the data is shared for")
     given_on: date | None = Field(default=None, description="Date of consent; defaults to today when given")
-    expires_on: date | None = None
-    legal_basis: LegalBasis | None = Field(
-        default=None, description="Where there is no consent: what still allows sharing"
+    expires_on: date | None = Field(
+        default=None, description="Last day the consent covers, in the organisation's calendar"
     )
 
 
 class ConsentWithdrawIn(InputModel):
-    keep_legal_basis: bool = Field(
-        default=False, description="Keep a recorded legal basis (sharing continues under it)"
-    )
+    """A withdrawal withdraws: nothing keeps it sharing. What the law allows without consent is a
+    legal basis record of its own (`/residents/{id}/legal-bases`)."""
 
 
 class ConsentOut(BaseModel):
@@ -177,10 +175,48 @@ class ConsentOut(BaseModel):
     purpose: str
     given_on: date | None = None
     expires_on: date | None = None
-    legal_basis: LegalBasis | None = None
     recorded_by: str | None = None
     updated_at: datetime
-    covers: bool = Field(description="Whether this record currently allows sharing with the recipient")
+    covers: bool = Field(
+        description="Whether sharing with this recipient is allowed today (organisation's calendar): "
+        "this consent is given and not expired, or an active legal basis covers the recipient"
+    )
+    legal_bases: list[LegalBasis] = Field(
+        default_factory=list, description="Active legal bases that cover this recipient"
+    )
+
+
+class LegalBasisIn(InputModel):
+    basis: LegalBasis
+    recipient: ConsentRecipient = Field(description="The kind of recipient the basis is recorded for")
+    note: str = Field(default="", max_length=300, description="e.g. the council's or list's reference")
+
+
+class LegalBasisEndIn(InputModel):
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class LegalBasisOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    resident_id: str
+    basis: LegalBasis
+    recipient: ConsentRecipient
+    note: str
+    recorded_by: str | None = None
+    recorded_at: datetime
+    ended_at: datetime | None = None
+    ended_by: str | None = None
+    end_reason: str | None = None
+    active: bool
+
+
+class LegalBasisRuleOut(BaseModel):
+    basis: LegalBasis
+    label: str
+    law: str
+    covers: list[ConsentRecipient] = Field(description="The recipient kinds this basis can cover")
 
 
 class AssignmentIn(InputModel):

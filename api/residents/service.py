@@ -11,6 +11,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,6 +31,10 @@ from api.residents.schemas import (
     EmergencyContactOut,
     HandOverIn,
     HandOverOut,
+    LegalBasisEndIn,
+    LegalBasisIn,
+    LegalBasisOut,
+    LegalBasisRuleOut,
     ResidentIn,
     ResidentOut,
     ResidentPatch,
@@ -44,6 +49,7 @@ from domain.access import (
     may_read_assignments,
     may_read_consents,
     may_see_emergency_contacts,
+    record_is_active,
     resident_fields_for,
     visible_residents,
 )
@@ -54,21 +60,22 @@ from domain.enums import (
     ConsentStatus,
     ResidentStatus,
     RiskLevel,
-    Role,
     VisitStatus,
 )
-from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from domain.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from domain.i18n import register
+from domain.legal_bases import LEGAL_BASES, basis_covers
 from domain.models import (
     Assignment,
     Consent,
     EmergencyContact,
+    LegalBasisRecord,
     Resident,
     User,
-    UserDistrict,
     Visit,
     VisitPlan,
 )
+from domain.principals import principal_of
 
 register(
     {
@@ -107,6 +114,18 @@ register(
         "error.resident_ended": {
             "ja": "見守りが終了した対象者です。",
             "en": "Watching over this resident has ended.",
+        },
+        "field.basis_does_not_cover": {
+            "ja": "法的根拠「{basis}」は提供先「{recipient}」を対象にできません（対象: {covers}）。",
+            "en": "The legal basis {basis} cannot cover the recipient {recipient} (it covers: {covers}).",
+        },
+        "error.legal_basis_active": {
+            "ja": "この法的根拠は既にこの提供先について記録されています。",
+            "en": "This legal basis is already recorded for this recipient.",
+        },
+        "error.legal_basis_ended": {
+            "ja": "この法的根拠の記録は既に終了しています。",
+            "en": "This legal basis record has already ended.",
         },
         "error.no_consent_record": {
             "ja": "この対象者にはこの提供先の同意記録がありません。",
@@ -351,16 +370,26 @@ async def change_status(
 # --- consent ----------------------------------------------------------------------------------------
 
 
-_covers = consent_record_covers
-
-
-def _consent_out(consent: Consent) -> ConsentOut:
+def _consent_out(consent: Consent, today: date, bases: Sequence[LegalBasisRecord]) -> ConsentOut:
+    mine = [b for b in bases if b.recipient == consent.recipient and record_is_active(b)]
     return ConsentOut.model_validate(
         {
-            **{k: getattr(consent, k) for k in ConsentOut.model_fields if k != "covers"},
-            "covers": _covers(consent),
+            **{k: getattr(consent, k) for k in ConsentOut.model_fields if k not in ("covers", "legal_bases")},
+            "covers": consent_record_covers(consent, today, mine),
+            "legal_bases": sorted({b.basis for b in mine}),
         }
     )
+
+
+async def _active_bases(session: AsyncSession, resident_id: str) -> list[LegalBasisRecord]:
+    rows = await session.scalars(
+        select(LegalBasisRecord).where(
+            LegalBasisRecord.resident_id == resident_id,
+            LegalBasisRecord.ended_at.is_(None),
+            LegalBasisRecord.deleted_at.is_(None),
+        )
+    )
+    return list(rows.all())
 
 
 async def list_consents(session: AsyncSession, principal: Principal, resident_id: str) -> list[ConsentOut]:
@@ -374,7 +403,9 @@ async def list_consents(session: AsyncSession, principal: Principal, resident_id
         )
     ).all()
     audit.record(session, principal, "read", "consent", resident.id, recipients=[c.recipient for c in rows])
-    return [_consent_out(c) for c in rows]
+    bases = await _active_bases(session, resident.id)
+    today = principal.today()
+    return [_consent_out(c, today, bases) for c in rows]
 
 
 async def _consent_for(
@@ -394,9 +425,10 @@ async def set_consent(
 ) -> ConsentOut:
     _require_manager(principal)
     resident = await get_visible(session, principal, resident_id)
+    today = principal.today()  # the organisation's calendar day, not UTC's
     given_on = data.given_on
     if data.status == ConsentStatus.GIVEN and given_on is None:
-        given_on = utcnow().date()
+        given_on = today
     if given_on and data.expires_on and data.expires_on < given_on:
         raise InvalidInput.field("expires_on", "field.expires_before_given")
     consent = await _consent_for(session, resident, recipient)
@@ -405,7 +437,6 @@ async def set_consent(
         "purpose": data.purpose,
         "given_on": given_on,
         "expires_on": data.expires_on,
-        "legal_basis": data.legal_basis,
         "recorded_by": principal.user_id,
     }
     if consent is None:
@@ -422,7 +453,7 @@ async def set_consent(
     await session.flush()
     audit.record(session, principal, action, "consent", consent.id, fields=changed, resident_id=resident.id,
                  recipient=str(recipient))  # fmt: skip
-    return _consent_out(consent)
+    return _consent_out(consent, today, await _active_bases(session, resident.id))
 
 
 async def withdraw_consent(
@@ -432,23 +463,133 @@ async def withdraw_consent(
     recipient: ConsentRecipient,
     data: ConsentWithdrawIn,
 ) -> ConsentOut:
-    """Withdrawn consent stops sharing at once: the resident leaves the lists of the people it
-    covered, and their phones purge it at the next sync."""
+    """A withdrawal withdraws: sharing under this consent stops at once, the resident leaves the
+    lists of the people it covered, and their phones purge it at the next sync. Only a legal basis
+    record of its own (recorded and ended separately) can still allow sharing."""
     _require_manager(principal)
     resident = await get_visible(session, principal, resident_id)
     consent = await _consent_for(session, resident, recipient)
     if consent is None or consent.deleted_at is not None:
         raise NotFound("error.no_consent_record")
-    changed = ["status"]
     consent.status = ConsentStatus.WITHDRAWN
     consent.recorded_by = principal.user_id
-    if not data.keep_legal_basis and consent.legal_basis is not None:
-        consent.legal_basis = None
-        changed.append("legal_basis")
     await session.flush()
-    audit.record(session, principal, "withdraw", "consent", consent.id, fields=changed, resident_id=resident.id,
+    audit.record(session, principal, "withdraw", "consent", consent.id, fields=["status"], resident_id=resident.id,
                  recipient=str(recipient))  # fmt: skip
-    return _consent_out(consent)
+    return _consent_out(consent, principal.today(), await _active_bases(session, resident.id))
+
+
+# --- legal bases ------------------------------------------------------------------------------------
+
+
+def legal_basis_catalogue(principal: Principal) -> list[LegalBasisRuleOut]:
+    """The fixed list of legal bases and the recipient kinds each can cover."""
+    lang = "en" if principal.locale.startswith("en") else "ja"
+    return [
+        LegalBasisRuleOut(
+            basis=rule.basis, label=rule.label[lang], law=rule.law[lang], covers=sorted(rule.covers)
+        )
+        for rule in LEGAL_BASES.values()
+    ]
+
+
+def _basis_out(record: LegalBasisRecord) -> LegalBasisOut:
+    return LegalBasisOut.model_validate(
+        {**{k: getattr(record, k) for k in LegalBasisOut.model_fields if k != "active"},
+         "active": record_is_active(record)}
+    )  # fmt: skip
+
+
+async def list_legal_bases(
+    session: AsyncSession, principal: Principal, resident_id: str
+) -> list[LegalBasisOut]:
+    """Every legal basis recorded for the resident, active and ended (the history)."""
+    _require_manager(principal)
+    resident = await get_visible(session, principal, resident_id)
+    rows = (
+        await session.scalars(
+            select(LegalBasisRecord)
+            .where(LegalBasisRecord.resident_id == resident.id, LegalBasisRecord.deleted_at.is_(None))
+            .order_by(LegalBasisRecord.recorded_at.desc(), LegalBasisRecord.id)
+        )
+    ).all()
+    audit.record(session, principal, "read", "legal_basis", resident.id)
+    return [_basis_out(r) for r in rows]
+
+
+async def record_legal_basis(
+    session: AsyncSession, principal: Principal, resident_id: str, data: LegalBasisIn
+) -> LegalBasisOut:
+    """Record that a legal basis allows sharing the resident with one kind of recipient without
+    consent. Refused (422) when the basis cannot cover that recipient; one active record per
+    resident, basis and recipient (409)."""
+    _require_manager(principal)
+    if not basis_covers(data.basis, data.recipient):
+        # Well-formed but against the rules: 422, naming the basis and what it can cover.
+        covers = ", ".join(sorted(LEGAL_BASES[data.basis].covers))
+        reason = FieldError(
+            "recipient", "field.basis_does_not_cover", {"basis": str(data.basis), "recipient": str(data.recipient),
+                                                        "covers": covers}
+        )  # fmt: skip
+        raise InvalidInput(errors=[reason], status=422)
+    # Locked: two coordinators recording the same basis at once must not make two active records.
+    resident = await get_visible(session, principal, resident_id, lock=True)
+    if resident.status == ResidentStatus.ENDED:
+        raise Conflict("error.resident_ended")
+    existing = await session.scalar(
+        select(LegalBasisRecord.id).where(
+            LegalBasisRecord.resident_id == resident.id,
+            LegalBasisRecord.basis == data.basis,
+            LegalBasisRecord.recipient == data.recipient,
+            LegalBasisRecord.ended_at.is_(None),
+            LegalBasisRecord.deleted_at.is_(None),
+        )
+    )
+    if existing is not None:
+        raise Conflict("error.legal_basis_active")
+    record = LegalBasisRecord(
+        org_id=resident.org_id,
+        resident_id=resident.id,
+        basis=data.basis,
+        recipient=data.recipient,
+        note=data.note.strip(),
+        recorded_by=principal.user_id,
+        recorded_at=utcnow(),
+    )
+    session.add(record)
+    await session.flush()
+    audit.record(session, principal, "create", "legal_basis", record.id, fields=["basis", "recipient", "note"],
+                 resident_id=resident.id, recipient=str(data.recipient), basis=str(data.basis))  # fmt: skip
+    return _basis_out(record)
+
+
+async def end_legal_basis(
+    session: AsyncSession, principal: Principal, resident_id: str, record_id: str, data: LegalBasisEndIn
+) -> LegalBasisOut:
+    """End a legal basis: the sharing it allowed stops at once (lists now, phones at their next
+    sync); the record stays in the history."""
+    _require_manager(principal)
+    resident = await get_visible(session, principal, resident_id)
+    if not is_id(record_id):
+        raise NotFound()
+    record = await session.scalar(
+        select(LegalBasisRecord).where(
+            LegalBasisRecord.id == record_id,
+            LegalBasisRecord.resident_id == resident.id,
+            LegalBasisRecord.deleted_at.is_(None),
+        )
+    )
+    if record is None:
+        raise NotFound()
+    if record.ended_at is not None:
+        raise Conflict("error.legal_basis_ended")
+    record.ended_at = utcnow()
+    record.ended_by = principal.user_id
+    record.end_reason = data.reason.strip()
+    await session.flush()
+    audit.record(session, principal, "end", "legal_basis", record.id, fields=["ended_at", "end_reason"],
+                 resident_id=resident.id, recipient=str(record.recipient), basis=str(record.basis))  # fmt: skip
+    return _basis_out(record)
 
 
 # --- assignments ------------------------------------------------------------------------------------
@@ -480,15 +621,8 @@ async def _org_user(session: AsyncSession, principal: Principal, user_id: str, f
     return user
 
 
-async def _principal_of(session: AsyncSession, user: User) -> Principal:
-    districts = await session.scalars(select(UserDistrict.district_id).where(UserDistrict.user_id == user.id))
-    return Principal(
-        user_id=user.id, org_id=user.org_id, role=Role(user.role), district_ids=frozenset(districts)
-    )
-
-
 async def _visible_to(session: AsyncSession, user: User, resident_id: str) -> bool:
-    viewer = await _principal_of(session, user)
+    viewer = await principal_of(session, user)
     found = await session.scalar(
         select(Resident.id).where(Resident.id == resident_id, visible_residents(viewer))
     )
@@ -656,7 +790,7 @@ async def hand_over(session: AsyncSession, principal: Principal, data: HandOverI
     for visit in visits:
         visit.assignee_id = target.id
     await session.flush()
-    viewer = await _principal_of(session, target)
+    viewer = await principal_of(session, target)
     reachable = set(
         (
             await session.scalars(

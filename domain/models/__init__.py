@@ -7,7 +7,7 @@ from domain.models._contact_note import ContactNote
 from domain.models._notification import Delivery, DeliveryAttempt, Notification
 from domain.models._organisation import District, Organisation, UserDistrict
 from domain.models._quarantine import QuarantinedRecord
-from domain.models._resident import Assignment, Consent, EmergencyContact, Resident
+from domain.models._resident import Assignment, Consent, EmergencyContact, LegalBasisRecord, Resident
 from domain.models._sync_state import SyncDeviceState
 from domain.models._user import Device, LoginThrottle, RefreshToken, User
 from domain.models._visit import SafetyCheckCampaign, Visit, VisitPlan
@@ -25,6 +25,7 @@ __all__ = [
     "Device",
     "District",
     "EmergencyContact",
+    "LegalBasisRecord",
     "LoginThrottle",
     "Notification",
     "Organisation",

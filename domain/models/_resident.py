@@ -54,8 +54,9 @@ class EmergencyContact(IdMixin, OrgMixin, TimestampMixin, FeedMixin, Base):
 
 
 class Consent(IdMixin, OrgMixin, TimestampMixin, FeedMixin, Base):
-    """The resident's consent for one kind of recipient. Where there is no consent, `legal_basis`
-    records what still allows sharing. Changes are kept in the audit log."""
+    """The resident's consent for one kind of recipient: given, withdrawn or not given, with its
+    expiry in the organisation's calendar. A withdrawal withdraws; what may still allow sharing
+    without consent is a `LegalBasisRecord` of its own. Changes are kept in the audit log."""
 
     __tablename__ = "consents"
     __table_args__ = (
@@ -69,8 +70,30 @@ class Consent(IdMixin, OrgMixin, TimestampMixin, FeedMixin, Base):
     purpose: Mapped[str] = mapped_column(String(300), default="")
     given_on: Mapped[date | None] = mapped_column(Date, default=None)
     expires_on: Mapped[date | None] = mapped_column(Date, default=None)
-    legal_basis: Mapped[LegalBasis | None] = mapped_column(String(40), default=None)
     recorded_by: Mapped[str | None] = mapped_column(String(ID_LENGTH), ForeignKey("users.id"), default=None)
+
+
+class LegalBasisRecord(IdMixin, OrgMixin, TimestampMixin, FeedMixin, Base):
+    """A legal basis that allows sharing a resident with one kind of recipient without consent
+    (the fixed list and what each basis covers: `domain.legal_bases`). It shares while it is not
+    ended; ending it keeps the record (history) and stops the sharing. A feed table, so that
+    recording or ending one reaches phones on their next pull (scope entry and exit)."""
+
+    __tablename__ = "legal_bases"
+    __table_args__ = (
+        Index("ix_legal_bases_resident_active", "resident_id", "ended_at"),
+        Index("ix_legal_bases_org_feed", "org_id", "feed_seq"),  # sync: "which bases changed since N"
+    )
+
+    resident_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("residents.id"))
+    basis: Mapped[LegalBasis] = mapped_column(String(40))
+    recipient: Mapped[ConsentRecipient] = mapped_column(String(40))
+    note: Mapped[str] = mapped_column(String(300), default="")
+    recorded_by: Mapped[str | None] = mapped_column(String(ID_LENGTH), ForeignKey("users.id"), default=None)
+    recorded_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None] = mapped_column(default=None)
+    ended_by: Mapped[str | None] = mapped_column(String(ID_LENGTH), ForeignKey("users.id"), default=None)
+    end_reason: Mapped[str | None] = mapped_column(String(200), default=None)
 
 
 class Assignment(IdMixin, OrgMixin, TimestampMixin, FeedMixin, Base):

@@ -215,17 +215,35 @@ async def test_consent_withdrawal_removes_the_resident_from_the_volunteer(client
     assert [i["id"] for i in listed["items"]] == [ids[0]]
     assert (await client.get(f"/api/v1/residents/{ids[1]}", headers=volunteer)).status_code == 404
 
-    # Without consent, a recorded legal basis still allows sharing; consents list shows both.
-    basis = await client.put(
+    # A withdrawal withdraws: nothing in the consent keeps it sharing (the old flag is refused).
+    kept = await client.post(
+        f"/api/v1/residents/{ids[1]}/consents/volunteers/withdraw",
+        json={"keep_legal_basis": True},
+        headers=coord,
+    )
+    assert kept.status_code == 400 and kept.json()["errors"][0]["field"] == "keep_legal_basis"
+    old_way = await client.put(
         f"/api/v1/residents/{ids[1]}/consents/district_commissioner",
         json={"status": "withdrawn", "legal_basis": "evacuation_support_list"},
         headers=coord,
     )
-    assert basis.status_code == 200 and basis.json()["covers"] is True
+    assert old_way.status_code == 400
+    # Without consent, a legal basis record of its own still allows sharing; consents list says so.
+    await client.put(
+        f"/api/v1/residents/{ids[1]}/consents/district_commissioner",
+        json={"status": "withdrawn"},
+        headers=coord,
+    )
+    basis = await client.post(
+        f"/api/v1/residents/{ids[1]}/legal-bases",
+        json={"basis": "evacuation_support_list", "recipient": "district_commissioner"},
+        headers=coord,
+    )
+    assert basis.status_code == 201 and basis.json()["active"] is True
     consents = (await client.get(f"/api/v1/residents/{ids[1]}/consents", headers=coord)).json()
-    assert {c["recipient"]: c["covers"] for c in consents} == {
-        "district_commissioner": True,
-        "volunteers": False,
+    assert {c["recipient"]: (c["status"], c["covers"], c["legal_bases"]) for c in consents} == {
+        "district_commissioner": ("withdrawn", True, ["evacuation_support_list"]),
+        "volunteers": ("withdrawn", False, []),
     }
     bad = await client.put(
         f"/api/v1/residents/{ids[1]}/consents/volunteers",

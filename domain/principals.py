@@ -1,0 +1,31 @@
+"""Building a `Principal` for a user: the one place that loads what access rules need to know
+about the asker — role, districts and the organisation's time zone (every calendar rule is judged
+in it). Requests, jobs and services that act for or check another user all come here."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.access import Principal
+from domain.enums import Role
+from domain.models import Organisation, User, UserDistrict
+
+
+async def org_timezone(session: AsyncSession, org_id: str) -> str:
+    """The organisation's IANA time zone (identity-mapped: one lookup per session)."""
+    org = await session.get(Organisation, org_id)
+    return (org.timezone if org is not None else None) or "Asia/Tokyo"
+
+
+async def principal_of(session: AsyncSession, user: User, *, device_id: str | None = None) -> Principal:
+    districts = await session.scalars(select(UserDistrict.district_id).where(UserDistrict.user_id == user.id))
+    return Principal(
+        user_id=user.id,
+        org_id=user.org_id,
+        role=Role(user.role),
+        district_ids=frozenset(districts.all()),
+        device_id=device_id,
+        locale=user.locale,
+        timezone=await org_timezone(session, user.org_id),
+    )
