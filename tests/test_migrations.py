@@ -9,7 +9,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
@@ -42,6 +42,17 @@ async def _insert_town_rows(connection) -> None:
         "holiday_rule, status, created_at, updated_at) VALUES ('plan-1', 'org-0', 'res-1', 'FREQ=WEEKLY', "
         "'2026-01-05', '09:00:00', '18:00:00', 1, 'shift', 'active', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
     ))  # fmt: skip
+    # Consent withdrawn but kept sharing by the old `legal_basis` column: once for a recipient the
+    # basis covers, once for one it cannot (0003 moves both, the second as an ended record).
+    for cid, recipient, basis, seq in (
+        ("con-1", "district_commissioner", "evacuation_support_list", 2),
+        ("con-2", "volunteers", "council_confidentiality", 3),
+    ):
+        await connection.execute(text(
+            "INSERT INTO consents (id, org_id, resident_id, recipient, status, purpose, legal_basis, created_at, "
+            "updated_at, feed_seq) VALUES (:id, 'org-0', 'res-1', :recipient, 'withdrawn', '', :basis, "
+            "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, :seq)"
+        ), {"id": cid, "recipient": recipient, "basis": basis, "seq": seq})  # fmt: skip
 
 
 def _diffs(connection) -> list:
@@ -104,6 +115,25 @@ async def test_each_revision_upgrades_with_data_and_downgrades(empty_settings: S
         with pytest.raises(DBAPIError):
             async with engine.begin() as connection:
                 await connection.execute(text("UPDATE residents SET name = 'x' WHERE id = 'res-1'"))
+        # Legal bases moved into records of their own; the column is gone; both tables are guarded.
+        async with engine.connect() as connection:
+            moved = (await connection.execute(text(
+                "SELECT resident_id, recipient, basis, ended_at IS NULL, feed_seq > 0 FROM legal_bases "
+                "ORDER BY recipient"
+            ))).all()  # fmt: skip
+            consent_columns = await connection.run_sync(
+                lambda sync: {c["name"] for c in inspect(sync).get_columns("consents")}
+            )
+        assert [tuple(row) for row in moved] == [
+            ("res-1", "district_commissioner", "evacuation_support_list", True, True),
+            ("res-1", "volunteers", "council_confidentiality", False, True),
+        ]
+        assert "legal_basis" not in consent_columns
+        for statement in ("UPDATE consents SET status = 'given' WHERE id = 'con-1'",
+                          "UPDATE legal_bases SET note = 'x' WHERE resident_id = 'res-1'"):  # fmt: skip
+            with pytest.raises(DBAPIError):
+                async with engine.begin() as connection:
+                    await connection.execute(text(statement))
 
         # The newest migration downgrades cleanly and upgrades again without losing the rows.
         previous = revisions[-2].revision if len(revisions) > 1 else None
