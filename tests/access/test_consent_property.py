@@ -1,0 +1,417 @@
+"""Property: at any moment, in any time zone, every user receives exactly what the consent rules
+allow — through GET /residents, GET /residents/{id}, GET /me/visits and sync pulls (a phone that
+has been pulling all along, and a new phone's first pull).
+
+Hypothesis builds random histories in a small town — consent given, withdrawn or given with an
+expiry around "today"; legal bases recorded (also for recipients they cannot cover: refused) and
+ended; assignments added and ended; a commissioner's districts changed; team and restricted notes
+— and moves the clock to random local times, early mornings in Tokyo included (where UTC's date
+is still yesterday) and late evenings west of UTC (where UTC's date is already tomorrow). After
+each check step, what each user received is compared with `Model`, a reference written here from
+the rules in docs/privacy.md, independent of domain/access.py.
+
+The default run is small and derandomized (it is part of `make test`); a long random run:
+`pytest -m slow tests/access/test_consent_property.py`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time as wallclock
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from api.auth.tokens import issue_access_token
+from domain.clock import clock
+from domain.enums import ConsentRecipient, ConsentStatus, NoteVisibility, Role
+from domain.models import (
+    Assignment,
+    Consent,
+    ContactNote,
+    Device,
+    District,
+    Organisation,
+    User,
+    UserDistrict,
+    Visit,
+)
+from tests.factories import make_district, make_resident, make_user
+from tests.sync.device import Device as Phone
+
+ZONES = ("Asia/Tokyo", "America/New_York", "Pacific/Honolulu")
+DC, VOL, NPO = (
+    ConsentRecipient.DISTRICT_COMMISSIONER,
+    ConsentRecipient.VOLUNTEERS,
+    ConsentRecipient.PARTNER_NPO,
+)
+RESIDENT_DISTRICTS = ("A", "A", "B")  # three residents: two in district A, one in B
+USERS = ("c", "k1", "k2", "v1", "v2")  # coordinator, commissioners (A; B), volunteers
+ROLES = {"c": Role.COORDINATOR, "k1": Role.COMMISSIONER, "k2": Role.COMMISSIONER,
+         "v1": Role.VOLUNTEER, "v2": Role.VOLUNTEER}  # fmt: skip
+VISIT_ASSIGNEES = ("v1", "k1", "v2")  # one visit per resident, five days after the start
+WATCHERS = ("k1", "v1", "v2")  # who may be assigned
+# What each basis can cover, written out again here (not read from domain code).
+BASIS_COVERS = {
+    "council_confidentiality": {
+        DC,
+        ConsentRecipient.COUNCIL_STAFF,
+        NPO,
+        ConsentRecipient.COMMUNITY_SUPPORT_CENTRE,
+    },
+    "evacuation_support_list": {
+        DC,
+        ConsentRecipient.COUNCIL_STAFF,
+        ConsentRecipient.COMMUNITY_SUPPORT_CENTRE,
+    },
+}
+_run = itertools.count()
+FIGURES: dict[str, float] = {"examples": 0, "checks": 0}
+
+# --- the history --------------------------------------------------------------------------------
+resident = st.integers(0, len(RESIDENT_DISTRICTS) - 1)
+step = st.one_of(
+    st.tuples(st.just("consent"), resident, st.sampled_from([DC, VOL]),
+              st.sampled_from(["give", "withdraw", "expire:-1", "expire:0", "expire:1"])),
+    st.tuples(st.just("basis"), resident, st.sampled_from(sorted(BASIS_COVERS)), st.sampled_from([DC, VOL, NPO])),
+    st.tuples(st.just("end_basis"), resident),
+    st.tuples(st.just("assign"), st.sampled_from(WATCHERS), resident),
+    st.tuples(st.just("districts"), st.sampled_from([(), ("A",), ("B",), ("A", "B")])),
+    st.tuples(st.just("note"), resident, st.sampled_from(USERS), st.sampled_from(list(NoteVisibility))),
+    st.tuples(st.just("wait"), st.integers(1, 40 * 60)),  # minutes
+    # The next local hh:mm, biased to the hours where UTC's date differs from the local one.
+    st.tuples(st.just("at"), st.one_of(st.integers(0, 9), st.integers(14, 23)), st.sampled_from([0, 1, 30, 59])),
+    st.tuples(st.just("check")),
+)  # fmt: skip
+
+
+@dataclass
+class Model:
+    """The rules, as docs/privacy.md states them, over the history so far."""
+
+    zone: ZoneInfo
+    consents: dict[tuple[int, str], tuple[str, date | None]] = field(default_factory=dict)
+    bases: list[dict[str, Any]] = field(default_factory=list)  # {id, r, basis, recipient, active}
+    assigned: set[tuple[str, int]] = field(default_factory=set)
+    districts: dict[str, frozenset[str]] = field(default_factory=dict)
+    notes: list[dict[str, Any]] = field(default_factory=list)  # {id, r, author, visibility, at}
+
+    def today(self) -> date:
+        return clock.now().astimezone(self.zone).date()
+
+    def midnight(self) -> datetime:
+        return datetime.combine(self.today(), time(0), tzinfo=self.zone)
+
+    def shares(self, r: int, recipient: str) -> bool:
+        status, expires = self.consents.get((r, recipient), ("none", None))
+        if status == "given" and (expires is None or expires >= self.today()):
+            return True
+        return any(b["r"] == r and b["recipient"] == recipient and b["active"] for b in self.bases)
+
+    def sees(self, user: str, r: int) -> bool:
+        role = ROLES[user]
+        if role == Role.COORDINATOR:
+            return True
+        if role == Role.COMMISSIONER:
+            reach = RESIDENT_DISTRICTS[r] in self.districts[user] or (user, r) in self.assigned
+            return reach and self.shares(r, DC)
+        return (user, r) in self.assigned and self.shares(r, VOL)
+
+    def sees_note(self, user: str, note: dict[str, Any]) -> bool:
+        if not self.sees(user, note["r"]):
+            return False
+        role = ROLES[user]
+        return (
+            role == Role.COORDINATOR
+            or note["visibility"] == NoteVisibility.TEAM
+            or note["author"] == user
+            or (role == Role.COMMISSIONER and RESIDENT_DISTRICTS[note["r"]] in self.districts[user])
+        )
+
+    def expected(self, user: str, visits: list[dict[str, Any]], ids: list[str]) -> dict[str, Any]:
+        """What `user` must receive now. `visits` are the visit rows as stored (who is assigned is
+        data, not a rule: reassignment may move them)."""
+        residents = sorted(ids[r] for r in range(len(ids)) if self.sees(user, r))
+        start = self.midnight()
+        mine = {
+            ids[v["r"]] for v in visits
+            if v["assignee"] == user and self.sees(user, v["r"]) and v["status"] != "cancelled"
+            and v["due_start"] < start + timedelta(days=14) and v["due_end"] > start
+        }  # fmt: skip
+        phone_visits = {
+            v["id"] for v in visits
+            if self.sees(user, v["r"]) and (ROLES[user] != Role.VOLUNTEER or v["assignee"] == user)
+            and start - timedelta(days=30) <= v["due_start"] <= start + timedelta(days=60)
+        }  # fmt: skip
+        notes = {
+            n["id"] for n in self.notes if self.sees_note(user, n) and n["at"] >= start - timedelta(days=180)
+        }
+        held = {"residents": residents, "visits": sorted(phone_visits), "contact_notes": sorted(notes)}
+        return {
+            "list": residents,
+            "details": residents,
+            "my_visits": sorted(mine),
+            "pull": held,
+            "first_pull": held,
+            # The inbox joins here once messages follow consent (GET /me/notifications and the
+            # phone's notifications table): what it may name is `self.sees(user, r)` at this moment.
+        }
+
+
+class Town:
+    """The running service side of one example: ids, tokens minted at the clock's moment, phones."""
+
+    def __init__(self, client: Any, db: Any, secret: str, zone_name: str) -> None:
+        self.client, self.db, self.secret = client, db, secret
+        self.model = Model(ZoneInfo(zone_name))
+        self.zone_name = zone_name
+        self.users: dict[str, User] = {}
+        self.devices: dict[tuple[str, str], str] = {}
+        self.ids: list[str] = []
+        self.district_ids: dict[str, str] = {}
+        self.phones: dict[str, Phone] = {}
+
+    async def build(self, run: int, dc_expiry: list[int | None], vol_expiry: list[int | None]) -> None:
+        async with self.db() as s:
+            org = Organisation(name=f"性質の町{run}", timezone=self.zone_name)
+            s.add(org)
+            await s.flush()
+            self.org_id = org.id
+            for name in ("A", "B"):
+                self.district_ids[name] = (await make_district(s, org, f"{name}地区")).id
+            for user in USERS:
+                held = {"k1": ("A",), "k2": ("B",)}.get(user, ())
+                row = await make_user(s, org, ROLES[user], f"{user}-{run}")
+                for d in held:
+                    s.add(UserDistrict(org_id=org.id, user_id=row.id, district_id=self.district_ids[d]))
+                self.model.districts[user] = frozenset(held)
+                self.users[user] = row
+                for kind in ("phone", "fresh"):
+                    device = Device(
+                        org_id=org.id, user_id=row.id, client_id=f"{kind}-{user}", platform="android"
+                    )
+                    s.add(device)
+                    await s.flush()
+                    self.devices[(user, kind)] = device.id
+            for r, district in enumerate(RESIDENT_DISTRICTS):
+                home = await s.get(District, self.district_ids[district])
+                row = await make_resident(s, org, home, name=f"住民{r}")
+                self.ids.append(row.id)
+                for recipient, expiry in ((DC, dc_expiry[r]), (VOL, vol_expiry[r])):
+                    expires = None if expiry is None else self.model.today() + timedelta(days=expiry)
+                    s.add(Consent(org_id=org.id, resident_id=row.id, recipient=recipient, status=ConsentStatus.GIVEN,
+                                  given_on=self.model.today() - timedelta(days=100), expires_on=expires))  # fmt: skip
+                    self.model.consents[(r, recipient)] = ("given", expires)
+                watcher = ("v1", "k1", "v2")[r]
+                s.add(Assignment(org_id=org.id, resident_id=row.id, user_id=self.users[watcher].id,
+                                 started_at=clock.now()))  # fmt: skip
+                self.model.assigned.add((watcher, r))
+                due = datetime.combine(
+                    self.model.today() + timedelta(days=5), time(10), tzinfo=self.model.zone
+                )
+                s.add(Visit(org_id=org.id, occurrence_key=f"k{r}", resident_id=row.id,
+                            assignee_id=self.users[VISIT_ASSIGNEES[r]].id, due_start=due,
+                            due_end=due + timedelta(hours=2)))  # fmt: skip
+        for user in USERS:
+            self.phones[user] = Phone(self.client, {})
+
+    def headers(self, user: str, kind: str = "phone") -> dict[str, str]:
+        token, _ = issue_access_token(self.secret, user_id=self.users[user].id, org_id=self.org_id,
+                                      role=str(ROLES[user]), device_id=self.devices[(user, kind)], minutes=5)  # fmt: skip
+        return {"Authorization": f"Bearer {token}"}
+
+    # --- changes ------------------------------------------------------------------------------
+    async def apply(self, op: tuple[Any, ...]) -> None:
+        name, *args = op
+        model = self.model
+        if name == "consent":
+            r, recipient, action = args
+            expires = (
+                model.today() + timedelta(days=int(action.split(":")[1]))
+                if action.startswith("expire")
+                else None
+            )
+            status = ConsentStatus.WITHDRAWN if action == "withdraw" else ConsentStatus.GIVEN
+            async with self.db() as s:
+                row = await s.scalar(select(Consent).where(Consent.resident_id == self.ids[r],
+                                                           Consent.recipient == recipient))  # fmt: skip
+                if row is None:
+                    row = Consent(
+                        org_id=self.org_id, resident_id=self.ids[r], recipient=recipient, status=status
+                    )
+                    s.add(row)
+                row.status, row.expires_on = status, expires
+                row.given_on = model.today() - timedelta(days=30)
+            model.consents[(r, recipient)] = (str(status), expires)
+        elif name == "basis":
+            r, basis, recipient = args
+            response = await self.client.post(f"/api/v1/residents/{self.ids[r]}/legal-bases",
+                                              json={"basis": basis, "recipient": recipient}, headers=self.headers("c"))  # fmt: skip
+            duplicate = any(b["r"] == r and b["basis"] == basis and b["recipient"] == recipient and b["active"]
+                            for b in model.bases)  # fmt: skip
+            expected = 422 if recipient not in BASIS_COVERS[basis] else 409 if duplicate else 201
+            assert response.status_code == expected, response.text
+            if expected == 201:
+                model.bases.append({"id": response.json()["id"], "r": r, "basis": basis, "recipient": recipient,
+                                    "active": True})  # fmt: skip
+        elif name == "end_basis":
+            (r,) = args
+            active = [b for b in model.bases if b["r"] == r and b["active"]]
+            if active:
+                response = await self.client.post(
+                    f"/api/v1/residents/{self.ids[r]}/legal-bases/{active[0]['id']}/end",
+                    json={"reason": "終了"}, headers=self.headers("c"),
+                )  # fmt: skip
+                assert response.status_code == 200, response.text
+                active[0]["active"] = False
+        elif name == "assign":
+            user, r = args
+            async with self.db() as s:
+                if (user, r) in model.assigned:
+                    row = await s.scalar(select(Assignment).where(
+                        Assignment.user_id == self.users[user].id, Assignment.resident_id == self.ids[r],
+                        Assignment.ended_at.is_(None)))  # fmt: skip
+                    row.ended_at = clock.now()
+                else:
+                    s.add(Assignment(org_id=self.org_id, resident_id=self.ids[r], user_id=self.users[user].id,
+                                     started_at=clock.now()))  # fmt: skip
+            model.assigned ^= {(user, r)}
+        elif name == "districts":
+            (held,) = args
+            async with self.db() as s:
+                for row in await s.scalars(
+                    select(UserDistrict).where(UserDistrict.user_id == self.users["k1"].id)
+                ):
+                    await s.delete(row)
+                await s.flush()
+                for d in held:
+                    s.add(UserDistrict(org_id=self.org_id, user_id=self.users["k1"].id,
+                                       district_id=self.district_ids[d]))  # fmt: skip
+            model.districts["k1"] = frozenset(held)
+        elif name == "note":
+            r, author, visibility = args
+            at = clock.now() - timedelta(minutes=30)
+            async with self.db() as s:
+                row = ContactNote(org_id=self.org_id, resident_id=self.ids[r], author_id=self.users[author].id,
+                                  method="home_visit", outcome="met_well", visibility=visibility, occurred_at=at,
+                                  received_at=clock.now())  # fmt: skip
+                s.add(row)
+                await s.flush()
+                model.notes.append(
+                    {"id": row.id, "r": r, "author": author, "visibility": visibility, "at": at}
+                )
+        elif name == "wait":
+            clock.advance(timedelta(minutes=args[0]))
+        elif name == "at":
+            hour, minute = args
+            local = clock.now().astimezone(model.zone)
+            target = datetime.combine(local.date(), time(hour, minute), tzinfo=model.zone)
+            while target <= local:
+                target = datetime.combine(
+                    target.date() + timedelta(days=1), time(hour, minute), tzinfo=model.zone
+                )
+            clock.set(target)
+        elif name == "check":
+            await self.check()
+
+    # --- what each user receives --------------------------------------------------------------
+    async def observe(self, user: str) -> dict[str, Any]:
+        headers = self.headers(user)
+        listed = await self.client.get("/api/v1/residents", params={"page_size": 100}, headers=headers)
+        assert listed.status_code == 200, listed.text
+        details = []
+        for rid in self.ids:
+            response = await self.client.get(f"/api/v1/residents/{rid}", headers=headers)
+            assert response.status_code in (200, 404), response.text
+            if response.status_code == 200:
+                details.append(rid)
+        visits = await self.client.get("/api/v1/me/visits", headers=headers)
+        assert visits.status_code == 200, visits.text
+        phone = self.phones[user]
+        phone.headers = headers
+        await phone.pull()
+        fresh = Phone(self.client, self.headers(user, "fresh"))
+        await fresh.pull()
+        tables = ("residents", "visits", "contact_notes")
+        return {
+            "list": sorted(i["id"] for i in listed.json()["items"]),
+            "details": sorted(details),
+            "my_visits": sorted({v["resident"]["id"] for v in visits.json()}),
+            "pull": {t: sorted(phone.ids(t)) for t in tables},
+            "first_pull": {t: sorted(fresh.ids(t)) for t in tables},
+        }
+
+    async def check(self) -> None:
+        async with self.db() as s:
+            rows = (await s.scalars(select(Visit).where(Visit.org_id == self.org_id))).all()
+            visits = [{"id": v.id, "r": self.ids.index(v.resident_id), "status": str(v.status),
+                       "assignee": next((u for u, row in self.users.items() if row.id == v.assignee_id), None),
+                       "due_start": v.due_start, "due_end": v.due_end} for v in rows]  # fmt: skip
+        moment = clock.now().astimezone(self.model.zone).isoformat()
+        for user in USERS:
+            expected = self.model.expected(user, visits, self.ids)
+            assert await self.observe(user) == expected, f"{user} at {moment} ({self.zone_name})"
+        FIGURES["checks"] += 1
+
+
+async def _run_history(
+    client: Any, db: Any, secret: str, zone_name: str, start_hour: int, expiries: tuple[list, list], ops: list
+) -> None:
+    run = next(_run)
+    zone = ZoneInfo(zone_name)
+    clock.set(datetime.combine(date(2026, 6, 1) + timedelta(days=run % 7), time(start_hour, 15), tzinfo=zone))
+    town = Town(client, db, secret, zone_name)
+    await town.build(run, *expiries)
+    for op in ops:
+        await town.apply(op)
+    await town.check()  # always at least once, at the end
+    FIGURES["examples"] += 1
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _report_figures() -> Any:
+    """Examples, checks and seconds of this module's runs (shown with `pytest -s`)."""
+    yield
+    print(f"\nconsent property: {FIGURES['examples']:.0f} examples, {FIGURES['checks']:.0f} checks, "
+          f"{FIGURES.get('seconds', 0.0):.1f} s")  # fmt: skip
+
+
+HISTORY = {
+    "zone_name": st.sampled_from(ZONES),
+    "start_hour": st.integers(0, 23),
+    # Each resident's consents at the start (district commissioner; volunteers): no expiry, or
+    # expiring the day before, on or after the local start day.
+    "expiries": st.tuples(*[st.lists(st.sampled_from([None, -1, 0, 1]), min_size=3, max_size=3)] * 2),
+    "ops": st.lists(step, min_size=1, max_size=12),
+}
+QUICK = hsettings(max_examples=12, derandomize=True, deadline=None, database=None, print_blob=True,
+                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])  # fmt: skip
+
+
+@QUICK
+@given(**HISTORY)
+async def test_every_user_receives_exactly_what_the_rules_allow(
+    client, db, settings, zone_name, start_hour, expiries, ops
+):
+    started = wallclock.perf_counter()
+    await _run_history(client, db, settings.secret_key, zone_name, start_hour, expiries, ops)
+    FIGURES["seconds"] = FIGURES.get("seconds", 0.0) + wallclock.perf_counter() - started
+
+
+@pytest.mark.slow
+@hsettings(max_examples=300, deadline=None, database=None, print_blob=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])  # fmt: skip
+@given(**HISTORY)
+async def test_long_random_histories(request, client, db, settings, zone_name, start_hour, expiries, ops):
+    if "slow" not in (request.config.getoption("markexpr") or ""):
+        pytest.skip("long random run: pytest -m slow tests/access/test_consent_property.py")
+    started = wallclock.perf_counter()
+    await _run_history(client, db, settings.secret_key, zone_name, start_hour, expiries, ops)
+    FIGURES["seconds"] = FIGURES.get("seconds", 0.0) + wallclock.perf_counter() - started
