@@ -1,13 +1,16 @@
 """The one place where permissions are decided. The API, sync and jobs all ask here.
 
-* coordinators: everything in their organisation;
-* commissioners: residents of their districts, or assigned to them, whose consent (or a recorded
-  legal basis) covers the district commissioner; not ended residents;
-* volunteers: only residents actively assigned to them whose consent covers volunteers, not ended,
-  and only the fields they need.
+* coordinators: everything in their organisation (the municipality's own duty, not consent: every
+  read is audited);
+* commissioners: residents of their districts, or assigned to them, whose consent is given and not
+  expired, or whose active legal basis record covers the district commissioner; not ended;
+* volunteers: only residents actively assigned to them whose consent covers volunteers (no legal
+  basis can), not ended, and only the fields they need.
 
+"Expired" and "today" are judged in the organisation's calendar (`Principal.today`), never UTC's.
 Restricted contact notes reach only their author, the district's commissioners and coordinators.
 Nothing ever crosses organisations: every clause starts with the principal's org_id.
+The rule set for app teams and administrators: docs/privacy.md.
 """
 
 from __future__ import annotations
