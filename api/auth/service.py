@@ -18,9 +18,8 @@ from api.auth.tokens import (
     new_refresh_token,
     refresh_expiry,
 )
-from domain.access import Principal
+from domain.access import Principal, principal_for
 from domain.clock import to_millis, utcnow
-from domain.enums import Role
 from domain.errors import InvalidInput, Unauthorized
 from domain.i18n import register
 from domain.models import Device, RefreshToken, User, UserDistrict
@@ -215,11 +214,4 @@ async def authenticate(session: AsyncSession, settings: Settings, authorization:
     user = await session.get(User, claims.user_id)
     if user is None or not user.active or user.org_id != claims.org_id:
         raise Unauthorized("error.user_inactive")
-    return Principal(
-        user_id=user.id,
-        org_id=user.org_id,
-        role=Role(user.role),
-        district_ids=frozenset(await user_districts(session, user.id)),
-        device_id=device.id,
-        locale=user.locale,
-    )
+    return principal_for(user, await user_districts(session, user.id), device.id)

@@ -35,7 +35,7 @@ from api.residents.schemas import (
     ResidentPatch,
     ResidentStatusIn,
 )
-from domain import audit
+from domain import audit, events
 from domain.access import (
     Principal,
     assigned_to,
@@ -323,6 +323,8 @@ async def update_resident(
             changed.append(name)
     if changed:
         audit.record(session, principal, "update", "resident", resident.id, fields=changed)
+    if "district_id" in changed:  # other commissioners now hold the resident
+        await events.sight_changed(session, resident_ids=[resident.id])
     if data.emergency_contacts is not None:
         await _apply_contacts(session, principal, resident, data.emergency_contacts)
     await session.flush()
@@ -422,6 +424,7 @@ async def set_consent(
     await session.flush()
     audit.record(session, principal, action, "consent", consent.id, fields=changed, resident_id=resident.id,
                  recipient=str(recipient))  # fmt: skip
+    await events.sight_changed(session, resident_ids=[resident.id])
     return _consent_out(consent)
 
 
@@ -448,6 +451,7 @@ async def withdraw_consent(
     await session.flush()
     audit.record(session, principal, "withdraw", "consent", consent.id, fields=changed, resident_id=resident.id,
                  recipient=str(recipient))  # fmt: skip
+    await events.sight_changed(session, resident_ids=[resident.id])
     return _consent_out(consent)
 
 
@@ -556,6 +560,7 @@ async def end_assignment(
     await session.flush()
     audit.record(session, principal, "end", "assignment", assignment.id, fields=["ended_at", "end_reason"],
                  resident_id=assignment.resident_id)  # fmt: skip
+    await events.sight_changed(session, resident_ids=[assignment.resident_id])
     return AssignmentOut.model_validate(assignment)
 
 
@@ -666,6 +671,8 @@ async def hand_over(session: AsyncSession, principal: Principal, data: HandOverI
     ) if resident_ids else set()  # fmt: skip
     audit.record(session, principal, "hand_over", "assignment", None, fields=["user_id"],
                  from_user_id=source.id, to_user_id=target.id, resident_ids=resident_ids)  # fmt: skip
+    # The incoming person may not see every resident (consent): those visits move on again.
+    await events.sight_changed(session, resident_ids=resident_ids)
     return HandOverOut(
         residents=resident_ids,
         assignments_ended=ended,
