@@ -15,13 +15,15 @@ The rule set for app teams and administrators: docs/privacy.md.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, and_, exists, false, literal, or_, select, true, union_all
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.clock import local_today
 from domain.enums import (
@@ -34,6 +36,7 @@ from domain.enums import (
     VisitStatus,
 )
 from domain.errors import Forbidden
+from domain.i18n import register
 from domain.legal_bases import bases_for_recipient, basis_covers
 from domain.models import (
     Alert,
@@ -42,7 +45,10 @@ from domain.models import (
     ContactNote,
     LegalBasisRecord,
     Notification,
+    Organisation,
     Resident,
+    User,
+    UserDistrict,
     Visit,
 )
 
@@ -348,13 +354,170 @@ def phone_alerts(principal: Principal, now: datetime) -> ColumnElement[bool]:
 
 
 def phone_notifications(principal: Principal, now: datetime) -> ColumnElement[bool]:
-    """WHERE clause on `Notification`: the user's own inbox of the last 30 days."""
+    """WHERE clause on `Notification`: the user's own inbox of the last 30 days, without the
+    messages naming a resident the phone does not hold (they come back when the resident does)."""
     return and_(
         Notification.org_id == principal.org_id,
         Notification.user_id == principal.user_id,
         Notification.deleted_at.is_(None),
         Notification.created_at >= now - PHONE_NOTIFICATIONS_BACK,
+        names_only(phone_residents(principal, now)),
     )
+
+
+# --- Messages follow sight ------------------------------------------------------------------------
+# A message that names a resident reaches a person only while that person may see the resident:
+# it is filtered when written (outbox), again when pushed (dispatcher), and the inbox and the phone
+# show it only while the resident is visible, so that it leaves with the resident and comes back
+# with them.
+
+
+def names_only(residents: ColumnElement[bool]) -> ColumnElement[bool]:
+    """WHERE clause on `Notification`: it names no resident, or one matching `residents` (a clause
+    on `Resident`, e.g. `visible_residents(principal)`)."""
+    return or_(
+        Notification.resident_id.is_(None),
+        exists(
+            select(Resident.id)
+            .where(Resident.id == Notification.resident_id, residents)
+            .correlate_except(Resident)
+        ),
+    )
+
+
+def visible_notifications(principal: Principal, today: date | None = None) -> ColumnElement[bool]:
+    """WHERE clause on `Notification`: the principal's own inbox, as far as it names residents the
+    principal may see now (the API's inbox, unread counts, read marks)."""
+    return and_(
+        Notification.org_id == principal.org_id,
+        Notification.user_id == principal.user_id,
+        Notification.deleted_at.is_(None),
+        names_only(visible_residents(principal, today)),
+    )
+
+
+def principal_for(
+    user: User, district_ids: Iterable[str], timezone: str, device_id: str | None = None
+) -> Principal:
+    """A user as a principal: how sign-in sees them (`domain.principals.principal_of`), and how a
+    job judges who may be told. `timezone` is the organisation's: every calendar rule uses it."""
+    return Principal(
+        user_id=user.id,
+        org_id=user.org_id,
+        role=Role(user.role),
+        district_ids=frozenset(district_ids),
+        device_id=device_id,
+        locale=user.locale,
+        timezone=timezone,
+    )
+
+
+_SIGHT_USERS_PER_STATEMENT = 100
+
+# Why a person may not see a resident, as a refusal states it (e.g. a plan's assignee: 422).
+register(
+    {
+        "sight.user_inactive": {
+            "ja": "この担当者のアカウントは無効です。",
+            "en": "This person's account is not active.",
+        },
+        "sight.resident_unknown": {
+            "ja": "この担当者にはこの対象者が見えません。",
+            "en": "This person may not see this resident.",
+        },
+        "sight.resident_ended": {
+            "ja": "見守りが終了した対象者は担当できません。",
+            "en": "Watching over this resident has ended.",
+        },
+        "sight.not_assigned": {
+            "ja": "この担当者はこの対象者の担当として割り当てられていないため、対象者を閲覧できません。",
+            "en": "This person may not see the resident: they are not assigned to them.",
+        },
+        "sight.other_district": {
+            "ja": "対象者は担当者の担当地区外で、担当としての割り当てもないため、閲覧できません。",
+            "en": "This person may not see the resident: the resident lives outside their districts "
+            "and is not assigned to them.",
+        },
+        "sight.no_consent": {
+            "ja": "この担当者の立場への同意（または法令上の根拠）がないため、対象者を閲覧できません。",
+            "en": "This person may not see the resident: no consent (or legal basis) covers people "
+            "in their role.",
+        },
+    }
+)
+
+
+async def who_may_see(
+    session: AsyncSession, pairs: Iterable[tuple[str, str]], today: date | None = None
+) -> set[tuple[str, str]]:
+    """Of the (user id, resident id) pairs, those where the user — active, of the resident's
+    organisation, judged by `visible_residents` exactly as when they sign in — may see the resident
+    now. One round trip per hundred users; the rule itself is never restated."""
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for user_id, resident_id in pairs:
+        if user_id and resident_id:
+            wanted[user_id].add(resident_id)
+    if not wanted:
+        return set()
+    users = (await session.scalars(select(User).where(User.id.in_(wanted), User.active.is_(True)))).all()
+    zones = dict(
+        (
+            await session.execute(
+                select(Organisation.id, Organisation.timezone).where(
+                    Organisation.id.in_({user.org_id for user in users})
+                )
+            )
+        ).tuples()
+    )
+    districts: dict[str, set[str]] = defaultdict(set)
+    for user_id, district_id in (
+        await session.execute(
+            select(UserDistrict.user_id, UserDistrict.district_id).where(UserDistrict.user_id.in_(wanted))
+        )
+    ).tuples():
+        districts[user_id].add(district_id)
+    seen: set[tuple[str, str]] = set()
+    users = sorted(users, key=lambda u: u.id)
+    for start in range(0, len(users), _SIGHT_USERS_PER_STATEMENT):
+        parts = []
+        for user in users[start : start + _SIGHT_USERS_PER_STATEMENT]:
+            principal = principal_for(user, districts[user.id], zones.get(user.org_id) or "Asia/Tokyo")
+            parts.append(
+                select(literal(user.id).label("user_id"), Resident.id.label("resident_id")).where(
+                    Resident.id.in_(sorted(wanted[user.id])), visible_residents(principal, today)
+                )
+            )
+        statement = parts[0] if len(parts) == 1 else union_all(*parts)
+        seen |= set((await session.execute(statement)).tuples())
+    return seen
+
+
+async def why_hidden(session: AsyncSession, user: User, resident: Resident) -> str:
+    """Which part of the rule keeps `resident` from `user` (for a refusal that says why): a message
+    code. Only asked after `who_may_see` said no."""
+    if not user.active:
+        return "sight.user_inactive"
+    if resident.deleted_at is not None or resident.org_id != user.org_id:
+        return "sight.resident_unknown"
+    role = Role(user.role)
+    if role == Role.COORDINATOR:
+        return "sight.resident_unknown"
+    if resident.status == ResidentStatus.ENDED:
+        return "sight.resident_ended"
+    assigned = await session.scalar(
+        select(Resident.id).where(Resident.id == resident.id, assigned_to(user.id))
+    )
+    if role == Role.VOLUNTEER and assigned is None:
+        return "sight.not_assigned"
+    if role == Role.COMMISSIONER and assigned is None:
+        in_district = await session.scalar(
+            select(UserDistrict.user_id).where(
+                UserDistrict.user_id == user.id, UserDistrict.district_id == resident.district_id
+            )
+        )
+        if in_district is None:
+            return "sight.other_district"
+    return "sight.no_consent"
 
 
 # What a phone may change of a visit it holds. Fulfilment by a note is decided by the server from
@@ -399,17 +562,22 @@ __all__ = [
     "may_read_consents",
     "may_see_district_counts",
     "may_see_emergency_contacts",
+    "names_only",
     "phone_alerts",
     "phone_notes",
     "phone_notifications",
     "phone_residents",
     "phone_visits",
+    "principal_for",
     "require_role",
     "resident_fields_for",
     "true",
     "visible_alerts",
     "visible_notes",
+    "visible_notifications",
     "visible_residents",
     "visit_fields_phone_may_change",
     "visit_status_phone_may_set",
+    "who_may_see",
+    "why_hidden",
 ]

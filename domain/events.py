@@ -3,11 +3,15 @@
 `sync` (and any API path) calls `await contact_recorded(session, note)` after a contact note is
 written; `schedules` registers the listener that fulfils the visit, resolves alerts as
 `recorded_late`, and applies the outcome rules. Listeners run in the caller's transaction.
+
+Whoever changes who may see a resident (consent, assignments, a user's districts, role or active
+flag) calls `await sight_changed(session, resident_ids=..., user_ids=...)`; `schedules` moves
+visits and plans off assignees who lost sight (`schedules.reassignment`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,3 +30,24 @@ def on_contact_recorded(listener: NoteListener) -> NoteListener:
 async def contact_recorded(session: AsyncSession, note: ContactNote) -> None:
     for listener in list(_note_listeners):
         await listener(session, note)
+
+
+SightListener = Callable[[AsyncSession, set[str], set[str]], Awaitable[None]]
+_sight_listeners: list[SightListener] = []
+
+
+def on_sight_changed(listener: SightListener) -> SightListener:
+    if listener not in _sight_listeners:
+        _sight_listeners.append(listener)
+    return listener
+
+
+async def sight_changed(
+    session: AsyncSession, *, resident_ids: Iterable[str] = (), user_ids: Iterable[str] = ()
+) -> None:
+    """Who may see these residents, or what these users may see, has just changed (in this
+    transaction, flushed or not)."""
+    await session.flush()
+    residents, users = set(resident_ids), set(user_ids)
+    for listener in list(_sight_listeners):
+        await listener(session, residents, users)

@@ -7,8 +7,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.access import Principal
-from domain.enums import Role
+from domain.access import Principal, principal_for
 from domain.models import Organisation, User, UserDistrict
 
 
@@ -20,12 +19,4 @@ async def org_timezone(session: AsyncSession, org_id: str) -> str:
 
 async def principal_of(session: AsyncSession, user: User, *, device_id: str | None = None) -> Principal:
     districts = await session.scalars(select(UserDistrict.district_id).where(UserDistrict.user_id == user.id))
-    return Principal(
-        user_id=user.id,
-        org_id=user.org_id,
-        role=Role(user.role),
-        district_ids=frozenset(districts.all()),
-        device_id=device_id,
-        locale=user.locale,
-        timezone=await org_timezone(session, user.org_id),
-    )
+    return principal_for(user, districts.all(), await org_timezone(session, user.org_id), device_id=device_id)

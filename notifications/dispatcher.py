@@ -6,7 +6,9 @@ A run is three short transactions per batch, so that no database lock is held wh
 
 1. **claim** — due pending rows, `FOR UPDATE SKIP LOCKED` on PostgreSQL (SQLite serialises
    writers); each claimed row gets `attempts + 1` and a lease (`next_attempt_at = now + lease`).
-   Rows whose device can no longer receive are skipped; non-urgent rows inside the organisation's
+   Rows whose device can no longer receive are skipped, and so are rows whose message names a
+   resident its recipient may no longer see (consent withdrawn, assignment ended since it was
+   written: `resident_not_visible`, never sent); non-urgent rows inside the organisation's
    quiet hours are moved to the morning without counting an attempt.
 2. **send** — outside any transaction.
 3. **record** — the result of each attempt (`DeliveryAttempt`), and the delivery's new state:
@@ -31,6 +33,7 @@ from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.access import who_may_see
 from domain.clock import utcnow
 from domain.db import session_scope
 from domain.enums import DeliveryStatus
@@ -140,7 +143,7 @@ async def _claim(db_config: SQLAlchemyAsyncConfig, config: PushSettings) -> tupl
                 Delivery.id, Delivery.org_id, Delivery.attempts, Delivery.last_error_code,
                 Notification.id.label("notification_id"), Notification.kind, Notification.title,
                 Notification.body, Notification.data, Notification.urgent, Notification.resident_id,
-                Notification.visit_id, Notification.alert_id, Notification.collapse_key,
+                Notification.visit_id, Notification.alert_id, Notification.collapse_key, Notification.user_id,
                 Notification.deleted_at.label("notification_deleted_at"),
                 Device.id.label("device_id"), Device.push_token, Device.push_token_updated_at,
                 Device.revoked_at, Device.platform,
@@ -159,6 +162,10 @@ async def _claim(db_config: SQLAlchemyAsyncConfig, config: PushSettings) -> tupl
         orgs = await _by_id(session, Organisation, {row.org_id for row in rows})
         quiet_end = {org_id: quiet_hours_end(org, now) for org_id, org in orgs.items()}
         stale = stale_before(now)
+        # Consent may have changed since the message was written: ask again, for the whole batch.
+        seeing = await who_may_see(
+            session, {(row.user_id, row.resident_id) for row in rows if row.resident_id is not None}
+        )
         claims: list[_Claim] = []
         changes: list[dict[str, Any]] = []
         finished: list[dict[str, Any]] = []
@@ -166,6 +173,12 @@ async def _claim(db_config: SQLAlchemyAsyncConfig, config: PushSettings) -> tupl
             change = {"b_id": row.id, "b_status": DeliveryStatus.PENDING.value, "b_attempts": row.attempts,
                       "b_code": row.last_error_code, "b_now": now}  # fmt: skip
             reason = _cannot_receive(row, stale)
+            if (
+                reason is None
+                and row.resident_id is not None
+                and (row.user_id, row.resident_id) not in seeing
+            ):
+                reason = "resident_not_visible"
             if reason is None and row.attempts >= config.max_attempts:
                 # Every earlier claim ran out its lease without a result (a dispatcher died on it
                 # each time): stop trying rather than loop on it forever.

@@ -1,22 +1,22 @@
-"""The inbox: every message a user was sent, read or not. Push is best effort; this is the record."""
+"""The inbox: every message a user was sent, read or not. Push is best effort; this is the record.
+
+A message naming a resident is listed (and counted) only while the user may see that resident
+(`domain.access.visible_notifications`): withdrawn consent takes it out, restored consent brings it
+back as it was."""
 
 from __future__ import annotations
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.access import Principal
+from domain.access import Principal, visible_notifications
 from domain.clock import utcnow
 from domain.errors import NotFound
 from domain.models import Notification
 
 
 def _mine(principal: Principal):
-    return (
-        Notification.org_id == principal.org_id,
-        Notification.user_id == principal.user_id,
-        Notification.deleted_at.is_(None),
-    )
+    return (visible_notifications(principal),)
 
 
 async def page(

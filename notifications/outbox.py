@@ -5,6 +5,10 @@ can receive a push (not revoked, token fresh). The dispatcher sends deliveries a
 crash between commit and send loses nothing; an urgent message wakes the dispatcher right after
 the commit.
 
+A message that names a resident (`resident_id`) is written only for the recipients who may see that
+resident now (`domain.access.who_may_see`); the others are left out, and an alert's history records
+whom the rule withheld it from (ids only). The dispatcher asks again before each push.
+
 Text: pass `title`/`body` explicitly, or leave `title` out and pass `params` to have each
 recipient's message rendered from the template of `kind` in their own locale
 (`notifications.templates`).
@@ -20,6 +24,7 @@ from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from domain.access import who_may_see
 from domain.clock import utcnow
 from domain.models import AlertEvent, Delivery, Device, Notification, Organisation, User
 from notifications import wakeup
@@ -56,6 +61,11 @@ async def enqueue(
     ).all()
     locale_of = {row.id: row.locale for row in users}
     recipients = [user_id for user_id in recipients if user_id in locale_of]  # never across orgs
+    withheld: list[str] = []
+    if resident_id is not None:
+        seeing = {user for user, _ in await who_may_see(session, [(u, resident_id) for u in recipients])}
+        withheld = [user_id for user_id in recipients if user_id not in seeing]
+        recipients = [user_id for user_id in recipients if user_id in seeing]
     if title is None:
         params = dict(params or {})
         if "due" in params and "tz" not in params:
@@ -87,6 +97,11 @@ async def enqueue(
         session.add(notification)
         notifications.append(notification)
     if not notifications:
+        if alert_id is not None and withheld:
+            session.add(
+                AlertEvent(org_id=org_id, alert_id=alert_id, at=utcnow(), action="withheld",
+                           detail={"kind": kind, "user_ids": withheld, "reason": "resident_not_visible"})
+            )  # fmt: skip
         return []
     await session.flush()
     now = utcnow()
@@ -105,7 +120,7 @@ async def enqueue(
         session.add(
             AlertEvent(org_id=org_id, alert_id=alert_id, at=now, action="notified",
                        detail={"kind": kind, "user_ids": recipients, "devices": len(devices),
-                               "urgent": urgent})
+                               "urgent": urgent, **({"withheld_user_ids": withheld} if withheld else {})})
         )  # fmt: skip
     if urgent and devices and due <= now:
         session.sync_session.info[_URGENT_PENDING] = True

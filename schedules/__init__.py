@@ -3,4 +3,4 @@
 Importing the package registers its messages and the contact-recorded listener.
 """
 
-from schedules import contacts, messages  # noqa: F401
+from schedules import contacts, messages, reassignment  # noqa: F401

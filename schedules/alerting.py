@@ -8,12 +8,18 @@ The ladder (deadlines count from the alert's opening, `OrgRules.escalation_hours
   rung 1   → re-sent to the visitor and the district commissioners
   rung 2   → re-sent to the commissioners and the coordinators, severity raised to high
   rung 3   → re-sent to the coordinators, urgent (through quiet hours)
+
+Every rung hears only those who may see the resident now. When nobody on a rung may (consent does
+not cover the district commissioner, the visitor lost sight), the coordinators of the district
+receive it instead: the municipality's own duty to watch over its residents is the basis on which
+coordinators see the whole organisation, and an alert must never go nowhere.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -105,9 +111,10 @@ async def raise_alert(
     if window_closed_at is not None:
         synced = last_sync is not None and last_sync >= window_closed_at
         extra_code = "notify.alert.synced_since" if synced else "notify.alert.not_synced_since"
-    await audience.send(
+    await _send_or_coordinators(
         session,
         org,
+        resident,
         _first_audience(kind, who),
         kind=f"alert.{kind}",
         title_code=f"notify.alert.{kind}.title",
@@ -116,12 +123,23 @@ async def raise_alert(
         extra_params={"at": audience.local_text(last_sync, org)},
         urgent=urgent,
         not_before=None if urgent else audience.next_allowed(now, org, rules),
-        resident=resident,
         alert_id=alert.id,
         visit_id=visit_id,
         data={"alert_id": alert.id, "kind": kind, "severity": str(severity)},
     )
     return alert
+
+
+async def _send_or_coordinators(
+    session: AsyncSession, org: Organisation, resident: Resident, recipients: list[str], **message: Any
+) -> int:
+    """Send to `recipients` (those who may see the resident); when that leaves nobody, to the
+    district's coordinators. Returns how many were told."""
+    told = await audience.send(session, org, recipients, resident=resident, **message)
+    if told:
+        return told
+    coordinators = await audience.coordinators_of(session, org.id, resident.district_id)
+    return await audience.send(session, org, coordinators, resident=resident, **message)
 
 
 async def escalate(session: AsyncSession, alert: Alert, org: Organisation) -> None:
@@ -142,22 +160,21 @@ async def escalate(session: AsyncSession, alert: Alert, org: Organisation) -> No
     alert.next_escalation_at = _next_deadline(alert.opened_at, rules, level)
     visit = await session.get(Visit, alert.visit_id) if alert.visit_id else None
     who = await audience_for(session, resident, visit.assignee_id if visit else None)
-    recipients = _rung_audience(min(level, 3), who)
-    await audience.send(
+    told = await _send_or_coordinators(
         session,
         org,
-        recipients,
+        resident,
+        _rung_audience(min(level, 3), who),
         kind=f"alert.{alert.kind}",
         title_code="notify.alert.escalated.title",
         params={"name": resident.name, "level": level},
         urgent=urgent,
         not_before=None if urgent else audience.next_allowed(now, org, rules),
-        resident=resident,
         alert_id=alert.id,
         visit_id=alert.visit_id,
         data={"alert_id": alert.id, "kind": alert.kind, "escalation_level": level},
     )
-    alert_lifecycle.add_event(session, alert, "escalated", level=level, recipients=len(set(recipients)))
+    alert_lifecycle.add_event(session, alert, "escalated", level=level, recipients=told)
 
 
 async def resolve_for_contact(

@@ -3,6 +3,12 @@
 The ladder has three rungs: the visitor (the visit's assignee, else the resident's primary
 watcher), the district's commissioners, and the coordinators (those holding the district, else every
 coordinator of the organisation, so that an alert never goes nowhere).
+
+Consent decides who hears: a message naming a resident is written only for people who may see the
+resident now (`notifications.outbox.enqueue` asks `domain.access.who_may_see`). The visitor is the
+assignee while they may see the resident, else the next person who can visit (`next_visitor`:
+an active primary assignment, then a backup). Coordinators see the whole organisation, so an alert
+whose chain nobody else may see still reaches them (`schedules.alerting`).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.access import who_may_see
 from domain.enums import AssignmentRole, Role
 from domain.i18n import translate
 from domain.models import Assignment, Device, Organisation, Resident, User, UserDistrict
@@ -22,18 +29,38 @@ from domain.org_settings import OrgRules, timezone_of
 from notifications.outbox import enqueue
 
 
-async def visitor_of(session: AsyncSession, resident_id: str, assignee_id: str | None) -> list[str]:
-    if assignee_id:
-        return [assignee_id]
-    rows = await session.scalars(
-        select(Assignment.user_id).where(
-            Assignment.resident_id == resident_id,
-            Assignment.role == AssignmentRole.PRIMARY,
-            Assignment.ended_at.is_(None),
-            Assignment.deleted_at.is_(None),
+async def next_visitor(session: AsyncSession, resident_ids: Iterable[str]) -> dict[str, str]:
+    """resident id → the first person who can visit: of the active assignments whose holder may see
+    the resident now, the primary, else the longest-serving backup. Residents nobody can visit are
+    absent."""
+    ids = sorted(set(resident_ids))
+    if not ids:
+        return {}
+    rows = (
+        await session.execute(
+            select(Assignment.resident_id, Assignment.user_id, Assignment.role, Assignment.started_at)
+            .where(
+                Assignment.resident_id.in_(ids),
+                Assignment.ended_at.is_(None),
+                Assignment.deleted_at.is_(None),
+            )
+            .order_by(Assignment.started_at, Assignment.user_id)
         )
-    )
-    return list(rows)
+    ).all()
+    seeing = await who_may_see(session, {(row.user_id, row.resident_id) for row in rows})
+    chosen: dict[str, str] = {}
+    for row in sorted(rows, key=lambda r: r.role != AssignmentRole.PRIMARY):  # stable: primary first
+        if (row.user_id, row.resident_id) in seeing:
+            chosen.setdefault(row.resident_id, row.user_id)
+    return chosen
+
+
+async def visitor_of(session: AsyncSession, resident_id: str, assignee_id: str | None) -> list[str]:
+    """Who visits: the assignee while they may see the resident, else the next person who can."""
+    if assignee_id and await who_may_see(session, [(assignee_id, resident_id)]):
+        return [assignee_id]
+    visitor = (await next_visitor(session, [resident_id])).get(resident_id)
+    return [visitor] if visitor else []
 
 
 def _cached(session: AsyncSession, key: tuple[str, ...]) -> list[str] | None:
@@ -126,7 +153,8 @@ async def send(
     visit_id: str | None = None,
     data: dict[str, Any] | None = None,
 ) -> int:
-    """Write one notification per recipient, worded in each recipient's language."""
+    """Write one notification per recipient, worded in each recipient's language. A message naming
+    `resident` reaches only those who may see the resident now. Returns how many were written."""
     ids = sorted(set(user_ids))
     if not ids:
         return 0
@@ -136,6 +164,7 @@ async def send(
     groups: dict[str, list[str]] = defaultdict(list)
     for user_id in ids:
         groups[locales.get(user_id) or org.locale or "ja"].append(user_id)
+    written = 0
     for locale, members in sorted(groups.items()):
         title = translate(title_code, locale, **(params or {}))
         body_parts = []
@@ -143,18 +172,20 @@ async def send(
             body_parts.append(translate(body_code, locale, **(body_params or params or {})))
         if extra_body_code:
             body_parts.append(translate(extra_body_code, locale, **(extra_params or {})))
-        await enqueue(
-            session,
-            org_id=org.id,
-            user_ids=members,
-            kind=kind,
-            title=title[:200],
-            body="\n".join(body_parts),
-            urgent=urgent,
-            resident_id=resident.id if resident else None,
-            alert_id=alert_id,
-            visit_id=visit_id,
-            data=data,
-            not_before=not_before,
+        written += len(
+            await enqueue(
+                session,
+                org_id=org.id,
+                user_ids=members,
+                kind=kind,
+                title=title[:200],
+                body="\n".join(body_parts),
+                urgent=urgent,
+                resident_id=resident.id if resident else None,
+                alert_id=alert_id,
+                visit_id=visit_id,
+                data=data,
+                not_before=not_before,
+            )
         )
-    return len(ids)
+    return written

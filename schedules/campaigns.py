@@ -14,11 +14,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.access import who_may_see
 from domain.clock import utcnow
-from domain.enums import AssignmentRole, ResidentStatus, VisitKind, VisitStatus
+from domain.enums import ResidentStatus, VisitKind, VisitStatus
 from domain.errors import InvalidInput
 from domain.models import (
-    Assignment,
     ContactNote,
     District,
     Organisation,
@@ -70,21 +70,8 @@ async def start_campaign(
             )
         )
     )
-    primary = dict(
-        (
-            await session.execute(
-                select(Assignment.resident_id, Assignment.user_id).where(
-                    Assignment.org_id == org.id,
-                    Assignment.resident_id.in_([r.id for r in residents]),
-                    Assignment.role == AssignmentRole.PRIMARY,
-                    Assignment.ended_at.is_(None),
-                    Assignment.deleted_at.is_(None),
-                )
-            )
-        )
-        .tuples()
-        .all()
-    )
+    # Each resident's visitor: the first assigned person who may see them (primary, then backup).
+    primary = await audience.next_visitor(session, [r.id for r in residents])
     per_visitor: dict[str, int] = defaultdict(int)
     for resident in residents:
         assignee = primary.get(resident.id)
@@ -117,15 +104,26 @@ async def start_campaign(
             urgent=True,
             data={"campaign_id": campaign.id},
         )
-    # Residents of those districts with nobody assigned go to the district's commissioners.
+    # Residents with nobody who can visit go to the district's commissioners who may see them;
+    # those no commissioner may see, to the coordinators (each person is told only their own count).
     unassigned = [r for r in residents if r.id not in primary]
-    by_district = Counter(r.district_id for r in unassigned)
-    for district_id, count in sorted(by_district.items()):
+    commissioners = {
+        district_id: await audience.commissioners_of(session, org.id, district_id)
+        for district_id in sorted({r.district_id for r in unassigned})
+    }
+    seeing = await who_may_see(
+        session, {(user_id, r.id) for r in unassigned for user_id in commissioners[r.district_id]}
+    )
+    counts: dict[tuple[str, str], int] = defaultdict(int)  # (user, district) -> residents
+    for resident in unassigned:
+        told = [u for u in commissioners[resident.district_id] if (u, resident.id) in seeing]
+        for user_id in told or await audience.coordinators_of(session, org.id, resident.district_id):
+            counts[(user_id, resident.district_id)] += 1
+    for (user_id, district_id), count in sorted(counts.items()):
         await audience.send(
             session,
             org,
-            await audience.commissioners_of(session, org.id, district_id)
-            or await audience.coordinators_of(session, org.id, district_id),
+            [user_id],
             kind="visit.safety_check",
             title_code="notify.safety_check.title",
             body_code="notify.safety_check.body",

@@ -155,13 +155,18 @@ async def _request_revisit(
     rules = rules_for(org)
     # Within revisit hours of the attempt; a note synced late still gets a full window from now.
     start = max(note.occurred_at + timedelta(seconds=1), now)
+    # The visit's assignee, else the note's author — while they may see the resident; else the next
+    # person who can visit (consent may have changed since the note was written offline).
+    visitor = await audience.visitor_of(
+        session, resident.id, (visit.assignee_id if visit else None) or note.author_id
+    )
     revisit = Visit(
         org_id=org.id,
         plan_id=visit.plan_id if visit else None,
         occurrence_key=key,
         kind=VisitKind.REVISIT,
         resident_id=resident.id,
-        assignee_id=(visit.assignee_id if visit else None) or note.author_id,
+        assignee_id=visitor[0] if visitor else None,
         due_start=start,
         due_end=start + timedelta(hours=rules.revisit_hours),
         status=VisitStatus.PLANNED,

@@ -18,10 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.clock import utcnow
 from domain.db import session_scope
-from domain.enums import AlertStatus, PlanStatus, ResidentStatus
+from domain.enums import AlertStatus, PlanStatus, ResidentStatus, VisitStatus
 from domain.models import Alert, Organisation, Resident, Visit, VisitPlan
 from domain.org_settings import OrgRules, rules_for
-from schedules import alerting, ladder, plans
+from schedules import alerting, ladder, plans, reassignment
 
 log = logging.getLogger("mimamori.schedules")
 
@@ -214,6 +214,57 @@ async def detect_contact_gaps(db_config: SQLAlchemyAsyncConfig, batch: int = BAT
 
         await _batches(db_config, work, batch)
     return raised
+
+
+async def follow_sight(db_config: SQLAlchemyAsyncConfig, batch: int = BATCH) -> int:
+    """Time changes sight too (a consent expires at local midnight): move future visits and live
+    plans off assignees who may no longer see their resident. Residents are claimed in id order,
+    a batch per transaction; rows already right are left alone, so a second run changes nothing."""
+    moved = 0
+    for org_id in await _org_ids(db_config):
+        after = ""
+
+        async def work(session: AsyncSession, org_id: str = org_id) -> int:
+            nonlocal moved, after
+            now = utcnow()
+            has_assignee = or_(
+                exists(
+                    select(Visit.id).where(
+                        Visit.resident_id == Resident.id,
+                        Visit.status == VisitStatus.PLANNED,
+                        Visit.deleted_at.is_(None),
+                        Visit.due_end > now,
+                        Visit.assignee_id.is_not(None),
+                    )
+                ),
+                exists(
+                    select(VisitPlan.id).where(
+                        VisitPlan.resident_id == Resident.id,
+                        VisitPlan.status != PlanStatus.ENDED,
+                        VisitPlan.assignee_id.is_not(None),
+                    )
+                ),
+            )
+            query = (
+                select(Resident.id)
+                .where(
+                    Resident.org_id == org_id,
+                    Resident.deleted_at.is_(None),
+                    Resident.status != ResidentStatus.ENDED,
+                    Resident.id > after,
+                    has_assignee,
+                )
+                .order_by(Resident.id)
+                .limit(batch)
+            )
+            claimed = list(await session.scalars(_claim(session, query, Resident)))
+            if claimed:
+                after = claimed[-1]
+                moved += await reassignment.follow_sight(session, claimed)
+            return len(claimed)
+
+        await _batches(db_config, work, batch)
+    return moved
 
 
 async def dispatch_notifications(db_config: SQLAlchemyAsyncConfig) -> int:

@@ -137,6 +137,16 @@ register(
             "ja": "【未対応・{level}段階目】{name}さんのアラートが確認されていません",
             "en": "[Unacknowledged, step {level}] The alert for {name} is still open",
         },
+        "notify.alert.nobody_can_visit.title": {
+            "ja": "【要対応】{name}さんを訪問できる担当者がいません",
+            "en": "[Action needed] Nobody who may see {name} can visit",
+        },
+        "notify.alert.nobody_can_visit.body": {
+            "ja": "担当者が閲覧できなくなりました（同意・担当・地区の変更）。今後の訪問は担当者未定です。"
+            "担当を割り当ててください。",
+            "en": "The assignee may no longer see this resident (consent, assignment or district "
+            "changed). Future visits have no assignee: please assign somebody.",
+        },
         "notify.alert.false_alarm.title": {
             "ja": "【解除】{name}さんの連絡記録が届きました",
             "en": "[Cleared] Contact with {name} was recorded",

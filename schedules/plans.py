@@ -16,10 +16,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import feed
+from domain.access import who_may_see, why_hidden
 from domain.base import new_id
 from domain.clock import utcnow
 from domain.enums import PlanStatus, ResidentStatus, VisitKind, VisitStatus
-from domain.errors import Conflict, InvalidInput
+from domain.errors import Conflict, FieldError, InvalidInput
 from domain.models import Organisation, Resident, User, Visit, VisitPlan
 from domain.org_settings import rules_for, timezone_of
 from schedules import ladder
@@ -48,12 +49,23 @@ def cadence_of(plan: VisitPlan) -> Cadence:
     )
 
 
-async def check_assignee(session: AsyncSession, org_id: str, assignee_id: str | None) -> None:
+async def check_assignee(
+    session: AsyncSession, org_id: str, assignee_id: str | None, resident_id: str
+) -> None:
+    """The assignee must be an active user of the organisation who may see the resident: a visit
+    must never send somebody a resident's name that consent keeps from them (422 says why)."""
     if assignee_id is None:
         return
     user = await session.get(User, assignee_id)
     if user is None or user.org_id != org_id or not user.active:
         raise InvalidInput.field("assignee_id", "plan.assignee_unknown")
+    if not await who_may_see(session, [(assignee_id, resident_id)]):
+        resident = await session.get_one(Resident, resident_id)
+        why = await why_hidden(session, user, resident)
+        raise InvalidInput(
+            errors=[FieldError("assignee_id", why, {})],
+            status=422,
+        )
 
 
 async def create_plan(
@@ -61,7 +73,7 @@ async def create_plan(
 ) -> VisitPlan:
     plan = VisitPlan(org_id=org.id, resident_id=resident.id, created_by=actor_id, revision=1, **fields)
     validate_cadence(cadence_of(plan))
-    await check_assignee(session, org.id, plan.assignee_id)
+    await check_assignee(session, org.id, plan.assignee_id, plan.resident_id)
     session.add(plan)
     await session.flush()
     await expand_plan(session, plan, org, utcnow())
@@ -76,7 +88,7 @@ async def update_plan(
     for name, value in changes.items():
         setattr(plan, name, value)
     validate_cadence(cadence_of(plan))
-    await check_assignee(session, org.id, plan.assignee_id)
+    await check_assignee(session, org.id, plan.assignee_id, plan.resident_id)
     now = utcnow()
     if any(name in CADENCE_FIELDS for name in changes):
         plan.revision += 1

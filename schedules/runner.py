@@ -36,6 +36,7 @@ JOBS = (
     JobSpec("schedules.expand_plans", jobs.expand_plans, 60 * 60, 30 * 60),
     JobSpec("schedules.sweep", jobs.sweep, 60, 5 * 60),
     JobSpec("schedules.contact_gaps", jobs.detect_contact_gaps, 30 * 60, 30 * 60),
+    JobSpec("schedules.follow_sight", jobs.follow_sight, 30 * 60, 30 * 60),
     JobSpec("notifications.dispatch", jobs.dispatch_notifications, 15, 60),
 )
 

@@ -43,7 +43,12 @@ SYNC_TABLES: dict[str, SyncTable] = {
     "contact_notes": SyncTable("contact_notes", ContactNote, access.phone_notes, ContactNote.resident_id),
     "alerts": SyncTable("alerts", Alert, access.phone_alerts, Alert.resident_id),
     "notifications": SyncTable(
-        "notifications", Notification, access.phone_notifications, None, Notification.user_id
+        # Tied to the resident it names: a resident leaving scope takes its messages along.
+        "notifications",
+        Notification,
+        access.phone_notifications,
+        Notification.resident_id,
+        Notification.user_id,
     ),
 }
 assert tuple(SYNC_TABLES) == schema.TABLE_NAMES

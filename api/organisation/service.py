@@ -28,7 +28,7 @@ from api.organisation.schemas import (
     is_id,
     strip_control,
 )
-from domain import audit
+from domain import audit, events
 from domain.access import Principal, may_manage_users, may_see_district_counts
 from domain.clock import utcnow
 from domain.enums import ResidentStatus, Role
@@ -368,6 +368,8 @@ async def update_user(
         user.active = True
     await session.flush()
     audit.record(session, principal, "update", "user", user.id, fields=sorted(data.model_fields_set))
+    if {"role", "district_ids", "active"} & data.model_fields_set:
+        await events.sight_changed(session, user_ids=[user.id])
     return UserUpdatedOut(**await _user_out(session, user), devices_revoked=revoked)  # type: ignore[arg-type]
 
 

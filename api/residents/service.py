@@ -40,7 +40,7 @@ from api.residents.schemas import (
     ResidentPatch,
     ResidentStatusIn,
 )
-from domain import audit
+from domain import audit, events
 from domain.access import (
     Principal,
     assigned_to,
@@ -342,6 +342,8 @@ async def update_resident(
             changed.append(name)
     if changed:
         audit.record(session, principal, "update", "resident", resident.id, fields=changed)
+    if "district_id" in changed:  # other commissioners now hold the resident
+        await events.sight_changed(session, resident_ids=[resident.id])
     if data.emergency_contacts is not None:
         await _apply_contacts(session, principal, resident, data.emergency_contacts)
     await session.flush()
@@ -453,6 +455,7 @@ async def set_consent(
     await session.flush()
     audit.record(session, principal, action, "consent", consent.id, fields=changed, resident_id=resident.id,
                  recipient=str(recipient))  # fmt: skip
+    await events.sight_changed(session, resident_ids=[resident.id])
     return _consent_out(consent, today, await _active_bases(session, resident.id))
 
 
@@ -476,6 +479,7 @@ async def withdraw_consent(
     await session.flush()
     audit.record(session, principal, "withdraw", "consent", consent.id, fields=["status"], resident_id=resident.id,
                  recipient=str(recipient))  # fmt: skip
+    await events.sight_changed(session, resident_ids=[resident.id])
     return _consent_out(consent, principal.today(), await _active_bases(session, resident.id))
 
 
@@ -589,6 +593,8 @@ async def end_legal_basis(
     await session.flush()
     audit.record(session, principal, "end", "legal_basis", record.id, fields=["ended_at", "end_reason"],
                  resident_id=resident.id, recipient=str(record.recipient), basis=str(record.basis))  # fmt: skip
+    # Ending a basis can take the resident out of an assignee's sight: their visits move on.
+    await events.sight_changed(session, resident_ids=[resident.id])
     return _basis_out(record)
 
 
@@ -690,6 +696,7 @@ async def end_assignment(
     await session.flush()
     audit.record(session, principal, "end", "assignment", assignment.id, fields=["ended_at", "end_reason"],
                  resident_id=assignment.resident_id)  # fmt: skip
+    await events.sight_changed(session, resident_ids=[assignment.resident_id])
     return AssignmentOut.model_validate(assignment)
 
 
@@ -800,6 +807,8 @@ async def hand_over(session: AsyncSession, principal: Principal, data: HandOverI
     ) if resident_ids else set()  # fmt: skip
     audit.record(session, principal, "hand_over", "assignment", None, fields=["user_id"],
                  from_user_id=source.id, to_user_id=target.id, resident_ids=resident_ids)  # fmt: skip
+    # The incoming person may not see every resident (consent): those visits move on again.
+    await events.sight_changed(session, resident_ids=resident_ids)
     return HandOverOut(
         residents=resident_ids,
         assignments_ended=ended,

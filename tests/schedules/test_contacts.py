@@ -8,12 +8,20 @@ from sqlalchemy import select
 
 import domain.events
 from domain.clock import clock, utcnow
-from domain.enums import ContactMethod, ContactOutcome, ResidentStatus, Role, VisitKind, VisitStatus
+from domain.enums import (
+    ConsentRecipient,
+    ContactMethod,
+    ContactOutcome,
+    ResidentStatus,
+    Role,
+    VisitKind,
+    VisitStatus,
+)
 from domain.events import contact_recorded
 from domain.models import Alert, Delivery, Device, Notification, Organisation, Visit
 from schedules import jobs, plans
 from schedules.contacts import handle_contact
-from tests.factories import login, make_district, make_org, make_resident, make_user
+from tests.factories import give_consent, login, make_district, make_org, make_resident, make_user
 from tests.schedules.helpers import record_note, visits_of
 
 NOW = datetime(2026, 11, 9, 1, 0, tzinfo=UTC)  # Monday 10:00 JST
@@ -30,6 +38,7 @@ async def _town(db, **plan_fields):
             session.add(Device(org_id=org.id, user_id=user.id, client_id=f"p-{user.login}", platform="ios",
                                push_token=f"t-{user.login}", push_token_updated_at=utcnow()))  # fmt: skip
         resident = await make_resident(session, org, district)
+        await give_consent(session, resident, ConsentRecipient.DISTRICT_COMMISSIONER)
         fields = {"rrule": "FREQ=DAILY", "starts_on": date(2026, 11, 9), "window_start": time(9),
                   "window_end": time(18), "window_days": 3, "assignee_id": comm.id, **plan_fields}  # fmt: skip
         await plans.create_plan(session, org, resident, fields, coord.id)

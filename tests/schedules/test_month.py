@@ -91,6 +91,7 @@ async def _build_town(db):
                           ("G", RiskLevel.MEDIUM), ("H", RiskLevel.MEDIUM)):  # fmt: skip
             residents[key] = await make_resident(session, org, north, name=f"住民{key}", risk_level=risk)
             await give_consent(session, residents[key], ConsentRecipient.VOLUNTEERS)
+            await give_consent(session, residents[key], ConsentRecipient.DISTRICT_COMMISSIONER)
         residents["F"].last_contact_at = jst(25, 0, month=10)
         cadences = {
             "A": ("FREQ=WEEKLY;BYDAY=TU", "V", HolidayRule.SHIFT),

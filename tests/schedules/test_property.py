@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from domain.clock import clock
-from domain.enums import ContactOutcome, HolidayRule, Role
+from domain.enums import ConsentRecipient, ContactOutcome, HolidayRule, Role
 from domain.models import Alert, ContactNote, Organisation, Visit
 from schedules import jobs, plans
-from tests.factories import make_district, make_org, make_resident, make_user
+from tests.factories import give_consent, make_district, make_org, make_resident, make_user
 from tests.schedules.helpers import record_note
 
 START = datetime(2026, 11, 1, 0, 0, tzinfo=UTC)
@@ -54,6 +54,7 @@ async def test_every_closed_window_has_a_note_or_exactly_one_alert(
         district = await make_district(session, org)
         visitor = await make_user(session, org, Role.COMMISSIONER, f"c-{org.id}", districts=[district])
         resident = await make_resident(session, org, district)
+        await give_consent(session, resident, ConsentRecipient.DISTRICT_COMMISSIONER)
         await plans.create_plan(
             session, await session.get_one(Organisation, org.id), resident,
             {"rrule": rule, "starts_on": date(2026, 11, 1), "ends_on": date(2026, 11, DAYS),

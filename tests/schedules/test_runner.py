@@ -24,6 +24,7 @@ def test_scheduler_jobs_have_stable_ids_timezone_misfire_grace_and_coalescing(db
         "schedules.expand_plans",
         "schedules.sweep",
         "schedules.contact_gaps",
+        "schedules.follow_sight",
         "notifications.dispatch",
     }
     for job in jobs.values():

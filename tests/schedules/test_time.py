@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from domain.clock import clock, utcnow
-from domain.enums import ContactOutcome, HolidayRule, Role
+from domain.enums import ConsentRecipient, ContactOutcome, HolidayRule, Role
 from domain.models import Delivery, Device, Notification, Organisation, Visit
 from domain.org_settings import OrgRules
 from schedules import audience, jobs, plans
 from schedules.recurrence import Cadence, next_occurrences
-from tests.factories import make_district, make_org, make_resident, make_user
+from tests.factories import give_consent, make_district, make_org, make_resident, make_user
 from tests.schedules.helpers import record_note
 
 JST = ZoneInfo("Asia/Tokyo")
@@ -52,7 +52,9 @@ async def test_visit_due_at_half_past_midnight_never_pushes_in_quiet_hours(db, d
             session.add(Device(org_id=org.id, user_id=user.id, client_id=f"p-{user.login}", platform="ios",
                                push_token=f"t-{user.login}", push_token_updated_at=utcnow()))  # fmt: skip
         resident = await make_resident(session, org, district)
+        await give_consent(session, resident, ConsentRecipient.DISTRICT_COMMISSIONER)
         other = await make_resident(session, org, district, name="別の人")
+        await give_consent(session, other, ConsentRecipient.DISTRICT_COMMISSIONER)
         await plans.create_plan(
             session, org, resident,
             {"rrule": "FREQ=WEEKLY;BYDAY=WE", "starts_on": date(2026, 11, 1), "window_start": time(0, 30),
@@ -129,6 +131,7 @@ async def test_reminders_follow_the_org_timezone(db, db_config) -> None:
         district = await make_district(session, org)
         visitor = await make_user(session, org, Role.COMMISSIONER, "comm", districts=[district])
         resident = await make_resident(session, org, district)
+        await give_consent(session, resident, ConsentRecipient.DISTRICT_COMMISSIONER)
         await plans.create_plan(
             session, org, resident,
             {"rrule": "FREQ=WEEKLY;BYDAY=MO", "starts_on": date(2026, 10, 28), "window_start": time(10),
