@@ -113,6 +113,8 @@ class Device:
         seen: set[tuple[str, str]] = set()
         for table, ops in changes.items():
             assert set(ops) == {"created", "updated", "deleted"}, ops
+            # sendCreatedAsUpdated: true — WatermelonDB logs anything under `created` as an error
+            assert ops["created"] == [], f"{table}: records sent under created"
             local = self.store[table]
             for op in ("created", "updated"):
                 for raw in ops[op]:
