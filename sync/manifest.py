@@ -24,7 +24,7 @@ from domain.models import SyncDeviceState, SyncManifestVersion
 from sync.schema import TABLE_NAMES
 
 MAX_VERSIONS = 8  # beyond this, the oldest versions are merged into one (a superset, re-checked)
-KEEP_STALE = 2  # versions no live request can use, kept so that a late duplicate is still placed
+KEEP_STALE = 4  # versions no live request can use, kept so that a late duplicate is still placed
 
 
 def _empty() -> dict[str, set[str]]:

@@ -16,6 +16,7 @@ handful of index range scans on `(org_id, feed_seq)` and never reads the manifes
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -44,6 +45,8 @@ from sync.manifest import (
 from sync.records import SYNC_TABLES, Encoder
 
 log = structlog.get_logger("mimamori.sync")
+# Process-local figures read by the fault-injection tests and the benchmark.
+FIGURES: Counter[str] = Counter()
 MAX_TARGETED_RESIDENTS = 2000  # beyond this many residents changing scope, compare the whole scope
 
 
@@ -177,7 +180,9 @@ async def _compute(
 
     changed = any(d.updated or d.deleted for d in diffs.values())
     cleared_recheck = any(base.recheck.values())
-    if (changed or cleared_recheck or mode in ("first", "unknown")) and watermark <= since:
+    # An answer that changes something must name a position of its own (a cursor from beyond the
+    # watermark was never handed out: it is answered at the watermark, like any unknown cursor).
+    if (changed or cleared_recheck or mode in ("first", "unknown")) and watermark == since:
         await session.rollback()
         return None
     if watermark <= 0:
@@ -204,7 +209,11 @@ async def _compute(
     if sent:  # who received which personal data: table names and counts, never values
         audit.record(session, principal, "sync.pull", "sync", fields=sorted(sent), records=sent)
     if mode == "unknown":
-        log.info("sync_full_resend", reason="unknown_cursor", records=sum(sent.values()))
+        # Below the floor: a late duplicate of a request the phone has moved past (its answer
+        # cannot be applied any more). Otherwise a cursor the server truly cannot place.
+        reason = "stale_cursor" if since < state.cursor_floor else "unknown_cursor"
+        FIGURES["stale_full_resends" if reason == "stale_cursor" else "full_resends"] += 1
+        log.info("sync_full_resend", reason=reason, records=sum(sent.values()))
     await touch_device(session, principal, now)
     await session.commit()
     return _response(diffs, watermark)
