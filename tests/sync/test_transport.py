@@ -62,7 +62,9 @@ async def test_a_cut_upload_is_the_client_leaving_not_a_server_error(
     note = {"id": "cutnote00000001", "resident_id": town.shared.id, "method": "home_visit", "outcome": "met_well",
             "body": "途中で切れた" * 200, "occurred_at": ms(now), "follow_up_needed": False, "visibility": "team"}  # fmt: skip
     changes = {"contact_notes": {"created": [note], "updated": [], "deleted": []}}
-    status = await cut_upload(app, "/api/v1/sync/push?last_pulled_at=0", headers, json.dumps(changes).encode())
+    status = await cut_upload(
+        app, "/api/v1/sync/push?last_pulled_at=0", headers, json.dumps(changes).encode()
+    )
     assert status == 499
     assert log.levels == [("info", "client_disconnected")]
     # nothing was applied: the phone pushes the whole note again later
