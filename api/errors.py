@@ -20,6 +20,7 @@ from litestar.exceptions import (
 from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 
+from domain.db import is_transient, sqlstate_of
 from domain.errors import DomainError, FieldError
 from domain.i18n import negotiate, translate
 
@@ -140,9 +141,29 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
         413: "error.too_large",
         429: "error.rate_limited",
     }.get(status, "error.internal" if status >= 500 else "error.bad_request")
+    if status >= 500 and client_went_away(exc):
+        # A phone whose connection died mid-upload: nobody is left to answer and nothing failed
+        # here. 499 (nginx's "client closed request") keeps it out of the server-error figures.
+        log.info("client_disconnected", path=request.url.path, method=request.method)
+        return problem(request, CLIENT_CLOSED_REQUEST, "error.bad_request")
     if status >= 500:
         log.error("http_error", status=status, path=request.url.path)
     return problem(request, status, code, headers=exc.headers)
+
+
+CLIENT_CLOSED_REQUEST = 499
+_CLIENT_GONE = "client disconnected prematurely"  # what Litestar raises when a request body is cut
+
+
+def client_went_away(exc: HTTPException) -> bool:
+    return exc.detail == _CLIENT_GONE
+
+
+def _transient(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[dict[str, Any]]:
+    # PostgreSQL aborted this transaction to break a deadlock or a serialization conflict: nothing
+    # was applied and the client may simply try again, so 409, not 500.
+    log.warning("transient_conflict", path=request.url.path, sqlstate=sqlstate_of(exc))
+    return problem(request, 409, "error.conflict")
 
 
 def _integrity_error(request: Request[Any, Any, Any], exc: IntegrityError) -> Response[dict[str, Any]]:
@@ -167,6 +188,8 @@ def _database_error(request: Request[Any, Any, Any], exc: StatementError) -> Res
     sqlstate = str(getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None) or "")
     if sqlstate.startswith("22"):
         return _data_error(request, exc)  # type: ignore[arg-type]
+    if isinstance(exc, DBAPIError) and is_transient(exc):
+        return _transient(request, exc)
     return _unexpected(request, exc)
 
 

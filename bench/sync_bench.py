@@ -264,7 +264,7 @@ async def server_pull(config: Any, principal: Principal, cursor: int) -> tuple[i
     async with config.get_session() as s:
         result = await pull(s, principal, PullParams(last_pulled_at=cursor))
     body = msgspec.json.encode(result)
-    count = sum(len(ops["created"]) + len(ops["updated"]) for ops in result["changes"].values())
+    count = sum(len(ops["updated"]) for ops in result["changes"].values())
     return len(body), count, result["timestamp"]
 
 

@@ -88,3 +88,17 @@ async def session_scope(config: SQLAlchemyAsyncConfig) -> AsyncIterator[AsyncSes
         except BaseException:
             await session.rollback()
             raise
+
+
+TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock detected, serialization failure
+
+
+def sqlstate_of(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", exc)
+    return str(getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None) or "")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A failure that running the same transaction again can cure (PostgreSQL broke a lock cycle
+    or a serialization conflict by aborting this transaction)."""
+    return sqlstate_of(exc) in TRANSIENT_SQLSTATES

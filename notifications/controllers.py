@@ -115,7 +115,7 @@ class AlertController(Controller):
         )
         return AlertPage(items=items, total=total, page=pagination.page, page_size=pagination.page_size)
 
-    @get("/stream", operation_id="streamAlerts")
+    @get("/stream", operation_id="streamAlerts", opt={"no_compression": True})  # gzip would hold events
     async def stream(
         self,
         request: Request[Any, Any, Any],

@@ -1,22 +1,30 @@
-"""Per-device knowledge of what the phone holds (see `SyncDeviceState`).
+"""What the server believes each phone holds (see sync/README.md, "What the server remembers").
 
-A manifest may hold ids the phone no longer has (harmless: deleting an unknown id is a no-op on the
-phone) but must never miss one it has — a missing id could never be purged.
+Invariant: for every cursor a phone may present, the union of the versions covering that cursor
+holds every id the phone may hold there (a superset: deleting an unknown id is a no-op on the
+phone, but an id missing here could never be purged), and every id the phone may lack or hold in
+another form is also in `recheck` (so that the superset never stops a record from being sent).
+Versions are only ever added to or merged, never replaced; a version is dropped only when no
+request the phone can still apply can use it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
 from domain.access import Principal
-from domain.models import SyncDeviceState
+from domain.models import SyncDeviceState, SyncManifestVersion
 from sync.schema import TABLE_NAMES
+
+MAX_VERSIONS = 8  # beyond this, the oldest versions are merged into one (a superset, re-checked)
+KEEP_STALE = 4  # versions no live request can use, kept so that a late duplicate is still placed
 
 
 def _empty() -> dict[str, set[str]]:
@@ -44,34 +52,45 @@ class Manifest:
     def load(cls, held: dict[str, Any] | None, recheck: dict[str, Any] | None) -> Manifest:
         return cls(_load(held), _load(recheck))
 
+    @classmethod
+    def of(cls, version: SyncManifestVersion) -> Manifest:
+        return cls.load(version.held, version.recheck)
+
     def dump_held(self) -> dict[str, list[str]]:
         return _dump(self.held)
 
     def dump_recheck(self) -> dict[str, list[str]]:
         return _dump(self.recheck)
 
-    def union(self, other: Manifest) -> Manifest:
-        return Manifest(
-            {t: self.held[t] | other.held[t] for t in TABLE_NAMES},
-            {t: self.recheck[t] | other.recheck[t] for t in TABLE_NAMES},
-        )
+    @classmethod
+    def combine(cls, manifests: Sequence[Manifest]) -> Manifest:
+        """The phone holds one of these: everything any of them holds, and a recheck of every id
+        on which they differ."""
+        out = cls()
+        if not manifests:
+            return out
+        for t in TABLE_NAMES:
+            union: set[str] = set().union(*(m.held[t] for m in manifests))
+            common: set[str] = set(manifests[0].held[t]).intersection(*(m.held[t] for m in manifests[1:]))
+            out.held[t] = union
+            out.recheck[t] = set().union(*(m.recheck[t] for m in manifests)) | (union - common)
+        return out
 
 
-async def load_state(session: AsyncSession, principal: Principal, *, light: bool = False) -> SyncDeviceState:
-    """The device's state row, locked for this transaction (PostgreSQL) and created on first use.
-    `light` leaves the big manifests unread until `load_manifests` (a no-op pull never reads them)."""
+async def load_state(session: AsyncSession, principal: Principal) -> SyncDeviceState:
+    """The device's state row, locked for this transaction (PostgreSQL; SQLite serialises every
+    transaction) and created on first use. Every pull and push of one phone takes it first, so
+    they run one at a time, in one lock order."""
     assert principal.device_id is not None
     stmt = select(SyncDeviceState).where(SyncDeviceState.device_id == principal.device_id)
-    if light:
-        stmt = stmt.options(defer(SyncDeviceState.manifest), defer(SyncDeviceState.pending))
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update()
     state = await session.scalar(stmt)
     if state is not None:
         return state
-    state = SyncDeviceState(device_id=principal.device_id, org_id=principal.org_id, user_id=principal.user_id,
-                            manifest={}, manifest_recheck={}, manifest_from=-1, manifest_at=-1,
-                            pending_recheck={})  # fmt: skip
+    state = SyncDeviceState(
+        device_id=principal.device_id, org_id=principal.org_id, user_id=principal.user_id, cursor_floor=0
+    )
     try:
         async with session.begin_nested():
             session.add(state)
@@ -82,22 +101,103 @@ async def load_state(session: AsyncSession, principal: Principal, *, light: bool
     return state
 
 
-def remember_pushed(state: SyncDeviceState, table: str, ids: set[str], *, recheck: bool) -> None:
-    """The phone holds what it pushed, whichever pull response it has seen; `recheck` makes the
-    next pull re-send the server's version (or purge it) — used for refused records."""
-    if not ids:
+async def load_versions(
+    session: AsyncSession, device_id: str, *, with_held: bool = False
+) -> list[SyncManifestVersion]:
+    """All versions of one device; `held` (big) is read only when asked for."""
+    stmt = (
+        select(SyncManifestVersion)
+        .where(SyncManifestVersion.device_id == device_id)
+        .order_by(SyncManifestVersion.lo, SyncManifestVersion.created_at, SyncManifestVersion.id)
+        .execution_options(populate_existing=True)
+    )
+    if not with_held:
+        stmt = stmt.options(defer(SyncManifestVersion.held))
+    return list((await session.scalars(stmt)).all())
+
+
+def covering(versions: Sequence[SyncManifestVersion], cursor: int) -> list[SyncManifestVersion]:
+    return [v for v in versions if v.lo <= cursor <= v.hi]
+
+
+async def load_held(session: AsyncSession, versions: Sequence[SyncManifestVersion]) -> None:
+    for version in versions:
+        await session.refresh(version, attribute_names=["held"])
+
+
+def add_version(
+    session: AsyncSession, state: SyncDeviceState, *, base: int, at: int, key: str, held: Manifest
+) -> SyncManifestVersion:
+    version = SyncManifestVersion(
+        org_id=state.org_id,
+        device_id=state.device_id,
+        base=base,
+        lo=at,
+        hi=at,
+        scope_key=key,
+        held=held.dump_held(),
+        recheck=held.dump_recheck(),
+    )
+    session.add(version)
+    return version
+
+
+async def widen(session: AsyncSession, versions: Sequence[SyncManifestVersion], to: int) -> None:
+    """Nothing changed for the phone between its cursor and `to`: what it holds at its cursor it
+    also holds at `to`. Done in SQL so that the (possibly large) manifests are neither read nor
+    rewritten."""
+    ids = [v.id for v in versions if v.hi < to]
+    if ids:
+        await session.execute(
+            update(SyncManifestVersion)
+            .where(SyncManifestVersion.id.in_(ids))
+            .values(hi=to)
+            .execution_options(synchronize_session=False)
+        )
+
+
+async def remember_pushed(
+    session: AsyncSession, state: SyncDeviceState, pushed: dict[str, set[str]], refused: dict[str, set[str]]
+) -> None:
+    """The phone holds what it pushed, whichever answer it has applied: added to every version.
+    Refused records are also re-checked, so that the next pull re-sends the server's version (or
+    purges it)."""
+    if not any(pushed.values()) and not any(refused.values()):
         return
-    versions = [("manifest", "manifest_recheck")]
-    if state.pending is not None:
-        versions.append(("pending", "pending_recheck"))
-    for held_attr, recheck_attr in versions:
-        m = Manifest.load(getattr(state, held_attr), getattr(state, recheck_attr))
-        m.held[table] |= ids
-        if recheck:
-            m.recheck[table] |= ids
-        setattr(state, held_attr, m.dump_held())
-        setattr(state, recheck_attr, m.dump_recheck())
+    for version in await load_versions(session, state.device_id, with_held=True):
+        m = Manifest.of(version)
+        for table in TABLE_NAMES:
+            m.held[table] |= pushed.get(table, set()) | refused.get(table, set())
+            m.recheck[table] |= refused.get(table, set())
+        version.held, version.recheck = m.dump_held(), m.dump_recheck()
 
 
-async def load_manifests(session: AsyncSession, state: SyncDeviceState) -> None:
-    await session.refresh(state, attribute_names=["manifest", "pending"])
+async def collect_garbage(session: AsyncSession, state: SyncDeviceState, since: int) -> None:
+    """The phone presented `since` (a cursor the server placed), so it holds an answer at `since`
+    or later: an answer to a request made from below `since` can never be applied any more, and
+    a version that neither covers `since` nor was made for a request from `since` or later is
+    stale. A couple of stale versions are kept for late duplicates; beyond MAX_VERSIONS the
+    oldest live ones are merged (a superset with its differences re-checked: still correct)."""
+    if since > state.cursor_floor:
+        state.cursor_floor = since
+    floor = state.cursor_floor
+    versions = await load_versions(session, state.device_id)
+    stale = [v for v in versions if v.base < floor and not (v.lo <= floor <= v.hi)]
+    live = [v for v in versions if v not in stale]
+    drop = stale[: max(0, len(stale) - KEEP_STALE)]
+    if drop:
+        await session.execute(
+            delete(SyncManifestVersion).where(SyncManifestVersion.id.in_([v.id for v in drop]))
+        )
+    if len(live) > MAX_VERSIONS:
+        oldest = live[: len(live) - MAX_VERSIONS + 1]
+        await load_held(session, oldest)
+        merged = Manifest.combine([Manifest.of(v) for v in oldest])
+        keep = oldest[0]
+        keep.base = min(v.base for v in oldest)
+        keep.lo, keep.hi = min(v.lo for v in oldest), max(v.hi for v in oldest)
+        keep.scope_key = keep.scope_key if all(v.scope_key == keep.scope_key for v in oldest) else ""
+        keep.held, keep.recheck = merged.dump_held(), merged.dump_recheck()
+        await session.execute(
+            delete(SyncManifestVersion).where(SyncManifestVersion.id.in_([v.id for v in oldest[1:]]))
+        )

@@ -48,6 +48,10 @@ register(
             "ja": "送信したデータはサーバー側で更新されています。同期をやり直してください。",
             "en": "Records you pushed changed on the server since your last pull. Sync again.",
         },
+        "error.sync.busy": {
+            "ja": "同じデータが同時に更新されていました。もう一度同期してください。",
+            "en": "The same records were being changed at the same moment. Sync again.",
+        },
         "error.sync.quarantine_resolved": {
             "ja": "この保留データはすでに処理済みです。",
             "en": "This held record has already been resolved.",

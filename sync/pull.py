@@ -16,10 +16,12 @@ handful of index range scans on `(org_id, feed_seq)` and never reads the manifes
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import structlog
 from sqlalchemy import func, select, text, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,11 +30,30 @@ from domain.access import Principal
 from domain.clock import local_midnight, utcnow
 from domain.enums import Role
 from domain.errors import Unauthorized
-from domain.models import Assignment, Consent, Device, LegalBasisRecord, Resident, SyncDeviceState
+from domain.models import (
+    Assignment,
+    Consent,
+    Device,
+    LegalBasisRecord,
+    Resident,
+    SyncManifestVersion,
+)
 from sync import records, schema
-from sync.manifest import Manifest, load_manifests, load_state
+from sync.manifest import (
+    Manifest,
+    add_version,
+    collect_garbage,
+    covering,
+    load_held,
+    load_state,
+    load_versions,
+    widen,
+)
 from sync.records import SYNC_TABLES, Encoder
 
+log = structlog.get_logger("mimamori.sync")
+# Process-local figures read by the fault-injection tests and the benchmark.
+FIGURES: Counter[str] = Counter()
 MAX_TARGETED_RESIDENTS = 2000  # beyond this many residents changing scope, compare the whole scope
 
 
@@ -85,7 +106,6 @@ async def pull(session: AsyncSession, principal: Principal, params: PullParams) 
 
 @dataclass
 class _Diff:
-    created: list[dict[str, Any]] = field(default_factory=list)
     updated: list[dict[str, Any]] = field(default_factory=list)
     deleted: set[str] = field(default_factory=set)
     new_held: set[str] = field(default_factory=set)
@@ -102,24 +122,28 @@ async def _compute(
         # `feed_seq > :since` matches a handful of rows and may scan the town instead.
         await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     key = scope_key(principal, params.schema_version, now)
-    state = await load_state(session, principal, light=True)
+    state = await load_state(session, principal)
+    versions = await load_versions(session, state.device_id)
 
+    # Which versions describe the phone at its cursor: none on a first sync; those covering the
+    # cursor; for a cursor the server cannot place, everything it may still hold (all resent).
+    using = [] if since == 0 else covering(versions, since)
     if since == 0:
         mode, base_key = "first", key
-    elif state.pending_at is not None and state.pending_at == since:
-        mode, base_key = "pending", state.pending_scope_key or ""
-    elif state.manifest_from <= since <= state.manifest_at:
-        mode, base_key = "confirmed", state.scope_key
+    elif using:
+        keys = {v.scope_key for v in using}
+        mode, base_key = "known", (keys.pop() if len(keys) == 1 else "")
     else:
-        mode, base_key = "unknown", ""
+        mode, base_key, using = "unknown", "", versions
     full = mode in ("first", "unknown") or base_key != key
-    base_recheck = Manifest.load(
-        None, state.pending_recheck if mode == "pending" else state.manifest_recheck
-    ).recheck
     forced = _forced_tables(params)
 
     resident_scope_changes: set[str] = set()
+    base: Manifest | None = None
     if not full:
+        if len(using) > 1:  # their differences are rechecked: read them now
+            base = await _combined(session, using)
+        base_recheck = base.recheck if base is not None else Manifest.load(None, using[0].recheck).recheck
         heads = await _feed_heads(session, principal)
         candidates = set(base_recheck["residents"])
         if max(heads["residents"], heads["consents"], heads["legal_bases"], heads["assignments"]) > since:
@@ -133,20 +157,20 @@ async def _compute(
         if nothing_changed:
             if watermark <= 0:
                 return None
-            await _confirm_unchanged(session, state, mode, since, watermark)
+            await widen(session, using, watermark)
+            await collect_garbage(session, state, since)
             await touch_device(session, principal, now)
             await session.commit()
             return _response({}, watermark)
-        await load_manifests(session, state)
-        base = _base(state, mode)
+        if base is None:
+            base = await _combined(session, using)
         resident_scope_changes = await _residents_changing_scope(
             session, principal, moment, candidates, base.held["residents"]
         )
         if len(resident_scope_changes) > MAX_TARGETED_RESIDENTS:
             full = True
     else:
-        await load_manifests(session, state)
-        base = _base(state, mode)
+        base = await _combined(session, using)
 
     diffs: dict[str, _Diff] = {}
     for name, table in SYNC_TABLES.items():
@@ -164,85 +188,50 @@ async def _compute(
             await _add_forced(session, principal, moment, table, encoder, forced[name], diff)
         diffs[name] = diff
 
-    changed = any(d.created or d.updated or d.deleted for d in diffs.values())
+    changed = any(d.updated or d.deleted for d in diffs.values())
     cleared_recheck = any(base.recheck.values())
-    if (changed or cleared_recheck or mode in ("first", "unknown")) and watermark <= since:
+    # An answer that changes something must name a position of its own (a cursor from beyond the
+    # watermark was never handed out: it is answered at the watermark, like any unknown cursor).
+    if (changed or cleared_recheck or mode in ("first", "unknown")) and watermark == since:
         await session.rollback()
         return None
     if watermark <= 0:
         await session.rollback()
         return None
 
-    new = Manifest({n: d.new_held for n, d in diffs.items()})
-    if not changed and not cleared_recheck and mode in ("confirmed", "pending"):
-        await _confirm_unchanged(session, state, mode, since, watermark)
+    if not changed and not cleared_recheck and mode == "known":
+        await widen(session, using, watermark)  # the versions at the cursor also describe the answer
     else:
-        _advance_state(state, mode, since, watermark, key, base, new)
-    sent = {n: len(d.created) + len(d.updated) for n, d in diffs.items() if d.created or d.updated}
+        # A new version for the answer's timestamp, merged with (never replacing) any other.
+        add_version(
+            session,
+            state,
+            base=since,
+            at=watermark,
+            key=key,
+            held=Manifest({n: d.new_held for n, d in diffs.items()}),
+        )
+    if mode == "first":
+        state.cursor_floor = 0  # a new install (or a stale first request): collect nothing yet
+    elif mode == "known":
+        await collect_garbage(session, state, since)
+    sent = {n: len(d.updated) for n, d in diffs.items() if d.updated}
     if sent:  # who received which personal data: table names and counts, never values
         audit.record(session, principal, "sync.pull", "sync", fields=sorted(sent), records=sent)
+    if mode == "unknown":
+        # Below the floor: a late duplicate of a request the phone has moved past (its answer
+        # cannot be applied any more). Otherwise a cursor the server truly cannot place.
+        reason = "stale_cursor" if since < state.cursor_floor else "unknown_cursor"
+        FIGURES["stale_full_resends" if reason == "stale_cursor" else "full_resends"] += 1
+        log.info("sync_full_resend", reason=reason, records=sum(sent.values()))
     await touch_device(session, principal, now)
     await session.commit()
     return _response(diffs, watermark)
 
 
-def _base(state: SyncDeviceState, mode: str) -> Manifest:
-    confirmed = Manifest.load(state.manifest, state.manifest_recheck)
-    if mode == "first":
-        return Manifest()
-    if mode == "pending":
-        return Manifest.load(state.pending, state.pending_recheck)
-    if mode == "confirmed":
-        return confirmed
-    pending = Manifest.load(state.pending, state.pending_recheck)
-    return confirmed.union(pending)
-
-
-async def _confirm_unchanged(
-    session: AsyncSession, state: SyncDeviceState, mode: str, since: int, watermark: int
-) -> None:
-    """Nothing changed for this phone: its manifest also describes the new cursor. Done in SQL so
-    that the (possibly large) manifests are neither read nor rewritten."""
-    t = SyncDeviceState
-    values: dict[str, Any] = {"manifest_at": watermark}
-    if mode == "pending":
-        values.update(manifest=t.pending, manifest_recheck=t.pending_recheck, scope_key=t.pending_scope_key,
-                      manifest_from=since)  # fmt: skip
-    # A pending version handed out earlier was lost (or is now confirmed): forget it, so that no
-    # cursor names two versions.
-    values.update(pending=None, pending_recheck={}, pending_at=None, pending_scope_key=None)
-    await session.execute(
-        update(t)
-        .where(t.device_id == state.device_id)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    session.expunge(state)
-
-
-def _advance_state(
-    state: SyncDeviceState, mode: str, since: int, watermark: int, key: str, base: Manifest, new: Manifest
-) -> None:
-    if mode == "pending":  # the phone saw the last response: that version is now the confirmed one
-        state.manifest = state.pending or {}
-        state.manifest_recheck = state.pending_recheck or {}
-        state.scope_key = state.pending_scope_key or ""
-        state.manifest_from = state.manifest_at = since
-    elif mode == "confirmed":
-        state.manifest_at = since  # later cursors of this version were never seen by the phone
-    elif mode == "unknown":
-        # Keep everything the phone might hold for deletions, but let no cursor select it.
-        state.manifest = base.dump_held()
-        state.manifest_recheck = {}
-        state.manifest_from = state.manifest_at = -1
-    else:  # first sync: the phone holds nothing until it has this response
-        state.manifest, state.manifest_recheck = {}, {}
-        state.manifest_from = state.manifest_at = 0
-        state.scope_key = key
-    state.pending = new.dump_held()
-    state.pending_recheck = {}
-    state.pending_at = watermark
-    state.pending_scope_key = key
+async def _combined(session: AsyncSession, versions: list[SyncManifestVersion]) -> Manifest:
+    await load_held(session, versions)
+    return Manifest.combine([Manifest.of(v) for v in versions])
 
 
 async def touch_device(session: AsyncSession, principal: Principal, now: datetime) -> None:
@@ -254,7 +243,7 @@ def _response(diffs: dict[str, _Diff], watermark: int) -> dict[str, Any]:
     changes: dict[str, Any] = {}
     for name in schema.TABLE_NAMES:
         d = diffs.get(name) or _Diff()
-        changes[name] = {"created": d.created, "updated": d.updated, "deleted": sorted(d.deleted)}
+        changes[name] = {"created": [], "updated": d.updated, "deleted": sorted(d.deleted)}
     return {"changes": changes, "timestamp": watermark}
 
 
@@ -320,8 +309,10 @@ async def _first(
     session: AsyncSession, principal: Principal, moment: datetime, table: records.SyncTable, encoder: Encoder
 ) -> _Diff:
     rows = await records.fetch_records(session, table, principal, moment, encoder)
-    diff = _Diff(created=[r for r, _ in rows])
-    diff.new_held = {r["id"] for r in diff.created}
+    # Under `updated`, first syncs too: with `sendCreatedAsUpdated: true` WatermelonDB reports
+    # every record sent under `created` as a protocol error.
+    diff = _Diff(updated=[r for r, _ in rows])
+    diff.new_held = {r["id"] for r in diff.updated}
     return diff
 
 
@@ -388,7 +379,7 @@ async def _add_forced(
     columns: frozenset[str] | None,
     diff: _Diff,
 ) -> None:
-    already = {r["id"] for r in diff.created} | {r["id"] for r in diff.updated}
+    already = {r["id"] for r in diff.updated}
     rows = await records.fetch_records(session, table, principal, moment, encoder)
     for record, _seq in rows:
         if record["id"] in already or record["id"] in diff.deleted:

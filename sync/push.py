@@ -13,12 +13,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import structlog
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import alerts as alert_lifecycle
@@ -32,6 +36,7 @@ from domain.access import (
     visit_status_phone_may_set,
 )
 from domain.clock import to_millis, utcnow
+from domain.db import is_transient, sqlstate_of
 from domain.enums import AlertStatus, ContactMethod, ContactOutcome, NoteVisibility
 from domain.errors import Conflict, InvalidInput, Unauthorized
 from domain.models import ContactNote, QuarantinedRecord, Resident, User, Visit
@@ -52,6 +57,7 @@ from sync.validation import (
     read_time,
 )
 
+log = structlog.get_logger("mimamori.sync")
 MAX_BODY = 10_000
 MAX_WARNING_SIGNS = 30
 # Columns the server keeps itself: whatever a phone sends for them is ignored.
@@ -99,14 +105,42 @@ class _Context:
         return self.visible[resident_id]
 
 
+RETRIES = 4  # attempts when PostgreSQL reports a deadlock or serialization failure
+
+
 async def push(
     session: AsyncSession, principal: Principal, params: PushParams, pushed: list[PushedRecord]
 ) -> dict[str, Any]:
+    """Apply one push and commit it. Locks are taken in one order (the device's sync state, the
+    residents concerned, then the pushed rows table by table, each in id order), so two pushes
+    cannot deadlock each other; a deadlock or serialization failure that still happens (with
+    other writers) is retried, and after the last attempt answered 409, never 500."""
     if principal.device_id is None:
         raise Unauthorized("error.sync.no_device")
+    for attempt in range(1, RETRIES + 1):
+        try:
+            result = await _push_once(session, principal, params, pushed)
+            await session.commit()
+            return result
+        except DBAPIError as exc:
+            if not is_transient(exc):
+                raise
+            await session.rollback()
+            log.info("sync_push_retry", attempt=attempt, sqlstate=sqlstate_of(exc))
+            if attempt == RETRIES:
+                raise Conflict("error.sync.busy") from None
+            await asyncio.sleep(random.uniform(0.01, 0.05) * attempt)
+    raise AssertionError("unreachable")
+
+
+async def _push_once(
+    session: AsyncSession, principal: Principal, params: PushParams, pushed: list[PushedRecord]
+) -> dict[str, Any]:
     ctx = _Context(session, principal, params, utcnow())
+    state = await load_state(session, principal)  # first: serialises this phone's pulls and pushes
     await _load_rows(ctx, pushed)
     await _prefetch_residents(ctx, pushed)
+    await _lock_rows(ctx)
 
     plans: list[Apply] = []
     refused: list[tuple[PushedRecord, Refused]] = []
@@ -129,7 +163,8 @@ async def push(
     for plan in plans:
         await plan()
     await session.flush()
-    for note in ctx.notes_written:
+    # Resident by resident, in id order: the visits and alerts they lock follow the same order.
+    for note in sorted(ctx.notes_written, key=lambda n: (n.resident_id, n.id)):
         await _note_recorded(ctx, note)
 
     held: list[QuarantinedRecord] = []
@@ -142,12 +177,15 @@ async def push(
     await session.flush()
     await quarantine.notify(session, principal, held)
 
-    state = await load_state(session, principal)
     refused_ids = {(r.table, r.id) for r, _ in refused}
-    for table in schema.TABLE_NAMES:
-        kept = {r.id for r in pushed if r.table == table and r.operation != "deleted"}
-        remember_pushed(state, table, kept - {i for t, i in refused_ids if t == table}, recheck=False)
-        remember_pushed(state, table, {i for t, i in refused_ids if t == table}, recheck=True)
+    kept: dict[str, set[str]] = {t: set() for t in schema.TABLE_NAMES}
+    held_back: dict[str, set[str]] = {t: set() for t in schema.TABLE_NAMES}
+    for r in pushed:
+        if (r.table, r.id) in refused_ids:
+            held_back[r.table].add(r.id)
+        elif r.operation != "deleted":
+            kept[r.table].add(r.id)
+    await remember_pushed(session, state, kept, held_back)
     await touch_device(session, principal, ctx.now)
     if plans:
         audit.record(session, principal, "sync.push", "sync", fields=sorted({r.table for r in pushed}),
@@ -177,6 +215,32 @@ async def _load_rows(ctx: _Context, pushed: list[PushedRecord]) -> None:
                 ctx.rows[(table, record_id)] = _FOREIGN
 
 
+async def _lock_rows(ctx: _Context) -> None:
+    """PostgreSQL: lock the pushed rows that exist (after their residents), table by table in a
+    fixed order and by id, and re-read them, so that the conflict check below compares with the
+    version this transaction will overwrite: of two phones editing one record from the same
+    cursor, the second waits for the first and then sees its change (409)."""
+    if not _is_postgres(ctx.session):
+        return  # SQLite runs one writing transaction at a time (BEGIN IMMEDIATE)
+    for table in SYNC_TABLES:
+        ids = sorted(i for (t, i), row in ctx.rows.items() if t == table and row is not _FOREIGN)
+        model = SYNC_TABLES[table].model
+        for batch in chunks(ids):
+            rows = await ctx.session.scalars(
+                select(model)
+                .where(model.id.in_(batch))
+                .order_by(model.id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
+            for row in rows:
+                ctx.rows[(table, row.id)] = row
+
+
+def _is_postgres(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
 _FOREIGN = object()
 
 
@@ -196,9 +260,12 @@ async def _prefetch_residents(ctx: _Context, pushed: list[PushedRecord]) -> None
             ).all()
         )
         ctx.visible.update({i: i in visible for i in batch})
-        rows = await ctx.session.scalars(
-            select(Resident).where(Resident.id.in_(batch), Resident.org_id == ctx.principal.org_id)
-        )
+        stmt = select(Resident).where(Resident.id.in_(batch), Resident.org_id == ctx.principal.org_id)
+        if _is_postgres(ctx.session):
+            # Residents are locked first, in id order: every push (and every contact it records)
+            # touching a resident queues here instead of locking that resident's rows crosswise.
+            stmt = stmt.order_by(Resident.id).with_for_update().execution_options(populate_existing=True)
+        rows = await ctx.session.scalars(stmt)
         ctx.residents.update({r.id: r for r in rows})
 
 

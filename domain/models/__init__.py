@@ -8,7 +8,7 @@ from domain.models._notification import Delivery, DeliveryAttempt, Notification
 from domain.models._organisation import District, Organisation, UserDistrict
 from domain.models._quarantine import QuarantinedRecord
 from domain.models._resident import Assignment, Consent, EmergencyContact, LegalBasisRecord, Resident
-from domain.models._sync_state import SyncDeviceState
+from domain.models._sync_state import SyncDeviceState, SyncManifestVersion
 from domain.models._user import Device, LoginThrottle, RefreshToken, User
 from domain.models._visit import SafetyCheckCampaign, Visit, VisitPlan
 
@@ -34,6 +34,7 @@ __all__ = [
     "Resident",
     "SafetyCheckCampaign",
     "SyncDeviceState",
+    "SyncManifestVersion",
     "User",
     "UserDistrict",
     "Visit",

@@ -3,11 +3,15 @@ residents with and without consent, visits and notes."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
+from litestar import Litestar
 
 from domain.clock import clock, to_millis
 from domain.enums import ConsentRecipient, Role
@@ -85,3 +89,46 @@ async def add_note(db: Any, town: Town, resident: Resident, author: User, occurr
                            occurred_at=occurred_at, received_at=occurred_at, **fields)  # fmt: skip
         s.add(note)
     return note
+
+
+class Recorder(httpx.AsyncClient):
+    """An HTTP client that remembers every status it saw (a 5xx anywhere fails the fault tests)."""
+
+    statuses: list[int]
+
+    async def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
+        response = await super().send(request, **kwargs)
+        self.statuses.append(response.status_code)
+        return response
+
+
+@pytest.fixture
+async def live(app: Litestar) -> AsyncIterator[Recorder]:
+    """Requests that really run concurrently: the app in this test's event loop (the Litestar test
+    client runs one request at a time on a thread of its own)."""
+    started, stop = asyncio.Event(), asyncio.Event()
+
+    async def serve() -> None:  # the lifespan is entered and left in one task (anyio insists)
+        async with app.lifespan():
+            started.set()
+            await stop.wait()
+
+    server = asyncio.create_task(serve())
+    await started.wait()
+    try:
+        async with Recorder(transport=httpx.ASGITransport(app=app), base_url="http://testserver.local") as c:
+            c.statuses = []
+            yield c
+    finally:
+        stop.set()
+        await server
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The long fault run (marked `slow`) runs only when asked for with `-m slow`."""
+    if "slow" in (config.getoption("markexpr") or ""):
+        return
+    long_runs = [i for i in items if i.get_closest_marker("slow") and "tests/sync/" in i.nodeid]
+    if long_runs:
+        config.hook.pytest_deselected(items=long_runs)
+        items[:] = [i for i in items if i not in long_runs]

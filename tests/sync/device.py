@@ -23,6 +23,11 @@ class SyncConflict(Exception):
     pass
 
 
+class ConcurrentSync(Exception):
+    """WatermelonDB refuses to apply a pull whose cursor is no longer the local one: another
+    `synchronize()` of the same database applied its answer first."""
+
+
 class SyncRejected(Exception):
     def __init__(self, status: int, body: Any) -> None:
         super().__init__(f"{status}: {body}")
@@ -44,6 +49,7 @@ class Device:
         self.store: dict[str, dict[str, dict[str, Any]]] = {t: {} for t in schema.TABLE_NAMES}
         self.last_pulled_at: int | None = None
         self.wiped = False
+        self.sent: list[tuple[str, str, bytes | None]] = []  # (method, url, body): for late duplicates
 
     # --- local edits, as the app's models do them ------------------------------------------------
     def _sanitize(self, table: str, raw: dict[str, Any]) -> dict[str, Any]:
@@ -96,6 +102,7 @@ class Device:
         cursor = "null" if self.last_pulled_at is None else str(self.last_pulled_at)
         url = f"/api/v1/sync/pull?last_pulled_at={cursor}&schema_version={self.version}"
         url += "&migration=" + (quote(json.dumps(migration)) if migration else "null")
+        self.sent.append(("GET", url, None))
         response = await self.client.get(url, headers=self.headers)
         if response.status_code == 401 and response.json().get("wipe"):
             self.store = {t: {} for t in schema.TABLE_NAMES}
@@ -105,6 +112,8 @@ class Device:
         body = response.json()
         if lose_response:
             raise LostResponse()
+        if self.last_pulled_at != (None if cursor == "null" else int(cursor)):
+            raise ConcurrentSync()
         self._apply_remote(body["changes"])
         self.last_pulled_at = body["timestamp"]
         return body
@@ -113,6 +122,8 @@ class Device:
         seen: set[tuple[str, str]] = set()
         for table, ops in changes.items():
             assert set(ops) == {"created", "updated", "deleted"}, ops
+            # sendCreatedAsUpdated: true — WatermelonDB logs anything under `created` as an error
+            assert ops["created"] == [], f"{table}: records sent under created"
             local = self.store[table]
             for op in ("created", "updated"):
                 for raw in ops[op]:
@@ -156,10 +167,10 @@ class Device:
             return None
         snapshot = json.dumps(changes, sort_keys=True)
         cursor = self.last_pulled_at or 0
+        url = f"/api/v1/sync/push?last_pulled_at={cursor}&schema_version={self.version}"
+        self.sent.append(("POST", url, json.dumps(changes).encode()))
         response = await self.client.post(
-            f"/api/v1/sync/push?last_pulled_at={cursor}&schema_version={self.version}",
-            content=json.dumps(changes).encode(),
-            headers={**self.headers, "content-type": "application/json"},
+            url, content=self.sent[-1][2], headers={**self.headers, "content-type": "application/json"}
         )
         if response.status_code == 409:
             raise SyncConflict(response.json())
@@ -182,6 +193,29 @@ class Device:
             for record_id in ops["deleted"]:
                 if local.get(record_id, {}).get("_status") == "deleted":
                     del local[record_id]
+
+    async def replay(self, index: int) -> int:
+        """A request of this phone delivered again, late (an HTTP retry, a killed app's request
+        still in flight): the server answers, nobody reads the answer."""
+        method, url, body = self.sent[index]
+        if method == "GET":
+            response = await self.client.get(url, headers=self.headers)
+        else:
+            response = await self.client.post(
+                url, content=body, headers={**self.headers, "content-type": "application/json"}
+            )
+        return int(response.status_code)
+
+    def records(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """What the app shows: every record that is not deleted, without sync bookkeeping."""
+        return {
+            table: {
+                i: {k: v for k, v in r.items() if k not in ("_status", "_changed")}
+                for i, r in records.items()
+                if r["_status"] != "deleted"
+            }
+            for table, records in self.store.items()
+        }
 
     async def sync(self, attempts: int = 4) -> None:
         """`synchronize()`: pull, then push; a conflict means pull, merge and push again."""

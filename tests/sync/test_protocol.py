@@ -24,17 +24,19 @@ def _shape_ok(body: dict[str, Any]) -> None:
         assert set(ops) == {"created", "updated", "deleted"}
 
 
-async def test_first_sync_sends_scope_as_created_then_changes_as_updated(client, db, town: Town) -> None:
+async def test_every_record_comes_under_updated_first_sync_too(client, db, town: Town) -> None:
+    # With `sendCreatedAsUpdated: true` WatermelonDB reports anything under `created` as an error.
     device = await phone(client, "comm")
     body = await device.pull()
     _shape_ok(body)
-    residents = body["changes"]["residents"]["created"]
+    assert all(ops["created"] == [] for ops in body["changes"].values())
+    residents = body["changes"]["residents"]["updated"]
     assert {r["id"] for r in residents} == {town.shared.id, town.private.id}
     sent = next(r for r in residents if r["id"] == town.shared.id)
     assert set(sent) == {"id", *schema.column_names("residents")}
     assert sent["created_at"] == ms(town.shared.created_at) and isinstance(sent["created_at"], int)
-    assert [v["id"] for v in body["changes"]["visits"]["created"]] == [town.visit.id]
-    assert body["changes"]["visits"]["created"][0]["due_start"] == ms(town.visit.due_start)
+    assert [v["id"] for v in body["changes"]["visits"]["updated"]] == [town.visit.id]
+    assert body["changes"]["visits"]["updated"][0]["due_start"] == ms(town.visit.due_start)
 
     nothing = await device.pull()
     _shape_ok(nothing)
@@ -63,7 +65,7 @@ async def test_cursor_is_the_feed_not_a_clock(client, db, town: Town) -> None:
 async def test_volunteer_gets_only_volunteer_fields(client, town: Town) -> None:
     device = await phone(client, "vol")
     body = await device.pull()
-    [resident] = body["changes"]["residents"]["created"]
+    [resident] = body["changes"]["residents"]["updated"]
     assert resident["id"] == town.shared.id
     assert "birth_year" not in resident and "last_contact_at" not in resident
     assert resident["name"] == "佐藤 一郎"
@@ -103,7 +105,7 @@ async def test_schema_is_app_schema_with_migrations(client) -> None:
 async def test_older_phone_gets_its_own_columns(client, town: Town) -> None:
     device = await phone(client, "comm", version=1)
     body = await device.pull()
-    visit = body["changes"]["visits"]["created"][0]
+    visit = body["changes"]["visits"]["updated"][0]
     assert "kind" not in visit and set(visit) == {"id", *schema.column_names("visits", 1)}
 
 

@@ -132,8 +132,8 @@ async def test_notifications_are_the_users_own(client, db, town: Town) -> None:
         await enqueue(s, org_id=town.org.id, user_ids=[town.commissioner.id], kind="reminder", title="x")
     volunteer = await phone(client, "vol")
     body = await volunteer.pull()
-    assert [n["title"] for n in body["changes"]["notifications"]["created"]] == ["明日の訪問"]
-    assert body["changes"]["alerts"]["created"] == []  # volunteers do not handle alerts
+    assert [n["title"] for n in body["changes"]["notifications"]["updated"]] == ["明日の訪問"]
+    assert body["changes"]["alerts"]["updated"] == []  # volunteers do not handle alerts
 
 
 async def test_district_change_moves_scope(client, db, town: Town) -> None:
