@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
+import stat
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -147,7 +148,9 @@ def _stored_secret(data_dir: Path) -> str:
 def ensure_private_dir(path: Path) -> None:
     """The data directory holds the database and the signing key: owner only (0700)."""
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if path.stat().st_mode & 0o077:
+    info = path.stat()
+    # Tighten a directory an older version left 0755, but never a shared one such as /tmp.
+    if info.st_mode & 0o077 and not info.st_mode & stat.S_ISVTX and info.st_uid == os.getuid():
         path.chmod(0o700)
 
 

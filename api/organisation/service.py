@@ -233,8 +233,10 @@ async def get_user(session: AsyncSession, principal: Principal, user_id: str) ->
     return user
 
 
-async def _new_code() -> tuple[str, str]:
-    """Called before the first query of the request: Argon2 runs with no transaction open."""
+async def _new_code(session: AsyncSession) -> tuple[str, str]:
+    """A new code and its hash, made before anything is written: the transaction that checked the
+    caller's token is ended first, so no lock (SQLite's write lock) is held while Argon2 runs."""
+    await session.commit()
     return await asyncio.to_thread(new_code_and_hash)
 
 
@@ -261,7 +263,7 @@ async def create_user(
     session: AsyncSession, principal: Principal, settings: Settings, data: UserIn
 ) -> UserCreatedOut:
     _require_manager(principal)
-    code, code_hash = await _new_code()
+    code, code_hash = await _new_code(session)
     login = data.login.strip()
     if not await _login_available(session, login):
         raise Conflict("error.login_unavailable", errors=[FieldError("login", "error.login_unavailable")])
@@ -290,7 +292,7 @@ async def reissue_activation_code(
     """A new code replaces the old one; also how a forgotten password is reset: the old password
     stops working at once and every session the person had ends (tokens, pushes)."""
     _require_manager(principal)
-    code, code_hash = await _new_code()
+    code, code_hash = await _new_code(session)
     user = await get_user(session, principal, user_id)
     _set_code(user, settings, code_hash)
     user.password_hash = None
