@@ -11,6 +11,7 @@ from litestar import Litestar
 from litestar.config.compression import CompressionConfig
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
@@ -19,6 +20,7 @@ from api.deps import provide_pagination, provide_principal, provide_settings
 from api.errors import exception_handlers, reject_control_characters
 from api.logging import configure_logging
 from api.routes import route_handlers
+from api.security_headers import SecurityHeadersMiddleware
 from domain import migrate
 from domain.access import Principal
 from domain.db import create_db_config
@@ -61,6 +63,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         },
         exception_handlers=exception_handlers,
         before_request=reject_control_characters,
+        middleware=[DefineMiddleware(SecurityHeadersMiddleware, hsts_max_age=settings.hsts_max_age_seconds)],
         openapi_config=openapi,
         cors_config=CORSConfig(allow_origins=settings.cors_origins) if settings.cors_origins else None,
         request_max_body_size=settings.max_request_bytes,

@@ -59,9 +59,12 @@ def serve(demo: bool, host: str | None, port: int | None) -> None:
     import uvicorn
 
     from api.app import create_app
+    from api.proxy import uvicorn_proxy_options
     from domain import migrate as migrations
 
     settings = get_settings()
+    if demo:
+        _refuse_demo_in_production(settings)
     migrations.upgrade(create_db_config(settings))
     if demo:
         from api.demo import load_demo_if_empty
@@ -74,7 +77,15 @@ def serve(demo: bool, host: str | None, port: int | None) -> None:
         port=port or settings.port,
         log_level=settings.log_level.lower(),
         access_log=False,  # access logs carry query strings; our own logs carry no personal data
+        **uvicorn_proxy_options(settings),  # X-Forwarded-* only from MIMAMORI_TRUSTED_PROXIES
     )
+
+
+def _refuse_demo_in_production(settings: Any) -> None:
+    """Demo accounts share a published password: never in production."""
+    if settings.is_production:
+        click.echo(translate("cli.demo_in_production", _locale(None)), err=True)
+        sys.exit(2)
 
 
 @main.command()
@@ -84,6 +95,7 @@ def demo() -> None:
     from domain import migrate as migrations
 
     settings = get_settings()
+    _refuse_demo_in_production(settings)
     migrations.upgrade(create_db_config(settings))
     loaded = run_in_session(lambda session: load_demo_if_empty(session, settings))
     click.echo("demo data: loaded" if loaded else "demo data: database not empty, nothing loaded")
@@ -118,10 +130,14 @@ register(
             "ja": "ログインIDは英数字と . _ - で3〜100文字にしてください。",
             "en": "The login must be 3–100 letters, digits, “.”, “_” or “-”.",
         },
+        "cli.demo_in_production": {
+            "ja": "本番環境（MIMAMORI_ENVIRONMENT=production）ではデモデータを読み込めません。デモアカウントのパスワードは公開されています。",
+            "en": "Demo data cannot be loaded in production (MIMAMORI_ENVIRONMENT=production): the demo accounts' password is public.",
+        },
         "cli.org_not_found": {"ja": "組織「{org}」が見つかりません。", "en": "No organisation “{org}”."},
         "cli.login_taken": {
-            "ja": "ログインID「{login}」は既に使われています。",
-            "en": "The login “{login}” is already taken.",
+            "ja": "ログインID「{login}」は使えません（使用済みか予約語です）。",
+            "en": "The login “{login}” cannot be used (taken or reserved).",
         },
         "cli.district_not_found": {
             "ja": "地区「{district}」がこの組織にありません。",
@@ -296,7 +312,7 @@ def create_user(
         try:
             created = await users.create_user(session, operator, settings, payload)
         except DomainError as exc:
-            if exc.code == "error.login_taken":
+            if exc.code == "error.login_unavailable":
                 raise _Failed("cli.login_taken", login=payload.login) from exc
             raise
         return created, org

@@ -201,7 +201,10 @@ class _Person:
 
 
 async def load_demo_if_empty(session: AsyncSession, settings: Settings) -> bool:
-    """Create the demo town when the database has no organisation. Returns whether it loaded."""
+    """Create the demo town when the database has no organisation. Returns whether it loaded.
+    Never in production: the demo accounts' password is published in the README."""
+    if settings.is_production:
+        raise RuntimeError("demo data is never loaded in production")
     if await session.scalar(select(func.count()).select_from(Organisation)):
         return False
     started = utcnow()

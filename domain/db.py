@@ -5,6 +5,7 @@ Requests get their session from the Litestar plugin; jobs, the CLI and tests use
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,13 +17,13 @@ from advanced_alchemy.extensions.litestar import (
     EngineConfig,
     SQLAlchemyAsyncConfig,
 )
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.pool import NullPool
 
 from domain.feed import register_guard_events
 from domain.models import Base
-from domain.settings import Settings
+from domain.settings import Settings, ensure_private_dir
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -36,7 +37,8 @@ def create_db_config(settings: Settings) -> SQLAlchemyAsyncConfig:
     elif not settings.is_sqlite:
         engine_kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
     if settings.is_sqlite:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        ensure_private_dir(settings.data_dir)
+        _private_sqlite_file(settings.database_url)
         engine_kwargs["connect_args"] = {"timeout": 30}
     config = SQLAlchemyAsyncConfig(
         connection_string=settings.database_url,
@@ -56,6 +58,22 @@ def create_db_config(settings: Settings) -> SQLAlchemyAsyncConfig:
     if settings.is_sqlite:
         _configure_sqlite(config)
     return config
+
+
+def _private_sqlite_file(url: str) -> None:
+    """Residents' data at rest is for the service account only: create the SQLite file 0600 before
+    SQLite does (it would use 0644 under the usual umask). SQLite gives its -wal and -shm files the
+    database file's permissions; files left by an older version are tightened too."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if not path.parent.exists():
+        ensure_private_dir(path.parent)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for candidate in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if candidate.exists() and candidate.stat().st_mode & 0o077:
+            candidate.chmod(0o600)
 
 
 def _configure_sqlite(config: SQLAlchemyAsyncConfig) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
+import os
 import secrets
+import stat
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -31,9 +34,19 @@ class Settings(BaseSettings):
     port: int = 8000
     access_token_minutes: int = 15
     refresh_token_days: int = 30
+    # Absolute limit of one device session: refresh rotates at most this long after the sign-in.
+    session_max_days: int = 90
     activation_code_hours: int = 72
+    # Sign-in throttling is a progressive delay, never a lock-out (api/auth/throttle.py): after this
+    # many failures in the window each further failure doubles the wait, up to the cap.
     login_max_failures: int = 5
     login_failure_window_minutes: int = 15
+    login_max_delay_seconds: int = 30
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed: comma-separated addresses or
+    # networks (e.g. "10.0.0.5,192.168.1.0/24"). Empty: nobody, the peer address is the client.
+    trusted_proxies: str = ""
+    # Strict-Transport-Security max-age sent on HTTPS responses; 0 turns it off.
+    hsts_max_age_seconds: int = 31_536_000
     cors_origins: list[str] = Field(default_factory=list)
     log_level: str = "INFO"
     log_format: Literal["console", "json"] = "console"
@@ -53,27 +66,92 @@ class Settings(BaseSettings):
     def _defaults(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'mimamori.sqlite3'}"
+        self.trusted_proxy_networks()  # refuse a malformed list at start-up, not at the first sign-in
+        if self.environment == "production":
+            _refuse_weak_production(self)
         if not self.secret_key:
-            if self.environment == "production":
-                raise ValueError("MIMAMORI_SECRET_KEY is required in production")
             self.secret_key = _stored_secret(self.data_dir)
         return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
 
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
+    def trusted_proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        try:
+            return [
+                ipaddress.ip_network(item.strip(), strict=False)
+                for item in self.trusted_proxies.split(",")
+                if item.strip()
+            ]
+        except ValueError as exc:
+            raise ValueError(f"MIMAMORI_TRUSTED_PROXIES: {exc}") from exc
+
+
+# Keys that appear in documentation, examples and tests: never good enough to sign real tokens.
+KNOWN_WEAK_KEYS = frozenset(
+    {
+        "secret",
+        "changeme",
+        "change-me",
+        "mimamori",
+        "password",
+        "test-secret-key-that-is-long-enough-for-hs256",
+    }
+)
+MIN_SECRET_KEY_LENGTH = 32
+MIN_SECRET_KEY_DISTINCT = 12  # "aaaa…" or "abab…" is long but guessable
+
+
+def weak_secret_key(key: str) -> bool:
+    return (
+        key.strip().lower() in KNOWN_WEAK_KEYS
+        or len(key) < MIN_SECRET_KEY_LENGTH
+        or len(set(key)) < MIN_SECRET_KEY_DISTINCT
+    )
+
+
+def _refuse_weak_production(settings: Settings) -> None:
+    """Production starts only with a real signing key and the standard Argon2 parameters."""
+    if not settings.secret_key:
+        raise ValueError("MIMAMORI_SECRET_KEY is required in production")
+    if weak_secret_key(settings.secret_key):
+        raise ValueError(
+            f"MIMAMORI_SECRET_KEY is too weak for production: use at least {MIN_SECRET_KEY_LENGTH} random "
+            "characters, e.g. python3 -c 'import secrets;print(secrets.token_urlsafe(48))'"
+        )
+    if settings.password_hash_profile == "fast":  # noqa: S105
+        raise ValueError("MIMAMORI_PASSWORD_HASH_PROFILE=fast is for tests only, not production")
+
 
 def _stored_secret(data_dir: Path) -> str:
-    """Embedded default: generate the signing key once and keep it beside the database."""
+    """Embedded default: generate the signing key once and keep it beside the database. The file is
+    created owner-only from the first byte (no window in which another user could read it)."""
     path = data_dir / "secret_key"
     if path.exists():
         return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    ensure_private_dir(data_dir)
     key = secrets.token_urlsafe(48)
-    path.write_text(key)
-    path.chmod(0o600)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process got there first: use its key
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
     return key
+
+
+def ensure_private_dir(path: Path) -> None:
+    """The data directory holds the database and the signing key: owner only (0700)."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = path.stat()
+    # Tighten a directory an older version left 0755, but never a shared one such as /tmp.
+    if info.st_mode & 0o077 and not info.st_mode & stat.S_ISVTX and info.st_uid == os.getuid():
+        path.chmod(0o700)
 
 
 @lru_cache

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.access import Principal
 from domain.clock import utcnow
 from domain.errors import NotFound
-from domain.models import Device
+from domain.models import Device, User
 from notifications.config import push_settings
 
 
@@ -62,12 +62,16 @@ def stale_before(now: datetime | None = None) -> datetime:
 
 
 def can_receive_push(now: datetime | None = None) -> ColumnElement[bool]:
-    """WHERE clause on `Device`: not revoked, has a token, token refreshed recently enough."""
+    """WHERE clause on `Device`: not revoked, its user active, has a token refreshed recently
+    enough, and nobody signed out on it since the token was sent (a token sent at a later sign-in
+    counts again)."""
     return and_(
         Device.revoked_at.is_(None),
         Device.push_token.is_not(None),
         Device.push_token_updated_at.is_not(None),
         Device.push_token_updated_at >= stale_before(now),
+        or_(Device.signed_out_at.is_(None), Device.push_token_updated_at >= Device.signed_out_at),
+        select(User.id).where(User.id == Device.user_id, User.active.is_(True)).exists(),
     )
 
 

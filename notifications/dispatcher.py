@@ -37,7 +37,7 @@ from domain.access import who_may_see
 from domain.clock import utcnow
 from domain.db import session_scope
 from domain.enums import DeliveryStatus
-from domain.models import Delivery, DeliveryAttempt, Device, Notification, Organisation
+from domain.models import Delivery, DeliveryAttempt, Device, Notification, Organisation, User
 from domain.org_settings import OrgRules, rules_for, timezone_of
 from notifications import transports
 from notifications.config import PushSettings, push_settings
@@ -147,9 +147,11 @@ async def _claim(db_config: SQLAlchemyAsyncConfig, config: PushSettings) -> tupl
                 Notification.deleted_at.label("notification_deleted_at"),
                 Device.id.label("device_id"), Device.push_token, Device.push_token_updated_at,
                 Device.revoked_at, Device.platform,
+                Device.signed_out_at, User.active.label("user_active"),
             )
             .join(Notification, Notification.id == Delivery.notification_id)
             .join(Device, Device.id == Delivery.device_id)
+            .join(User, User.id == Device.user_id)
             .where(Delivery.status == DeliveryStatus.PENDING, Delivery.next_attempt_at <= now)
             .order_by(Delivery.next_attempt_at)
             .limit(config.batch_size)
@@ -214,6 +216,12 @@ def _cannot_receive(row: Any, stale: datetime) -> str | None:
         return "notification_deleted"
     if row.revoked_at is not None:
         return "device_revoked"
+    if not row.user_active:
+        return "user_inactive"
+    if row.signed_out_at is not None and (
+        row.push_token_updated_at is None or row.push_token_updated_at < row.signed_out_at
+    ):
+        return "device_signed_out"  # nobody is signed in on the phone: it must not show names
     if not row.push_token:
         return "no_token"
     if row.push_token_updated_at is None or row.push_token_updated_at < stale:

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import service
 from api.auth.schemas import ActivateIn, LoginIn, RefreshIn, TokenOut, UserOut
+from api.proxy import client_address
 from domain.access import Principal
 from domain.models import User
 from domain.settings import Settings
@@ -22,9 +23,9 @@ class AuthController(Controller):
         self, request: Request[Any, Any, Any], data: LoginIn, db_session: AsyncSession, settings: Settings
     ) -> TokenOut:
         """Sign in on a device. Returns a short-lived access token and a rotating refresh token bound
-        to that device. Failed attempts are limited per account and per client address."""
-        client = request.client.host if request.client else None
-        return await service.login(db_session, settings, data, client)
+        to that device. Repeated failures slow further attempts down (429 with `retry_after` for the
+        same login from the same address); the right password is never locked out."""
+        return await service.login(db_session, settings, data, client_address(request, settings))
 
     @post("/refresh", status_code=HTTP_200_OK, operation_id="refreshToken", security=[])
     async def refresh(self, data: RefreshIn, db_session: AsyncSession, settings: Settings) -> TokenOut:
@@ -38,9 +39,14 @@ class AuthController(Controller):
         await service.logout(db_session, principal)
 
     @post("/activate", status_code=HTTP_204_NO_CONTENT, operation_id="activateAccount", security=[])
-    async def activate(self, data: ActivateIn, db_session: AsyncSession, settings: Settings) -> None:
-        """Set a password with the one-time activation code a coordinator handed over."""
-        await service.activate(db_session, settings, data.login, data.code, data.password)
+    async def activate(
+        self, request: Request[Any, Any, Any], data: ActivateIn, db_session: AsyncSession, settings: Settings
+    ) -> None:
+        """Set a password with the one-time activation code a coordinator handed over. The password
+        needs at least 12 characters and must not be a common one (422 names the rule)."""
+        await service.activate(
+            db_session, settings, data.login, data.code, data.password, client_address(request, settings)
+        )
 
 
 class MeController(Controller):

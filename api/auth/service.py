@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import throttle
-from api.auth.passwords import hash_secret, normalise_code, verify_secret
+from api.auth.passwords import check_password_policy, hash_secret, normalise_code, verify_secret
 from api.auth.schemas import DeviceIn, LoginIn, TokenOut, UserOut
+from api.auth.sessions import end_device_session, end_user_sessions
 from api.auth.tokens import (
     decode_access_token,
     hash_refresh_token,
@@ -34,8 +35,8 @@ register(
             "en": "The login or password is not correct.",
         },
         "error.login_rate_limited": {
-            "ja": "ログインの失敗が続いたため一時的に制限しています。約{minutes}分後に再度お試しください。",
-            "en": "Too many failed sign-ins. Please try again in about {minutes} minutes.",
+            "ja": "ログインの失敗が続いたため、{seconds}秒後に再度お試しください。",
+            "en": "Too many failed sign-ins. Please try again in {seconds} seconds.",
         },
         "error.activation_failed": {
             "ja": "利用開始コードが正しくないか、期限切れです。コーディネーターに再発行を依頼してください。",
@@ -63,7 +64,7 @@ async def user_out(session: AsyncSession, user: User) -> UserOut:
 
 
 async def _issue(
-    session: AsyncSession, settings: Settings, user: User, device: Device, family: str
+    session: AsyncSession, settings: Settings, user: User, device: Device, family: str, started: datetime
 ) -> TokenOut:
     access, expires_in = issue_access_token(
         settings.secret_key,
@@ -82,7 +83,12 @@ async def _issue(
             family_id=family,
             token_hash=hash_refresh_token(refresh),
             issued_at=utcnow(),
-            expires_at=refresh_expiry(settings.refresh_token_days),
+            # Never past the session's absolute end: the chain cannot rotate forever.
+            expires_at=min(
+                refresh_expiry(settings.refresh_token_days),
+                started + timedelta(days=settings.session_max_days),
+            ),
+            session_started_at=started,
         )
     )
     return TokenOut(
@@ -114,43 +120,51 @@ async def _register_device(session: AsyncSession, user: User, payload: DeviceIn)
 async def login(
     session: AsyncSession, settings: Settings, payload: LoginIn, client_address: str | None
 ) -> TokenOut:
-    keys = throttle.keys_for(payload.login, client_address)
-    window = timedelta(minutes=settings.login_failure_window_minutes)
-    await throttle.check(session, keys, max_failures=settings.login_max_failures, window=window)
-    user = await session.scalar(select(User).where(User.login == payload.login.strip()))
-    # Argon2 is deliberately slow: keep it off the event loop.
-    valid = await asyncio.to_thread(verify_secret, user.password_hash if user else None, payload.password)
-    if user is None or not valid:
-        await throttle.record_failure(session, keys, window=window)
+    """Three short transactions: read (throttle and account), then Argon2 with none open (on SQLite
+    a transaction holds the write lock), then write. A deactivated account, an unknown login and a
+    wrong password all answer the same and count the same."""
+    login_name = payload.login.strip()
+    keys = throttle.keys_for(login_name, client_address)
+    hold = await throttle.assess(session, settings, keys)
+    user = await session.scalar(select(User).where(User.login == login_name))
+    password_hash = user.password_hash if user is not None and user.active else None
+    await session.commit()
+    if hold:
+        await throttle.pause(hold)
+    # Argon2 is deliberately slow: off the event loop, and outside any transaction.
+    valid = await asyncio.to_thread(verify_secret, password_hash, payload.password)
+    if valid and user is not None:
+        # The password or the account may have changed while Argon2 ran (a reset, a deactivation).
+        user = await session.scalar(
+            select(User).where(User.id == user.id).execution_options(populate_existing=True)
+        )
+        valid = user is not None and user.active and user.password_hash == password_hash
+    if not valid or user is None:
+        await throttle.record_failure(session, settings, keys)
         await session.commit()  # the failure counts even though the answer is an error
         raise Unauthorized("error.login_failed")
-    if not user.active:
-        raise Unauthorized("error.user_inactive")
-    await throttle.clear(session, keys[:1])
+    await throttle.clear(session, keys)
     device = await _register_device(session, user, payload.device)
-    return await _issue(session, settings, user, device, family=new_refresh_token()[:32])
+    return await _issue(session, settings, user, device, family=new_refresh_token()[:32], started=utcnow())
 
 
 async def refresh(session: AsyncSession, settings: Settings, token: str) -> TokenOut:
-    row = await session.scalar(
-        select(RefreshToken).where(RefreshToken.token_hash == hash_refresh_token(token))
-    )
+    query = select(RefreshToken).where(RefreshToken.token_hash == hash_refresh_token(token))
+    if session.get_bind().dialect.name == "postgresql":
+        # Two refreshes of one token queue here: the second sees it used (reuse), never both rotate.
+        # SQLite serialises writers already (BEGIN IMMEDIATE).
+        query = query.with_for_update()
+    row = await session.scalar(query.execution_options(populate_existing=True))
     if row is None:
         raise Unauthorized("error.token_invalid")
     now = utcnow()
     if row.used_at is not None or row.revoked_at is not None:
         # Reuse of a rotated token: somebody else may hold the chain. End the device's session.
-        await session.execute(
-            update(RefreshToken)
-            .where(RefreshToken.device_id == row.device_id, RefreshToken.revoked_at.is_(None))
-            .values(revoked_at=now)
-        )
-        device = await session.get(Device, row.device_id)
-        if device is not None:
-            device.signed_out_at = now
+        await end_device_session(session, row.device_id)
         await session.commit()
         raise Unauthorized("error.refresh_reused")
-    if row.expires_at <= now:
+    started = row.session_started_at or row.issued_at
+    if row.expires_at <= now or started + timedelta(days=settings.session_max_days) <= now:
         raise Unauthorized("error.token_invalid")
     device = await session.get(Device, row.device_id)
     user = await session.get(User, row.user_id)
@@ -160,43 +174,65 @@ async def refresh(session: AsyncSession, settings: Settings, token: str) -> Toke
         raise Unauthorized("error.user_inactive")
     row.used_at = now
     device.last_seen_at = now
-    return await _issue(session, settings, user, device, family=row.family_id)
+    return await _issue(session, settings, user, device, family=row.family_id, started=started)
 
 
 async def logout(session: AsyncSession, principal: Principal) -> None:
-    now = utcnow()
-    await session.execute(
-        update(RefreshToken)
-        .where(RefreshToken.device_id == principal.device_id, RefreshToken.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
-    device = await session.get(Device, principal.device_id)
-    if device is not None:
-        device.signed_out_at = now
+    """Tokens stop working and the phone receives no more pushes until somebody signs in again."""
+    await end_device_session(session, principal.device_id)
 
 
 async def activate(
-    session: AsyncSession, settings: Settings, login_name: str, code: str, password: str
+    session: AsyncSession,
+    settings: Settings,
+    login_name: str,
+    code: str,
+    password: str,
+    client_address: str | None = None,
 ) -> None:
-    keys = throttle.keys_for(f"activate:{login_name}", None)
-    window = timedelta(minutes=settings.login_failure_window_minutes)
-    await throttle.check(session, keys, max_failures=settings.login_max_failures, window=window)
-    user = await session.scalar(select(User).where(User.login == login_name.strip()))
-    ok = (
-        user is not None
-        and user.activation_code_hash is not None
+    """Set a password with a one-time code. The same Argon2 work is done whether or not the login
+    holds a pending code, so timing does not tell; the code never changes `active` (a deactivated
+    person cannot turn themselves back on), and every earlier session of the person ends."""
+    login_name = login_name.strip()
+    check_password_policy(password, login_name)
+    keys = throttle.keys_for(f"activate:{login_name}", client_address)
+    hold = await throttle.assess(session, settings, keys)
+    user = await session.scalar(select(User).where(User.login == login_name))
+    now = utcnow()
+    code_hash = (
+        user.activation_code_hash
+        if user is not None
+        and user.active
         and user.activation_expires_at is not None
-        and user.activation_expires_at > utcnow()
+        and user.activation_expires_at > now
+        else None
     )
-    ok = ok and await asyncio.to_thread(verify_secret, user.activation_code_hash, normalise_code(code))  # type: ignore[union-attr]
+    await session.commit()
+    if hold:
+        await throttle.pause(hold)
+    ok = await asyncio.to_thread(verify_secret, code_hash, normalise_code(code))
+    new_hash = await asyncio.to_thread(hash_secret, password)  # on failure too: same work either way
+    if ok and user is not None:
+        # Lock the row and check the code is still the one verified (not used or replaced meanwhile).
+        query = select(User).where(User.id == user.id).execution_options(populate_existing=True)
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update()
+        user = await session.scalar(query)
+        ok = (
+            user is not None
+            and user.active
+            and code_hash is not None
+            and user.activation_code_hash == code_hash
+        )
     if not ok or user is None:
-        await throttle.record_failure(session, keys, window=window)
+        await throttle.record_failure(session, settings, keys)
         await session.commit()
         raise InvalidInput("error.activation_failed")
-    user.password_hash = await asyncio.to_thread(hash_secret, password)
+    user.password_hash = new_hash
     user.activation_code_hash = None
     user.activation_expires_at = None
-    user.active = True
+    await throttle.clear(session, keys)
+    await end_user_sessions(session, user.id)
 
 
 async def authenticate(session: AsyncSession, settings: Settings, authorization: str | None) -> Principal:

@@ -1,60 +1,128 @@
-"""Failed-login limits per account and per client address, kept in the database so that every API
-process enforces the same counts."""
+"""Sign-in throttling: a progressive delay, never a lock-out that an attacker could trigger.
+
+Every failed sign-in (or activation) counts against three keys, kept in the database so that every
+API process sees the same numbers:
+
+* **this login from this address** — one client guessing one account. Past the free failures each
+  further failure doubles the wait before the next try (1 s, 2 s, 4 s … up to the cap); an attempt
+  earlier than that is answered 429 with `retry_after`. Only that client on that account waits.
+* **this login from anywhere** — guesses spread over many addresses. The server holds each attempt
+  for the same growing delay (capped) but still answers it, so the real user's right password keeps
+  working from their own phone, only slower.
+* **this address for any login** — one client trying many accounts, or a town hall where everybody
+  shares one NAT address: four times as many free failures, then held like the account key.
+
+No counter is ever read or written while Argon2 runs (see `api/auth/service.py`), and a failure is
+counted with one atomic upsert per key, so concurrent failures on PostgreSQL neither lose
+increments nor collide on the primary key.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from datetime import timedelta
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import case, delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.clock import utcnow
 from domain.errors import RateLimited
 from domain.models import LoginThrottle
+from domain.settings import Settings
+
+# One office (or one NAT) holds many people: an address may fail more often than one account.
+ADDRESS_FACTOR = 4
 
 
 def _key(kind: str, value: str) -> str:
     return hashlib.sha256(f"{kind}:{value.strip().lower()}".encode()).hexdigest()
 
 
-# One office (or one NAT) holds many people: an address may fail more often than one account.
-ADDRESS_FACTOR = 4
+@dataclass(frozen=True)
+class Keys:
+    pair: str
+    account: str
+    address: str | None
+
+    def all(self) -> list[str]:
+        return [key for key in (self.pair, self.account, self.address) if key]
 
 
-def keys_for(login: str, client_address: str | None) -> list[str]:
-    """The account key first, then the client address key."""
-    keys = [_key("account", login)]
-    if client_address:
-        keys.append(_key("address", client_address))
-    return keys
+def keys_for(login: str, client_address: str | None) -> Keys:
+    address = client_address or "unknown"
+    return Keys(
+        pair=_key("pair", f"{login.strip()}\n{address}"),
+        account=_key("account", login),
+        address=_key("address", client_address) if client_address else None,
+    )
 
 
-async def check(session: AsyncSession, keys: list[str], *, max_failures: int, window: timedelta) -> None:
+def delay_seconds(failures: int, free: int, cap: int) -> float:
+    """0 for the first `free` failures, then 1, 2, 4, … seconds, never more than `cap`."""
+    if failures < free:
+        return 0.0
+    return float(min(cap, 2 ** min(failures - free, 30)))
+
+
+def _remaining(row: LoginThrottle, free: int, settings: Settings, now: datetime) -> float:
+    if row.window_start + timedelta(minutes=settings.login_failure_window_minutes) <= now:
+        return 0.0  # the window is over: the counter starts again at the next failure
+    wait = delay_seconds(row.failures, free, settings.login_max_delay_seconds)
+    last = row.last_failure_at or row.window_start
+    return max(0.0, (last + timedelta(seconds=wait) - now).total_seconds())
+
+
+async def assess(session: AsyncSession, settings: Settings, keys: Keys) -> float:
+    """Refuse (429) an attempt that comes too early on the pair key; otherwise return how many
+    seconds the server should hold the attempt for the account and address keys."""
     now = utcnow()
-    limits = {key: max_failures * (1 if index == 0 else ADDRESS_FACTOR) for index, key in enumerate(keys)}
-    rows = (await session.scalars(select(LoginThrottle).where(LoginThrottle.key_hash.in_(keys)))).all()
+    free = {keys.pair: settings.login_max_failures, keys.account: settings.login_max_failures}
+    if keys.address:
+        free[keys.address] = settings.login_max_failures * ADDRESS_FACTOR
+    rows = (await session.scalars(select(LoginThrottle).where(LoginThrottle.key_hash.in_(keys.all())))).all()
+    hold = 0.0
     for row in rows:
-        if row.window_start + window > now and row.failures >= limits[row.key_hash]:
-            retry_after = int((row.window_start + window - now).total_seconds()) + 1
+        remaining = _remaining(row, free[row.key_hash], settings, now)
+        if row.key_hash == keys.pair and remaining > 0:
+            retry_after = math.ceil(remaining)
             raise RateLimited(
-                "error.login_rate_limited",
-                minutes=max(1, retry_after // 60),
-                extra={"retry_after": retry_after},
+                "error.login_rate_limited", seconds=retry_after, extra={"retry_after": retry_after}
             )
+        hold = max(hold, remaining)
+    return hold
 
 
-async def record_failure(session: AsyncSession, keys: list[str], *, window: timedelta) -> None:
+async def pause(seconds: float) -> None:
+    """Hold an attempt (no database transaction is open while it waits)."""
+    await asyncio.sleep(seconds)
+
+
+async def record_failure(session: AsyncSession, settings: Settings, keys: Keys) -> None:
+    """One atomic upsert per key: a new window starts when the old one is over."""
     now = utcnow()
-    for key in keys:
-        row = await session.get(LoginThrottle, key)
-        if row is None:
-            session.add(LoginThrottle(key_hash=key, window_start=now, failures=1))
-        elif row.window_start + window <= now:
-            row.window_start, row.failures = now, 1
-        else:
-            row.failures += 1
+    window_over = now - timedelta(minutes=settings.login_failure_window_minutes)
+    table = LoginThrottle.__table__
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    for key in sorted(keys.all()):  # a fixed order: two failures never wait on each other's rows
+        statement = insert(table).values(key_hash=key, window_start=now, failures=1, last_failure_at=now)
+        expired = table.c.window_start <= window_over
+        statement = statement.on_conflict_do_update(
+            index_elements=[table.c.key_hash],
+            set_={
+                "failures": case((expired, 1), else_=table.c.failures + 1),
+                "window_start": case((expired, statement.excluded.window_start), else_=table.c.window_start),
+                "last_failure_at": statement.excluded.last_failure_at,
+            },
+        )
+        await session.execute(statement)
 
 
-async def clear(session: AsyncSession, keys: list[str]) -> None:
-    await session.execute(delete(LoginThrottle).where(LoginThrottle.key_hash.in_(keys)))
+async def clear(session: AsyncSession, keys: Keys) -> None:
+    """A successful sign-in forgets this account's failures. The address key stays: somebody's
+    own successful sign-in must not wipe the count of guesses made from the same address."""
+    await session.execute(delete(LoginThrottle).where(LoginThrottle.key_hash.in_([keys.pair, keys.account])))

@@ -6,13 +6,15 @@ are simply not found (404), never forbidden (which would tell that they exist).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.auth.passwords import hash_secret, new_activation_code
+from api.auth.passwords import new_code_and_hash
+from api.auth.sessions import end_user_sessions
 from api.organisation.schemas import (
     ActivationCodeOut,
     DeviceOut,
@@ -43,9 +45,9 @@ register(
             "ja": "同じ名前の地区が既にあります。",
             "en": "A district with this name already exists.",
         },
-        "error.login_taken": {
-            "ja": "このログインIDは既に使われています。",
-            "en": "This login is already taken.",
+        "error.login_unavailable": {
+            "ja": "このログインIDは使えません。別のID（例: 組織名や地区名を付けたもの）にしてください。",
+            "en": "This login cannot be used. Please choose another (e.g. with your organisation's or district's name).",
         },
         "field.unknown_district": {
             "ja": "この組織にない地区です: {ids}",
@@ -231,21 +233,40 @@ async def get_user(session: AsyncSession, principal: Principal, user_id: str) ->
     return user
 
 
-def _issue_code(user: User, settings: Settings) -> str:
-    code = new_activation_code()
-    user.activation_code_hash = hash_secret(code)
+async def _new_code(session: AsyncSession) -> tuple[str, str]:
+    """A new code and its hash, made before anything is written: the transaction that checked the
+    caller's token is ended first, so no lock (SQLite's write lock) is held while Argon2 runs."""
+    await session.commit()
+    return await asyncio.to_thread(new_code_and_hash)
+
+
+def _set_code(user: User, settings: Settings, code_hash: str) -> None:
+    user.activation_code_hash = code_hash
     user.activation_expires_at = utcnow() + timedelta(hours=settings.activation_code_hours)
-    return code
+
+
+# Logins are unique across the service (sign-in carries no organisation). Whether a login is taken
+# in this organisation, in another one, or is reserved, the answer is the same neutral "cannot be
+# used": a coordinator learns nothing about other organisations (their own people they can list).
+RESERVED_LOGINS = frozenset({"admin", "administrator", "root", "system", "support", "mimamori", "test"})
+RESERVED_PREFIXES = ("demo-",)  # demo accounts share a published password
+
+
+async def _login_available(session: AsyncSession, login: str) -> bool:
+    lowered = login.lower()
+    if lowered in RESERVED_LOGINS or lowered.startswith(RESERVED_PREFIXES):
+        return False
+    return await session.scalar(select(User.id).where(User.login == login)) is None
 
 
 async def create_user(
     session: AsyncSession, principal: Principal, settings: Settings, data: UserIn
 ) -> UserCreatedOut:
     _require_manager(principal)
+    code, code_hash = await _new_code(session)
     login = data.login.strip()
-    # Logins are unique across the service (sign-in names carry no organisation).
-    if await session.scalar(select(User.id).where(User.login == login)) is not None:
-        raise Conflict("error.login_taken", errors=[FieldError("login", "error.login_taken")])
+    if not await _login_available(session, login):
+        raise Conflict("error.login_unavailable", errors=[FieldError("login", "error.login_unavailable")])
     await check_districts(session, principal.org_id, data.district_ids, "district_ids")
     user = User(
         org_id=principal.org_id,
@@ -255,7 +276,7 @@ async def create_user(
         locale=data.locale,
         active=True,
     )
-    code = _issue_code(user, settings)
+    _set_code(user, settings, code_hash)
     session.add(user)
     await session.flush()
     for district_id in sorted(set(data.district_ids)):
@@ -268,10 +289,14 @@ async def create_user(
 async def reissue_activation_code(
     session: AsyncSession, principal: Principal, settings: Settings, user_id: str
 ) -> ActivationCodeOut:
-    """A new code replaces the old one; also how a forgotten password is reset."""
+    """A new code replaces the old one; also how a forgotten password is reset: the old password
+    stops working at once and every session the person had ends (tokens, pushes)."""
     _require_manager(principal)
+    code, code_hash = await _new_code(session)
     user = await get_user(session, principal, user_id)
-    code = _issue_code(user, settings)
+    _set_code(user, settings, code_hash)
+    user.password_hash = None
+    await end_user_sessions(session, user.id)
     audit.record(session, principal, "reissue_activation_code", "user", user.id)
     assert user.activation_expires_at is not None
     return ActivationCodeOut(
@@ -356,6 +381,10 @@ async def update_user(
         if count:
             raise Conflict("error.user_has_assignments", count=count, extra={"current_assignments": count})
         user.active = False
+        # A pending code must not let the person back in, and no session survives.
+        user.activation_code_hash = None
+        user.activation_expires_at = None
+        await end_user_sessions(session, user.id)
         # The person leaves; their phones hold residents' data and must be wiped.
         for device in (
             await session.scalars(

@@ -59,11 +59,14 @@ class RefreshToken(IdMixin, OrgMixin, Base):
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None] = mapped_column(default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    # When the chain began (the sign-in): refresh stops past an absolute lifetime however often it
+    # rotates. None only on rows from before migration 0005 (their issued_at stands in).
+    session_started_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class LoginThrottle(Base):
-    """Failed-login counters per account and per client address (keys are hashed; no org: the
-    account may not exist)."""
+    """Failed-login counters per account, per client address and per account-and-address (keys are
+    hashed; no org: the account may not exist). Each further failure slows the next attempt."""
 
     __tablename__ = "login_throttle"
     __table_args__ = (Index("ix_login_throttle_window", "window_start"),)
@@ -71,3 +74,4 @@ class LoginThrottle(Base):
     key_hash: Mapped[str] = mapped_column(String(128), primary_key=True)
     window_start: Mapped[datetime]
     failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -85,13 +85,14 @@ async def test_reissued_code_replaces_the_old_one_and_codes_expire(client, db) -
     assert reissued.status_code == 201
     second = reissued.json()["activation_code"]
     old = await client.post(
-        "/api/v1/auth/activate", json={"login": "suzuki", "code": first, "password": "p" * 10}
+        "/api/v1/auth/activate", json={"login": "suzuki", "code": first, "password": "haru-no-ogawa-sarasara"}
     )
     assert old.status_code == 400
 
     clock.advance(timedelta(hours=73))  # the code lives 72 hours
     late = await client.post(
-        "/api/v1/auth/activate", json={"login": "suzuki", "code": second, "password": "p" * 10}
+        "/api/v1/auth/activate",
+        json={"login": "suzuki", "code": second, "password": "haru-no-ogawa-sarasara"},
     )
     assert late.status_code == 400
     assert "期限切れ" in late.json()["title"]

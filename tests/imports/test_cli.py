@@ -144,7 +144,7 @@ def test_create_user_refuses_a_taken_login(cli, settings) -> None:
     assert cli(*args).exit_code == 0
     again = cli(*args, "--lang", "en")
     assert again.exit_code == 1
-    assert "The login “sato” is already taken." in again.stderr
+    assert "The login “sato” cannot be used (taken or reserved)." in again.stderr
 
 
 def test_import_residents_reports_every_bad_line_and_imports_nothing(cli, settings, tmp_path: Path) -> None:

@@ -1,0 +1,54 @@
+"""Security headers on every response (OWASP secure headers; RFC 6749 §5.1 for tokens).
+
+* `Cache-Control: no-store` on everything under /api/: tokens and residents' data must not stay in
+  a browser, proxy or phone HTTP cache.
+* `X-Content-Type-Options: nosniff`, `Referrer-Policy: no-referrer`, and
+  `Content-Security-Policy: frame-ancestors 'none'` (with `X-Frame-Options: DENY` for old browsers):
+  no page of ours can be framed.
+* `Strict-Transport-Security` on responses to HTTPS requests (`MIMAMORI_HSTS_MAX_AGE_SECONDS`; 0
+  turns it off). Behind a TLS-terminating proxy the request counts as HTTPS when the proxy is in
+  `MIMAMORI_TRUSTED_PROXIES` and sends `X-Forwarded-Proto: https`.
+"""
+
+from __future__ import annotations
+
+from litestar.datastructures import MutableScopeHeaders
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+ALWAYS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+}
+
+
+def _https(scope: Scope) -> bool:
+    # uvicorn sets the scheme from X-Forwarded-Proto only for trusted proxies (api/proxy.py).
+    return scope.get("scheme") == "https"
+
+
+class SecurityHeadersMiddleware:
+    def __init__(self, app: ASGIApp, hsts_max_age: int = 0) -> None:
+        self.app = app
+        self.hsts_max_age = hsts_max_age
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        api = str(scope.get("path", "")).startswith("/api/")
+        hsts = self.hsts_max_age > 0 and _https(scope)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableScopeHeaders.from_message(message)
+                for name, value in ALWAYS.items():
+                    headers[name] = value
+                if api:
+                    headers["Cache-Control"] = "no-store"
+                if hsts:
+                    headers["Strict-Transport-Security"] = f"max-age={self.hsts_max_age}"
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
