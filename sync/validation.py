@@ -12,6 +12,7 @@ from typing import Any
 
 from domain.clock import from_millis, utcnow
 from domain.errors import DomainError, InvalidInput
+from domain.settings import get_settings
 from sync import schema
 from sync.pull import MigrationSpec
 
@@ -20,6 +21,9 @@ MAX_CURSOR = 2**53 - 1
 CLOCK_SKEW = timedelta(minutes=5)  # a phone's clock may run this far ahead of the server's
 EARLIEST = datetime(2000, 1, 1).astimezone()  # nothing recorded on a phone predates this
 OPERATIONS = ("created", "updated", "deleted")
+# WatermelonDB's migration spec lists tables and columns: a few kilobytes at most. Longer or deeper
+# input is refused before parsing (json.loads recurses per nesting level).
+MAX_MIGRATION_CHARS = 8192
 
 
 def bad_request(code: str, **params: Any) -> DomainError:
@@ -53,9 +57,11 @@ def parse_migration(raw: str | None, version: int) -> MigrationSpec | None:
     """WatermelonDB's `{from, tables, columns: [{table, columns}]}`, names whitelisted."""
     if raw is None or raw.strip() in ("", "null", "undefined"):
         return None
+    if len(raw) > MAX_MIGRATION_CHARS:
+        raise bad_request("error.sync.bad_migration", where="length")
     try:
         data = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise bad_request("error.sync.bad_migration", where="json") from None
     if data is None:
         return None
@@ -123,11 +129,18 @@ def parse_push(body: bytes) -> list[PushedRecord]:
     if not isinstance(changes, dict):
         raise bad_request("error.sync.malformed", where="body")
     out: list[PushedRecord] = []
+    settings = get_settings()
     for table, ops in changes.items():
         if table not in schema.TABLES:
             raise bad_request("error.sync.unknown_table", table=str(table)[:64])
         if not isinstance(ops, dict):
             raise bad_request("error.sync.malformed", where=table)
+        # Counted before anything is read: one push must stay a short transaction.
+        in_table = sum(len(items) for items in ops.values() if isinstance(items, list))
+        if in_table > settings.sync_push_max_records_per_table:
+            raise _too_many(table, in_table, settings.sync_push_max_records_per_table)
+        if len(out) + in_table > settings.sync_push_max_records:
+            raise _too_many("all tables", len(out) + in_table, settings.sync_push_max_records)
         seen: set[str] = set()
         for op, items in ops.items():
             if op not in OPERATIONS:
@@ -148,6 +161,10 @@ def parse_push(body: bytes) -> list[PushedRecord]:
                 seen.add(record_id)
                 out.append(PushedRecord(table, op, record_id, data))
     return out
+
+
+def _too_many(where: str, count: int, most: int) -> DomainError:
+    return DomainError("error.sync.too_many_records", status=413, where=where, count=count, max=most)
 
 
 class Refused(Exception):
