@@ -199,8 +199,10 @@ def horizon_of(org: Organisation, now: datetime) -> date:
 
 
 async def expand_plan(session: AsyncSession, plan: VisitPlan, org: Organisation, now: datetime) -> int:
-    """Create the plan's visits up to the horizon. Safe to run any number of times."""
-    return await insert_visits(session, plan.org_id, await expansion_rows(session, plan, org, now))
+    """Create the plan's visits up to the horizon. Safe to run any number of times. A rule too
+    expensive to expand is refused (422) here: a person is editing it."""
+    rows = await expansion_rows(session, plan, org, now, refuse_expensive=True)
+    return await insert_visits(session, plan.org_id, rows)
 
 
 async def insert_visits(session: AsyncSession, org_id: str, rows: list[dict[str, Any]]) -> int:
@@ -221,7 +223,12 @@ def _occurrence_list(cadence: Cadence, zone: ZoneInfo, start: date, horizon: dat
 
 
 async def expansion_rows(
-    session: AsyncSession, plan: VisitPlan, org: Organisation, now: datetime
+    session: AsyncSession,
+    plan: VisitPlan,
+    org: Organisation,
+    now: datetime,
+    *,
+    refuse_expensive: bool = False,
 ) -> list[dict[str, Any]]:
     """The visits a plan needs up to the horizon (not yet written); moves `expanded_until`."""
     if plan.status != PlanStatus.ACTIVE:
@@ -258,8 +265,10 @@ async def expansion_rows(
     try:
         found = await off_loop(_occurrence_list, cadence_of(plan), zone, start, horizon)
     except RuleTooExpensive:
-        # Only a rule stored before the limits existed can get here: skip it until it is edited
-        # rather than fail the whole batch every hour.
+        if refuse_expensive:
+            raise
+        # The hourly job: a rule stored before the limits existed (or a plan begun decades ago)
+        # is skipped until it is edited, rather than failing the whole batch every hour.
         log.warning("plan rule too expensive to expand, skipped: plan %s", plan.id)
         found = []
     rows: list[dict[str, Any]] = []

@@ -21,7 +21,7 @@ from dateutil.rrule import rrule, rrulestr
 
 from domain.enums import HolidayRule
 from domain.errors import FieldError, InvalidInput
-from domain.settings import get_settings
+from domain.settings import Settings
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -46,6 +46,23 @@ MAX_LIST_ITEMS = {"BYDAY": 7, "BYMONTHDAY": 31, "BYMONTH": 12, "BYSETPOS": 7, "B
 MAX_INTERVAL = {"DAILY": 366, "WEEKLY": 53, "MONTHLY": 24, "YEARLY": 10}
 # How far ahead validation looks for a first visit.
 VALIDATION_YEARS = 5
+
+
+@dataclass(frozen=True)
+class ScanBudget:
+    """The hard budget of one rule expansion (settings `rrule_max_scan_months`/`_seconds`)."""
+
+    months: int = Settings.model_fields["rrule_max_scan_months"].default
+    seconds: float = Settings.model_fields["rrule_max_seconds"].default
+
+
+_budget = ScanBudget()
+
+
+def configure(settings: Settings) -> None:
+    """Set the scan budget from the settings (the app factory and the worker call this)."""
+    global _budget
+    _budget = ScanBudget(settings.rrule_max_scan_months, settings.rrule_max_seconds)
 
 
 class RuleTooExpensive(InvalidInput):
@@ -108,13 +125,13 @@ def _months_between(start: date, end: date) -> int:
 
 def _bounded_dates(rule_text: str, starts_on: date, after: date, until: date) -> Iterator[date]:
     """Rule dates in [after, until], from a rule anchored at starts_on, with a bounded scan."""
-    settings = get_settings()
+    budget = _budget
     parsed = rrulestr(rule_text, dtstart=datetime.combine(starts_on, time(0, 0)))
     assert isinstance(parsed, rrule)
     rule = _BoundedRule(**_rule_arguments(parsed)).bound(
         window_months=_months_between(starts_on, until) + 2,
-        budget_months=settings.rrule_max_scan_months,
-        seconds=settings.rrule_max_seconds,
+        budget_months=budget.months,
+        seconds=budget.seconds,
     )
     moments = rule.xafter(datetime.combine(after, time(0, 0)), inc=True)
     while True:

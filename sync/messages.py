@@ -77,8 +77,12 @@ register(
             "en": "Too many records from this phone were held back (at most {limit} an hour). Nothing is lost: sync again later.",
         },
         "error.sync.too_many_records": {
-            "ja": "1回の同期で送れる記録は{max}件までです（{where}: {count}件）。分けて送ってください。",
-            "en": "One push may carry at most {max} records ({where}: {count}). Push them in parts.",
+            "ja": "1回の同期で送れる記録は全体で{max}件までです（{count}件）。分けて送ってください。",
+            "en": "One push may carry at most {max} records in all ({count} sent). Push them in parts.",
+        },
+        "error.sync.too_many_in_table": {
+            "ja": "1回の同期で1つの表に送れる記録は{max}件までです（{table}: {count}件）。分けて送ってください。",
+            "en": "One push may carry at most {max} records per table ({table}: {count}). Push them in parts.",
         },
         "sync.quarantine.body": {
             "ja": "端末から送られた記録（{table}）を保留しました。理由: {reason}。コーディネーターが確認します。",

@@ -35,6 +35,7 @@ from domain.clock import to_millis, utcnow
 from domain.enums import AlertStatus, ContactMethod, ContactOutcome, NoteVisibility
 from domain.errors import Conflict, InvalidInput, RateLimited, Unauthorized
 from domain.models import ContactNote, QuarantinedRecord, Resident, User, Visit
+from domain.settings import Settings
 from sync import quarantine, schema
 from sync.manifest import load_state, remember_pushed
 from sync.pull import touch_device
@@ -101,7 +102,12 @@ class _Context:
 
 
 async def push(
-    session: AsyncSession, principal: Principal, params: PushParams, pushed: list[PushedRecord]
+    session: AsyncSession,
+    principal: Principal,
+    params: PushParams,
+    pushed: list[PushedRecord],
+    *,
+    quarantine_per_hour: int = Settings.model_fields["sync_quarantine_per_device_hour"].default,
 ) -> dict[str, Any]:
     if principal.device_id is None:
         raise Unauthorized("error.sync.no_device")
@@ -134,7 +140,7 @@ async def push(
         [quarantine.Refusal(r.table, r.operation, r.id, r.data, f.reason, f.detail) for r, f in refused],
     )
     try:
-        await quarantine.check_rate(session, principal, len(fresh))
+        await quarantine.check_rate(session, principal, len(fresh), quarantine_per_hour)
     except RateLimited:
         await session.rollback()
         raise

@@ -24,7 +24,6 @@ from domain.enums import Role
 from domain.errors import Conflict, InvalidInput, NotFound, RateLimited
 from domain.i18n import translate
 from domain.models import QuarantinedRecord, User
-from domain.settings import get_settings
 from notifications import outbox
 
 OPEN, APPLIED, DISCARDED = "open", "applied", "discarded"
@@ -70,14 +69,13 @@ async def new_refusals(session: AsyncSession, principal: Principal, refusals: li
     ]
 
 
-async def check_rate(session: AsyncSession, principal: Principal, adding: int) -> None:
-    """At most `sync_quarantine_per_device_hour` records held per device in any hour. Beyond it the
+async def check_rate(session: AsyncSession, principal: Principal, adding: int, limit: int) -> None:
+    """At most `limit` (setting `sync_quarantine_per_device_hour`) records held per device in any hour. Beyond it the
     whole push is refused with 429 and nothing is applied: the phone keeps every record and pushes
     them again later (WatermelonDB marks nothing synced after an error), so nothing is lost, and
     one phone cannot fill the quarantine and the coordinators' inboxes."""
     if adding == 0:
         return
-    limit = get_settings().sync_quarantine_per_device_hour
     since = utcnow() - RATE_WINDOW
     recent = (
         await session.execute(

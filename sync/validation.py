@@ -12,7 +12,7 @@ from typing import Any
 
 from domain.clock import from_millis, utcnow
 from domain.errors import DomainError, InvalidInput
-from domain.settings import get_settings
+from domain.settings import Settings
 from sync import schema
 from sync.pull import MigrationSpec
 
@@ -119,7 +119,7 @@ def _without_nul(value: Any) -> Any:
     return value
 
 
-def parse_push(body: bytes) -> list[PushedRecord]:
+def parse_push(body: bytes, settings: Settings) -> list[PushedRecord]:
     try:
         changes = _without_nul(json.loads(body or b"null"))
     except (ValueError, UnicodeDecodeError, RecursionError):
@@ -129,7 +129,6 @@ def parse_push(body: bytes) -> list[PushedRecord]:
     if not isinstance(changes, dict):
         raise bad_request("error.sync.malformed", where="body")
     out: list[PushedRecord] = []
-    settings = get_settings()
     for table, ops in changes.items():
         if table not in schema.TABLES:
             raise bad_request("error.sync.unknown_table", table=str(table)[:64])
@@ -138,9 +137,11 @@ def parse_push(body: bytes) -> list[PushedRecord]:
         # Counted before anything is read: one push must stay a short transaction.
         in_table = sum(len(items) for items in ops.values() if isinstance(items, list))
         if in_table > settings.sync_push_max_records_per_table:
-            raise _too_many(table, in_table, settings.sync_push_max_records_per_table)
+            raise DomainError("error.sync.too_many_in_table", status=413, table=table, count=in_table,
+                              max=settings.sync_push_max_records_per_table)  # fmt: skip
         if len(out) + in_table > settings.sync_push_max_records:
-            raise _too_many("all tables", len(out) + in_table, settings.sync_push_max_records)
+            raise DomainError("error.sync.too_many_records", status=413, count=len(out) + in_table,
+                              max=settings.sync_push_max_records)  # fmt: skip
         seen: set[str] = set()
         for op, items in ops.items():
             if op not in OPERATIONS:
@@ -161,10 +162,6 @@ def parse_push(body: bytes) -> list[PushedRecord]:
                 seen.add(record_id)
                 out.append(PushedRecord(table, op, record_id, data))
     return out
-
-
-def _too_many(where: str, count: int, most: int) -> DomainError:
-    return DomainError("error.sync.too_many_records", status=413, where=where, count=count, max=most)
 
 
 class Refused(Exception):
