@@ -25,12 +25,14 @@ from domain import migrate
 from domain.access import Principal
 from domain.db import create_db_config
 from domain.settings import Settings, get_settings
+from schedules import recurrence
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     configure_logging(settings)
     passwords.configure(settings.password_hash_profile)
+    recurrence.configure(settings)
     db_config = create_db_config(settings)
 
     @asynccontextmanager

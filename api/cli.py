@@ -374,9 +374,10 @@ def import_residents_command(file: Path, org_id: str, dry_run: bool, lang: str |
 def worker(once: bool) -> None:
     """Run the scheduled jobs (plan expansion, reminders, missed-contact detection, escalation,
     contact gaps, push dispatch) in this process. Safe to run several at once."""
-    from schedules import runner
+    from schedules import recurrence, runner
 
     settings = get_settings()
+    recurrence.configure(settings)
     config = create_db_config(settings)
 
     async def _main() -> None:

@@ -31,7 +31,9 @@ register_guard_events()
 
 
 def create_db_config(settings: Settings) -> SQLAlchemyAsyncConfig:
-    engine_kwargs: dict[str, Any] = {"echo": settings.db_echo}
+    # hide_parameters: a database error's message never carries bound values (names, note bodies)
+    # into logs or tracebacks.
+    engine_kwargs: dict[str, Any] = {"echo": settings.db_echo, "hide_parameters": True}
     if settings.db_pool_disabled:
         engine_kwargs["poolclass"] = NullPool
     elif not settings.is_sqlite:

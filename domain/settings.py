@@ -61,6 +61,13 @@ class Settings(BaseSettings):
     # "fast" (cheapest Argon2 parameters) is for tests only.
     password_hash_profile: Literal["standard", "fast"] = "standard"  # noqa: S105
     demo_password: str = "mimamori-demo"  # noqa: S105  (accepted only for demo accounts)
+    # Resource limits (docs/security.md, "Resource limits"): no single request may hold the event
+    # loop, the database's write lock or the coordinators' inboxes.
+    rrule_max_scan_months: int = Field(default=1200, ge=12)  # calendar months one rule may scan
+    rrule_max_seconds: float = Field(default=1.0, gt=0)  # wall time one rule expansion may take
+    sync_push_max_records: int = Field(default=1000, ge=1)  # records in one push, all tables
+    sync_push_max_records_per_table: int = Field(default=500, ge=1)
+    sync_quarantine_per_device_hour: int = Field(default=50, ge=1)  # refused records per device
 
     @model_validator(mode="after")
     def _defaults(self) -> Settings:

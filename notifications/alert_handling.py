@@ -86,7 +86,11 @@ async def list_alerts(
     else:
         query = query.order_by(Alert.opened_at.desc(), Alert.id.desc())
     rows = (await session.execute(query.offset(offset).limit(limit))).all()
-    return [_out(*row) for row in rows], total
+    out = [_out(*row) for row in rows]
+    # The list names residents: one audit event per request, naming the rows returned.
+    audit.record(session, principal, "list", "alert", None, fields=["resident_name"],
+                 alert_ids=[a.id for a in out], resident_ids=sorted({a.resident_id for a in out}))  # fmt: skip
+    return out, total
 
 
 async def _visible(session: AsyncSession, principal: Principal, alert_id: str) -> tuple[Alert, str, str]:
@@ -121,7 +125,8 @@ async def alert_detail(session: AsyncSession, principal: Principal, alert_id: st
             DeliveryOut(device_id=delivery.device_id, status=delivery.status, attempts=delivery.attempts,
                         sent_at=delivery.sent_at, last_error_code=delivery.last_error_code)
         )  # fmt: skip
-    audit.record(session, principal, "read", "alert", alert.id)
+    audit.record(session, principal, "read", "alert", alert.id, fields=["resident_name"],
+                 resident_id=alert.resident_id)  # fmt: skip
     return AlertDetailOut(
         **_out(alert, name, district_id).model_dump(),
         history=[AlertEventOut.model_validate(e) for e in events],

@@ -20,13 +20,14 @@ from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from litestar.response import ServerSentEventMessage
 from sqlalchemy import select
 
-from domain import feed
+from domain import audit, feed
 from domain.access import Principal, visible_alerts
 from domain.clock import utcnow
 from domain.db import session_scope
 from domain.models import Alert, Device, Resident, User
 from notifications.config import PushSettings
 from notifications.schemas import AlertOut
+from notifications.stream_slots import StreamSlot
 
 
 async def current_position(db_config: SQLAlchemyAsyncConfig, org_id: str) -> int:
@@ -73,6 +74,11 @@ async def changes_since(
         item = AlertOut.model_validate(alert)
         item.resident_name, item.district_id = name, district_id
         out.append(item)
+    if out:
+        # Residents' names leave the server: one audit event per batch sent, not per alert.
+        async with session_scope(db_config) as session:
+            audit.record(session, principal, "stream", "alert", None, fields=["resident_name"],
+                         alert_ids=[a.id for a in out], resident_ids=sorted({a.resident_id for a in out}))  # fmt: skip
     # A full page may stop short of the watermark; otherwise nothing visible lies in between.
     return out, (out[-1].feed_seq if len(out) == limit else watermark)
 
@@ -82,6 +88,22 @@ async def alert_events(
     principal: Principal,
     config: PushSettings,
     *,
+    last_event_id: int | None,
+    max_seconds: float,
+    slot: StreamSlot | None = None,
+) -> AsyncIterator[ServerSentEventMessage]:
+    try:
+        async for message in _events(db_config, principal, config, last_event_id, max_seconds):
+            yield message
+    finally:
+        if slot is not None:
+            slot.release()
+
+
+async def _events(
+    db_config: SQLAlchemyAsyncConfig,
+    principal: Principal,
+    config: PushSettings,
     last_event_id: int | None,
     max_seconds: float,
 ) -> AsyncIterator[ServerSentEventMessage]:

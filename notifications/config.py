@@ -34,6 +34,11 @@ class PushSettings(BaseSettings):
     stream_poll_seconds: float = Field(default=2.0, gt=0)
     stream_max_seconds: float = Field(default=900.0, gt=0)
     stream_batch: int = Field(default=100, ge=1, le=1000)
+    # Open streams allowed at once in one server process (each polls the database): per device,
+    # per user, in total. Beyond them a new stream is answered 429.
+    stream_max_per_device: int = Field(default=2, ge=1)
+    stream_max_per_user: int = Field(default=4, ge=1)
+    stream_max_total: int = Field(default=200, ge=1)
 
 
 @lru_cache

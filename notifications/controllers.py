@@ -27,6 +27,7 @@ from notifications.schemas import (
     ReadAllOut,
     ResolveIn,
 )
+from notifications.stream_slots import StreamSlots, parse_last_event_id
 
 
 class InboxController(Controller):
@@ -89,6 +90,13 @@ class InboxController(Controller):
         await devices.clear_push_token(db_session, principal, device_id)
 
 
+def _stream_slots(request: Request[Any, Any, Any]) -> StreamSlots:
+    state = request.app.state
+    if getattr(state, "alert_stream_slots", None) is None:
+        state.alert_stream_slots = StreamSlots()
+    return state.alert_stream_slots  # type: ignore[no-any-return]
+
+
 class AlertController(Controller):
     path = "/api/v1/alerts"
     tags = ["alerts"]
@@ -124,13 +132,15 @@ class AlertController(Controller):
     ) -> ServerSentEvent:
         """Server-sent events: `alert` for every new or changed alert in the caller's scope, `ready`
         first. Event ids are change-feed positions: reconnect with `Last-Event-ID` to resume. The
-        stream ends after a while (at most `max_seconds`); clients reconnect."""
+        stream ends after a while (at most `max_seconds`); clients reconnect. Open streams are
+        capped per device, per user and per server (429 beyond)."""
         config = push_settings()
-        last = request.headers.get("last-event-id", "")
+        last_event_id = parse_last_event_id(request.headers.get("last-event-id"))
         limit = min(max_seconds or config.stream_max_seconds, config.stream_max_seconds)
+        slot = _stream_slots(request).acquire(principal, config)
         return ServerSentEvent(
             alert_events(request.app.state.db_config, principal, config,
-                         last_event_id=int(last) if last.isdigit() else None, max_seconds=limit)
+                         last_event_id=last_event_id, max_seconds=limit, slot=slot)
         )  # fmt: skip
 
     @get("/{alert_id:str}", operation_id="getAlert")

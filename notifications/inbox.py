@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain import audit
 from domain.access import Principal, visible_notifications
 from domain.clock import utcnow
 from domain.errors import NotFound
@@ -41,6 +42,10 @@ async def page(
             .limit(limit)
         )
     ).all()
+    # Messages name residents: one audit event per page read, naming the residents it carries.
+    audit.record(session, principal, "list", "notification", None, fields=["title", "body"],
+                 notification_ids=[n.id for n in items],
+                 resident_ids=sorted({n.resident_id for n in items if n.resident_id}))  # fmt: skip
     return list(items), total, unread or 0
 
 

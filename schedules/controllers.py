@@ -30,7 +30,7 @@ from domain.errors import FieldError, Forbidden, InvalidInput, NotFound
 from domain.models import District, Organisation, Resident, SafetyCheckCampaign, Visit, VisitPlan
 from domain.org_settings import OrgRules, merged, rules_for, timezone_of
 from schedules import campaigns, plans
-from schedules.recurrence import Cadence, next_occurrences, validate_cadence, validate_rrule
+from schedules.recurrence import Cadence, next_occurrences, off_loop, validate_cadence, validate_rrule
 from schedules.schemas import (
     CampaignIn,
     CampaignOut,
@@ -156,9 +156,9 @@ class PlanController(Controller):
         )
         fields = _cadence_fields(data, org, resident)
         cadence = Cadence(**{k: v for k, v in fields.items() if k != "preferred_time"})
-        validate_cadence(cadence)
+        await off_loop(validate_cadence, cadence)
         zone = timezone_of(org)
-        found = next_occurrences(cadence, zone, after=utcnow(), count=data.count)
+        found = await off_loop(next_occurrences, cadence, zone, after=utcnow(), count=data.count)
         return PreviewOut(
             timezone=str(zone),
             rrule=cadence.rrule,

@@ -44,6 +44,30 @@ register(
             "ja": "繰り返し規則が正しくありません。",
             "en": "The recurrence rule is not valid.",
         },
+        "rrule.too_long": {
+            "ja": "繰り返し規則が長すぎます（{max}文字以内）。",
+            "en": "The recurrence rule is too long (at most {max} characters).",
+        },
+        "rrule.list_too_long": {
+            "ja": "繰り返し規則の {part} の値が多すぎます（{max}個以内）。",
+            "en": "Recurrence part {part} lists too many values (at most {max}).",
+        },
+        "rrule.repeated_value": {
+            "ja": "繰り返し規則の {part} に同じ値が2回あります。",
+            "en": "Recurrence part {part} repeats a value.",
+        },
+        "rrule.interval_too_large": {
+            "ja": "「{part}」は大きすぎます（この頻度では{max}以内）。",
+            "en": "{part} is too large (at most {max} for this frequency).",
+        },
+        "rrule.setpos_daily": {
+            "ja": "FREQ=DAILY では BYSETPOS は使えません（1日の中に選ぶ日はありません）。",
+            "en": "BYSETPOS cannot be used with FREQ=DAILY (a daily set holds only one day).",
+        },
+        "rrule.too_expensive": {
+            "ja": "この繰り返し規則は計算に時間がかかりすぎるため受け付けられません。規則を簡単にしてください。",
+            "en": "This recurrence rule takes too long to compute; please simplify it.",
+        },
         "rrule.no_occurrences": {
             "ja": "この規則と期間では訪問日が1日もありません。",
             "en": "This rule and date range produce no visit at all.",

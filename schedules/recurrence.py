@@ -7,10 +7,13 @@ the window is converted to UTC per occurrence, so a DST change moves nothing in 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+import time as monotonic_clock
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from typing import Any, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -18,6 +21,10 @@ from dateutil.rrule import rrule, rrulestr
 
 from domain.enums import HolidayRule
 from domain.errors import FieldError, InvalidInput
+from domain.settings import Settings
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 # Parts we accept. DTSTART/UNTIL are the plan's own `starts_on`/`ends_on` (local dates), so that a
 # rule never disagrees with them; sub-daily frequencies make no sense for visits.
@@ -31,6 +38,130 @@ MAX_WINDOW_DAYS = 31
 # values silently and then produces no visit at all.
 NUMERIC_RANGES = {"BYMONTHDAY": (1, 31), "BYMONTH": (1, 12), "BYSETPOS": (1, 366), "BYWEEKNO": (1, 53),
                   "BYYEARDAY": (1, 366)}  # fmt: skip
+# Grammar limits (finding: one rule froze the server). No visit cadence needs more; each limit
+# keeps dateutil's work per period small, and the scan budget below bounds the number of periods.
+MAX_RULE_CHARS = 200
+MAX_LIST_ITEMS = {"BYDAY": 7, "BYMONTHDAY": 31, "BYMONTH": 12, "BYSETPOS": 7, "BYWEEKNO": 53,
+                  "BYYEARDAY": 31}  # fmt: skip
+MAX_INTERVAL = {"DAILY": 366, "WEEKLY": 53, "MONTHLY": 24, "YEARLY": 10}
+# How far ahead validation looks for a first visit.
+VALIDATION_YEARS = 5
+
+
+@dataclass(frozen=True)
+class ScanBudget:
+    """The hard budget of one rule expansion (settings `rrule_max_scan_months`/`_seconds`)."""
+
+    months: int = Settings.model_fields["rrule_max_scan_months"].default
+    seconds: float = Settings.model_fields["rrule_max_seconds"].default
+
+
+_budget = ScanBudget()
+
+
+def configure(settings: Settings) -> None:
+    """Set the scan budget from the settings (the app factory and the worker call this)."""
+    global _budget
+    _budget = ScanBudget(settings.rrule_max_scan_months, settings.rrule_max_seconds)
+
+
+class RuleTooExpensive(InvalidInput):
+    """The rule needs more scanning than the budget allows: refused as unprocessable (422)."""
+
+    status = 422
+
+
+class _WindowEnd(Exception):
+    """Internal: the scan passed the end of the search window (not an error)."""
+
+
+class _BoundedRule(rrule):
+    """A dateutil rule whose scan is bounded.
+
+    dateutil looks for the next date period after period and, when a rule produces nothing (e.g.
+    31 February), keeps going until the year 9999 - minutes of CPU on a daily rule, and a thread
+    cannot be interrupted. dateutil rebuilds its month masks at least once per calendar month it
+    scans (every period for MONTHLY/YEARLY, every month change for DAILY/WEEKLY) and reads
+    `_byeaster` each time; counting those reads bounds the scan without touching its logic. Past
+    the caller's window the scan simply ends (no more dates there); past the hard budget (months or
+    wall time, see settings) the rule is refused. tests/schedules/test_rrule_limits.py checks the
+    hook still fires with the installed dateutil.
+    """
+
+    _window_months: int = 0
+    _budget_months: int = 0
+    _deadline: float = 0.0
+    _months_scanned: int = 0
+    _easter: Any = None
+
+    def bound(self, window_months: int, budget_months: int, seconds: float) -> _BoundedRule:
+        self._window_months = window_months
+        self._budget_months = budget_months
+        self._seconds = seconds
+        return self
+
+    def _iter(self) -> Iterator[datetime]:  # type: ignore[override]
+        self._months_scanned = 0
+        self._deadline = monotonic_clock.monotonic() + self._seconds
+        yield from super()._iter()  # type: ignore[misc]
+
+    @property  # type: ignore[override]
+    def _byeaster(self) -> Any:
+        self._months_scanned += 1
+        if self._months_scanned > self._window_months:
+            raise _WindowEnd
+        if self._months_scanned > self._budget_months or monotonic_clock.monotonic() > self._deadline:
+            raise RuleTooExpensive.field("rrule", "rrule.too_expensive")
+        return self._easter
+
+    @_byeaster.setter
+    def _byeaster(self, value: Any) -> None:
+        self._easter = value
+
+
+def _months_between(start: date, end: date) -> int:
+    return max(0, (end.year - start.year) * 12 + end.month - start.month)
+
+
+def _bounded_dates(rule_text: str, starts_on: date, after: date, until: date) -> Iterator[date]:
+    """Rule dates in [after, until], from a rule anchored at starts_on, with a bounded scan."""
+    budget = _budget
+    parsed = rrulestr(rule_text, dtstart=datetime.combine(starts_on, time(0, 0)))
+    assert isinstance(parsed, rrule)
+    rule = _BoundedRule(**_rule_arguments(parsed)).bound(
+        window_months=_months_between(starts_on, until) + 2,
+        budget_months=budget.months,
+        seconds=budget.seconds,
+    )
+    moments = rule.xafter(datetime.combine(after, time(0, 0)), inc=True)
+    while True:
+        try:
+            moment = next(moments)
+        except (StopIteration, _WindowEnd):
+            return
+        if moment.date() > until:
+            return
+        yield moment.date()
+
+
+def _rule_arguments(parsed: rrule) -> dict[str, Any]:
+    """The constructor arguments of a parsed rule (dateutil keeps the ones given explicitly)."""
+    original = dict(parsed._original_rule)
+    return {
+        "freq": parsed._freq,
+        "dtstart": parsed._dtstart,
+        "interval": parsed._interval,
+        "wkst": parsed._wkst,
+        "count": parsed._count,
+        "until": parsed._until,
+        **original,
+    }
+
+
+async def off_loop(function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    """Rule arithmetic is CPU work: run it in a worker thread so that the event loop keeps
+    serving meanwhile; the scan budget bounds how long that thread can run."""
+    return await asyncio.to_thread(function, *args, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -71,6 +202,8 @@ def _validated(text: str, field: str) -> str:
         raise InvalidInput.field(field, "rrule.empty")
     if "\n" in rule or "\r" in rule:
         raise InvalidInput.field(field, "rrule.single_line")
+    if len(rule) > MAX_RULE_CHARS:
+        raise RuleTooExpensive.field(field, "rrule.too_long", max=MAX_RULE_CHARS)
     seen: dict[str, str] = {}
     for part in rule.split(";"):
         name, sep, value = part.partition("=")
@@ -92,6 +225,19 @@ def _validated(text: str, field: str) -> str:
                                  choices=", ".join(ALLOWED_FREQ))  # fmt: skip
     if "INTERVAL" in seen and (not seen["INTERVAL"].isdigit() or not 1 <= int(seen["INTERVAL"]) <= 366):
         raise InvalidInput.field(field, "rrule.invalid_part", part=f"INTERVAL={seen['INTERVAL']}")
+    if "INTERVAL" in seen and int(seen["INTERVAL"]) > MAX_INTERVAL[freq]:
+        raise RuleTooExpensive.field(
+            field, "rrule.interval_too_large", part=f"INTERVAL={seen['INTERVAL']}", max=MAX_INTERVAL[freq]
+        )
+    for name, most in MAX_LIST_ITEMS.items():
+        items = seen.get(name, "").split(",") if name in seen else []
+        if len(items) > most:
+            raise RuleTooExpensive.field(field, "rrule.list_too_long", part=name, max=most)
+        if len(set(items)) != len(items):
+            raise InvalidInput.field(field, "rrule.repeated_value", part=name)
+    if "BYSETPOS" in seen and freq == "DAILY":
+        # A daily set holds one day: BYSETPOS can only select it or nothing.
+        raise InvalidInput.field(field, "rrule.setpos_daily")
     if "COUNT" in seen and (not seen["COUNT"].isdigit() or not 1 <= int(seen["COUNT"]) <= 10_000):
         raise InvalidInput.field(field, "rrule.invalid_part", part=f"COUNT={seen['COUNT']}")
     for name, (low, high) in NUMERIC_RANGES.items():
@@ -136,8 +282,11 @@ def validate_cadence(cadence: Cadence) -> None:
     validate_window(cadence.window_start, cadence.window_end, cadence.window_days)
     if cadence.ends_on is not None and cadence.ends_on < cadence.starts_on:
         raise InvalidInput.field("ends_on", "plan.ends_before_start")
-    # A rule that never produces a visit is a mistake (e.g. BYMONTHDAY=31;BYMONTH=2).
-    horizon = cadence.ends_on or cadence.starts_on + timedelta(days=366 * 5)
+    # A rule that never produces a visit is a mistake (e.g. BYMONTHDAY=31;BYMONTH=2). The search
+    # stops after VALIDATION_YEARS however late `ends_on` is, so it is bounded.
+    horizon = cadence.starts_on + timedelta(days=366 * VALIDATION_YEARS)
+    if cadence.ends_on is not None:
+        horizon = min(horizon, cadence.ends_on)
     if (
         next(occurrences(cadence, ZoneInfo("UTC"), from_date=cadence.starts_on, until_date=horizon), None)
         is None
@@ -190,13 +339,8 @@ def occurrences(
 ) -> Iterator[Occurrence]:
     """Occurrences whose rule date lies in [from_date, until_date], honouring ends_on and COUNT
     (COUNT counts from starts_on, so previews and expansion agree)."""
-    rule = rrulestr(validate_rrule(cadence.rrule), dtstart=datetime.combine(cadence.starts_on, time(0, 0)))
-    assert isinstance(rule, rrule)
     last = until_date if cadence.ends_on is None else min(until_date, cadence.ends_on)
-    for moment in rule.xafter(datetime.combine(from_date, time(0, 0)), inc=True):
-        key_date = moment.date()
-        if key_date > last:
-            break
+    for key_date in _bounded_dates(validate_rrule(cadence.rrule), cadence.starts_on, from_date, last):
         day = apply_holiday_rule(key_date, cadence.holiday_rule)
         if day is None:
             continue

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.access import Principal
+from domain.settings import Settings
 from sync import pull as pull_service
 from sync import push as push_service
 from sync import quarantine, schema, validation
@@ -24,7 +25,7 @@ class ResolveQuarantine(BaseModel):
 class SyncController(Controller):
     path = "/api/v1/sync"
     tags = ["sync"]
-    signature_namespace = {"AsyncSession": AsyncSession, "Principal": Principal}
+    signature_namespace = {"AsyncSession": AsyncSession, "Principal": Principal, "Settings": Settings}
 
     @get("/pull", operation_id="syncPull")
     async def pull(
@@ -42,7 +43,11 @@ class SyncController(Controller):
 
     @post("/push", operation_id="syncPush", status_code=200)
     async def push(
-        self, request: Request[Any, Any, Any], principal: Principal, db_session: AsyncSession
+        self,
+        request: Request[Any, Any, Any],
+        principal: Principal,
+        db_session: AsyncSession,
+        settings: Settings,
     ) -> dict[str, Any]:
         """Apply the phone's changes (WatermelonDB `pushChanges`); refused records are quarantined."""
         query = request.query_params
@@ -50,8 +55,9 @@ class SyncController(Controller):
             last_pulled_at=validation.parse_cursor(query.get("last_pulled_at")),
             schema_version=validation.parse_schema_version(query.get("schema_version")),
         )
-        pushed = validation.parse_push(await request.body())
-        return await push_service.push(db_session, principal, params, pushed)
+        pushed = validation.parse_push(await request.body(), settings)
+        return await push_service.push(db_session, principal, params, pushed,
+                                       quarantine_per_hour=settings.sync_quarantine_per_device_hour)  # fmt: skip
 
     @get("/schema", operation_id="syncSchema")
     async def client_schema(self, version: int | None = Parameter(default=None, ge=1)) -> dict[str, Any]:

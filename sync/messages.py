@@ -72,6 +72,22 @@ register(
             "ja": "同期できなかった記録があります",
             "en": "A record could not be synced",
         },
+        "sync.quarantine.summary": {
+            "ja": "端末から送られた記録 {count} 件を保留しました（{tables}）。コーディネーターが確認します。",
+            "en": "{count} records from a phone were held back ({tables}). A coordinator will review them.",
+        },
+        "error.sync.quarantine_rate": {
+            "ja": "この端末から保留された記録が多すぎます（1時間に{limit}件まで）。何も失われていません。しばらくしてから同期してください。",
+            "en": "Too many records from this phone were held back (at most {limit} an hour). Nothing is lost: sync again later.",
+        },
+        "error.sync.too_many_records": {
+            "ja": "1回の同期で送れる記録は全体で{max}件までです（{count}件）。分けて送ってください。",
+            "en": "One push may carry at most {max} records in all ({count} sent). Push them in parts.",
+        },
+        "error.sync.too_many_in_table": {
+            "ja": "1回の同期で1つの表に送れる記録は{max}件までです（{table}: {count}件）。分けて送ってください。",
+            "en": "One push may carry at most {max} records per table ({table}: {count}). Push them in parts.",
+        },
         "sync.quarantine.body": {
             "ja": "端末から送られた記録（{table}）を保留しました。理由: {reason}。コーディネーターが確認します。",
             "en": "A record from a phone ({table}) was held back. Reason: {reason}. A coordinator will review it.",

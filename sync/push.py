@@ -38,12 +38,13 @@ from domain.access import (
 from domain.clock import to_millis, utcnow
 from domain.db import is_transient, sqlstate_of
 from domain.enums import AlertStatus, ContactMethod, ContactOutcome, NoteVisibility
-from domain.errors import Conflict, InvalidInput, Unauthorized
+from domain.errors import Conflict, InvalidInput, RateLimited, Unauthorized
 from domain.models import ContactNote, QuarantinedRecord, Resident, User, Visit
+from domain.settings import Settings
 from sync import quarantine, schema
 from sync.manifest import load_state, remember_pushed
 from sync.pull import touch_device
-from sync.records import SYNC_TABLES, chunks
+from sync.records import SYNC_TABLES, chunks, scoped_select
 from sync.validation import (
     PushedRecord,
     Refused,
@@ -95,6 +96,7 @@ class _Context:
     visible: dict[str, bool] = field(default_factory=dict)
     notes_written: list[ContactNote] = field(default_factory=list)
     residents: dict[str, Resident] = field(default_factory=dict)  # held: the identity map is weak
+    held: dict[str, set[str]] = field(default_factory=dict)  # per table: pushed ids the phone holds
 
     async def resident_visible(self, resident_id: str) -> bool:
         if resident_id not in self.visible:
@@ -109,7 +111,12 @@ RETRIES = 4  # attempts when PostgreSQL reports a deadlock or serialization fail
 
 
 async def push(
-    session: AsyncSession, principal: Principal, params: PushParams, pushed: list[PushedRecord]
+    session: AsyncSession,
+    principal: Principal,
+    params: PushParams,
+    pushed: list[PushedRecord],
+    *,
+    quarantine_per_hour: int = Settings.model_fields["sync_quarantine_per_device_hour"].default,
 ) -> dict[str, Any]:
     """Apply one push and commit it. Locks are taken in one order (the device's sync state, the
     residents concerned, then the pushed rows table by table, each in id order), so two pushes
@@ -119,7 +126,7 @@ async def push(
         raise Unauthorized("error.sync.no_device")
     for attempt in range(1, RETRIES + 1):
         try:
-            result = await _push_once(session, principal, params, pushed)
+            result = await _push_once(session, principal, params, pushed, quarantine_per_hour)
             await session.commit()
             return result
         except DBAPIError as exc:
@@ -134,7 +141,11 @@ async def push(
 
 
 async def _push_once(
-    session: AsyncSession, principal: Principal, params: PushParams, pushed: list[PushedRecord]
+    session: AsyncSession,
+    principal: Principal,
+    params: PushParams,
+    pushed: list[PushedRecord],
+    quarantine_per_hour: int,
 ) -> dict[str, Any]:
     ctx = _Context(session, principal, params, utcnow())
     state = await load_state(session, principal)  # first: serialises this phone's pulls and pushes
@@ -159,6 +170,18 @@ async def _push_once(
     if conflicts:
         await session.rollback()  # nothing of this push is applied
         raise Conflict("error.sync.conflict", extra={"conflicts": conflicts})
+    # Refusals already held (a retried push) are not held, counted or told twice; past the
+    # device's hourly quarantine allowance the whole push waits (429, nothing applied).
+    fresh = await quarantine.new_refusals(
+        session,
+        principal,
+        [quarantine.Refusal(r.table, r.operation, r.id, r.data, f.reason, f.detail) for r, f in refused],
+    )
+    try:
+        await quarantine.check_rate(session, principal, len(fresh), quarantine_per_hour)
+    except RateLimited:
+        await session.rollback()
+        raise
 
     for plan in plans:
         await plan()
@@ -167,13 +190,7 @@ async def _push_once(
     for note in sorted(ctx.notes_written, key=lambda n: (n.resident_id, n.id)):
         await _note_recorded(ctx, note)
 
-    held: list[QuarantinedRecord] = []
-    for record, refusal in refused:
-        entry = await quarantine.hold(session, principal, table=record.table, operation=record.operation,
-                                      record_id=record.id, data=record.data, reason=refusal.reason,
-                                      detail=refusal.detail)  # fmt: skip
-        if entry is not None:
-            held.append(entry)
+    held = await quarantine.hold_all(session, principal, fresh)
     await session.flush()
     await quarantine.notify(session, principal, held)
 
@@ -410,11 +427,18 @@ def _decode_column(column: schema.Column, value: Any) -> Any:
 async def _judge_update(ctx: _Context, record: PushedRecord, row: Any) -> Apply | None:
     """Visits, alerts, notifications, residents: compare the pushed columns with the server's."""
     table = record.table
-    # Refuse rows the caller cannot see before comparing anything: otherwise the answer (no-op,
-    # 409 or quarantine) would tell a phone what a hidden row contains.
-    if not await _visible(ctx, table, row):
+    # Refuse before comparing anything, whatever the values: a row the phone does not hold, or a
+    # column it is not shown, would otherwise be an oracle (equal: silent no-op; different: 409 or
+    # quarantine) for what the server keeps hidden, e.g. a resident's birth year or the status of a
+    # visit assigned to someone else.
+    if not await _visible(ctx, table, row) or not await _held_by_phone(ctx, table, row):
         raise forbidden(table)
+    shown = {c.name for c in SYNC_TABLES[table].wire_columns(ctx.principal, ctx.params.schema_version)}
     managed = SERVER_MANAGED[table]
+    hidden = sorted(name for name in record.data if name not in shown and name not in managed
+                    and name in schema.column_names(table, ctx.params.schema_version))  # fmt: skip
+    if hidden:
+        raise forbidden(f"{table}: {', '.join(hidden)}")
     differing: dict[str, Any] = {}
     for column in schema.columns(table, ctx.params.schema_version):
         if column.name in managed or column.name not in record.data:
@@ -448,6 +472,27 @@ async def _visible(ctx: _Context, table: str, row: Any) -> bool:
     if table == "notifications":
         return bool(row.user_id == ctx.principal.user_id)
     return bool(await ctx.resident_visible(row.id if table == "residents" else row.resident_id))
+
+
+async def _held_by_phone(ctx: _Context, table: str, row: Any) -> bool:
+    """Whether the row is within what this phone receives by pull (`domain.access.phone_*`): one
+    query per table for every row of it in this push."""
+    if table == "notifications":
+        return True  # the caller's own inbox (checked by `_visible`); an old message may be marked read
+    if table not in ctx.held:
+        ids = sorted(i for t, i in ctx.rows if t == table and ctx.rows[(t, i)] is not _FOREIGN)
+        sync_table = SYNC_TABLES[table]
+        found: set[str] = set()
+        for batch in chunks(ids):
+            found.update(
+                await ctx.session.scalars(
+                    scoped_select(sync_table, ctx.principal, ctx.now, [sync_table.model.id]).where(
+                        sync_table.model.id.in_(batch)
+                    )
+                )
+            )
+        ctx.held[table] = found
+    return row.id in ctx.held[table]
 
 
 async def _writable(ctx: _Context, table: str, row: Any) -> frozenset[str]:

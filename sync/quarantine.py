@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import UTC, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -19,12 +21,13 @@ from domain import audit
 from domain.access import Principal, require_role
 from domain.clock import utcnow
 from domain.enums import Role
-from domain.errors import Conflict, InvalidInput, NotFound
+from domain.errors import Conflict, InvalidInput, NotFound, RateLimited
 from domain.i18n import translate
 from domain.models import QuarantinedRecord, User
 from notifications import outbox
 
 OPEN, APPLIED, DISCARDED = "open", "applied", "discarded"
+RATE_WINDOW = timedelta(hours=1)
 
 
 def payload_hash(table: str, operation: str, data: dict[str, Any]) -> str:
@@ -33,50 +36,99 @@ def payload_hash(table: str, operation: str, data: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-async def hold(
-    session: AsyncSession,
-    principal: Principal,
-    *,
-    table: str,
-    operation: str,
-    record_id: str,
-    data: dict[str, Any],
-    reason: str,
-    detail: dict[str, Any],
-) -> QuarantinedRecord | None:
-    """Store the refused record; None when this very record is already held (a retried push)."""
-    digest = payload_hash(table, operation, data)
-    existing = await session.scalar(
-        select(QuarantinedRecord.id).where(
-            QuarantinedRecord.org_id == principal.org_id,
-            QuarantinedRecord.device_id == principal.device_id,
-            QuarantinedRecord.table_name == table,
-            QuarantinedRecord.record_id == record_id,
-            QuarantinedRecord.payload_hash == digest,
+@dataclass(frozen=True)
+class Refusal:
+    table: str
+    operation: str
+    record_id: str
+    data: dict[str, Any]
+    reason: str
+    detail: dict[str, Any]
+
+
+async def new_refusals(session: AsyncSession, principal: Principal, refusals: list[Refusal]) -> list[Refusal]:
+    """The refusals not already held for this device (a retried push holds nothing twice): one
+    query per batch of ids instead of one per record."""
+    if not refusals:
+        return []
+    held: set[tuple[str, str, str]] = set()
+    ids = sorted({r.record_id for r in refusals})
+    for start in range(0, len(ids), 500):
+        rows = await session.execute(
+            select(
+                QuarantinedRecord.table_name, QuarantinedRecord.record_id, QuarantinedRecord.payload_hash
+            ).where(
+                QuarantinedRecord.org_id == principal.org_id,
+                QuarantinedRecord.device_id == principal.device_id,
+                QuarantinedRecord.record_id.in_(ids[start : start + 500]),
+            )
         )
-    )
-    if existing is not None:
-        return None
-    entry = QuarantinedRecord(
-        org_id=principal.org_id,
-        user_id=principal.user_id,
-        device_id=principal.device_id,
-        table_name=table,
-        record_id=record_id,
-        operation=operation,
-        record={k: v for k, v in data.items() if k not in ("_status", "_changed")},
-        payload_hash=digest,
-        reason=reason,
-        detail=detail,
-        received_at=utcnow(),
-    )
-    session.add(entry)
-    audit.record(session, principal, "sync.quarantined", table, record_id, fields=list(entry.record))
-    return entry
+        held.update((t, i, h) for t, i, h in rows.all())
+    return [
+        r for r in refusals if (r.table, r.record_id, payload_hash(r.table, r.operation, r.data)) not in held
+    ]
+
+
+async def check_rate(session: AsyncSession, principal: Principal, adding: int, limit: int) -> None:
+    """At most `limit` (setting `sync_quarantine_per_device_hour`) records held per device in any hour. Beyond it the
+    whole push is refused with 429 and nothing is applied: the phone keeps every record and pushes
+    them again later (WatermelonDB marks nothing synced after an error), so nothing is lost, and
+    one phone cannot fill the quarantine and the coordinators' inboxes."""
+    if adding == 0:
+        return
+    since = utcnow() - RATE_WINDOW
+    recent = (
+        await session.execute(
+            select(func.count(), func.min(QuarantinedRecord.received_at)).where(
+                QuarantinedRecord.org_id == principal.org_id,
+                QuarantinedRecord.device_id == principal.device_id,
+                QuarantinedRecord.received_at > since,
+            )
+        )
+    ).one()
+    count, oldest = int(recent[0] or 0), recent[1]
+    if count + adding > limit:
+        wait = (
+            RATE_WINDOW
+            if oldest is None
+            else oldest.replace(tzinfo=oldest.tzinfo or UTC) + RATE_WINDOW - utcnow()
+        )
+        raise RateLimited("error.sync.quarantine_rate", limit=limit,
+                          extra={"retry_after": max(60, int(wait.total_seconds()) + 1)})  # fmt: skip
+
+
+async def hold_all(
+    session: AsyncSession, principal: Principal, refusals: list[Refusal]
+) -> list[QuarantinedRecord]:
+    """Store the refused records (already filtered by `new_refusals`), with one audit event."""
+    now = utcnow()
+    entries = [
+        QuarantinedRecord(
+            org_id=principal.org_id,
+            user_id=principal.user_id,
+            device_id=principal.device_id,
+            table_name=r.table,
+            record_id=r.record_id,
+            operation=r.operation,
+            record={k: v for k, v in r.data.items() if k not in ("_status", "_changed")},
+            payload_hash=payload_hash(r.table, r.operation, r.data),
+            reason=r.reason,
+            detail=r.detail,
+            received_at=now,
+        )
+        for r in refusals
+    ]
+    if entries:
+        session.add_all(entries)
+        audit.record(session, principal, "sync.quarantined", "sync_quarantine", None,
+                     fields=sorted({f for e in entries for f in e.record}),
+                     records=[[e.table_name, e.record_id] for e in entries])  # fmt: skip
+    return entries
 
 
 async def notify(session: AsyncSession, principal: Principal, held: list[QuarantinedRecord]) -> None:
-    """Tell the author and the coordinators, each in their language (no personal data in the text)."""
+    """Tell the author and the coordinators, each in their language (no personal data in the text):
+    one summary message per push, however many records it held."""
     if not held:
         return
     coordinators = (
@@ -91,18 +143,25 @@ async def notify(session: AsyncSession, principal: Principal, held: list[Quarant
     by_locale: dict[str, list[str]] = defaultdict(list)
     for uid, locale in recipients.items():
         by_locale[locale if locale in ("ja", "en") else "ja"].append(uid)
-    for entry in held:
-        for locale, user_ids in by_locale.items():
-            reason = translate(entry.reason, locale, **entry.detail)
-            await outbox.enqueue(
-                session,
-                org_id=principal.org_id,
-                user_ids=user_ids,
-                kind="sync_quarantined",
-                title=translate("sync.quarantine.title", locale),
-                body=translate("sync.quarantine.body", locale, table=entry.table_name, reason=reason),
-                data={"quarantine_id": entry.id, "table": entry.table_name, "record_id": entry.record_id},
-            )
+    per_table = Counter(entry.table_name for entry in held)
+    tables = ", ".join(f"{table} {count}" for table, count in sorted(per_table.items()))
+    first = held[0]
+    for locale, user_ids in by_locale.items():
+        if len(held) == 1:
+            reason = translate(first.reason, locale, **first.detail)
+            body = translate("sync.quarantine.body", locale, table=first.table_name, reason=reason)
+        else:
+            body = translate("sync.quarantine.summary", locale, count=len(held), tables=tables)
+        await outbox.enqueue(
+            session,
+            org_id=principal.org_id,
+            user_ids=user_ids,
+            kind="sync_quarantined",
+            title=translate("sync.quarantine.title", locale),
+            body=body,
+            data={"quarantine_id": first.id, "table": first.table_name, "record_id": first.record_id,
+                  "count": len(held), "device_id": principal.device_id},
+        )  # fmt: skip
 
 
 def describe(entry: QuarantinedRecord, locale: str) -> dict[str, Any]:

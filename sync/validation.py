@@ -12,6 +12,7 @@ from typing import Any
 
 from domain.clock import from_millis, utcnow
 from domain.errors import DomainError, InvalidInput
+from domain.settings import Settings
 from sync import schema
 from sync.pull import MigrationSpec
 
@@ -20,6 +21,9 @@ MAX_CURSOR = 2**53 - 1
 CLOCK_SKEW = timedelta(minutes=5)  # a phone's clock may run this far ahead of the server's
 EARLIEST = datetime(2000, 1, 1).astimezone()  # nothing recorded on a phone predates this
 OPERATIONS = ("created", "updated", "deleted")
+# WatermelonDB's migration spec lists tables and columns: a few kilobytes at most. Longer or deeper
+# input is refused before parsing (json.loads recurses per nesting level).
+MAX_MIGRATION_CHARS = 8192
 
 
 def bad_request(code: str, **params: Any) -> DomainError:
@@ -53,9 +57,11 @@ def parse_migration(raw: str | None, version: int) -> MigrationSpec | None:
     """WatermelonDB's `{from, tables, columns: [{table, columns}]}`, names whitelisted."""
     if raw is None or raw.strip() in ("", "null", "undefined"):
         return None
+    if len(raw) > MAX_MIGRATION_CHARS:
+        raise bad_request("error.sync.bad_migration", where="length")
     try:
         data = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise bad_request("error.sync.bad_migration", where="json") from None
     if data is None:
         return None
@@ -113,7 +119,7 @@ def _without_nul(value: Any) -> Any:
     return value
 
 
-def parse_push(body: bytes) -> list[PushedRecord]:
+def parse_push(body: bytes, settings: Settings) -> list[PushedRecord]:
     try:
         changes = _without_nul(json.loads(body or b"null"))
     except (ValueError, UnicodeDecodeError, RecursionError):
@@ -128,6 +134,14 @@ def parse_push(body: bytes) -> list[PushedRecord]:
             raise bad_request("error.sync.unknown_table", table=str(table)[:64])
         if not isinstance(ops, dict):
             raise bad_request("error.sync.malformed", where=table)
+        # Counted before anything is read: one push must stay a short transaction.
+        in_table = sum(len(items) for items in ops.values() if isinstance(items, list))
+        if in_table > settings.sync_push_max_records_per_table:
+            raise DomainError("error.sync.too_many_in_table", status=413, table=table, count=in_table,
+                              max=settings.sync_push_max_records_per_table)  # fmt: skip
+        if len(out) + in_table > settings.sync_push_max_records:
+            raise DomainError("error.sync.too_many_records", status=413, count=len(out) + in_table,
+                              max=settings.sync_push_max_records)  # fmt: skip
         seen: set[str] = set()
         for op, items in ops.items():
             if op not in OPERATIONS:
