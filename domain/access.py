@@ -460,15 +460,14 @@ async def who_may_see(
     if not wanted:
         return set()
     users = (await session.scalars(select(User).where(User.id.in_(wanted), User.active.is_(True)))).all()
-    zones = dict(
-        (
-            await session.execute(
-                select(Organisation.id, Organisation.timezone).where(
-                    Organisation.id.in_({user.org_id for user in users})
-                )
+    zones = {
+        org_id: zone
+        for org_id, zone in await session.execute(
+            select(Organisation.id, Organisation.timezone).where(
+                Organisation.id.in_({user.org_id for user in users})
             )
-        ).tuples()
-    )
+        )
+    }
     districts: dict[str, set[str]] = defaultdict(set)
     for user_id, district_id in (
         await session.execute(
