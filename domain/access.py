@@ -19,13 +19,12 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, exists, false, literal, or_, select, true, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.clock import local_today
+from domain.clock import local_today, zone_named
 from domain.enums import (
     AlertStatus,
     ConsentRecipient,
@@ -81,9 +80,8 @@ class Principal:
         return local_today(self.zone, now)
 
 
-@lru_cache(maxsize=64)
 def _zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
+    return zone_named(name)
 
 
 RECIPIENT_FOR_ROLE = {

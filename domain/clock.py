@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_TIMEZONE = "Asia/Tokyo"
 
 
 class Clock:
@@ -49,3 +53,13 @@ def local_midnight(zone: tzinfo, now: datetime | None = None) -> datetime:
     """The start (00:00 local, as a UTC datetime) of the organisation's day containing `now`."""
     day = local_today(zone, now)
     return datetime.combine(day, time(0, 0), tzinfo=zone).astimezone(UTC)
+
+
+@lru_cache(maxsize=64)
+def zone_named(name: str | None) -> ZoneInfo:
+    """The organisation's time zone. A name the system does not know (a damaged row) falls back to
+    Japan's rather than stopping every job and push that asks."""
+    try:
+        return ZoneInfo(name or DEFAULT_TIMEZONE)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(DEFAULT_TIMEZONE)

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from domain.clock import zone_named
 from domain.enums import RiskLevel
 from domain.models import Organisation
 
@@ -70,7 +71,7 @@ def rules_for(org: Organisation) -> OrgRules:
 
 
 def timezone_of(org: Organisation) -> ZoneInfo:
-    return ZoneInfo(org.timezone or "Asia/Tokyo")
+    return zone_named(org.timezone)
 
 
 def merged(org: Organisation, changes: dict[str, Any]) -> dict[str, Any]:
