@@ -14,10 +14,10 @@ from domain.alerts import open_alert
 from domain.base import FeedMixin
 from domain.clock import utcnow
 from domain.db import create_db_config
-from domain.enums import Role
+from domain.enums import ConsentRecipient, LegalBasis, Role
 from domain.feed import ChangeFeedError, feed_tables
 from domain.models import Device as DeviceRow
-from domain.models import EmergencyContact, Resident
+from domain.models import EmergencyContact, LegalBasisRecord, Resident
 from notifications.outbox import enqueue
 from sync.pull import PullParams, pull
 from sync.records import SYNC_TABLES
@@ -30,9 +30,11 @@ async def test_every_syncable_table_is_guarded(db, town: Town, now) -> None:
         await open_alert(s, org_id=town.org.id, kind="k", cause_key="c", resident_id=town.shared.id)
         await enqueue(s, org_id=town.org.id, user_ids=[town.volunteer.id], kind="k", title="t")
         s.add(EmergencyContact(org_id=town.org.id, resident_id=town.shared.id, name="長男", phone="090"))
+        s.add(LegalBasisRecord(org_id=town.org.id, resident_id=town.other.id, basis=LegalBasis.COUNCIL_CONFIDENTIALITY,
+                               recipient=ConsentRecipient.DISTRICT_COMMISSIONER, recorded_at=now))  # fmt: skip
     guarded = {t.name for t in feed_tables()}
     assert {t.model.__tablename__ for t in SYNC_TABLES.values()} <= guarded
-    assert {"consents", "assignments", "emergency_contacts"} <= guarded
+    assert {"consents", "legal_bases", "assignments", "emergency_contacts"} <= guarded
     for table in feed_tables():
         async with db() as s:
             row_id = await s.scalar(select(table.c.id).limit(1))
