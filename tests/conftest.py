@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
@@ -152,6 +153,20 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         log_level="WARNING",
         password_hash_profile="fast",
     )
+
+
+@pytest.fixture(autouse=True)
+def _forget_db_config_keys() -> Iterator[None]:
+    """advanced-alchemy gives every config a key unique in the process by appending a counter,
+    found recursively: after about a thousand apps in one test run that recursion overflows. Each
+    test's apps are gone when it ends, so their keys may be reused."""
+    yield
+    for registry in (
+        "_SESSION_SCOPE_KEY_REGISTRY",
+        "_ENGINE_APP_STATE_KEY_REGISTRY",
+        "_SESSIONMAKER_APP_STATE_KEY_REGISTRY",
+    ):
+        getattr(SQLAlchemyAsyncConfig, registry).clear()
 
 
 @pytest.fixture(autouse=True)
