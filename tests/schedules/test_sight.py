@@ -239,6 +239,11 @@ async def test_withdrawn_consent_moves_visits_to_the_backup_then_nobody_can_visi
     # Running it all again (the periodic job) raises nothing twice and moves nothing.
     assert await jobs.follow_sight(db_config) == 0
     assert [a.id for a in await _nobody_alerts(db)] == [alert.id]
+    # Consent given again: somebody assigned (the backup) can visit, so the alert is over.
+    response = await client.put(f"{base}/district_commissioner", json={"status": "given"}, headers=headers)
+    assert response.status_code == 200, response.text
+    (alert,) = await _nobody_alerts(db)
+    assert alert.status == "resolved" and alert.resolution == "handled"
 
 
 async def test_consent_expiring_overnight_is_caught_by_the_periodic_job(db, db_config, town) -> None:
