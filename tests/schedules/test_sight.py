@@ -325,3 +325,25 @@ async def test_a_plan_whose_assignee_cannot_see_the_resident_is_refused_422(clie
     # Nothing changed.
     async with db() as session:
         assert await session.scalar(select(VisitPlan.id).where(VisitPlan.assignee_id == outsider_id)) is None
+
+
+async def test_sight_is_asked_again_after_a_write_in_the_same_unit_of_work(db, town) -> None:
+    from domain.access import who_may_see
+
+    pair = (town.vol.id, town.resident.id)
+    async with db() as session:
+        assert await who_may_see(session, [pair]) == {pair}
+        consent = await session.scalar(
+            select(Consent).where(Consent.recipient == ConsentRecipient.VOLUNTEERS)
+        )
+        consent.status = ConsentStatus.WITHDRAWN  # not flushed yet
+        assert await who_may_see(session, [pair]) == set()
+        consent.status = ConsentStatus.GIVEN
+        await session.flush()
+        assert await who_may_see(session, [pair]) == {pair}
+        await session.execute(
+            Consent.__table__.update()
+            .where(Consent.__table__.c.id == consent.id)
+            .values(status=ConsentStatus.WITHDRAWN.value, feed_seq=consent.feed_seq + 1000)
+        )
+        assert await who_may_see(session, [pair]) == set()
