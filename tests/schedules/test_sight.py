@@ -347,3 +347,21 @@ async def test_sight_is_asked_again_after_a_write_in_the_same_unit_of_work(db, t
             .values(status=ConsentStatus.WITHDRAWN.value, feed_seq=consent.feed_seq + 1000)
         )
         assert await who_may_see(session, [pair]) == set()
+
+
+async def test_resident_moving_district_moves_the_visits_of_that_districts_commissioner(
+    client, db, town
+) -> None:
+    headers = await login(client, "coord")
+    response = await client.patch(
+        f"/api/v1/plans/{town.plan_id}", json={"assignee_id": town.comm.id}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    async with db() as session:
+        other = await make_district(session, await session.get_one(type(town.org), town.org.id), "南地区")
+        other_id = other.id
+    response = await client.patch(
+        f"/api/v1/residents/{town.resident.id}", json={"district_id": other_id}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    assert await _assignees(db, town) == (town.vol.id, {town.vol.id})
