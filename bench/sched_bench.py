@@ -34,7 +34,9 @@ from domain.clock import clock
 from domain.db import create_db_config, session_scope
 from domain.enums import PlanStatus, Role, VisitStatus
 from domain.models import (
+    Assignment,
     Base,
+    Consent,
     Device,
     District,
     Organisation,
@@ -136,7 +138,7 @@ async def _generate(config: Any, residents: int, due_fraction: float, rng: rando
     feed_seq = 1
     for start in range(0, residents, CHUNK):
         async with session_scope(config) as session:
-            rows_r, rows_p, rows_v = [], [], []
+            rows_r, rows_p, rows_v, rows_c, rows_a = [], [], [], [], []
             for i in range(start, min(start + CHUNK, residents)):
                 rid, pid = resident_ids[i], plan_ids[i]
                 assignee = volunteer_ids[i % len(volunteer_ids)]
@@ -145,6 +147,15 @@ async def _generate(config: Any, residents: int, due_fraction: float, rng: rando
                                "risk_level": ("high", "medium", "low")[i % 3], "support_needs": "",
                                "status": "active", "last_contact_at": NOW - timedelta(days=2),
                                "created_at": NOW - timedelta(days=100), "updated_at": NOW, "feed_seq": feed_seq})  # fmt: skip
+                # Consent and an assignment, as in a real town: messages reach only those who may see.
+                for recipient in ("district_commissioner", "volunteers"):
+                    rows_c.append({"id": uuid.uuid4().hex, "org_id": org_id, "resident_id": rid,
+                                   "recipient": recipient, "status": "given", "purpose": "",
+                                   "given_on": (NOW - timedelta(days=100)).date(), "created_at": NOW,
+                                   "updated_at": NOW, "feed_seq": feed_seq})  # fmt: skip
+                rows_a.append({"id": uuid.uuid4().hex, "org_id": org_id, "resident_id": rid, "user_id": assignee,
+                               "role": "primary", "started_at": NOW - timedelta(days=100), "created_at": NOW,
+                               "updated_at": NOW, "feed_seq": feed_seq})  # fmt: skip
                 rows_p.append({"id": pid, "org_id": org_id, "resident_id": rid, "assignee_id": assignee,
                                "rrule": "FREQ=WEEKLY", "starts_on": (NOW - timedelta(weeks=8)).date(),
                                "window_days": 1, "holiday_rule": "none", "status": PlanStatus.ACTIVE,
@@ -191,6 +202,8 @@ async def _generate(config: Any, residents: int, due_fraction: float, rng: rando
                                       next_check_at=NOW - timedelta(minutes=5))  # fmt: skip
             await session.execute(insert(Resident), rows_r)
             await session.execute(insert(VisitPlan), rows_p)
+            await session.execute(insert(Consent), rows_c)
+            await session.execute(insert(Assignment), rows_a)
             for v_start in range(0, len(rows_v), CHUNK):
                 await session.execute(insert(Visit), rows_v[v_start : v_start + CHUNK])
     if config.get_engine().dialect.name == "postgresql":

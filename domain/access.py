@@ -19,10 +19,12 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, exists, false, literal, or_, select, true, union_all
+from sqlalchemy import ColumnElement, and_, event, exists, false, literal, or_, select, true, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from domain.clock import local_today, zone_named
 from domain.enums import (
@@ -450,43 +452,70 @@ async def who_may_see(
 ) -> set[tuple[str, str]]:
     """Of the (user id, resident id) pairs, those where the user — active, of the resident's
     organisation, judged by `visible_residents` exactly as when they sign in — may see the resident
-    now. One round trip per hundred users; the rule itself is never restated."""
+    now. Two round trips (one more per hundred users); the rule itself is never restated.
+
+    Answers are remembered within the unit of work until it writes anything (pending changes, flush,
+    DML, commit, rollback), so that a job choosing a visitor and then writing the message asks
+    once."""
+    if session.new or session.dirty or session.deleted:
+        session.info.pop(_SIGHT_MEMO, None)  # unflushed writes may change sight: ask the database
+    memo: dict[tuple[str, str, date | None], bool] = session.info.setdefault(_SIGHT_MEMO, {})
+    asked = {(user_id, resident_id) for user_id, resident_id in pairs if user_id and resident_id}
+    seen = {pair for pair in asked if memo.get((*pair, today))}
     wanted: dict[str, set[str]] = defaultdict(set)
-    for user_id, resident_id in pairs:
-        if user_id and resident_id:
+    for user_id, resident_id in asked:
+        if (user_id, resident_id, today) not in memo:
             wanted[user_id].add(resident_id)
     if not wanted:
-        return set()
-    users = (await session.scalars(select(User).where(User.id.in_(wanted), User.active.is_(True)))).all()
-    zones = {
-        org_id: zone
-        for org_id, zone in await session.execute(
-            select(Organisation.id, Organisation.timezone).where(
-                Organisation.id.in_({user.org_id for user in users})
-            )
-        )
-    }
+        return seen
+    users: dict[str, User] = {}
+    zones: dict[str, str] = {}
     districts: dict[str, set[str]] = defaultdict(set)
-    for user_id, district_id in (
+    for user, district_id, zone in (
         await session.execute(
-            select(UserDistrict.user_id, UserDistrict.district_id).where(UserDistrict.user_id.in_(wanted))
+            select(User, UserDistrict.district_id, Organisation.timezone)
+            .join(Organisation, Organisation.id == User.org_id)
+            .outerjoin(UserDistrict, UserDistrict.user_id == User.id)
+            .where(User.id.in_(wanted), User.active.is_(True))
         )
     ).tuples():
-        districts[user_id].add(district_id)
-    seen: set[tuple[str, str]] = set()
-    users = sorted(users, key=lambda u: u.id)
-    for start in range(0, len(users), _SIGHT_USERS_PER_STATEMENT):
+        users[user.id] = user
+        zones[user.id] = zone
+        if district_id is not None:
+            districts[user.id].add(district_id)
+    found: set[tuple[str, str]] = set()
+    ordered = sorted(users)
+    for start in range(0, len(ordered), _SIGHT_USERS_PER_STATEMENT):
         parts = []
-        for user in users[start : start + _SIGHT_USERS_PER_STATEMENT]:
-            principal = principal_for(user, districts[user.id], zones.get(user.org_id) or "Asia/Tokyo")
+        for user_id in ordered[start : start + _SIGHT_USERS_PER_STATEMENT]:
+            principal = principal_for(users[user_id], districts[user_id], zones[user_id])
             parts.append(
-                select(literal(user.id).label("user_id"), Resident.id.label("resident_id")).where(
-                    Resident.id.in_(sorted(wanted[user.id])), visible_residents(principal, today)
+                select(literal(user_id).label("user_id"), Resident.id.label("resident_id")).where(
+                    Resident.id.in_(sorted(wanted[user_id])), visible_residents(principal, today)
                 )
             )
         statement = parts[0] if len(parts) == 1 else union_all(*parts)
-        seen |= set((await session.execute(statement)).tuples())
-    return seen
+        found |= set((await session.execute(statement)).tuples())
+    for user_id, resident_ids in wanted.items():
+        for resident_id in resident_ids:
+            memo[(user_id, resident_id, today)] = (user_id, resident_id) in found
+    return seen | found
+
+
+_SIGHT_MEMO = "mimamori_sight_memo"
+
+
+@event.listens_for(Session, "after_flush")
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_sight(session: Session, *_: Any) -> None:
+    session.info.pop(_SIGHT_MEMO, None)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _forget_sight_on_write(state: ORMExecuteState) -> None:
+    if not state.is_select:
+        state.session.info.pop(_SIGHT_MEMO, None)
 
 
 async def why_hidden(session: AsyncSession, user: User, resident: Resident) -> str:

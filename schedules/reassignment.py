@@ -16,14 +16,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import alerts as alert_lifecycle
 from domain.access import who_may_see
 from domain.clock import utcnow
-from domain.enums import AlertSeverity, AlertStatus, PlanStatus, ResidentStatus, VisitStatus
+from domain.enums import AlertResolution, AlertSeverity, AlertStatus, PlanStatus, ResidentStatus, VisitStatus
 from domain.events import on_sight_changed
 from domain.models import Alert, Organisation, Resident, Visit, VisitPlan
 from domain.org_settings import rules_for
@@ -34,7 +35,8 @@ log = logging.getLogger("mimamori.schedules")
 NOBODY_CAN_VISIT = "nobody_can_visit"
 
 
-def _future_visits(now):  # type: ignore[no-untyped-def]
+def _future_visits(now: datetime) -> tuple[ColumnElement[bool], ...]:
+    """Visits still to be made that name an assignee."""
     return (
         Visit.status == VisitStatus.PLANNED,
         Visit.deleted_at.is_(None),
@@ -43,7 +45,8 @@ def _future_visits(now):  # type: ignore[no-untyped-def]
     )
 
 
-def _live_plans():  # type: ignore[no-untyped-def]
+def _live_plans() -> tuple[ColumnElement[bool], ...]:
+    """Plans not ended (paused ones resume with their assignee) that name an assignee."""
     return (VisitPlan.status != PlanStatus.ENDED, VisitPlan.assignee_id.is_not(None))
 
 
@@ -75,14 +78,16 @@ async def follow_sight(session: AsyncSession, resident_ids: Iterable[str]) -> in
     }
     if not residents:
         return 0
+    await _close_when_somebody_can_visit(session, residents)
     visits = list(
         await session.scalars(select(Visit).where(Visit.resident_id.in_(residents), *_future_visits(now)))
     )
     plans = list(
         await session.scalars(select(VisitPlan).where(VisitPlan.resident_id.in_(residents), *_live_plans()))
     )
-    pairs = {(v.assignee_id, v.resident_id) for v in visits} | {(p.assignee_id, p.resident_id) for p in plans}
-    seeing = await who_may_see(session, pairs)  # type: ignore[arg-type]
+    pairs: set[tuple[str, str]] = {(v.assignee_id or "", v.resident_id) for v in visits}
+    pairs |= {(p.assignee_id or "", p.resident_id) for p in plans}
+    seeing = await who_may_see(session, pairs)
     lost = {pair for pair in pairs if pair not in seeing}
     if not lost:
         return 0
@@ -99,6 +104,25 @@ async def follow_sight(session: AsyncSession, resident_ids: Iterable[str]) -> in
     # Counts only: no personal data in logs.
     log.info("assignees moved for lost sight: residents=%s rows=%s", len(affected), changed)
     return changed
+
+
+async def _close_when_somebody_can_visit(session: AsyncSession, residents: dict[str, Resident]) -> None:
+    """A `nobody_can_visit` alert is over once somebody assigned may see the resident again."""
+    open_alerts = list(
+        await session.scalars(
+            select(Alert).where(
+                Alert.resident_id.in_(residents),
+                Alert.kind == NOBODY_CAN_VISIT,
+                Alert.status != AlertStatus.RESOLVED,
+            )
+        )
+    )
+    if not open_alerts:
+        return
+    visitable = await audience.next_visitor(session, {a.resident_id for a in open_alerts})
+    for alert in open_alerts:
+        if alert.resident_id in visitable:
+            await alert_lifecycle.resolve(session, alert, AlertResolution.HANDLED, note="somebody_can_visit")
 
 
 async def _nobody_can_visit(session: AsyncSession, resident: Resident) -> None:

@@ -669,6 +669,7 @@ async def create_assignment(
     await session.flush()
     audit.record(session, principal, "create", "assignment", assignment.id, fields=["user_id", "role"],
                  resident_id=resident.id)  # fmt: skip
+    await events.sight_changed(session, resident_ids=[resident.id])  # may close `nobody_can_visit`
     return AssignmentCreatedOut.model_validate(
         {**AssignmentOut.model_validate(assignment).model_dump(),
          "visible_to_assignee": await _visible_to(session, user, resident.id)}

@@ -239,6 +239,11 @@ async def test_withdrawn_consent_moves_visits_to_the_backup_then_nobody_can_visi
     # Running it all again (the periodic job) raises nothing twice and moves nothing.
     assert await jobs.follow_sight(db_config) == 0
     assert [a.id for a in await _nobody_alerts(db)] == [alert.id]
+    # Consent given again: somebody assigned (the backup) can visit, so the alert is over.
+    response = await client.put(f"{base}/district_commissioner", json={"status": "given"}, headers=headers)
+    assert response.status_code == 200, response.text
+    (alert,) = await _nobody_alerts(db)
+    assert alert.status == "resolved" and alert.resolution == "handled"
 
 
 async def test_consent_expiring_overnight_is_caught_by_the_periodic_job(db, db_config, town) -> None:
@@ -320,3 +325,43 @@ async def test_a_plan_whose_assignee_cannot_see_the_resident_is_refused_422(clie
     # Nothing changed.
     async with db() as session:
         assert await session.scalar(select(VisitPlan.id).where(VisitPlan.assignee_id == outsider_id)) is None
+
+
+async def test_sight_is_asked_again_after_a_write_in_the_same_unit_of_work(db, town) -> None:
+    from domain.access import who_may_see
+
+    pair = (town.vol.id, town.resident.id)
+    async with db() as session:
+        assert await who_may_see(session, [pair]) == {pair}
+        consent = await session.scalar(
+            select(Consent).where(Consent.recipient == ConsentRecipient.VOLUNTEERS)
+        )
+        consent.status = ConsentStatus.WITHDRAWN  # not flushed yet
+        assert await who_may_see(session, [pair]) == set()
+        consent.status = ConsentStatus.GIVEN
+        await session.flush()
+        assert await who_may_see(session, [pair]) == {pair}
+        await session.execute(
+            Consent.__table__.update()
+            .where(Consent.__table__.c.id == consent.id)
+            .values(status=ConsentStatus.WITHDRAWN.value, feed_seq=consent.feed_seq + 1000)
+        )
+        assert await who_may_see(session, [pair]) == set()
+
+
+async def test_resident_moving_district_moves_the_visits_of_that_districts_commissioner(
+    client, db, town
+) -> None:
+    headers = await login(client, "coord")
+    response = await client.patch(
+        f"/api/v1/plans/{town.plan_id}", json={"assignee_id": town.comm.id}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    async with db() as session:
+        other = await make_district(session, await session.get_one(type(town.org), town.org.id), "南地区")
+        other_id = other.id
+    response = await client.patch(
+        f"/api/v1/residents/{town.resident.id}", json={"district_id": other_id}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    assert await _assignees(db, town) == (town.vol.id, {town.vol.id})
