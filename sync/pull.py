@@ -1,8 +1,9 @@
 """`pullChanges`: what changed for this phone since its cursor, within its scope.
 
 Steps: take the organisation's feed watermark W in its own short transaction (it waits for writers
-still in flight, see `domain.feed`), then compare what the phone holds (its manifest, as of its
-cursor) with its scope now:
+still in flight, see `domain.feed`), then compare what the phone may hold at its cursor (the union
+of the manifest versions covering it, `sync.manifest`; sync/README.md states the invariant) with
+its scope now:
 
 * in scope and (changed after the cursor, or not held, or to recheck) → sent whole;
 * held (or to recheck) and no longer in scope, or gone from the server → `deleted`.

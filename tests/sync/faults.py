@@ -17,11 +17,12 @@ import json
 import random
 import time
 from collections import Counter
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,6 +32,40 @@ from domain.models import Assignment, Consent, ContactNote, QuarantinedRecord, R
 from sync.pull import FIGURES
 from tests.factories import assign, give_consent, login, make_district, make_org, make_resident, make_user
 from tests.sync.device import ConcurrentSync, Device, LostResponse, SyncConflict
+
+
+class Recorder(httpx.AsyncClient):
+    """An HTTP client that remembers every status it saw (a 5xx anywhere fails the fault tests)."""
+
+    statuses: list[int]
+
+    async def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
+        response = await super().send(request, **kwargs)
+        self.statuses.append(response.status_code)
+        return response
+
+
+@asynccontextmanager
+async def live_client(app: Any) -> AsyncIterator[Recorder]:
+    """Requests that really run concurrently: the app in the caller's event loop (the Litestar test
+    client runs one request at a time on a thread of its own)."""
+    started, stop = asyncio.Event(), asyncio.Event()
+
+    async def serve() -> None:  # the lifespan is entered and left in one task (anyio insists)
+        async with app.lifespan():
+            started.set()
+            await stop.wait()
+
+    server = asyncio.create_task(serve())
+    await started.wait()
+    try:
+        async with Recorder(transport=httpx.ASGITransport(app=app), base_url="http://testserver.local") as c:
+            c.statuses = []
+            yield c
+    finally:
+        stop.set()
+        await server
+
 
 Db = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 RESIDENTS = 5
@@ -366,3 +401,17 @@ async def check(db: Db, client: Any, world: World) -> None:
         mine, theirs = device.records(), fresh.records()
         for table in mine:
             assert mine[table] == theirs[table], (index, table, set(mine[table]) ^ set(theirs[table]))
+
+
+async def run_on(settings: Any, *, seed: int, rounds: int) -> Report:
+    """A whole run against a database described by `settings` (the sync benchmark's entry)."""
+    from api.app import create_app
+    from domain.db import create_db_config, session_scope
+
+    app = create_app(settings)
+    config = create_db_config(settings)
+    async with live_client(app) as client:
+        report = await run(db=lambda: session_scope(config), client=client, app=app, seed=seed, rounds=rounds)
+        report.statuses.update(client.statuses)
+    await config.get_engine().dispose()
+    return report
