@@ -172,14 +172,15 @@ async def remember_pushed(
         version.held, version.recheck = m.dump_held(), m.dump_recheck()
 
 
-async def collect_garbage(session: AsyncSession, state: SyncDeviceState, since: int) -> None:
+async def collect_garbage(session: AsyncSession, state: SyncDeviceState, since: int, *, added: bool) -> None:
     """The phone presented `since` (a cursor the server placed), so it holds an answer at `since`
     or later: an answer to a request made from below `since` can never be applied any more, and
     a version that neither covers `since` nor was made for a request from `since` or later is
     stale. A couple of stale versions are kept for late duplicates; beyond MAX_VERSIONS the
     oldest live ones are merged (a superset with its differences re-checked: still correct)."""
-    if since > state.cursor_floor:
-        state.cursor_floor = since
+    if since <= state.cursor_floor and not added:
+        return  # the same floor and no new version: nothing became stale (a no-op pull stays cheap)
+    state.cursor_floor = max(state.cursor_floor, since)
     floor = state.cursor_floor
     versions = await load_versions(session, state.device_id)
     stale = [v for v in versions if v.base < floor and not (v.lo <= floor <= v.hi)]

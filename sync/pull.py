@@ -149,7 +149,7 @@ async def _compute(
             if watermark <= 0:
                 return None
             await widen(session, using, watermark)
-            await collect_garbage(session, state, since)
+            await collect_garbage(session, state, since, added=False)
             await touch_device(session, principal, now)
             await session.commit()
             return _response({}, watermark)
@@ -203,9 +203,9 @@ async def _compute(
             held=Manifest({n: d.new_held for n, d in diffs.items()}),
         )
     if mode == "first":
-        state.cursor_floor = 0  # a new install (or a stale first request): collect nothing yet
-    elif mode == "known":
-        await collect_garbage(session, state, since)
+        state.cursor_floor = 0  # a new install (or a stale first request): nothing is stale yet
+    # Only a placed cursor raises the floor; in every mode the number of versions stays bounded.
+    await collect_garbage(session, state, since if mode == "known" else 0, added=True)
     sent = {n: len(d.updated) for n, d in diffs.items() if d.updated}
     if sent:  # who received which personal data: table names and counts, never values
         audit.record(session, principal, "sync.pull", "sync", fields=sorted(sent), records=sent)
