@@ -19,31 +19,37 @@ from domain.settings import Settings
 
 @pytest.fixture
 def empty_settings(empty_database_url: str, tmp_path: Path) -> Settings:
-    return Settings(environment="test", database_url=empty_database_url, db_pool_disabled=True, data_dir=tmp_path,
-                    secret_key="x" * 40)  # fmt: skip
+    return Settings(
+        environment="test",
+        database_url=empty_database_url,
+        db_pool_disabled=True,
+        data_dir=tmp_path,
+        secret_key="x" * 40,
+    )
 
 
 async def test_upgrade_turns_manifest_and_pending_into_versions(empty_settings: Settings) -> None:
     config = create_db_config(empty_settings)
     await asyncio.to_thread(migrate.upgrade, config, "0002")
     engine = create_async_engine(empty_settings.database_url, poolclass=NullPool)
-    now = "CURRENT_TIMESTAMP"
+    rows_at_0002 = [
+        "INSERT INTO organisations (id, name, timezone, locale, settings, created_at, updated_at) "
+        "VALUES ('o', '町', 'Asia/Tokyo', 'ja', '{}', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+        "INSERT INTO users (id, org_id, login, display_name, role, locale, active, is_demo, created_at, "
+        "updated_at) VALUES ('u', 'o', 'v', 'v', 'volunteer', 'ja', true, false, CURRENT_TIMESTAMP, "
+        "CURRENT_TIMESTAMP)",
+        "INSERT INTO devices (id, org_id, user_id, client_id, platform, created_at, updated_at) "
+        "VALUES ('p', 'o', 'u', 'p', 'android', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+        "INSERT INTO sync_device_state (device_id, org_id, user_id, scope_key, manifest, manifest_recheck, "
+        "manifest_from, manifest_at, pending, pending_recheck, pending_at, pending_scope_key, created_at, "
+        "updated_at) VALUES ('p', 'o', 'u', 'k', :m, '{}', 5, 7, :p, '{}', 9, 'k', CURRENT_TIMESTAMP, "
+        "CURRENT_TIMESTAMP)",
+    ]
+    manifests = {"m": json.dumps({"residents": ["r1", "r2"]}), "p": json.dumps({"residents": ["r1"]})}
     try:
         async with engine.begin() as c:
-            await c.execute(text(f"INSERT INTO organisations (id, name, timezone, locale, settings, created_at, "
-                                 f"updated_at) VALUES ('o', '町', 'Asia/Tokyo', 'ja', '{{}}', {now}, {now})"))  # fmt: skip
-            await c.execute(text(f"INSERT INTO users (id, org_id, login, display_name, role, locale, active, "
-                                 f"is_demo, created_at, updated_at) VALUES ('u', 'o', 'v', 'v', 'volunteer', 'ja', "
-                                 f"true, false, {now}, {now})"))  # fmt: skip
-            await c.execute(text(f"INSERT INTO devices (id, org_id, user_id, client_id, platform, created_at, "
-                                 f"updated_at) VALUES ('p', 'o', 'u', 'p', 'android', {now}, {now})"))  # fmt: skip
-            await c.execute(
-                text(f"INSERT INTO sync_device_state (device_id, org_id, user_id, scope_key, manifest, "
-                     f"manifest_recheck, manifest_from, manifest_at, pending, pending_recheck, pending_at, "
-                     f"pending_scope_key, created_at, updated_at) VALUES ('p', 'o', 'u', 'k', :m, '{{}}', 5, 7, "
-                     f":p, '{{}}', 9, 'k', {now}, {now})"),
-                {"m": json.dumps({"residents": ["r1", "r2"]}), "p": json.dumps({"residents": ["r1"]})},
-            )  # fmt: skip
+            for statement in rows_at_0002:
+                await c.execute(text(statement), manifests if ":m" in statement else {})
         await asyncio.to_thread(migrate.upgrade, config, "head")
         async with engine.connect() as c:
             rows = (
