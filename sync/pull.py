@@ -194,9 +194,10 @@ async def _compute(
         await widen(session, using, watermark)  # the versions at the cursor also describe the answer
     else:
         # A new version for the answer's timestamp, merged with (never replacing) any other.
-        add_version(
+        await add_version(
             session,
             state,
+            versions,
             base=since,
             at=watermark,
             key=key,
