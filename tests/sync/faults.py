@@ -84,10 +84,12 @@ class Report:
 
     def line(self) -> str:
         faults = sum(self.faults.values())
-        return (f"seed {self.seed}: {self.rounds} rounds in {self.seconds:.1f} s, {faults} faults injected "
-                f"({', '.join(f'{k} {v}' for k, v in sorted(self.faults.items()))}), full resends "
-                f"{self.full_resends} (late duplicates below the floor: {self.stale_full_resends}), "
-                f"statuses {dict(sorted(self.statuses.items()))}")  # fmt: skip
+        return (
+            f"seed {self.seed}: {self.rounds} rounds in {self.seconds:.1f} s, {faults} faults injected "
+            f"({', '.join(f'{k} {v}' for k, v in sorted(self.faults.items()))}), full resends "
+            f"{self.full_resends} (late duplicates below the floor: {self.stale_full_resends}), "
+            f"statuses {dict(sorted(self.statuses.items()))}"
+        )
 
 
 @dataclass
@@ -179,10 +181,16 @@ async def coordinator_note(db: Db, world: World, rng: random.Random) -> None:
                 note.body = f"{note.body} 追記"
             return
         now = utcnow()
-        note = ContactNote(org_id=world.org_id, resident_id=rng.choice(world.residents),
-                           author_id=world.users[COORDINATOR].id, method="phone", outcome="met_well",
-                           body=f"coordinator {len(world.coordinator_notes)}", occurred_at=now,
-                           received_at=now)  # fmt: skip
+        note = ContactNote(
+            org_id=world.org_id,
+            resident_id=rng.choice(world.residents),
+            author_id=world.users[COORDINATOR].id,
+            method="phone",
+            outcome="met_well",
+            body=f"coordinator {len(world.coordinator_notes)}",
+            occurred_at=now,
+            received_at=now,
+        )
         s.add(note)
         await s.flush()
         world.coordinator_notes.append(note.id)
@@ -265,12 +273,34 @@ async def cross_push(world: World, rng: random.Random) -> bool:
 
 
 OPERATIONS = {  # name: weight
-    "note": 10, "edit": 5, "delete": 2, "sync": 10, "lost_pull": 5, "lost_push": 5, "killed_midway": 4,
-    "duplicate": 10, "concurrent_syncs": 5, "pull_during_push": 4, "cut_upload": 3, "race_edit": 3,
-    "cross_push": 3, "consent": 4, "assign": 5, "coordinator_note": 4,
-}  # fmt: skip
-FAULTS = {"lost_pull", "lost_push", "killed_midway", "duplicate", "concurrent_syncs", "pull_during_push",
-          "cut_upload", "race_edit", "cross_push"}  # fmt: skip
+    "note": 10,
+    "edit": 5,
+    "delete": 2,
+    "sync": 10,
+    "lost_pull": 5,
+    "lost_push": 5,
+    "killed_midway": 4,
+    "duplicate": 10,
+    "concurrent_syncs": 5,
+    "pull_during_push": 4,
+    "cut_upload": 3,
+    "race_edit": 3,
+    "cross_push": 3,
+    "consent": 4,
+    "assign": 5,
+    "coordinator_note": 4,
+}
+FAULTS = {
+    "lost_pull",
+    "lost_push",
+    "killed_midway",
+    "duplicate",
+    "concurrent_syncs",
+    "pull_during_push",
+    "cut_upload",
+    "race_edit",
+    "cross_push",
+}
 
 
 async def run(db: Db, client: Any, app: Any, *, seed: int, rounds: int, tag: str = "") -> Report:
