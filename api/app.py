@@ -88,8 +88,9 @@ def compression_config() -> CompressionConfig:
     under React Native's fetch, do so by themselves). A first pull shrinks about sevenfold; brotli
     would save a little more but OkHttp does not ask for it, so it is not worth a C dependency.
     Level 6: nearly level 9's size at a fraction of its CPU time."""
-    return CompressionConfig(backend="gzip", gzip_compress_level=6, minimum_size=1024,
-                             exclude_opt_key=NO_COMPRESSION)  # fmt: skip
+    return CompressionConfig(
+        backend="gzip", gzip_compress_level=6, minimum_size=1024, exclude_opt_key=NO_COMPRESSION
+    )
 
 
 @asynccontextmanager

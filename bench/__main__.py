@@ -13,7 +13,7 @@ import subprocess
 import sys
 
 QUICK = [
-    ["bench.sync_bench", "--scale", "0.05", "--runs", "3"],
+    ["bench.sync_bench", "--scale", "0.05", "--runs", "3", "--fault-rounds", "300"],
     ["bench.sched_bench", "--scale", "0.02"],
     ["bench.notify_bench", "--n", "2000", "--rounds", "2"],
 ]

@@ -13,12 +13,16 @@ Figures (median of several runs, milliseconds): the server's work for a request 
 service plus JSON encoding with msgspec, as Litestar does — and the floor: the same rows fetched
 by a bare query and JSON-encoded the same way. Each figure is printed with its ratio to the floor.
 The no-op pull is measured at 10% of the town and again at the full town (it must stay flat).
+The commissioner's first pull is also sized as it crosses the network (plain and gzip). Last, the
+fault-injection run of tests/sync/faults.py (`--fault-rounds`) counts full resends: phones on a
+bad network whose cursors the server could not place (target: zero).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gzip
 import os
 import random
 import shutil
@@ -268,6 +272,37 @@ async def server_pull(config: Any, principal: Principal, cursor: int) -> tuple[i
     return len(body), count, result["timestamp"]
 
 
+async def compressed_size(config: Any, principal: Principal) -> int:
+    """A first pull as it crosses the network to a phone that accepts gzip (the server's level)."""
+    from api.app import compression_config
+
+    async with config.get_session() as s:
+        result = await pull(s, principal, PullParams(last_pulled_at=0))
+    return len(gzip.compress(msgspec.json.encode(result), compression_config().gzip_compress_level))
+
+
+async def run_faults(settings: Settings, rounds: int) -> None:
+    """The fault-injection run of tests/sync/faults.py (phones on a bad network, a coordinator
+    editing meanwhile) on this backend: how often the server had to resend a phone's whole scope."""
+    from tests.sync import faults
+
+    started = time.perf_counter()
+    report = faults.Report(seed=0)
+    for seed in range(max(1, rounds // 300)):
+        part = await faults.run_on(settings, seed=100 + seed, rounds=min(rounds, 300))
+        report.rounds += part.rounds
+        report.faults.update(part.faults)
+        report.full_resends += part.full_resends
+        report.stale_full_resends += part.stale_full_resends
+        report.statuses.update(part.statuses)
+    report.seconds = time.perf_counter() - started
+    print(
+        f"  faults: {report.rounds} rounds in {report.seconds:.0f} s, {sum(report.faults.values())} faults "
+        f"injected, full resends {report.full_resends} (target 0; late duplicates from below a phone's "
+        f"floor: {report.stale_full_resends}), 5xx {sum(n for s, n in report.statuses.items() if s >= 500)}"
+    )
+
+
 async def server_push(config: Any, principal: Principal, resident_ids: list[str], cursor: int) -> None:
     now = _ms(NOW)
     records = [
@@ -297,7 +332,7 @@ async def floor_push(config: Any, principal: Principal, resident_ids: list[str])
         await s.commit()
 
 
-async def run_backend(backend: str, scale: float, runs: int) -> None:
+async def run_backend(backend: str, scale: float, runs: int, fault_rounds: int = 0) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="mimamori-bench-"))
     pg_name = f"mimamori_bench_{os.getpid()}"
     if backend == "sqlite":
@@ -335,6 +370,7 @@ async def run_backend(backend: str, scale: float, runs: int) -> None:
               f"{town.residents * VISITS_PER_RESIDENT:,} visits (generated in {time.perf_counter() - started:.0f} s)")  # fmt: skip
 
         size, count, _ = await server_pull(config, comm, 0)
+        packed = await compressed_size(config, comm)
         first_comm = await _timed(lambda: server_pull(config, comm, 0), runs)
         floor_comm = await _timed(lambda: floor_first_sync(config, [town.districts[0]], None), runs)
         _, _, cursor = await server_pull(config, comm, 0)
@@ -357,6 +393,12 @@ async def run_backend(backend: str, scale: float, runs: int) -> None:
         line(f"no-op pull at {town.residents:,} residents", noop_full)
         print(f"  {'no-op pull growth (large / small town)':<44} {noop_full / noop_small:9.2f}×")
         line("push of 50 notes", push, push_floor)
+        print(
+            f"  {'commissioner first pull on the wire':<44} {size / 1e3:9.0f} KB plain, "
+            f"{packed / 1e3:.0f} KB gzip ({size / packed:.1f}×)"
+        )
+        if fault_rounds:
+            await run_faults(settings, fault_rounds)
     finally:
         clock.reset()
         await config.get_engine().dispose()
@@ -381,13 +423,14 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of 100,000 residents (default 1)")
     parser.add_argument("--runs", type=int, default=5, help="runs per figure (median)")
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--fault-rounds", type=int, default=600, help="rounds of the fault run (0: none)")
     args = parser.parse_args()
     import logging
 
     logging.disable(logging.WARNING)
     for backend in args.backends.split(","):
         print(f"{backend} (scale {args.scale}):", flush=True)
-        asyncio.run(run_backend(backend, args.scale, args.runs))
+        asyncio.run(run_backend(backend, args.scale, args.runs, args.fault_rounds))
 
 
 if __name__ == "__main__":

@@ -125,21 +125,38 @@ async def load_held(session: AsyncSession, versions: Sequence[SyncManifestVersio
         await session.refresh(version, attribute_names=["held"])
 
 
-def add_version(
-    session: AsyncSession, state: SyncDeviceState, *, base: int, at: int, key: str, held: Manifest
-) -> SyncManifestVersion:
-    version = SyncManifestVersion(
-        org_id=state.org_id,
-        device_id=state.device_id,
-        base=base,
-        lo=at,
-        hi=at,
-        scope_key=key,
-        held=held.dump_held(),
-        recheck=held.dump_recheck(),
-    )
-    session.add(version)
-    return version
+async def add_version(
+    session: AsyncSession,
+    state: SyncDeviceState,
+    versions: Sequence[SyncManifestVersion],
+    *,
+    base: int,
+    at: int,
+    key: str,
+    held: Manifest,
+) -> None:
+    """Remember an answer at position `at`. Another answer at exactly that position (a duplicated
+    or concurrent request) is merged into one version — their union, differences re-checked — so
+    that the next pull from `at` reads one version, and none at all when nothing changes."""
+    same = next((v for v in versions if v.lo == v.hi == at and v.scope_key == key), None)
+    if same is None:
+        session.add(
+            SyncManifestVersion(
+                org_id=state.org_id,
+                device_id=state.device_id,
+                base=base,
+                lo=at,
+                hi=at,
+                scope_key=key,
+                held=held.dump_held(),
+                recheck=held.dump_recheck(),
+            )
+        )
+        return
+    await load_held(session, [same])
+    merged = Manifest.combine([Manifest.of(same), held])
+    same.base = max(same.base, base)  # live while any request it answered can still be applied
+    same.held, same.recheck = merged.dump_held(), merged.dump_recheck()
 
 
 async def widen(session: AsyncSession, versions: Sequence[SyncManifestVersion], to: int) -> None:
@@ -172,14 +189,15 @@ async def remember_pushed(
         version.held, version.recheck = m.dump_held(), m.dump_recheck()
 
 
-async def collect_garbage(session: AsyncSession, state: SyncDeviceState, since: int) -> None:
+async def collect_garbage(session: AsyncSession, state: SyncDeviceState, since: int, *, added: bool) -> None:
     """The phone presented `since` (a cursor the server placed), so it holds an answer at `since`
     or later: an answer to a request made from below `since` can never be applied any more, and
     a version that neither covers `since` nor was made for a request from `since` or later is
     stale. A couple of stale versions are kept for late duplicates; beyond MAX_VERSIONS the
     oldest live ones are merged (a superset with its differences re-checked: still correct)."""
-    if since > state.cursor_floor:
-        state.cursor_floor = since
+    if since <= state.cursor_floor and not added:
+        return  # the same floor and no new version: nothing became stale (a no-op pull stays cheap)
+    state.cursor_floor = max(state.cursor_floor, since)
     floor = state.cursor_floor
     versions = await load_versions(session, state.device_id)
     stale = [v for v in versions if v.base < floor and not (v.lo <= floor <= v.hi)]
@@ -194,7 +212,7 @@ async def collect_garbage(session: AsyncSession, state: SyncDeviceState, since: 
         await load_held(session, oldest)
         merged = Manifest.combine([Manifest.of(v) for v in oldest])
         keep = oldest[0]
-        keep.base = min(v.base for v in oldest)
+        keep.base = max(v.base for v in oldest)  # live while any of them is
         keep.lo, keep.hi = min(v.lo for v in oldest), max(v.hi for v in oldest)
         keep.scope_key = keep.scope_key if all(v.scope_key == keep.scope_key for v in oldest) else ""
         keep.held, keep.recheck = merged.dump_held(), merged.dump_recheck()

@@ -1,8 +1,9 @@
 """`pullChanges`: what changed for this phone since its cursor, within its scope.
 
 Steps: take the organisation's feed watermark W in its own short transaction (it waits for writers
-still in flight, see `domain.feed`), then compare what the phone holds (its manifest, as of its
-cursor) with its scope now:
+still in flight, see `domain.feed`), then compare what the phone may hold at its cursor (the union
+of the manifest versions covering it, `sync.manifest`; sync/README.md states the invariant) with
+its scope now:
 
 * in scope and (changed after the cursor, or not held, or to recheck) → sent whole;
 * held (or to recheck) and no longer in scope, or gone from the server → `deleted`.
@@ -158,7 +159,7 @@ async def _compute(
             if watermark <= 0:
                 return None
             await widen(session, using, watermark)
-            await collect_garbage(session, state, since)
+            await collect_garbage(session, state, since, added=False)
             await touch_device(session, principal, now)
             await session.commit()
             return _response({}, watermark)
@@ -203,18 +204,19 @@ async def _compute(
         await widen(session, using, watermark)  # the versions at the cursor also describe the answer
     else:
         # A new version for the answer's timestamp, merged with (never replacing) any other.
-        add_version(
+        await add_version(
             session,
             state,
+            versions,
             base=since,
             at=watermark,
             key=key,
             held=Manifest({n: d.new_held for n, d in diffs.items()}),
         )
     if mode == "first":
-        state.cursor_floor = 0  # a new install (or a stale first request): collect nothing yet
-    elif mode == "known":
-        await collect_garbage(session, state, since)
+        state.cursor_floor = 0  # a new install (or a stale first request): nothing is stale yet
+    # Only a placed cursor raises the floor; in every mode the number of versions stays bounded.
+    await collect_garbage(session, state, since if mode == "known" else 0, added=True)
     sent = {n: len(d.updated) for n, d in diffs.items() if d.updated}
     if sent:  # who received which personal data: table names and counts, never values
         audit.record(session, principal, "sync.pull", "sync", fields=sorted(sent), records=sent)

@@ -3,13 +3,11 @@ residents with and without consent, visits and notes."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 from litestar import Litestar
 
@@ -18,6 +16,9 @@ from domain.enums import ConsentRecipient, Role
 from domain.models import ContactNote, District, Organisation, Resident, User, Visit
 from tests.factories import assign, give_consent, login, make_district, make_org, make_resident, make_user
 from tests.sync.device import Device
+from tests.sync.faults import Recorder, live_client
+
+__all__ = ["Recorder"]
 
 NOW = datetime(2026, 6, 1, 3, 0, tzinfo=UTC)  # 12:00 in Tokyo
 
@@ -91,37 +92,12 @@ async def add_note(db: Any, town: Town, resident: Resident, author: User, occurr
     return note
 
 
-class Recorder(httpx.AsyncClient):
-    """An HTTP client that remembers every status it saw (a 5xx anywhere fails the fault tests)."""
-
-    statuses: list[int]
-
-    async def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
-        response = await super().send(request, **kwargs)
-        self.statuses.append(response.status_code)
-        return response
-
-
 @pytest.fixture
 async def live(app: Litestar) -> AsyncIterator[Recorder]:
     """Requests that really run concurrently: the app in this test's event loop (the Litestar test
     client runs one request at a time on a thread of its own)."""
-    started, stop = asyncio.Event(), asyncio.Event()
-
-    async def serve() -> None:  # the lifespan is entered and left in one task (anyio insists)
-        async with app.lifespan():
-            started.set()
-            await stop.wait()
-
-    server = asyncio.create_task(serve())
-    await started.wait()
-    try:
-        async with Recorder(transport=httpx.ASGITransport(app=app), base_url="http://testserver.local") as c:
-            c.statuses = []
-            yield c
-    finally:
-        stop.set()
-        await server
+    async with live_client(app) as c:
+        yield c
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -17,11 +17,12 @@ import json
 import random
 import time
 from collections import Counter
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,6 +32,40 @@ from domain.models import Assignment, Consent, ContactNote, QuarantinedRecord, R
 from sync.pull import FIGURES
 from tests.factories import assign, give_consent, login, make_district, make_org, make_resident, make_user
 from tests.sync.device import ConcurrentSync, Device, LostResponse, SyncConflict
+
+
+class Recorder(httpx.AsyncClient):
+    """An HTTP client that remembers every status it saw (a 5xx anywhere fails the fault tests)."""
+
+    statuses: list[int]
+
+    async def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
+        response = await super().send(request, **kwargs)
+        self.statuses.append(response.status_code)
+        return response
+
+
+@asynccontextmanager
+async def live_client(app: Any) -> AsyncIterator[Recorder]:
+    """Requests that really run concurrently: the app in the caller's event loop (the Litestar test
+    client runs one request at a time on a thread of its own)."""
+    started, stop = asyncio.Event(), asyncio.Event()
+
+    async def serve() -> None:  # the lifespan is entered and left in one task (anyio insists)
+        async with app.lifespan():
+            started.set()
+            await stop.wait()
+
+    server = asyncio.create_task(serve())
+    await started.wait()
+    try:
+        async with Recorder(transport=httpx.ASGITransport(app=app), base_url="http://testserver.local") as c:
+            c.statuses = []
+            yield c
+    finally:
+        stop.set()
+        await server
+
 
 Db = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 RESIDENTS = 5
@@ -49,10 +84,12 @@ class Report:
 
     def line(self) -> str:
         faults = sum(self.faults.values())
-        return (f"seed {self.seed}: {self.rounds} rounds in {self.seconds:.1f} s, {faults} faults injected "
-                f"({', '.join(f'{k} {v}' for k, v in sorted(self.faults.items()))}), full resends "
-                f"{self.full_resends} (late duplicates below the floor: {self.stale_full_resends}), "
-                f"statuses {dict(sorted(self.statuses.items()))}")  # fmt: skip
+        return (
+            f"seed {self.seed}: {self.rounds} rounds in {self.seconds:.1f} s, {faults} faults injected "
+            f"({', '.join(f'{k} {v}' for k, v in sorted(self.faults.items()))}), full resends "
+            f"{self.full_resends} (late duplicates below the floor: {self.stale_full_resends}), "
+            f"statuses {dict(sorted(self.statuses.items()))}"
+        )
 
 
 @dataclass
@@ -144,10 +181,16 @@ async def coordinator_note(db: Db, world: World, rng: random.Random) -> None:
                 note.body = f"{note.body} 追記"
             return
         now = utcnow()
-        note = ContactNote(org_id=world.org_id, resident_id=rng.choice(world.residents),
-                           author_id=world.users[COORDINATOR].id, method="phone", outcome="met_well",
-                           body=f"coordinator {len(world.coordinator_notes)}", occurred_at=now,
-                           received_at=now)  # fmt: skip
+        note = ContactNote(
+            org_id=world.org_id,
+            resident_id=rng.choice(world.residents),
+            author_id=world.users[COORDINATOR].id,
+            method="phone",
+            outcome="met_well",
+            body=f"coordinator {len(world.coordinator_notes)}",
+            occurred_at=now,
+            received_at=now,
+        )
         s.add(note)
         await s.flush()
         world.coordinator_notes.append(note.id)
@@ -230,12 +273,34 @@ async def cross_push(world: World, rng: random.Random) -> bool:
 
 
 OPERATIONS = {  # name: weight
-    "note": 10, "edit": 5, "delete": 2, "sync": 10, "lost_pull": 5, "lost_push": 5, "killed_midway": 4,
-    "duplicate": 10, "concurrent_syncs": 5, "pull_during_push": 4, "cut_upload": 3, "race_edit": 3,
-    "cross_push": 3, "consent": 4, "assign": 5, "coordinator_note": 4,
-}  # fmt: skip
-FAULTS = {"lost_pull", "lost_push", "killed_midway", "duplicate", "concurrent_syncs", "pull_during_push",
-          "cut_upload", "race_edit", "cross_push"}  # fmt: skip
+    "note": 10,
+    "edit": 5,
+    "delete": 2,
+    "sync": 10,
+    "lost_pull": 5,
+    "lost_push": 5,
+    "killed_midway": 4,
+    "duplicate": 10,
+    "concurrent_syncs": 5,
+    "pull_during_push": 4,
+    "cut_upload": 3,
+    "race_edit": 3,
+    "cross_push": 3,
+    "consent": 4,
+    "assign": 5,
+    "coordinator_note": 4,
+}
+FAULTS = {
+    "lost_pull",
+    "lost_push",
+    "killed_midway",
+    "duplicate",
+    "concurrent_syncs",
+    "pull_during_push",
+    "cut_upload",
+    "race_edit",
+    "cross_push",
+}
 
 
 async def run(db: Db, client: Any, app: Any, *, seed: int, rounds: int, tag: str = "") -> Report:
@@ -366,3 +431,17 @@ async def check(db: Db, client: Any, world: World) -> None:
         mine, theirs = device.records(), fresh.records()
         for table in mine:
             assert mine[table] == theirs[table], (index, table, set(mine[table]) ^ set(theirs[table]))
+
+
+async def run_on(settings: Any, *, seed: int, rounds: int) -> Report:
+    """A whole run against a database described by `settings` (the sync benchmark's entry)."""
+    from api.app import create_app
+    from domain.db import create_db_config, session_scope
+
+    app = create_app(settings)
+    config = create_db_config(settings)
+    async with live_client(app) as client:
+        report = await run(db=lambda: session_scope(config), client=client, app=app, seed=seed, rounds=rounds)
+        report.statuses.update(client.statuses)
+    await config.get_engine().dispose()
+    return report

@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import select
 
 from domain.enums import ConsentRecipient, ConsentStatus
-from domain.models import Consent
+from domain.models import Consent, SyncManifestVersion
+from sync.manifest import KEEP_STALE, MAX_VERSIONS
 from sync.pull import FIGURES
 from tests.sync.conftest import Town, add_note, ms, phone
 from tests.sync.device import LostResponse
@@ -94,3 +95,22 @@ async def test_an_unknown_cursor_still_purges_what_the_phone_held(client, db, to
     await v.pull()
     assert FIGURES["full_resends"] == before + 1
     assert town.shared.id not in v.ids("residents") and not v.ids("visits")
+
+
+async def test_answers_lost_again_and_again_keep_few_versions_and_purge_right(
+    client, db, town: Town, now
+) -> None:
+    v = await phone(client, "vol")
+    await v.pull()
+    for hour in range(1, 16):  # the same cursor, every answer lost, something new each time
+        await add_note(db, town, town.shared, town.volunteer, now - timedelta(hours=hour))
+        try:
+            await v.pull(lose_response=True)
+        except LostResponse:
+            pass
+    async with db() as s:
+        versions = (await s.scalars(select(SyncManifestVersion.id))).all()
+    assert len(versions) <= MAX_VERSIONS + KEEP_STALE
+    await _set_volunteer_consent(db, town, ConsentStatus.WITHDRAWN)
+    await v.pull()
+    assert not v.ids("residents") and not v.ids("contact_notes") and not v.ids("visits")

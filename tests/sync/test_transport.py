@@ -22,11 +22,20 @@ async def cut_upload(app: Litestar, url: str, headers: dict[str, str], body: byt
     raw_headers = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
     raw_headers += [(b"content-length", str(len(body)).encode()), (b"content-type", b"application/json")]
     scope: dict[str, Any] = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": query.encode(),
-        "root_path": "", "headers": raw_headers, "client": ("127.0.0.1", 50000),
-        "server": ("testserver.local", 80), "state": {},
-    }  # fmt: skip
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": raw_headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver.local", 80),
+        "state": {},
+    }
     incoming = [{"type": "http.request", "body": body[: len(body) // 2], "more_body": True}]
     statuses: list[int] = []
 
@@ -59,8 +68,16 @@ async def test_a_cut_upload_is_the_client_leaving_not_a_server_error(
     headers = await login(live, "comm")  # type: ignore[arg-type]
     log = _Log(api.errors.log)
     monkeypatch.setattr(api.errors, "log", log)
-    note = {"id": "cutnote00000001", "resident_id": town.shared.id, "method": "home_visit", "outcome": "met_well",
-            "body": "途中で切れた" * 200, "occurred_at": ms(now), "follow_up_needed": False, "visibility": "team"}  # fmt: skip
+    note = {
+        "id": "cutnote00000001",
+        "resident_id": town.shared.id,
+        "method": "home_visit",
+        "outcome": "met_well",
+        "body": "途中で切れた" * 200,
+        "occurred_at": ms(now),
+        "follow_up_needed": False,
+        "visibility": "team",
+    }
     changes = {"contact_notes": {"created": [note], "updated": [], "deleted": []}}
     status = await cut_upload(
         app, "/api/v1/sync/push?last_pulled_at=0", headers, json.dumps(changes).encode()
