@@ -64,7 +64,11 @@ def problem(
 
 
 def _domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[dict[str, Any]]:
-    return problem(request, exc.status, exc.code, errors=exc.errors, extra=exc.extra, **exc.params)
+    retry_after = exc.extra.get("retry_after") if exc.status == 429 else None
+    headers = {"Retry-After": str(retry_after)} if isinstance(retry_after, int) else None
+    return problem(
+        request, exc.status, exc.code, errors=exc.errors, extra=exc.extra, headers=headers, **exc.params
+    )
 
 
 _PYDANTIC_CODES = {

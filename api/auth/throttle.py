@@ -5,7 +5,8 @@ API process sees the same numbers:
 
 * **this login from this address** — one client guessing one account. Past the free failures each
   further failure doubles the wait before the next try (1 s, 2 s, 4 s … up to the cap); an attempt
-  earlier than that is answered 429 with `retry_after`. Only that client on that account waits.
+  earlier than that is answered 429 with `retry_after`, and of several attempts sent at once only
+  one takes the turn. Only that client on that account waits.
 * **this login from anywhere** — guesses spread over many addresses. The server holds each attempt
   for the same growing delay (capped) but still answers it, so the real user's right password keeps
   working from their own phone, only slower.
@@ -25,7 +26,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, delete, select
+from sqlalchemy import case, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -88,13 +89,34 @@ async def assess(session: AsyncSession, settings: Settings, keys: Keys) -> float
     hold = 0.0
     for row in rows:
         remaining = _remaining(row, free[row.key_hash], settings, now)
-        if row.key_hash == keys.pair and remaining > 0:
-            retry_after = math.ceil(remaining)
-            raise RateLimited(
-                "error.login_rate_limited", seconds=retry_after, extra={"retry_after": retry_after}
-            )
-        hold = max(hold, remaining)
+        if row.key_hash == keys.pair:
+            if remaining > 0 or not await _claim_turn(session, settings, row, free[row.key_hash]):
+                retry_after = max(1, math.ceil(remaining))
+                raise RateLimited(
+                    "error.login_rate_limited", seconds=retry_after, extra={"retry_after": retry_after}
+                )
+        else:
+            hold = max(hold, remaining)
     return hold
+
+
+async def _claim_turn(session: AsyncSession, settings: Settings, row: LoginThrottle, free: int) -> bool:
+    """Once a client is being slowed, its next attempt takes its turn with a compare-and-set, so
+    that attempts sent at the same moment cannot all slip through the same opening."""
+    if delay_seconds(row.failures, free, settings.login_max_delay_seconds) == 0:
+        return True
+    table = LoginThrottle.__table__
+    same_last = (
+        table.c.last_failure_at == row.last_failure_at
+        if row.last_failure_at is not None
+        else table.c.last_failure_at.is_(None)
+    )
+    result = await session.execute(
+        update(table)
+        .where(table.c.key_hash == row.key_hash, table.c.failures == row.failures, same_last)
+        .values(last_failure_at=utcnow())
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def pause(seconds: float) -> None:

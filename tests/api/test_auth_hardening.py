@@ -303,6 +303,7 @@ async def test_argon2_runs_with_no_database_transaction_open(
     monkeypatch.setattr(service, "verify_secret", verify)
     assert (await _sign_in(client, "vol")).status_code == 200
     assert (await _sign_in(client, "vol", "wrong-guess-123")).status_code == 401
+    assert (await _activate(client, "vol", "WXYZ-2345")).status_code == 400
     assert locked == []
 
 
@@ -317,6 +318,29 @@ async def test_concurrent_failures_are_all_counted_without_conflicts(db, setting
     async with db() as session:
         row = await session.get(LoginThrottle, account_key)
         assert row.failures == 12
+
+
+async def test_attempts_sent_at_once_by_a_slowed_client_take_one_turn(db, settings, held) -> None:
+    await _people(db)
+    for index in range(5):
+        with pytest.raises(Unauthorized):
+            await _service_login(settings, "vol", f"wrong-guess-{index:04d}", "203.0.113.9")
+    clock.advance(timedelta(seconds=2))  # the 1-second wait is over: one more try is allowed
+    results = await asyncio.gather(
+        *(_service_login(settings, "vol", f"wrong-burst-{i:04d}", "203.0.113.9") for i in range(6)),
+        return_exceptions=True,
+    )
+    assert sum(isinstance(r, Unauthorized) and not isinstance(r, RateLimited) for r in results) == 1, results
+    assert sum(isinstance(r, RateLimited) for r in results) == 5
+
+
+async def test_a_slowed_client_is_told_when_to_retry(client, db) -> None:
+    await _people(db)
+    for _ in range(5):
+        await _sign_in(client, "vol", "wrong-guess-123")
+    early = await _sign_in(client, "vol")
+    assert early.status_code == 429
+    assert early.headers["retry-after"] == str(early.json()["retry_after"]) == "1"
 
 
 async def test_two_concurrent_refreshes_of_one_token_never_both_succeed(
