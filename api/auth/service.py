@@ -142,6 +142,8 @@ async def login(
     if not valid or user is None:
         await throttle.record_failure(session, settings, keys)
         await session.commit()  # the failure counts even though the answer is an error
+        await throttle.purge_expired(session, settings)
+        await session.commit()
         raise Unauthorized("error.login_failed")
     await throttle.clear(session, keys)
     device = await _register_device(session, user, payload.device)
@@ -226,6 +228,8 @@ async def activate(
         )
     if not ok or user is None:
         await throttle.record_failure(session, settings, keys)
+        await session.commit()
+        await throttle.purge_expired(session, settings)
         await session.commit()
         raise InvalidInput("error.activation_failed")
     user.password_hash = new_hash

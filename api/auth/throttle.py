@@ -148,3 +148,18 @@ async def clear(session: AsyncSession, keys: Keys) -> None:
     """A successful sign-in forgets this account's failures. The address key stays: somebody's
     own successful sign-in must not wipe the count of guesses made from the same address."""
     await session.execute(delete(LoginThrottle).where(LoginThrottle.key_hash.in_([keys.pair, keys.account])))
+
+
+PURGE_BATCH = 500
+
+
+async def purge_expired(session: AsyncSession, settings: Settings) -> None:
+    """Forget counters whose window ended long ago, so that guesses at random logins from random
+    addresses cannot grow the table without bound. Run in its own short transaction after a
+    failure; on PostgreSQL it skips rows another sign-in holds (never waits, never deadlocks)."""
+    table = LoginThrottle.__table__
+    cutoff = utcnow() - 2 * timedelta(minutes=settings.login_failure_window_minutes)
+    expired = select(table.c.key_hash).where(table.c.window_start < cutoff).limit(PURGE_BATCH)
+    if session.get_bind().dialect.name == "postgresql":
+        expired = expired.with_for_update(skip_locked=True)
+    await session.execute(delete(table).where(table.c.key_hash.in_(expired.scalar_subquery())))

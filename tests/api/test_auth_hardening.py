@@ -386,6 +386,20 @@ async def test_two_concurrent_refreshes_of_one_token_never_both_succeed(
     assert losers[0].code == "error.refresh_reused"  # reuse handling as designed: the session ends
 
 
+async def test_old_counters_are_forgotten_so_random_guesses_cannot_grow_the_table(client, db) -> None:
+    await _people(db)
+    for index in range(10):
+        await _sign_in(client, f"random-{index}", "wrong-guess-123")
+    async with db() as session:
+        assert (
+            len((await session.scalars(select(LoginThrottle))).all()) == 21
+        )  # 10 × (pair, account) + address
+    clock.advance(timedelta(minutes=31))  # two windows later
+    await _sign_in(client, "another", "wrong-guess-123")
+    async with db() as session:
+        assert len((await session.scalars(select(LoginThrottle))).all()) == 3  # only the new attempt's
+
+
 @pytest.fixture
 def live_server(app):
     """The app behind a real uvicorn server (in a thread), so that requests really run at once."""
