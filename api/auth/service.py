@@ -21,6 +21,7 @@ from api.auth.tokens import (
 )
 from domain.access import Principal
 from domain.clock import to_millis, utcnow
+from domain.db import READ_ONLY
 from domain.enums import Role
 from domain.errors import InvalidInput, Unauthorized
 from domain.i18n import register
@@ -125,12 +126,14 @@ async def login(
     wrong password all answer the same and count the same."""
     login_name = payload.login.strip()
     keys = throttle.keys_for(login_name, client_address)
-    hold = await throttle.assess(session, settings, keys)
+    await session.connection(execution_options=READ_ONLY)
+    assessment = await throttle.assess(session, settings, keys)
     user = await session.scalar(select(User).where(User.login == login_name))
     password_hash = user.password_hash if user is not None and user.active else None
     await session.commit()
-    if hold:
-        await throttle.pause(hold)
+    await throttle.take_turn(session, assessment)
+    if assessment.hold:
+        await throttle.pause(assessment.hold)
     # Argon2 is deliberately slow: off the event loop, and outside any transaction.
     valid = await asyncio.to_thread(verify_secret, password_hash, payload.password)
     if valid and user is not None:
@@ -198,7 +201,8 @@ async def activate(
     login_name = login_name.strip()
     check_password_policy(password, login_name)
     keys = throttle.keys_for(f"activate:{login_name}", client_address)
-    hold = await throttle.assess(session, settings, keys)
+    await session.connection(execution_options=READ_ONLY)
+    assessment = await throttle.assess(session, settings, keys)
     user = await session.scalar(select(User).where(User.login == login_name))
     now = utcnow()
     code_hash = (
@@ -210,8 +214,9 @@ async def activate(
         else None
     )
     await session.commit()
-    if hold:
-        await throttle.pause(hold)
+    await throttle.take_turn(session, assessment)
+    if assessment.hold:
+        await throttle.pause(assessment.hold)
     ok = await asyncio.to_thread(verify_secret, code_hash, normalise_code(code))
     new_hash = await asyncio.to_thread(hash_secret, password)  # on failure too: same work either way
     if ok and user is not None:

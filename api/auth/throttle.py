@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import math
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -78,33 +79,44 @@ def _remaining(row: LoginThrottle, free: int, settings: Settings, now: datetime)
     return max(0.0, (last + timedelta(seconds=wait) - now).total_seconds())
 
 
-async def assess(session: AsyncSession, settings: Settings, keys: Keys) -> float:
-    """Refuse (429) an attempt that comes too early on the pair key; otherwise return how many
-    seconds the server should hold the attempt for the account and address keys."""
+@dataclass(frozen=True)
+class Assessment:
+    hold: float  # seconds to hold the attempt (account and address keys)
+    turn: LoginThrottle | None  # the pair counter whose turn this attempt must take, if slowed
+
+
+async def assess(session: AsyncSession, settings: Settings, keys: Keys) -> Assessment:
+    """Read only. Refuse (429) an attempt that comes too early on the pair key; otherwise say how
+    long to hold it for the account and address keys, and whether it must take its turn."""
     now = utcnow()
     free = {keys.pair: settings.login_max_failures, keys.account: settings.login_max_failures}
     if keys.address:
         free[keys.address] = settings.login_max_failures * ADDRESS_FACTOR
     rows = (await session.scalars(select(LoginThrottle).where(LoginThrottle.key_hash.in_(keys.all())))).all()
-    hold = 0.0
+    hold, turn = 0.0, None
     for row in rows:
         remaining = _remaining(row, free[row.key_hash], settings, now)
-        if row.key_hash == keys.pair:
-            if remaining > 0 or not await _claim_turn(session, settings, row, free[row.key_hash]):
-                retry_after = max(1, math.ceil(remaining))
-                raise RateLimited(
-                    "error.login_rate_limited", seconds=retry_after, extra={"retry_after": retry_after}
-                )
-        else:
+        if row.key_hash != keys.pair:
             hold = max(hold, remaining)
-    return hold
+        elif remaining > 0:
+            raise _too_early(remaining)
+        elif delay_seconds(row.failures, free[row.key_hash], settings.login_max_delay_seconds) > 0:
+            turn = row
+    return Assessment(hold, turn)
 
 
-async def _claim_turn(session: AsyncSession, settings: Settings, row: LoginThrottle, free: int) -> bool:
+def _too_early(remaining: float) -> RateLimited:
+    retry_after = max(1, math.ceil(remaining))
+    return RateLimited("error.login_rate_limited", seconds=retry_after, extra={"retry_after": retry_after})
+
+
+async def take_turn(session: AsyncSession, assessment: Assessment) -> None:
     """Once a client is being slowed, its next attempt takes its turn with a compare-and-set, so
-    that attempts sent at the same moment cannot all slip through the same opening."""
-    if delay_seconds(row.failures, free, settings.login_max_delay_seconds) == 0:
-        return True
+    that attempts sent at the same moment cannot all slip through the same opening (429 for the
+    others). A short write of its own; nothing when the client is not slowed."""
+    row = assessment.turn
+    if row is None:
+        return
     table = LoginThrottle.__table__
     same_last = (
         table.c.last_failure_at == row.last_failure_at
@@ -116,7 +128,9 @@ async def _claim_turn(session: AsyncSession, settings: Settings, row: LoginThrot
         .where(table.c.key_hash == row.key_hash, table.c.failures == row.failures, same_last)
         .values(last_failure_at=utcnow())
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    await session.commit()
+    if not result.rowcount:  # type: ignore[attr-defined]
+        raise _too_early(1)
 
 
 async def pause(seconds: float) -> None:
@@ -151,12 +165,15 @@ async def clear(session: AsyncSession, keys: Keys) -> None:
 
 
 PURGE_BATCH = 500
+PURGE_EVERY = 20  # about one failure in twenty purges: enough to keep up, cheap under a flood
 
 
-async def purge_expired(session: AsyncSession, settings: Settings) -> None:
+async def purge_expired(session: AsyncSession, settings: Settings, *, force: bool = False) -> None:
     """Forget counters whose window ended long ago, so that guesses at random logins from random
     addresses cannot grow the table without bound. Run in its own short transaction after a
     failure; on PostgreSQL it skips rows another sign-in holds (never waits, never deadlocks)."""
+    if secrets.randbelow(PURGE_EVERY) and not force:
+        return
     table = LoginThrottle.__table__
     cutoff = utcnow() - 2 * timedelta(minutes=settings.login_failure_window_minutes)
     expired = select(table.c.key_hash).where(table.c.window_start < cutoff).limit(PURGE_BATCH)

@@ -386,7 +386,10 @@ async def test_two_concurrent_refreshes_of_one_token_never_both_succeed(
     assert losers[0].code == "error.refresh_reused"  # reuse handling as designed: the session ends
 
 
-async def test_old_counters_are_forgotten_so_random_guesses_cannot_grow_the_table(client, db) -> None:
+async def test_old_counters_are_forgotten_so_random_guesses_cannot_grow_the_table(
+    client, db, monkeypatch
+) -> None:
+    monkeypatch.setattr(throttle, "PURGE_EVERY", 1)  # purge at every failure, not one in twenty
     await _people(db)
     for index in range(10):
         await _sign_in(client, f"random-{index}", "wrong-guess-123")
