@@ -118,6 +118,13 @@ async def _register_device(session: AsyncSession, user: User, payload: DeviceIn)
     return device
 
 
+async def _read_only(session: AsyncSession) -> None:
+    """Begin the first look as a read-only transaction (see domain/db.py), unless the caller (a CLI
+    command, a test) already opened one."""
+    if not session.in_transaction():
+        await session.connection(execution_options=READ_ONLY)
+
+
 async def login(
     session: AsyncSession, settings: Settings, payload: LoginIn, client_address: str | None
 ) -> TokenOut:
@@ -126,7 +133,7 @@ async def login(
     wrong password all answer the same and count the same."""
     login_name = payload.login.strip()
     keys = throttle.keys_for(login_name, client_address)
-    await session.connection(execution_options=READ_ONLY)
+    await _read_only(session)
     assessment = await throttle.assess(session, settings, keys)
     user = await session.scalar(select(User).where(User.login == login_name))
     password_hash = user.password_hash if user is not None and user.active else None
@@ -201,7 +208,7 @@ async def activate(
     login_name = login_name.strip()
     check_password_policy(password, login_name)
     keys = throttle.keys_for(f"activate:{login_name}", client_address)
-    await session.connection(execution_options=READ_ONLY)
+    await _read_only(session)
     assessment = await throttle.assess(session, settings, keys)
     user = await session.scalar(select(User).where(User.login == login_name))
     now = utcnow()
