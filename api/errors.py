@@ -65,11 +65,11 @@ def problem(
 
 
 def _domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[dict[str, Any]]:
-    # A refusal that says when to come back (429) says it in the standard header too.
-    retry = exc.extra.get("retry_after")
-    headers = {"Retry-After": str(retry)} if exc.status == 429 and retry is not None else None
-    return problem(request, exc.status, exc.code, errors=exc.errors, extra=exc.extra, headers=headers,
-                   **exc.params)  # fmt: skip
+    retry_after = exc.extra.get("retry_after") if exc.status == 429 else None
+    headers = {"Retry-After": str(retry_after)} if isinstance(retry_after, int) else None
+    return problem(
+        request, exc.status, exc.code, errors=exc.errors, extra=exc.extra, headers=headers, **exc.params
+    )
 
 
 _PYDANTIC_CODES = {

@@ -30,6 +30,13 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 register_guard_events()
 
 
+# `await session.connection(execution_options=READ_ONLY)` before the first statement of a unit of
+# work that only reads: on SQLite it begins DEFERRED instead of taking the write lock (WAL readers
+# neither wait for writers nor block them). It must not write. Other databases ignore it.
+READ_ONLY_OPTION = "mimamori_read_only"
+READ_ONLY = {READ_ONLY_OPTION: True}
+
+
 def create_db_config(settings: Settings) -> SQLAlchemyAsyncConfig:
     # hide_parameters: a database error's message never carries bound values (names, note bodies)
     # into logs or tracebacks.
@@ -95,7 +102,10 @@ def _configure_sqlite(config: SQLAlchemyAsyncConfig) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if connection.get_execution_options().get(READ_ONLY_OPTION):
+            connection.exec_driver_sql("BEGIN")  # a read-only look never queues for the write lock
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 @asynccontextmanager

@@ -21,6 +21,7 @@ from api.auth.tokens import (
 )
 from domain.access import Principal
 from domain.clock import to_millis, utcnow
+from domain.db import READ_ONLY
 from domain.errors import InvalidInput, Unauthorized
 from domain.i18n import register
 from domain.models import Device, RefreshToken, User, UserDistrict
@@ -117,6 +118,13 @@ async def _register_device(session: AsyncSession, user: User, payload: DeviceIn)
     return device
 
 
+async def _read_only(session: AsyncSession) -> None:
+    """Begin the first look as a read-only transaction (see domain/db.py), unless the caller (a CLI
+    command, a test) already opened one."""
+    if not session.in_transaction():
+        await session.connection(execution_options=READ_ONLY)
+
+
 async def login(
     session: AsyncSession, settings: Settings, payload: LoginIn, client_address: str | None
 ) -> TokenOut:
@@ -125,12 +133,14 @@ async def login(
     wrong password all answer the same and count the same."""
     login_name = payload.login.strip()
     keys = throttle.keys_for(login_name, client_address)
-    hold = await throttle.assess(session, settings, keys)
+    await _read_only(session)
+    assessment = await throttle.assess(session, settings, keys)
     user = await session.scalar(select(User).where(User.login == login_name))
     password_hash = user.password_hash if user is not None and user.active else None
     await session.commit()
-    if hold:
-        await throttle.pause(hold)
+    await throttle.take_turn(session, assessment)
+    if assessment.hold:
+        await throttle.pause(assessment.hold)
     # Argon2 is deliberately slow: off the event loop, and outside any transaction.
     valid = await asyncio.to_thread(verify_secret, password_hash, payload.password)
     if valid and user is not None:
@@ -142,6 +152,8 @@ async def login(
     if not valid or user is None:
         await throttle.record_failure(session, settings, keys)
         await session.commit()  # the failure counts even though the answer is an error
+        await throttle.purge_expired(session, settings)
+        await session.commit()
         raise Unauthorized("error.login_failed")
     await throttle.clear(session, keys)
     device = await _register_device(session, user, payload.device)
@@ -196,7 +208,8 @@ async def activate(
     login_name = login_name.strip()
     check_password_policy(password, login_name)
     keys = throttle.keys_for(f"activate:{login_name}", client_address)
-    hold = await throttle.assess(session, settings, keys)
+    await _read_only(session)
+    assessment = await throttle.assess(session, settings, keys)
     user = await session.scalar(select(User).where(User.login == login_name))
     now = utcnow()
     code_hash = (
@@ -208,8 +221,9 @@ async def activate(
         else None
     )
     await session.commit()
-    if hold:
-        await throttle.pause(hold)
+    await throttle.take_turn(session, assessment)
+    if assessment.hold:
+        await throttle.pause(assessment.hold)
     ok = await asyncio.to_thread(verify_secret, code_hash, normalise_code(code))
     new_hash = await asyncio.to_thread(hash_secret, password)  # on failure too: same work either way
     if ok and user is not None:
@@ -226,6 +240,8 @@ async def activate(
         )
     if not ok or user is None:
         await throttle.record_failure(session, settings, keys)
+        await session.commit()
+        await throttle.purge_expired(session, settings)
         await session.commit()
         raise InvalidInput("error.activation_failed")
     user.password_hash = new_hash

@@ -5,7 +5,8 @@ API process sees the same numbers:
 
 * **this login from this address** — one client guessing one account. Past the free failures each
   further failure doubles the wait before the next try (1 s, 2 s, 4 s … up to the cap); an attempt
-  earlier than that is answered 429 with `retry_after`. Only that client on that account waits.
+  earlier than that is answered 429 with `retry_after`, and of several attempts sent at once only
+  one takes the turn. Only that client on that account waits.
 * **this login from anywhere** — guesses spread over many addresses. The server holds each attempt
   for the same growing delay (capped) but still answers it, so the real user's right password keeps
   working from their own phone, only slower.
@@ -22,10 +23,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import math
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, delete, select
+from sqlalchemy import case, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -77,24 +79,58 @@ def _remaining(row: LoginThrottle, free: int, settings: Settings, now: datetime)
     return max(0.0, (last + timedelta(seconds=wait) - now).total_seconds())
 
 
-async def assess(session: AsyncSession, settings: Settings, keys: Keys) -> float:
-    """Refuse (429) an attempt that comes too early on the pair key; otherwise return how many
-    seconds the server should hold the attempt for the account and address keys."""
+@dataclass(frozen=True)
+class Assessment:
+    hold: float  # seconds to hold the attempt (account and address keys)
+    turn: LoginThrottle | None  # the pair counter whose turn this attempt must take, if slowed
+
+
+async def assess(session: AsyncSession, settings: Settings, keys: Keys) -> Assessment:
+    """Read only. Refuse (429) an attempt that comes too early on the pair key; otherwise say how
+    long to hold it for the account and address keys, and whether it must take its turn."""
     now = utcnow()
     free = {keys.pair: settings.login_max_failures, keys.account: settings.login_max_failures}
     if keys.address:
         free[keys.address] = settings.login_max_failures * ADDRESS_FACTOR
     rows = (await session.scalars(select(LoginThrottle).where(LoginThrottle.key_hash.in_(keys.all())))).all()
-    hold = 0.0
+    hold, turn = 0.0, None
     for row in rows:
         remaining = _remaining(row, free[row.key_hash], settings, now)
-        if row.key_hash == keys.pair and remaining > 0:
-            retry_after = math.ceil(remaining)
-            raise RateLimited(
-                "error.login_rate_limited", seconds=retry_after, extra={"retry_after": retry_after}
-            )
-        hold = max(hold, remaining)
-    return hold
+        if row.key_hash != keys.pair:
+            hold = max(hold, remaining)
+        elif remaining > 0:
+            raise _too_early(remaining)
+        elif delay_seconds(row.failures, free[row.key_hash], settings.login_max_delay_seconds) > 0:
+            turn = row
+    return Assessment(hold, turn)
+
+
+def _too_early(remaining: float) -> RateLimited:
+    retry_after = max(1, math.ceil(remaining))
+    return RateLimited("error.login_rate_limited", seconds=retry_after, extra={"retry_after": retry_after})
+
+
+async def take_turn(session: AsyncSession, assessment: Assessment) -> None:
+    """Once a client is being slowed, its next attempt takes its turn with a compare-and-set, so
+    that attempts sent at the same moment cannot all slip through the same opening (429 for the
+    others). A short write of its own; nothing when the client is not slowed."""
+    row = assessment.turn
+    if row is None:
+        return
+    table = LoginThrottle.__table__
+    same_last = (
+        table.c.last_failure_at == row.last_failure_at
+        if row.last_failure_at is not None
+        else table.c.last_failure_at.is_(None)
+    )
+    result = await session.execute(
+        update(table)
+        .where(table.c.key_hash == row.key_hash, table.c.failures == row.failures, same_last)
+        .values(last_failure_at=utcnow())
+    )
+    await session.commit()
+    if not result.rowcount:  # type: ignore[attr-defined]
+        raise _too_early(1)
 
 
 async def pause(seconds: float) -> None:
@@ -126,3 +162,21 @@ async def clear(session: AsyncSession, keys: Keys) -> None:
     """A successful sign-in forgets this account's failures. The address key stays: somebody's
     own successful sign-in must not wipe the count of guesses made from the same address."""
     await session.execute(delete(LoginThrottle).where(LoginThrottle.key_hash.in_([keys.pair, keys.account])))
+
+
+PURGE_BATCH = 500
+PURGE_EVERY = 20  # about one failure in twenty purges: enough to keep up, cheap under a flood
+
+
+async def purge_expired(session: AsyncSession, settings: Settings, *, force: bool = False) -> None:
+    """Forget counters whose window ended long ago, so that guesses at random logins from random
+    addresses cannot grow the table without bound. Run in its own short transaction after a
+    failure; on PostgreSQL it skips rows another sign-in holds (never waits, never deadlocks)."""
+    if secrets.randbelow(PURGE_EVERY) and not force:
+        return
+    table = LoginThrottle.__table__
+    cutoff = utcnow() - 2 * timedelta(minutes=settings.login_failure_window_minutes)
+    expired = select(table.c.key_hash).where(table.c.window_start < cutoff).limit(PURGE_BATCH)
+    if session.get_bind().dialect.name == "postgresql":
+        expired = expired.with_for_update(skip_locked=True)
+    await session.execute(delete(table).where(table.c.key_hash.in_(expired.scalar_subquery())))

@@ -6,12 +6,17 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import socket
 import sqlite3
 import stat
+import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
+import uvicorn
 from click.testing import CliRunner
 from litestar import Request
 from litestar.testing import AsyncTestClient
@@ -206,8 +211,18 @@ async def test_a_town_hall_behind_one_address_is_slowed_not_blocked(client, db, 
 
 def _request(peer: str, forwarded: str | None = None) -> Request:
     headers = [(b"x-forwarded-for", forwarded.encode())] if forwarded else []
-    return Request({"type": "http", "method": "GET", "path": "/", "headers": headers, "client": (peer, 1234),
-                    "query_string": b"", "app": None, "state": {}})  # fmt: skip
+    return Request(
+        {
+            "type": "http",
+            "method": "GET",
+            "path": "/",
+            "headers": headers,
+            "client": (peer, 1234),
+            "query_string": b"",
+            "app": None,
+            "state": {},
+        }
+    )
 
 
 def test_x_forwarded_for_counts_only_from_trusted_proxies(tmp_path: Path) -> None:
@@ -303,6 +318,7 @@ async def test_argon2_runs_with_no_database_transaction_open(
     monkeypatch.setattr(service, "verify_secret", verify)
     assert (await _sign_in(client, "vol")).status_code == 200
     assert (await _sign_in(client, "vol", "wrong-guess-123")).status_code == 401
+    assert (await _activate(client, "vol", "WXYZ-2345")).status_code == 400
     assert locked == []
 
 
@@ -317,6 +333,29 @@ async def test_concurrent_failures_are_all_counted_without_conflicts(db, setting
     async with db() as session:
         row = await session.get(LoginThrottle, account_key)
         assert row.failures == 12
+
+
+async def test_attempts_sent_at_once_by_a_slowed_client_take_one_turn(db, settings, held) -> None:
+    await _people(db)
+    for index in range(5):
+        with pytest.raises(Unauthorized):
+            await _service_login(settings, "vol", f"wrong-guess-{index:04d}", "203.0.113.9")
+    clock.advance(timedelta(seconds=2))  # the 1-second wait is over: one more try is allowed
+    results = await asyncio.gather(
+        *(_service_login(settings, "vol", f"wrong-burst-{i:04d}", "203.0.113.9") for i in range(6)),
+        return_exceptions=True,
+    )
+    assert sum(isinstance(r, Unauthorized) and not isinstance(r, RateLimited) for r in results) == 1, results
+    assert sum(isinstance(r, RateLimited) for r in results) == 5
+
+
+async def test_a_slowed_client_is_told_when_to_retry(client, db) -> None:
+    await _people(db)
+    for _ in range(5):
+        await _sign_in(client, "vol", "wrong-guess-123")
+    early = await _sign_in(client, "vol")
+    assert early.status_code == 429
+    assert early.headers["retry-after"] == str(early.json()["retry_after"]) == "1"
 
 
 async def test_two_concurrent_refreshes_of_one_token_never_both_succeed(
@@ -345,6 +384,90 @@ async def test_two_concurrent_refreshes_of_one_token_never_both_succeed(
     losers = [r for r in results if isinstance(r, Unauthorized)]
     assert len(winners) == 1 and len(losers) == 1, results
     assert losers[0].code == "error.refresh_reused"  # reuse handling as designed: the session ends
+
+
+async def test_old_counters_are_forgotten_so_random_guesses_cannot_grow_the_table(
+    client, db, monkeypatch
+) -> None:
+    monkeypatch.setattr(throttle, "PURGE_EVERY", 1)  # purge at every failure, not one in twenty
+    await _people(db)
+    for index in range(10):
+        await _sign_in(client, f"random-{index}", "wrong-guess-123")
+    async with db() as session:
+        assert (
+            len((await session.scalars(select(LoginThrottle))).all()) == 21
+        )  # 10 × (pair, account) + address
+    clock.advance(timedelta(minutes=31))  # two windows later
+    await _sign_in(client, "another", "wrong-guess-123")
+    async with db() as session:
+        assert len((await session.scalars(select(LoginThrottle))).all()) == 3  # only the new attempt's
+
+
+@pytest.fixture
+def live_server(app):
+    """The app behind a real uvicorn server (in a thread), so that requests really run at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=30)
+
+
+@pytest.mark.postgres_only
+async def test_concurrent_wrong_sign_ins_over_http_neither_collide_nor_get_lost(db, live_server) -> None:
+    await _people(db)
+    async with httpx.AsyncClient(base_url=live_server, timeout=60) as http:
+        responses = await asyncio.gather(
+            *(
+                http.post(
+                    "/api/v1/auth/login",
+                    json={
+                        "login": "vol",
+                        "password": f"wrong-guess-{i:04d}",
+                        "device": {"id": "p", "platform": "web"},
+                    },
+                )
+                for i in range(16)
+            )
+        )
+    codes = [r.status_code for r in responses]
+    assert set(codes) <= {401, 429}, codes  # never 409 (primary-key collision) or 500
+    async with db() as session:
+        row = await session.get(LoginThrottle, hashlib.sha256(b"account:vol").hexdigest())
+    assert row.failures == codes.count(401)  # every failure counted once
+
+
+@pytest.mark.postgres_only
+async def test_concurrent_refreshes_over_http_never_both_succeed(db, live_server, monkeypatch) -> None:
+    await _people(db)
+    real_user_out = service.user_out
+
+    async def slow_user_out(session, user):
+        await asyncio.sleep(0.3)
+        return await real_user_out(session, user)
+
+    async with httpx.AsyncClient(base_url=live_server, timeout=60) as http:
+        signed_in = await http.post(
+            "/api/v1/auth/login",
+            json={"login": "vol", "password": PASSWORD, "device": {"id": "p", "platform": "web"}},
+        )
+        token = signed_in.json()["refresh_token"]
+        monkeypatch.setattr(service, "user_out", slow_user_out)
+        first, second = await asyncio.gather(
+            http.post("/api/v1/auth/refresh", json={"refresh_token": token}),
+            http.post("/api/v1/auth/refresh", json={"refresh_token": token}),
+        )
+    assert sorted([first.status_code, second.status_code]) == [200, 401]
+    loser = first if first.status_code == 401 else second
+    assert loser.json()["code"] == "error.refresh_reused"
 
 
 # --- finding 9: activation timing, deactivated accounts ------------------------------------------------
@@ -421,9 +544,10 @@ async def test_weak_passwords_are_refused_naming_the_rule(client, db, password: 
     assert body["code"] == "error.password_policy"
     assert [e["code"] for e in body["errors"]] == [rule]
     english = await client.post(
-        "/api/v1/auth/activate", json={"login": "new-vol", "code": "ABCD-EFGH", "password": password},
+        "/api/v1/auth/activate",
+        json={"login": "new-vol", "code": "ABCD-EFGH", "password": password},
         headers={"Accept-Language": "en"},
-    )  # fmt: skip
+    )
     assert english.json()["errors"][0]["message"] != body["errors"][0]["message"]
     if rule == "field.password_too_short":
         assert "12" in body["errors"][0]["message"] and "12" in english.json()["errors"][0]["message"]
@@ -549,9 +673,10 @@ async def test_a_coordinator_cannot_tell_that_a_login_exists_in_another_organisa
 
     async def create(login_name: str):
         return await client.post(
-            "/api/v1/users", json={"login": login_name, "display_name": "田中", "role": "volunteer"},
+            "/api/v1/users",
+            json={"login": login_name, "display_name": "田中", "role": "volunteer"},
             headers=coordinator,
-        )  # fmt: skip
+        )
 
     elsewhere, here, reserved = await create("tanaka"), await create("vol"), await create("admin")
     assert elsewhere.status_code == here.status_code == reserved.status_code == 409

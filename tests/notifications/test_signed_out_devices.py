@@ -19,9 +19,13 @@ from tests.factories import login as sign_in
 async def _alert(db, world, user_ids):
     async with db() as session:
         return await enqueue(
-            session, org_id=world.org.id, user_ids=user_ids, kind=MessageKind.MISSED_CONTACT,
-            resident_id=world.resident.id, params={"resident_name": world.resident.name},
-        )  # fmt: skip
+            session,
+            org_id=world.org.id,
+            user_ids=user_ids,
+            kind=MessageKind.MISSED_CONTACT,
+            resident_id=world.resident.id,
+            params={"resident_name": world.resident.name},
+        )
 
 
 async def _deliveries(db) -> list[Delivery]:
@@ -77,9 +81,12 @@ async def test_sign_out_drops_the_push_token_and_a_new_sign_in_brings_it_back(cl
 
     response = await client.post(
         "/api/v1/auth/login",
-        json={"login": "comm", "password": "correct-horse-battery",
-              "device": {"id": "comm-phone", "platform": "android", "push_token": "token-comm-phone"}},
-    )  # fmt: skip
+        json={
+            "login": "comm",
+            "password": "correct-horse-battery",
+            "device": {"id": "comm-phone", "platform": "android", "push_token": "token-comm-phone"},
+        },
+    )
     assert response.status_code == 200
     await _alert(db, world, [world.commissioner.id])
     async with db() as session:
