@@ -112,6 +112,9 @@ class _BoundedRule(rrule):
             raise _WindowEnd
         if self._months_scanned > self._budget_months or monotonic_clock.monotonic() > self._deadline:
             raise RuleTooExpensive.field("rrule", "rrule.too_expensive")
+        # Hand the GIL over once a month scanned: this runs in a worker thread, and the event
+        # loop's thread should not wait a whole switch interval to serve other requests.
+        monotonic_clock.sleep(0)
         return self._easter
 
     @_byeaster.setter

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from datetime import UTC, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import audit
 from domain.access import Principal, require_role
+from domain.base import new_id
 from domain.clock import utcnow
 from domain.enums import Role
 from domain.errors import Conflict, InvalidInput, NotFound, RateLimited
@@ -44,6 +45,10 @@ class Refusal:
     data: dict[str, Any]
     reason: str
     detail: dict[str, Any]
+
+    @property
+    def digest(self) -> str:
+        return payload_hash(self.table, self.operation, self.data)
 
 
 async def new_refusals(session: AsyncSession, principal: Principal, refusals: list[Refusal]) -> list[Refusal]:
@@ -100,30 +105,38 @@ async def check_rate(session: AsyncSession, principal: Principal, adding: int, l
 async def hold_all(
     session: AsyncSession, principal: Principal, refusals: list[Refusal]
 ) -> list[QuarantinedRecord]:
-    """Store the refused records (already filtered by `new_refusals`), with one audit event."""
+    """Store the refused records (already filtered by `new_refusals`) with one bulk INSERT and one
+    audit event, so that a full push holds the database's write lock briefly. Returns the entries
+    (not attached to the session) for the summary message."""
     now = utcnow()
-    entries = [
-        QuarantinedRecord(
-            org_id=principal.org_id,
-            user_id=principal.user_id,
-            device_id=principal.device_id,
-            table_name=r.table,
-            record_id=r.record_id,
-            operation=r.operation,
-            record={k: v for k, v in r.data.items() if k not in ("_status", "_changed")},
-            payload_hash=payload_hash(r.table, r.operation, r.data),
-            reason=r.reason,
-            detail=r.detail,
-            received_at=now,
-        )
+    rows = [
+        {
+            "id": new_id(),
+            "org_id": principal.org_id,
+            "user_id": principal.user_id,
+            "device_id": principal.device_id,
+            "table_name": r.table,
+            "record_id": r.record_id,
+            "operation": r.operation,
+            "record": {k: v for k, v in r.data.items() if k not in ("_status", "_changed")},
+            "payload_hash": payload_hash(r.table, r.operation, r.data),
+            "reason": r.reason,
+            "detail": r.detail,
+            "received_at": now,
+            "status": OPEN,
+            "created_at": now,
+            "updated_at": now,
+        }
         for r in refusals
     ]
-    if entries:
-        session.add_all(entries)
-        audit.record(session, principal, "sync.quarantined", "sync_quarantine", None,
-                     fields=sorted({f for e in entries for f in e.record}),
-                     records=[[e.table_name, e.record_id] for e in entries])  # fmt: skip
-    return entries
+    if not rows:
+        return []
+    for start in range(0, len(rows), 500):
+        await session.execute(insert(QuarantinedRecord), rows[start : start + 500])
+    audit.record(session, principal, "sync.quarantined", "sync_quarantine", None,
+                 fields=sorted({f for row in rows for f in row["record"]}),
+                 records=[[row["table_name"], row["record_id"]] for row in rows])  # fmt: skip
+    return [QuarantinedRecord(**row) for row in rows]
 
 
 async def notify(session: AsyncSession, principal: Principal, held: list[QuarantinedRecord]) -> None:
