@@ -91,6 +91,7 @@ class _BoundedRule(rrule):
     _window_months: int = 0
     _budget_months: int = 0
     _deadline: float = 0.0
+    _seconds: float = 0.0
     _months_scanned: int = 0
     _easter: Any = None
 
