@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import audit
@@ -102,12 +102,21 @@ async def check_rate(session: AsyncSession, principal: Principal, adding: int, l
                           extra={"retry_after": max(60, int(wait.total_seconds()) + 1)})  # fmt: skip
 
 
-async def hold_all(
-    session: AsyncSession, principal: Principal, refusals: list[Refusal]
-) -> list[QuarantinedRecord]:
-    """Store the refused records (already filtered by `new_refusals`) with one bulk INSERT and one
-    audit event, so that a full push holds the database's write lock briefly. Returns the entries
-    (not attached to the session) for the summary message."""
+@dataclass(frozen=True)
+class Held:
+    """What the summary message needs of a held record."""
+
+    id: str
+    table_name: str
+    record_id: str
+    reason: str
+    detail: dict[str, Any]
+
+
+async def hold_all(session: AsyncSession, principal: Principal, refusals: list[Refusal]) -> list[Held]:
+    """Store the refused records (already filtered by `new_refusals`) with one bulk INSERT (Core,
+    no ORM objects) and one audit event, so that a full push holds the database's write lock
+    briefly."""
     now = utcnow()
     rows = [
         {
@@ -131,15 +140,18 @@ async def hold_all(
     ]
     if not rows:
         return []
+    table = QuarantinedRecord.__table__
     for start in range(0, len(rows), 500):
-        await session.execute(insert(QuarantinedRecord), rows[start : start + 500])
+        await session.execute(table.insert(), rows[start : start + 500])
     audit.record(session, principal, "sync.quarantined", "sync_quarantine", None,
                  fields=sorted({f for row in rows for f in row["record"]}),
                  records=[[row["table_name"], row["record_id"]] for row in rows])  # fmt: skip
-    return [QuarantinedRecord(**row) for row in rows]
+    return [
+        Held(row["id"], row["table_name"], row["record_id"], row["reason"], row["detail"]) for row in rows
+    ]
 
 
-async def notify(session: AsyncSession, principal: Principal, held: list[QuarantinedRecord]) -> None:
+async def notify(session: AsyncSession, principal: Principal, held: list[Held]) -> None:
     """Tell the author and the coordinators, each in their language (no personal data in the text):
     one summary message per push, however many records it held."""
     if not held:
