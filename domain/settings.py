@@ -63,14 +63,20 @@ class Settings(BaseSettings):
     demo_password: str = "mimamori-demo"  # noqa: S105  (accepted only for demo accounts)
     # Resource limits (docs/security.md, "Resource limits"): no single request may hold the event
     # loop, the database's write lock or the coordinators' inboxes.
-    rrule_max_scan_months: int = Field(default=1200, ge=12)  # calendar months one rule may scan
+    rrule_max_scan_months: int = Field(default=600, ge=12)  # calendar months one rule may scan
     rrule_max_seconds: float = Field(default=1.0, gt=0)  # wall time one rule expansion may take
-    sync_push_max_records: int = Field(default=1000, ge=1)  # records in one push, all tables
+    sync_push_max_records: int = Field(default=500, ge=1)  # records in one push, all tables
     sync_push_max_records_per_table: int = Field(default=500, ge=1)
-    sync_quarantine_per_device_hour: int = Field(default=50, ge=1)  # refused records per device
+    # Refused records held per device per hour; at least one full push, or a push refused whole
+    # (429) could never fit and the phone would be stuck.
+    sync_quarantine_per_device_hour: int = Field(default=500, ge=1)
 
     @model_validator(mode="after")
     def _defaults(self) -> Settings:
+        if self.sync_quarantine_per_device_hour < self.sync_push_max_records:
+            raise ValueError(
+                "MIMAMORI_SYNC_QUARANTINE_PER_DEVICE_HOUR must be >= MIMAMORI_SYNC_PUSH_MAX_RECORDS"
+            )
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'mimamori.sqlite3'}"
         self.trusted_proxy_networks()  # refuse a malformed list at start-up, not at the first sign-in

@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from domain.access import Principal
-from domain.errors import RateLimited
+from domain.errors import InvalidInput, RateLimited
 from domain.i18n import register
 from notifications.config import PushSettings
 
@@ -83,8 +83,6 @@ class StreamSlot:
 def parse_last_event_id(raw: str | None) -> int | None:
     """The position a reconnecting client resumes from: ASCII digits only ("²".isdigit() is
     true), at most what a JavaScript number holds; anything else is the client's mistake (400)."""
-    from domain.errors import InvalidInput
-
     text = (raw or "").strip()
     if not text:
         return None

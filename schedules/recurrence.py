@@ -91,6 +91,7 @@ class _BoundedRule(rrule):
     _window_months: int = 0
     _budget_months: int = 0
     _deadline: float = 0.0
+    _seconds: float = 0.0
     _months_scanned: int = 0
     _easter: Any = None
 
@@ -112,6 +113,9 @@ class _BoundedRule(rrule):
             raise _WindowEnd
         if self._months_scanned > self._budget_months or monotonic_clock.monotonic() > self._deadline:
             raise RuleTooExpensive.field("rrule", "rrule.too_expensive")
+        # Hand the GIL over once a month scanned: this runs in a worker thread, and the event
+        # loop's thread should not wait a whole switch interval to serve other requests.
+        monotonic_clock.sleep(0)
         return self._easter
 
     @_byeaster.setter

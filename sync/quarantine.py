@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import audit
 from domain.access import Principal, require_role
+from domain.base import new_id
 from domain.clock import utcnow
 from domain.enums import Role
 from domain.errors import Conflict, InvalidInput, NotFound, RateLimited
@@ -44,6 +45,10 @@ class Refusal:
     data: dict[str, Any]
     reason: str
     detail: dict[str, Any]
+
+    @property
+    def digest(self) -> str:
+        return payload_hash(self.table, self.operation, self.data)
 
 
 async def new_refusals(session: AsyncSession, principal: Principal, refusals: list[Refusal]) -> list[Refusal]:
@@ -97,36 +102,56 @@ async def check_rate(session: AsyncSession, principal: Principal, adding: int, l
                           extra={"retry_after": max(60, int(wait.total_seconds()) + 1)})  # fmt: skip
 
 
-async def hold_all(
-    session: AsyncSession, principal: Principal, refusals: list[Refusal]
-) -> list[QuarantinedRecord]:
-    """Store the refused records (already filtered by `new_refusals`), with one audit event."""
+@dataclass(frozen=True)
+class Held:
+    """What the summary message needs of a held record."""
+
+    id: str
+    table_name: str
+    record_id: str
+    reason: str
+    detail: dict[str, Any]
+
+
+async def hold_all(session: AsyncSession, principal: Principal, refusals: list[Refusal]) -> list[Held]:
+    """Store the refused records (already filtered by `new_refusals`) with one bulk INSERT (Core,
+    no ORM objects) and one audit event, so that a full push holds the database's write lock
+    briefly."""
     now = utcnow()
-    entries = [
-        QuarantinedRecord(
-            org_id=principal.org_id,
-            user_id=principal.user_id,
-            device_id=principal.device_id,
-            table_name=r.table,
-            record_id=r.record_id,
-            operation=r.operation,
-            record={k: v for k, v in r.data.items() if k not in ("_status", "_changed")},
-            payload_hash=payload_hash(r.table, r.operation, r.data),
-            reason=r.reason,
-            detail=r.detail,
-            received_at=now,
-        )
+    rows = [
+        {
+            "id": new_id(),
+            "org_id": principal.org_id,
+            "user_id": principal.user_id,
+            "device_id": principal.device_id,
+            "table_name": r.table,
+            "record_id": r.record_id,
+            "operation": r.operation,
+            "record": {k: v for k, v in r.data.items() if k not in ("_status", "_changed")},
+            "payload_hash": payload_hash(r.table, r.operation, r.data),
+            "reason": r.reason,
+            "detail": r.detail,
+            "received_at": now,
+            "status": OPEN,
+            "created_at": now,
+            "updated_at": now,
+        }
         for r in refusals
     ]
-    if entries:
-        session.add_all(entries)
-        audit.record(session, principal, "sync.quarantined", "sync_quarantine", None,
-                     fields=sorted({f for e in entries for f in e.record}),
-                     records=[[e.table_name, e.record_id] for e in entries])  # fmt: skip
-    return entries
+    if not rows:
+        return []
+    table = QuarantinedRecord.__table__
+    for start in range(0, len(rows), 500):
+        await session.execute(table.insert(), rows[start : start + 500])
+    audit.record(session, principal, "sync.quarantined", "sync_quarantine", None,
+                 fields=sorted({f for row in rows for f in row["record"]}),
+                 records=[[row["table_name"], row["record_id"]] for row in rows])  # fmt: skip
+    return [
+        Held(row["id"], row["table_name"], row["record_id"], row["reason"], row["detail"]) for row in rows
+    ]
 
 
-async def notify(session: AsyncSession, principal: Principal, held: list[QuarantinedRecord]) -> None:
+async def notify(session: AsyncSession, principal: Principal, held: list[Held]) -> None:
     """Tell the author and the coordinators, each in their language (no personal data in the text):
     one summary message per push, however many records it held."""
     if not held:

@@ -149,3 +149,28 @@ async def test_preview_create_and_edit_answer_422_quickly_for_hostile_rules(clie
     )
     assert response.status_code == 400 and time.perf_counter() - started < QUICK
     assert response.json()["errors"][0]["code"] == "rrule.no_occurrences"
+
+
+async def test_the_hourly_expansion_skips_a_stored_rule_too_expensive_and_expands_the_rest(
+    db, db_config, town, caplog
+) -> None:
+    from sqlalchemy import select
+
+    from domain.models import Visit, VisitPlan
+    from schedules import jobs
+
+    async with db() as session:
+        # Stored before the limits existed: a daily plan "begun" in 1900 (127 years to scan).
+        ancient = VisitPlan(org_id=town["hanako"].org_id, resident_id=town["hanako"].id, rrule="FREQ=DAILY",
+                            starts_on=date(1900, 1, 1), holiday_rule=HolidayRule.NONE)  # fmt: skip
+        weekly = VisitPlan(org_id=town["hanako"].org_id, resident_id=town["hanako"].id, rrule="FREQ=WEEKLY;BYDAY=TU",
+                           starts_on=date(2026, 10, 1), holiday_rule=HolidayRule.NONE)  # fmt: skip
+        session.add_all([ancient, weekly])
+    started = time.perf_counter()
+    with caplog.at_level("WARNING", logger="mimamori.schedules"):
+        await jobs.expand_plans(db_config)
+    assert time.perf_counter() - started < 10 * QUICK
+    async with db() as session:
+        plans_with_visits = set(await session.scalars(select(Visit.plan_id).distinct()))
+    assert plans_with_visits == {weekly.id}
+    assert ancient.id in caplog.text and "too expensive" in caplog.text

@@ -25,6 +25,7 @@ ALLOWANCE = 5
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
+    # model_copy skips validation: a small allowance below the push size, to test it cheaply.
     return settings.model_copy(update={"sync_quarantine_per_device_hour": ALLOWANCE})
 
 
