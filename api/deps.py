@@ -15,11 +15,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.service import authenticate
 from domain.access import Principal
+from domain.db import READ_ONLY
 from domain.settings import Settings
 
 
 async def provide_principal(request: Request[Any, Any, Any], db_session: AsyncSession) -> Principal:
     settings: Settings = request.app.state.settings
+    if request.route_handler.opt.get("read_only") and not db_session.in_transaction():
+        # A handler marked read-only never writes: on SQLite it need not queue behind a long
+        # write (a phone's push) for the write lock (see domain/db.py).
+        await db_session.connection(execution_options=READ_ONLY)
     principal = await authenticate(db_session, settings, request.headers.get("authorization"))
     request.scope["state"]["principal"] = principal
     return principal

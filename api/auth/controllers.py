@@ -53,7 +53,7 @@ class MeController(Controller):
     path = "/api/v1/me"
     tags = ["me"]
 
-    @get("/", operation_id="getMe")
+    @get("/", operation_id="getMe", opt={"read_only": True})
     async def me(self, principal: Principal, db_session: AsyncSession) -> UserOut:
         """The signed-in user, with the districts they hold."""
         user = await db_session.get_one(User, principal.user_id)
