@@ -41,7 +41,7 @@ from api.auth.tokens import issue_access_token
 from domain import events
 from domain.clock import clock
 from domain.db import create_db_config
-from domain.enums import ConsentRecipient, ConsentStatus, NoteVisibility, Role, VisitStatus
+from domain.enums import ConsentRecipient, ConsentStatus, NoteVisibility, PlanStatus, Role, VisitStatus
 from domain.models import (
     Alert,
     Assignment,
@@ -54,6 +54,7 @@ from domain.models import (
     User,
     UserDistrict,
     Visit,
+    VisitPlan,
 )
 from notifications.config import PushSettings
 from notifications.dispatcher import dispatch_once
@@ -106,8 +107,11 @@ step = st.one_of(
     st.tuples(st.just("assign"), st.sampled_from(WATCHERS), resident),
     st.tuples(st.just("districts"), st.sampled_from([(), ("A",), ("B",), ("A", "B")])),
     st.tuples(st.just("note"), resident, st.sampled_from(USERS), st.sampled_from(list(NoteVisibility))),
-    # A contact recorded on the author's phone and pushed through sync: the real code reacts.
-    st.tuples(st.just("contact"), resident, st.sampled_from(USERS), st.sampled_from(["no_answer", "emergency"])),
+    # A contact recorded on the author's phone and pushed through sync: the real code reacts (twice
+    # as likely as other steps: messages are what it writes).
+    *[st.tuples(st.just("contact"), resident, st.sampled_from(USERS), st.sampled_from(["no_answer", "emergency"]))] * 2,
+    # A weekly visit plan made by the coordinator for a watcher (refused when they may not see).
+    st.tuples(st.just("plan"), resident, st.sampled_from(WATCHERS)),
     st.tuples(st.just("wait"), st.integers(1, 40 * 60)),  # minutes
     # The next local hh:mm, biased to the hours where UTC's date differs from the local one.
     st.tuples(st.just("at"), st.one_of(st.integers(0, 9), st.integers(14, 23)), st.sampled_from([0, 1, 30, 59])),
@@ -355,6 +359,14 @@ class Town:
                 model.notes.append(
                     {"id": row.id, "r": r, "author": author, "visibility": visibility, "at": at}
                 )
+        elif name == "plan":
+            r, assignee = args
+            response = await self.client.post(
+                "/api/v1/plans",
+                json={"resident_id": self.ids[r], "rrule": "FREQ=WEEKLY;BYDAY=TU", "assignee_id": self.users[assignee].id},
+                headers=self.headers("c"),
+            )  # fmt: skip
+            assert response.status_code == (201 if model.sees(assignee, r) else 422), response.text
         elif name == "contact":
             await self.contact(*args)
         elif name == "wait":
@@ -453,7 +465,11 @@ class Town:
                          "r": index[m.resident_id] if m.resident_id else None}
                         for m in await s.scalars(select(Notification).where(Notification.org_id == self.org_id,
                                                                             Notification.deleted_at.is_(None)))]  # fmt: skip
-        return {"visits": visits, "alerts": alerts, "messages": messages}
+            plans = [{"r": index[p.resident_id], "assignee": user_of[p.assignee_id]}
+                     for p in await s.scalars(select(VisitPlan).where(VisitPlan.org_id == self.org_id,
+                                                                      VisitPlan.status != PlanStatus.ENDED,
+                                                                      VisitPlan.assignee_id.is_not(None)))]  # fmt: skip
+        return {"visits": visits, "alerts": alerts, "messages": messages, "plans": plans}
 
     async def pushes(self) -> None:
         """The dispatcher sends what is due; every push names only a resident its user may see now."""
@@ -497,6 +513,10 @@ class Town:
                 assert self.model.sees(visit["assignee"], visit["r"]), (
                     f"{visit['assignee']} still assigned a visit of resident {visit['r']} at {moment}"
                 )
+        for plan in rows["plans"]:  # nor does a live plan
+            assert self.model.sees(plan["assignee"], plan["r"]), (
+                f"{plan['assignee']} keeps a plan at {moment}"
+            )
         for user in USERS:
             expected = self.model.expected(user, rows, self.ids)
             assert await self.observe(user) == expected, f"{user} at {moment} ({self.zone_name})"
