@@ -569,7 +569,7 @@ HISTORY = {
     "bases": st.lists(st.booleans(), min_size=3, max_size=3),
     "ops": st.lists(step, min_size=1, max_size=12),
 }
-QUICK = hsettings(max_examples=5, derandomize=True, deadline=None, database=None, print_blob=True,
+QUICK = hsettings(max_examples=4, derandomize=True, deadline=None, database=None, print_blob=True,
                  suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])  # fmt: skip
 
 
