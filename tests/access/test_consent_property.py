@@ -6,15 +6,18 @@ notifications) and the pushes the dispatcher sends to each user's phone.
 
 Hypothesis builds random histories in a small town — consent given, withdrawn or given with an
 expiry around "today"; legal bases recorded (also for recipients they cannot cover: refused) and
-ended; assignments added and ended; a commissioner's districts changed; team and restricted notes
-— contacts pushed from phones through sync with outcomes that make the real code write messages
-(`no_answer`: a revisit request; `emergency`: an urgent alert) — and moves the clock to random local times, early mornings in Tokyo included (where UTC's date
-is still yesterday) and late evenings west of UTC (where UTC's date is already tomorrow). After
-each check step, what each user received is compared with `Model`, a reference written here from
-the rules in docs/privacy.md, independent of domain/access.py. Messages are checked where they are
-born too: every message a contact writes names only a resident its recipient may see at that
-moment (coordinators always hear of an emergency). And no future planned visit keeps an assignee
-who may not see the resident; a visit nobody can take has a `nobody_can_visit` alert.
+ended; assignments added and ended; a commissioner's districts changed; weekly visit plans (refused
+when their assignee may not see the resident); team and restricted notes; contacts pushed from
+phones through sync with outcomes that make the real code write messages (`no_answer`: a revisit
+request; `emergency`: an urgent alert) — and moves the clock to random local times, early mornings
+in Tokyo included (where UTC's date is still yesterday) and late evenings west of UTC (where UTC's
+date is already tomorrow). Each check step runs what the scheduler would (the job that follows
+sight, the push dispatcher), then compares what each user received with `Model`, a reference
+written here from the rules in docs/privacy.md, independent of domain/access.py. Messages are
+checked where they are born too: every message a contact writes names only a resident its
+recipient may see at that moment (coordinators always hear of an emergency). No future planned
+visit or live plan keeps an assignee who may not see the resident; a visit nobody can take has a
+`nobody_can_visit` alert.
 
 The default run is small and derandomized (it is part of `make test`); a long random run:
 `pytest -m slow tests/access/test_consent_property.py` (300 examples; CONSENT_PROPERTY_EXAMPLES=N for
