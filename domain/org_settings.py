@@ -37,6 +37,9 @@ class OrgRules(BaseModel):
     # Unacknowledged alerts climb visitor → commissioner → coordinator on these deadlines (hours).
     escalation_hours: list[int] = Field(default_factory=lambda: [4, 8, 24])
     revisit_hours: int = Field(default=48, ge=1, le=24 * 14)
+    # People call in a little before the agreed time: a note that names no visit still fulfils a
+    # visit whose window opens within this many minutes after the note.
+    early_allowance_minutes: int = Field(default=120, ge=0, le=24 * 60)
     # No contact at all for longer than this (days) raises an alert, plan or no plan.
     contact_gap_days: dict[RiskLevel, int] = Field(
         default_factory=lambda: {RiskLevel.HIGH: 14, RiskLevel.MEDIUM: 30, RiskLevel.LOW: 60}

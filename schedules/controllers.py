@@ -29,7 +29,7 @@ from domain.enums import Role, VisitStatus
 from domain.errors import FieldError, Forbidden, InvalidInput, NotFound
 from domain.models import District, Organisation, Resident, SafetyCheckCampaign, Visit, VisitPlan
 from domain.org_settings import OrgRules, merged, rules_for, timezone_of
-from schedules import campaigns, plans
+from schedules import campaigns, ladder, plans
 from schedules.recurrence import Cadence, next_occurrences, off_loop, validate_cadence, validate_rrule
 from schedules.schemas import (
     CampaignIn,
@@ -274,6 +274,7 @@ async def _visits(
             assignee_id=v.assignee_id,
             contact_recorded=v.fulfilled_by_note_id is not None,
             completed_at=v.completed_at,
+            late=ladder.is_late(v),
             campaign_id=v.campaign_id,
             resident={f: getattr(r, f) for f in shown},
         )
