@@ -6,7 +6,7 @@ organisation's timezone.
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import date, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -52,6 +52,10 @@ class OrgRules(BaseModel):
         }
     )
     expansion_weeks: int = Field(default=8, ge=1, le=52)
+    # Office closures, counted as holidays by a plan's skip/shift rule: 年末年始 (29 Dec – 3 Jan)
+    # unless switched off, and the days the organisation adds (e.g. its founding day).
+    year_end_closure: bool = True
+    closure_days: list[date] = Field(default_factory=list, max_length=366)
     # 安否確認: how long a safety-check campaign gives visitors before its misses alert.
     safety_check_hours: int = Field(default=24, ge=1, le=24 * 7)
 
