@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from domain.clock import clock
 from domain.enums import AlertResolution, AlertStatus, ConsentRecipient, Role, VisitStatus
-from domain.models import Alert, ContactNote, Organisation, Visit
+from domain.models import Alert, ContactNote, Organisation, Visit, VisitPlan
 from schedules import jobs, ladder, plans
 from tests.factories import give_consent, make_district, make_org, make_resident, make_user
 from tests.schedules.helpers import record_note, visits_of
@@ -131,3 +131,19 @@ async def test_the_early_allowance_is_the_organisations_rule(db, db_config) -> N
     async with db() as session:
         await record_note(session, resident, comm, jst(13, 8, 0))
         assert (await _visit_on(session, resident, 13)).status == VisitStatus.DONE
+
+
+async def test_a_note_naming_a_visit_withdrawn_by_a_plan_edit_fulfils_its_replacement(db) -> None:
+    comm, resident = await _town(db)
+    async with db() as session:
+        old = await _visit_on(session, resident, 10)
+        plan = await session.get_one(VisitPlan, old.plan_id)
+        org = await session.get_one(Organisation, plan.org_id)
+        await plans.update_plan(session, plan, org, {"window_end": time(8, 40)})  # written offline before
+    async with db() as session:
+        note = await record_note(session, resident, comm, jst(10, 8, 30), visit_id=old.id)
+    async with db() as session:
+        (new,) = [v for v in await visits_of(session, resident) if v.fulfilled_by_note_id == note.id]
+        assert (new.due_start, new.due_end, new.status) == (jst(10, 8, 17), jst(10, 8, 40), VisitStatus.DONE)
+        assert (await session.get_one(Visit, old.id)).status == VisitStatus.CANCELLED
+        assert (await session.get_one(ContactNote, note.id)).visit_id == new.id  # names what it fulfils
