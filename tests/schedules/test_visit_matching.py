@@ -13,7 +13,7 @@ from domain.clock import clock
 from domain.enums import AlertResolution, AlertStatus, ConsentRecipient, Role, VisitStatus
 from domain.models import Alert, ContactNote, Organisation, Visit, VisitPlan
 from schedules import jobs, ladder, plans
-from tests.factories import give_consent, make_district, make_org, make_resident, make_user
+from tests.factories import give_consent, login, make_district, make_org, make_resident, make_user
 from tests.schedules.helpers import record_note, visits_of
 
 NOW = datetime(2026, 11, 9, 1, 0, tzinfo=UTC)  # Monday 9 Nov, 10:00 JST
@@ -70,7 +70,9 @@ async def test_a_note_naming_its_visit_minutes_before_the_window_fulfils_it(db, 
         assert (await _visit_on(session, resident, 11)).status == VisitStatus.MISSED
 
 
-async def test_a_note_naming_its_visit_after_the_alert_is_done_late_and_resolves_it(db, db_config) -> None:
+async def test_a_note_naming_its_visit_after_the_alert_is_done_late_and_resolves_it(
+    client, db, db_config
+) -> None:
     comm, resident = await _town(db)
     clock.set(jst(12, 10))
     await jobs.sweep(db_config)
@@ -92,6 +94,12 @@ async def test_a_note_naming_its_visit_after_the_alert_is_done_late_and_resolves
         # Named notes fulfil only the visit they name.
         assert note.visit_id == visit.id
         assert (await _visit_on(session, resident, 11)).status == VisitStatus.MISSED
+    # The commissioner's schedule shows it done, and late.
+    mine = await client.get("/api/v1/me/visits", params={"from": jst(10, 0).isoformat()},
+                            headers=await login(client, "comm"))  # fmt: skip
+    assert mine.status_code == 200, mine.text
+    shown = {v["id"]: (v["status"], v["late"], v["contact_recorded"]) for v in mine.json()}
+    assert shown[visit.id] == ("done", True, True)
 
 
 async def test_a_note_naming_a_later_visit_before_its_day_fulfils_nothing(db) -> None:
