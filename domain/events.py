@@ -7,6 +7,9 @@ written; `schedules` registers the listener that fulfils the visit, resolves ale
 Whoever changes who may see a resident (consent, assignments, a user's districts, role or active
 flag) calls `await sight_changed(session, resident_ids=..., user_ids=...)`; `schedules` moves
 visits and plans off assignees who lost sight (`schedules.reassignment`).
+
+Whoever pauses, ends or resumes a resident calls `await resident_status_changed(session, resident)`;
+`schedules` cancels the resident's visits still ahead, or expands their plans again on resuming.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.models import ContactNote
+from domain.models import ContactNote, Resident
 
 NoteListener = Callable[[AsyncSession, ContactNote], Awaitable[None]]
 _note_listeners: list[NoteListener] = []
@@ -51,3 +54,20 @@ async def sight_changed(
     residents, users = set(resident_ids), set(user_ids)
     for listener in list(_sight_listeners):
         await listener(session, residents, users)
+
+
+StatusListener = Callable[[AsyncSession, Resident], Awaitable[None]]
+_status_listeners: list[StatusListener] = []
+
+
+def on_resident_status_changed(listener: StatusListener) -> StatusListener:
+    if listener not in _status_listeners:
+        _status_listeners.append(listener)
+    return listener
+
+
+async def resident_status_changed(session: AsyncSession, resident: Resident) -> None:
+    """The resident was just paused, ended or made active again (in this transaction)."""
+    await session.flush()
+    for listener in list(_status_listeners):
+        await listener(session, resident)

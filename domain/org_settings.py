@@ -6,7 +6,7 @@ organisation's timezone.
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import date, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -37,6 +37,9 @@ class OrgRules(BaseModel):
     # Unacknowledged alerts climb visitor → commissioner → coordinator on these deadlines (hours).
     escalation_hours: list[int] = Field(default_factory=lambda: [4, 8, 24])
     revisit_hours: int = Field(default=48, ge=1, le=24 * 14)
+    # People call in a little before the agreed time: a note that names no visit still fulfils a
+    # visit whose window opens within this many minutes after the note.
+    early_allowance_minutes: int = Field(default=120, ge=0, le=24 * 60)
     # No contact at all for longer than this (days) raises an alert, plan or no plan.
     contact_gap_days: dict[RiskLevel, int] = Field(
         default_factory=lambda: {RiskLevel.HIGH: 14, RiskLevel.MEDIUM: 30, RiskLevel.LOW: 60}
@@ -49,6 +52,10 @@ class OrgRules(BaseModel):
         }
     )
     expansion_weeks: int = Field(default=8, ge=1, le=52)
+    # Office closures, counted as holidays by a plan's skip/shift rule: 年末年始 (29 Dec – 3 Jan)
+    # unless switched off, and the days the organisation adds (e.g. its founding day).
+    year_end_closure: bool = True
+    closure_days: list[date] = Field(default_factory=list, max_length=366)
     # 安否確認: how long a safety-check campaign gives visitors before its misses alert.
     safety_check_hours: int = Field(default=24, ge=1, le=24 * 7)
 

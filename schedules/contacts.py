@@ -1,9 +1,12 @@
 """What a recorded contact does to schedules. Registered on `domain.events.on_contact_recorded` at
 import; runs in the transaction that wrote the note (sync push, API), so its effects commit with it.
 
-* The note fulfils the resident's earliest open visit whose window contains `occurred_at` (notes of
-  every method count). If that visit had already been alerted, the alert resolves `recorded_late`
-  and everybody alerted is told it was a false alarm.
+* A note that names its visit (`visit_id`) fulfils that visit when it falls on the visit's local
+  day (organisation time zone) or later: early the same day is done; after the window it is done
+  late (status `done`, `completed_at` after `due_end`: see `ladder.is_late`). A note naming no visit
+  fulfils the resident's earliest open visit whose window, opened earlier by the organisation's
+  `early_allowance_minutes`, contains `occurred_at` (notes of every method count). If that visit
+  had already been alerted, the alert resolves `recorded_late` and everybody alerted is told.
 * `Resident.last_contact_at` is the latest note in which the person was reached (`no_answer` and
   `away` are attempts, not contact), and such a note resolves an open contact-gap alert.
 * `no_answer` asks for a revisit within the organisation's revisit hours; two `no_answer` in a row
@@ -17,7 +20,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.clock import utcnow
@@ -32,11 +35,12 @@ from domain.enums import (
 )
 from domain.events import on_contact_recorded
 from domain.models import Alert, ContactNote, Organisation, Resident, Visit, VisitPlan
-from domain.org_settings import rules_for
+from domain.org_settings import rules_for, timezone_of
 from schedules import alerting, audience, ladder, plans
 
 NOT_REACHED = frozenset({ContactOutcome.NO_ANSWER, ContactOutcome.AWAY})
 PAUSING = frozenset({ContactOutcome.REFUSED, ContactOutcome.AWAY})
+OPEN_VISIT = (VisitStatus.PLANNED, VisitStatus.MISSED)
 
 
 def _is_postgres(session: AsyncSession) -> bool:
@@ -89,35 +93,86 @@ async def _fulfil_visit(session: AsyncSession, note: ContactNote, org: Organisat
     already = await session.scalar(select(Visit).where(Visit.fulfilled_by_note_id == note.id))
     if already is not None:
         return already
+    visit = await _named_visit(session, note, org) if note.visit_id is not None else None
+    if visit is None and (note.visit_id is None or await _named_visit_withdrawn(session, note)):
+        visit = await _visit_in_window(session, note, org)
+    if visit is None:
+        return None
+    ladder.fulfil(visit, note)
+    # The note names the visit it fulfils (a withdrawn visit's note moves to its replacement).
+    note.visit_id = visit.id
+    alert = await session.scalar(
+        select(Alert).where(Alert.org_id == org.id, Alert.cause_key == f"missed_visit:{visit.id}")
+    )
+    if alert is not None and alert.status != AlertStatus.RESOLVED:
+        await alerting.resolve_for_contact(session, alert, org, AlertResolution.RECORDED_LATE, note.id)
+    return visit
+
+
+def _locked(session: AsyncSession, query: Select[tuple[Visit]]) -> Select[tuple[Visit]]:
+    # PostgreSQL: wait for a sweep walking this visit. The resident is already locked by the push,
+    # so the visit lock comes after it (residents, then visits) as everywhere else.
+    return query.with_for_update() if _is_postgres(session) else query
+
+
+async def _named_visit(session: AsyncSession, note: ContactNote, org: Organisation) -> Visit | None:
+    """The visit the note names, when it is still open and the note falls on the visit's local day
+    (organisation time zone) or later: a visit made early the same day is done, one made after the
+    window is done late (`ladder.is_late`)."""
+    visit = await session.scalar(
+        _locked(
+            session,
+            select(Visit).where(
+                Visit.id == note.visit_id,
+                Visit.resident_id == note.resident_id,
+                Visit.org_id == note.org_id,
+                Visit.deleted_at.is_(None),
+            ),
+        )
+    )
+    if visit is None:
+        return None
+    await session.refresh(visit)
+    if visit.status not in OPEN_VISIT or visit.deleted_at is not None:
+        return None
+    zone = timezone_of(org)
+    if note.occurred_at.astimezone(zone).date() < visit.due_start.astimezone(zone).date():
+        return None  # a note from before the visit's day is about something else
+    return visit
+
+
+async def _named_visit_withdrawn(session: AsyncSession, note: ContactNote) -> bool:
+    """The named visit was cancelled or deleted (a plan edit, a pause): the note may fulfil the
+    visit that took its place. A visit already done by another note keeps this one out."""
+    status, deleted_at = (
+        await session.execute(select(Visit.status, Visit.deleted_at).where(Visit.id == note.visit_id))
+    ).one_or_none() or (None, None)
+    return status is None or status == VisitStatus.CANCELLED or deleted_at is not None
+
+
+async def _visit_in_window(session: AsyncSession, note: ContactNote, org: Organisation) -> Visit | None:
+    """A note naming no visit: the resident's earliest open visit whose window, opened earlier by the
+    organisation's early allowance, contains the note."""
+    early = timedelta(minutes=rules_for(org).early_allowance_minutes)
     query = (
         select(Visit)
         .where(
             Visit.resident_id == note.resident_id,
             Visit.org_id == note.org_id,
             Visit.deleted_at.is_(None),
-            Visit.status.in_((VisitStatus.PLANNED, VisitStatus.MISSED)),
-            Visit.due_start <= note.occurred_at,
+            Visit.status.in_(OPEN_VISIT),
+            Visit.due_start <= note.occurred_at + early,
             Visit.due_end >= note.occurred_at,
         )
         .order_by(Visit.due_start, Visit.id)
         .limit(1)
     )
-    if _is_postgres(session):
-        query = query.with_for_update()  # waits for a sweep that is walking this visit
-    visit = await session.scalar(query)
+    visit = await session.scalar(_locked(session, query))
     if visit is None:
         return None
     await session.refresh(visit)
-    if visit.status not in (VisitStatus.PLANNED, VisitStatus.MISSED):
+    if visit.status not in OPEN_VISIT:
         return None
-    ladder.fulfil(visit, note)
-    if note.visit_id is None:
-        note.visit_id = visit.id
-    alert = await session.scalar(
-        select(Alert).where(Alert.org_id == org.id, Alert.cause_key == f"missed_visit:{visit.id}")
-    )
-    if alert is not None and alert.status != AlertStatus.RESOLVED:
-        await alerting.resolve_for_contact(session, alert, org, AlertResolution.RECORDED_LATE, note.id)
     return visit
 
 

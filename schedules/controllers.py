@@ -29,7 +29,7 @@ from domain.enums import Role, VisitStatus
 from domain.errors import FieldError, Forbidden, InvalidInput, NotFound
 from domain.models import District, Organisation, Resident, SafetyCheckCampaign, Visit, VisitPlan
 from domain.org_settings import OrgRules, merged, rules_for, timezone_of
-from schedules import campaigns, plans
+from schedules import campaigns, ladder, plans
 from schedules.recurrence import Cadence, next_occurrences, off_loop, validate_cadence, validate_rrule
 from schedules.schemas import (
     CampaignIn,
@@ -155,7 +155,9 @@ class PlanController(Controller):
             else None
         )
         fields = _cadence_fields(data, org, resident)
-        cadence = Cadence(**{k: v for k, v in fields.items() if k != "preferred_time"})
+        cadence = Cadence(
+            **{k: v for k, v in fields.items() if k != "preferred_time"}, closures=plans.closures_of(org)
+        )
         await off_loop(validate_cadence, cadence)
         zone = timezone_of(org)
         found = await off_loop(next_occurrences, cadence, zone, after=utcnow(), count=data.count)
@@ -274,6 +276,7 @@ async def _visits(
             assignee_id=v.assignee_id,
             contact_recorded=v.fulfilled_by_note_id is not None,
             completed_at=v.completed_at,
+            late=ladder.is_late(v),
             campaign_id=v.campaign_id,
             resident={f: getattr(r, f) for f in shown},
         )
@@ -373,8 +376,11 @@ class OrgRulesController(Controller):
         # Each suggested default RRULE must itself be valid.
         for risk, default in OrgRules.model_validate(settings).plan_defaults.items():
             validate_rrule(default.rrule, field=f"plan_defaults.{risk}.rrule")
+        closed_before = plans.closures_of(org)
         org.settings = settings
         audit.record(db_session, principal, "update", "org_rules", org.id, fields=list(data))
+        # New closure days move or skip visits already planned on them (and free the old ones).
+        await plans.follow_closures(db_session, org, closed_before, utcnow())
         return {"timezone": org.timezone, **settings}
 
 

@@ -13,9 +13,9 @@ Steps, in order:
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
-from sqlalchemy import exists, select
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.enums import AlertSeverity, ResidentStatus, VisitKind, VisitStatus
@@ -82,21 +82,38 @@ def _following(step: str, visit: Visit, org: Organisation, rules: OrgRules) -> t
     return None
 
 
-async def unused_note_in_window(session: AsyncSession, visit: Visit) -> ContactNote | None:
-    """A note inside the window that fulfils no other visit (notes written by any path count)."""
+async def unused_note_for(
+    session: AsyncSession, visit: Visit, org: Organisation, rules: OrgRules
+) -> ContactNote | None:
+    """A note that fulfils no other visit and fits this one (notes written by any path count): one
+    naming this visit from its local day on, or one naming no visit inside the window opened earlier
+    by the early allowance. The same rule as `schedules.contacts` applies when a note arrives."""
     used = exists(select(Visit.id).where(Visit.fulfilled_by_note_id == ContactNote.id, Visit.id != visit.id))
+    zone = timezone_of(org)
+    day_start = datetime.combine(visit.due_start.astimezone(zone).date(), time(0), tzinfo=zone)
+    early = timedelta(minutes=rules.early_allowance_minutes)
+    named = and_(ContactNote.visit_id == visit.id, ContactNote.occurred_at >= day_start.astimezone(UTC))
+    unnamed = and_(
+        ContactNote.visit_id.is_(None),
+        ContactNote.occurred_at >= visit.due_start - early,
+        ContactNote.occurred_at <= visit.due_end,
+    )
     return await session.scalar(
         select(ContactNote)
         .where(
             ContactNote.resident_id == visit.resident_id,
             ContactNote.deleted_at.is_(None),
-            ContactNote.occurred_at >= visit.due_start,
-            ContactNote.occurred_at <= visit.due_end,
+            or_(named, unnamed),
             ~used,
         )
         .order_by(ContactNote.occurred_at)
         .limit(1)
     )
+
+
+def is_late(visit: Visit) -> bool:
+    """Done after its window closed (a visit made late is credited; the status stays `done`)."""
+    return visit.completed_at is not None and visit.completed_at > visit.due_end
 
 
 def fulfil(visit: Visit, note: ContactNote) -> None:
@@ -132,7 +149,7 @@ async def walk(
                 await _remind(session, visit, resident, org, rules, step, now)
                 taken.append(step)
         else:
-            note = await unused_note_in_window(session, visit)
+            note = await unused_note_for(session, visit, org, rules)
             if note is not None:
                 fulfil(visit, note)
                 taken.append("fulfilled")

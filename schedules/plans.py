@@ -21,14 +21,16 @@ from domain import feed
 from domain.access import who_may_see, why_hidden
 from domain.base import new_id
 from domain.clock import utcnow
-from domain.enums import PlanStatus, ResidentStatus, VisitKind, VisitStatus
+from domain.enums import HolidayRule, PlanStatus, ResidentStatus, VisitKind, VisitStatus
 from domain.errors import Conflict, FieldError, InvalidInput
+from domain.events import on_resident_status_changed
 from domain.models import Organisation, Resident, User, Visit, VisitPlan
 from domain.org_settings import rules_for, timezone_of
 from schedules import ladder
 from schedules.recurrence import (
     MAX_WINDOW_DAYS,
     Cadence,
+    Closures,
     Occurrence,
     RuleTooExpensive,
     occurrences,
@@ -49,7 +51,12 @@ CADENCE_FIELDS = (
 )
 
 
-def cadence_of(plan: VisitPlan) -> Cadence:
+def closures_of(org: Organisation) -> Closures:
+    rules = rules_for(org)
+    return Closures(year_end=rules.year_end_closure, days=frozenset(rules.closure_days))
+
+
+def cadence_of(plan: VisitPlan, closures: Closures = Closures()) -> Cadence:
     return Cadence(
         rrule=plan.rrule,
         starts_on=plan.starts_on,
@@ -58,6 +65,7 @@ def cadence_of(plan: VisitPlan) -> Cadence:
         window_end=plan.window_end,
         window_days=plan.window_days,
         holiday_rule=plan.holiday_rule,
+        closures=closures,
     )
 
 
@@ -275,7 +283,7 @@ async def expansion_rows(
         }
     )
     try:
-        found = await off_loop(_occurrence_list, cadence_of(plan), zone, start, horizon)
+        found = await off_loop(_occurrence_list, cadence_of(plan, closures_of(org)), zone, start, horizon)
     except RuleTooExpensive:
         if refuse_expensive:
             raise
@@ -311,3 +319,101 @@ async def expansion_rows(
         )
     plan.expanded_until = horizon
     return rows
+
+
+def _days_under(plan: VisitPlan, closures: Closures, zone: ZoneInfo, start: date) -> dict[date, date]:
+    """Occurrence date → the day it happens, for the plan's expanded range (skipped ones absent)."""
+    assert plan.expanded_until is not None
+    cadence = cadence_of(plan, closures)
+    return {
+        o.key_date: o.local_date
+        for o in occurrences(cadence, zone, from_date=start, until_date=plan.expanded_until)
+    }
+
+
+async def follow_closures(session: AsyncSession, org: Organisation, before: Closures, now: datetime) -> int:
+    """The organisation changed its closure days: plans with a skip/shift rule whose expanded days
+    come out differently are planned again under a new revision (future untouched visits cancelled,
+    new ones expanded, as for a cadence edit); plans the change does not touch keep their visits."""
+    after = closures_of(org)
+    if after == before:
+        return 0
+    zone = timezone_of(org)
+    today = now.astimezone(zone).date()
+    replanned = 0
+    for plan in await session.scalars(
+        select(VisitPlan)
+        .where(
+            VisitPlan.org_id == org.id,
+            VisitPlan.status == PlanStatus.ACTIVE,
+            VisitPlan.holiday_rule != HolidayRule.NONE,
+            VisitPlan.expanded_until.is_not(None),  # unexpanded plans meet the new rules anyway
+        )
+        .order_by(VisitPlan.id)
+    ):
+        start = max(plan.starts_on, today - timedelta(days=MAX_WINDOW_DAYS))
+        try:
+            same = await off_loop(_days_under, plan, before, zone, start) == await off_loop(
+                _days_under, plan, after, zone, start
+            )
+        except RuleTooExpensive:
+            continue  # the hourly job skips it too, until it is edited
+        if same:
+            continue
+        plan.revision += 1
+        await cancel_future_visits(session, plan, now, started_too=False)
+        plan.expanded_until = None
+        await session.flush()
+        await insert_visits(session, plan.org_id, await expansion_rows(session, plan, org, now))
+        replanned += 1
+    return replanned
+
+
+async def follow_resident_status(session: AsyncSession, resident: Resident) -> None:
+    """Pausing (hospital, away) or ending a resident cancels every visit of theirs not yet over, at
+    once, so phones drop them on their next pull (the change feed carries the cancellation).
+    Resuming expands their active plans again under a new revision (the cancelled visits keep their
+    occurrence keys). Plans paused for another reason (a refusal) stay paused."""
+    now = utcnow()
+    if resident.status != ResidentStatus.ACTIVE:
+        await session.execute(
+            update(Visit)
+            .where(
+                Visit.resident_id == resident.id,
+                Visit.status == VisitStatus.PLANNED,
+                Visit.fulfilled_by_note_id.is_(None),
+                Visit.deleted_at.is_(None),
+                Visit.due_end > now,
+            )
+            .values(
+                status=VisitStatus.CANCELLED,
+                check_step=None,
+                next_check_at=None,
+                updated_at=now,
+                feed_seq=await feed.next_position(session, resident.org_id),
+            )
+            .execution_options(synchronize_session="fetch")
+        )
+        for plan in await _active_plans(session, resident):
+            plan.expanded_until = None  # expansion restarts from today on resuming
+        return
+    org = await session.get_one(Organisation, resident.org_id)
+    for plan in await _active_plans(session, resident):
+        plan.expanded_until = None
+        plan.revision += 1
+        await session.flush()
+        # Not refused here (a rule stored before the limits): the hourly job logs and skips it.
+        await insert_visits(session, plan.org_id, await expansion_rows(session, plan, org, now))
+
+
+async def _active_plans(session: AsyncSession, resident: Resident) -> list[VisitPlan]:
+    return list(
+        await session.scalars(
+            select(VisitPlan)
+            .where(VisitPlan.resident_id == resident.id, VisitPlan.status == PlanStatus.ACTIVE)
+            .order_by(VisitPlan.id)
+        )
+    )
+
+
+on_resident_status_changed(follow_resident_status)

@@ -169,6 +169,20 @@ async def off_loop(function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) 
 
 
 @dataclass(frozen=True)
+class Closures:
+    """Days the organisation's office is closed, which skip and shift treat like public holidays:
+    年末年始 (29 Dec – 3 Jan) unless the organisation switches it off, plus the days it adds."""
+
+    year_end: bool = True
+    days: frozenset[date] = frozenset()
+
+    def __contains__(self, day: date) -> bool:
+        if day in self.days:
+            return True
+        return self.year_end and ((day.month == 12 and day.day >= 29) or (day.month == 1 and day.day <= 3))
+
+
+@dataclass(frozen=True)
 class Cadence:
     rrule: str
     starts_on: date
@@ -177,6 +191,7 @@ class Cadence:
     window_end: time
     window_days: int
     holiday_rule: HolidayRule
+    closures: Closures = Closures()
 
 
 @dataclass(frozen=True)
@@ -304,22 +319,23 @@ def _japanese_holidays(year: int) -> frozenset[date]:
     return frozenset(holidays.country_holidays("JP", years=year).keys())
 
 
-def is_holiday(day: date) -> bool:
-    return day in _japanese_holidays(day.year)
+def is_holiday(day: date, closures: Closures = Closures()) -> bool:
+    """A public holiday of Japan or a day the organisation is closed."""
+    return day in _japanese_holidays(day.year) or day in closures
 
 
-def is_working_day(day: date) -> bool:
-    return day.weekday() < 5 and not is_holiday(day)
+def is_working_day(day: date, closures: Closures = Closures()) -> bool:
+    return day.weekday() < 5 and not is_holiday(day, closures)
 
 
-def apply_holiday_rule(day: date, rule: HolidayRule) -> date | None:
+def apply_holiday_rule(day: date, rule: HolidayRule, closures: Closures = Closures()) -> date | None:
     """The day an occurrence actually happens: None when skipped."""
-    if rule == HolidayRule.NONE or not is_holiday(day):
+    if rule == HolidayRule.NONE or not is_holiday(day, closures):
         return day
     if rule == HolidayRule.SKIP:
         return None
     shifted = day + timedelta(days=1)
-    while not is_working_day(shifted):
+    while not is_working_day(shifted, closures):
         shifted += timedelta(days=1)
     return shifted
 
@@ -345,7 +361,7 @@ def occurrences(
     (COUNT counts from starts_on, so previews and expansion agree)."""
     last = until_date if cadence.ends_on is None else min(until_date, cadence.ends_on)
     for key_date in _bounded_dates(validate_rrule(cadence.rrule), cadence.starts_on, from_date, last):
-        day = apply_holiday_rule(key_date, cadence.holiday_rule)
+        day = apply_holiday_rule(key_date, cadence.holiday_rule, cadence.closures)
         if day is None:
             continue
         start, end = window_of(day, cadence, zone)

@@ -1,6 +1,7 @@
 """Running the jobs: APScheduler 3 in the server's lifespan (embedded default) or in
 `mimamori worker` (production, with `MIMAMORI_RUN_SCHEDULER=false` on the API processes), and
-`mimamori worker --once` for cron and operators.
+`mimamori worker --once` for cron and operators. Either scheduler runs every job once at start-up,
+then on its interval.
 
 Exactly one kind of process should run the scheduler per deployment; even so, running several is
 safe, because every job claims its rows through the database.
@@ -12,6 +13,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
@@ -53,11 +55,16 @@ async def run_job(spec: JobSpec, db_config: SQLAlchemyAsyncConfig) -> Any:
 
 
 def build_scheduler(db_config: SQLAlchemyAsyncConfig, timezone: str = "UTC") -> AsyncIOScheduler:
+    """Every job runs once as soon as the scheduler starts (a fresh install or a restart shows due
+    visits, reminders and alerts at once, not an interval later), then on its interval. The first
+    runs start a second apart in `JOBS` order (expansion first); a sweep that starts before a long
+    expansion has finished takes the new visits on its next run, a minute later."""
+    started = datetime.now(UTC)
     scheduler = AsyncIOScheduler(
         timezone=timezone,
         job_defaults={"coalesce": True, "max_instances": 1},
     )
-    for spec in JOBS:
+    for position, spec in enumerate(JOBS):
         scheduler.add_job(
             run_job,
             trigger=IntervalTrigger(seconds=spec.seconds, timezone=timezone),
@@ -68,6 +75,7 @@ def build_scheduler(db_config: SQLAlchemyAsyncConfig, timezone: str = "UTC") -> 
             coalesce=True,
             max_instances=1,
             misfire_grace_time=spec.misfire_grace_seconds,
+            next_run_time=started + timedelta(seconds=position),
         )
     return scheduler
 

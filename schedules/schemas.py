@@ -109,6 +109,7 @@ class VisitOut(BaseModel):
     assignee_id: str | None
     contact_recorded: bool
     completed_at: datetime | None
+    late: bool = Field(description="done after its window closed (status stays `done`)")
     campaign_id: str | None
     resident: dict[str, Any]
 

@@ -360,11 +360,14 @@ async def change_status(
     reason = (data.reason or "").strip() or None
     if data.status != ResidentStatus.ACTIVE and reason is None:
         raise InvalidInput.field("reason", "field.reason_required")
+    changed = resident.status != data.status
     resident.status = data.status
     resident.status_reason = reason if data.status != ResidentStatus.ACTIVE else None
     audit.record(
         session, principal, "change_status", "resident", resident.id, fields=["status", "status_reason"]
     )
+    if changed:  # visits ahead are cancelled (or planned again) in this transaction
+        await events.resident_status_changed(session, resident)
     await session.flush()
     return await _detail(session, principal, resident)
 

@@ -163,13 +163,13 @@ async def test_preview_shows_next_occurrences_with_holiday_shift_and_saves_nothi
     assert response.status_code == 200, response.text
     got = response.json()
     assert got["timezone"] == "Asia/Tokyo"
-    # 3 Nov is 文化の日 (Culture Day): shifted to Wednesday 4 Nov; 3 Jan 2027 is a Sunday (not a
-    # public holiday, so it stays: the rule chose it).
+    # 3 Nov is 文化の日 (Culture Day): shifted to Wednesday 4 Nov; 3 Jan 2027 (a Sunday) is in the
+    # office's 年末年始 closure: shifted to the next working day, Monday 4 Jan.
     assert [(o["rule_date"], o["local_date"], o["shifted"]) for o in got["occurrences"]] == [
         ("2026-10-03", "2026-10-03", False),
         ("2026-11-03", "2026-11-04", True),
         ("2026-12-03", "2026-12-03", False),
-        ("2027-01-03", "2027-01-03", False),
+        ("2027-01-03", "2027-01-04", True),
     ]
     assert got["occurrences"][0]["due_start_local"] == "2026-10-03T10:00:00+09:00"
     assert got["occurrences"][0]["due_start"].startswith("2026-10-03T01:00:00")
@@ -183,7 +183,8 @@ async def test_preview_shows_next_occurrences_with_holiday_shift_and_saves_nothi
         },
         headers=headers,
     )
-    assert [o["local_date"] for o in skip.json()["occurrences"]] == ["2026-12-03", "2027-01-03"]
+    # Skipped: 3 Nov (文化の日) and 3 Jan (年末年始).
+    assert [o["local_date"] for o in skip.json()["occurrences"]] == ["2026-12-03", "2027-02-03"]
     bad = await client.post("/api/v1/plans/preview", json={"rrule": "FREQ=DAILY;BYHOUR=x"}, headers=headers)
     assert bad.status_code == 400
     assert await _plan_count(db) == 0

@@ -80,3 +80,24 @@ def test_worker_once_runs_every_job_and_exits(settings, db, monkeypatch) -> None
             return int(await session.scalar(select(func.count(Visit.id))))
 
     assert asyncio.run(count()) == 9  # Sundays 1 Nov … 27 Dec: eight weeks ahead
+
+
+async def test_the_server_runs_its_jobs_at_start_up_not_an_interval_later(settings, db) -> None:
+    """A fresh install shows its plans' visits at once (issue #10, finding 7)."""
+    import asyncio
+
+    await _seed(db)
+    app = create_app(settings.model_copy(update={"run_scheduler": True}))
+
+    async def count() -> int:
+        async with db() as session:
+            return int(await session.scalar(select(func.count(Visit.id))))
+
+    async with AsyncTestClient(app=app):
+        for _ in range(150):  # up to 30 s on a busy machine; the landed code waited an hour
+            if await count():
+                break
+            await asyncio.sleep(0.2)
+        jobs = app.state.scheduler.get_jobs()
+    assert await count() == 9  # the weekly plan expanded eight weeks ahead, without waiting an hour
+    assert {j.id for j in jobs} == {s.id for s in JOBS}  # and each job stays on its interval

@@ -1,0 +1,76 @@
+"""Pausing or ending a resident cancels their visits ahead at once; resuming plans them again
+(issue #10, finding 3). The commissioner's phone sees both on its next pull."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+from domain.clock import clock
+from domain.enums import ConsentRecipient, Role, VisitStatus
+from schedules import plans
+from tests.factories import give_consent, login, make_district, make_org, make_resident, make_user
+from tests.schedules.helpers import visits_of
+from tests.sync.device import Device
+
+NOW = datetime(2026, 11, 9, 1, 0, tzinfo=UTC)  # Monday 9 Nov, 10:00 JST
+
+
+async def _town(db):
+    clock.set(NOW)
+    async with db() as session:
+        org = await make_org(session)
+        district = await make_district(session, org)
+        comm = await make_user(session, org, Role.COMMISSIONER, "comm", districts=[district])
+        coord = await make_user(session, org, Role.COORDINATOR, "coord")
+        resident = await make_resident(session, org, district)
+        await give_consent(session, resident, ConsentRecipient.DISTRICT_COMMISSIONER)
+        fields = {"rrule": "FREQ=DAILY", "starts_on": date(2026, 11, 9), "window_start": time(9),
+                  "window_end": time(18), "window_days": 1, "assignee_id": comm.id}  # fmt: skip
+        await plans.create_plan(session, org, resident, fields, coord.id)
+    return resident
+
+
+def _phone_visits(phone: Device) -> dict[str, str]:
+    return {v["id"]: v["status"] for v in phone.records()["visits"].values()}
+
+
+async def test_pausing_cancels_visits_ahead_on_the_phone_and_resuming_plans_them_again(client, db) -> None:
+    resident = await _town(db)
+    phone = Device(client, await login(client, "comm"))
+    coord = await login(client, "coord", device_id="office")
+    await phone.pull()
+    before = _phone_visits(phone)
+    assert before and set(before.values()) == {"planned"}
+
+    clock.set(NOW + timedelta(hours=1))  # 11:00 JST: today's visit is under way
+    phone.headers, coord = await login(client, "comm"), await login(client, "coord", device_id="office")
+    paused = await client.post(f"/api/v1/residents/{resident.id}/status",
+                               json={"status": "paused", "reason": "入院"}, headers=coord)  # fmt: skip
+    assert paused.status_code == 200, paused.text
+    await phone.pull()
+    assert _phone_visits(phone) == dict.fromkeys(before, "cancelled")  # nothing left to visit
+
+    clock.set(NOW + timedelta(days=3))  # back home on Thursday 12 Nov, 10:00 JST
+    phone.headers, coord = await login(client, "comm"), await login(client, "coord", device_id="office")
+    resumed = await client.post(f"/api/v1/residents/{resident.id}/status", json={"status": "active"},
+                                headers=coord)  # fmt: skip
+    assert resumed.status_code == 200, resumed.text
+    await phone.pull()
+    planned = {i for i, status in _phone_visits(phone).items() if status == "planned"}
+    async with db() as session:
+        visits = {v.id: v for v in await visits_of(session, resident)}
+    days = sorted(date.fromisoformat(visits[i].occurrence_key[:10]) for i in planned)
+    assert days == [date(2026, 11, 12) + timedelta(days=n) for n in range(len(days))]  # from today on
+    assert len(days) >= 7 * 8  # the whole horizon again
+    assert all(visits[i].status == VisitStatus.CANCELLED for i in before)  # the old ones stay cancelled
+
+
+async def test_ending_a_resident_cancels_their_visits_ahead(client, db) -> None:
+    resident = await _town(db)
+    coord = await login(client, "coord", device_id="office")
+    ended = await client.post(f"/api/v1/residents/{resident.id}/status",
+                              json={"status": "ended", "reason": "転居"}, headers=coord)  # fmt: skip
+    assert ended.status_code == 200, ended.text
+    async with db() as session:
+        statuses = {v.status for v in await visits_of(session, resident)}
+    assert statuses == {VisitStatus.CANCELLED}
