@@ -102,13 +102,16 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """PostgreSQL-only tests are not collected for SQLite at all, so that a skip in the report
-    only ever means a missing PostgreSQL."""
+    """PostgreSQL-only tests are not collected for SQLite at all, and long runs only when asked
+    for, so that a skip in the report only ever means a missing PostgreSQL."""
+    long_runs_wanted = "long_run" in (config.getoption("markexpr") or "")
     kept, dropped = [], []
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})
         if item.get_closest_marker("postgres_only") and params.get("backend") == "sqlite":
             dropped.append(item)
+        elif item.get_closest_marker("long_run") and not long_runs_wanted:
+            dropped.append(item)  # long fault and property runs: `pytest -m long_run`
         else:
             kept.append(item)
     if dropped:

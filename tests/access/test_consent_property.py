@@ -20,7 +20,7 @@ visit or live plan keeps an assignee who may not see the resident; a visit nobod
 `nobody_can_visit` alert.
 
 The default run is small and derandomized (it is part of `make test`); a long random run:
-`pytest -m slow tests/access/test_consent_property.py` (300 examples; CONSENT_PROPERTY_EXAMPLES=N for
+`pytest -m long_run tests/access/test_consent_property.py` (300 examples; CONSENT_PROPERTY_EXAMPLES=N for
 another number).
 """
 
@@ -658,15 +658,13 @@ async def test_every_user_receives_exactly_what_the_rules_allow(
     FIGURES["seconds"] = FIGURES.get("seconds", 0.0) + wallclock.perf_counter() - started
 
 
-@pytest.mark.slow
+@pytest.mark.long_run
 @hsettings(max_examples=int(os.environ.get("CONSENT_PROPERTY_EXAMPLES", "300")), deadline=None, database=None, print_blob=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])  # fmt: skip
 @given(**HISTORY)
 async def test_long_random_histories(
     request, client, db, settings, zone_name, start_hour, consents, bases, ops
 ):
-    if "slow" not in (request.config.getoption("markexpr") or ""):
-        pytest.skip("long random run: pytest -m slow tests/access/test_consent_property.py")
     started = wallclock.perf_counter()
     await _run_history(client, db, settings, zone_name, start_hour, consents, bases, ops)
     FIGURES["seconds"] = FIGURES.get("seconds", 0.0) + wallclock.perf_counter() - started

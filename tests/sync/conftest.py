@@ -98,13 +98,3 @@ async def live(app: Litestar) -> AsyncIterator[Recorder]:
     client runs one request at a time on a thread of its own)."""
     async with live_client(app) as c:
         yield c
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The long fault run (marked `slow`) runs only when asked for with `-m slow`."""
-    if "slow" in (config.getoption("markexpr") or ""):
-        return
-    long_runs = [i for i in items if i.get_closest_marker("slow") and "tests/sync/" in i.nodeid]
-    if long_runs:
-        config.hook.pytest_deselected(items=long_runs)
-        items[:] = [i for i in items if i not in long_runs]

@@ -2,7 +2,7 @@
 editing meanwhile converge to exactly their scope, lose nothing and never see a 5xx.
 
     make test                                              # the fast seeds, both databases
-    .venv/bin/python -m pytest -m slow tests/sync/test_faults.py -s   # the long run, with figures
+    .venv/bin/python -m pytest -m long_run tests/sync/test_faults.py -s   # the long run, with figures
     MIMAMORI_FAULT_ROUNDS=5000 ...                         # rounds per database in the long run
 """
 
@@ -25,7 +25,7 @@ async def test_phones_survive_a_bad_network(app, live, db, now, seed: int) -> No
     assert sum(report.faults.values()) > 20
 
 
-@pytest.mark.slow
+@pytest.mark.long_run
 async def test_phones_survive_a_bad_network_for_long(app, live, db, now, backend: str) -> None:
     rounds = int(os.environ.get("MIMAMORI_FAULT_ROUNDS", "3000"))
     report = faults.Report(seed=0)
