@@ -327,7 +327,10 @@ async def run(db: Db, client: Any, app: Any, *, seed: int, rounds: int, tag: str
     report.seconds = time.perf_counter() - started
     report.full_resends = FIGURES["full_resends"] - resends[0]
     report.stale_full_resends = FIGURES["stale_full_resends"] - resends[1]
-    await check(db, client, world)
+    try:
+        await check(db, client, world)
+    except AssertionError as exc:
+        raise AssertionError(f"seed {seed}: {exc}") from exc
     return report
 
 
@@ -430,7 +433,17 @@ async def check(db: Db, client: Any, world: World) -> None:
         await fresh.pull()
         mine, theirs = device.records(), fresh.records()
         for table in mine:
-            assert mine[table] == theirs[table], (index, table, set(mine[table]) ^ set(theirs[table]))
+            assert mine[table] == theirs[table], (
+                index,
+                table,
+                {"only on the phone": set(mine[table]) - set(theirs[table])},
+                {"missing": set(theirs[table]) - set(mine[table])},
+                {
+                    "different": {
+                        i for i in set(mine[table]) & set(theirs[table]) if mine[table][i] != theirs[table][i]
+                    }
+                },
+            )
 
 
 async def run_on(settings: Any, *, seed: int, rounds: int) -> Report:
