@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.access import Principal
+from domain.i18n import negotiate
 from domain.settings import Settings
 from sync import pull as pull_service
 from sync import push as push_service
@@ -20,6 +21,11 @@ class ResolveQuarantine(BaseModel):
     action: Literal["apply", "discard"]
     record: dict[str, Any] | None = Field(default=None, description="corrected fields (contact notes)")
     note: str | None = Field(default=None, max_length=500)
+
+
+def _reader_locale(request: Request[Any, Any, Any], principal: Principal) -> str:
+    """The request's Accept-Language when it names ja or en, else the reader's own setting."""
+    return negotiate(request.headers.get("accept-language"), default=principal.locale)
 
 
 class SyncController(Controller):
@@ -71,6 +77,7 @@ class SyncController(Controller):
     @get("/quarantine", operation_id="syncQuarantineList")
     async def list_quarantine(
         self,
+        request: Request[Any, Any, Any],
         principal: Principal,
         db_session: AsyncSession,
         page: int = Parameter(ge=1, le=1_000_000, default=1),
@@ -80,14 +87,19 @@ class SyncController(Controller):
         """Records phones pushed that the server held back (coordinators)."""
         rows, total = await quarantine.list_held(db_session, principal, status=status,
                                                  offset=(page - 1) * page_size, limit=page_size)  # fmt: skip
-        items = [quarantine.describe(r, principal.locale) for r in rows]
+        items = [quarantine.describe(r, _reader_locale(request, principal)) for r in rows]
         return {"items": items, "total": total, "page": page, "page_size": page_size}
 
     @post("/quarantine/{entry_id:str}/resolve", operation_id="syncQuarantineResolve", status_code=200)
     async def resolve_quarantine(
-        self, entry_id: str, data: ResolveQuarantine, principal: Principal, db_session: AsyncSession
+        self,
+        request: Request[Any, Any, Any],
+        entry_id: str,
+        data: ResolveQuarantine,
+        principal: Principal,
+        db_session: AsyncSession,
     ) -> dict[str, Any]:
         """Apply (contact notes, optionally corrected) or discard a held record (coordinators)."""
         entry = await quarantine.resolve(db_session, principal, entry_id, action=data.action,
                                          corrections=data.record, note=data.note)  # fmt: skip
-        return quarantine.describe(entry, principal.locale)
+        return quarantine.describe(entry, _reader_locale(request, principal))

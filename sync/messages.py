@@ -61,20 +61,12 @@ register(
             "en": "This held record cannot be applied ({reason}).",
         },
         "sync.refused.invalid": {
-            "ja": "入力内容に誤りがあります（{field}: {code}）。",
-            "en": "A field is not valid ({field}: {rule}).",
+            "ja": "入力内容に誤りがあります。",
+            "en": "A detail is not valid.",
         },
         "sync.refused.forbidden": {
-            "ja": "この端末からは変更できない内容です（{what}）。",
-            "en": "This change is not allowed from a phone ({what}).",
-        },
-        "sync.quarantine.title": {
-            "ja": "同期できなかった記録があります",
-            "en": "A record could not be synced",
-        },
-        "sync.quarantine.summary": {
-            "ja": "端末から送られた記録 {count} 件を保留しました（{tables}）。コーディネーターが確認します。",
-            "en": "{count} records from a phone were held back ({tables}). A coordinator will review them.",
+            "ja": "この内容は端末からは変更できません。",
+            "en": "This change cannot be made from a phone.",
         },
         "error.sync.quarantine_rate": {
             "ja": "この端末から保留された記録が多すぎます（1時間に{limit}件まで）。何も失われていません。しばらくしてから同期してください。",
@@ -87,10 +79,6 @@ register(
         "error.sync.too_many_in_table": {
             "ja": "1回の同期で1つの表に送れる記録は{max}件までです（{table}: {count}件）。分けて送ってください。",
             "en": "One push may carry at most {max} records per table ({table}: {count}). Push them in parts.",
-        },
-        "sync.quarantine.body": {
-            "ja": "端末から送られた記録（{table}）を保留しました。理由: {reason}。コーディネーターが確認します。",
-            "en": "A record from a phone ({table}) was held back. Reason: {reason}. A coordinator will review it.",
         },
     }
 )

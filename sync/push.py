@@ -289,7 +289,7 @@ async def _prefetch_residents(ctx: _Context, pushed: list[PushedRecord]) -> None
 async def _judge(ctx: _Context, record: PushedRecord) -> Apply | None:
     row = ctx.rows.get((record.table, record.id))
     if row is _FOREIGN:
-        raise forbidden("id")
+        raise forbidden("foreign_id")
     if record.operation == "deleted":
         if row is None or row.deleted_at is not None:
             return None  # deleting what the server does not have (any more) is a no-op
@@ -299,13 +299,13 @@ async def _judge(ctx: _Context, record: PushedRecord) -> Apply | None:
     if record.table == "contact_notes":
         return await _judge_note(ctx, record, row)
     if row is None:
-        raise forbidden(f"create {record.table}")
+        raise forbidden("create")
     return await _judge_update(ctx, record, row)
 
 
 async def _judge_delete(ctx: _Context, record: PushedRecord, row: Any) -> Apply | None:
     if record.table != "contact_notes" or not may_edit_note(ctx.principal, row):
-        raise forbidden(f"delete {record.table}")
+        raise forbidden("delete")
     if row.feed_seq > ctx.params.last_pulled_at:
         raise _Conflict()
 
@@ -360,11 +360,11 @@ async def _check_visit(ctx: _Context, visit_id: str | None, resident_id: str) ->
 async def _judge_note(ctx: _Context, record: PushedRecord, row: ContactNote | None) -> Apply | None:
     principal = ctx.principal
     if row is not None and not may_edit_note(principal, row):
-        raise forbidden("contact note of another author")
+        raise forbidden("other_author")
     fields = _read_note(record.data, ctx.params.schema_version, creating=row is None)
     resident_id = fields.get("resident_id") or (row.resident_id if row is not None else None)
     if row is not None and resident_id != row.resident_id:
-        raise forbidden("resident_id")
+        raise forbidden("move_resident")
     assert resident_id is not None
     if not await ctx.resident_visible(resident_id):
         raise forbidden("resident")
@@ -432,13 +432,13 @@ async def _judge_update(ctx: _Context, record: PushedRecord, row: Any) -> Apply 
     # quarantine) for what the server keeps hidden, e.g. a resident's birth year or the status of a
     # visit assigned to someone else.
     if not await _visible(ctx, table, row) or not await _held_by_phone(ctx, table, row):
-        raise forbidden(table)
+        raise forbidden("not_held")
     shown = {c.name for c in SYNC_TABLES[table].wire_columns(ctx.principal, ctx.params.schema_version)}
     managed = SERVER_MANAGED[table]
     hidden = sorted(name for name in record.data if name not in shown and name not in managed
                     and name in schema.column_names(table, ctx.params.schema_version))  # fmt: skip
     if hidden:
-        raise forbidden(f"{table}: {', '.join(hidden)}")
+        raise forbidden("fields", fields=hidden)
     differing: dict[str, Any] = {}
     for column in schema.columns(table, ctx.params.schema_version):
         if column.name in managed or column.name not in record.data:
@@ -455,7 +455,7 @@ async def _judge_update(ctx: _Context, record: PushedRecord, row: Any) -> Apply 
     writable = await _writable(ctx, table, row)
     refused_columns = sorted(differing.keys() - writable)
     if refused_columns:
-        raise forbidden(f"{table}: {', '.join(refused_columns)}")
+        raise forbidden("fields", fields=refused_columns)
     await _validate_update(ctx, table, row, differing)
 
     async def apply() -> None:
@@ -532,7 +532,7 @@ async def _validate_update(ctx: _Context, table: str, row: Any, changes: dict[st
     if table == "alerts" and (
         changes.get("status") != AlertStatus.ACKNOWLEDGED or row.status != AlertStatus.OPEN
     ):
-        raise forbidden("alerts: only acknowledging an open alert")
+        raise forbidden("acknowledge_only")
 
 
 async def _note_recorded(ctx: _Context, note: ContactNote) -> None:

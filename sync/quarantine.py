@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 from typing import Any
@@ -26,6 +26,8 @@ from domain.errors import Conflict, InvalidInput, NotFound, RateLimited
 from domain.i18n import translate
 from domain.models import QuarantinedRecord, User
 from notifications import outbox
+from notifications.templates import normalise_locale
+from sync import wording
 
 OPEN, APPLIED, DISCARDED = "open", "applied", "discarded"
 RATE_WINDOW = timedelta(hours=1)
@@ -152,8 +154,9 @@ async def hold_all(session: AsyncSession, principal: Principal, refusals: list[R
 
 
 async def notify(session: AsyncSession, principal: Principal, held: list[Held]) -> None:
-    """Tell the author and the coordinators, each in their language (no personal data in the text):
-    one summary message per push, however many records it held."""
+    """Tell the author and the coordinators, each in their language and in plain words (no
+    personal data, no table or field names): one summary message per push, however many records
+    it held. The author is reassured that nothing is lost; coordinators are asked to review."""
     if not held:
         return
     coordinators = (
@@ -163,24 +166,24 @@ async def notify(session: AsyncSession, principal: Principal, held: list[Held]) 
             )
         )
     ).all()
-    recipients: dict[str, str] = {uid: locale for uid, locale in coordinators}
-    recipients[principal.user_id] = principal.locale
-    by_locale: dict[str, list[str]] = defaultdict(list)
-    for uid, locale in recipients.items():
-        by_locale[locale if locale in ("ja", "en") else "ja"].append(uid)
-    per_table = Counter(entry.table_name for entry in held)
-    tables = ", ".join(f"{table} {count}" for table, count in sorted(per_table.items()))
+    readers: dict[str, tuple[str, str]] = {uid: ("coordinator", locale) for uid, locale in coordinators}
+    readers[principal.user_id] = ("author", principal.locale)  # an author who coordinates is the author
+    groups: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for uid, (role, locale) in readers.items():
+        groups[(role, normalise_locale(locale))].append(uid)
     first = held[0]
-    for locale, user_ids in by_locale.items():
+    for (role, locale), user_ids in sorted(groups.items()):
         if len(held) == 1:
-            reason = translate(first.reason, locale, **first.detail)
-            body = translate("sync.quarantine.body", locale, table=first.table_name, reason=reason)
+            body = translate(f"sync.quarantine.body.{role}", locale,
+                             table=wording.table_word(first.table_name, locale),
+                             reason=wording.reason_text(first.reason, first.detail, locale))  # fmt: skip
         else:
-            body = translate("sync.quarantine.summary", locale, count=len(held), tables=tables)
+            body = translate(f"sync.quarantine.summary.{role}", locale, count=len(held),
+                             tables=wording.summary_tables((h.table_name for h in held), locale))  # fmt: skip
         await outbox.enqueue(
             session,
             org_id=principal.org_id,
-            user_ids=user_ids,
+            user_ids=sorted(user_ids),
             kind="sync_quarantined",
             title=translate("sync.quarantine.title", locale),
             body=body,
@@ -197,7 +200,8 @@ def describe(entry: QuarantinedRecord, locale: str) -> dict[str, Any]:
         "operation": entry.operation,
         "record": entry.record,
         "reason": entry.reason,
-        "reason_text": translate(entry.reason, locale, **entry.detail),
+        "reason_text": wording.reason_text(entry.reason, entry.detail, locale),
+        "table_text": wording.table_word(entry.table_name, locale),
         "detail": entry.detail,
         "user_id": entry.user_id,
         "device_id": entry.device_id,

@@ -177,8 +177,10 @@ def invalid(field: str, code: str) -> Refused:
     return Refused("sync.refused.invalid", field=field, rule=code)
 
 
-def forbidden(what: str) -> Refused:
-    return Refused("sync.refused.forbidden", what=what)
+def forbidden(cause: str, fields: list[str] | None = None) -> Refused:
+    """`cause` is one of `sync.wording.FORBIDDEN_CAUSES`; `fields` the column names refused. Both
+    are stored with the held record and put into words only when someone reads them."""
+    return Refused("sync.refused.forbidden", cause=cause, **({"fields": fields} if fields else {}))
 
 
 # Field readers: wire value → server value, or Refused.
