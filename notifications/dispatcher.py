@@ -42,6 +42,7 @@ from domain.org_settings import OrgRules, rules_for, timezone_of
 from notifications import transports
 from notifications.config import PushSettings, push_settings
 from notifications.devices import deactivate_token, stale_before
+from notifications.templates import LOCK_SCREEN
 from notifications.transports import Outcome, PushMessage, SendResult, Transport
 
 log = logging.getLogger("mimamori.push")
@@ -93,6 +94,15 @@ def push_data(notification: Any) -> dict[str, str]:
         if key in PUSH_DATA_KEYS and value is not None:
             data[key] = str(value)
     return data
+
+
+def push_text(notification: Any) -> tuple[str, str]:
+    """The title and body a lock screen shows: the message's own shorter text when it has one
+    (`templates.LOCK_SCREEN`), else the inbox title and body."""
+    short = (notification.data or {}).get(LOCK_SCREEN)
+    if isinstance(short, dict):
+        return str(short.get("title", "")), str(short.get("body", ""))
+    return notification.title, notification.body
 
 
 async def dispatch_once(
@@ -196,11 +206,12 @@ async def _claim(db_config: SQLAlchemyAsyncConfig, config: PushSettings) -> tupl
                 change["b_next"] = morning  # quiet hours: not an attempt, just later
             else:
                 attempt = row.attempts + 1
+                title, body = push_text(row)
                 change.update(b_attempts=attempt, b_next=now + timedelta(seconds=config.lease_seconds))
                 claims.append(
                     _Claim(row.id, attempt, PushMessage(
                         delivery_id=row.id, device_id=row.device_id, token=row.push_token or "",
-                        title=row.title, body=row.body, data=push_data(row), urgent=row.urgent,
+                        title=title, body=body, data=push_data(row), urgent=row.urgent,
                         collapse_key=row.collapse_key, platform=row.platform,
                     ))
                 )  # fmt: skip

@@ -12,6 +12,9 @@ whom the rule withheld it from (ids only). The dispatcher asks again before each
 Text: pass `title`/`body` explicitly, or leave `title` out and pass `params` to have each
 recipient's message rendered from the template of `kind` in their own locale
 (`notifications.templates`).
+A message whose inbox text says more than a lock screen may show (an urgent alert's address, last
+contact, assignee) passes `lock_screen=(template kind, params)`: the push then carries that
+template's text, rendered per recipient; the inbox keeps the full text.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from domain.clock import utcnow
 from domain.models import AlertEvent, Delivery, Device, Notification, Organisation, User
 from notifications import wakeup
 from notifications.devices import can_receive_push
-from notifications.templates import MessageKind, render
+from notifications.templates import LOCK_SCREEN, MessageKind, render
 
 _URGENT_PENDING = "mimamori_urgent_push_pending"
 
@@ -50,6 +53,7 @@ async def enqueue(
     not_before: datetime | None = None,
     params: dict[str, Any] | None = None,
     collapse_key: str | None = None,
+    lock_screen: tuple[MessageKind, dict[str, Any]] | None = None,
 ) -> list[Notification]:
     recipients = sorted(set(user_ids))
     if not recipients:
@@ -81,6 +85,12 @@ async def enqueue(
             user_title, user_body = render(kind, locale_of[user_id], **(params or {}))
         else:
             user_title, user_body = title, body
+        user_data = dict(data or {})
+        if lock_screen is not None:
+            # The push shows this shorter text (rendered from a whitelisted template); the inbox
+            # keeps the full title and body.
+            push_title, push_body = render(lock_screen[0], locale_of[user_id], **lock_screen[1])
+            user_data[LOCK_SCREEN] = {"title": push_title, "body": push_body}
         notification = Notification(
             org_id=org_id,
             user_id=user_id,
@@ -91,7 +101,7 @@ async def enqueue(
             resident_id=resident_id,
             alert_id=alert_id,
             visit_id=visit_id,
-            data=data or {},
+            data=user_data,
             collapse_key=collapse_key,
         )
         session.add(notification)

@@ -29,7 +29,18 @@ class MessageKind(StrEnum):
 
 
 # Parameters a template may use. Anything else is refused (see module docstring).
-ALLOWED_PARAMS = frozenset({"resident_name", "due", "tz", "hours", "level", "count", "title", "body"})
+ALLOWED_PARAMS = frozenset(
+    {"resident_name", "due", "tz", "hours", "level", "count", "title", "body", "reason"}
+)
+
+LOCK_SCREEN = "lock_screen"  # Notification.data key: the push's own title and body, when they differ
+
+# `reason` is a code from this closed list, never free text: the lock screen of an urgent alert
+# says who and why, and nothing a caller could fill with an address or a note.
+URGENT_REASONS: dict[str, dict[str, str]] = {
+    "emergency": {"ja": "緊急の連絡記録がありました", "en": "An emergency was recorded"},
+    "no_answer_twice": {"ja": "2回続けて応答がありません", "en": "No answer twice in a row"},
+}
 
 _TEMPLATES: dict[MessageKind, dict[str, tuple[str, str]]] = {
     MessageKind.MISSED_CONTACT: {
@@ -45,8 +56,8 @@ _TEMPLATES: dict[MessageKind, dict[str, tuple[str, str]]] = {
                "Nobody has acknowledged this alert yet (level {level}). Please look at it."),
     },
     MessageKind.URGENT_ALERT: {
-        "ja": ("【緊急】{resident_name}さん", "緊急の対応が必要です。すぐにアプリで確認してください。"),
-        "en": ("URGENT: {resident_name}", "Immediate action is needed. Open the app now."),
+        "ja": ("【緊急】{resident_name}さん", "{reason}。すぐにアプリで確認してください。"),
+        "en": ("URGENT: {resident_name}", "{reason}. Open the app now."),
     },
     MessageKind.REMINDER: {
         "ja": ("訪問予定：{resident_name}さん", "{due}に訪問の予定があります。"),
@@ -85,8 +96,22 @@ _TEMPLATES: dict[MessageKind, dict[str, tuple[str, str]]] = {
 }  # fmt: skip
 
 _FALLBACK = {
-    "ja": {"resident_name": "対象者", "due": "期限", "level": "", "count": "一部の", "hours": ""},
-    "en": {"resident_name": "a resident", "due": "the deadline", "level": "", "count": "Some", "hours": ""},
+    "ja": {
+        "resident_name": "対象者",
+        "due": "期限",
+        "level": "",
+        "count": "一部の",
+        "hours": "",
+        "reason": "緊急の対応が必要です",
+    },
+    "en": {
+        "resident_name": "a resident",
+        "due": "the deadline",
+        "level": "",
+        "count": "Some",
+        "hours": "",
+        "reason": "Immediate action is needed",
+    },
 }
 
 TITLE_MAX = 200
@@ -124,6 +149,10 @@ def render(kind: str, locale: str | None = None, **params: Any) -> tuple[str, st
     zone = ZoneInfo(tz) if isinstance(tz, str) else tz
     values = {**_FALLBACK[locale], "title": "", "body": ""}
     values.update({k: v for k, v in params.items() if v is not None})
+    if params.get("reason") is not None:
+        if params["reason"] not in URGENT_REASONS:
+            raise ValueError(f"unknown urgent reason {params['reason']!r}")
+        values["reason"] = URGENT_REASONS[params["reason"]][locale]
     if "due" in params and params["due"] is not None:
         values["due"] = _format_due(params["due"], locale, zone)
     title_template, body_template = templates[locale]

@@ -27,9 +27,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain import alerts as alert_lifecycle
 from domain.clock import utcnow
 from domain.enums import AlertResolution, AlertSeverity, AlertStatus
-from domain.models import Alert, Notification, Organisation, Resident, Visit
+from domain.models import Alert, ContactNote, Notification, Organisation, Resident, Visit
 from domain.org_settings import OrgRules, rules_for
 from schedules import audience
+from schedules import urgent as urgent_text
 
 MISSED_VISIT = "missed_visit"
 SAFETY_CHECK_MISSED = "safety_check_missed"
@@ -85,8 +86,11 @@ async def raise_alert(
     severity: AlertSeverity = AlertSeverity.NORMAL,
     window_closed_at: datetime | None = None,
     title_params: dict[str, object] | None = None,
+    note: ContactNote | None = None,
 ) -> Alert | None:
-    """Open the alert for this cause (once) and tell its first audience in the same transaction."""
+    """Open the alert for this cause (once) and tell its first audience in the same transaction.
+    An urgent alert raised by `note` says in the inbox what happened, where, the last contact and
+    who is assigned (`schedules.urgent`); its push shows only the name and the reason."""
     rules = rules_for(org)
     now = utcnow()
     who = await audience_for(session, resident, assignee_id)
@@ -111,11 +115,18 @@ async def raise_alert(
     if window_closed_at is not None:
         synced = last_sync is not None and last_sync >= window_closed_at
         extra_code = "notify.alert.synced_since" if synced else "notify.alert.not_synced_since"
+    detail: dict[str, Any] = {}
+    if kind in urgent_text.KINDS:
+        detail["lock_screen"] = urgent_text.lock_screen(kind, resident)
+        if note is not None:
+            facts = await urgent_text.gather(session, kind, resident, note)
+            detail["body_for"] = lambda locale: urgent_text.body(facts, org, locale)
     await _send_or_coordinators(
         session,
         org,
         resident,
         _first_audience(kind, who),
+        **detail,
         kind=f"alert.{kind}",
         title_code=f"notify.alert.{kind}.title",
         params={"name": resident.name, **(title_params or {})},

@@ -14,7 +14,7 @@ whose chain nobody else may see still reaches them (`schedules.alerting`).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,6 +27,7 @@ from domain.i18n import translate
 from domain.models import Assignment, Device, Organisation, Resident, User, UserDistrict
 from domain.org_settings import OrgRules, timezone_of
 from notifications.outbox import enqueue
+from notifications.templates import MessageKind
 
 
 async def next_visitor(session: AsyncSession, resident_ids: Iterable[str]) -> dict[str, str]:
@@ -152,9 +153,14 @@ async def send(
     alert_id: str | None = None,
     visit_id: str | None = None,
     data: dict[str, Any] | None = None,
+    body_for: Callable[[str], str] | None = None,
+    lock_screen: tuple[MessageKind, dict[str, Any]] | None = None,
 ) -> int:
     """Write one notification per recipient, worded in each recipient's language. A message naming
-    `resident` reaches only those who may see the resident now. Returns how many were written."""
+    `resident` reaches only those who may see the resident now. Returns how many were written.
+
+    `body_for(locale)` writes a body that needs more than one code (urgent alerts); `lock_screen`
+    is the shorter push text (`notifications.outbox.enqueue`)."""
     ids = sorted(set(user_ids))
     if not ids:
         return 0
@@ -170,6 +176,8 @@ async def send(
         body_parts = []
         if body_code:
             body_parts.append(translate(body_code, locale, **(body_params or params or {})))
+        if body_for is not None:
+            body_parts.append(body_for(locale))
         if extra_body_code:
             body_parts.append(translate(extra_body_code, locale, **(extra_params or {})))
         written += len(
@@ -186,6 +194,7 @@ async def send(
                 visit_id=visit_id,
                 data=data,
                 not_before=not_before,
+                lock_screen=lock_screen,
             )
         )
     return written

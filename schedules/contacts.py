@@ -64,6 +64,7 @@ async def handle_contact(session: AsyncSession, note: ContactNote) -> None:
         await alerting.raise_alert(
             session, org, kind=alerting.EMERGENCY, cause_key=f"emergency:{note.id}", resident=resident,
             visit_id=visit.id if visit else None, assignee_id=note.author_id, severity=AlertSeverity.URGENT,
+            note=note,
         )  # fmt: skip
     elif note.outcome == ContactOutcome.NO_ANSWER:
         previous = await session.scalar(
@@ -81,7 +82,7 @@ async def handle_contact(session: AsyncSession, note: ContactNote) -> None:
             await alerting.raise_alert(
                 session, org, kind=alerting.NO_ANSWER_TWICE, cause_key=f"no_answer_twice:{note.id}",
                 resident=resident, visit_id=visit.id if visit else None, assignee_id=note.author_id,
-                severity=AlertSeverity.URGENT,
+                severity=AlertSeverity.URGENT, note=note,
             )  # fmt: skip
         else:
             await _request_revisit(session, note, resident, org, visit, now)

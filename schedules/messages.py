@@ -148,6 +148,36 @@ register(
             "ja": "【緊急】{name}さん 緊急の連絡記録",
             "en": "[Urgent] Emergency recorded for {name}",
         },
+        "notify.alert.emergency.what": {
+            "ja": "{author}さんが{at}に緊急の連絡を記録しました（{method}）。",
+            "en": "{author} recorded an emergency at {at} ({method}).",
+        },
+        "notify.alert.no_answer_twice.what": {
+            "ja": "2回続けて応答がありません。最後の試みは{at}の{method}です（記録：{author}さん）。",
+            "en": "No answer twice in a row; the latest try was at {at} ({method}), recorded by {author}.",
+        },
+        "notify.alert.urgent.someone": {"ja": "担当者", "en": "A visitor"},
+        "notify.alert.urgent.where": {"ja": "住所：{address}", "en": "Address: {address}"},
+        "notify.alert.urgent.last_reached": {
+            "ja": "最後に会えた・話せた連絡：{at}（{method}）",
+            "en": "Last time they were reached: {at} ({method})",
+        },
+        "notify.alert.urgent.never_reached": {
+            "ja": "会えた・話せた連絡の記録はまだありません。",
+            "en": "Nobody has recorded reaching them yet.",
+        },
+        "notify.alert.urgent.assignee": {
+            "ja": "担当：{assignee}さん（端末の最終同期：{at}）",
+            "en": "Assigned: {assignee} (phone last synced {at})",
+        },
+        "notify.alert.urgent.assignee_never_synced": {
+            "ja": "担当：{assignee}さん（端末はまだ同期していません）",
+            "en": "Assigned: {assignee} (their phone has never synced)",
+        },
+        "notify.alert.urgent.no_assignee": {
+            "ja": "担当：未定（担当を割り当ててください）",
+            "en": "Assigned: nobody yet (please assign somebody)",
+        },
         "notify.alert.synced_since": {
             "ja": "担当者の端末は期間終了後に同期済み（最終同期 {at}）：未連絡の可能性があります。",
             "en": "The visitor's phone synced after the window closed (last sync {at}): likely not contacted.",
