@@ -53,3 +53,10 @@ def test_a_push_cannot_carry_addresses_or_note_text(leak):
 def test_unknown_kind_is_refused():
     with pytest.raises(ValueError, match="unknown message kind"):
         render("horoscope", "ja")
+
+
+def test_an_urgent_reason_is_a_code_from_a_closed_list_never_free_text():
+    title, body = render("urgent_alert", "en", resident_name="山田 花子", reason="no_answer_twice")
+    assert "山田 花子" in title and "No answer twice" in body
+    with pytest.raises(ValueError, match="unknown urgent reason"):
+        render("urgent_alert", "ja", resident_name="山田 花子", reason="テスト市中央1-2-3")
