@@ -56,9 +56,13 @@ register(
             "ja": "この保留データはすでに処理済みです。",
             "en": "This held record has already been resolved.",
         },
-        "error.sync.cannot_apply": {
-            "ja": "この保留データは適用できません（{reason}）。",
-            "en": "This held record cannot be applied ({reason}).",
+        "error.sync.only_notes_apply": {
+            "ja": "適用できるのは保留された連絡記録の追加・変更だけです。この記録は破棄してください。",
+            "en": "Only a held contact note (new or changed) can be applied. Discard this record instead.",
+        },
+        "error.sync.apply_id_taken": {
+            "ja": "同じ番号の別の連絡記録がすでにあるため適用できません。この記録は破棄してください。",
+            "en": "Another contact note already has this id, so this one cannot be applied. Discard it instead.",
         },
         "sync.refused.invalid": {
             "ja": "入力内容に誤りがあります。",

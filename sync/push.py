@@ -550,7 +550,7 @@ async def apply_held_note(
 ) -> None:
     """A coordinator accepts a held contact note (optionally corrected): written as its author's."""
     if entry.table_name != "contact_notes" or entry.operation == "deleted":
-        raise InvalidInput("error.sync.cannot_apply", reason=entry.table_name)
+        raise InvalidInput("error.sync.only_notes_apply")
     data = {**entry.record, **{k: v for k, v in corrections.items() if k in NOTE_FIELDS}}
     try:
         fields = _read_note(data, schema.LATEST_VERSION, creating=True)
@@ -561,7 +561,7 @@ async def apply_held_note(
     if existing is not None and (
         existing.org_id != coordinator.org_id or existing.author_id != entry.user_id
     ):
-        raise Conflict("error.sync.cannot_apply", reason="id")
+        raise Conflict("error.sync.apply_id_taken")
     resident = await session.get(Resident, fields["resident_id"])
     if resident is None or resident.org_id != coordinator.org_id or resident.deleted_at is not None:
         raise InvalidInput.field("resident_id", "field.not_found")

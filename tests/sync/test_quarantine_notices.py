@@ -103,3 +103,13 @@ async def test_a_mixed_push_gets_one_plain_summary_and_plain_reasons(client, db,
             assert "連絡の結果" in joined and "同意" in joined
         else:
             assert "outcome" in joined and "consent" in joined
+
+    # Applying anything but a contact note is refused in words, not with a table name.
+    held_resident = next(i for i in items if i["table"] == "residents")
+    for locale in ("ja", "en"):
+        refused = await client.post(
+            f"/api/v1/sync/quarantine/{held_resident['id']}/resolve",
+            headers={**coordinator, "Accept-Language": locale},
+            json={"action": "apply"},
+        )
+        assert refused.status_code == 400 and plain(refused.json()["title"], locale), refused.text
