@@ -324,10 +324,15 @@ def create_user(
         else None
     )
     click.echo(
-        translate("cli.user_created", locale, login=created.login, role=translate(f"cli.role.{role}", locale),
-                  activation_code=created.activation_code,
-                  expires=expires.strftime("%Y-%m-%d %H:%M %Z") if expires else "-")
-    )  # fmt: skip
+        translate(
+            "cli.user_created",
+            locale,
+            login=created.login,
+            role=translate(f"cli.role.{role}", locale),
+            activation_code=created.activation_code,
+            expires=expires.strftime("%Y-%m-%d %H:%M %Z") if expires else "-",
+        )
+    )
 
 
 @main.command("import-residents")
@@ -354,8 +359,16 @@ def import_residents_command(file: Path, org_id: str, dry_run: bool, lang: str |
         if error.line == FILE_LINE:
             click.echo(translate("cli.import_file", locale, message=error.message(locale)), err=True)
         else:
-            click.echo(translate("cli.import_line", locale, line=error.line, field=error.field or "-",
-                                 message=error.message(locale)), err=True)  # fmt: skip
+            click.echo(
+                translate(
+                    "cli.import_line",
+                    locale,
+                    line=error.line,
+                    field=error.field or "-",
+                    message=error.message(locale),
+                ),
+                err=True,
+            )
     if report.ignored_columns:
         click.echo(translate("cli.import_ignored", locale, columns=", ".join(report.ignored_columns)))
     counts = {"rows": report.rows, "bad": len({e.line for e in report.errors}), "count": len(report.errors)}

@@ -117,54 +117,154 @@ STAFF: tuple[tuple[str, str, Role, int | None], ...] = (
 )
 
 SURNAMES = (
-    ("佐藤", "サトウ"), ("鈴木", "スズキ"), ("高橋", "タカハシ"), ("田中", "タナカ"), ("伊藤", "イトウ"),
-    ("渡辺", "ワタナベ"), ("山本", "ヤマモト"), ("中村", "ナカムラ"), ("小林", "コバヤシ"), ("加藤", "カトウ"),
-    ("吉田", "ヨシダ"), ("山田", "ヤマダ"), ("佐々木", "ササキ"), ("山口", "ヤマグチ"), ("松本", "マツモト"),
-    ("井上", "イノウエ"), ("木村", "キムラ"), ("林", "ハヤシ"), ("斎藤", "サイトウ"), ("清水", "シミズ"),
-    ("山崎", "ヤマザキ"), ("森", "モリ"), ("池田", "イケダ"), ("橋本", "ハシモト"), ("阿部", "アベ"),
-    ("石川", "イシカワ"), ("前田", "マエダ"), ("藤田", "フジタ"), ("後藤", "ゴトウ"), ("岡田", "オカダ"),
-    ("長谷川", "ハセガワ"), ("村上", "ムラカミ"), ("近藤", "コンドウ"), ("石井", "イシイ"), ("坂本", "サカモト"),
-    ("遠藤", "エンドウ"), ("青木", "アオキ"), ("藤井", "フジイ"), ("西村", "ニシムラ"), ("福田", "フクダ"),
-    ("太田", "オオタ"), ("三浦", "ミウラ"), ("原田", "ハラダ"), ("松田", "マツダ"), ("中島", "ナカジマ"),
-)  # fmt: skip
+    ("佐藤", "サトウ"),
+    ("鈴木", "スズキ"),
+    ("高橋", "タカハシ"),
+    ("田中", "タナカ"),
+    ("伊藤", "イトウ"),
+    ("渡辺", "ワタナベ"),
+    ("山本", "ヤマモト"),
+    ("中村", "ナカムラ"),
+    ("小林", "コバヤシ"),
+    ("加藤", "カトウ"),
+    ("吉田", "ヨシダ"),
+    ("山田", "ヤマダ"),
+    ("佐々木", "ササキ"),
+    ("山口", "ヤマグチ"),
+    ("松本", "マツモト"),
+    ("井上", "イノウエ"),
+    ("木村", "キムラ"),
+    ("林", "ハヤシ"),
+    ("斎藤", "サイトウ"),
+    ("清水", "シミズ"),
+    ("山崎", "ヤマザキ"),
+    ("森", "モリ"),
+    ("池田", "イケダ"),
+    ("橋本", "ハシモト"),
+    ("阿部", "アベ"),
+    ("石川", "イシカワ"),
+    ("前田", "マエダ"),
+    ("藤田", "フジタ"),
+    ("後藤", "ゴトウ"),
+    ("岡田", "オカダ"),
+    ("長谷川", "ハセガワ"),
+    ("村上", "ムラカミ"),
+    ("近藤", "コンドウ"),
+    ("石井", "イシイ"),
+    ("坂本", "サカモト"),
+    ("遠藤", "エンドウ"),
+    ("青木", "アオキ"),
+    ("藤井", "フジイ"),
+    ("西村", "ニシムラ"),
+    ("福田", "フクダ"),
+    ("太田", "オオタ"),
+    ("三浦", "ミウラ"),
+    ("原田", "ハラダ"),
+    ("松田", "マツダ"),
+    ("中島", "ナカジマ"),
+)
 WOMEN = (
-    ("和子", "カズコ"), ("幸子", "サチコ"), ("節子", "セツコ"), ("弘子", "ヒロコ"), ("久子", "ヒサコ"),
-    ("美代子", "ミヨコ"), ("トミ", "トミ"), ("ハル", "ハル"), ("静江", "シズエ"), ("千代", "チヨ"),
-    ("文子", "フミコ"), ("光子", "ミツコ"), ("敏子", "トシコ"), ("洋子", "ヨウコ"), ("恵子", "ケイコ"),
-    ("京子", "キョウコ"), ("悦子", "エツコ"), ("キヨ", "キヨ"), ("富子", "トミコ"), ("貞子", "サダコ"),
-    ("澄子", "スミコ"), ("道子", "ミチコ"), ("昭子", "アキコ"), ("信子", "ノブコ"),
-)  # fmt: skip
+    ("和子", "カズコ"),
+    ("幸子", "サチコ"),
+    ("節子", "セツコ"),
+    ("弘子", "ヒロコ"),
+    ("久子", "ヒサコ"),
+    ("美代子", "ミヨコ"),
+    ("トミ", "トミ"),
+    ("ハル", "ハル"),
+    ("静江", "シズエ"),
+    ("千代", "チヨ"),
+    ("文子", "フミコ"),
+    ("光子", "ミツコ"),
+    ("敏子", "トシコ"),
+    ("洋子", "ヨウコ"),
+    ("恵子", "ケイコ"),
+    ("京子", "キョウコ"),
+    ("悦子", "エツコ"),
+    ("キヨ", "キヨ"),
+    ("富子", "トミコ"),
+    ("貞子", "サダコ"),
+    ("澄子", "スミコ"),
+    ("道子", "ミチコ"),
+    ("昭子", "アキコ"),
+    ("信子", "ノブコ"),
+)
 MEN = (
-    ("清", "キヨシ"), ("茂", "シゲル"), ("勇", "イサム"), ("博", "ヒロシ"), ("進", "ススム"),
-    ("実", "ミノル"), ("正", "タダシ"), ("武", "タケシ"), ("昇", "ノボル"), ("明", "アキラ"),
-    ("三郎", "サブロウ"), ("一郎", "イチロウ"), ("勝", "マサル"), ("弘", "ヒロシ"), ("稔", "ミノル"),
-    ("修", "オサム"), ("隆", "タカシ"), ("和夫", "カズオ"), ("幸雄", "ユキオ"), ("正男", "マサオ"),
-)  # fmt: skip
+    ("清", "キヨシ"),
+    ("茂", "シゲル"),
+    ("勇", "イサム"),
+    ("博", "ヒロシ"),
+    ("進", "ススム"),
+    ("実", "ミノル"),
+    ("正", "タダシ"),
+    ("武", "タケシ"),
+    ("昇", "ノボル"),
+    ("明", "アキラ"),
+    ("三郎", "サブロウ"),
+    ("一郎", "イチロウ"),
+    ("勝", "マサル"),
+    ("弘", "ヒロシ"),
+    ("稔", "ミノル"),
+    ("修", "オサム"),
+    ("隆", "タカシ"),
+    ("和夫", "カズオ"),
+    ("幸雄", "ユキオ"),
+    ("正男", "マサオ"),
+)
 RELATIONS = ("長男", "長女", "次男", "次女", "姪", "甥", "妹", "弟", "近所の方", "友人")
 SUPPORT_NEEDS = (
-    "足腰が弱く杖を使用", "耳が遠い（大きめの声で）", "物忘れが増えている", "服薬の声かけが必要",
-    "買い物の支援が必要", "ゴミ出しが難しい", "配食サービス利用（平日昼）", "デイサービス利用（火・金）",
-    "糖尿病で通院中", "心臓に持病あり", "視力が弱い", "猫を飼っている", "夜間の一人歩きに注意",
-    "訪問は午前中が希望", "玄関のチャイムが故障気味（声をかけて）",
-)  # fmt: skip
+    "足腰が弱く杖を使用",
+    "耳が遠い（大きめの声で）",
+    "物忘れが増えている",
+    "服薬の声かけが必要",
+    "買い物の支援が必要",
+    "ゴミ出しが難しい",
+    "配食サービス利用（平日昼）",
+    "デイサービス利用（火・金）",
+    "糖尿病で通院中",
+    "心臓に持病あり",
+    "視力が弱い",
+    "猫を飼っている",
+    "夜間の一人歩きに注意",
+    "訪問は午前中が希望",
+    "玄関のチャイムが故障気味（声をかけて）",
+)
 PAUSE_REASONS = ("入院中", "ショートステイ利用中", "家族宅に滞在中")
 END_REASONS = ("施設入所のため終了", "市外へ転居")
-WARNING_SIGNS = ("mail_piling_up", "lights_on_day_and_night", "laundry_left_out", "curtains_closed",
-                 "weight_loss", "forgetfulness", "untidy_home", "low_mood")  # fmt: skip
+WARNING_SIGNS = (
+    "mail_piling_up",
+    "lights_on_day_and_night",
+    "laundry_left_out",
+    "curtains_closed",
+    "weight_loss",
+    "forgetfulness",
+    "untidy_home",
+    "low_mood",
+)
 NOTE_TEXT: dict[ContactOutcome, tuple[str, ...]] = {
     ContactOutcome.MET_WELL: (
-        "お元気そうでした。", "庭の手入れをされていました。", "最近の様子を伺い、変わりないとのこと。",
-        "近所の方とお茶をされていました。", "食事もきちんと取れているとのこと。", "体操教室に通っているそうです。",
+        "お元気そうでした。",
+        "庭の手入れをされていました。",
+        "最近の様子を伺い、変わりないとのこと。",
+        "近所の方とお茶をされていました。",
+        "食事もきちんと取れているとのこと。",
+        "体操教室に通っているそうです。",
     ),
     ContactOutcome.MET_CONCERN: (
-        "少し疲れた様子。食欲がないとのこと。", "転びそうになったと話されていた。", "同じ話を何度か繰り返されていた。",
-        "郵便物がたまっていた。", "部屋が以前より散らかっている。",
+        "少し疲れた様子。食欲がないとのこと。",
+        "転びそうになったと話されていた。",
+        "同じ話を何度か繰り返されていた。",
+        "郵便物がたまっていた。",
+        "部屋が以前より散らかっている。",
     ),
-    ContactOutcome.PHONE_ONLY: ("電話で話せました。変わりないとのこと。", "電話で体調を確認。通院予定ありとのこと。"),
+    ContactOutcome.PHONE_ONLY: (
+        "電話で話せました。変わりないとのこと。",
+        "電話で体調を確認。通院予定ありとのこと。",
+    ),
     ContactOutcome.NO_ANSWER: ("呼び鈴に応答なし。", "不在の様子。電話にも出られず。"),
     ContactOutcome.AWAY: ("ご家族の家に出かけているとのこと（隣の方より）。",),
     ContactOutcome.REFUSED: ("今日は会いたくないとのこと。玄関越しに声は確認。",),
-}  # fmt: skip
+}
 RISK_RRULE = {
     RiskLevel.HIGH: "FREQ=WEEKLY;INTERVAL=1;BYDAY={day}",
     RiskLevel.MEDIUM: "FREQ=WEEKLY;INTERVAL=2;BYDAY={day}",
@@ -173,9 +273,14 @@ RISK_RRULE = {
 RISK_WINDOW_DAYS = {RiskLevel.HIGH: 1, RiskLevel.MEDIUM: 2, RiskLevel.LOW: 3}
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR")
 CONTACT_OUTCOMES = frozenset(
-    {ContactOutcome.MET_WELL, ContactOutcome.MET_CONCERN, ContactOutcome.PHONE_ONLY, ContactOutcome.REFUSED,
-     ContactOutcome.EMERGENCY}
-)  # fmt: skip
+    {
+        ContactOutcome.MET_WELL,
+        ContactOutcome.MET_CONCERN,
+        ContactOutcome.PHONE_ONLY,
+        ContactOutcome.REFUSED,
+        ContactOutcome.EMERGENCY,
+    }
+)
 
 
 class _Ids:
@@ -244,18 +349,28 @@ class _Town:
         password_hash = hash_secret(self.settings.demo_password)  # Argon2 is slow: hash once
         for login, display_name, role, _district in STAFF:
             user = User(
-                id=self.new_id(), org_id=self.org.id, login=login, display_name=display_name, role=role,
-                locale="ja", active=True, password_hash=password_hash, is_demo=True,
-            )  # fmt: skip
+                id=self.new_id(),
+                org_id=self.org.id,
+                login=login,
+                display_name=display_name,
+                role=role,
+                locale="ja",
+                active=True,
+                password_hash=password_hash,
+                is_demo=True,
+            )
             self.staff[login] = user
             self.session.add(user)
         await self.session.flush()
         for login, _name, role, district in STAFF:
             if role == Role.COMMISSIONER and district is not None:
                 self.session.add(
-                    UserDistrict(org_id=self.org.id, user_id=self.staff[login].id,
-                                 district_id=self.districts[district].id)
-                )  # fmt: skip
+                    UserDistrict(
+                        org_id=self.org.id,
+                        user_id=self.staff[login].id,
+                        district_id=self.districts[district].id,
+                    )
+                )
         self._residents()
         await self.session.flush()
         self._contacts_and_consents()
@@ -307,13 +422,22 @@ class _Town:
                     status, reason = ResidentStatus.PAUSED, rng.choice(PAUSE_REASONS)
                     paused_days = rng.randint(3, 20)
                 resident = Resident(
-                    id=self.new_id(), org_id=self.org.id, district_id=self.districts[district_index].id,
-                    name=f"{surname} {given}", kana=f"{surname_kana} {given_kana}", birth_year=birth_year,
-                    address=address, latitude=latitude, longitude=longitude,
+                    id=self.new_id(),
+                    org_id=self.org.id,
+                    district_id=self.districts[district_index].id,
+                    name=f"{surname} {given}",
+                    kana=f"{surname_kana} {given_kana}",
+                    birth_year=birth_year,
+                    address=address,
+                    latitude=latitude,
+                    longitude=longitude,
                     phone=_phone(rng) if rng.random() < 0.85 else None,
-                    household=household, risk_level=risk, support_needs="、".join(needs),
-                    status=status, status_reason=reason,
-                )  # fmt: skip
+                    household=household,
+                    risk_level=risk,
+                    support_needs="、".join(needs),
+                    status=status,
+                    status_reason=reason,
+                )
                 self.people.append(_Person(resident, district_index, paused_days_ago=paused_days))
         self.session.add_all(p.resident for p in self.people)
 
@@ -331,10 +455,16 @@ class _Town:
                 )
                 given = rng.choice(WOMEN if rng.random() < 0.5 else MEN)[0]
                 rows.append(
-                    EmergencyContact(id=self.new_id(), org_id=self.org.id, resident_id=resident.id,
-                                     name=f"{surname} {given}", relation=relation, phone=_phone(rng, mobile=True),
-                                     priority=priority)
-                )  # fmt: skip
+                    EmergencyContact(
+                        id=self.new_id(),
+                        org_id=self.org.id,
+                        resident_id=resident.id,
+                        name=f"{surname} {given}",
+                        relation=relation,
+                        phone=_phone(rng, mobile=True),
+                        priority=priority,
+                    )
+                )
 
             def consent(
                 recipient: ConsentRecipient,
@@ -345,9 +475,15 @@ class _Town:
             ) -> Consent:
                 given_on = self.today - timedelta(days=days_ago) if days_ago is not None else None
                 return Consent(
-                    id=self.new_id(), org_id=self.org.id, resident_id=resident.id, recipient=recipient,
-                    status=status, given_on=given_on, recorded_by=coordinator.id, **extra,
-                )  # fmt: skip
+                    id=self.new_id(),
+                    org_id=self.org.id,
+                    resident_id=resident.id,
+                    recipient=recipient,
+                    status=status,
+                    given_on=given_on,
+                    recorded_by=coordinator.id,
+                    **extra,
+                )
 
             roll = rng.random()
             given_days = rng.randint(30, 900)
@@ -357,8 +493,14 @@ class _Town:
                 else {}
             )
             if resident.status == ResidentStatus.ENDED:
-                rows.append(consent(ConsentRecipient.DISTRICT_COMMISSIONER, ConsentStatus.WITHDRAWN, given_days,
-                                    purpose="見守り活動のための情報提供（終了に伴い撤回）"))  # fmt: skip
+                rows.append(
+                    consent(
+                        ConsentRecipient.DISTRICT_COMMISSIONER,
+                        ConsentStatus.WITHDRAWN,
+                        given_days,
+                        purpose="見守り活動のための情報提供（終了に伴い撤回）",
+                    )
+                )
                 continue
             if roll < 0.05:
                 # No consent, but on the evacuation-support list: sharing with the commissioner is allowed.
@@ -367,32 +509,72 @@ class _Town:
                     if rng.random() < 0.7
                     else LegalBasis.COUNCIL_CONFIDENTIALITY
                 )
-                rows.append(consent(ConsentRecipient.DISTRICT_COMMISSIONER, ConsentStatus.NOT_GIVEN, None,
-                                    purpose="本人同意なし（法令に基づく提供）"))  # fmt: skip
-                rows.append(LegalBasisRecord(id=self.new_id(), org_id=self.org.id, resident_id=resident.id,
-                                             basis=basis, recipient=ConsentRecipient.DISTRICT_COMMISSIONER,
-                                             note="名簿・協議会の記録による", recorded_by=coordinator.id,
-                                             recorded_at=self.now - timedelta(days=rng.randint(30, 400))))  # fmt: skip
+                rows.append(
+                    consent(
+                        ConsentRecipient.DISTRICT_COMMISSIONER,
+                        ConsentStatus.NOT_GIVEN,
+                        None,
+                        purpose="本人同意なし（法令に基づく提供）",
+                    )
+                )
+                rows.append(
+                    LegalBasisRecord(
+                        id=self.new_id(),
+                        org_id=self.org.id,
+                        resident_id=resident.id,
+                        basis=basis,
+                        recipient=ConsentRecipient.DISTRICT_COMMISSIONER,
+                        note="名簿・協議会の記録による",
+                        recorded_by=coordinator.id,
+                        recorded_at=self.now - timedelta(days=rng.randint(30, 400)),
+                    )
+                )
                 continue
             purpose = "見守り活動・安否確認のための情報提供"
-            rows.append(consent(ConsentRecipient.DISTRICT_COMMISSIONER, ConsentStatus.GIVEN, given_days,
-                                purpose=purpose, **expiry))  # fmt: skip
+            rows.append(
+                consent(
+                    ConsentRecipient.DISTRICT_COMMISSIONER,
+                    ConsentStatus.GIVEN,
+                    given_days,
+                    purpose=purpose,
+                    **expiry,
+                )
+            )
             rows.append(
                 consent(ConsentRecipient.COUNCIL_STAFF, ConsentStatus.GIVEN, given_days, purpose=purpose)
             )
             if rng.random() < 0.25:
-                rows.append(consent(ConsentRecipient.COMMUNITY_SUPPORT_CENTRE, ConsentStatus.GIVEN, given_days,
-                                    purpose="介護予防・生活支援の相談"))  # fmt: skip
+                rows.append(
+                    consent(
+                        ConsentRecipient.COMMUNITY_SUPPORT_CENTRE,
+                        ConsentStatus.GIVEN,
+                        given_days,
+                        purpose="介護予防・生活支援の相談",
+                    )
+                )
             volunteer_roll = rng.random()
             if volunteer_roll < 0.45:
-                rows.append(consent(ConsentRecipient.VOLUNTEERS, ConsentStatus.GIVEN, given_days,
-                                    purpose="ボランティアによる声かけ・配食時の見守り", **expiry))  # fmt: skip
+                rows.append(
+                    consent(
+                        ConsentRecipient.VOLUNTEERS,
+                        ConsentStatus.GIVEN,
+                        given_days,
+                        purpose="ボランティアによる声かけ・配食時の見守り",
+                        **expiry,
+                    )
+                )
                 # Residents whose volunteer consent is given get a volunteer backup, mostly.
                 if resident.status == ResidentStatus.ACTIVE and rng.random() < 0.8:
                     person.volunteer = rng.choice(self._watchers(Role.VOLUNTEER, person.district))
             elif volunteer_roll < 0.49:
-                rows.append(consent(ConsentRecipient.VOLUNTEERS, ConsentStatus.WITHDRAWN, given_days,
-                                    purpose="ボランティアによる声かけ（本人の申し出により撤回）"))  # fmt: skip
+                rows.append(
+                    consent(
+                        ConsentRecipient.VOLUNTEERS,
+                        ConsentStatus.WITHDRAWN,
+                        given_days,
+                        purpose="ボランティアによる声かけ（本人の申し出により撤回）",
+                    )
+                )
                 if rng.random() < 0.6:
                     person.former_volunteer = rng.choice(self._watchers(Role.VOLUNTEER, person.district))
         self.session.add_all(rows)
@@ -411,32 +593,70 @@ class _Town:
                 previous = next(c for c in commissioners if c is not primary)
                 handed_over = started
                 started = handed_over - timedelta(days=rng.randint(200, 900))
-                rows.append(self._assignment(resident, previous, AssignmentRole.PRIMARY, started, coordinator,
-                                             ended_at=handed_over, end_reason="担当替え（任期交代）"))  # fmt: skip
+                rows.append(
+                    self._assignment(
+                        resident,
+                        previous,
+                        AssignmentRole.PRIMARY,
+                        started,
+                        coordinator,
+                        ended_at=handed_over,
+                        end_reason="担当替え（任期交代）",
+                    )
+                )
                 started = handed_over
             ended = resident.status == ResidentStatus.ENDED
-            rows.append(self._assignment(
-                resident, primary, AssignmentRole.PRIMARY, started, coordinator,
-                ended_at=self.now - timedelta(days=rng.randint(5, 40)) if ended else None,
-                end_reason=resident.status_reason if ended else None,
-            ))  # fmt: skip
+            rows.append(
+                self._assignment(
+                    resident,
+                    primary,
+                    AssignmentRole.PRIMARY,
+                    started,
+                    coordinator,
+                    ended_at=self.now - timedelta(days=rng.randint(5, 40)) if ended else None,
+                    end_reason=resident.status_reason if ended else None,
+                )
+            )
             person.primary = None if ended else primary
             if person.volunteer is not None:
-                rows.append(self._assignment(resident, person.volunteer, AssignmentRole.BACKUP,
-                                             self.now - timedelta(days=rng.randint(30, 400)), coordinator))  # fmt: skip
+                rows.append(
+                    self._assignment(
+                        resident,
+                        person.volunteer,
+                        AssignmentRole.BACKUP,
+                        self.now - timedelta(days=rng.randint(30, 400)),
+                        coordinator,
+                    )
+                )
             if person.former_volunteer is not None:
                 ended_at = self.now - timedelta(days=rng.randint(10, 200))
-                rows.append(self._assignment(resident, person.former_volunteer, AssignmentRole.BACKUP,
-                                             ended_at - timedelta(days=rng.randint(60, 300)), coordinator,
-                                             ended_at=ended_at, end_reason="ボランティアへの提供同意の撤回"))  # fmt: skip
+                rows.append(
+                    self._assignment(
+                        resident,
+                        person.former_volunteer,
+                        AssignmentRole.BACKUP,
+                        ended_at - timedelta(days=rng.randint(60, 300)),
+                        coordinator,
+                        ended_at=ended_at,
+                        end_reason="ボランティアへの提供同意の撤回",
+                    )
+                )
         self.session.add_all(rows)
 
     def _assignment(
         self, resident: Resident, user: User, role: AssignmentRole, started: datetime, by: User, **ended: Any
     ) -> Assignment:
-        return Assignment(id=self.new_id(), org_id=self.org.id, resident_id=resident.id, user_id=user.id,
-                          role=role, started_at=started, created_by=by.id,
-                          ended_by=by.id if ended.get("ended_at") else None, **ended)  # fmt: skip
+        return Assignment(
+            id=self.new_id(),
+            org_id=self.org.id,
+            resident_id=resident.id,
+            user_id=user.id,
+            role=role,
+            started_at=started,
+            created_by=by.id,
+            ended_by=by.id if ended.get("ended_at") else None,
+            **ended,
+        )
 
     # -- plans and history ------------------------------------------------------------------
 
@@ -541,10 +761,17 @@ class _Town:
                 due_start = self._local(day, plan.window_start)
                 due_end = self._local(day + timedelta(days=plan.window_days - 1), plan.window_end)
                 visit = Visit(
-                    id=new_id(), org_id=self.org.id, plan_id=plan.id, occurrence_key=occurrence.isoformat(),
-                    kind=VisitKind.PLANNED, resident_id=resident.id, assignee_id=author.id,
-                    due_start=due_start, due_end=due_end, status=VisitStatus.PLANNED,
-                )  # fmt: skip
+                    id=new_id(),
+                    org_id=self.org.id,
+                    plan_id=plan.id,
+                    occurrence_key=occurrence.isoformat(),
+                    kind=VisitKind.PLANNED,
+                    resident_id=resident.id,
+                    assignee_id=author.id,
+                    due_start=due_start,
+                    due_end=due_end,
+                    status=VisitStatus.PLANNED,
+                )
                 visits.append(visit)
                 closed_hours_ago = (self.now - due_end).total_seconds() / 3600
                 if closed_hours_ago < 0:
@@ -564,13 +791,28 @@ class _Town:
                     revisit_start = note.occurred_at + timedelta(hours=20)
                     if revisit_start < self.now - timedelta(hours=6):
                         revisit = Visit(
-                            id=new_id(), org_id=self.org.id, plan_id=None, occurrence_key=f"revisit:{note.id}",
-                            kind=VisitKind.REVISIT, resident_id=resident.id, assignee_id=author.id,
-                            due_start=revisit_start, due_end=note.occurred_at + timedelta(hours=48),
+                            id=new_id(),
+                            org_id=self.org.id,
+                            plan_id=None,
+                            occurrence_key=f"revisit:{note.id}",
+                            kind=VisitKind.REVISIT,
+                            resident_id=resident.id,
+                            assignee_id=author.id,
+                            due_start=revisit_start,
+                            due_end=note.occurred_at + timedelta(hours=48),
                             status=VisitStatus.PLANNED,
-                        )  # fmt: skip
-                        follow = self._note(rng, new_id, resident, author, revisit_start,
-                                            revisit_start + timedelta(hours=4), risk, revisit, met=True)  # fmt: skip
+                        )
+                        follow = self._note(
+                            rng,
+                            new_id,
+                            resident,
+                            author,
+                            revisit_start,
+                            revisit_start + timedelta(hours=4),
+                            risk,
+                            revisit,
+                            met=True,
+                        )
                         revisit.status, revisit.fulfilled_by_note_id = VisitStatus.DONE, follow.id
                         revisit.completed_at = follow.occurred_at
                         visits.append(revisit)
@@ -581,9 +823,20 @@ class _Town:
             at_day = self.today - timedelta(days=rng.randint(1, HISTORY_DAYS))
             if at_day < until:
                 start = self._local(at_day, time(10, 0))
-                note = self._note(rng, new_id, resident, author, start, start + timedelta(hours=5), risk, None,
-                                  met=True, method=rng.choice((ContactMethod.MEETING_PLACE,
-                                                               ContactMethod.MEAL_DELIVERY, ContactMethod.SENSOR)))  # fmt: skip
+                note = self._note(
+                    rng,
+                    new_id,
+                    resident,
+                    author,
+                    start,
+                    start + timedelta(hours=5),
+                    risk,
+                    None,
+                    met=True,
+                    method=rng.choice(
+                        (ContactMethod.MEETING_PLACE, ContactMethod.MEAL_DELIVERY, ContactMethod.SENSOR)
+                    ),
+                )
                 notes.append(note)
         self.session.add_all(notes)
         contacts = [n.occurred_at for n in notes if n.outcome in CONTACT_OUTCOMES]
@@ -631,10 +884,15 @@ class _Town:
         else:
             concern = 25 if risk == RiskLevel.HIGH else 10
             outcome = rng.choices(
-                (ContactOutcome.MET_WELL, ContactOutcome.MET_CONCERN, ContactOutcome.NO_ANSWER,
-                 ContactOutcome.AWAY, ContactOutcome.REFUSED),
+                (
+                    ContactOutcome.MET_WELL,
+                    ContactOutcome.MET_CONCERN,
+                    ContactOutcome.NO_ANSWER,
+                    ContactOutcome.AWAY,
+                    ContactOutcome.REFUSED,
+                ),
                 weights=(85 - concern, concern, 7, 2, 1),
-            )[0]  # fmt: skip
+            )[0]
         if method == ContactMethod.SENSOR:
             body = "見守りセンサーで日中の活動を確認。"
         elif method == ContactMethod.MEETING_PLACE:
@@ -654,13 +912,22 @@ class _Town:
         received = occurred + timedelta(minutes=rng.choice((2, 5, 15, 60, 240, 600)))
         concern = outcome == ContactOutcome.MET_CONCERN
         return ContactNote(
-            id=new_id(), org_id=self.org.id, resident_id=resident.id, visit_id=visit.id if visit else None,
-            author_id=author.id, method=method, outcome=outcome, warning_signs=signs, wellbeing=wellbeing,
+            id=new_id(),
+            org_id=self.org.id,
+            resident_id=resident.id,
+            visit_id=visit.id if visit else None,
+            author_id=author.id,
+            method=method,
+            outcome=outcome,
+            warning_signs=signs,
+            wellbeing=wellbeing,
             follow_up_needed=concern or outcome == ContactOutcome.NO_ANSWER,
             referral="地域包括支援センターに相談" if concern and rng.random() < 0.2 else None,
-            body=body, visibility=NoteVisibility.RESTRICTED if concern and rng.random() < 0.2 else NoteVisibility.TEAM,
-            occurred_at=occurred, received_at=min(received, self.now),
-        )  # fmt: skip
+            body=body,
+            visibility=NoteVisibility.RESTRICTED if concern and rng.random() < 0.2 else NoteVisibility.TEAM,
+            occurred_at=occurred,
+            received_at=min(received, self.now),
+        )
 
 
 def _phone(rng: random.Random, *, mobile: bool = False) -> str:

@@ -77,17 +77,29 @@ async def _seed(settings: Settings, n: int) -> None:
         session.add_all(users)
         await session.flush()
         session.add_all(
-            Device(org_id=org.id, user_id=u.id, client_id="phone", platform="android", push_token=f"token-{i}",
-                   push_token_updated_at=DAYTIME)
+            Device(
+                org_id=org.id,
+                user_id=u.id,
+                client_id="phone",
+                platform="android",
+                push_token=f"token-{i}",
+                push_token_updated_at=DAYTIME,
+            )
             for i, u in enumerate(users)
-        )  # fmt: skip
+        )
         await session.flush()
         user_ids = [u.id for u in users]
     for start in range(0, n // USERS, 10):  # 10 rounds of messages to everyone per transaction
         async with session_scope(config) as session:
             for _ in range(min(10, n // USERS - start)):
-                await enqueue(session, org_id=org.id, user_ids=user_ids, kind="reminder",
-                              params={"resident_name": "山田 花子"}, visit_id=uuid.uuid4().hex)  # fmt: skip
+                await enqueue(
+                    session,
+                    org_id=org.id,
+                    user_ids=user_ids,
+                    kind="reminder",
+                    params={"resident_name": "山田 花子"},
+                    visit_id=uuid.uuid4().hex,
+                )
     await config.get_engine().dispose()
 
 
@@ -117,20 +129,32 @@ async def _reset(settings: Settings) -> None:
     async with session_scope(config) as session:
         await session.execute(delete(DeliveryAttempt))
         await session.execute(
-            update(Delivery).values(status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=DAYTIME,
-                                    sent_at=None, provider_message_id=None)
-        )  # fmt: skip
+            update(Delivery).values(
+                status=DeliveryStatus.PENDING,
+                attempts=0,
+                next_attempt_at=DAYTIME,
+                sent_at=None,
+                provider_message_id=None,
+            )
+        )
     await config.get_engine().dispose()
 
 
 async def _bare(transport: FcmTransport, n: int) -> float:
     messages = [
-        build_message(PushMessage(delivery_id=str(i), device_id=str(i), token=f"token-{i % USERS}",
-                                  title="訪問予定：山田 花子さん", body="期限に訪問の予定があります。",
-                                  data={"kind": "reminder", "notification_id": uuid.uuid4().hex},
-                                  collapse_key="reminder:x"))
+        build_message(
+            PushMessage(
+                delivery_id=str(i),
+                device_id=str(i),
+                token=f"token-{i % USERS}",
+                title="訪問予定：山田 花子さん",
+                body="期限に訪問の予定があります。",
+                data={"kind": "reminder", "notification_id": uuid.uuid4().hex},
+                collapse_key="reminder:x",
+            )
+        )
         for i in range(n)
-    ]  # fmt: skip
+    ]
     started = time.perf_counter()
     for start in range(0, n, 500):
         batch = await messaging.send_each_async(messages[start : start + 500], app=transport.app)
@@ -150,8 +174,14 @@ async def run(backend: str, n: int, rounds: int) -> dict[str, float]:
             db_name = f"notify_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
             await _admin(f'CREATE DATABASE "{db_name}"')
             url = PG_ADMIN.rsplit("/", 1)[0] + f"/{db_name}"
-        settings = Settings(environment="test", database_url=url, data_dir=Path(tmp), secret_key="b" * 48,
-                            run_scheduler=False, log_level="WARNING")  # fmt: skip
+        settings = Settings(
+            environment="test",
+            database_url=url,
+            data_dir=Path(tmp),
+            secret_key="b" * 48,
+            run_scheduler=False,
+            log_level="WARNING",
+        )
         try:
             await _seed(settings, n)
             transport = FcmTransport(TestCredential(), project_id=PROJECT_ID)
@@ -172,8 +202,13 @@ async def run(backend: str, n: int, rounds: int) -> dict[str, float]:
         finally:
             if db_name:
                 await _admin(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
-    return {"n": n, "bare_s": min(bare_times), "ours_s": min(ours_times),
-            "bare_all": bare_times, "ours_all": ours_times}  # fmt: skip
+    return {
+        "n": n,
+        "bare_s": min(bare_times),
+        "ours_s": min(ours_times),
+        "bare_all": bare_times,
+        "ours_all": ours_times,
+    }
 
 
 def main() -> None:
@@ -184,19 +219,25 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     warnings.simplefilter("ignore", DeprecationWarning)
-    print(f"# notify_bench: n={args.n}, batch=500, python {sys.version.split()[0]}, {platform.machine()}, "
-          f"{os.cpu_count()} cpus, {args.rounds} rounds, FCM answered in process (respx), "
-          f"SDK in-call retries off, load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+    print(
+        f"# notify_bench: n={args.n}, batch=500, python {sys.version.split()[0]}, {platform.machine()}, "
+        f"{os.cpu_count()} cpus, {args.rounds} rounds, FCM answered in process (respx), "
+        f"SDK in-call retries off, load average {os.getloadavg()[0]:.1f}"
+    )
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     for backend in backends:
         r = asyncio.run(run(backend, args.n, args.rounds))
         bare_rate, ours_rate = r["n"] / r["bare_s"], r["n"] / r["ours_s"]
         ratios = sorted(o / b for o, b in zip(r["ours_all"], r["bare_all"], strict=True))
-        print(f"{backend:10s} dispatcher best {ours_rate:,.0f} deliveries/s ({r['ours_s']:.2f}s for {r['n']}) | "
-              f"bare send_each_async best {bare_rate:,.0f}/s ({r['bare_s']:.2f}s) | "
-              f"median per-round ratio bare/dispatcher = {statistics.median(ratios):.2f}x")  # fmt: skip
-        print(f"{'':10s} rounds (s): dispatcher {[round(t, 1) for t in r['ours_all']]}, "
-              f"bare {[round(t, 1) for t in r['bare_all']]}, ratios {[round(x, 2) for x in ratios]}")  # fmt: skip
+        print(
+            f"{backend:10s} dispatcher best {ours_rate:,.0f} deliveries/s ({r['ours_s']:.2f}s for {r['n']}) | "
+            f"bare send_each_async best {bare_rate:,.0f}/s ({r['bare_s']:.2f}s) | "
+            f"median per-round ratio bare/dispatcher = {statistics.median(ratios):.2f}x"
+        )
+        print(
+            f"{'':10s} rounds (s): dispatcher {[round(t, 1) for t in r['ours_all']]}, "
+            f"bare {[round(t, 1) for t in r['bare_all']]}, ratios {[round(x, 2) for x in ratios]}"
+        )
 
 
 if __name__ == "__main__":

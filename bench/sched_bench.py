@@ -104,8 +104,10 @@ async def _generate(config: Any, residents: int, due_fraction: float, rng: rando
         districts = [District(org_id=org.id, name=f"地区{n}") for n in range(DISTRICTS)]
         session.add_all(districts)
         await session.flush()
-        users = [User(org_id=org.id, login=f"coord{n}-{org.id[:6]}", display_name="coord", role=Role.COORDINATOR)
-                 for n in range(2)]  # fmt: skip
+        users = [
+            User(org_id=org.id, login=f"coord{n}-{org.id[:6]}", display_name="coord", role=Role.COORDINATOR)
+            for n in range(2)
+        ]
         commissioners = []
         for district in districts:
             user = User(
@@ -113,16 +115,26 @@ async def _generate(config: Any, residents: int, due_fraction: float, rng: rando
             )
             commissioners.append((district, user))
             users.append(user)
-        volunteers = [User(org_id=org.id, login=f"vol{n}-{org.id[:6]}", display_name="vol", role=Role.VOLUNTEER)
-                      for n in range(max(10, residents // 50))]  # fmt: skip
+        volunteers = [
+            User(org_id=org.id, login=f"vol{n}-{org.id[:6]}", display_name="vol", role=Role.VOLUNTEER)
+            for n in range(max(10, residents // 50))
+        ]
         users += volunteers
         session.add_all(users)
         await session.flush()
         for district, user in commissioners:
             session.add(UserDistrict(org_id=org.id, user_id=user.id, district_id=district.id))
         for user in users:
-            session.add(Device(org_id=org.id, user_id=user.id, client_id=f"d-{user.id[:8]}", platform="android",
-                               push_token=f"tok-{user.id}", last_sync_at=NOW - timedelta(hours=3)))  # fmt: skip
+            session.add(
+                Device(
+                    org_id=org.id,
+                    user_id=user.id,
+                    client_id=f"d-{user.id[:8]}",
+                    platform="android",
+                    push_token=f"tok-{user.id}",
+                    last_sync_at=NOW - timedelta(hours=3),
+                )
+            )
         org_id = org.id
         district_ids = [d.id for d in districts]
         volunteer_ids = [v.id for v in volunteers]
@@ -142,37 +154,92 @@ async def _generate(config: Any, residents: int, due_fraction: float, rng: rando
             for i in range(start, min(start + CHUNK, residents)):
                 rid, pid = resident_ids[i], plan_ids[i]
                 assignee = volunteer_ids[i % len(volunteer_ids)]
-                rows_r.append({"id": rid, "org_id": org_id, "district_id": district_ids[i % DISTRICTS],
-                               "name": f"住民{i}", "kana": "", "address": "", "household": "alone",
-                               "risk_level": ("high", "medium", "low")[i % 3], "support_needs": "",
-                               "status": "active", "last_contact_at": NOW - timedelta(days=2),
-                               "created_at": NOW - timedelta(days=100), "updated_at": NOW, "feed_seq": feed_seq})  # fmt: skip
+                rows_r.append(
+                    {
+                        "id": rid,
+                        "org_id": org_id,
+                        "district_id": district_ids[i % DISTRICTS],
+                        "name": f"住民{i}",
+                        "kana": "",
+                        "address": "",
+                        "household": "alone",
+                        "risk_level": ("high", "medium", "low")[i % 3],
+                        "support_needs": "",
+                        "status": "active",
+                        "last_contact_at": NOW - timedelta(days=2),
+                        "created_at": NOW - timedelta(days=100),
+                        "updated_at": NOW,
+                        "feed_seq": feed_seq,
+                    }
+                )
                 # Consent and an assignment, as in a real town: messages reach only those who may see.
                 for recipient in ("district_commissioner", "volunteers"):
-                    rows_c.append({"id": uuid.uuid4().hex, "org_id": org_id, "resident_id": rid,
-                                   "recipient": recipient, "status": "given", "purpose": "",
-                                   "given_on": (NOW - timedelta(days=100)).date(), "created_at": NOW,
-                                   "updated_at": NOW, "feed_seq": feed_seq})  # fmt: skip
-                rows_a.append({"id": uuid.uuid4().hex, "org_id": org_id, "resident_id": rid, "user_id": assignee,
-                               "role": "primary", "started_at": NOW - timedelta(days=100), "created_at": NOW,
-                               "updated_at": NOW, "feed_seq": feed_seq})  # fmt: skip
-                rows_p.append({"id": pid, "org_id": org_id, "resident_id": rid, "assignee_id": assignee,
-                               "rrule": "FREQ=WEEKLY", "starts_on": (NOW - timedelta(weeks=8)).date(),
-                               "window_days": 1, "holiday_rule": "none", "status": PlanStatus.ACTIVE,
-                               "expanded_until": horizon - timedelta(days=1), "revision": 1,
-                               "created_at": NOW, "updated_at": NOW})  # fmt: skip
+                    rows_c.append(
+                        {
+                            "id": uuid.uuid4().hex,
+                            "org_id": org_id,
+                            "resident_id": rid,
+                            "recipient": recipient,
+                            "status": "given",
+                            "purpose": "",
+                            "given_on": (NOW - timedelta(days=100)).date(),
+                            "created_at": NOW,
+                            "updated_at": NOW,
+                            "feed_seq": feed_seq,
+                        }
+                    )
+                rows_a.append(
+                    {
+                        "id": uuid.uuid4().hex,
+                        "org_id": org_id,
+                        "resident_id": rid,
+                        "user_id": assignee,
+                        "role": "primary",
+                        "started_at": NOW - timedelta(days=100),
+                        "created_at": NOW,
+                        "updated_at": NOW,
+                        "feed_seq": feed_seq,
+                    }
+                )
+                rows_p.append(
+                    {
+                        "id": pid,
+                        "org_id": org_id,
+                        "resident_id": rid,
+                        "assignee_id": assignee,
+                        "rrule": "FREQ=WEEKLY",
+                        "starts_on": (NOW - timedelta(weeks=8)).date(),
+                        "window_days": 1,
+                        "holiday_rule": "none",
+                        "status": PlanStatus.ACTIVE,
+                        "expanded_until": horizon - timedelta(days=1),
+                        "revision": 1,
+                        "created_at": NOW,
+                        "updated_at": NOW,
+                    }
+                )
                 weekday_offset = timedelta(days=i % 7)
                 for k in range(VISITS_PER_RESIDENT):
                     due_start = NOW - timedelta(weeks=7 - k) + weekday_offset - timedelta(hours=2)
                     due_end = due_start + timedelta(hours=6)
                     past = due_end < NOW
-                    row = {"id": uuid.uuid4().hex, "org_id": org_id, "plan_id": pid,
-                           "occurrence_key": f"{due_start.date().isoformat()}/r1", "kind": "planned",
-                           "resident_id": rid, "assignee_id": assignee, "due_start": due_start,
-                           "due_end": due_end, "status": VisitStatus.DONE if past else VisitStatus.PLANNED,
-                           "check_step": None if past else ladder.REMINDER_EVENING,
-                           "next_check_at": None if past else due_start - timedelta(hours=16),
-                           "created_at": NOW, "updated_at": NOW, "feed_seq": feed_seq}  # fmt: skip
+                    row = {
+                        "id": uuid.uuid4().hex,
+                        "org_id": org_id,
+                        "plan_id": pid,
+                        "occurrence_key": f"{due_start.date().isoformat()}/r1",
+                        "kind": "planned",
+                        "resident_id": rid,
+                        "assignee_id": assignee,
+                        "due_start": due_start,
+                        "due_end": due_end,
+                        "status": VisitStatus.DONE if past else VisitStatus.PLANNED,
+                        "check_step": None if past else ladder.REMINDER_EVENING,
+                        "next_check_at": None if past else due_start - timedelta(hours=16),
+                        "created_at": NOW,
+                        "updated_at": NOW,
+                        "feed_seq": feed_seq,
+                    }
                     if not past and row["next_check_at"] <= NOW:
                         row["next_check_at"] = NOW + timedelta(days=1)
                     rows_v.append(row)
@@ -198,8 +265,13 @@ async def _generate(config: Any, residents: int, due_fraction: float, rng: rando
                             NOW - timedelta(hours=30),
                             NOW - timedelta(hours=24, minutes=5),
                         )
-                    rows_v[-3].update(status=VisitStatus.PLANNED, check_step=step, due_start=opened, due_end=closes,
-                                      next_check_at=NOW - timedelta(minutes=5))  # fmt: skip
+                    rows_v[-3].update(
+                        status=VisitStatus.PLANNED,
+                        check_step=step,
+                        due_start=opened,
+                        due_end=closes,
+                        next_check_at=NOW - timedelta(minutes=5),
+                    )
             await session.execute(insert(Resident), rows_r)
             await session.execute(insert(VisitPlan), rows_p)
             await session.execute(insert(Consent), rows_c)
@@ -229,8 +301,13 @@ async def _claim_query_ms(config: Any) -> float:
 
 async def _one_size(backend: str, residents: int, due_fraction: float, label: str) -> dict[str, float]:
     url, cleanup = await _create_database(backend, label)
-    settings = Settings(environment="test", database_url=url, data_dir=Path(tempfile.gettempdir()),
-                        secret_key="bench-secret-key-long-enough-for-hs256", run_scheduler=False)  # fmt: skip
+    settings = Settings(
+        environment="test",
+        database_url=url,
+        data_dir=Path(tempfile.gettempdir()),
+        secret_key="bench-secret-key-long-enough-for-hs256",
+        run_scheduler=False,
+    )
     config = create_db_config(settings)
     try:
         started = time.perf_counter()
@@ -254,9 +331,16 @@ async def _one_size(backend: str, residents: int, due_fraction: float, label: st
             leftover = await session.scalar(select(Visit.id).where(Visit.next_check_at <= NOW).limit(1))
         assert leftover is None, "the sweep left due work behind"
         assert swept == town["due"], (swept, town)
-        return {**town, "generate_s": generated, "claim_ms": claim_ms, "sweep_s": sweep_s,
-                "idle_sweep_ms": idle_sweep_ms, "expand_s": expand_s, "expanded_visits": created,
-                "plans": residents}  # fmt: skip
+        return {
+            **town,
+            "generate_s": generated,
+            "claim_ms": claim_ms,
+            "sweep_s": sweep_s,
+            "idle_sweep_ms": idle_sweep_ms,
+            "expand_s": expand_s,
+            "expanded_visits": created,
+            "plans": residents,
+        }
     finally:
         await config.get_engine().dispose()
         await _drop_database(backend, cleanup)
@@ -277,8 +361,10 @@ async def _bench(backend: str, scale: float, due_fraction: float) -> None:
             f"({r['expand_s'] / r['plans'] * 1000:5.2f} ms/plan, {r['expanded_visits']:,} visits)"
         )
     per_due = (large["sweep_s"] / large["due"]) / (small["sweep_s"] / small["due"])
-    print(f"sweep time ratio large/small: {large['sweep_s'] / small['sweep_s']:.2f} "
-          f"(due ratio {large['due'] / small['due']:.1f}, table ratio {large['visits'] / small['visits']:.1f})")  # fmt: skip
+    print(
+        f"sweep time ratio large/small: {large['sweep_s'] / small['sweep_s']:.2f} "
+        f"(due ratio {large['due'] / small['due']:.1f}, table ratio {large['visits'] / small['visits']:.1f})"
+    )
     print(f"sweep cost per due visit, large/small: {per_due:.2f}  (~1: grows with the visits due)")
     print(
         f"claim query, large/small: {large['claim_ms'] / small['claim_ms']:.2f}  (~1: independent of table size)"
@@ -295,8 +381,10 @@ def main() -> None:
     parser.add_argument("--due", type=float, default=0.01, help="fraction of all visits due now")
     args = parser.parse_args()
     backends = ("sqlite", "postgresql") if args.db == "both" else (args.db,)
-    print(f"sched_bench: scale={args.scale} due={args.due} visits/resident={VISITS_PER_RESIDENT} "
-          f"batch={jobs.BATCH} started {datetime.now(UTC).isoformat(timespec='seconds')}")  # fmt: skip
+    print(
+        f"sched_bench: scale={args.scale} due={args.due} visits/resident={VISITS_PER_RESIDENT} "
+        f"batch={jobs.BATCH} started {datetime.now(UTC).isoformat(timespec='seconds')}"
+    )
     for backend in backends:
         asyncio.run(_bench(backend, args.scale, args.due))
 

@@ -117,42 +117,100 @@ class Town:
                 ids = [uuid.uuid4().hex for _ in range(DISTRICT_SIZE)]
                 position = await feed.next_position(s, org_id)
                 created = NOW - timedelta(days=400)
-                await s.execute(Resident.__table__.insert(), [
-                    {"id": rid, "org_id": org_id, "district_id": district.id, "name": f"住民 {i}",
-                     "kana": "ジュウミン", "birth_year": 1930 + i % 30, "address": f"ベンチ市{i}番地",
-                     "household": "alone", "risk_level": ("high", "medium", "low")[i % 3],
-                     "support_needs": "見守り", "status": "active", "feed_seq": position,
-                     "created_at": created, "updated_at": created, "last_contact_at": None}
-                    for i, rid in enumerate(ids)])  # fmt: skip
+                await s.execute(
+                    Resident.__table__.insert(),
+                    [
+                        {
+                            "id": rid,
+                            "org_id": org_id,
+                            "district_id": district.id,
+                            "name": f"住民 {i}",
+                            "kana": "ジュウミン",
+                            "birth_year": 1930 + i % 30,
+                            "address": f"ベンチ市{i}番地",
+                            "household": "alone",
+                            "risk_level": ("high", "medium", "low")[i % 3],
+                            "support_needs": "見守り",
+                            "status": "active",
+                            "feed_seq": position,
+                            "created_at": created,
+                            "updated_at": created,
+                            "last_contact_at": None,
+                        }
+                        for i, rid in enumerate(ids)
+                    ],
+                )
                 consents = [
-                    {"id": uuid.uuid4().hex, "org_id": org_id, "resident_id": rid, "recipient": "district_commissioner",
-                     "status": "given", "purpose": "", "feed_seq": position, "created_at": created,
-                     "updated_at": created} for rid in ids
+                    {
+                        "id": uuid.uuid4().hex,
+                        "org_id": org_id,
+                        "resident_id": rid,
+                        "recipient": "district_commissioner",
+                        "status": "given",
+                        "purpose": "",
+                        "feed_seq": position,
+                        "created_at": created,
+                        "updated_at": created,
+                    }
+                    for rid in ids
                 ] + [
-                    {"id": uuid.uuid4().hex, "org_id": org_id, "resident_id": rid, "recipient": "volunteers",
-                     "status": "given", "purpose": "", "feed_seq": position, "created_at": created,
-                     "updated_at": created} for rid in ids[::3]
-                ]  # fmt: skip
+                    {
+                        "id": uuid.uuid4().hex,
+                        "org_id": org_id,
+                        "resident_id": rid,
+                        "recipient": "volunteers",
+                        "status": "given",
+                        "purpose": "",
+                        "feed_seq": position,
+                        "created_at": created,
+                        "updated_at": created,
+                    }
+                    for rid in ids[::3]
+                ]
                 await s.execute(Consent.__table__.insert(), consents)
                 visits = []
                 for rid in ids:
                     for k in range(VISITS_PER_RESIDENT):
                         due = NOW + timedelta(days=rng.randint(-25, 55), hours=k)
-                        visits.append({"id": uuid.uuid4().hex, "org_id": org_id, "resident_id": rid,
-                                       "occurrence_key": f"{rid}-{k}", "kind": "planned", "due_start": due,
-                                       "due_end": due + timedelta(hours=8), "status": "planned",
-                                       "feed_seq": position, "created_at": created, "updated_at": created})  # fmt: skip
+                        visits.append(
+                            {
+                                "id": uuid.uuid4().hex,
+                                "org_id": org_id,
+                                "resident_id": rid,
+                                "occurrence_key": f"{rid}-{k}",
+                                "kind": "planned",
+                                "due_start": due,
+                                "due_end": due + timedelta(hours=8),
+                                "status": "planned",
+                                "feed_seq": position,
+                                "created_at": created,
+                                "updated_at": created,
+                            }
+                        )
                 await s.execute(Visit.__table__.insert(), visits)
                 notes = []
                 for rid in ids:
                     for _ in range(NOTES_PER_RESIDENT):
                         at = NOW - timedelta(minutes=rng.randint(60, 365 * 24 * 60))
-                        notes.append({"id": uuid.uuid4().hex, "org_id": org_id, "resident_id": rid,
-                                      "author_id": None, "method": "home_visit", "outcome": "met_well",
-                                      "warning_signs": [], "follow_up_needed": False,
-                                      "body": "お元気そうでした。次回は来週。", "visibility": "team",
-                                      "occurred_at": at, "received_at": at, "feed_seq": position,
-                                      "created_at": at, "updated_at": at})  # fmt: skip
+                        notes.append(
+                            {
+                                "id": uuid.uuid4().hex,
+                                "org_id": org_id,
+                                "resident_id": rid,
+                                "author_id": None,
+                                "method": "home_visit",
+                                "outcome": "met_well",
+                                "warning_signs": [],
+                                "follow_up_needed": False,
+                                "body": "お元気そうでした。次回は来週。",
+                                "visibility": "team",
+                                "occurred_at": at,
+                                "received_at": at,
+                                "feed_seq": position,
+                                "created_at": at,
+                                "updated_at": at,
+                            }
+                        )
                 self._pending_notes = notes
                 await s.commit()
             await self._insert_notes()
@@ -172,12 +230,21 @@ class Town:
 
     async def people(self) -> None:
         async with self.config.get_session() as s:
-            coordinator = User(org_id=self.org_id, login=f"bench-coord-{self.org_id}", display_name="c",
-                               role=Role.COORDINATOR)  # fmt: skip
-            commissioner = User(org_id=self.org_id, login=f"bench-comm-{self.org_id}", display_name="k",
-                                role=Role.COMMISSIONER)  # fmt: skip
-            volunteer = User(org_id=self.org_id, login=f"bench-vol-{self.org_id}", display_name="v",
-                             role=Role.VOLUNTEER)  # fmt: skip
+            coordinator = User(
+                org_id=self.org_id,
+                login=f"bench-coord-{self.org_id}",
+                display_name="c",
+                role=Role.COORDINATOR,
+            )
+            commissioner = User(
+                org_id=self.org_id,
+                login=f"bench-comm-{self.org_id}",
+                display_name="k",
+                role=Role.COMMISSIONER,
+            )
+            volunteer = User(
+                org_id=self.org_id, login=f"bench-vol-{self.org_id}", display_name="v", role=Role.VOLUNTEER
+            )
             s.add_all([coordinator, commissioner, volunteer])
             await s.flush()
             devices = {}
@@ -187,8 +254,9 @@ class Town:
                 await s.flush()
                 devices[user.id] = device.id
             await s.commit()
-        self.commissioner = Principal(commissioner.id, self.org_id, Role.COMMISSIONER, frozenset(),
-                                      devices[commissioner.id])  # fmt: skip
+        self.commissioner = Principal(
+            commissioner.id, self.org_id, Role.COMMISSIONER, frozenset(), devices[commissioner.id]
+        )
         self.volunteer = Principal(
             volunteer.id, self.org_id, Role.VOLUNTEER, frozenset(), devices[volunteer.id]
         )
@@ -208,12 +276,20 @@ class Town:
                 )
             ).all()
             for rid in consented:
-                s.add(Assignment(org_id=self.org_id, resident_id=rid, user_id=self.volunteer.user_id,
-                                 started_at=NOW))  # fmt: skip
+                s.add(
+                    Assignment(
+                        org_id=self.org_id, resident_id=rid, user_id=self.volunteer.user_id, started_at=NOW
+                    )
+                )
             await s.commit()
         self.volunteer_residents = list(consented)
-        self.commissioner = Principal(self.commissioner.user_id, self.org_id, Role.COMMISSIONER,
-                                      frozenset({district}), self.commissioner.device_id)  # fmt: skip
+        self.commissioner = Principal(
+            self.commissioner.user_id,
+            self.org_id,
+            Role.COMMISSIONER,
+            frozenset({district}),
+            self.commissioner.device_id,
+        )
 
 
 def _encode_rows(rows: list[Any], names: list[str]) -> list[dict[str, Any]]:
@@ -306,12 +382,25 @@ async def run_faults(settings: Settings, rounds: int) -> None:
 async def server_push(config: Any, principal: Principal, resident_ids: list[str], cursor: int) -> None:
     now = _ms(NOW)
     records = [
-        PushedRecord("contact_notes", "created", uuid.uuid4().hex[:16], {
-            "id": "", "resident_id": resident_ids[i % len(resident_ids)], "method": "home_visit",
-            "outcome": "met_well", "body": "訪問しました", "occurred_at": now - i * 60_000,
-            "follow_up_needed": False, "visibility": "team", "_status": "created", "_changed": ""})
+        PushedRecord(
+            "contact_notes",
+            "created",
+            uuid.uuid4().hex[:16],
+            {
+                "id": "",
+                "resident_id": resident_ids[i % len(resident_ids)],
+                "method": "home_visit",
+                "outcome": "met_well",
+                "body": "訪問しました",
+                "occurred_at": now - i * 60_000,
+                "follow_up_needed": False,
+                "visibility": "team",
+                "_status": "created",
+                "_changed": "",
+            },
+        )
         for i in range(50)
-    ]  # fmt: skip
+    ]
     async with config.get_session() as s:
         result = await push_service.push(s, principal, push_service.PushParams(cursor), records)
         await s.commit()
@@ -324,11 +413,29 @@ async def floor_push(config: Any, principal: Principal, resident_ids: list[str])
     async with config.get_session() as s:
         position = await feed.next_position(s, principal.org_id)
         at = NOW
-        await s.execute(ContactNote.__table__.insert(), [
-            {"id": uuid.uuid4().hex, "org_id": principal.org_id, "resident_id": resident_ids[i % len(resident_ids)],
-             "author_id": principal.user_id, "method": "home_visit", "outcome": "met_well", "warning_signs": [],
-             "follow_up_needed": False, "body": "訪問しました", "visibility": "team", "occurred_at": at,
-             "received_at": at, "feed_seq": position, "created_at": at, "updated_at": at} for i in range(50)])  # fmt: skip
+        await s.execute(
+            ContactNote.__table__.insert(),
+            [
+                {
+                    "id": uuid.uuid4().hex,
+                    "org_id": principal.org_id,
+                    "resident_id": resident_ids[i % len(resident_ids)],
+                    "author_id": principal.user_id,
+                    "method": "home_visit",
+                    "outcome": "met_well",
+                    "warning_signs": [],
+                    "follow_up_needed": False,
+                    "body": "訪問しました",
+                    "visibility": "team",
+                    "occurred_at": at,
+                    "received_at": at,
+                    "feed_seq": position,
+                    "created_at": at,
+                    "updated_at": at,
+                }
+                for i in range(50)
+            ],
+        )
         await s.commit()
 
 
@@ -343,8 +450,14 @@ async def run_backend(backend: str, scale: float, runs: int, fault_rounds: int =
             await conn.execute(text(f'CREATE DATABASE "{pg_name}"'))
         await admin.dispose()
         url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{pg_name}"
-    settings = Settings(environment="test", database_url=url, data_dir=workdir, run_scheduler=False,
-                        secret_key="bench-secret-key-that-is-long-enough-for-hs256", log_level="WARNING")  # fmt: skip
+    settings = Settings(
+        environment="test",
+        database_url=url,
+        data_dir=workdir,
+        run_scheduler=False,
+        secret_key="bench-secret-key-that-is-long-enough-for-hs256",
+        log_level="WARNING",
+    )
     config = create_db_config(settings)
     try:
         async with config.get_engine().begin() as conn:
@@ -366,8 +479,10 @@ async def run_backend(backend: str, scale: float, runs: int, fault_rounds: int =
         noop_small = await _timed(lambda: server_pull(config, comm, cursor), runs * 3)
         await town.grow(full)
         await _analyze(config, backend)
-        print(f"  town: {town.residents:,} residents, {town.residents * NOTES_PER_RESIDENT:,} notes, "
-              f"{town.residents * VISITS_PER_RESIDENT:,} visits (generated in {time.perf_counter() - started:.0f} s)")  # fmt: skip
+        print(
+            f"  town: {town.residents:,} residents, {town.residents * NOTES_PER_RESIDENT:,} notes, "
+            f"{town.residents * VISITS_PER_RESIDENT:,} visits (generated in {time.perf_counter() - started:.0f} s)"
+        )
 
         size, count, _ = await server_pull(config, comm, 0)
         packed = await compressed_size(config, comm)

@@ -94,9 +94,21 @@ RECIPIENT_FOR_ROLE = {
 
 # What a volunteer's phone and screens get of a resident: enough to find and help the person.
 VOLUNTEER_RESIDENT_FIELDS = frozenset(
-    {"id", "name", "kana", "address", "latitude", "longitude", "phone", "risk_level", "support_needs",
-     "status", "district_id", "household"}
-)  # fmt: skip
+    {
+        "id",
+        "name",
+        "kana",
+        "address",
+        "latitude",
+        "longitude",
+        "phone",
+        "risk_level",
+        "support_needs",
+        "status",
+        "district_id",
+        "household",
+    }
+)
 
 
 def require_role(principal: Principal, *roles: Role) -> None:

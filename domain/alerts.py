@@ -23,9 +23,15 @@ def add_event(
     session: AsyncSession, alert: Alert, action: str, actor_id: str | None = None, **detail: Any
 ) -> None:
     session.add(
-        AlertEvent(org_id=alert.org_id, alert_id=alert.id, at=utcnow(), action=action, actor_id=actor_id,
-                   detail=detail)
-    )  # fmt: skip
+        AlertEvent(
+            org_id=alert.org_id,
+            alert_id=alert.id,
+            at=utcnow(),
+            action=action,
+            actor_id=actor_id,
+            detail=detail,
+        )
+    )
 
 
 async def open_alert(

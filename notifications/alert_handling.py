@@ -88,8 +88,16 @@ async def list_alerts(
     rows = (await session.execute(query.offset(offset).limit(limit))).all()
     out = [_out(*row) for row in rows]
     # The list names residents: one audit event per request, naming the rows returned.
-    audit.record(session, principal, "list", "alert", None, fields=["resident_name"],
-                 alert_ids=[a.id for a in out], resident_ids=sorted({a.resident_id for a in out}))  # fmt: skip
+    audit.record(
+        session,
+        principal,
+        "list",
+        "alert",
+        None,
+        fields=["resident_name"],
+        alert_ids=[a.id for a in out],
+        resident_ids=sorted({a.resident_id for a in out}),
+    )
     return out, total
 
 
@@ -122,20 +130,31 @@ async def alert_detail(session: AsyncSession, principal: Principal, alert_id: st
     by_notification: dict[str, list[DeliveryOut]] = {}
     for delivery in deliveries:
         by_notification.setdefault(delivery.notification_id, []).append(
-            DeliveryOut(device_id=delivery.device_id, status=delivery.status, attempts=delivery.attempts,
-                        sent_at=delivery.sent_at, last_error_code=delivery.last_error_code)
-        )  # fmt: skip
-    audit.record(session, principal, "read", "alert", alert.id, fields=["resident_name"],
-                 resident_id=alert.resident_id)  # fmt: skip
+            DeliveryOut(
+                device_id=delivery.device_id,
+                status=delivery.status,
+                attempts=delivery.attempts,
+                sent_at=delivery.sent_at,
+                last_error_code=delivery.last_error_code,
+            )
+        )
+    audit.record(
+        session, principal, "read", "alert", alert.id, fields=["resident_name"], resident_id=alert.resident_id
+    )
     return AlertDetailOut(
         **_out(alert, name, district_id).model_dump(),
         history=[AlertEventOut.model_validate(e) for e in events],
         recipients=[
-            RecipientOut(user_id=n.user_id, kind=n.kind, notified_at=n.created_at, read_at=n.read_at,
-                         deliveries=by_notification.get(n.id, []))
+            RecipientOut(
+                user_id=n.user_id,
+                kind=n.kind,
+                notified_at=n.created_at,
+                read_at=n.read_at,
+                deliveries=by_notification.get(n.id, []),
+            )
             for n in notifications
         ],
-    )  # fmt: skip
+    )
 
 
 async def acknowledge(session: AsyncSession, principal: Principal, alert_id: str) -> AlertOut:
@@ -169,9 +188,14 @@ async def resolve(
     others = set(told.all()) - {principal.user_id}
     if others:
         await enqueue(
-            session, org_id=alert.org_id, user_ids=others, kind=MessageKind.ALERT_RESOLVED,
-            resident_id=alert.resident_id, alert_id=alert.id, visit_id=alert.visit_id,
+            session,
+            org_id=alert.org_id,
+            user_ids=others,
+            kind=MessageKind.ALERT_RESOLVED,
+            resident_id=alert.resident_id,
+            alert_id=alert.id,
+            visit_id=alert.visit_id,
             params={"resident_name": name},
-        )  # fmt: skip
+        )
     await session.flush()
     return _out(alert, name, district_id)

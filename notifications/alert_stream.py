@@ -77,8 +77,16 @@ async def changes_since(
     if out:
         # Residents' names leave the server: one audit event per batch sent, not per alert.
         async with session_scope(db_config) as session:
-            audit.record(session, principal, "stream", "alert", None, fields=["resident_name"],
-                         alert_ids=[a.id for a in out], resident_ids=sorted({a.resident_id for a in out}))  # fmt: skip
+            audit.record(
+                session,
+                principal,
+                "stream",
+                "alert",
+                None,
+                fields=["resident_name"],
+                alert_ids=[a.id for a in out],
+                resident_ids=sorted({a.resident_id for a in out}),
+            )
     # A full page may stop short of the watermark; otherwise nothing visible lies in between.
     return out, (out[-1].feed_seq if len(out) == limit else watermark)
 

@@ -47,9 +47,12 @@ class InboxController(Controller):
             db_session, principal, unread_only=unread, offset=pagination.offset, limit=pagination.page_size
         )
         return NotificationPage(
-            items=[NotificationOut.model_validate(n) for n in items], total=total, unread=unread_count,
-            page=pagination.page, page_size=pagination.page_size,
-        )  # fmt: skip
+            items=[NotificationOut.model_validate(n) for n in items],
+            total=total,
+            unread=unread_count,
+            page=pagination.page,
+            page_size=pagination.page_size,
+        )
 
     @post(
         "/notifications/{notification_id:str}/read",
@@ -116,8 +119,14 @@ class AlertController(Controller):
     ) -> AlertPage:
         """Alerts about residents the caller may see. `sort=urgent`: unhandled first, then by
         severity, oldest first; `sort=newest`: most recently opened first."""
-        flt = alert_handling.AlertFilter(status=status, kind=kind, severity=severity, district_id=district_id,
-                                         resident_id=resident_id, sort=sort)  # fmt: skip
+        flt = alert_handling.AlertFilter(
+            status=status,
+            kind=kind,
+            severity=severity,
+            district_id=district_id,
+            resident_id=resident_id,
+            sort=sort,
+        )
         items, total = await alert_handling.list_alerts(
             db_session, principal, flt, offset=pagination.offset, limit=pagination.page_size
         )
@@ -139,9 +148,15 @@ class AlertController(Controller):
         limit = min(max_seconds or config.stream_max_seconds, config.stream_max_seconds)
         slot = _stream_slots(request).acquire(principal, config)
         return ServerSentEvent(
-            alert_events(request.app.state.db_config, principal, config,
-                         last_event_id=last_event_id, max_seconds=limit, slot=slot)
-        )  # fmt: skip
+            alert_events(
+                request.app.state.db_config,
+                principal,
+                config,
+                last_event_id=last_event_id,
+                max_seconds=limit,
+                slot=slot,
+            )
+        )
 
     @get("/{alert_id:str}", operation_id="getAlert")
     async def get_alert(

@@ -84,8 +84,11 @@ def push_data(notification: Any) -> dict[str, str]:
     """What the app needs to open the right screen and drop duplicates: ids, never content.
     `notification`: a Notification, or a claim row with `notification_id`."""
     notification_id = getattr(notification, "notification_id", None) or notification.id
-    data = {"kind": notification.kind, "notification_id": notification_id,
-            "urgent": "1" if notification.urgent else "0"}  # fmt: skip
+    data = {
+        "kind": notification.kind,
+        "notification_id": notification_id,
+        "urgent": "1" if notification.urgent else "0",
+    }
     for key in ("resident_id", "visit_id", "alert_id"):
         value = getattr(notification, key)
         if value:
@@ -150,14 +153,29 @@ async def _claim(db_config: SQLAlchemyAsyncConfig, config: PushSettings) -> tupl
         now = utcnow()
         query = (
             select(
-                Delivery.id, Delivery.org_id, Delivery.attempts, Delivery.last_error_code,
-                Notification.id.label("notification_id"), Notification.kind, Notification.title,
-                Notification.body, Notification.data, Notification.urgent, Notification.resident_id,
-                Notification.visit_id, Notification.alert_id, Notification.collapse_key, Notification.user_id,
+                Delivery.id,
+                Delivery.org_id,
+                Delivery.attempts,
+                Delivery.last_error_code,
+                Notification.id.label("notification_id"),
+                Notification.kind,
+                Notification.title,
+                Notification.body,
+                Notification.data,
+                Notification.urgent,
+                Notification.resident_id,
+                Notification.visit_id,
+                Notification.alert_id,
+                Notification.collapse_key,
+                Notification.user_id,
                 Notification.deleted_at.label("notification_deleted_at"),
-                Device.id.label("device_id"), Device.push_token, Device.push_token_updated_at,
-                Device.revoked_at, Device.platform,
-                Device.signed_out_at, User.active.label("user_active"),
+                Device.id.label("device_id"),
+                Device.push_token,
+                Device.push_token_updated_at,
+                Device.revoked_at,
+                Device.platform,
+                Device.signed_out_at,
+                User.active.label("user_active"),
             )
             .join(Notification, Notification.id == Delivery.notification_id)
             .join(Device, Device.id == Delivery.device_id)
@@ -165,7 +183,7 @@ async def _claim(db_config: SQLAlchemyAsyncConfig, config: PushSettings) -> tupl
             .where(Delivery.status == DeliveryStatus.PENDING, Delivery.next_attempt_at <= now)
             .order_by(Delivery.next_attempt_at)
             .limit(config.batch_size)
-        )  # fmt: skip
+        )
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True, of=Delivery)
         rows = (await session.execute(query)).all()
@@ -182,8 +200,13 @@ async def _claim(db_config: SQLAlchemyAsyncConfig, config: PushSettings) -> tupl
         changes: list[dict[str, Any]] = []
         finished: list[dict[str, Any]] = []
         for row in rows:
-            change = {"b_id": row.id, "b_status": DeliveryStatus.PENDING.value, "b_attempts": row.attempts,
-                      "b_code": row.last_error_code, "b_now": now}  # fmt: skip
+            change = {
+                "b_id": row.id,
+                "b_status": DeliveryStatus.PENDING.value,
+                "b_attempts": row.attempts,
+                "b_code": row.last_error_code,
+                "b_now": now,
+            }
             reason = _cannot_receive(row, stale)
             if (
                 reason is None
@@ -200,8 +223,16 @@ async def _claim(db_config: SQLAlchemyAsyncConfig, config: PushSettings) -> tupl
                 dead = reason == "lease_expired"
                 status = DeliveryStatus.DEAD if dead else DeliveryStatus.SKIPPED
                 change.update(b_status=status.value, b_next=now, b_code=reason)
-                finished.append({"org_id": row.org_id, "delivery_id": row.id, "at": now, "transport": "none",
-                                 "outcome": "dead" if dead else "skipped", "error_code": reason})  # fmt: skip
+                finished.append(
+                    {
+                        "org_id": row.org_id,
+                        "delivery_id": row.id,
+                        "at": now,
+                        "transport": "none",
+                        "outcome": "dead" if dead else "skipped",
+                        "error_code": reason,
+                    }
+                )
             elif morning is not None and not row.urgent:
                 change["b_next"] = morning  # quiet hours: not an attempt, just later
             else:
@@ -209,12 +240,22 @@ async def _claim(db_config: SQLAlchemyAsyncConfig, config: PushSettings) -> tupl
                 title, body = push_text(row)
                 change.update(b_attempts=attempt, b_next=now + timedelta(seconds=config.lease_seconds))
                 claims.append(
-                    _Claim(row.id, attempt, PushMessage(
-                        delivery_id=row.id, device_id=row.device_id, token=row.push_token or "",
-                        title=title, body=body, data=push_data(row), urgent=row.urgent,
-                        collapse_key=row.collapse_key, platform=row.platform,
-                    ))
-                )  # fmt: skip
+                    _Claim(
+                        row.id,
+                        attempt,
+                        PushMessage(
+                            delivery_id=row.id,
+                            device_id=row.device_id,
+                            token=row.push_token or "",
+                            title=title,
+                            body=body,
+                            data=push_data(row),
+                            urgent=row.urgent,
+                            collapse_key=row.collapse_key,
+                            platform=row.platform,
+                        ),
+                    )
+                )
             changes.append(change)
         await session.execute(_CLAIM, changes)
         if finished:
@@ -289,13 +330,23 @@ async def _record(
             row = current.get(claim.delivery_id)
             if row is None or row.status != DeliveryStatus.PENDING or row.attempts != claim.attempt:
                 continue  # another dispatcher took the row over after our lease ran out
-            change = {"b_id": row.id, "b_attempt": claim.attempt, "b_next": row.next_attempt_at, "b_sent_at": None,
-                      "b_code": result.error_code, "b_error": (result.error or "")[:500] or None,
-                      "b_provider": None, "b_now": now}  # fmt: skip
+            change = {
+                "b_id": row.id,
+                "b_attempt": claim.attempt,
+                "b_next": row.next_attempt_at,
+                "b_sent_at": None,
+                "b_code": result.error_code,
+                "b_error": (result.error or "")[:500] or None,
+                "b_provider": None,
+                "b_now": now,
+            }
             if result.outcome == Outcome.SENT:
                 outcome = "sent"
-                change.update(b_status=DeliveryStatus.SENT.value, b_sent_at=now,
-                              b_provider=(result.message_id or "")[:200] or None)  # fmt: skip
+                change.update(
+                    b_status=DeliveryStatus.SENT.value,
+                    b_sent_at=now,
+                    b_provider=(result.message_id or "")[:200] or None,
+                )
             elif result.outcome == Outcome.DEACTIVATE:
                 outcome = "deactivated"
                 change["b_status"] = DeliveryStatus.DEAD.value
@@ -319,10 +370,19 @@ async def _record(
                 )
             changes.append(change)
             attempts.append(
-                {"org_id": row.org_id, "delivery_id": row.id, "at": now, "transport": transport_name,
-                 "outcome": outcome, "error_code": result.error_code, "error": change["b_error"],
-                 "retry_after_seconds": round(result.retry_after) if result.retry_after is not None else None}
-            )  # fmt: skip
+                {
+                    "org_id": row.org_id,
+                    "delivery_id": row.id,
+                    "at": now,
+                    "transport": transport_name,
+                    "outcome": outcome,
+                    "error_code": result.error_code,
+                    "error": change["b_error"],
+                    "retry_after_seconds": round(result.retry_after)
+                    if result.retry_after is not None
+                    else None,
+                }
+            )
         if changes:
             await session.execute(_RECORD, changes)
             await session.execute(insert(DeliveryAttempt), attempts)

@@ -125,8 +125,9 @@ def build_message(message: PushMessage) -> messaging.Message:
 class FcmTransport:
     name = "fcm"
 
-    def __init__(self, credential: credentials.Base, *, project_id: str | None = None,
-                 sdk_retries: bool | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, credential: credentials.Base, *, project_id: str | None = None, sdk_retries: bool | None = None
+    ) -> None:
         options: dict[str, Any] = {"projectId": project_id} if project_id else {}
         self.app = firebase_admin.initialize_app(
             credential, options=options, name=f"mimamori-push-{next(_app_numbers)}"

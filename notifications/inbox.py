@@ -43,9 +43,16 @@ async def page(
         )
     ).all()
     # Messages name residents: one audit event per page read, naming the residents it carries.
-    audit.record(session, principal, "list", "notification", None, fields=["title", "body"],
-                 notification_ids=[n.id for n in items],
-                 resident_ids=sorted({n.resident_id for n in items if n.resident_id}))  # fmt: skip
+    audit.record(
+        session,
+        principal,
+        "list",
+        "notification",
+        None,
+        fields=["title", "body"],
+        notification_ids=[n.id for n in items],
+        resident_ids=sorted({n.resident_id for n in items if n.resident_id}),
+    )
     return list(items), total, unread or 0
 
 

@@ -109,9 +109,14 @@ async def enqueue(
     if not notifications:
         if alert_id is not None and withheld:
             session.add(
-                AlertEvent(org_id=org_id, alert_id=alert_id, at=utcnow(), action="withheld",
-                           detail={"kind": kind, "user_ids": withheld, "reason": "resident_not_visible"})
-            )  # fmt: skip
+                AlertEvent(
+                    org_id=org_id,
+                    alert_id=alert_id,
+                    at=utcnow(),
+                    action="withheld",
+                    detail={"kind": kind, "user_ids": withheld, "reason": "resident_not_visible"},
+                )
+            )
         return []
     await session.flush()
     now = utcnow()
@@ -122,16 +127,30 @@ async def enqueue(
     due = not_before or now
     for device in devices:
         session.add(
-            Delivery(org_id=org_id, notification_id=by_user[device.user_id].id, device_id=device.id,
-                     next_attempt_at=due)
-        )  # fmt: skip
+            Delivery(
+                org_id=org_id,
+                notification_id=by_user[device.user_id].id,
+                device_id=device.id,
+                next_attempt_at=due,
+            )
+        )
     if alert_id is not None:
         # The alert's history says who was told, and how (ids only).
         session.add(
-            AlertEvent(org_id=org_id, alert_id=alert_id, at=now, action="notified",
-                       detail={"kind": kind, "user_ids": recipients, "devices": len(devices),
-                               "urgent": urgent, **({"withheld_user_ids": withheld} if withheld else {})})
-        )  # fmt: skip
+            AlertEvent(
+                org_id=org_id,
+                alert_id=alert_id,
+                at=now,
+                action="notified",
+                detail={
+                    "kind": kind,
+                    "user_ids": recipients,
+                    "devices": len(devices),
+                    "urgent": urgent,
+                    **({"withheld_user_ids": withheld} if withheld else {}),
+                },
+            )
+        )
     if urgent and devices and due <= now:
         session.sync_session.info[_URGENT_PENDING] = True
     return notifications

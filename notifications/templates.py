@@ -44,16 +44,24 @@ URGENT_REASONS: dict[str, dict[str, str]] = {
 
 _TEMPLATES: dict[MessageKind, dict[str, tuple[str, str]]] = {
     MessageKind.MISSED_CONTACT: {
-        "ja": ("【見守り】{resident_name}さんの連絡記録がありません",
-               "予定の連絡期間（{due}まで）に記録がありません。状況を確認してください。"),
-        "en": ("No contact recorded for {resident_name}",
-               "Nothing was recorded in the planned contact window (until {due}). Please check on them."),
+        "ja": (
+            "【見守り】{resident_name}さんの連絡記録がありません",
+            "予定の連絡期間（{due}まで）に記録がありません。状況を確認してください。",
+        ),
+        "en": (
+            "No contact recorded for {resident_name}",
+            "Nothing was recorded in the planned contact window (until {due}). Please check on them.",
+        ),
     },
     MessageKind.ESCALATION: {
-        "ja": ("【要対応】{resident_name}さんのアラートが未対応です",
-               "アラートがまだ確認されていません（段階{level}）。確認して対応してください。"),
-        "en": ("Unhandled alert: {resident_name}",
-               "Nobody has acknowledged this alert yet (level {level}). Please look at it."),
+        "ja": (
+            "【要対応】{resident_name}さんのアラートが未対応です",
+            "アラートがまだ確認されていません（段階{level}）。確認して対応してください。",
+        ),
+        "en": (
+            "Unhandled alert: {resident_name}",
+            "Nobody has acknowledged this alert yet (level {level}). Please look at it.",
+        ),
     },
     MessageKind.URGENT_ALERT: {
         "ja": ("【緊急】{resident_name}さん", "{reason}。すぐにアプリで確認してください。"),
@@ -64,26 +72,41 @@ _TEMPLATES: dict[MessageKind, dict[str, tuple[str, str]]] = {
         "en": ("Visit planned: {resident_name}", "You have a visit planned for {due}."),
     },
     MessageKind.REVISIT_REQUEST: {
-        "ja": ("再訪問のお願い：{resident_name}さん", "応答がありませんでした。{due}までにもう一度訪ねてください。"),
+        "ja": (
+            "再訪問のお願い：{resident_name}さん",
+            "応答がありませんでした。{due}までにもう一度訪ねてください。",
+        ),
         "en": ("Please visit again: {resident_name}", "There was no answer. Please try again before {due}."),
     },
     MessageKind.RECORD_OR_SYNC_REQUEST: {
-        "ja": ("記録または同期のお願い",
-               "{resident_name}さんへの連絡記録が届いていません。連絡済みの場合はアプリで同期してください。"),
-        "en": ("Please record or sync",
-               "No contact with {resident_name} has reached us. If you were in touch, please sync the app."),
+        "ja": (
+            "記録または同期のお願い",
+            "{resident_name}さんへの連絡記録が届いていません。連絡済みの場合はアプリで同期してください。",
+        ),
+        "en": (
+            "Please record or sync",
+            "No contact with {resident_name} has reached us. If you were in touch, please sync the app.",
+        ),
     },
     MessageKind.FALSE_ALARM: {
-        "ja": ("誤報のお知らせ：{resident_name}さん",
-               "連絡記録が遅れて届きました。アラートは解決済みです（記録の遅れ）。"),
-        "en": ("False alarm: {resident_name}",
-               "The contact record arrived late. The alert is resolved (recorded late)."),
+        "ja": (
+            "誤報のお知らせ：{resident_name}さん",
+            "連絡記録が遅れて届きました。アラートは解決済みです（記録の遅れ）。",
+        ),
+        "en": (
+            "False alarm: {resident_name}",
+            "The contact record arrived late. The alert is resolved (recorded late).",
+        ),
     },
     MessageKind.QUARANTINED_RECORD: {
-        "ja": ("保存できなかった記録があります",
-               "同期した記録のうち{count}件を保留にしました。アプリで内容を確認してください。"),
-        "en": ("Some records were not saved",
-               "{count} synced record(s) were set aside. Please check them in the app."),
+        "ja": (
+            "保存できなかった記録があります",
+            "同期した記録のうち{count}件を保留にしました。アプリで内容を確認してください。",
+        ),
+        "en": (
+            "Some records were not saved",
+            "{count} synced record(s) were set aside. Please check them in the app.",
+        ),
     },
     MessageKind.ALERT_RESOLVED: {
         "ja": ("対応済み：{resident_name}さん", "アラートは解決されました。"),
@@ -93,7 +116,7 @@ _TEMPLATES: dict[MessageKind, dict[str, tuple[str, str]]] = {
         "ja": ("{title}", "{body}"),
         "en": ("{title}", "{body}"),
     },
-}  # fmt: skip
+}
 
 _FALLBACK = {
     "ja": {

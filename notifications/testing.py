@@ -41,8 +41,13 @@ class TestCredential(credentials.Base):
         return self._credential
 
 
-def fcm_error(status_code: int, status: str, message: str, fcm_code: str | None = None,
-              headers: dict[str, str] | None = None) -> httpx.Response:  # fmt: skip
+def fcm_error(
+    status_code: int,
+    status: str,
+    message: str,
+    fcm_code: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
     """An error answer shaped like FCM v1's (google.rpc.Status with an FcmError detail)."""
     error: dict[str, Any] = {"code": status_code, "message": message, "status": status}
     if fcm_code:
@@ -68,8 +73,13 @@ INTERNAL = lambda: fcm_error(500, "INTERNAL", "Internal error encountered.", "IN
 
 
 def quota_exceeded(retry_after: int = 60) -> httpx.Response:
-    return fcm_error(429, "RESOURCE_EXHAUSTED", "Quota exceeded.", "QUOTA_EXCEEDED",
-                     headers={"Retry-After": str(retry_after)})  # fmt: skip
+    return fcm_error(
+        429,
+        "RESOURCE_EXHAUSTED",
+        "Quota exceeded.",
+        "QUOTA_EXCEEDED",
+        headers={"Retry-After": str(retry_after)},
+    )
 
 
 class FcmStandIn:

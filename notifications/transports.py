@@ -64,8 +64,11 @@ class LogTransport:
         for message in messages:
             log.info(
                 "push (log transport) delivery=%s device=%s kind=%s urgent=%s",
-                message.delivery_id, message.device_id, message.data.get("kind"), message.urgent,
-            )  # fmt: skip
+                message.delivery_id,
+                message.device_id,
+                message.data.get("kind"),
+                message.urgent,
+            )
         return [SendResult(Outcome.SENT, message_id=f"log/{m.delivery_id}") for m in messages]
 
     async def close(self) -> None:

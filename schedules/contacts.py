@@ -62,10 +62,16 @@ async def handle_contact(session: AsyncSession, note: ContactNote) -> None:
         await _resolve_gap_alerts(session, resident, org, note)
     if note.outcome == ContactOutcome.EMERGENCY:
         await alerting.raise_alert(
-            session, org, kind=alerting.EMERGENCY, cause_key=f"emergency:{note.id}", resident=resident,
-            visit_id=visit.id if visit else None, assignee_id=note.author_id, severity=AlertSeverity.URGENT,
+            session,
+            org,
+            kind=alerting.EMERGENCY,
+            cause_key=f"emergency:{note.id}",
+            resident=resident,
+            visit_id=visit.id if visit else None,
+            assignee_id=note.author_id,
+            severity=AlertSeverity.URGENT,
             note=note,
-        )  # fmt: skip
+        )
     elif note.outcome == ContactOutcome.NO_ANSWER:
         previous = await session.scalar(
             select(ContactNote.outcome)
@@ -80,10 +86,16 @@ async def handle_contact(session: AsyncSession, note: ContactNote) -> None:
         )
         if previous == ContactOutcome.NO_ANSWER:
             await alerting.raise_alert(
-                session, org, kind=alerting.NO_ANSWER_TWICE, cause_key=f"no_answer_twice:{note.id}",
-                resident=resident, visit_id=visit.id if visit else None, assignee_id=note.author_id,
-                severity=AlertSeverity.URGENT, note=note,
-            )  # fmt: skip
+                session,
+                org,
+                kind=alerting.NO_ANSWER_TWICE,
+                cause_key=f"no_answer_twice:{note.id}",
+                resident=resident,
+                visit_id=visit.id if visit else None,
+                assignee_id=note.author_id,
+                severity=AlertSeverity.URGENT,
+                note=note,
+            )
         else:
             await _request_revisit(session, note, resident, org, visit, now)
     elif note.outcome in PAUSING:

@@ -46,8 +46,20 @@ from schedules.schemas import (
 
 # What a visit list shows of the resident: enough to find and help the person, never more than the
 # viewer's role allows (volunteers: domain.access.VOLUNTEER_RESIDENT_FIELDS).
-RESIDENT_ESSENTIALS = ("id", "name", "kana", "address", "phone", "latitude", "longitude", "risk_level",
-                       "support_needs", "household", "district_id", "status")  # fmt: skip
+RESIDENT_ESSENTIALS = (
+    "id",
+    "name",
+    "kana",
+    "address",
+    "phone",
+    "latitude",
+    "longitude",
+    "risk_level",
+    "support_needs",
+    "household",
+    "district_id",
+    "status",
+)
 MAX_RANGE_DAYS = 92
 
 
@@ -346,8 +358,12 @@ class VisitController(Controller):
         items, total = await _visits(
             db_session, principal, *conditions, limit=page_size, offset=(page - 1) * page_size
         )
-        return {"items": [i.model_dump(mode="json") for i in items], "total": total, "page": page,
-                "page_size": page_size}  # fmt: skip
+        return {
+            "items": [i.model_dump(mode="json") for i in items],
+            "total": total,
+            "page": page,
+            "page_size": page_size,
+        }
 
 
 class OrgRulesController(Controller):
@@ -405,9 +421,13 @@ class SafetyCheckController(Controller):
                 raise Forbidden()
         org = await _org(db_session, principal)
         campaign = await campaigns.start_campaign(
-            db_session, org, title=data.title, district_ids=data.district_ids, hours=data.hours,
+            db_session,
+            org,
+            title=data.title,
+            district_ids=data.district_ids,
+            hours=data.hours,
             actor_id=principal.user_id,
-        )  # fmt: skip
+        )
         audit.record(db_session, principal, "create", "safety_check", campaign.id)
         return await _campaign_out(db_session, campaign, principal)
 

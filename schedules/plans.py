@@ -191,10 +191,13 @@ async def _reassign_future_visits(session: AsyncSession, plan: VisitPlan, now: d
             Visit.deleted_at.is_(None),
             Visit.due_end > now,
         )
-        .values(assignee_id=plan.assignee_id, updated_at=now,
-                feed_seq=await feed.next_position(session, plan.org_id))
+        .values(
+            assignee_id=plan.assignee_id,
+            updated_at=now,
+            feed_seq=await feed.next_position(session, plan.org_id),
+        )
         .execution_options(synchronize_session=False)
-    )  # fmt: skip
+    )
 
 
 def _insert_ignoring_duplicates(session: AsyncSession, rows: list[dict[str, Any]]) -> Any:

@@ -62,16 +62,24 @@ class SyncController(Controller):
             schema_version=validation.parse_schema_version(query.get("schema_version")),
         )
         pushed = validation.parse_push(await request.body(), settings)
-        return await push_service.push(db_session, principal, params, pushed,
-                                       quarantine_per_hour=settings.sync_quarantine_per_device_hour)  # fmt: skip
+        return await push_service.push(
+            db_session,
+            principal,
+            params,
+            pushed,
+            quarantine_per_hour=settings.sync_quarantine_per_device_hour,
+        )
 
     @get("/schema", operation_id="syncSchema")
     async def client_schema(self, version: int | None = Parameter(default=None, ge=1)) -> dict[str, Any]:
         """The client schema in `appSchema` form, and the migrations up to it."""
         target = schema.LATEST_VERSION if version is None else version
         if target not in schema.VERSIONS:
-            raise validation.bad_request("error.sync.bad_schema_version", version=str(target),
-                                         supported=", ".join(map(str, schema.VERSIONS)))  # fmt: skip
+            raise validation.bad_request(
+                "error.sync.bad_schema_version",
+                version=str(target),
+                supported=", ".join(map(str, schema.VERSIONS)),
+            )
         return {**schema.app_schema(target), **schema.migrations(1, target)}
 
     @get("/quarantine", operation_id="syncQuarantineList")
@@ -85,8 +93,9 @@ class SyncController(Controller):
         status: Literal["open", "applied", "discarded"] | None = "open",
     ) -> dict[str, Any]:
         """Records phones pushed that the server held back (coordinators)."""
-        rows, total = await quarantine.list_held(db_session, principal, status=status,
-                                                 offset=(page - 1) * page_size, limit=page_size)  # fmt: skip
+        rows, total = await quarantine.list_held(
+            db_session, principal, status=status, offset=(page - 1) * page_size, limit=page_size
+        )
         items = [quarantine.describe(r, _reader_locale(request, principal)) for r in rows]
         return {"items": items, "total": total, "page": page, "page_size": page_size}
 
@@ -100,6 +109,7 @@ class SyncController(Controller):
         db_session: AsyncSession,
     ) -> dict[str, Any]:
         """Apply (contact notes, optionally corrected) or discard a held record (coordinators)."""
-        entry = await quarantine.resolve(db_session, principal, entry_id, action=data.action,
-                                         corrections=data.record, note=data.note)  # fmt: skip
+        entry = await quarantine.resolve(
+            db_session, principal, entry_id, action=data.action, corrections=data.record, note=data.note
+        )
         return quarantine.describe(entry, _reader_locale(request, principal))

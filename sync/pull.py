@@ -183,8 +183,9 @@ async def _compute(
         elif full:
             diff = await _full(session, principal, moment, table, encoder, since, held, recheck, mode)
         else:
-            diff = await _incremental(session, principal, moment, table, encoder, since, held, recheck,
-                                      resident_scope_changes)  # fmt: skip
+            diff = await _incremental(
+                session, principal, moment, table, encoder, since, held, recheck, resident_scope_changes
+            )
         if name in forced:
             await _add_forced(session, principal, moment, table, encoder, forced[name], diff)
         diffs[name] = diff

@@ -69,8 +69,19 @@ SERVER_MANAGED: dict[str, frozenset[str]] = {
     "alerts": frozenset({"created_at", "updated_at", "acknowledged_at", "acknowledged_by"}),
     "notifications": frozenset({"created_at", "updated_at"}),
 }
-NOTE_FIELDS = ("resident_id", "visit_id", "method", "outcome", "body", "occurred_at", "follow_up_needed",
-               "visibility", "warning_signs", "referral", "wellbeing")  # fmt: skip
+NOTE_FIELDS = (
+    "resident_id",
+    "visit_id",
+    "method",
+    "outcome",
+    "body",
+    "occurred_at",
+    "follow_up_needed",
+    "visibility",
+    "warning_signs",
+    "referral",
+    "wellbeing",
+)
 
 
 @dataclass(frozen=True)
@@ -205,8 +216,14 @@ async def _push_once(
     await remember_pushed(session, state, kept, held_back)
     await touch_device(session, principal, ctx.now)
     if plans:
-        audit.record(session, principal, "sync.push", "sync", fields=sorted({r.table for r in pushed}),
-                     applied=len(plans))  # fmt: skip
+        audit.record(
+            session,
+            principal,
+            "sync.push",
+            "sync",
+            fields=sorted({r.table for r in pushed}),
+            applied=len(plans),
+        )
     return {
         "applied": len(plans),
         "quarantined": [{"table": r.table, "id": r.id, "reason": f.reason} for r, f in refused],
@@ -373,8 +390,14 @@ async def _judge_note(ctx: _Context, record: PushedRecord, row: ContactNote | No
     if row is None:
 
         async def create() -> None:
-            note = ContactNote(id=record.id, org_id=principal.org_id, author_id=principal.user_id,
-                               device_id=principal.device_id, received_at=ctx.now, **fields)  # fmt: skip
+            note = ContactNote(
+                id=record.id,
+                org_id=principal.org_id,
+                author_id=principal.user_id,
+                device_id=principal.device_id,
+                received_at=ctx.now,
+                **fields,
+            )
             ctx.session.add(note)
             ctx.notes_written.append(note)
 
@@ -435,8 +458,13 @@ async def _judge_update(ctx: _Context, record: PushedRecord, row: Any) -> Apply 
         raise forbidden("not_held")
     shown = {c.name for c in SYNC_TABLES[table].wire_columns(ctx.principal, ctx.params.schema_version)}
     managed = SERVER_MANAGED[table]
-    hidden = sorted(name for name in record.data if name not in shown and name not in managed
-                    and name in schema.column_names(table, ctx.params.schema_version))  # fmt: skip
+    hidden = sorted(
+        name
+        for name in record.data
+        if name not in shown
+        and name not in managed
+        and name in schema.column_names(table, ctx.params.schema_version)
+    )
     if hidden:
         raise forbidden("fields", fields=hidden)
     differing: dict[str, Any] = {}
@@ -516,8 +544,9 @@ async def _validate_update(ctx: _Context, table: str, row: Any, changes: dict[st
         if isinstance(value, datetime) and to_millis(value) > skewed:  # type: ignore[operator]
             raise invalid(name, "sync.future_time")
     if table == "visits":
-        if "status" in changes and (changes["status"] is None
-                                    or not visit_status_phone_may_set(ctx.principal, changes["status"])):  # fmt: skip
+        if "status" in changes and (
+            changes["status"] is None or not visit_status_phone_may_set(ctx.principal, changes["status"])
+        ):
             raise invalid("status", "field.not_allowed")
         if changes.get("assignee_id") is not None:
             user = await ctx.session.scalar(
@@ -555,8 +584,9 @@ async def apply_held_note(
     try:
         fields = _read_note(data, schema.LATEST_VERSION, creating=True)
     except Refused as refusal:
-        raise InvalidInput.field(str(refusal.detail.get("field", "record")),
-                                 str(refusal.detail.get("rule", "field.invalid"))) from None  # fmt: skip
+        raise InvalidInput.field(
+            str(refusal.detail.get("field", "record")), str(refusal.detail.get("rule", "field.invalid"))
+        ) from None
     existing = await session.get(ContactNote, entry.record_id)
     if existing is not None and (
         existing.org_id != coordinator.org_id or existing.author_id != entry.user_id
@@ -568,8 +598,14 @@ async def apply_held_note(
     ctx = _Context(session, coordinator, PushParams(0), utcnow())
     await _check_visit(ctx, fields.get("visit_id"), resident.id)
     if existing is None:
-        note = ContactNote(id=entry.record_id, org_id=coordinator.org_id, author_id=entry.user_id,
-                           device_id=entry.device_id, received_at=entry.received_at, **fields)  # fmt: skip
+        note = ContactNote(
+            id=entry.record_id,
+            org_id=coordinator.org_id,
+            author_id=entry.user_id,
+            device_id=entry.device_id,
+            received_at=entry.received_at,
+            **fields,
+        )
         session.add(note)
     else:
         note = existing

@@ -100,8 +100,11 @@ async def check_rate(session: AsyncSession, principal: Principal, adding: int, l
             if oldest is None
             else oldest.replace(tzinfo=oldest.tzinfo or UTC) + RATE_WINDOW - utcnow()
         )
-        raise RateLimited("error.sync.quarantine_rate", limit=limit,
-                          extra={"retry_after": max(60, int(wait.total_seconds()) + 1)})  # fmt: skip
+        raise RateLimited(
+            "error.sync.quarantine_rate",
+            limit=limit,
+            extra={"retry_after": max(60, int(wait.total_seconds()) + 1)},
+        )
 
 
 @dataclass(frozen=True)
@@ -145,9 +148,15 @@ async def hold_all(session: AsyncSession, principal: Principal, refusals: list[R
     table = QuarantinedRecord.__table__
     for start in range(0, len(rows), 500):
         await session.execute(table.insert(), rows[start : start + 500])
-    audit.record(session, principal, "sync.quarantined", "sync_quarantine", None,
-                 fields=sorted({f for row in rows for f in row["record"]}),
-                 records=[[row["table_name"], row["record_id"]] for row in rows])  # fmt: skip
+    audit.record(
+        session,
+        principal,
+        "sync.quarantined",
+        "sync_quarantine",
+        None,
+        fields=sorted({f for row in rows for f in row["record"]}),
+        records=[[row["table_name"], row["record_id"]] for row in rows],
+    )
     return [
         Held(row["id"], row["table_name"], row["record_id"], row["reason"], row["detail"]) for row in rows
     ]
@@ -174,12 +183,19 @@ async def notify(session: AsyncSession, principal: Principal, held: list[Held]) 
     first = held[0]
     for (role, locale), user_ids in sorted(groups.items()):
         if len(held) == 1:
-            body = translate(f"sync.quarantine.body.{role}", locale,
-                             table=wording.table_word(first.table_name, locale),
-                             reason=wording.reason_text(first.reason, first.detail, locale))  # fmt: skip
+            body = translate(
+                f"sync.quarantine.body.{role}",
+                locale,
+                table=wording.table_word(first.table_name, locale),
+                reason=wording.reason_text(first.reason, first.detail, locale),
+            )
         else:
-            body = translate(f"sync.quarantine.summary.{role}", locale, count=len(held),
-                             tables=wording.summary_tables((h.table_name for h in held), locale))  # fmt: skip
+            body = translate(
+                f"sync.quarantine.summary.{role}",
+                locale,
+                count=len(held),
+                tables=wording.summary_tables((h.table_name for h in held), locale),
+            )
         await outbox.enqueue(
             session,
             org_id=principal.org_id,
@@ -187,9 +203,14 @@ async def notify(session: AsyncSession, principal: Principal, held: list[Held]) 
             kind="sync_quarantined",
             title=translate("sync.quarantine.title", locale),
             body=body,
-            data={"quarantine_id": first.id, "table": first.table_name, "record_id": first.record_id,
-                  "count": len(held), "device_id": principal.device_id},
-        )  # fmt: skip
+            data={
+                "quarantine_id": first.id,
+                "table": first.table_name,
+                "record_id": first.record_id,
+                "count": len(held),
+                "device_id": principal.device_id,
+            },
+        )
 
 
 def describe(entry: QuarantinedRecord, locale: str) -> dict[str, Any]:

@@ -160,11 +160,16 @@ def migrations(from_version: int = 1, to_version: int = LATEST_VERSION) -> dict[
             if not new:
                 continue
             if all(c.since == version for c in cols):
-                step_list.append({"type": "create_table", "schema": {"name": table,
-                                  "columns": [c.as_schema() for c in cols]}})  # fmt: skip
+                step_list.append(
+                    {
+                        "type": "create_table",
+                        "schema": {"name": table, "columns": [c.as_schema() for c in cols]},
+                    }
+                )
             else:
-                step_list.append({"type": "add_columns", "table": table,
-                                  "columns": [c.as_schema() for c in new]})  # fmt: skip
+                step_list.append(
+                    {"type": "add_columns", "table": table, "columns": [c.as_schema() for c in new]}
+                )
         steps.append({"toVersion": version, "steps": step_list})
     return {"migrations": steps}
 

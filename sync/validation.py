@@ -48,8 +48,9 @@ def parse_schema_version(raw: str | None) -> int:
         return schema.LATEST_VERSION
     text = raw.strip()
     if not (text.isascii() and text.isdigit()) or len(text) > 6 or int(text) not in schema.VERSIONS:
-        raise bad_request("error.sync.bad_schema_version", version=text[:20],
-                          supported=", ".join(map(str, schema.VERSIONS)))  # fmt: skip
+        raise bad_request(
+            "error.sync.bad_schema_version", version=text[:20], supported=", ".join(map(str, schema.VERSIONS))
+        )
     return int(text)
 
 
@@ -137,11 +138,20 @@ def parse_push(body: bytes, settings: Settings) -> list[PushedRecord]:
         # Counted before anything is read: one push must stay a short transaction.
         in_table = sum(len(items) for items in ops.values() if isinstance(items, list))
         if in_table > settings.sync_push_max_records_per_table:
-            raise DomainError("error.sync.too_many_in_table", status=413, table=table, count=in_table,
-                              max=settings.sync_push_max_records_per_table)  # fmt: skip
+            raise DomainError(
+                "error.sync.too_many_in_table",
+                status=413,
+                table=table,
+                count=in_table,
+                max=settings.sync_push_max_records_per_table,
+            )
         if len(out) + in_table > settings.sync_push_max_records:
-            raise DomainError("error.sync.too_many_records", status=413, count=len(out) + in_table,
-                              max=settings.sync_push_max_records)  # fmt: skip
+            raise DomainError(
+                "error.sync.too_many_records",
+                status=413,
+                count=len(out) + in_table,
+                max=settings.sync_push_max_records,
+            )
         seen: set[str] = set()
         for op, items in ops.items():
             if op not in OPERATIONS:
@@ -186,8 +196,9 @@ def forbidden(cause: str, fields: list[str] | None = None) -> Refused:
 # Field readers: wire value → server value, or Refused.
 
 
-def read_str(data: dict[str, Any], name: str, *, max_len: int, optional: bool = False,
-             default: str | None = None) -> str | None:  # fmt: skip
+def read_str(
+    data: dict[str, Any], name: str, *, max_len: int, optional: bool = False, default: str | None = None
+) -> str | None:
     value = data.get(name, default)
     if value is None or (optional and value == ""):
         if optional:

@@ -40,8 +40,14 @@ async def make_user(
     districts: list[District] = (),  # type: ignore[assignment]
     **fields: Any,
 ) -> User:
-    user = User(org_id=org.id, login=login, display_name=fields.pop("display_name", login), role=role,
-                password_hash=fields.pop("password_hash", _HASH), **fields)  # fmt: skip
+    user = User(
+        org_id=org.id,
+        login=login,
+        display_name=fields.pop("display_name", login),
+        role=role,
+        password_hash=fields.pop("password_hash", _HASH),
+        **fields,
+    )
     session.add(user)
     await session.flush()
     for district in districts:

@@ -23,36 +23,48 @@ from domain.settings import Settings
 @pytest.fixture
 def empty_settings(empty_database_url: str, tmp_path: Path) -> Settings:
     return Settings(
-        environment="test", database_url=empty_database_url, db_pool_disabled=True, data_dir=tmp_path,
+        environment="test",
+        database_url=empty_database_url,
+        db_pool_disabled=True,
+        data_dir=tmp_path,
         secret_key="x" * 40,
-    )  # fmt: skip
+    )
 
 
 async def _insert_town_rows(connection) -> None:
-    await connection.execute(text(
-        "INSERT INTO districts (id, org_id, name, created_at, updated_at) VALUES ('d-1', 'org-0', '本町', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
-    ))  # fmt: skip
-    await connection.execute(text(
-        "INSERT INTO residents (id, org_id, district_id, name, kana, address, household, risk_level, support_needs, "
-        "status, created_at, updated_at, feed_seq) VALUES ('res-1', 'org-0', 'd-1', '見守 太郎', 'ミマモリ タロウ', "
-        "'本町1-1', 'alone', 'high', '', 'active', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 1)"
-    ))  # fmt: skip
-    await connection.execute(text(
-        "INSERT INTO visit_plans (id, org_id, resident_id, rrule, starts_on, window_start, window_end, window_days, "
-        "holiday_rule, status, created_at, updated_at) VALUES ('plan-1', 'org-0', 'res-1', 'FREQ=WEEKLY', "
-        "'2026-01-05', '09:00:00', '18:00:00', 1, 'shift', 'active', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
-    ))  # fmt: skip
+    await connection.execute(
+        text(
+            "INSERT INTO districts (id, org_id, name, created_at, updated_at) VALUES ('d-1', 'org-0', '本町', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+        )
+    )
+    await connection.execute(
+        text(
+            "INSERT INTO residents (id, org_id, district_id, name, kana, address, household, risk_level, support_needs, "
+            "status, created_at, updated_at, feed_seq) VALUES ('res-1', 'org-0', 'd-1', '見守 太郎', 'ミマモリ タロウ', "
+            "'本町1-1', 'alone', 'high', '', 'active', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 1)"
+        )
+    )
+    await connection.execute(
+        text(
+            "INSERT INTO visit_plans (id, org_id, resident_id, rrule, starts_on, window_start, window_end, window_days, "
+            "holiday_rule, status, created_at, updated_at) VALUES ('plan-1', 'org-0', 'res-1', 'FREQ=WEEKLY', "
+            "'2026-01-05', '09:00:00', '18:00:00', 1, 'shift', 'active', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+        )
+    )
     # Consent withdrawn but kept sharing by the old `legal_basis` column: once for a recipient the
     # basis covers, once for one it cannot (0003 moves both, the second as an ended record).
     for cid, recipient, basis, seq in (
         ("con-1", "district_commissioner", "evacuation_support_list", 2),
         ("con-2", "volunteers", "council_confidentiality", 3),
     ):
-        await connection.execute(text(
-            "INSERT INTO consents (id, org_id, resident_id, recipient, status, purpose, legal_basis, created_at, "
-            "updated_at, feed_seq) VALUES (:id, 'org-0', 'res-1', :recipient, 'withdrawn', '', :basis, "
-            "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, :seq)"
-        ), {"id": cid, "recipient": recipient, "basis": basis, "seq": seq})  # fmt: skip
+        await connection.execute(
+            text(
+                "INSERT INTO consents (id, org_id, resident_id, recipient, status, purpose, legal_basis, created_at, "
+                "updated_at, feed_seq) VALUES (:id, 'org-0', 'res-1', :recipient, 'withdrawn', '', :basis, "
+                "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, :seq)"
+            ),
+            {"id": cid, "recipient": recipient, "basis": basis, "seq": seq},
+        )
 
 
 def _diffs(connection) -> list:
@@ -117,10 +129,14 @@ async def test_each_revision_upgrades_with_data_and_downgrades(empty_settings: S
                 await connection.execute(text("UPDATE residents SET name = 'x' WHERE id = 'res-1'"))
         # Legal bases moved into records of their own; the column is gone; both tables are guarded.
         async with engine.connect() as connection:
-            moved = (await connection.execute(text(
-                "SELECT resident_id, recipient, basis, ended_at IS NULL, feed_seq > 0 FROM legal_bases "
-                "ORDER BY recipient"
-            ))).all()  # fmt: skip
+            moved = (
+                await connection.execute(
+                    text(
+                        "SELECT resident_id, recipient, basis, ended_at IS NULL, feed_seq > 0 FROM legal_bases "
+                        "ORDER BY recipient"
+                    )
+                )
+            ).all()
             consent_columns = await connection.run_sync(
                 lambda sync: {c["name"] for c in inspect(sync).get_columns("consents")}
             )
@@ -129,8 +145,10 @@ async def test_each_revision_upgrades_with_data_and_downgrades(empty_settings: S
             ("res-1", "volunteers", "council_confidentiality", False, True),
         ]
         assert "legal_basis" not in consent_columns
-        for statement in ("UPDATE consents SET status = 'given' WHERE id = 'con-1'",
-                          "UPDATE legal_bases SET note = 'x' WHERE resident_id = 'res-1'"):  # fmt: skip
+        for statement in (
+            "UPDATE consents SET status = 'given' WHERE id = 'con-1'",
+            "UPDATE legal_bases SET note = 'x' WHERE resident_id = 'res-1'",
+        ):
             with pytest.raises(DBAPIError):
                 async with engine.begin() as connection:
                     await connection.execute(text(statement))

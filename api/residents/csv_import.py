@@ -196,14 +196,26 @@ CONSENT_VALUES: dict[str, bool] = {
 
 # Per era: the western year before 元年 (its first year) and its last year number (昭和64 = 1989).
 ERAS: dict[str, tuple[int, int]] = {
-    "明治": (1867, 45), "大正": (1911, 15), "昭和": (1925, 64), "平成": (1988, 31), "令和": (2018, 99),
-}  # fmt: skip
+    "明治": (1867, 45),
+    "大正": (1911, 15),
+    "昭和": (1925, 64),
+    "平成": (1988, 31),
+    "令和": (2018, 99),
+}
 ERAS.update({"m": ERAS["明治"], "t": ERAS["大正"], "s": ERAS["昭和"], "h": ERAS["平成"], "r": ERAS["令和"]})
 MIN_BIRTH_YEAR = 1880
 
 # Field lengths of the model (domain/models/_resident.py).
-MAX_LEN = {"name": 100, "kana": 100, "address": 300, "phone": 40, "support_needs": 2000,
-           "contact_name": 100, "contact_relation": 50, "contact_phone": 40}  # fmt: skip
+MAX_LEN = {
+    "name": 100,
+    "kana": 100,
+    "address": 300,
+    "phone": 40,
+    "support_needs": 2000,
+    "contact_name": 100,
+    "contact_relation": 50,
+    "contact_phone": 40,
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -668,9 +680,16 @@ async def import_residents(
         session, org_id, rows, recorder=principal.user_id if principal else None, today=today
     )
     audit.record(
-        session, principal, "import", "residents", None, org_id=org_id, via="api" if principal else "cli",
-        rows=report.rows, **counts,
-    )  # fmt: skip
+        session,
+        principal,
+        "import",
+        "residents",
+        None,
+        org_id=org_id,
+        via="api" if principal else "cli",
+        rows=report.rows,
+        **counts,
+    )
     await session.flush()
     report.imported = counts["imported"]
     return report
@@ -689,26 +708,51 @@ async def _insert(
         resident_id = new_id()
         residents.append(
             dict(
-                id=resident_id, org_id=org_id, feed_seq=position, district_id=row.district_id, name=row.name,
-                kana=row.kana, birth_year=row.birth_year, address=row.address, phone=row.phone,
-                household=row.household, risk_level=row.risk_level, status=row.status,
-                support_needs=row.support_needs, latitude=row.latitude, longitude=row.longitude,
+                id=resident_id,
+                org_id=org_id,
+                feed_seq=position,
+                district_id=row.district_id,
+                name=row.name,
+                kana=row.kana,
+                birth_year=row.birth_year,
+                address=row.address,
+                phone=row.phone,
+                household=row.household,
+                risk_level=row.risk_level,
+                status=row.status,
+                support_needs=row.support_needs,
+                latitude=row.latitude,
+                longitude=row.longitude,
             )
-        )  # fmt: skip
+        )
         contacts.extend(
-            dict(id=new_id(), org_id=org_id, feed_seq=position, resident_id=resident_id, name=c.name,
-                 relation=c.relation, phone=c.phone, priority=c.priority)
+            dict(
+                id=new_id(),
+                org_id=org_id,
+                feed_seq=position,
+                resident_id=resident_id,
+                name=c.name,
+                relation=c.relation,
+                phone=c.phone,
+                priority=c.priority,
+            )
             for c in row.contacts
-        )  # fmt: skip
+        )
         consents.extend(
             dict(
-                id=new_id(), org_id=org_id, feed_seq=position, resident_id=resident_id, recipient=recipient,
-                status=ConsentStatus.GIVEN if given else ConsentStatus.WITHDRAWN, purpose="CSV取込",
-                given_on=(row.consent_date or today) if given else None, expires_on=None,
+                id=new_id(),
+                org_id=org_id,
+                feed_seq=position,
+                resident_id=resident_id,
+                recipient=recipient,
+                status=ConsentStatus.GIVEN if given else ConsentStatus.WITHDRAWN,
+                purpose="CSV取込",
+                given_on=(row.consent_date or today) if given else None,
+                expires_on=None,
                 recorded_by=recorder,
             )
             for recipient, given in row.consents.items()
-        )  # fmt: skip
+        )
     # Parents first (foreign keys); created_at/updated_at come from the columns' defaults.
     for model, values in ((Resident, residents), (EmergencyContact, contacts), (Consent, consents)):
         if values:

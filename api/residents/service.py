@@ -456,8 +456,16 @@ async def set_consent(
         consent.deleted_at = None
         action = "update"
     await session.flush()
-    audit.record(session, principal, action, "consent", consent.id, fields=changed, resident_id=resident.id,
-                 recipient=str(recipient))  # fmt: skip
+    audit.record(
+        session,
+        principal,
+        action,
+        "consent",
+        consent.id,
+        fields=changed,
+        resident_id=resident.id,
+        recipient=str(recipient),
+    )
     await events.sight_changed(session, resident_ids=[resident.id])
     return _consent_out(consent, today, await _active_bases(session, resident.id))
 
@@ -480,8 +488,16 @@ async def withdraw_consent(
     consent.status = ConsentStatus.WITHDRAWN
     consent.recorded_by = principal.user_id
     await session.flush()
-    audit.record(session, principal, "withdraw", "consent", consent.id, fields=["status"], resident_id=resident.id,
-                 recipient=str(recipient))  # fmt: skip
+    audit.record(
+        session,
+        principal,
+        "withdraw",
+        "consent",
+        consent.id,
+        fields=["status"],
+        resident_id=resident.id,
+        recipient=str(recipient),
+    )
     await events.sight_changed(session, resident_ids=[resident.id])
     return _consent_out(consent, principal.today(), await _active_bases(session, resident.id))
 
@@ -502,9 +518,11 @@ def legal_basis_catalogue(principal: Principal) -> list[LegalBasisRuleOut]:
 
 def _basis_out(record: LegalBasisRecord) -> LegalBasisOut:
     return LegalBasisOut.model_validate(
-        {**{k: getattr(record, k) for k in LegalBasisOut.model_fields if k != "active"},
-         "active": record_is_active(record)}
-    )  # fmt: skip
+        {
+            **{k: getattr(record, k) for k in LegalBasisOut.model_fields if k != "active"},
+            "active": record_is_active(record),
+        }
+    )
 
 
 async def list_legal_bases(
@@ -535,9 +553,10 @@ async def record_legal_basis(
         # Well-formed but against the rules: 422, naming the basis and what it can cover.
         covers = ", ".join(sorted(LEGAL_BASES[data.basis].covers))
         reason = FieldError(
-            "recipient", "field.basis_does_not_cover", {"basis": str(data.basis), "recipient": str(data.recipient),
-                                                        "covers": covers}
-        )  # fmt: skip
+            "recipient",
+            "field.basis_does_not_cover",
+            {"basis": str(data.basis), "recipient": str(data.recipient), "covers": covers},
+        )
         raise InvalidInput(errors=[reason], status=422)
     # Locked: two coordinators recording the same basis at once must not make two active records.
     resident = await get_visible(session, principal, resident_id, lock=True)
@@ -565,8 +584,17 @@ async def record_legal_basis(
     )
     session.add(record)
     await session.flush()
-    audit.record(session, principal, "create", "legal_basis", record.id, fields=["basis", "recipient", "note"],
-                 resident_id=resident.id, recipient=str(data.recipient), basis=str(data.basis))  # fmt: skip
+    audit.record(
+        session,
+        principal,
+        "create",
+        "legal_basis",
+        record.id,
+        fields=["basis", "recipient", "note"],
+        resident_id=resident.id,
+        recipient=str(data.recipient),
+        basis=str(data.basis),
+    )
     return _basis_out(record)
 
 
@@ -594,8 +622,17 @@ async def end_legal_basis(
     record.ended_by = principal.user_id
     record.end_reason = data.reason.strip()
     await session.flush()
-    audit.record(session, principal, "end", "legal_basis", record.id, fields=["ended_at", "end_reason"],
-                 resident_id=resident.id, recipient=str(record.recipient), basis=str(record.basis))  # fmt: skip
+    audit.record(
+        session,
+        principal,
+        "end",
+        "legal_basis",
+        record.id,
+        fields=["ended_at", "end_reason"],
+        resident_id=resident.id,
+        recipient=str(record.recipient),
+        basis=str(record.basis),
+    )
     # Ending a basis can take the resident out of an assignee's sight: their visits move on.
     await events.sight_changed(session, resident_ids=[resident.id])
     return _basis_out(record)
@@ -670,13 +707,22 @@ async def create_assignment(
     )
     session.add(assignment)
     await session.flush()
-    audit.record(session, principal, "create", "assignment", assignment.id, fields=["user_id", "role"],
-                 resident_id=resident.id)  # fmt: skip
+    audit.record(
+        session,
+        principal,
+        "create",
+        "assignment",
+        assignment.id,
+        fields=["user_id", "role"],
+        resident_id=resident.id,
+    )
     await events.sight_changed(session, resident_ids=[resident.id])  # may close `nobody_can_visit`
     return AssignmentCreatedOut.model_validate(
-        {**AssignmentOut.model_validate(assignment).model_dump(),
-         "visible_to_assignee": await _visible_to(session, user, resident.id)}
-    )  # fmt: skip
+        {
+            **AssignmentOut.model_validate(assignment).model_dump(),
+            "visible_to_assignee": await _visible_to(session, user, resident.id),
+        }
+    )
 
 
 async def end_assignment(
@@ -698,8 +744,15 @@ async def end_assignment(
         raise Conflict("error.assignment_ended")
     _end(assignment, principal, data.reason)
     await session.flush()
-    audit.record(session, principal, "end", "assignment", assignment.id, fields=["ended_at", "end_reason"],
-                 resident_id=assignment.resident_id)  # fmt: skip
+    audit.record(
+        session,
+        principal,
+        "end",
+        "assignment",
+        assignment.id,
+        fields=["ended_at", "end_reason"],
+        resident_id=assignment.resident_id,
+    )
     await events.sight_changed(session, resident_ids=[assignment.resident_id])
     return AssignmentOut.model_validate(assignment)
 
@@ -744,19 +797,23 @@ async def hand_over(session: AsyncSession, principal: Principal, data: HandOverI
             select(Resident.id).where(Resident.id.in_(resident_ids)).order_by(Resident.id).with_for_update()
         )
     # What the incoming person already holds for these residents.
-    held = {
-        a.resident_id: a
-        for a in (
-            await session.scalars(
-                select(Assignment).where(
-                    Assignment.user_id == target.id,
-                    Assignment.resident_id.in_(resident_ids),
-                    Assignment.ended_at.is_(None),
-                    Assignment.deleted_at.is_(None),
+    held = (
+        {
+            a.resident_id: a
+            for a in (
+                await session.scalars(
+                    select(Assignment).where(
+                        Assignment.user_id == target.id,
+                        Assignment.resident_id.in_(resident_ids),
+                        Assignment.ended_at.is_(None),
+                        Assignment.deleted_at.is_(None),
+                    )
                 )
-            )
-        ).all()
-    } if resident_ids else {}  # fmt: skip
+            ).all()
+        }
+        if resident_ids
+        else {}
+    )
     created = 0
     ended = len(outgoing)
     now = utcnow()
@@ -802,15 +859,28 @@ async def hand_over(session: AsyncSession, principal: Principal, data: HandOverI
         visit.assignee_id = target.id
     await session.flush()
     viewer = await principal_of(session, target)
-    reachable = set(
-        (
-            await session.scalars(
-                select(Resident.id).where(Resident.id.in_(resident_ids), visible_residents(viewer))
-            )
-        ).all()
-    ) if resident_ids else set()  # fmt: skip
-    audit.record(session, principal, "hand_over", "assignment", None, fields=["user_id"],
-                 from_user_id=source.id, to_user_id=target.id, resident_ids=resident_ids)  # fmt: skip
+    reachable = (
+        set(
+            (
+                await session.scalars(
+                    select(Resident.id).where(Resident.id.in_(resident_ids), visible_residents(viewer))
+                )
+            ).all()
+        )
+        if resident_ids
+        else set()
+    )
+    audit.record(
+        session,
+        principal,
+        "hand_over",
+        "assignment",
+        None,
+        fields=["user_id"],
+        from_user_id=source.id,
+        to_user_id=target.id,
+        resident_ids=resident_ids,
+    )
     # The incoming person may not see every resident (consent): those visits move on again.
     await events.sight_changed(session, resident_ids=resident_ids)
     return HandOverOut(

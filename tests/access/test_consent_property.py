@@ -75,8 +75,13 @@ DC, VOL, NPO = (
 )
 RESIDENT_DISTRICTS = ("A", "A", "B")  # three residents: two in district A, one in B
 USERS = ("c", "k1", "k2", "v1", "v2")  # coordinator, commissioners (A; B), volunteers
-ROLES = {"c": Role.COORDINATOR, "k1": Role.COMMISSIONER, "k2": Role.COMMISSIONER,
-         "v1": Role.VOLUNTEER, "v2": Role.VOLUNTEER}  # fmt: skip
+ROLES = {
+    "c": Role.COORDINATOR,
+    "k1": Role.COMMISSIONER,
+    "k2": Role.COMMISSIONER,
+    "v1": Role.VOLUNTEER,
+    "v2": Role.VOLUNTEER,
+}
 VISIT_ASSIGNEES = ("v1", "k1", "v2")  # one visit per resident, five days after the start
 WATCHERS = ("k1", "v1", "v2")  # who may be assigned
 # What each basis can cover, written out again here (not read from domain code).
@@ -103,23 +108,36 @@ FIGURES: dict[str, float] = {"examples": 0, "checks": 0, "messages": 0, "pushes"
 # --- the history --------------------------------------------------------------------------------
 resident = st.integers(0, len(RESIDENT_DISTRICTS) - 1)
 step = st.one_of(
-    st.tuples(st.just("consent"), resident, st.sampled_from([DC, VOL]),
-              st.sampled_from(["give", "withdraw", "expire:-1", "expire:0", "expire:1"])),
-    st.tuples(st.just("basis"), resident, st.sampled_from(sorted(BASIS_COVERS)), st.sampled_from([DC, VOL, NPO])),
+    st.tuples(
+        st.just("consent"),
+        resident,
+        st.sampled_from([DC, VOL]),
+        st.sampled_from(["give", "withdraw", "expire:-1", "expire:0", "expire:1"]),
+    ),
+    st.tuples(
+        st.just("basis"), resident, st.sampled_from(sorted(BASIS_COVERS)), st.sampled_from([DC, VOL, NPO])
+    ),
     st.tuples(st.just("end_basis"), resident),
     st.tuples(st.just("assign"), st.sampled_from(WATCHERS), resident),
     st.tuples(st.just("districts"), st.sampled_from([(), ("A",), ("B",), ("A", "B")])),
     st.tuples(st.just("note"), resident, st.sampled_from(USERS), st.sampled_from(list(NoteVisibility))),
     # A contact recorded on the author's phone and pushed through sync: the real code reacts (twice
     # as likely as other steps: messages are what it writes).
-    *[st.tuples(st.just("contact"), resident, st.sampled_from(USERS), st.sampled_from(["no_answer", "emergency"]))] * 2,
+    *[
+        st.tuples(
+            st.just("contact"), resident, st.sampled_from(USERS), st.sampled_from(["no_answer", "emergency"])
+        )
+    ]
+    * 2,
     # A weekly visit plan made by the coordinator for a watcher (refused when they may not see).
     st.tuples(st.just("plan"), resident, st.sampled_from(WATCHERS)),
     st.tuples(st.just("wait"), st.integers(1, 40 * 60)),  # minutes
     # The next local hh:mm, biased to the hours where UTC's date differs from the local one.
-    st.tuples(st.just("at"), st.one_of(st.integers(0, 9), st.integers(14, 23)), st.sampled_from([0, 1, 30, 59])),
+    st.tuples(
+        st.just("at"), st.one_of(st.integers(0, 9), st.integers(14, 23)), st.sampled_from([0, 1, 30, 59])
+    ),
     st.tuples(st.just("check")),
-)  # fmt: skip
+)
 
 
 @dataclass
@@ -176,15 +194,21 @@ class Model:
         residents = sorted(ids[r] for r in range(len(ids)) if self.sees(user, r))
         start = self.midnight()
         mine = {
-            ids[v["r"]] for v in visits
-            if v["assignee"] == user and self.sees(user, v["r"]) and v["status"] != "cancelled"
-            and v["due_start"] < start + timedelta(days=14) and v["due_end"] > start
-        }  # fmt: skip
+            ids[v["r"]]
+            for v in visits
+            if v["assignee"] == user
+            and self.sees(user, v["r"])
+            and v["status"] != "cancelled"
+            and v["due_start"] < start + timedelta(days=14)
+            and v["due_end"] > start
+        }
         phone_visits = {
-            v["id"] for v in visits
-            if self.sees(user, v["r"]) and (ROLES[user] != Role.VOLUNTEER or v["assignee"] == user)
+            v["id"]
+            for v in visits
+            if self.sees(user, v["r"])
+            and (ROLES[user] != Role.VOLUNTEER or v["assignee"] == user)
             and start - timedelta(days=30) <= v["due_start"] <= start + timedelta(days=60)
-        }  # fmt: skip
+        }
         notes = {
             n["id"] for n in self.notes if self.sees_note(user, n) and n["at"] >= start - timedelta(days=180)
         }
@@ -194,12 +218,19 @@ class Model:
             m["id"] for m in rows["messages"] if m["id"] in inbox and m["at"] >= now - timedelta(days=30)
         }
         alerts = {
-            a["id"] for a in rows["alerts"]
-            if ROLES[user] != Role.VOLUNTEER and self.sees(user, a["r"])
+            a["id"]
+            for a in rows["alerts"]
+            if ROLES[user] != Role.VOLUNTEER
+            and self.sees(user, a["r"])
             and (a["status"] != "resolved" or a["resolved_at"] >= now - timedelta(days=30))
-        }  # fmt: skip
-        held = {"residents": residents, "visits": sorted(phone_visits), "contact_notes": sorted(notes),
-                "alerts": sorted(alerts), "notifications": sorted(phone_inbox)}  # fmt: skip
+        }
+        held = {
+            "residents": residents,
+            "visits": sorted(phone_visits),
+            "contact_notes": sorted(notes),
+            "alerts": sorted(alerts),
+            "notifications": sorted(phone_inbox),
+        }
         return {
             "list": residents,
             "details": residents,
@@ -257,26 +288,53 @@ class Town:
                 for recipient, start in ((DC, dc_start[r]), (VOL, vol_start[r])):
                     status = ConsentStatus.WITHDRAWN if start == "withdrawn" else ConsentStatus.GIVEN
                     expires = self.model.today() + timedelta(days=start) if isinstance(start, int) else None
-                    s.add(Consent(org_id=org.id, resident_id=row.id, recipient=recipient, status=status,
-                                  given_on=self.model.today() - timedelta(days=100), expires_on=expires))  # fmt: skip
+                    s.add(
+                        Consent(
+                            org_id=org.id,
+                            resident_id=row.id,
+                            recipient=recipient,
+                            status=status,
+                            given_on=self.model.today() - timedelta(days=100),
+                            expires_on=expires,
+                        )
+                    )
                     self.model.consents[(r, recipient)] = (str(status), expires)
                 watcher = ("v1", "k1", "v2")[r]
-                s.add(Assignment(org_id=org.id, resident_id=row.id, user_id=self.users[watcher].id,
-                                 started_at=clock.now()))  # fmt: skip
+                s.add(
+                    Assignment(
+                        org_id=org.id,
+                        resident_id=row.id,
+                        user_id=self.users[watcher].id,
+                        started_at=clock.now(),
+                    )
+                )
                 self.model.assigned.add((watcher, r))
                 due = datetime.combine(
                     self.model.today() + timedelta(days=5), time(10), tzinfo=self.model.zone
                 )
-                s.add(Visit(org_id=org.id, occurrence_key=f"k{r}", resident_id=row.id,
-                            assignee_id=self.users[VISIT_ASSIGNEES[r]].id, due_start=due,
-                            due_end=due + timedelta(hours=2)))  # fmt: skip
+                s.add(
+                    Visit(
+                        org_id=org.id,
+                        occurrence_key=f"k{r}",
+                        resident_id=row.id,
+                        assignee_id=self.users[VISIT_ASSIGNEES[r]].id,
+                        due_start=due,
+                        due_end=due + timedelta(hours=2),
+                    )
+                )
         for user in USERS:
             for version in PULL_VERSIONS:
                 self.phones[(user, version)] = Phone(self.client, {}, version=version)
 
     def headers(self, user: str, kind: str = PUSHED) -> dict[str, str]:
-        token, _ = issue_access_token(self.secret, user_id=self.users[user].id, org_id=self.org_id,
-                                      role=str(ROLES[user]), device_id=self.devices[(user, kind)], minutes=5)  # fmt: skip
+        token, _ = issue_access_token(
+            self.secret,
+            user_id=self.users[user].id,
+            org_id=self.org_id,
+            role=str(ROLES[user]),
+            device_id=self.devices[(user, kind)],
+            minutes=5,
+        )
         return {"Authorization": f"Bearer {token}"}
 
     # --- changes ------------------------------------------------------------------------------
@@ -292,8 +350,9 @@ class Town:
             )
             status = ConsentStatus.WITHDRAWN if action == "withdraw" else ConsentStatus.GIVEN
             async with self.db() as s:
-                row = await s.scalar(select(Consent).where(Consent.resident_id == self.ids[r],
-                                                           Consent.recipient == recipient))  # fmt: skip
+                row = await s.scalar(
+                    select(Consent).where(Consent.resident_id == self.ids[r], Consent.recipient == recipient)
+                )
                 if row is None:
                     row = Consent(
                         org_id=self.org_id, resident_id=self.ids[r], recipient=recipient, status=status
@@ -305,36 +364,59 @@ class Town:
             model.consents[(r, recipient)] = (str(status), expires)
         elif name == "basis":
             r, basis, recipient = args
-            response = await self.client.post(f"/api/v1/residents/{self.ids[r]}/legal-bases",
-                                              json={"basis": basis, "recipient": recipient}, headers=self.headers("c"))  # fmt: skip
-            duplicate = any(b["r"] == r and b["basis"] == basis and b["recipient"] == recipient and b["active"]
-                            for b in model.bases)  # fmt: skip
+            response = await self.client.post(
+                f"/api/v1/residents/{self.ids[r]}/legal-bases",
+                json={"basis": basis, "recipient": recipient},
+                headers=self.headers("c"),
+            )
+            duplicate = any(
+                b["r"] == r and b["basis"] == basis and b["recipient"] == recipient and b["active"]
+                for b in model.bases
+            )
             expected = 422 if recipient not in BASIS_COVERS[basis] else 409 if duplicate else 201
             assert response.status_code == expected, response.text
             if expected == 201:
-                model.bases.append({"id": response.json()["id"], "r": r, "basis": basis, "recipient": recipient,
-                                    "active": True})  # fmt: skip
+                model.bases.append(
+                    {
+                        "id": response.json()["id"],
+                        "r": r,
+                        "basis": basis,
+                        "recipient": recipient,
+                        "active": True,
+                    }
+                )
         elif name == "end_basis":
             (r,) = args
             active = [b for b in model.bases if b["r"] == r and b["active"]]
             if active:
                 response = await self.client.post(
                     f"/api/v1/residents/{self.ids[r]}/legal-bases/{active[0]['id']}/end",
-                    json={"reason": "終了"}, headers=self.headers("c"),
-                )  # fmt: skip
+                    json={"reason": "終了"},
+                    headers=self.headers("c"),
+                )
                 assert response.status_code == 200, response.text
                 active[0]["active"] = False
         elif name == "assign":
             user, r = args
             async with self.db() as s:
                 if (user, r) in model.assigned:
-                    row = await s.scalar(select(Assignment).where(
-                        Assignment.user_id == self.users[user].id, Assignment.resident_id == self.ids[r],
-                        Assignment.ended_at.is_(None)))  # fmt: skip
+                    row = await s.scalar(
+                        select(Assignment).where(
+                            Assignment.user_id == self.users[user].id,
+                            Assignment.resident_id == self.ids[r],
+                            Assignment.ended_at.is_(None),
+                        )
+                    )
                     row.ended_at = clock.now()
                 else:
-                    s.add(Assignment(org_id=self.org_id, resident_id=self.ids[r], user_id=self.users[user].id,
-                                     started_at=clock.now()))  # fmt: skip
+                    s.add(
+                        Assignment(
+                            org_id=self.org_id,
+                            resident_id=self.ids[r],
+                            user_id=self.users[user].id,
+                            started_at=clock.now(),
+                        )
+                    )
                 await events.sight_changed(s, resident_ids=[self.ids[r]])  # as the assignment service does
             model.assigned ^= {(user, r)}
         elif name == "districts":
@@ -346,17 +428,27 @@ class Town:
                     await s.delete(row)
                 await s.flush()
                 for d in held:
-                    s.add(UserDistrict(org_id=self.org_id, user_id=self.users["k1"].id,
-                                       district_id=self.district_ids[d]))  # fmt: skip
+                    s.add(
+                        UserDistrict(
+                            org_id=self.org_id, user_id=self.users["k1"].id, district_id=self.district_ids[d]
+                        )
+                    )
                 await events.sight_changed(s, user_ids=[self.users["k1"].id])  # as the user service does
             model.districts["k1"] = frozenset(held)
         elif name == "note":
             r, author, visibility = args
             at = clock.now() - timedelta(minutes=30)
             async with self.db() as s:
-                row = ContactNote(org_id=self.org_id, resident_id=self.ids[r], author_id=self.users[author].id,
-                                  method="home_visit", outcome="met_well", visibility=visibility, occurred_at=at,
-                                  received_at=clock.now())  # fmt: skip
+                row = ContactNote(
+                    org_id=self.org_id,
+                    resident_id=self.ids[r],
+                    author_id=self.users[author].id,
+                    method="home_visit",
+                    outcome="met_well",
+                    visibility=visibility,
+                    occurred_at=at,
+                    received_at=clock.now(),
+                )
                 s.add(row)
                 await s.flush()
                 model.notes.append(
@@ -366,9 +458,13 @@ class Town:
             r, assignee = args
             response = await self.client.post(
                 "/api/v1/plans",
-                json={"resident_id": self.ids[r], "rrule": "FREQ=WEEKLY;BYDAY=TU", "assignee_id": self.users[assignee].id},
+                json={
+                    "resident_id": self.ids[r],
+                    "rrule": "FREQ=WEEKLY;BYDAY=TU",
+                    "assignee_id": self.users[assignee].id,
+                },
                 headers=self.headers("c"),
-            )  # fmt: skip
+            )
             assert response.status_code == (201 if model.sees(assignee, r) else 422), response.text
         elif name == "contact":
             await self.contact(*args)
@@ -397,8 +493,9 @@ class Town:
         at = before - timedelta(minutes=30)
         note_id = phone.create_note(self.ids[r], int(at.timestamp() * 1000), outcome=outcome)
         await phone.sync()
-        self.model.notes.append({"id": note_id, "r": r, "author": author, "visibility": NoteVisibility.TEAM,
-                                 "at": at})  # fmt: skip
+        self.model.notes.append(
+            {"id": note_id, "r": r, "author": author, "visibility": NoteVisibility.TEAM, "at": at}
+        )
         async with self.db() as s:
             written = (
                 await s.scalars(
@@ -456,29 +553,62 @@ class Town:
         user_of = {row.id: name for name, row in self.users.items()}
         index = {rid: r for r, rid in enumerate(self.ids)}
         async with self.db() as s:
-            visits = [{"id": v.id, "r": index[v.resident_id], "status": str(v.status),
-                       "assignee": user_of.get(v.assignee_id), "due_start": v.due_start, "due_end": v.due_end}
-                      for v in await s.scalars(select(Visit).where(Visit.org_id == self.org_id,
-                                                                   Visit.deleted_at.is_(None)))]  # fmt: skip
-            alerts = [{"id": a.id, "r": index[a.resident_id], "kind": a.kind, "status": str(a.status),
-                       "resolved_at": a.resolved_at}
-                      for a in await s.scalars(select(Alert).where(Alert.org_id == self.org_id,
-                                                                   Alert.deleted_at.is_(None)))]  # fmt: skip
-            messages = [{"id": m.id, "user": user_of[m.user_id], "at": m.created_at,
-                         "r": index[m.resident_id] if m.resident_id else None}
-                        for m in await s.scalars(select(Notification).where(Notification.org_id == self.org_id,
-                                                                            Notification.deleted_at.is_(None)))]  # fmt: skip
-            plans = [{"r": index[p.resident_id], "assignee": user_of[p.assignee_id]}
-                     for p in await s.scalars(select(VisitPlan).where(VisitPlan.org_id == self.org_id,
-                                                                      VisitPlan.status != PlanStatus.ENDED,
-                                                                      VisitPlan.assignee_id.is_not(None)))]  # fmt: skip
+            visits = [
+                {
+                    "id": v.id,
+                    "r": index[v.resident_id],
+                    "status": str(v.status),
+                    "assignee": user_of.get(v.assignee_id),
+                    "due_start": v.due_start,
+                    "due_end": v.due_end,
+                }
+                for v in await s.scalars(
+                    select(Visit).where(Visit.org_id == self.org_id, Visit.deleted_at.is_(None))
+                )
+            ]
+            alerts = [
+                {
+                    "id": a.id,
+                    "r": index[a.resident_id],
+                    "kind": a.kind,
+                    "status": str(a.status),
+                    "resolved_at": a.resolved_at,
+                }
+                for a in await s.scalars(
+                    select(Alert).where(Alert.org_id == self.org_id, Alert.deleted_at.is_(None))
+                )
+            ]
+            messages = [
+                {
+                    "id": m.id,
+                    "user": user_of[m.user_id],
+                    "at": m.created_at,
+                    "r": index[m.resident_id] if m.resident_id else None,
+                }
+                for m in await s.scalars(
+                    select(Notification).where(
+                        Notification.org_id == self.org_id, Notification.deleted_at.is_(None)
+                    )
+                )
+            ]
+            plans = [
+                {"r": index[p.resident_id], "assignee": user_of[p.assignee_id]}
+                for p in await s.scalars(
+                    select(VisitPlan).where(
+                        VisitPlan.org_id == self.org_id,
+                        VisitPlan.status != PlanStatus.ENDED,
+                        VisitPlan.assignee_id.is_not(None),
+                    )
+                )
+            ]
         return {"visits": visits, "alerts": alerts, "messages": messages, "plans": plans}
 
     async def pushes(self) -> None:
         """The dispatcher sends what is due; every push names only a resident its user may see now."""
         async with self.db() as s:  # the app refreshes its token on every start
-            for device in await s.scalars(select(Device).where(Device.org_id == self.org_id,
-                                                               Device.push_token.is_not(None))):  # fmt: skip
+            for device in await s.scalars(
+                select(Device).where(Device.org_id == self.org_id, Device.push_token.is_not(None))
+            ):
                 device.push_token_updated_at = clock.now()
         self.transport.clear()
         await dispatch_once(self.db_config, transport=self.transport, config=PushSettings(_env_file=None))
@@ -555,9 +685,11 @@ async def _run_history(
 def _report_figures() -> Any:
     """Examples, checks and seconds of this module's runs (shown with `pytest -s`)."""
     yield
-    print(f"\nconsent property: {FIGURES['examples']:.0f} examples, {FIGURES['checks']:.0f} checks, "
-          f"{FIGURES['messages']:.0f} messages written, {FIGURES['pushes']:.0f} pushes sent, "
-          f"{FIGURES.get('seconds', 0.0):.1f} s")  # fmt: skip
+    print(
+        f"\nconsent property: {FIGURES['examples']:.0f} examples, {FIGURES['checks']:.0f} checks, "
+        f"{FIGURES['messages']:.0f} messages written, {FIGURES['pushes']:.0f} pushes sent, "
+        f"{FIGURES.get('seconds', 0.0):.1f} s"
+    )
 
 
 HISTORY = {
@@ -572,8 +704,14 @@ HISTORY = {
     "bases": st.lists(st.booleans(), min_size=3, max_size=3),
     "ops": st.lists(step, min_size=1, max_size=12),
 }
-QUICK = hsettings(max_examples=4, derandomize=True, deadline=None, database=None, print_blob=True,
-                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])  # fmt: skip
+QUICK = hsettings(
+    max_examples=4,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 NO_BASES = [False, False, False]
@@ -639,9 +777,15 @@ FOREVER = [None, None, None]
     start_hour=22,
     consents=(FOREVER, FOREVER),
     bases=NO_BASES,
-    ops=[("contact", 0, "v1", "no_answer"), ("consent", 0, VOL, "withdraw"), ("at", 8, 30), ("check",),
-         ("consent", 0, VOL, "give"), ("check",)],
-)  # fmt: skip
+    ops=[
+        ("contact", 0, "v1", "no_answer"),
+        ("consent", 0, VOL, "withdraw"),
+        ("at", 8, 30),
+        ("check",),
+        ("consent", 0, VOL, "give"),
+        ("check",),
+    ],
+)
 # an ended legal basis, where consent was withdrawn.
 @example(
     zone_name="Asia/Tokyo",
@@ -659,8 +803,13 @@ async def test_every_user_receives_exactly_what_the_rules_allow(
 
 
 @pytest.mark.long_run
-@hsettings(max_examples=int(os.environ.get("CONSENT_PROPERTY_EXAMPLES", "300")), deadline=None, database=None, print_blob=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])  # fmt: skip
+@hsettings(
+    max_examples=int(os.environ.get("CONSENT_PROPERTY_EXAMPLES", "300")),
+    deadline=None,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(**HISTORY)
 async def test_long_random_histories(
     request, client, db, settings, zone_name, start_hour, consents, bases, ops

@@ -51,8 +51,16 @@ async def _town(db: Any, zone_name: str, role: Role) -> Setting:
         await assign(s, resident, viewer)
         # A visit on the day after the last day, 10:00-12:00 local, assigned to the viewer.
         start = datetime.combine(LAST_DAY + timedelta(days=1), time(10), tzinfo=zone)
-        s.add(Visit(org_id=org.id, occurrence_key="k1", resident_id=resident.id, assignee_id=viewer.id,
-                    due_start=start, due_end=start + timedelta(hours=2)))  # fmt: skip
+        s.add(
+            Visit(
+                org_id=org.id,
+                occurrence_key="k1",
+                resident_id=resident.id,
+                assignee_id=viewer.id,
+                due_start=start,
+                due_end=start + timedelta(hours=2),
+            )
+        )
     return Setting(org, viewer, resident, zone)
 
 
@@ -78,12 +86,24 @@ async def _what_viewer_gets(client: Any, setting: Setting, device: Device) -> di
 
 def _shared(setting: Setting) -> dict[str, Any]:
     rid = setting.resident.id
-    return {"list": [rid], "detail": 200, "my_visits": [rid], "incremental_pull": [rid], "first_pull": [rid],
-            "first_pull_visits": 1}  # fmt: skip
+    return {
+        "list": [rid],
+        "detail": 200,
+        "my_visits": [rid],
+        "incremental_pull": [rid],
+        "first_pull": [rid],
+        "first_pull_visits": 1,
+    }
 
 
-HIDDEN = {"list": [], "detail": 404, "my_visits": [], "incremental_pull": [], "first_pull": [],
-          "first_pull_visits": 0}  # fmt: skip
+HIDDEN = {
+    "list": [],
+    "detail": 404,
+    "my_visits": [],
+    "incremental_pull": [],
+    "first_pull": [],
+    "first_pull_visits": 0,
+}
 
 
 @pytest.mark.parametrize("local_time", [time(0, 0), time(0, 30), time(8, 59)])

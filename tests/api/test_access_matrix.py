@@ -128,8 +128,11 @@ async def test_resident_endpoints_matrix(client, db) -> None:
     assert set(detail) <= VOLUNTEER_RESIDENT_FIELDS
     assert "birth_year" not in detail and "emergency_contacts" not in detail and detail["name"]
 
-    staff = (await client.get(f"/api/v1/residents/{w.residents['district']}",
-                              headers=w.headers[("commissioner", "own")])).json()  # fmt: skip
+    staff = (
+        await client.get(
+            f"/api/v1/residents/{w.residents['district']}", headers=w.headers[("commissioner", "own")]
+        )
+    ).json()
     assert "emergency_contacts" in staff and "birth_year" in staff
 
     # (name, kind, method, path, body, success status). kind: read = anybody who sees the resident;
@@ -138,15 +141,48 @@ async def test_resident_endpoints_matrix(client, db) -> None:
         ("getResident", "read", "GET", "/api/v1/residents/{rid}", None, 200),
         ("listConsents", "staff", "GET", "/api/v1/residents/{rid}/consents", None, 200),
         ("listAssignments", "staff", "GET", "/api/v1/residents/{rid}/assignments", None, 200),
-        ("updateResident", "manage", "PATCH", "/api/v1/residents/{rid}", {"support_needs": "配食サービス利用"}, 200),
-        ("changeResidentStatus", "manage", "POST", "/api/v1/residents/{rid}/status", {"status": "active"}, 200),
-        ("setConsent", "manage", "PUT", "/api/v1/residents/{rid}/consents/partner_npo",
-         {"status": "given", "purpose": "配食"}, 200),
-        ("withdrawConsent", "manage", "POST", "/api/v1/residents/{rid}/consents/partner_npo/withdraw", {}, 200),
-        ("createAssignment", "manage", "POST", "/api/v1/residents/{rid}/assignments",
-         {"user_id": w.spare_to, "role": "backup"}, 201),
+        (
+            "updateResident",
+            "manage",
+            "PATCH",
+            "/api/v1/residents/{rid}",
+            {"support_needs": "配食サービス利用"},
+            200,
+        ),
+        (
+            "changeResidentStatus",
+            "manage",
+            "POST",
+            "/api/v1/residents/{rid}/status",
+            {"status": "active"},
+            200,
+        ),
+        (
+            "setConsent",
+            "manage",
+            "PUT",
+            "/api/v1/residents/{rid}/consents/partner_npo",
+            {"status": "given", "purpose": "配食"},
+            200,
+        ),
+        (
+            "withdrawConsent",
+            "manage",
+            "POST",
+            "/api/v1/residents/{rid}/consents/partner_npo/withdraw",
+            {},
+            200,
+        ),
+        (
+            "createAssignment",
+            "manage",
+            "POST",
+            "/api/v1/residents/{rid}/assignments",
+            {"user_id": w.spare_to, "role": "backup"},
+            201,
+        ),
         ("endAssignment", "manage", "POST", "/api/v1/assignments/{aid}/end", {"reason": "交代"}, 200),
-    ]  # fmt: skip
+    ]
     failures: list[str] = []
     checked = 0
     for name, kind, method, template, body, ok in endpoints:
@@ -184,23 +220,56 @@ async def test_organisation_endpoints_matrix(client, db) -> None:
     endpoints: list[tuple[str, str, str, Any, tuple[int, int, int]]] = [
         ("listDistricts", "GET", "/api/v1/districts", None, (200, 200, 200)),
         ("createDistrict", "POST", "/api/v1/districts", lambda: {"name": unique("南地区")}, (201, 201, 403)),
-        ("updateDistrict", "PATCH", f"/api/v1/districts/{w.district_a}", lambda: {"code": "W1"}, (200, 404, 403)),
+        (
+            "updateDistrict",
+            "PATCH",
+            f"/api/v1/districts/{w.district_a}",
+            lambda: {"code": "W1"},
+            (200, 404, 403),
+        ),
         ("listUsers", "GET", "/api/v1/users", None, (200, 200, 403)),
-        ("createUser", "POST", "/api/v1/users",
-         lambda: {"login": unique("new"), "display_name": "新人", "role": "volunteer"}, (201, 201, 403)),
+        (
+            "createUser",
+            "POST",
+            "/api/v1/users",
+            lambda: {"login": unique("new"), "display_name": "新人", "role": "volunteer"},
+            (201, 201, 403),
+        ),
         ("getUser", "GET", f"/api/v1/users/{w.user_a}", None, (200, 404, 403)),
-        ("updateUser", "PATCH", f"/api/v1/users/{w.user_a}", lambda: {"display_name": "改名"}, (200, 404, 403)),
+        (
+            "updateUser",
+            "PATCH",
+            f"/api/v1/users/{w.user_a}",
+            lambda: {"display_name": "改名"},
+            (200, 404, 403),
+        ),
         ("reissueActivationCode", "POST", f"/api/v1/users/{w.user_a}/activation-code", None, (201, 404, 403)),
         ("listUserDevices", "GET", f"/api/v1/users/{w.user_a}/devices", None, (200, 404, 403)),
-        ("revokeDevice", "POST", f"/api/v1/users/{w.user_a}/devices/{w.device_a}/revoke", None, (200, 404, 403)),
+        (
+            "revokeDevice",
+            "POST",
+            f"/api/v1/users/{w.user_a}/devices/{w.device_a}/revoke",
+            None,
+            (200, 404, 403),
+        ),
         ("listResidents", "GET", "/api/v1/residents", None, (200, 200, 200)),
         # Another organisation's district or users are unknown ids in the body: 400 naming the field.
-        ("createResident", "POST", "/api/v1/residents",
-         lambda: {"name": "新規 登録", "district_id": w.district_a}, (201, 400, 403)),
-        ("handOverAssignments", "POST", "/api/v1/assignments/hand-over",
-         lambda: {"from_user_id": w.spare_from, "to_user_id": w.spare_to, "reason": "任期満了"}, (200, 400, 403)),
+        (
+            "createResident",
+            "POST",
+            "/api/v1/residents",
+            lambda: {"name": "新規 登録", "district_id": w.district_a},
+            (201, 400, 403),
+        ),
+        (
+            "handOverAssignments",
+            "POST",
+            "/api/v1/assignments/hand-over",
+            lambda: {"from_user_id": w.spare_from, "to_user_id": w.spare_to, "reason": "任期満了"},
+            (200, 400, 403),
+        ),
         ("listAuditEvents", "GET", "/api/v1/audit", None, (200, 200, 403)),
-    ]  # fmt: skip
+    ]
     failures: list[str] = []
     for name, method, path, body, (own_coord, other_coord, others) in endpoints:
         for role in ROLES:

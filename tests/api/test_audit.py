@@ -26,12 +26,17 @@ async def test_reads_and_changes_leave_events_without_personal_data(client, db) 
     created = await client.post(
         "/api/v1/residents",
         json={
-            "name": SECRET_VALUES[0], "kana": SECRET_VALUES[1], "address": SECRET_VALUES[2],
-            "district_id": ids["district"], "support_needs": SECRET_VALUES[5],
-            "emergency_contacts": [{"name": "佐藤 一郎", "relation": SECRET_VALUES[4], "phone": SECRET_VALUES[3]}],
+            "name": SECRET_VALUES[0],
+            "kana": SECRET_VALUES[1],
+            "address": SECRET_VALUES[2],
+            "district_id": ids["district"],
+            "support_needs": SECRET_VALUES[5],
+            "emergency_contacts": [
+                {"name": "佐藤 一郎", "relation": SECRET_VALUES[4], "phone": SECRET_VALUES[3]}
+            ],
         },
         headers=coord,
-    )  # fmt: skip
+    )
     rid = created.json()["id"]
     clock.advance(timedelta(minutes=5))
     await client.patch(f"/api/v1/residents/{rid}", json={"support_needs": "通院支援"}, headers=coord)
@@ -49,8 +54,12 @@ async def test_reads_and_changes_leave_events_without_personal_data(client, db) 
         assert value not in response.text
     events = response.json()["items"]
     summary = {(e["action"], e["entity"]) for e in events}
-    assert {("create", "resident"), ("update", "resident"), ("update", "emergency_contact"),
-            ("read", "resident")} <= summary  # fmt: skip
+    assert {
+        ("create", "resident"),
+        ("update", "resident"),
+        ("update", "emergency_contact"),
+        ("read", "resident"),
+    } <= summary
     update = next(e for e in events if e["action"] == "update" and e["entity"] == "resident")
     assert update["detail"]["fields"] == ["support_needs"] and update["actor_id"] == ids["coord"]
     read = next(e for e in events if e["action"] == "read")
@@ -58,8 +67,11 @@ async def test_reads_and_changes_leave_events_without_personal_data(client, db) 
     assert "birth_year" not in read["detail"]["fields"] and "name" in read["detail"]["fields"]
 
     # A list read is one event carrying the ids it returned.
-    lists = (await client.get("/api/v1/audit", params={"actor_id": ids["vol"], "entity": "resident"},
-                              headers=coord)).json()["items"]  # fmt: skip
+    lists = (
+        await client.get(
+            "/api/v1/audit", params={"actor_id": ids["vol"], "entity": "resident"}, headers=coord
+        )
+    ).json()["items"]
     listing = [e for e in lists if e["action"] == "list"]
     assert len(listing) == 1 and listing[0]["detail"]["resident_ids"] == [rid]
 
@@ -112,9 +124,10 @@ async def test_withdrawal_and_hand_over_are_audited(client, db) -> None:
     coord = await login(client, "coord")
     await client.post(f"/api/v1/residents/{rid}/consents/volunteers/withdraw", headers=coord)
     await client.post(
-        "/api/v1/assignments/hand-over", json={"from_user_id": a_id, "to_user_id": b_id, "reason": "交代"},
+        "/api/v1/assignments/hand-over",
+        json={"from_user_id": a_id, "to_user_id": b_id, "reason": "交代"},
         headers=coord,
-    )  # fmt: skip
+    )
     events = (await client.get("/api/v1/audit", headers=coord)).json()["items"]
     withdraw = next(e for e in events if e["action"] == "withdraw")
     assert withdraw["entity"] == "consent" and withdraw["detail"]["resident_id"] == rid

@@ -35,15 +35,20 @@ async def test_create_read_update_with_emergency_contacts(client, db) -> None:
     created = await client.post(
         "/api/v1/residents",
         json={
-            "name": "佐藤 ハナ", "kana": "ｻﾄｳ ﾊﾅ", "birth_year": 1938, "district_id": east,
-            "address": "東町1-2-3", "risk_level": "high", "household": "alone",
+            "name": "佐藤 ハナ",
+            "kana": "ｻﾄｳ ﾊﾅ",
+            "birth_year": 1938,
+            "district_id": east,
+            "address": "東町1-2-3",
+            "risk_level": "high",
+            "household": "alone",
             "emergency_contacts": [
                 {"name": "佐藤 一郎", "relation": "長男", "phone": "090-1111-2222", "priority": 1},
                 {"name": "佐藤 二郎", "relation": "次男", "phone": "090-3333-4444", "priority": 2},
             ],
         },
         headers=coord,
-    )  # fmt: skip
+    )
     assert created.status_code == 201, created.text
     resident = created.json()
     assert [c["relation"] for c in resident["emergency_contacts"]] == ["長男", "次男"]
@@ -310,19 +315,45 @@ async def test_hand_over_moves_residents_plans_and_future_visits_in_one_go(clien
         await assign(s, residents[2], new, AssignmentRole.BACKUP)  # the new one already watches #2
         for shared in (residents[0], residents[2]):
             await give_consent(s, shared, ConsentRecipient.DISTRICT_COMMISSIONER)
-        plan = VisitPlan(org_id=org.id, resident_id=residents[0].id, assignee_id=old.id,
-                         rrule="FREQ=WEEKLY", starts_on=date(2026, 11, 1), window_start=time(9))  # fmt: skip
+        plan = VisitPlan(
+            org_id=org.id,
+            resident_id=residents[0].id,
+            assignee_id=old.id,
+            rrule="FREQ=WEEKLY",
+            starts_on=date(2026, 11, 1),
+            window_start=time(9),
+        )
         s.add(plan)
         await s.flush()
-        past = Visit(org_id=org.id, plan_id=plan.id, occurrence_key="2026-11-13", resident_id=residents[0].id,
-                     assignee_id=old.id, due_start=now - timedelta(days=7), due_end=now - timedelta(days=6),
-                     status=VisitStatus.DONE)  # fmt: skip
-        future = Visit(org_id=org.id, plan_id=plan.id, occurrence_key="2026-11-27", resident_id=residents[0].id,
-                       assignee_id=old.id, due_start=now + timedelta(days=7), due_end=now + timedelta(days=8))  # fmt: skip
+        past = Visit(
+            org_id=org.id,
+            plan_id=plan.id,
+            occurrence_key="2026-11-13",
+            resident_id=residents[0].id,
+            assignee_id=old.id,
+            due_start=now - timedelta(days=7),
+            due_end=now - timedelta(days=6),
+            status=VisitStatus.DONE,
+        )
+        future = Visit(
+            org_id=org.id,
+            plan_id=plan.id,
+            occurrence_key="2026-11-27",
+            resident_id=residents[0].id,
+            assignee_id=old.id,
+            due_start=now + timedelta(days=7),
+            due_end=now + timedelta(days=8),
+        )
         s.add_all([past, future])
         await s.flush()
-        ids = {"old": old.id, "new": new.id, "plan": plan.id, "past": past.id, "future": future.id,
-               "residents": [r.id for r in residents]}  # fmt: skip
+        ids = {
+            "old": old.id,
+            "new": new.id,
+            "plan": plan.id,
+            "past": past.id,
+            "future": future.id,
+            "residents": [r.id for r in residents],
+        }
     async with db() as s:
         future_seq = (await s.get(Visit, ids["future"])).feed_seq
     coord = await login(client, "coord")
@@ -386,8 +417,16 @@ async def test_malformed_bodies_are_4xx_never_500(client, db) -> None:
         ("POST", "/api/v1/districts"),
         ("PATCH", f"/api/v1/districts/{east.id}"),
     ]
-    bodies = [b"[]", b'"text"', b"null", b"{", b'{"name": 5, "district_id": []}', b'{"emergency_contacts": [1]}',
-              b'{"status": "given", "given_on": "yesterday"}', b"{\"name\": \"\\u0000\"}"]  # fmt: skip
+    bodies = [
+        b"[]",
+        b'"text"',
+        b"null",
+        b"{",
+        b'{"name": 5, "district_id": []}',
+        b'{"emergency_contacts": [1]}',
+        b'{"status": "given", "given_on": "yesterday"}',
+        b'{"name": "\\u0000"}',
+    ]
     for method, path in targets:
         for body in bodies:
             response = await client.request(

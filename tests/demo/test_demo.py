@@ -50,10 +50,23 @@ async def _digest(session: AsyncSession) -> str:
     districts = {d.id: d.name for d in await session.scalars(select(District))}
     logins = {u.id: u.login for u in await session.scalars(select(User))}
     residents = [
-        [r.id, districts[r.district_id], r.name, r.kana, r.birth_year, r.address, r.phone, r.household,
-         r.risk_level, r.support_needs, r.status, r.latitude, r.longitude]
+        [
+            r.id,
+            districts[r.district_id],
+            r.name,
+            r.kana,
+            r.birth_year,
+            r.address,
+            r.phone,
+            r.household,
+            r.risk_level,
+            r.support_needs,
+            r.status,
+            r.latitude,
+            r.longitude,
+        ]
         for r in await session.scalars(select(Resident).order_by(Resident.id))
-    ]  # fmt: skip
+    ]
     consents = [
         [c.resident_id, c.recipient, c.status]
         for c in await session.scalars(select(Consent).order_by(Consent.resident_id, Consent.recipient))

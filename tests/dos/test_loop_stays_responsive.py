@@ -31,14 +31,19 @@ from tests.live_server import serving
 BUDGET = 0.200  # seconds, per probe
 HOSTILE_PREVIEWS = [
     # The rule (refused by the grammar limits).
-    {"rrule": "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=31;BYDAY=MO,TU,WE,TH,FR,SA,SU;BYSETPOS=1,2,3,4,5,6,7,8,9,10",
-     "holiday_rule": "skip"},
+    {
+        "rrule": "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=31;BYDAY=MO,TU,WE,TH,FR,SA,SU;BYSETPOS=1,2,3,4,5,6,7,8,9,10",
+        "holiday_rule": "skip",
+    },
     # Within every grammar limit but never producing a date, ending in 9999: the scan bound.
-    {"rrule": "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30,31;BYDAY=MO,TU,WE,TH,FR,SA,SU", "holiday_rule": "none",
-     "ends_on": "9999-12-31"},
+    {
+        "rrule": "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30,31;BYDAY=MO,TU,WE,TH,FR,SA,SU",
+        "holiday_rule": "none",
+        "ends_on": "9999-12-31",
+    },
     # A daily rule "begun" in 1900: the hard scan budget (the most CPU any rule may cost).
     {"rrule": "FREQ=DAILY", "holiday_rule": "none", "starts_on": "1900-01-01"},
-]  # fmt: skip
+]
 
 
 @pytest.fixture
@@ -68,9 +73,17 @@ def _maximal_push(hidden_resident_id: str, run: int) -> dict[str, Any]:
     per_table = limits["sync_push_max_records_per_table"].default
     total = limits["sync_push_max_records"].default
     now_ms = int(time.time() * 1000)
-    notes = [{"id": f"note-{run}-{i:05d}", "resident_id": hidden_resident_id, "method": "home_visit",
-              "outcome": "met_well", "occurred_at": now_ms, "body": "訪問しました" * 20}
-             for i in range(per_table)]  # fmt: skip
+    notes = [
+        {
+            "id": f"note-{run}-{i:05d}",
+            "resident_id": hidden_resident_id,
+            "method": "home_visit",
+            "outcome": "met_well",
+            "occurred_at": now_ms,
+            "body": "訪問しました" * 20,
+        }
+        for i in range(per_table)
+    ]
     visits = [
         {"id": f"visit-{run}-{i:05d}", "status": "done"} for i in range(min(per_table, total - per_table))
     ]
@@ -92,8 +105,11 @@ async def _attack_and_watch(base: str, hidden_resident_id: str, run: int) -> tup
             await probe.get("/api/v1/me", headers=watcher)
             idle.append(time.perf_counter() - started)
         done = asyncio.Event()
-        outcomes: dict[str, Any] = {"idle_me": max(idle), "records": len(json.loads(body)["contact_notes"]["created"])
-                                    + len(json.loads(body)["visits"]["updated"])}  # fmt: skip
+        outcomes: dict[str, Any] = {
+            "idle_me": max(idle),
+            "records": len(json.loads(body)["contact_notes"]["created"])
+            + len(json.loads(body)["visits"]["updated"]),
+        }
 
         async def attack() -> None:
             try:
@@ -101,8 +117,11 @@ async def _attack_and_watch(base: str, hidden_resident_id: str, run: int) -> tup
                 previews = [
                     attacker.post("/api/v1/plans/preview", json=p, headers=comm) for p in HOSTILE_PREVIEWS
                 ]
-                push = attacker.post("/api/v1/sync/push?last_pulled_at=0", content=body,
-                                     headers={**vol, "content-type": "application/json"})  # fmt: skip
+                push = attacker.post(
+                    "/api/v1/sync/push?last_pulled_at=0",
+                    content=body,
+                    headers={**vol, "content-type": "application/json"},
+                )
                 answers = await asyncio.gather(*previews, push)
                 outcomes["attack_seconds"] = time.perf_counter() - started
                 outcomes["previews"] = [a.status_code for a in answers[:-1]]
@@ -141,8 +160,10 @@ async def test_health_and_me_answer_within_200ms_during_hostile_previews_and_a_m
             assert len(result["quarantined"]) == outcomes["records"]
             assert latencies and all(code == 200 for _, _, code in latencies), latencies
             slowest = max(latencies, key=lambda item: item[1])
-            print(f"\nrun {run}: idle /me at most {outcomes['idle_me'] * 1000:.0f} ms; attack {outcomes['attack_seconds']:.3f} s; {len(latencies)} probes; "
-                  f"slowest {slowest[0]} {slowest[1] * 1000:.0f} ms")  # fmt: skip
+            print(
+                f"\nrun {run}: idle /me at most {outcomes['idle_me'] * 1000:.0f} ms; attack {outcomes['attack_seconds']:.3f} s; {len(latencies)} probes; "
+                f"slowest {slowest[0]} {slowest[1] * 1000:.0f} ms"
+            )
             slowest_per_run.append(slowest)
             if slowest[1] < BUDGET:
                 break

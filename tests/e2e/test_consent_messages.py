@@ -125,9 +125,10 @@ async def _cases(http: httpx.AsyncClient) -> str:
     seen_by_volunteer = {r["id"]: r for r in await _all(http, "/api/v1/residents", vol)}
     seen_by_commissioner = {r["id"]: r for r in await _all(http, "/api/v1/residents", comm)}
     shared = sorted(
-        rid for rid, r in seen_by_commissioner.items()
+        rid
+        for rid, r in seen_by_commissioner.items()
         if rid in seen_by_volunteer and r["district_id"] in comm_login["user"]["district_ids"]
-    )  # fmt: skip
+    )
     assert len(shared) >= 1, "the demo town has a resident the volunteer and the commissioner share"
     case_a = seen_by_commissioner[shared[0]]
     others = sorted(set(seen_by_volunteer) - {case_a["id"]})

@@ -95,8 +95,21 @@ def test_create_org_refuses_an_unknown_timezone(cli, settings) -> None:
 
 def test_create_user_prints_an_activation_code_that_works_once(cli, settings) -> None:
     org_id = _new_org_with_districts(cli, settings)
-    result = cli("create-user", "--org", org_id, "--login", "tanaka", "--name", "田中 民生", "--role",
-                 "commissioner", "--district", "中央地区", "--district", "北地区")  # fmt: skip
+    result = cli(
+        "create-user",
+        "--org",
+        org_id,
+        "--login",
+        "tanaka",
+        "--name",
+        "田中 民生",
+        "--role",
+        "commissioner",
+        "--district",
+        "中央地区",
+        "--district",
+        "北地区",
+    )
     assert result.exit_code == 0, result.output
     code = re.search(r"利用開始コード: ([A-Z0-9]{4}-[A-Z0-9]{4})", result.stdout).group(1)
 

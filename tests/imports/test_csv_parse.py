@@ -33,10 +33,24 @@ def test_decode_recognises_excel_encodings(data: bytes, expected: str | None) ->
 
 @pytest.mark.parametrize(
     ("raw", "year"),
-    [("1942", 1942), ("１９４２", 1942), ("1942年", 1942), ("1942/3/15", 1942), ("昭和17", 1942),
-     ("昭和17年", 1942), ("S17", 1942), ("昭和元年", 1926), ("大正14", 1925), ("平成2", 1990),
-     ("昭和17年3月15日", 1942), ("2100", None), ("昭和", None), ("昭和70", None), ("abc", None)],
-)  # fmt: skip
+    [
+        ("1942", 1942),
+        ("１９４２", 1942),
+        ("1942年", 1942),
+        ("1942/3/15", 1942),
+        ("昭和17", 1942),
+        ("昭和17年", 1942),
+        ("S17", 1942),
+        ("昭和元年", 1926),
+        ("大正14", 1925),
+        ("平成2", 1990),
+        ("昭和17年3月15日", 1942),
+        ("2100", None),
+        ("昭和", None),
+        ("昭和70", None),
+        ("abc", None),
+    ],
+)
 def test_birth_year_in_western_or_japanese_era(raw: str, year: int | None) -> None:
     assert parse_birth_year(raw, this_year=2026) == year
 
@@ -51,8 +65,12 @@ def test_good_rows_parse_with_japanese_and_english_values() -> None:
     assert report.errors == [] and report.rows == 3
     first, second, third = rows
     assert (first.name, first.kana, first.birth_year, first.risk_level, first.household) == (
-        "山田 花子", "ヤマダ ハナコ", 1940, "high", "alone",
-    )  # fmt: skip
+        "山田 花子",
+        "ヤマダ ハナコ",
+        1940,
+        "high",
+        "alone",
+    )
     assert first.contacts[0].name == "山田 一郎" and first.contacts[0].relation == "長男"
     assert (first.latitude, first.longitude, first.district_id) == (36.39, 139.06, "d-central")
     assert (second.risk_level, second.household, second.phone) == ("medium", "elderly_couple", None)

@@ -88,8 +88,12 @@ async def test_a_file_with_bad_rows_imports_nothing_and_reports_every_error(clie
     body = response.json()
     assert body["imported"] == 0 and body["rows"] == 5
     assert sorted((e["line"], e["field"]) for e in body["errors"]) == [
-        (3, "地区"), (4, "リスク"), (4, "生年"), (5, "氏名"), (6, "経度"),
-    ]  # fmt: skip
+        (3, "地区"),
+        (4, "リスク"),
+        (4, "生年"),
+        (5, "氏名"),
+        (6, "経度"),
+    ]
     district_error = next(e for e in body["errors"] if e["line"] == 3)
     assert district_error["message"].startswith("No district named “南地区”")
     assert body["title"] == "Import stopped: 5 problems found. Nothing was imported."

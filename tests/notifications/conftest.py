@@ -47,8 +47,15 @@ class World:
 async def add_phone(
     session: AsyncSession, user: User, token: str, client_id: str = "phone-1", **fields
 ) -> Device:
-    device = Device(org_id=user.org_id, user_id=user.id, client_id=client_id, platform="android",
-                    push_token=token, push_token_updated_at=fields.pop("push_token_updated_at", utcnow()), **fields)  # fmt: skip
+    device = Device(
+        org_id=user.org_id,
+        user_id=user.id,
+        client_id=client_id,
+        platform="android",
+        push_token=token,
+        push_token_updated_at=fields.pop("push_token_updated_at", utcnow()),
+        **fields,
+    )
     session.add(device)
     await session.flush()
     return device
@@ -83,8 +90,19 @@ async def world(db: Callable[[], AbstractAsyncContextManager[AsyncSession]]) -> 
         other_org = await make_org(session, "別の市")
         outsider = await make_user(session, other_org, Role.COORDINATOR, "outsider")
         await add_phone(session, outsider, "token-outsider")
-    return World(org, district, other_district, coordinator, commissioner, volunteer, resident, other_resident,
-                 phones, other_org, outsider)  # fmt: skip
+    return World(
+        org,
+        district,
+        other_district,
+        coordinator,
+        commissioner,
+        volunteer,
+        resident,
+        other_resident,
+        phones,
+        other_org,
+        outsider,
+    )
 
 
 @pytest.fixture

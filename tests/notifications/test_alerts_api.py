@@ -25,21 +25,43 @@ async def alerts(db, world) -> dict[str, Alert]:
     """Missed contact for the volunteer's resident, urgent alert for the other district's resident,
     and one in another organisation."""
     async with db() as session:
-        missed = await lifecycle.open_alert(session, org_id=world.org.id, kind="missed_contact",
-                                            cause_key="missed:1", resident_id=world.resident.id, visit_id="visit-1")  # fmt: skip
+        missed = await lifecycle.open_alert(
+            session,
+            org_id=world.org.id,
+            kind="missed_contact",
+            cause_key="missed:1",
+            resident_id=world.resident.id,
+            visit_id="visit-1",
+        )
         clock.advance(timedelta(seconds=1))
-        await enqueue(session, org_id=world.org.id, user_ids=[world.coordinator.id, world.commissioner.id],
-                      kind=MessageKind.MISSED_CONTACT, alert_id=missed.id, resident_id=world.resident.id,
-                      params={"resident_name": world.resident.name})  # fmt: skip
+        await enqueue(
+            session,
+            org_id=world.org.id,
+            user_ids=[world.coordinator.id, world.commissioner.id],
+            kind=MessageKind.MISSED_CONTACT,
+            alert_id=missed.id,
+            resident_id=world.resident.id,
+            params={"resident_name": world.resident.name},
+        )
     clock.advance(timedelta(minutes=5))
     async with db() as session:
-        urgent = await lifecycle.open_alert(session, org_id=world.org.id, kind="urgent_outcome",
-                                            cause_key="urgent:1", resident_id=world.other_resident.id,
-                                            severity=AlertSeverity.URGENT)  # fmt: skip
+        urgent = await lifecycle.open_alert(
+            session,
+            org_id=world.org.id,
+            kind="urgent_outcome",
+            cause_key="urgent:1",
+            resident_id=world.other_resident.id,
+            severity=AlertSeverity.URGENT,
+        )
         foreign_district = await make_district(session, world.other_org)
         foreign_resident = await make_resident(session, world.other_org, foreign_district)
-        foreign = await lifecycle.open_alert(session, org_id=world.other_org.id, kind="missed_contact",
-                                             cause_key="missed:x", resident_id=foreign_resident.id)  # fmt: skip
+        foreign = await lifecycle.open_alert(
+            session,
+            org_id=world.other_org.id,
+            kind="missed_contact",
+            cause_key="missed:x",
+            resident_id=foreign_resident.id,
+        )
     return {"missed": missed, "urgent": urgent, "foreign": foreign}
 
 
@@ -113,8 +135,9 @@ async def test_history_acknowledge_and_resolve_rules(client, world, alerts):
     )
     assert resolved.status_code == 200
     assert (resolved.json()["status"], resolved.json()["resolution"]) == ("resolved", "handled")
-    assert (await client.post(f"/api/v1/alerts/{missed}/resolve", json={"resolution": "handled"},
-                              headers=coord)).status_code == 409  # fmt: skip
+    assert (
+        await client.post(f"/api/v1/alerts/{missed}/resolve", json={"resolution": "handled"}, headers=coord)
+    ).status_code == 409
     assert (await client.post(f"/api/v1/alerts/{missed}/acknowledge", headers=coord)).status_code == 409
 
     detail = (await client.get(f"/api/v1/alerts/{missed}", headers=coord)).json()
@@ -194,11 +217,20 @@ async def test_stream_stops_when_the_client_goes_away(app, client, world, alerts
             sent_body.set()
 
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
-        "path": "/api/v1/alerts/stream", "raw_path": b"/api/v1/alerts/stream", "query_string": b"",
-        "root_path": "", "headers": [(b"authorization", headers["Authorization"].encode()), (b"host", b"test")],
-        "client": ("127.0.0.1", 1), "server": ("test", 80), "state": {},
-    }  # fmt: skip
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/api/v1/alerts/stream",
+        "raw_path": b"/api/v1/alerts/stream",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"authorization", headers["Authorization"].encode()), (b"host", b"test")],
+        "client": ("127.0.0.1", 1),
+        "server": ("test", 80),
+        "state": {},
+    }
     # The stream may live 15 minutes; a departed client must end it at once.
     await asyncio.wait_for(app(scope, receive, send), timeout=10)
     assert sent_body.is_set()

@@ -18,10 +18,13 @@ async def test_push_for_a_resident_no_longer_visible_is_dropped_with_its_reason(
 ) -> None:
     async with db() as session:
         written = await enqueue(
-            session, org_id=world.org.id, user_ids=[world.coordinator.id, world.commissioner.id, world.volunteer.id],
-            kind=MessageKind.MISSED_CONTACT, resident_id=world.resident.id,
+            session,
+            org_id=world.org.id,
+            user_ids=[world.coordinator.id, world.commissioner.id, world.volunteer.id],
+            kind=MessageKind.MISSED_CONTACT,
+            resident_id=world.resident.id,
             params={"resident_name": world.resident.name},
-        )  # fmt: skip
+        )
     assert {n.user_id for n in written} == {world.coordinator.id, world.commissioner.id, world.volunteer.id}
     async with db() as session:  # withdrawn after the message was written, before it was pushed
         consent = await session.scalar(

@@ -33,9 +33,14 @@ async def deliveries(db, **where) -> list[Delivery]:
 async def alert_for(db, world, user_ids, **kw) -> list[Notification]:
     async with db() as session:
         return await enqueue(
-            session, org_id=world.org.id, user_ids=user_ids, kind=kw.pop("kind", MessageKind.MISSED_CONTACT),
-            resident_id=world.resident.id, params=kw.pop("params", {"resident_name": world.resident.name}), **kw,
-        )  # fmt: skip
+            session,
+            org_id=world.org.id,
+            user_ids=user_ids,
+            kind=kw.pop("kind", MessageKind.MISSED_CONTACT),
+            resident_id=world.resident.id,
+            params=kw.pop("params", {"resident_name": world.resident.name}),
+            **kw,
+        )
 
 
 async def test_enqueue_renders_per_locale_and_dispatch_sends_ids_only(db, db_config, world, fcm, push_config):
@@ -50,8 +55,13 @@ async def test_enqueue_renders_per_locale_and_dispatch_sends_ids_only(db, db_con
     assert set(by_token) == {"token-coord", "token-comm"}
     coord = by_token["token-coord"]
     notification = next(n for n in sent if n.user_id == world.coordinator.id)
-    assert coord["data"] == {"kind": "missed_contact", "notification_id": notification.id,
-                             "resident_id": world.resident.id, "visit_id": "visit-1", "urgent": "0"}  # fmt: skip
+    assert coord["data"] == {
+        "kind": "missed_contact",
+        "notification_id": notification.id,
+        "resident_id": world.resident.id,
+        "visit_id": "visit-1",
+        "urgent": "0",
+    }
     assert coord["android"]["priority"] == "normal"
     # Never the address: the resident's name is the most a push carries.
     assert world.resident.address not in str(standin.received)
@@ -148,8 +158,14 @@ async def test_quiet_hours_defer_reminders_to_the_morning_but_not_urgent_alerts(
 ):
     transport, standin = fcm
     clock.set(NIGHT)  # 23:00 in Tokyo
-    await alert_for(db, world, [world.volunteer.id], kind=MessageKind.REMINDER, visit_id="visit-1",
-                    params={"resident_name": "山田 花子", "due": NIGHT + timedelta(hours=12)})  # fmt: skip
+    await alert_for(
+        db,
+        world,
+        [world.volunteer.id],
+        kind=MessageKind.REMINDER,
+        visit_id="visit-1",
+        params={"resident_name": "山田 花子", "due": NIGHT + timedelta(hours=12)},
+    )
     await alert_for(db, world, [world.coordinator.id], kind=MessageKind.URGENT_ALERT, urgent=True)
     await dispatch_once(db_config, transport=transport, config=push_config)
     assert [b["message"]["token"] for b in standin.received] == ["token-coord"]
@@ -173,8 +189,13 @@ async def test_quiet_hours_defer_reminders_to_the_morning_but_not_urgent_alerts(
 async def test_stale_tokens_stop_receiving(db, db_config, world, fcm, push_config):
     transport, standin = fcm
     async with db() as session:
-        old = await add_phone(session, world.coordinator, "token-old-phone", client_id="old-phone",
-                              push_token_updated_at=utcnow() - timedelta(days=61))  # fmt: skip
+        old = await add_phone(
+            session,
+            world.coordinator,
+            "token-old-phone",
+            client_id="old-phone",
+            push_token_updated_at=utcnow() - timedelta(days=61),
+        )
     await alert_for(db, world, [world.coordinator.id])
     assert {d.device_id for d in await deliveries(db)} == {world.phones["coord"].id}
     # A token that goes stale while its delivery waits is skipped, not sent.
@@ -270,8 +291,14 @@ async def test_a_commit_with_an_urgent_message_wakes_the_dispatcher(db, db_confi
 
 async def test_enqueue_never_reaches_another_organisation(db, world):
     async with db() as session:
-        sent = await enqueue(session, org_id=world.org.id, user_ids=[world.coordinator.id, world.outsider.id],
-                             kind="generic", title="t", body="b")  # fmt: skip
+        sent = await enqueue(
+            session,
+            org_id=world.org.id,
+            user_ids=[world.coordinator.id, world.outsider.id],
+            kind="generic",
+            title="t",
+            body="b",
+        )
     assert [n.user_id for n in sent] == [world.coordinator.id]
     assert {d.device_id for d in await deliveries(db)} == {world.phones["coord"].id}
 

@@ -25,11 +25,21 @@ def message(
     collapse_key: str | None = None,
 ) -> PushMessage:
     return PushMessage(
-        delivery_id=f"del-{token}", device_id=f"dev-{token}", token=token, title="訪問予定：山田 花子さん",
+        delivery_id=f"del-{token}",
+        device_id=f"dev-{token}",
+        token=token,
+        title="訪問予定：山田 花子さん",
         body="11月28日 10:00に訪問の予定があります。",
-        data={"kind": "reminder", "notification_id": "n-1", "resident_id": "r-1", "visit_id": "v-1", "urgent": "0"},
-        urgent=urgent, collapse_key=collapse_key,
-    )  # fmt: skip
+        data={
+            "kind": "reminder",
+            "notification_id": "n-1",
+            "resident_id": "r-1",
+            "visit_id": "v-1",
+            "urgent": "0",
+        },
+        urgent=urgent,
+        collapse_key=collapse_key,
+    )
 
 
 async def test_urgent_message_json_is_high_priority_with_data_payload(fcm):
@@ -41,15 +51,25 @@ async def test_urgent_message_json_is_high_priority_with_data_payload(fcm):
         {
             "message": {
                 "token": "tok-1",
-                "notification": {"title": "訪問予定：山田 花子さん", "body": "11月28日 10:00に訪問の予定があります。"},
-                "data": {"kind": "reminder", "notification_id": "n-1", "resident_id": "r-1", "visit_id": "v-1",
-                         "urgent": "0"},
+                "notification": {
+                    "title": "訪問予定：山田 花子さん",
+                    "body": "11月28日 10:00に訪問の予定があります。",
+                },
+                "data": {
+                    "kind": "reminder",
+                    "notification_id": "n-1",
+                    "resident_id": "r-1",
+                    "visit_id": "v-1",
+                    "urgent": "0",
+                },
                 "android": {"priority": "high", "notification": {"channel_id": "urgent"}},
-                "apns": {"headers": {"apns-priority": "10", "apns-push-type": "alert"},
-                         "payload": {"aps": {"sound": "default"}}},
+                "apns": {
+                    "headers": {"apns-priority": "10", "apns-push-type": "alert"},
+                    "payload": {"aps": {"sound": "default"}},
+                },
             }
         }
-    ]  # fmt: skip
+    ]
     assert standin.auth_headers == {"Bearer test-access-token"}
 
 

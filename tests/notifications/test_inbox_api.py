@@ -13,8 +13,14 @@ async def send(db, world, user, n: int) -> list[Notification]:
     out = []
     async with db() as session:
         for i in range(n):
-            out += await enqueue(session, org_id=world.org.id, user_ids=[user.id], kind="generic",
-                                 title=f"message {i}", body="本文")  # fmt: skip
+            out += await enqueue(
+                session,
+                org_id=world.org.id,
+                user_ids=[user.id],
+                kind="generic",
+                title=f"message {i}",
+                body="本文",
+            )
     return out
 
 
@@ -76,16 +82,18 @@ async def test_push_token_registers_on_own_device_and_moves_between_devices(clie
     # The same token turns up on the coordinator's phone (the phone was handed on): it moves.
     coord = await login(client, "coord", device_id="phone-1")
     coord_device = world.phones["coord"].id
-    response = await client.put(f"/api/v1/me/devices/{coord_device}/push-token", json={"token": "fresh-token"},
-                                headers=coord)  # fmt: skip
+    response = await client.put(
+        f"/api/v1/me/devices/{coord_device}/push-token", json={"token": "fresh-token"}, headers=coord
+    )
     assert response.status_code == 200
     async with db() as session:
         assert (await session.get(Device, world.phones["vol"].id)).push_token is None
         assert (await session.get(Device, coord_device)).push_token == "fresh-token"
 
     # Another user's device: as if it did not exist.
-    response = await client.put(f"/api/v1/me/devices/{world.phones['comm'].id}/push-token", json={"token": "x"},
-                                headers=vol)  # fmt: skip
+    response = await client.put(
+        f"/api/v1/me/devices/{world.phones['comm'].id}/push-token", json={"token": "x"}, headers=vol
+    )
     assert response.status_code == 404
     response = await client.put("/api/v1/me/devices/phone-1/push-token", json={"token": ""}, headers=vol)
     assert response.status_code == 400
@@ -99,9 +107,12 @@ async def test_push_token_registers_on_own_device_and_moves_between_devices(clie
 async def test_token_given_at_login_moves_too(client, db, world):
     response = await client.post(
         "/api/v1/auth/login",
-        json={"login": "comm", "password": "correct-horse-battery",
-              "device": {"id": "tablet", "platform": "ios", "push_token": "token-vol"}},
-    )  # fmt: skip
+        json={
+            "login": "comm",
+            "password": "correct-horse-battery",
+            "device": {"id": "tablet", "platform": "ios", "push_token": "token-vol"},
+        },
+    )
     assert response.status_code == 200, response.text
     async with db() as session:
         assert (await session.get(Device, world.phones["vol"].id)).push_token is None

@@ -30,12 +30,23 @@ async def two_alerts(db, world):
     ids = []
     async with db() as session:
         for n, resident in enumerate((world.resident, world.other_resident)):
-            alert = await lifecycle.open_alert(session, org_id=world.org.id, kind="missed_contact",
-                                               cause_key=f"missed:{n}", resident_id=resident.id)  # fmt: skip
+            alert = await lifecycle.open_alert(
+                session,
+                org_id=world.org.id,
+                kind="missed_contact",
+                cause_key=f"missed:{n}",
+                resident_id=resident.id,
+            )
             ids.append(alert.id)
-            await enqueue(session, org_id=world.org.id, user_ids=[world.coordinator.id],
-                          kind=MessageKind.MISSED_CONTACT, alert_id=alert.id, resident_id=resident.id,
-                          params={"resident_name": resident.name})  # fmt: skip
+            await enqueue(
+                session,
+                org_id=world.org.id,
+                user_ids=[world.coordinator.id],
+                kind=MessageKind.MISSED_CONTACT,
+                alert_id=alert.id,
+                resident_id=resident.id,
+                params={"resident_name": resident.name},
+            )
             clock.advance(timedelta(seconds=1))
     return ids
 

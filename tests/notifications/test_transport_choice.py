@@ -37,11 +37,19 @@ async def test_a_service_account_file_selects_fcm(tmp_path):
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
     account = tmp_path / "service-account.json"
-    account.write_text(json.dumps({
-        "type": "service_account", "project_id": "mimamori-prod", "private_key_id": "k1",
-        "private_key": pem.decode(), "client_email": "push@mimamori-prod.iam.gserviceaccount.com",
-        "client_id": "1", "token_uri": "https://oauth2.googleapis.com/token",
-    }))  # fmt: skip
+    account.write_text(
+        json.dumps(
+            {
+                "type": "service_account",
+                "project_id": "mimamori-prod",
+                "private_key_id": "k1",
+                "private_key": pem.decode(),
+                "client_email": "push@mimamori-prod.iam.gserviceaccount.com",
+                "client_id": "1",
+                "token_uri": "https://oauth2.googleapis.com/token",
+            }
+        )
+    )
     transport = build_transport(
         settings_with(tmp_path, push_transport="auto", fcm_credentials_file=str(account))
     )

@@ -32,9 +32,15 @@ async def _visit_days(db, org_id, comm_id, coord_id, resident, rule: HolidayRule
     """Occurrence date → local date of each visit planned for a Tuesday plan under `rule`."""
     async with db() as session:
         org = await session.get_one(Organisation, org_id)
-        fields = {"rrule": TUESDAYS, "starts_on": date(2026, 12, 1), "window_start": time(9),
-                  "window_end": time(17), "window_days": 1, "assignee_id": comm_id,
-                  "holiday_rule": rule}  # fmt: skip
+        fields = {
+            "rrule": TUESDAYS,
+            "starts_on": date(2026, 12, 1),
+            "window_start": time(9),
+            "window_end": time(17),
+            "window_days": 1,
+            "assignee_id": comm_id,
+            "holiday_rule": rule,
+        }
         plan = await plans.create_plan(session, org, resident, fields, coord_id)
         visits = [v for v in await visits_of(session, resident) if v.plan_id == plan.id]
     # 09:00 JST is 00:00 UTC: the UTC date is the local date here.
@@ -67,8 +73,11 @@ async def test_days_the_organisation_adds_count_and_year_end_can_be_switched_off
     assert (await client.get("/api/v1/org/rules", headers=coord)).json()["closure_days"] == ["2026-12-15"]
     # The plan made before the change is planned again; a plan made after it agrees.
     async with db() as session:
-        moved = {v.occurrence_key[:10]: v.due_start.date() for v in await visits_of(session, resident)
-                 if v.status == VisitStatus.PLANNED}  # fmt: skip
+        moved = {
+            v.occurrence_key[:10]: v.due_start.date()
+            for v in await visits_of(session, resident)
+            if v.status == VisitStatus.PLANNED
+        }
     shifted = await _visit_days(db, org_id, comm_id, coord_id, resident, HolidayRule.SHIFT)
     for days in (moved, shifted):
         assert days["2026-12-15"] == date(2026, 12, 16)

@@ -35,12 +35,27 @@ async def _town(db, **plan_fields):
         comm = await make_user(session, org, Role.COMMISSIONER, "comm", districts=[district])
         coord = await make_user(session, org, Role.COORDINATOR, "coord")
         for user in (comm, coord):
-            session.add(Device(org_id=org.id, user_id=user.id, client_id=f"p-{user.login}", platform="ios",
-                               push_token=f"t-{user.login}", push_token_updated_at=utcnow()))  # fmt: skip
+            session.add(
+                Device(
+                    org_id=org.id,
+                    user_id=user.id,
+                    client_id=f"p-{user.login}",
+                    platform="ios",
+                    push_token=f"t-{user.login}",
+                    push_token_updated_at=utcnow(),
+                )
+            )
         resident = await make_resident(session, org, district)
         await give_consent(session, resident, ConsentRecipient.DISTRICT_COMMISSIONER)
-        fields = {"rrule": "FREQ=DAILY", "starts_on": date(2026, 11, 9), "window_start": time(9),
-                  "window_end": time(18), "window_days": 3, "assignee_id": comm.id, **plan_fields}  # fmt: skip
+        fields = {
+            "rrule": "FREQ=DAILY",
+            "starts_on": date(2026, 11, 9),
+            "window_start": time(9),
+            "window_end": time(18),
+            "window_days": 3,
+            "assignee_id": comm.id,
+            **plan_fields,
+        }
         await plans.create_plan(session, org, resident, fields, coord.id)
     return org, comm, coord, resident
 
@@ -55,8 +70,14 @@ async def test_a_note_fulfils_the_earliest_open_visit_and_running_twice_changes_
     _, comm, _, resident = await _town(db)
     async with db() as session:
         # Windows overlap (daily, three days long): 11 Nov 12:00 JST lies in the windows of 9, 10, 11 Nov.
-        note = await record_note(session, resident, comm, datetime(2026, 11, 11, 3, 0, tzinfo=UTC),
-                                 ContactOutcome.NO_ANSWER, ContactMethod.PHONE)  # fmt: skip
+        note = await record_note(
+            session,
+            resident,
+            comm,
+            datetime(2026, 11, 11, 3, 0, tzinfo=UTC),
+            ContactOutcome.NO_ANSWER,
+            ContactMethod.PHONE,
+        )
         await contact_recorded(session, note)  # sync retried the push
     async with db() as session:
         visits = await visits_of(session, resident)
@@ -120,8 +141,12 @@ async def test_org_rules_validation(client, db) -> None:
         got.json()["grace_hours"] == 24
         and got.json()["plan_defaults"]["high"]["rrule"] == "FREQ=WEEKLY;INTERVAL=1"
     )
-    for bad in ({"escalation_hours": [8, 4]}, {"grace_hours": -1}, {"colour": "red"},
-                {"plan_defaults": {"high": {"rrule": "FREQ=SECONDLY"}}}):  # fmt: skip
+    for bad in (
+        {"escalation_hours": [8, 4]},
+        {"grace_hours": -1},
+        {"colour": "red"},
+        {"plan_defaults": {"high": {"rrule": "FREQ=SECONDLY"}}},
+    ):
         response = await client.patch("/api/v1/org/rules", json=bad, headers=headers)
         assert response.status_code == 400, (bad, response.text)
         assert response.json()["errors"][0]["field"].split(".")[0] in {*bad, "body"}

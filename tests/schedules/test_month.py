@@ -83,12 +83,28 @@ async def _build_town(db):
         for key, user in people.items():
             # Every phone has a push token, so every message also has a delivery to check.
             last_sync = jst(5, 8) if key == "V2" else None
-            session.add(Device(org_id=org.id, user_id=user.id, client_id=f"{key}-phone", platform="android",
-                               push_token=f"token-{key}", push_token_updated_at=utcnow(), last_sync_at=last_sync))  # fmt: skip
+            session.add(
+                Device(
+                    org_id=org.id,
+                    user_id=user.id,
+                    client_id=f"{key}-phone",
+                    platform="android",
+                    push_token=f"token-{key}",
+                    push_token_updated_at=utcnow(),
+                    last_sync_at=last_sync,
+                )
+            )
         residents = {}
-        for key, risk in (("A", RiskLevel.HIGH), ("B", RiskLevel.MEDIUM), ("C", RiskLevel.MEDIUM),
-                          ("D", RiskLevel.HIGH), ("E", RiskLevel.LOW), ("F", RiskLevel.HIGH),
-                          ("G", RiskLevel.MEDIUM), ("H", RiskLevel.MEDIUM)):  # fmt: skip
+        for key, risk in (
+            ("A", RiskLevel.HIGH),
+            ("B", RiskLevel.MEDIUM),
+            ("C", RiskLevel.MEDIUM),
+            ("D", RiskLevel.HIGH),
+            ("E", RiskLevel.LOW),
+            ("F", RiskLevel.HIGH),
+            ("G", RiskLevel.MEDIUM),
+            ("H", RiskLevel.MEDIUM),
+        ):
             residents[key] = await make_resident(session, org, north, name=f"住民{key}", risk_level=risk)
             await give_consent(session, residents[key], ConsentRecipient.VOLUNTEERS)
             await give_consent(session, residents[key], ConsentRecipient.DISTRICT_COMMISSIONER)
@@ -106,11 +122,20 @@ async def _build_town(db):
         for key, (rule, visitor, holiday_rule) in cadences.items():
             await assign(session, residents[key], people[visitor])
             plan = await plans.create_plan(
-                session, org, residents[key],
-                {"rrule": rule, "starts_on": date(2026, 11, 1), "window_start": time(10), "window_end": time(16),
-                 "window_days": 1, "holiday_rule": holiday_rule, "assignee_id": people[visitor].id},
+                session,
+                org,
+                residents[key],
+                {
+                    "rrule": rule,
+                    "starts_on": date(2026, 11, 1),
+                    "window_start": time(10),
+                    "window_end": time(16),
+                    "window_days": 1,
+                    "holiday_rule": holiday_rule,
+                    "assignee_id": people[visitor].id,
+                },
                 people["K"].id,
-            )  # fmt: skip
+            )
             plan_ids[key] = plan.id
     return org, people, residents, plan_ids
 
@@ -120,8 +145,13 @@ async def test_a_month_in_a_small_town(db, db_config) -> None:
     login_of = {u.id: key for key, u in people.items()}
     resident_of = {r.id: key for key, r in residents.items()}
 
-    def note(key: str, author: str, at: datetime, outcome: ContactOutcome = ContactOutcome.MET_WELL,
-             method: ContactMethod = ContactMethod.HOME_VISIT) -> Callable[[], Awaitable[None]]:  # fmt: skip
+    def note(
+        key: str,
+        author: str,
+        at: datetime,
+        outcome: ContactOutcome = ContactOutcome.MET_WELL,
+        method: ContactMethod = ContactMethod.HOME_VISIT,
+    ) -> Callable[[], Awaitable[None]]:
         async def _go() -> None:
             async with db() as session:
                 await record_note(session, residents[key], people[author], at, outcome, method)
@@ -156,9 +186,14 @@ async def test_a_month_in_a_small_town(db, db_config) -> None:
             await plans.resume_plan(session, plan, await session.get_one(Organisation, org.id))
 
     events: dict[datetime, list[Callable[[], Awaitable[None]]]] = defaultdict(list)
-    on_time = {"A": [jst(4, 11), jst(10, 11), jst(17, 11)], "B": [jst(25, 11)],
-               "C": [jst(12, 11), jst(19, 11), jst(26, 11)], "D": [jst(11, 11), jst(18, 11), jst(25, 11)],
-               "G": [jst(13, 11), jst(20, 11), jst(27, 11)], "H": [jst(2, 11), jst(9, 11), jst(16, 11)]}  # fmt: skip
+    on_time = {
+        "A": [jst(4, 11), jst(10, 11), jst(17, 11)],
+        "B": [jst(25, 11)],
+        "C": [jst(12, 11), jst(19, 11), jst(26, 11)],
+        "D": [jst(11, 11), jst(18, 11), jst(25, 11)],
+        "G": [jst(13, 11), jst(20, 11), jst(27, 11)],
+        "H": [jst(2, 11), jst(9, 11), jst(16, 11)],
+    }
     visitor = {"A": "V", "B": "C", "C": "V2", "D": "V", "E": "V", "G": "C", "H": "V2"}
     for key, moments in on_time.items():
         for moment in moments:
@@ -244,15 +279,21 @@ async def test_a_month_in_a_small_town(db, db_config) -> None:
 
     plan_visits = [v for v in in_month if v.kind == VisitKind.PLANNED]
     assert sent("visit.reminder_evening") == sorted(
-        (visitor[resident_of[v.resident_id]], resident_of[v.resident_id],
-         datetime.combine(v.due_start.astimezone(JST).date() - timedelta(days=1), time(18), tzinfo=JST))
+        (
+            visitor[resident_of[v.resident_id]],
+            resident_of[v.resident_id],
+            datetime.combine(v.due_start.astimezone(JST).date() - timedelta(days=1), time(18), tzinfo=JST),
+        )
         for v in plan_visits
-    )  # fmt: skip
+    )
     assert sent("visit.reminder_morning") == sorted(
-        (visitor[resident_of[v.resident_id]], resident_of[v.resident_id],
-         datetime.combine(v.due_start.astimezone(JST).date(), time(9), tzinfo=JST))
+        (
+            visitor[resident_of[v.resident_id]],
+            resident_of[v.resident_id],
+            datetime.combine(v.due_start.astimezone(JST).date(), time(9), tzinfo=JST),
+        )
         for v in plan_visits
-    )  # fmt: skip
+    )
     assert len(plan_visits) == 22
     # Asked to record or sync when the window closed with nothing recorded.
     assert sent("visit.record_or_sync") == [
@@ -265,10 +306,17 @@ async def test_a_month_in_a_small_town(db, db_config) -> None:
 
     # --- Alerts: exactly these, with their ladders and resolutions --------------------------------
     summary = [
-        (a.kind, resident_of[a.resident_id], a.opened_at.astimezone(JST), str(a.status), a.resolution,
-         a.escalation_level, str(a.severity))
+        (
+            a.kind,
+            resident_of[a.resident_id],
+            a.opened_at.astimezone(JST),
+            str(a.status),
+            a.resolution,
+            a.escalation_level,
+            str(a.severity),
+        )
         for a in alerts
-    ]  # fmt: skip
+    ]
     assert summary == [
         ("no_answer_twice", "D", jst(5, 11), "acknowledged", None, 0, "urgent"),
         ("missed_visit", "C", jst(6, 16), "resolved", AlertResolution.RECORDED_LATE, 2, "high"),

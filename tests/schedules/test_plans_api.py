@@ -32,8 +32,16 @@ async def town(db):
             await give_consent(session, r, ConsentRecipient.DISTRICT_COMMISSIONER)
         await give_consent(session, hanako, ConsentRecipient.VOLUNTEERS)
         await assign(session, hanako, vol)
-    return {"org": org, "north": north, "south": south, "coord": coord, "comm": comm, "vol": vol,
-            "hanako": hanako, "taro": taro}  # fmt: skip
+    return {
+        "org": org,
+        "north": north,
+        "south": south,
+        "coord": coord,
+        "comm": comm,
+        "vol": vol,
+        "hanako": hanako,
+        "taro": taro,
+    }
 
 
 async def _plan_count(db) -> int:
@@ -45,10 +53,15 @@ async def test_coordinator_creates_plan_and_visits_are_expanded_eight_weeks(clie
     headers = await login(client, "coord")
     response = await client.post(
         "/api/v1/plans",
-        json={"resident_id": town["hanako"].id, "rrule": "FREQ=WEEKLY;BYDAY=TU", "assignee_id": town["vol"].id,
-              "window_start": "10:00", "window_end": "16:00"},
+        json={
+            "resident_id": town["hanako"].id,
+            "rrule": "FREQ=WEEKLY;BYDAY=TU",
+            "assignee_id": town["vol"].id,
+            "window_start": "10:00",
+            "window_end": "16:00",
+        },
         headers=headers,
-    )  # fmt: skip
+    )
     assert response.status_code == 201, response.text
     plan = response.json()
     assert plan["status"] == "active" and plan["starts_on"] == "2026-10-01"
@@ -68,11 +81,16 @@ async def test_default_cadence_comes_from_the_risk_level(client, db, town) -> No
     assert response.status_code == 201, response.text
     assert response.json()["rrule"] == "FREQ=MONTHLY;INTERVAL=1"
     patched = await client.patch(
-        "/api/v1/org/rules", json={"plan_defaults": {"high": {"rrule": "FREQ=WEEKLY;INTERVAL=1"},
-                                                    "medium": {"rrule": "FREQ=WEEKLY;INTERVAL=2"},
-                                                    "low": {"rrule": "FREQ=WEEKLY;INTERVAL=3", "window_days": 3}}},
+        "/api/v1/org/rules",
+        json={
+            "plan_defaults": {
+                "high": {"rrule": "FREQ=WEEKLY;INTERVAL=1"},
+                "medium": {"rrule": "FREQ=WEEKLY;INTERVAL=2"},
+                "low": {"rrule": "FREQ=WEEKLY;INTERVAL=3", "window_days": 3},
+            }
+        },
         headers=headers,
-    )  # fmt: skip
+    )
     assert patched.status_code == 200, patched.text
     second = await client.post("/api/v1/plans", json={"resident_id": town["taro"].id}, headers=headers)
     assert second.json()["rrule"] == "FREQ=WEEKLY;INTERVAL=3" and second.json()["window_days"] == 3
@@ -139,8 +157,11 @@ async def test_permissions_by_role(client, db, town) -> None:
         "/api/v1/plans", json={**body, "resident_id": town["taro"].id}, headers=commissioner
     )
     assert other.status_code == 403
-    assert (await client.post(f"/api/v1/plans/{own.json()['id']}/pause", json={"reason": "hospital"},
-                              headers=volunteer)).status_code == 403  # fmt: skip
+    assert (
+        await client.post(
+            f"/api/v1/plans/{own.json()['id']}/pause", json={"reason": "hospital"}, headers=volunteer
+        )
+    ).status_code == 403
     assert (
         await client.patch("/api/v1/org/rules", json={"grace_hours": 12}, headers=commissioner)
     ).status_code == 403
@@ -228,8 +249,11 @@ async def test_editing_a_plan_replaces_future_untouched_visits_only(client, db, 
 
 async def test_pause_resume_end(client, db, town) -> None:
     headers = await login(client, "coord")
-    plan_id = (await client.post("/api/v1/plans", json={"resident_id": town["hanako"].id, "rrule": "FREQ=WEEKLY"},
-                                 headers=headers)).json()["id"]  # fmt: skip
+    plan_id = (
+        await client.post(
+            "/api/v1/plans", json={"resident_id": town["hanako"].id, "rrule": "FREQ=WEEKLY"}, headers=headers
+        )
+    ).json()["id"]
     paused = await client.post(f"/api/v1/plans/{plan_id}/pause", json={"reason": "hospital"}, headers=headers)
     assert paused.json()["status"] == "paused"
     async with db() as session:
@@ -250,14 +274,27 @@ async def test_pause_resume_end(client, db, town) -> None:
 
 async def test_my_visits_show_essentials_within_my_role(client, db, town) -> None:
     coord = await login(client, "coord")
-    await client.post("/api/v1/plans", json={"resident_id": town["hanako"].id, "rrule": "FREQ=WEEKLY;BYDAY=FR",
-                                             "assignee_id": town["vol"].id}, headers=coord)  # fmt: skip
+    await client.post(
+        "/api/v1/plans",
+        json={
+            "resident_id": town["hanako"].id,
+            "rrule": "FREQ=WEEKLY;BYDAY=FR",
+            "assignee_id": town["vol"].id,
+        },
+        headers=coord,
+    )
     async with db() as session:
-        await record_note(session, town["hanako"], town["vol"], datetime(2026, 10, 2, 2, 0, tzinfo=UTC),
-                          outcome=ContactOutcome.MET_WELL)  # fmt: skip
+        await record_note(
+            session,
+            town["hanako"],
+            town["vol"],
+            datetime(2026, 10, 2, 2, 0, tzinfo=UTC),
+            outcome=ContactOutcome.MET_WELL,
+        )
     vol = await login(client, "vol", device_id="phone-v")
-    response = await client.get("/api/v1/me/visits", params={"from": "2026-10-01T00:00:00", "to": "2026-10-15T00:00:00"},
-                                headers=vol)  # fmt: skip
+    response = await client.get(
+        "/api/v1/me/visits", params={"from": "2026-10-01T00:00:00", "to": "2026-10-15T00:00:00"}, headers=vol
+    )
     assert response.status_code == 200, response.text
     visits = response.json()
     assert [(v["due_start"][:10], v["status"], v["contact_recorded"]) for v in visits] == [
@@ -266,8 +303,9 @@ async def test_my_visits_show_essentials_within_my_role(client, db, town) -> Non
     ]
     assert visits[0]["resident"]["name"] == "山田 花子"
     assert "birth_year" not in visits[0]["resident"] and "last_contact_at" not in visits[0]["resident"]
-    too_long = await client.get("/api/v1/me/visits", params={"from": "2026-01-01T00:00:00", "to": "2026-12-01T00:00:00"},
-                                headers=vol)  # fmt: skip
+    too_long = await client.get(
+        "/api/v1/me/visits", params={"from": "2026-01-01T00:00:00", "to": "2026-12-01T00:00:00"}, headers=vol
+    )
     assert too_long.status_code == 400
     district = await client.get(f"/api/v1/districts/{town['north'].id}/visits", headers=coord)
     assert district.json()["total"] == 2

@@ -23,9 +23,15 @@ DAYS = 21
 EARLY = timedelta(minutes=OrgRules().early_allowance_minutes)
 
 rules = st.sampled_from(
-    ["FREQ=DAILY;INTERVAL=2", "FREQ=DAILY;INTERVAL=3", "FREQ=WEEKLY;BYDAY=MO,TH", "FREQ=WEEKLY;BYDAY=TU",
-     "FREQ=WEEKLY;INTERVAL=2;BYDAY=FR", "FREQ=MONTHLY;BYMONTHDAY=3,15"]
-)  # fmt: skip
+    [
+        "FREQ=DAILY;INTERVAL=2",
+        "FREQ=DAILY;INTERVAL=3",
+        "FREQ=WEEKLY;BYDAY=MO,TH",
+        "FREQ=WEEKLY;BYDAY=TU",
+        "FREQ=WEEKLY;INTERVAL=2;BYDAY=FR",
+        "FREQ=MONTHLY;BYMONTHDAY=3,15",
+    ]
+)
 notes = st.lists(
     st.tuples(
         st.integers(min_value=0, max_value=DAYS * 24 - 1),  # occurred: hours after START
@@ -58,12 +64,21 @@ async def test_every_closed_window_has_a_note_or_exactly_one_alert(
         resident = await make_resident(session, org, district)
         await give_consent(session, resident, ConsentRecipient.DISTRICT_COMMISSIONER)
         await plans.create_plan(
-            session, await session.get_one(Organisation, org.id), resident,
-            {"rrule": rule, "starts_on": date(2026, 11, 1), "ends_on": date(2026, 11, DAYS),
-             "window_start": time(window_start), "window_end": time(window_end), "window_days": window_days,
-             "holiday_rule": holiday_rule, "assignee_id": visitor.id},
+            session,
+            await session.get_one(Organisation, org.id),
+            resident,
+            {
+                "rrule": rule,
+                "starts_on": date(2026, 11, 1),
+                "ends_on": date(2026, 11, DAYS),
+                "window_start": time(window_start),
+                "window_end": time(window_end),
+                "window_days": window_days,
+                "holiday_rule": holiday_rule,
+                "assignee_id": visitor.id,
+            },
             visitor.id,
-        )  # fmt: skip
+        )
     arrivals = sorted(
         (START + timedelta(hours=o + d), START + timedelta(hours=o)) for o, d, _ in random_notes
     )

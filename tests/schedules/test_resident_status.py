@@ -24,8 +24,14 @@ async def _town(db):
         coord = await make_user(session, org, Role.COORDINATOR, "coord")
         resident = await make_resident(session, org, district)
         await give_consent(session, resident, ConsentRecipient.DISTRICT_COMMISSIONER)
-        fields = {"rrule": "FREQ=DAILY", "starts_on": date(2026, 11, 9), "window_start": time(9),
-                  "window_end": time(18), "window_days": 1, "assignee_id": comm.id}  # fmt: skip
+        fields = {
+            "rrule": "FREQ=DAILY",
+            "starts_on": date(2026, 11, 9),
+            "window_start": time(9),
+            "window_end": time(18),
+            "window_days": 1,
+            "assignee_id": comm.id,
+        }
         await plans.create_plan(session, org, resident, fields, coord.id)
     return resident
 
@@ -44,16 +50,18 @@ async def test_pausing_cancels_visits_ahead_on_the_phone_and_resuming_plans_them
 
     clock.set(NOW + timedelta(hours=1))  # 11:00 JST: today's visit is under way
     phone.headers, coord = await login(client, "comm"), await login(client, "coord", device_id="office")
-    paused = await client.post(f"/api/v1/residents/{resident.id}/status",
-                               json={"status": "paused", "reason": "入院"}, headers=coord)  # fmt: skip
+    paused = await client.post(
+        f"/api/v1/residents/{resident.id}/status", json={"status": "paused", "reason": "入院"}, headers=coord
+    )
     assert paused.status_code == 200, paused.text
     await phone.pull()
     assert _phone_visits(phone) == dict.fromkeys(before, "cancelled")  # nothing left to visit
 
     clock.set(NOW + timedelta(days=3))  # back home on Thursday 12 Nov, 10:00 JST
     phone.headers, coord = await login(client, "comm"), await login(client, "coord", device_id="office")
-    resumed = await client.post(f"/api/v1/residents/{resident.id}/status", json={"status": "active"},
-                                headers=coord)  # fmt: skip
+    resumed = await client.post(
+        f"/api/v1/residents/{resident.id}/status", json={"status": "active"}, headers=coord
+    )
     assert resumed.status_code == 200, resumed.text
     await phone.pull()
     planned = {i for i, status in _phone_visits(phone).items() if status == "planned"}
@@ -68,8 +76,9 @@ async def test_pausing_cancels_visits_ahead_on_the_phone_and_resuming_plans_them
 async def test_ending_a_resident_cancels_their_visits_ahead(client, db) -> None:
     resident = await _town(db)
     coord = await login(client, "coord", device_id="office")
-    ended = await client.post(f"/api/v1/residents/{resident.id}/status",
-                              json={"status": "ended", "reason": "転居"}, headers=coord)  # fmt: skip
+    ended = await client.post(
+        f"/api/v1/residents/{resident.id}/status", json={"status": "ended", "reason": "転居"}, headers=coord
+    )
     assert ended.status_code == 200, ended.text
     async with db() as session:
         statuses = {v.status for v in await visits_of(session, resident)}

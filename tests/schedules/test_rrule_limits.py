@@ -32,8 +32,15 @@ QUICK = 2.0  # seconds: generous for a loaded 2-core CI machine; the landed code
 
 
 def _cadence(rule: str, *, starts_on: date = date(2026, 10, 1), ends_on: date | None = None) -> Cadence:
-    return Cadence(rrule=rule, starts_on=starts_on, ends_on=ends_on, window_start=clock_time(9),
-                   window_end=clock_time(17), window_days=1, holiday_rule=HolidayRule.NONE)  # fmt: skip
+    return Cadence(
+        rrule=rule,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        window_start=clock_time(9),
+        window_end=clock_time(17),
+        window_days=1,
+        holiday_rule=HolidayRule.NONE,
+    )
 
 
 def _timed_refusal(function, *args, **kwargs) -> tuple[InvalidInput, float]:
@@ -161,10 +168,20 @@ async def test_the_hourly_expansion_skips_a_stored_rule_too_expensive_and_expand
 
     async with db() as session:
         # Stored before the limits existed: a daily plan "begun" in 1900 (127 years to scan).
-        ancient = VisitPlan(org_id=town["hanako"].org_id, resident_id=town["hanako"].id, rrule="FREQ=DAILY",
-                            starts_on=date(1900, 1, 1), holiday_rule=HolidayRule.NONE)  # fmt: skip
-        weekly = VisitPlan(org_id=town["hanako"].org_id, resident_id=town["hanako"].id, rrule="FREQ=WEEKLY;BYDAY=TU",
-                           starts_on=date(2026, 10, 1), holiday_rule=HolidayRule.NONE)  # fmt: skip
+        ancient = VisitPlan(
+            org_id=town["hanako"].org_id,
+            resident_id=town["hanako"].id,
+            rrule="FREQ=DAILY",
+            starts_on=date(1900, 1, 1),
+            holiday_rule=HolidayRule.NONE,
+        )
+        weekly = VisitPlan(
+            org_id=town["hanako"].org_id,
+            resident_id=town["hanako"].id,
+            rrule="FREQ=WEEKLY;BYDAY=TU",
+            starts_on=date(2026, 10, 1),
+            holiday_rule=HolidayRule.NONE,
+        )
         session.add_all([ancient, weekly])
     started = time.perf_counter()
     with caplog.at_level("WARNING", logger="mimamori.schedules"):

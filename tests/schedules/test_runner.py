@@ -52,8 +52,17 @@ async def _seed(db) -> None:
         user = await make_user(session, org, Role.COMMISSIONER, "comm", districts=[district])
         resident = await make_resident(session, org, district)
         # A plan written without expansion (as an import would): the worker expands it.
-        session.add(VisitPlan(org_id=org.id, resident_id=resident.id, assignee_id=user.id, rrule="FREQ=WEEKLY",
-                              starts_on=date(2026, 11, 1), window_start=time(9), window_end=time(17)))  # fmt: skip
+        session.add(
+            VisitPlan(
+                org_id=org.id,
+                resident_id=resident.id,
+                assignee_id=user.id,
+                rrule="FREQ=WEEKLY",
+                starts_on=date(2026, 11, 1),
+                window_start=time(9),
+                window_end=time(17),
+            )
+        )
 
 
 def test_worker_once_runs_every_job_and_exits(settings, db, monkeypatch) -> None:

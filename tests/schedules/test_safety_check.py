@@ -48,8 +48,12 @@ async def test_safety_check_campaign_progress_and_alerts(client, db, db_config) 
     campaign = started.json()
     assert campaign["progress"]["total"] == 3 and campaign["progress"]["not_reached"] == 3
     async with db() as session:
-        told = {(n.user_id, n.urgent, n.body) for n in await session.scalars(
-            select(Notification).where(Notification.kind == "visit.safety_check"))}  # fmt: skip
+        told = {
+            (n.user_id, n.urgent, n.body)
+            for n in await session.scalars(
+                select(Notification).where(Notification.kind == "visit.safety_check")
+            )
+        }
     # At once, through quiet hours: the volunteer for their two, the commissioner for the unassigned one.
     assert {(u, urgent) for u, urgent, _ in told} == {(vol.id, True), (comm.id, True)}
     assert any("2名" in text for u, _, text in told if u == vol.id)

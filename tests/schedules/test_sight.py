@@ -54,19 +54,35 @@ async def town(db) -> Town:
         comm2 = await make_user(session, org, Role.COMMISSIONER, "comm2", districts=[district])
         vol = await make_user(session, org, Role.VOLUNTEER, "vol")
         for user in (coord, comm, comm2, vol):
-            session.add(Device(org_id=org.id, user_id=user.id, client_id=f"p-{user.login}", platform="ios",
-                               push_token=f"t-{user.login}", push_token_updated_at=utcnow()))  # fmt: skip
+            session.add(
+                Device(
+                    org_id=org.id,
+                    user_id=user.id,
+                    client_id=f"p-{user.login}",
+                    platform="ios",
+                    push_token=f"t-{user.login}",
+                    push_token_updated_at=utcnow(),
+                )
+            )
         resident = await make_resident(session, org, district)
         await give_consent(session, resident, ConsentRecipient.DISTRICT_COMMISSIONER)
         await give_consent(session, resident, ConsentRecipient.VOLUNTEERS)
         await assign(session, resident, vol)
         await assign(session, resident, comm2, AssignmentRole.BACKUP)
         plan = await plans.create_plan(
-            session, org, resident,
-            {"rrule": "FREQ=WEEKLY;BYDAY=WE", "starts_on": date(2026, 11, 9), "window_start": time(10),
-             "window_end": time(16), "window_days": 1, "assignee_id": vol.id},
+            session,
+            org,
+            resident,
+            {
+                "rrule": "FREQ=WEEKLY;BYDAY=WE",
+                "starts_on": date(2026, 11, 9),
+                "window_start": time(10),
+                "window_end": time(16),
+                "window_days": 1,
+                "assignee_id": vol.id,
+            },
             coord.id,
-        )  # fmt: skip
+        )
     return Town(org, district, coord, comm, comm2, vol, resident, plan.id)
 
 
@@ -132,9 +148,13 @@ async def test_escalation_nobody_on_the_rung_may_see_so_the_coordinators_receive
         org = await session.get_one(type(town.org), town.org.id)
         resident = await session.get_one(type(town.resident), town.resident.id)
         alert = await alerting.raise_alert(
-            session, org, kind=alerting.MISSED_VISIT, cause_key="missed_visit:x", resident=resident,
+            session,
+            org,
+            kind=alerting.MISSED_VISIT,
+            cause_key="missed_visit:x",
+            resident=resident,
             assignee_id=town.vol.id,
-        )  # fmt: skip
+        )
         alert_id = alert.id
     # Rung 1 is the visitor and the district's commissioners; none of them may see the resident now.
     await _withdraw_quietly(db, town, ConsentRecipient.VOLUNTEERS, ConsentRecipient.DISTRICT_COMMISSIONER)
@@ -291,8 +311,9 @@ async def test_district_change_and_deactivation_move_visits(client, db, town) ->
     assert response.status_code == 200, response.text
     assert await _assignees(db, town) == (town.vol.id, {town.vol.id})  # back to the primary
 
-    response = await client.patch(f"/api/v1/users/{town.comm.id}", json={"district_ids": [town.district.id]},
-                                  headers=headers)  # fmt: skip
+    response = await client.patch(
+        f"/api/v1/users/{town.comm.id}", json={"district_ids": [town.district.id]}, headers=headers
+    )
     assert response.status_code == 200
     response = await client.patch(
         f"/api/v1/plans/{town.plan_id}", json={"assignee_id": town.comm.id}, headers=headers
@@ -305,8 +326,9 @@ async def test_district_change_and_deactivation_move_visits(client, db, town) ->
 
 async def test_a_plan_whose_assignee_cannot_see_the_resident_is_refused_422(client, db, town) -> None:
     async with db() as session:
-        outsider = await make_user(session, await session.get_one(type(town.org), town.org.id), Role.VOLUNTEER,
-                                   "vol2")  # fmt: skip
+        outsider = await make_user(
+            session, await session.get_one(type(town.org), town.org.id), Role.VOLUNTEER, "vol2"
+        )
         outsider_id = outsider.id
     headers = {**await login(client, "coord"), "Accept-Language": "en"}
     body = {"resident_id": town.resident.id, "rrule": "FREQ=WEEKLY;BYDAY=TU", "assignee_id": outsider_id}

@@ -49,19 +49,35 @@ async def test_visit_due_at_half_past_midnight_never_pushes_in_quiet_hours(db, d
         visitor = await make_user(session, org, Role.COMMISSIONER, "comm", districts=[district])
         coordinator = await make_user(session, org, Role.COORDINATOR, "coord")
         for user in (visitor, coordinator):
-            session.add(Device(org_id=org.id, user_id=user.id, client_id=f"p-{user.login}", platform="ios",
-                               push_token=f"t-{user.login}", push_token_updated_at=utcnow()))  # fmt: skip
+            session.add(
+                Device(
+                    org_id=org.id,
+                    user_id=user.id,
+                    client_id=f"p-{user.login}",
+                    platform="ios",
+                    push_token=f"t-{user.login}",
+                    push_token_updated_at=utcnow(),
+                )
+            )
         resident = await make_resident(session, org, district)
         await give_consent(session, resident, ConsentRecipient.DISTRICT_COMMISSIONER)
         other = await make_resident(session, org, district, name="別の人")
         await give_consent(session, other, ConsentRecipient.DISTRICT_COMMISSIONER)
         await plans.create_plan(
-            session, org, resident,
-            {"rrule": "FREQ=WEEKLY;BYDAY=WE", "starts_on": date(2026, 11, 1), "window_start": time(0, 30),
-             "window_end": time(2, 0), "window_days": 1, "holiday_rule": HolidayRule.NONE,
-             "assignee_id": visitor.id},
+            session,
+            org,
+            resident,
+            {
+                "rrule": "FREQ=WEEKLY;BYDAY=WE",
+                "starts_on": date(2026, 11, 1),
+                "window_start": time(0, 30),
+                "window_end": time(2, 0),
+                "window_days": 1,
+                "holiday_rule": HolidayRule.NONE,
+                "assignee_id": visitor.id,
+            },
             coordinator.id,
-        )  # fmt: skip
+        )
     # Hour by hour through the first visit (Wed 4 Nov 00:30–02:00 JST) and its grace day.
     moment = datetime(2026, 11, 3, 12, 0, tzinfo=JST)
     while moment < datetime(2026, 11, 5, 3, 0, tzinfo=JST):
@@ -102,9 +118,15 @@ async def test_visit_due_at_half_past_midnight_never_pushes_in_quiet_hours(db, d
 
 
 def test_dst_zone_keeps_local_times_and_dst_free_zone_is_fixed() -> None:
-    cadence = Cadence(rrule="FREQ=WEEKLY;BYDAY=TH", starts_on=date(2026, 10, 22), ends_on=None,
-                      window_start=time(9, 0), window_end=time(10, 0), window_days=1,
-                      holiday_rule=HolidayRule.NONE)  # fmt: skip
+    cadence = Cadence(
+        rrule="FREQ=WEEKLY;BYDAY=TH",
+        starts_on=date(2026, 10, 22),
+        ends_on=None,
+        window_start=time(9, 0),
+        window_end=time(10, 0),
+        window_days=1,
+        holiday_rule=HolidayRule.NONE,
+    )
     after = datetime(2026, 10, 20, tzinfo=UTC)
     # New York leaves DST on Sunday 1 Nov 2026: 09:00 local is 13:00 UTC before, 14:00 UTC after.
     ny = next_occurrences(cadence, NEW_YORK, after=after, count=3)
@@ -115,9 +137,15 @@ def test_dst_zone_keeps_local_times_and_dst_free_zone_is_fixed() -> None:
     assert [o.due_start.astimezone(UTC).hour for o in tokyo] == [0, 0, 0]
     # A window starting inside the spring-forward gap (02:30 on 14 Mar 2027 does not exist in New
     # York) starts at the same instant as 03:30 EDT.
-    gap = Cadence(rrule="FREQ=DAILY", starts_on=date(2027, 3, 14), ends_on=date(2027, 3, 14),
-                  window_start=time(2, 30), window_end=time(4, 0), window_days=1,
-                  holiday_rule=HolidayRule.NONE)  # fmt: skip
+    gap = Cadence(
+        rrule="FREQ=DAILY",
+        starts_on=date(2027, 3, 14),
+        ends_on=date(2027, 3, 14),
+        window_start=time(2, 30),
+        window_end=time(4, 0),
+        window_days=1,
+        holiday_rule=HolidayRule.NONE,
+    )
     (occ,) = next_occurrences(gap, NEW_YORK, after=datetime(2027, 3, 1, tzinfo=UTC), count=5)
     assert occ.due_start == datetime(2027, 3, 14, 7, 30, tzinfo=UTC)
     assert occ.due_end - occ.due_start == timedelta(minutes=30)
@@ -133,20 +161,30 @@ async def test_reminders_follow_the_org_timezone(db, db_config) -> None:
         resident = await make_resident(session, org, district)
         await give_consent(session, resident, ConsentRecipient.DISTRICT_COMMISSIONER)
         await plans.create_plan(
-            session, org, resident,
-            {"rrule": "FREQ=WEEKLY;BYDAY=MO", "starts_on": date(2026, 10, 28), "window_start": time(10),
-             "window_end": time(12), "window_days": 1, "holiday_rule": HolidayRule.NONE,
-             "assignee_id": visitor.id},
+            session,
+            org,
+            resident,
+            {
+                "rrule": "FREQ=WEEKLY;BYDAY=MO",
+                "starts_on": date(2026, 10, 28),
+                "window_start": time(10),
+                "window_end": time(12),
+                "window_days": 1,
+                "holiday_rule": HolidayRule.NONE,
+                "assignee_id": visitor.id,
+            },
             visitor.id,
-        )  # fmt: skip
+        )
     moment = datetime(2026, 10, 31, 12, 0, tzinfo=NEW_YORK)
     while moment < datetime(2026, 11, 2, 11, 0, tzinfo=NEW_YORK):
         moment += timedelta(hours=1)
         clock.set(moment)
         await jobs.sweep_visits(db_config)
     async with db() as session:
-        sent = [(n.kind, n.created_at.astimezone(NEW_YORK).strftime("%d %H:%M"))
-                for n in await session.scalars(select(Notification).order_by(Notification.created_at))]  # fmt: skip
+        sent = [
+            (n.kind, n.created_at.astimezone(NEW_YORK).strftime("%d %H:%M"))
+            for n in await session.scalars(select(Notification).order_by(Notification.created_at))
+        ]
     # Across the DST change on Sunday 1 Nov: 18:00 local the evening before, 08:30 local (sent at the
     # 09:00 run) the morning of.
     assert sent == [("visit.reminder_evening", "01 18:00"), ("visit.reminder_morning", "02 09:00")]

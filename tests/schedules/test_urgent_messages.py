@@ -30,21 +30,36 @@ async def _town(db):
     async with db() as session:
         org = await make_org(session)
         district = await make_district(session, org)
-        comm = await make_user(session, org, Role.COMMISSIONER, "comm", districts=[district],
-                               display_name="民生 太郎")  # fmt: skip
+        comm = await make_user(
+            session, org, Role.COMMISSIONER, "comm", districts=[district], display_name="民生 太郎"
+        )
         coord = await make_user(
             session, org, Role.COORDINATOR, "coord", locale="en", display_name="Office Sato"
         )
         for user, synced in ((comm, SYNCED), (coord, None)):
-            session.add(Device(org_id=org.id, user_id=user.id, client_id=f"p-{user.login}", platform="ios",
-                               push_token=f"t-{user.login}", push_token_updated_at=utcnow(),
-                               last_sync_at=synced))  # fmt: skip
+            session.add(
+                Device(
+                    org_id=org.id,
+                    user_id=user.id,
+                    client_id=f"p-{user.login}",
+                    platform="ios",
+                    push_token=f"t-{user.login}",
+                    push_token_updated_at=utcnow(),
+                    last_sync_at=synced,
+                )
+            )
         resident = await make_resident(session, org, district, address=ADDRESS)
         await give_consent(session, resident, ConsentRecipient.DISTRICT_COMMISSIONER)
         # consent covers nobody but the municipality: only coordinators may see this one
         private = await make_resident(session, org, district, name="鈴木 次郎", address="非公開町9-9")
-        fields = {"rrule": "FREQ=DAILY", "starts_on": date(2026, 11, 9), "window_start": time(9),
-                  "window_end": time(18), "window_days": 1, "assignee_id": comm.id}  # fmt: skip
+        fields = {
+            "rrule": "FREQ=DAILY",
+            "starts_on": date(2026, 11, 9),
+            "window_start": time(9),
+            "window_end": time(18),
+            "window_days": 1,
+            "assignee_id": comm.id,
+        }
         await plans.create_plan(session, org, resident, fields, coord.id)
     return org, comm, coord, resident, private
 

@@ -35,8 +35,14 @@ async def _town(db, **settings):
         coord = await make_user(session, org, Role.COORDINATOR, "coord")
         resident = await make_resident(session, org, district)
         await give_consent(session, resident, ConsentRecipient.DISTRICT_COMMISSIONER)
-        fields = {"rrule": "FREQ=DAILY", "starts_on": date(2026, 11, 10), "window_start": time(8, 17),
-                  "window_end": time(8, 19), "window_days": 1, "assignee_id": comm.id}  # fmt: skip
+        fields = {
+            "rrule": "FREQ=DAILY",
+            "starts_on": date(2026, 11, 10),
+            "window_start": time(8, 17),
+            "window_end": time(8, 19),
+            "window_days": 1,
+            "assignee_id": comm.id,
+        }
         await plans.create_plan(session, org, resident, fields, coord.id)
     return comm, resident
 
@@ -95,8 +101,9 @@ async def test_a_note_naming_its_visit_after_the_alert_is_done_late_and_resolves
         assert note.visit_id == visit.id
         assert (await _visit_on(session, resident, 11)).status == VisitStatus.MISSED
     # The commissioner's schedule shows it done, and late.
-    mine = await client.get("/api/v1/me/visits", params={"from": jst(10, 0).isoformat()},
-                            headers=await login(client, "comm"))  # fmt: skip
+    mine = await client.get(
+        "/api/v1/me/visits", params={"from": jst(10, 0).isoformat()}, headers=await login(client, "comm")
+    )
     assert mine.status_code == 200, mine.text
     shown = {v["id"]: (v["status"], v["late"], v["contact_recorded"]) for v in mine.json()}
     assert shown[visit.id] == ("done", True, True)

@@ -32,10 +32,14 @@ async def _overdue_town(db) -> list[str]:
             resident = await make_resident(session, org, district, name=f"住民{n}")
             await give_consent(session, resident, ConsentRecipient.DISTRICT_COMMISSIONER)
             visit = Visit(
-                org_id=org.id, occurrence_key=f"test:{n}", resident_id=resident.id,
-                due_start=NOW - timedelta(days=2, hours=6), due_end=NOW - timedelta(days=2),
-                check_step=ladder.WINDOW_CLOSED, next_check_at=NOW - timedelta(days=2),
-            )  # fmt: skip
+                org_id=org.id,
+                occurrence_key=f"test:{n}",
+                resident_id=resident.id,
+                due_start=NOW - timedelta(days=2, hours=6),
+                due_end=NOW - timedelta(days=2),
+                check_step=ladder.WINDOW_CLOSED,
+                next_check_at=NOW - timedelta(days=2),
+            )
             session.add(visit)
             await session.flush()
             ids.append(visit.id)
@@ -66,9 +70,11 @@ async def test_two_workers_sweeping_at_once(db, settings) -> None:
     second = create_db_config(settings.model_copy(update={"db_pool_disabled": False}))
     try:
         done = await asyncio.gather(
-            jobs.sweep_visits(first, batch=7), jobs.sweep_visits(second, batch=7),
-            jobs.sweep_visits(first, batch=11), jobs.sweep_visits(second, batch=5),
-        )  # fmt: skip
+            jobs.sweep_visits(first, batch=7),
+            jobs.sweep_visits(second, batch=7),
+            jobs.sweep_visits(first, batch=11),
+            jobs.sweep_visits(second, batch=5),
+        )
     finally:
         await first.get_engine().dispose()
         await second.get_engine().dispose()

@@ -68,9 +68,14 @@ async def town(db: Any, now: datetime) -> Town:
         await give_consent(s, private, ConsentRecipient.DISTRICT_COMMISSIONER)
         other = await make_resident(s, org, b, name="田中 次郎")
         await give_consent(s, other, ConsentRecipient.DISTRICT_COMMISSIONER)
-        visit = Visit(org_id=org.id, occurrence_key="2026-06-02", resident_id=shared.id,
-                      assignee_id=volunteer.id, due_start=now + timedelta(days=1),
-                      due_end=now + timedelta(days=1, hours=8))  # fmt: skip
+        visit = Visit(
+            org_id=org.id,
+            occurrence_key="2026-06-02",
+            resident_id=shared.id,
+            assignee_id=volunteer.id,
+            due_start=now + timedelta(days=1),
+            due_end=now + timedelta(days=1, hours=8),
+        )
         s.add(visit)
         await s.flush()
     return Town(
@@ -82,12 +87,20 @@ async def phone(client: Any, login_name: str, device_id: str = "phone-1", **kw: 
     return Device(client, await login(client, login_name, device_id=device_id), **kw)
 
 
-async def add_note(db: Any, town: Town, resident: Resident, author: User, occurred_at: datetime,
-                   **fields: Any) -> ContactNote:  # fmt: skip
+async def add_note(
+    db: Any, town: Town, resident: Resident, author: User, occurred_at: datetime, **fields: Any
+) -> ContactNote:
     async with db() as s:
-        note = ContactNote(org_id=town.org.id, resident_id=resident.id, author_id=author.id,
-                           method=fields.pop("method", "home_visit"), outcome=fields.pop("outcome", "met_well"),
-                           occurred_at=occurred_at, received_at=occurred_at, **fields)  # fmt: skip
+        note = ContactNote(
+            org_id=town.org.id,
+            resident_id=resident.id,
+            author_id=author.id,
+            method=fields.pop("method", "home_visit"),
+            outcome=fields.pop("outcome", "met_well"),
+            occurred_at=occurred_at,
+            received_at=occurred_at,
+            **fields,
+        )
         s.add(note)
     return note
 

@@ -66,9 +66,17 @@ class Device:
         return record_id
 
     def create_note(self, resident_id: str, occurred_at: int, **fields: Any) -> str:
-        values = {"resident_id": resident_id, "method": "home_visit", "outcome": "met_well", "body": "",
-                  "occurred_at": occurred_at, "follow_up_needed": False, "visibility": "team",
-                  "created_at": occurred_at, "updated_at": occurred_at}  # fmt: skip
+        values = {
+            "resident_id": resident_id,
+            "method": "home_visit",
+            "outcome": "met_well",
+            "body": "",
+            "occurred_at": occurred_at,
+            "follow_up_needed": False,
+            "visibility": "team",
+            "created_at": occurred_at,
+            "updated_at": occurred_at,
+        }
         values.update(fields)
         return self.create("contact_notes", **values)
 

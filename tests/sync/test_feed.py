@@ -30,8 +30,15 @@ async def test_every_syncable_table_is_guarded(db, town: Town, now) -> None:
         await open_alert(s, org_id=town.org.id, kind="k", cause_key="c", resident_id=town.shared.id)
         await enqueue(s, org_id=town.org.id, user_ids=[town.volunteer.id], kind="k", title="t")
         s.add(EmergencyContact(org_id=town.org.id, resident_id=town.shared.id, name="長男", phone="090"))
-        s.add(LegalBasisRecord(org_id=town.org.id, resident_id=town.other.id, basis=LegalBasis.COUNCIL_CONFIDENTIALITY,
-                               recipient=ConsentRecipient.DISTRICT_COMMISSIONER, recorded_at=now))  # fmt: skip
+        s.add(
+            LegalBasisRecord(
+                org_id=town.org.id,
+                resident_id=town.other.id,
+                basis=LegalBasis.COUNCIL_CONFIDENTIALITY,
+                recipient=ConsentRecipient.DISTRICT_COMMISSIONER,
+                recorded_at=now,
+            )
+        )
     guarded = {t.name for t in feed_tables()}
     assert {t.model.__tablename__ for t in SYNC_TABLES.values()} <= guarded
     assert {"consents", "legal_bases", "assignments", "emergency_contacts"} <= guarded
@@ -108,8 +115,13 @@ async def _pull_directly(config, town: Town, cursor: int | None) -> dict:
         device_id = await session.scalar(
             select(DeviceRow.id).where(DeviceRow.user_id == town.commissioner.id)
         )
-        principal = Principal(user_id=town.commissioner.id, org_id=town.org.id, role=Role.COMMISSIONER,
-                              district_ids=frozenset({town.district_a.id}), device_id=device_id)  # fmt: skip
+        principal = Principal(
+            user_id=town.commissioner.id,
+            org_id=town.org.id,
+            role=Role.COMMISSIONER,
+            district_ids=frozenset({town.district_a.id}),
+            device_id=device_id,
+        )
         return await pull(session, principal, PullParams(last_pulled_at=cursor or 0))
 
 

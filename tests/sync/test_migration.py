@@ -11,8 +11,15 @@ from tests.sync.conftest import Town, add_note, ms, phone
 
 async def test_upgraded_phone_receives_new_columns(client, db, town: Town, now) -> None:
     plain = await add_note(db, town, town.shared, town.commissioner, now - timedelta(days=2))
-    signed = await add_note(db, town, town.shared, town.commissioner, now - timedelta(days=1),
-                            warning_signs=["mail_piling_up"], referral="地域包括支援センター")  # fmt: skip
+    signed = await add_note(
+        db,
+        town,
+        town.shared,
+        town.commissioner,
+        now - timedelta(days=1),
+        warning_signs=["mail_piling_up"],
+        referral="地域包括支援センター",
+    )
     device = await phone(client, "comm", version=1)
     await device.pull()
     assert "warning_signs" not in device.store["contact_notes"][signed.id]
@@ -21,9 +28,14 @@ async def test_upgraded_phone_receives_new_columns(client, db, town: Town, now) 
     assert (await device.push())["applied"] == 1
 
     device.version = 2  # the app was updated: WatermelonDB migrates locally, then syncs with `migration`
-    migration = {"from": 1, "tables": [], "columns": [
-        {"table": "contact_notes", "columns": ["warning_signs", "referral", "wellbeing"]},
-        {"table": "visits", "columns": ["kind"]}]}  # fmt: skip
+    migration = {
+        "from": 1,
+        "tables": [],
+        "columns": [
+            {"table": "contact_notes", "columns": ["warning_signs", "referral", "wellbeing"]},
+            {"table": "visits", "columns": ["kind"]},
+        ],
+    }
     body = await device.pull(migration=migration)
     notes = {r["id"]: r for r in body["changes"]["contact_notes"]["updated"]}
     assert signed.id in notes and plain.id not in notes

@@ -33,8 +33,11 @@ operation = st.one_of(
 )
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                  HealthCheck.too_slow])  # fmt: skip
+@settings(
+    max_examples=10,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(ops=st.lists(operation, min_size=1, max_size=14))
 async def test_phones_converge_to_their_scope(client, db, ops: list[tuple[str, int, int]]) -> None:
     run = next(_run)
@@ -55,9 +58,13 @@ async def test_phones_converge_to_their_scope(client, db, ops: list[tuple[str, i
     async def set_assignment(v: int, r: int) -> None:
         async with db() as s:
             if (v, r) in assigned:
-                row = await s.scalar(select(Assignment).where(
-                    Assignment.user_id == volunteers[v].id, Assignment.resident_id == residents[r].id,
-                    Assignment.ended_at.is_(None)))  # fmt: skip
+                row = await s.scalar(
+                    select(Assignment).where(
+                        Assignment.user_id == volunteers[v].id,
+                        Assignment.resident_id == residents[r].id,
+                        Assignment.ended_at.is_(None),
+                    )
+                )
                 row.ended_at = utcnow()
                 assigned.discard((v, r))
             else:
@@ -66,8 +73,11 @@ async def test_phones_converge_to_their_scope(client, db, ops: list[tuple[str, i
 
     async def set_consent(r: int) -> None:
         async with db() as s:
-            row = await s.scalar(select(Consent).where(Consent.resident_id == residents[r].id,
-                                                       Consent.recipient == ConsentRecipient.VOLUNTEERS))  # fmt: skip
+            row = await s.scalar(
+                select(Consent).where(
+                    Consent.resident_id == residents[r].id, Consent.recipient == ConsentRecipient.VOLUNTEERS
+                )
+            )
             if row is None:
                 await give_consent(s, residents[r], ConsentRecipient.VOLUNTEERS)
             else:
@@ -109,10 +119,16 @@ async def test_phones_converge_to_their_scope(client, db, ops: list[tuple[str, i
             await device.sync()
 
     async with db() as s:
-        notes = (await s.execute(select(ContactNote.id, ContactNote.resident_id)
-                                 .where(ContactNote.org_id == org.id))).all()  # fmt: skip
-        held = set((await s.scalars(select(QuarantinedRecord.record_id)
-                                    .where(QuarantinedRecord.org_id == org.id))).all())  # fmt: skip
+        notes = (
+            await s.execute(
+                select(ContactNote.id, ContactNote.resident_id).where(ContactNote.org_id == org.id)
+            )
+        ).all()
+        held = set(
+            (
+                await s.scalars(select(QuarantinedRecord.record_id).where(QuarantinedRecord.org_id == org.id))
+            ).all()
+        )
     on_server = {note_id: resident_id for note_id, resident_id in notes}
     for note_id in written:  # nothing lost (a primary key makes "exactly once" on the server)
         assert note_id in on_server or note_id in held, (note_id, ops)

@@ -92,10 +92,15 @@ async def test_schema_is_app_schema_with_migrations(client) -> None:
             assert set(column) <= {"name", "type", "isOptional", "isIndexed"}
     [step] = body["migrations"]
     assert step["toVersion"] == 2
-    assert {"type": "add_columns", "table": "contact_notes",
-            "columns": [{"name": "warning_signs", "type": "string", "isOptional": True},
-                        {"name": "referral", "type": "string", "isOptional": True},
-                        {"name": "wellbeing", "type": "string", "isOptional": True}]} in step["steps"]  # fmt: skip
+    assert {
+        "type": "add_columns",
+        "table": "contact_notes",
+        "columns": [
+            {"name": "warning_signs", "type": "string", "isOptional": True},
+            {"name": "referral", "type": "string", "isOptional": True},
+            {"name": "wellbeing", "type": "string", "isOptional": True},
+        ],
+    } in step["steps"]
     old = (await client.get("/api/v1/sync/schema?version=1")).json()
     assert old["version"] == 1 and old["migrations"] == []
     notes = next(t for t in old["tables"] if t["name"] == "contact_notes")
@@ -117,23 +122,52 @@ async def test_malformed_requests_are_400_naming_the_problem(client, town: Town)
         ("get", "/api/v1/sync/pull?last_pulled_at=1.5", None, "error.sync.bad_cursor"),
         ("get", "/api/v1/sync/pull?schema_version=99", None, "error.sync.bad_schema_version"),
         ("get", "/api/v1/sync/pull?migration=%7Bbad", None, "error.sync.bad_migration"),
-        ("get", '/api/v1/sync/pull?migration={"from":1,"tables":["users"],"columns":[]}', None,
-         "error.sync.unknown_table"),
-        ("get", '/api/v1/sync/pull?migration={"from":1,"tables":[],"columns":[{"table":"residents",'
-                '"columns":["password_hash"]}]}', None, "error.sync.unknown_column"),
+        (
+            "get",
+            '/api/v1/sync/pull?migration={"from":1,"tables":["users"],"columns":[]}',
+            None,
+            "error.sync.unknown_table",
+        ),
+        (
+            "get",
+            '/api/v1/sync/pull?migration={"from":1,"tables":[],"columns":[{"table":"residents",'
+            '"columns":["password_hash"]}]}',
+            None,
+            "error.sync.unknown_column",
+        ),
         ("post", "/api/v1/sync/push?last_pulled_at=1", b"not json", "error.sync.not_json"),
         ("post", "/api/v1/sync/push?last_pulled_at=1", b"[1,2]", "error.sync.malformed"),
-        ("post", "/api/v1/sync/push?last_pulled_at=1", b'{"users": {"created": [], "updated": [], "deleted": []}}',
-         "error.sync.unknown_table"),
-        ("post", "/api/v1/sync/push?last_pulled_at=1",
-         b'{"contact_notes": {"created": [{"id": "bad id!"}], "updated": [], "deleted": []}}', "error.sync.bad_id"),
-        ("post", "/api/v1/sync/push?last_pulled_at=1",
-         b'{"contact_notes": {"created": [], "updated": [], "deleted": ["' + b"x" * 65 + b'"]}}', "error.sync.bad_id"),
-        ("post", "/api/v1/sync/push?last_pulled_at=1",
-         b'{"contact_notes": {"created": "x", "updated": [], "deleted": []}}', "error.sync.malformed"),
-        ("post", "/api/v1/sync/push?last_pulled_at=1",
-         b'{"contact_notes": {"created": [{"id": "a"}], "updated": [], "deleted": ["a"]}}', "error.sync.duplicate_id"),
-    ]  # fmt: skip
+        (
+            "post",
+            "/api/v1/sync/push?last_pulled_at=1",
+            b'{"users": {"created": [], "updated": [], "deleted": []}}',
+            "error.sync.unknown_table",
+        ),
+        (
+            "post",
+            "/api/v1/sync/push?last_pulled_at=1",
+            b'{"contact_notes": {"created": [{"id": "bad id!"}], "updated": [], "deleted": []}}',
+            "error.sync.bad_id",
+        ),
+        (
+            "post",
+            "/api/v1/sync/push?last_pulled_at=1",
+            b'{"contact_notes": {"created": [], "updated": [], "deleted": ["' + b"x" * 65 + b'"]}}',
+            "error.sync.bad_id",
+        ),
+        (
+            "post",
+            "/api/v1/sync/push?last_pulled_at=1",
+            b'{"contact_notes": {"created": "x", "updated": [], "deleted": []}}',
+            "error.sync.malformed",
+        ),
+        (
+            "post",
+            "/api/v1/sync/push?last_pulled_at=1",
+            b'{"contact_notes": {"created": [{"id": "a"}], "updated": [], "deleted": ["a"]}}',
+            "error.sync.duplicate_id",
+        ),
+    ]
     for method, url, body, code in cases:
         if method == "get":
             response = await client.get(url, headers=headers)

@@ -30,9 +30,14 @@ async def _notes(db, **where) -> list[ContactNote]:
 async def test_note_recorded_offline_arrives_once_with_server_fields(client, db, town: Town, now) -> None:
     device = await phone(client, "vol")
     await device.pull()
-    note_id = device.create_note(town.shared.id, ms(now - timedelta(hours=30)), outcome="met_concern",
-                                 body="食欲がない様子", visit_id=town.visit.id,
-                                 warning_signs=json.dumps(["mail_piling_up"]))  # fmt: skip
+    note_id = device.create_note(
+        town.shared.id,
+        ms(now - timedelta(hours=30)),
+        outcome="met_concern",
+        body="食欲がない様子",
+        visit_id=town.visit.id,
+        warning_signs=json.dumps(["mail_piling_up"]),
+    )
     result = await device.push()
     assert result == {"applied": 1, "quarantined": []}
     [note] = await _notes(db)
@@ -60,8 +65,11 @@ async def test_lost_response_after_commit_retry_changes_nothing(client, db, town
     result = await device.push()  # the app retries the same push
     assert result == {"applied": 0, "quarantined": []}
     [after] = await _notes(db)
-    assert (after.feed_seq, after.updated_at, after.received_at) == (before.feed_seq, before.updated_at,
-                                                                      before.received_at)  # fmt: skip
+    assert (after.feed_seq, after.updated_at, after.received_at) == (
+        before.feed_seq,
+        before.updated_at,
+        before.received_at,
+    )
     async with db() as s:
         assert (await s.get(Resident, town.shared.id)).feed_seq == resident_seq
     await device.sync()
@@ -95,8 +103,11 @@ async def test_push_is_atomic_when_the_server_fails_midway(client, db, town: Tow
 
     events.on_contact_recorded(failing)
     try:
-        response = await client.post(f"/api/v1/sync/push?last_pulled_at={device.last_pulled_at}",
-                                     content=json.dumps(device.local_changes()), headers=device.headers)  # fmt: skip
+        response = await client.post(
+            f"/api/v1/sync/push?last_pulled_at={device.last_pulled_at}",
+            content=json.dumps(device.local_changes()),
+            headers=device.headers,
+        )
         assert response.status_code == 500
     finally:
         events._note_listeners.remove(failing)
@@ -142,17 +153,36 @@ async def test_updated_unknown_creates_tombstoned_conflicts_unknown_delete_is_no
     gone = await add_note(db, town, town.shared, town.commissioner, now - timedelta(days=1))
     async with db() as s:
         (await s.get(ContactNote, gone.id)).deleted_at = utcnow()
-    changes = {"contact_notes": {"created": [], "deleted": ["never-existed"],
-                                 "updated": [{"id": gone.id, "resident_id": town.shared.id, "method": "phone",
-                                              "outcome": "met_well", "occurred_at": ms(now), "_status": "updated",
-                                              "_changed": "method"}]}}  # fmt: skip
-    response = await client.post(f"/api/v1/sync/push?last_pulled_at={device.last_pulled_at}",
-                                 content=json.dumps(changes), headers=device.headers)  # fmt: skip
+    changes = {
+        "contact_notes": {
+            "created": [],
+            "deleted": ["never-existed"],
+            "updated": [
+                {
+                    "id": gone.id,
+                    "resident_id": town.shared.id,
+                    "method": "phone",
+                    "outcome": "met_well",
+                    "occurred_at": ms(now),
+                    "_status": "updated",
+                    "_changed": "method",
+                }
+            ],
+        }
+    }
+    response = await client.post(
+        f"/api/v1/sync/push?last_pulled_at={device.last_pulled_at}",
+        content=json.dumps(changes),
+        headers=device.headers,
+    )
     assert response.status_code == 409
     assert response.json()["conflicts"] == [{"table": "contact_notes", "id": gone.id}]
     changes["contact_notes"]["updated"] = []
-    response = await client.post(f"/api/v1/sync/push?last_pulled_at={device.last_pulled_at}",
-                                 content=json.dumps(changes), headers=device.headers)  # fmt: skip
+    response = await client.post(
+        f"/api/v1/sync/push?last_pulled_at={device.last_pulled_at}",
+        content=json.dumps(changes),
+        headers=device.headers,
+    )
     assert response.status_code == 200 and response.json()["applied"] == 0
 
 
@@ -248,18 +278,25 @@ async def test_quarantine_keeps_bad_records_applies_the_rest_and_tells_people(
     listing = (await client.get("/api/v1/sync/quarantine", headers=coordinator)).json()
     assert listing["total"] == 6
     item = next(i for i in listing["items"] if i["record_id"] == future)
-    fixed = await client.post(f"/api/v1/sync/quarantine/{item['id']}/resolve", headers=coordinator,
-                              json={"action": "apply", "record": {"occurred_at": ms(now)}})  # fmt: skip
+    fixed = await client.post(
+        f"/api/v1/sync/quarantine/{item['id']}/resolve",
+        headers=coordinator,
+        json={"action": "apply", "record": {"occurred_at": ms(now)}},
+    )
     assert fixed.status_code == 200, fixed.text
     assert fixed.json()["status"] == "applied"
     [applied] = await _notes(db, id=future)
     assert applied.author_id == town.volunteer.id and applied.occurred_at == now
-    again = await client.post(f"/api/v1/sync/quarantine/{item['id']}/resolve", headers=coordinator,
-                              json={"action": "discard"})  # fmt: skip
+    again = await client.post(
+        f"/api/v1/sync/quarantine/{item['id']}/resolve", headers=coordinator, json={"action": "discard"}
+    )
     assert again.status_code == 409
     other = next(i for i in listing["items"] if i["record_id"] == bad_outcome)
-    response = await client.post(f"/api/v1/sync/quarantine/{other['id']}/resolve", headers=coordinator,
-                                 json={"action": "discard", "note": "重複"})  # fmt: skip
+    response = await client.post(
+        f"/api/v1/sync/quarantine/{other['id']}/resolve",
+        headers=coordinator,
+        json={"action": "discard", "note": "重複"},
+    )
     assert response.json()["status"] == "discarded"
     volunteer_headers = await login(client, "vol", device_id="phone-1")
     assert (await client.get("/api/v1/sync/quarantine", headers=volunteer_headers)).status_code == 403
@@ -305,8 +342,9 @@ async def test_visit_fields_by_role(client, db, town: Town, now) -> None:
 async def test_notifications_read_and_alerts_acknowledged(client, db, town: Town, now) -> None:
     async with db() as s:
         [mine] = await enqueue(s, org_id=town.org.id, user_ids=[town.commissioner.id], kind="k", title="t")
-        alert = await open_alert(s, org_id=town.org.id, kind="missed_visit", cause_key="c1",
-                                 resident_id=town.shared.id)  # fmt: skip
+        alert = await open_alert(
+            s, org_id=town.org.id, kind="missed_visit", cause_key="c1", resident_id=town.shared.id
+        )
     commissioner = await phone(client, "comm")
     await commissioner.pull()
     commissioner.update("notifications", mine.id, read_at=ms(now))
@@ -324,8 +362,9 @@ async def test_notifications_read_and_alerts_acknowledged(client, db, town: Town
 async def test_a_stray_nul_in_a_note_does_not_block_the_phone(client, db, town: Town, now) -> None:
     device = await phone(client, "vol")
     await device.pull()
-    note_id = device.create_note(town.shared.id, ms(now), body="訪問\x00済み",
-                                 warning_signs=json.dumps(["mail\x00_piling_up"]))  # fmt: skip
+    note_id = device.create_note(
+        town.shared.id, ms(now), body="訪問\x00済み", warning_signs=json.dumps(["mail\x00_piling_up"])
+    )
     result = await device.push()
     assert result == {"applied": 1, "quarantined": []}
     [note] = await _notes(db)

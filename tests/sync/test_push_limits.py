@@ -31,10 +31,18 @@ def settings(settings: Settings) -> Settings:
 
 def _notes(resident_id: str, count: int, now_ms: int, **fields: Any) -> list[dict[str, Any]]:
     return [
-        {"id": f"n{index:05d}", "resident_id": resident_id, "method": "home_visit", "outcome": "met_well",
-         "occurred_at": now_ms, "follow_up_needed": False, "visibility": "team", **fields}
+        {
+            "id": f"n{index:05d}",
+            "resident_id": resident_id,
+            "method": "home_visit",
+            "outcome": "met_well",
+            "occurred_at": now_ms,
+            "follow_up_needed": False,
+            "visibility": "team",
+            **fields,
+        }
         for index in range(count)
-    ]  # fmt: skip
+    ]
 
 
 async def _push(client: Any, headers: dict[str, str], changes: dict[str, Any], cursor: int = 0) -> Any:

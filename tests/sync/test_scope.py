@@ -23,8 +23,14 @@ async def test_assignment_added_removed_and_readded(client, db, town: Town, now)
 
     async with db() as s:  # the volunteer now also visits `private`, who consents to volunteers
         private = await s.get(Resident, town.private.id)
-        s.add(Consent(org_id=town.org.id, resident_id=private.id, recipient=ConsentRecipient.VOLUNTEERS,
-                      status=ConsentStatus.GIVEN))  # fmt: skip
+        s.add(
+            Consent(
+                org_id=town.org.id,
+                resident_id=private.id,
+                recipient=ConsentRecipient.VOLUNTEERS,
+                status=ConsentStatus.GIVEN,
+            )
+        )
         await assign(s, private, town.volunteer)
     body = await device.pull()
     assert [r["id"] for r in body["changes"]["residents"]["updated"]] == [town.private.id]
@@ -74,10 +80,12 @@ async def test_consent_withdrawn_purges_resident_and_their_records(client, db, t
 async def test_restricted_notes_reach_author_district_commissioner_and_coordinators(
     client, db, town: Town, now
 ) -> None:
-    by_commissioner = await add_note(db, town, town.shared, town.commissioner, now - timedelta(hours=2),
-                                     visibility="restricted")  # fmt: skip
-    by_volunteer = await add_note(db, town, town.shared, town.volunteer, now - timedelta(hours=1),
-                                  visibility="restricted")  # fmt: skip
+    by_commissioner = await add_note(
+        db, town, town.shared, town.commissioner, now - timedelta(hours=2), visibility="restricted"
+    )
+    by_volunteer = await add_note(
+        db, town, town.shared, town.volunteer, now - timedelta(hours=1), visibility="restricted"
+    )
     team = await add_note(db, town, town.shared, town.commissioner, now - timedelta(hours=3))
     volunteer, commissioner = await phone(client, "vol"), await phone(client, "comm", "phone-c")
     coordinator = await phone(client, "coord", "phone-x")

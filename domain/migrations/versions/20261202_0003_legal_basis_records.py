@@ -96,21 +96,43 @@ def upgrade() -> None:
         "legal_bases",
         *(
             sa.column(name)
-            for name in ("id", "org_id", "resident_id", "basis", "recipient", "note", "recorded_by",
-                         "recorded_at", "ended_at", "end_reason", "created_at", "updated_at", "feed_seq")
+            for name in (
+                "id",
+                "org_id",
+                "resident_id",
+                "basis",
+                "recipient",
+                "note",
+                "recorded_by",
+                "recorded_at",
+                "ended_at",
+                "end_reason",
+                "created_at",
+                "updated_at",
+                "feed_seq",
+            )
         ),
-    )  # fmt: skip
+    )
     now = datetime.now(UTC)
     for org_id, resident_id, recipient, basis, recorded_by, updated_at in rows:
         covered = recipient in COVERS.get(basis, set())
         bind.execute(
             legal_bases.insert().values(
-                id=uuid4().hex, org_id=org_id, resident_id=resident_id, basis=basis, recipient=recipient,
-                note="", recorded_by=recorded_by, recorded_at=updated_at or now,
-                ended_at=None if covered else now, end_reason=None if covered else NOT_COVERED_REASON,
-                created_at=now, updated_at=now, feed_seq=_next_position(bind),
+                id=uuid4().hex,
+                org_id=org_id,
+                resident_id=resident_id,
+                basis=basis,
+                recipient=recipient,
+                note="",
+                recorded_by=recorded_by,
+                recorded_at=updated_at or now,
+                ended_at=None if covered else now,
+                end_reason=None if covered else NOT_COVERED_REASON,
+                created_at=now,
+                updated_at=now,
+                feed_seq=_next_position(bind),
             )
-        )  # fmt: skip
+        )
 
     with op.batch_alter_table("consents", schema=None) as batch_op:
         batch_op.drop_column("legal_basis")
