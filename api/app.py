@@ -106,7 +106,7 @@ async def _scheduler(app: Litestar, settings: Settings) -> AsyncIterator[None]:
     if not settings.run_scheduler:
         yield
         return
-    from schedules.runner import build_scheduler
+    from schedules.runner import build_scheduler, stop
 
     # Started inside the lifespan: AsyncIOScheduler needs the running loop. With several API
     # processes, set MIMAMORI_RUN_SCHEDULER=false and run `mimamori worker` instead.
@@ -116,7 +116,7 @@ async def _scheduler(app: Litestar, settings: Settings) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        scheduler.shutdown(wait=False)
+        await stop(scheduler)
 
 
 def _app_for_cli() -> Any:  # pragma: no cover - entry point for `litestar --app api.app:_app_for_cli`

@@ -43,13 +43,29 @@ JOBS = (
 )
 
 
+# Job runs in flight in this process, so that stopping can interrupt them while the database
+# engine is still open (rather than leaving them to the event loop's teardown).
+_running: set[asyncio.Task[Any]] = set()
+
+
 async def run_job(spec: JobSpec, db_config: SQLAlchemyAsyncConfig) -> Any:
+    task = asyncio.current_task()
+    if task is not None:
+        _running.add(task)
     try:
         result = await spec.func(db_config)
+    except asyncio.CancelledError:
+        # The process is stopping: the run's transaction is rolled back and every effect is
+        # idempotent, so the next run (here or in another worker) takes the same work again.
+        log.info("job interrupted by shutdown", extra={"job": spec.id})
+        return None
     except Exception:
         # One failed run must not stop the scheduler; the next run takes the work again.
         log.exception("job failed", extra={"job": spec.id})
         return None
+    finally:
+        if task is not None:
+            _running.discard(task)
     log.debug("job done", extra={"job": spec.id, "result": result})
     return result
 
@@ -85,10 +101,22 @@ async def run_once(db_config: SQLAlchemyAsyncConfig) -> dict[str, Any]:
     return {spec.id: await run_job(spec, db_config) for spec in JOBS}
 
 
+async def stop(scheduler: AsyncIOScheduler, grace_seconds: float = 10) -> None:
+    """Stop starting jobs, interrupt the runs in flight and wait (bounded) until they have rolled
+    back — a stop during a long expansion is routine, not an error."""
+    if scheduler.running:
+        scheduler.shutdown(wait=False)
+    in_flight = [task for task in _running if not task.done() and task is not asyncio.current_task()]
+    for task in in_flight:
+        task.cancel()
+    if in_flight:
+        await asyncio.wait(in_flight, timeout=grace_seconds)
+
+
 async def run_forever(db_config: SQLAlchemyAsyncConfig, timezone: str = "UTC") -> None:
     scheduler = build_scheduler(db_config, timezone)
     scheduler.start()  # needs the running loop: we are inside it
     try:
         await asyncio.Event().wait()
     finally:
-        scheduler.shutdown(wait=False)
+        await stop(scheduler)

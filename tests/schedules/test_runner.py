@@ -110,3 +110,28 @@ async def test_the_server_runs_its_jobs_at_start_up_not_an_interval_later(settin
         jobs = app.state.scheduler.get_jobs()
     assert await count() == 9  # the weekly plan expanded eight weeks ahead, without waiting an hour
     assert {j.id for j in jobs} == {s.id for s in JOBS}  # and each job stays on its interval
+
+
+async def test_stopping_interrupts_a_running_job_quietly(db_config, caplog) -> None:
+    """A stop (SIGTERM, redeploy) during a long expansion rolls that run back and says so once, at
+    INFO — no traceback in the operator's log, no task left to the event loop's teardown."""
+    import asyncio
+    import logging
+
+    from schedules.runner import JobSpec, run_job, stop
+
+    started = asyncio.Event()
+
+    async def long_expansion(_config) -> None:
+        started.set()
+        await asyncio.Event().wait()
+
+    spec = JobSpec("test.long_expansion", long_expansion, 3600, 60)
+    scheduler = build_scheduler(db_config, "Asia/Tokyo")
+    caplog.set_level(logging.INFO, logger="mimamori.schedules")
+    run = asyncio.create_task(run_job(spec, db_config))
+    await started.wait()
+    await stop(scheduler, grace_seconds=5)
+    assert run.done() and run.result() is None
+    messages = [(r.levelno, r.getMessage()) for r in caplog.records if r.name == "mimamori.schedules"]
+    assert messages == [(logging.INFO, "job interrupted by shutdown")]
