@@ -88,12 +88,14 @@ _PYDANTIC_CODES = {
 }
 
 
-def _field_errors(exc: ValidationException) -> list[FieldError]:
+def _field_errors(exc: ValidationException, query: Any = None) -> list[FieldError]:
     errors: list[FieldError] = []
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if not isinstance(item, dict):
             continue
         key = str(item.get("key") or item.get("loc") or "body")
+        if query is not None and key.endswith("_") and key not in query and key[:-1] in query:
+            key = key[:-1]  # a parameter named `from_` in Python is `from` in the query string
         message = str(item.get("message", ""))
         code, params = _classify(message)
         errors.append(FieldError(key, code, params))
@@ -127,7 +129,7 @@ def _classify(message: str) -> tuple[str, dict[str, Any]]:
 
 
 def _validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
-    errors = _field_errors(exc)
+    errors = _field_errors(exc, request.query_params)
     if not errors and exc.detail:
         errors = [FieldError("body", "field.invalid")]
     return problem(request, 400, "error.validation", errors=errors)

@@ -6,6 +6,7 @@ from typing import Any
 
 from api.audit.controllers import AuditController
 from api.auth.controllers import AuthController, MeController
+from api.contact_notes.controllers import ContactNoteController, ResidentNotesController
 from api.health import healthz, readyz
 from api.imports import ResidentImportController
 from api.organisation.controllers import DistrictController, UserController
@@ -27,6 +28,8 @@ def route_handlers() -> list[Any]:
         ResidentImportController,
         AssignmentController,
         LegalBasisController,
+        ResidentNotesController,
+        ContactNoteController,
         AuditController,
         InboxController,
         AlertController,

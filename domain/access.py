@@ -585,11 +585,25 @@ def may_edit_note(principal: Principal, note: ContactNote) -> bool:
     return note.author_id == principal.user_id and note.org_id == principal.org_id
 
 
+def may_correct_note(principal: Principal, note: ContactNote) -> bool:
+    """Correcting a note after the fact (the office's REST endpoint, within the organisation's
+    correction window): its author, or a coordinator of its organisation."""
+    return may_edit_note(principal, note) or (
+        principal.role == Role.COORDINATOR and note.org_id == principal.org_id
+    )
+
+
+def may_read_note_history(principal: Principal, note: ContactNote) -> bool:
+    """A note's earlier versions (what a correction replaced): its author and coordinators."""
+    return may_correct_note(principal, note)
+
+
 __all__ = [
     "Principal",
     "assigned_to",
     "consent_covers",
     "consent_record_covers",
+    "may_correct_note",
     "may_edit_note",
     "may_handle_alerts",
     "may_manage_residents",
@@ -598,6 +612,7 @@ __all__ = [
     "may_read_assignments",
     "may_read_audit",
     "may_read_consents",
+    "may_read_note_history",
     "may_see_district_counts",
     "may_see_emergency_contacts",
     "names_only",

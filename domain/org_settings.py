@@ -58,6 +58,9 @@ class OrgRules(BaseModel):
     closure_days: list[date] = Field(default_factory=list, max_length=366)
     # 安否確認: how long a safety-check campaign gives visitors before its misses alert.
     safety_check_hours: int = Field(default=24, ge=1, le=24 * 7)
+    # A contact note may be corrected (REST, by its author or a coordinator) for this many hours
+    # after the server received it; later it stands as recorded.
+    note_correction_hours: int = Field(default=72, ge=0, le=24 * 90)
 
     @field_validator("escalation_hours")
     @classmethod

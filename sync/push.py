@@ -26,7 +26,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import alerts as alert_lifecycle
-from domain import audit, events
+from domain import audit
 from domain.access import (
     Principal,
     may_edit_note,
@@ -37,12 +37,13 @@ from domain.access import (
 )
 from domain.clock import to_millis, utcnow
 from domain.db import is_transient, sqlstate_of
-from domain.enums import AlertStatus, ContactMethod, ContactOutcome, NoteVisibility
+from domain.enums import AlertStatus
 from domain.errors import Conflict, InvalidInput, RateLimited, Unauthorized
-from domain.models import ContactNote, QuarantinedRecord, Resident, User, Visit
+from domain.models import ContactNote, QuarantinedRecord, Resident, User
 from domain.settings import Settings
 from sync import quarantine, schema
 from sync.manifest import load_state, remember_pushed
+from sync.notes import NOTE_FIELDS, RECHECKED_FIELDS, check_visit, note_recorded, read_note, same
 from sync.pull import touch_device
 from sync.records import SYNC_TABLES, chunks, scoped_select
 from sync.validation import (
@@ -50,17 +51,10 @@ from sync.validation import (
     Refused,
     forbidden,
     invalid,
-    read_bool,
-    read_choice,
-    read_id,
-    read_json,
-    read_str,
     read_time,
 )
 
 log = structlog.get_logger("mimamori.sync")
-MAX_BODY = 10_000
-MAX_WARNING_SIGNS = 30
 # Columns the server keeps itself: whatever a phone sends for them is ignored.
 SERVER_MANAGED: dict[str, frozenset[str]] = {
     "residents": frozenset({"created_at", "updated_at", "last_contact_at"}),
@@ -69,19 +63,6 @@ SERVER_MANAGED: dict[str, frozenset[str]] = {
     "alerts": frozenset({"created_at", "updated_at", "acknowledged_at", "acknowledged_by"}),
     "notifications": frozenset({"created_at", "updated_at"}),
 }
-NOTE_FIELDS = (
-    "resident_id",
-    "visit_id",
-    "method",
-    "outcome",
-    "body",
-    "occurred_at",
-    "follow_up_needed",
-    "visibility",
-    "warning_signs",
-    "referral",
-    "wellbeing",
-)
 
 
 @dataclass(frozen=True)
@@ -332,53 +313,15 @@ async def _judge_delete(ctx: _Context, record: PushedRecord, row: Any) -> Apply 
     return apply
 
 
-def _read_note(data: dict[str, Any], version: int, *, creating: bool) -> dict[str, Any]:
-    """The note fields a phone sets, decoded and validated (only those present when editing)."""
-    allowed = schema.column_names("contact_notes", version)
-    readers: dict[str, Callable[[], Any]] = {
-        "resident_id": lambda: read_id(data, "resident_id"),
-        "visit_id": lambda: read_id(data, "visit_id", optional=True),
-        "method": lambda: read_choice(data, "method", ContactMethod),
-        "outcome": lambda: read_choice(data, "outcome", ContactOutcome),
-        "body": lambda: read_str(data, "body", max_len=MAX_BODY, default=""),
-        "occurred_at": lambda: read_time(data, "occurred_at"),
-        "follow_up_needed": lambda: read_bool(data, "follow_up_needed"),
-        "visibility": lambda: read_choice(data, "visibility", NoteVisibility, default=NoteVisibility.TEAM),
-        "warning_signs": lambda: _warning_signs(data),
-        "referral": lambda: read_str(data, "referral", max_len=200, optional=True),
-        "wellbeing": lambda: read_json(data, "wellbeing", dict),
-    }
-    out: dict[str, Any] = {}
-    for name in NOTE_FIELDS:
-        if name not in allowed:
-            continue
-        if name in data or (creating and name in ("resident_id", "method", "outcome", "occurred_at")):
-            out[name] = readers[name]()
-    return out
-
-
-def _warning_signs(data: dict[str, Any]) -> list[str]:
-    signs = read_json(data, "warning_signs", list) or []
-    if len(signs) > MAX_WARNING_SIGNS or not all(isinstance(s, str) and 0 < len(s) <= 60 for s in signs):
-        raise invalid("warning_signs", "field.invalid")
-    return signs
-
-
 async def _check_visit(ctx: _Context, visit_id: str | None, resident_id: str) -> None:
-    if visit_id is None:
-        return
-    visit = await ctx.session.scalar(
-        select(Visit).where(Visit.id == visit_id, Visit.org_id == ctx.principal.org_id)
-    )
-    if visit is None or visit.resident_id != resident_id:
-        raise invalid("visit_id", "field.not_found")
+    await check_visit(ctx.session, ctx.principal.org_id, visit_id, resident_id)
 
 
 async def _judge_note(ctx: _Context, record: PushedRecord, row: ContactNote | None) -> Apply | None:
     principal = ctx.principal
     if row is not None and not may_edit_note(principal, row):
         raise forbidden("other_author")
-    fields = _read_note(record.data, ctx.params.schema_version, creating=row is None)
+    fields = read_note(record.data, ctx.params.schema_version, creating=row is None)
     resident_id = fields.get("resident_id") or (row.resident_id if row is not None else None)
     if row is not None and resident_id != row.resident_id:
         raise forbidden("move_resident")
@@ -403,7 +346,7 @@ async def _judge_note(ctx: _Context, record: PushedRecord, row: ContactNote | No
 
         return create
 
-    changes = {k: v for k, v in fields.items() if not _same(getattr(row, k), v)}
+    changes = {k: v for k, v in fields.items() if not same(getattr(row, k), v)}
     if not changes:
         return None  # already applied (a retry) or nothing edited
     if row.feed_seq > ctx.params.last_pulled_at:
@@ -412,20 +355,10 @@ async def _judge_note(ctx: _Context, record: PushedRecord, row: ContactNote | No
     async def edit() -> None:
         for name, value in changes.items():
             setattr(row, name, value)
-        if changes.keys() & {"occurred_at", "outcome", "visit_id", "method"}:
+        if changes.keys() & RECHECKED_FIELDS:
             ctx.notes_written.append(row)
 
     return edit
-
-
-def _same(server: Any, pushed: Any) -> bool:
-    if isinstance(server, datetime) or isinstance(pushed, datetime):
-        return to_millis(server) == to_millis(pushed)
-    if server is None or pushed is None:
-        return server is pushed
-    if isinstance(server, str) or isinstance(pushed, str):
-        return str(server) == str(pushed)
-    return bool(server == pushed)
 
 
 def _decode_column(column: schema.Column, value: Any) -> Any:
@@ -474,7 +407,7 @@ async def _judge_update(ctx: _Context, record: PushedRecord, row: Any) -> Apply 
         value = _decode_column(column, record.data[column.name])
         if column.codec == "json":
             continue
-        if not _same(getattr(row, column.name), value):
+        if not same(getattr(row, column.name), value):
             differing[column.name] = value
     if not differing:
         return None
@@ -565,13 +498,7 @@ async def _validate_update(ctx: _Context, table: str, row: Any, changes: dict[st
 
 
 async def _note_recorded(ctx: _Context, note: ContactNote) -> None:
-    """Keep the resident's last contact current and let schedules fulfil visits and resolve alerts."""
-    resident = ctx.residents.get(note.resident_id) or await ctx.session.get(Resident, note.resident_id)
-    if resident is not None and (
-        resident.last_contact_at is None or resident.last_contact_at < note.occurred_at
-    ):
-        resident.last_contact_at = note.occurred_at
-    await events.contact_recorded(ctx.session, note)
+    await note_recorded(ctx.session, note, ctx.residents.get(note.resident_id))
 
 
 async def apply_held_note(
@@ -582,7 +509,7 @@ async def apply_held_note(
         raise InvalidInput("error.sync.only_notes_apply")
     data = {**entry.record, **{k: v for k, v in corrections.items() if k in NOTE_FIELDS}}
     try:
-        fields = _read_note(data, schema.LATEST_VERSION, creating=True)
+        fields = read_note(data, schema.LATEST_VERSION, creating=True)
     except Refused as refusal:
         raise InvalidInput.field(
             str(refusal.detail.get("field", "record")), str(refusal.detail.get("rule", "field.invalid"))

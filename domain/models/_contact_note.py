@@ -34,3 +34,21 @@ class ContactNote(IdMixin, OrgMixin, TimestampMixin, FeedMixin, Base):
     visibility: Mapped[NoteVisibility] = mapped_column(String(12), default=NoteVisibility.TEAM)
     occurred_at: Mapped[datetime]  # the phone's clock
     received_at: Mapped[datetime]  # the server's
+
+
+class ContactNoteRevision(IdMixin, OrgMixin, Base):
+    """One correction of a contact note: who changed which fields, why, and the values they had
+    before. The audit event of the correction names the fields and this row; the values stay here,
+    readable only by those who may read the note's history (`domain.access`). Not synced."""
+
+    __tablename__ = "contact_note_revisions"
+    __table_args__ = (Index("ix_contact_note_revisions_note_at", "note_id", "revised_at"),)
+
+    note_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("contact_notes.id"))
+    revised_at: Mapped[datetime]
+    revised_by: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("users.id"))
+    device_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), default=None)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    fields: Mapped[list[str]] = mapped_column(JsonB, default=list)
+    # The replaced values, JSON-ready (times as ISO 8601 strings).
+    previous: Mapped[dict[str, Any]] = mapped_column(JsonB, default=dict)

@@ -1,0 +1,91 @@
+"""Request and response bodies for contact notes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field, StringConstraints
+
+from api.schemas import ID_PATTERN, InputModel
+from domain.enums import ContactMethod, ContactOutcome, NoteVisibility
+from sync.notes import MAX_BODY, MAX_REFERRAL, MAX_WARNING_SIGN_LENGTH, MAX_WARNING_SIGNS
+
+WarningSign = Annotated[str, StringConstraints(min_length=1, max_length=MAX_WARNING_SIGN_LENGTH)]
+
+
+class ContactNoteIn(InputModel):
+    """A contact the office made or was told of: a phone call, a visit, a meeting."""
+
+    id: str | None = Field(
+        default=None,
+        pattern=ID_PATTERN,
+        description="Client-made id: sending the same note again with it records it once",
+    )
+    visit_id: str | None = Field(default=None, pattern=ID_PATTERN, description="The visit it fulfils")
+    method: ContactMethod
+    outcome: ContactOutcome
+    occurred_at: datetime | None = Field(
+        default=None,
+        description="When the contact happened (ISO 8601; without an offset: the organisation's "
+        "local time). Default: now",
+    )
+    body: str = Field(default="", max_length=MAX_BODY)
+    follow_up_needed: bool = False
+    visibility: NoteVisibility = NoteVisibility.TEAM
+    warning_signs: list[WarningSign] = Field(default_factory=list, max_length=MAX_WARNING_SIGNS)
+    referral: str | None = Field(default=None, max_length=MAX_REFERRAL)
+    wellbeing: dict[str, Any] | None = Field(default=None, description="e.g. the 3-item UCLA scale")
+
+
+class ContactNoteCorrection(InputModel):
+    """Only the fields sent change. The resident a note is about cannot change."""
+
+    visit_id: str | None = Field(default=None, pattern=ID_PATTERN)
+    method: ContactMethod | None = None
+    outcome: ContactOutcome | None = None
+    occurred_at: datetime | None = None
+    body: str | None = Field(default=None, max_length=MAX_BODY)
+    follow_up_needed: bool | None = None
+    visibility: NoteVisibility | None = None
+    warning_signs: list[WarningSign] | None = Field(default=None, max_length=MAX_WARNING_SIGNS)
+    referral: str | None = Field(default=None, max_length=MAX_REFERRAL)
+    wellbeing: dict[str, Any] | None = None
+    reason: str = Field(default="", max_length=200, description="Why it is corrected (kept with it)")
+
+
+class ContactNoteOut(BaseModel):
+    id: str
+    resident_id: str
+    visit_id: str | None
+    author_id: str
+    author_name: str
+    method: ContactMethod
+    outcome: ContactOutcome
+    occurred_at: datetime
+    received_at: datetime
+    updated_at: datetime
+    body: str
+    follow_up_needed: bool
+    visibility: NoteVisibility
+    warning_signs: list[str]
+    referral: str | None
+    wellbeing: dict[str, Any] | None
+    corrections: int = Field(description="How many times it was corrected")
+    correctable_until: datetime = Field(description="The end of the organisation's correction window")
+
+
+class ContactNotePage(BaseModel):
+    items: list[ContactNoteOut]
+    total: int
+    page: int
+    page_size: int
+
+
+class ContactNoteRevisionOut(BaseModel):
+    id: str
+    revised_at: datetime
+    revised_by: str
+    reason: str
+    fields: list[str]
+    previous: dict[str, Any] = Field(description="The values these fields had before")

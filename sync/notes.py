@@ -1,0 +1,135 @@
+"""Contact notes as anyone records them: the field rules, the visit check, and what recording one
+sets off. One code path for a phone's push (`sync.push`), a held note a coordinator accepts
+(`sync.push.apply_held_note`) and the office's REST endpoints (`api.contact_notes`), so that a note
+is judged and acted on the same way however it arrives.
+
+Rules are written against the wire form (WatermelonDB: times in milliseconds, lists and objects as
+JSON strings); `wire_values` turns typed values (the REST body) into that form first.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain import events
+from domain.clock import to_millis
+from domain.enums import ContactMethod, ContactOutcome, NoteVisibility
+from domain.models import ContactNote, Resident, Visit
+from sync import schema
+from sync.validation import (
+    invalid,
+    read_bool,
+    read_choice,
+    read_id,
+    read_json,
+    read_str,
+    read_time,
+)
+
+MAX_BODY = 10_000
+MAX_WARNING_SIGNS = 30
+MAX_WARNING_SIGN_LENGTH = 60
+MAX_REFERRAL = 200
+NOTE_FIELDS = (
+    "resident_id",
+    "visit_id",
+    "method",
+    "outcome",
+    "body",
+    "occurred_at",
+    "follow_up_needed",
+    "visibility",
+    "warning_signs",
+    "referral",
+    "wellbeing",
+)
+REQUIRED_ON_CREATE = ("resident_id", "method", "outcome", "occurred_at")
+# An edit of any of these may change which visit the note fulfils or what its outcome sets off:
+# the contact listener runs again.
+RECHECKED_FIELDS = frozenset({"occurred_at", "outcome", "visit_id", "method"})
+
+
+def read_note(data: dict[str, Any], version: int, *, creating: bool) -> dict[str, Any]:
+    """The note fields in `data` (wire form), decoded and validated (only those present when
+    editing). Raises `sync.validation.Refused` naming the field and the rule broken."""
+    allowed = schema.column_names("contact_notes", version)
+    readers: dict[str, Callable[[], Any]] = {
+        "resident_id": lambda: read_id(data, "resident_id"),
+        "visit_id": lambda: read_id(data, "visit_id", optional=True),
+        "method": lambda: read_choice(data, "method", ContactMethod),
+        "outcome": lambda: read_choice(data, "outcome", ContactOutcome),
+        "body": lambda: read_str(data, "body", max_len=MAX_BODY, default=""),
+        "occurred_at": lambda: read_time(data, "occurred_at"),
+        "follow_up_needed": lambda: read_bool(data, "follow_up_needed"),
+        "visibility": lambda: read_choice(data, "visibility", NoteVisibility, default=NoteVisibility.TEAM),
+        "warning_signs": lambda: _warning_signs(data),
+        "referral": lambda: read_str(data, "referral", max_len=MAX_REFERRAL, optional=True),
+        "wellbeing": lambda: read_json(data, "wellbeing", dict),
+    }
+    out: dict[str, Any] = {}
+    for name in NOTE_FIELDS:
+        if name not in allowed:
+            continue
+        if name in data or (creating and name in REQUIRED_ON_CREATE):
+            out[name] = readers[name]()
+    return out
+
+
+def _warning_signs(data: dict[str, Any]) -> list[str]:
+    signs = read_json(data, "warning_signs", list) or []
+    if len(signs) > MAX_WARNING_SIGNS or not all(
+        isinstance(s, str) and 0 < len(s) <= MAX_WARNING_SIGN_LENGTH for s in signs
+    ):
+        raise invalid("warning_signs", "field.invalid")
+    return signs
+
+
+def wire_values(values: dict[str, Any]) -> dict[str, Any]:
+    """Typed note values (datetimes, lists, dicts) in the wire form `read_note` judges."""
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        if isinstance(value, datetime):
+            out[name] = to_millis(value)
+        elif name in ("warning_signs", "wellbeing") and value is not None:
+            out[name] = json.dumps(value, ensure_ascii=False)
+        else:
+            out[name] = value
+    return out
+
+
+async def check_visit(session: AsyncSession, org_id: str, visit_id: str | None, resident_id: str) -> None:
+    """A named visit must be one of this resident's (in this organisation)."""
+    if visit_id is None:
+        return
+    visit = await session.scalar(select(Visit).where(Visit.id == visit_id, Visit.org_id == org_id))
+    if visit is None or visit.resident_id != resident_id:
+        raise invalid("visit_id", "field.not_found")
+
+
+def same(server: Any, pushed: Any) -> bool:
+    """Whether a stored value equals a sent one (times to the millisecond, as phones keep them)."""
+    if isinstance(server, datetime) or isinstance(pushed, datetime):
+        return to_millis(server) == to_millis(pushed)
+    if server is None or pushed is None:
+        return server is pushed
+    if isinstance(server, str) or isinstance(pushed, str):
+        return str(server) == str(pushed)
+    return bool(server == pushed)
+
+
+async def note_recorded(session: AsyncSession, note: ContactNote, resident: Resident | None = None) -> None:
+    """A note was written or its timing or outcome edited (in this transaction): keep the
+    resident's last contact current and let schedules fulfil visits and resolve alerts
+    (`domain.events.contact_recorded`)."""
+    resident = resident or await session.get(Resident, note.resident_id)
+    if resident is not None and (
+        resident.last_contact_at is None or resident.last_contact_at < note.occurred_at
+    ):
+        resident.last_contact_at = note.occurred_at
+    await events.contact_recorded(session, note)
