@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from litestar import Controller, Response, get, patch, post
+from litestar.openapi import ResponseSpec
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -59,7 +60,17 @@ class ResidentNotesController(Controller):
         )
         return ContactNotePage(**page_of(items, total, pagination))
 
-    @post("/", status_code=HTTP_201_CREATED, operation_id="recordContactNote")
+    @post(
+        "/",
+        status_code=HTTP_201_CREATED,
+        operation_id="recordContactNote",
+        responses={
+            HTTP_200_OK: ResponseSpec(
+                data_container=ContactNoteOut,
+                description="Sent again with the same `id`: the note already recorded",
+            )
+        },
+    )
     async def record(
         self, principal: Principal, db_session: AsyncSession, resident_id: str, data: ContactNoteIn
     ) -> Response[ContactNoteOut]:

@@ -5,16 +5,37 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, field_validator
 
-from api.schemas import ID_PATTERN, InputModel
+from api.schemas import ID_PATTERN, InputModel, strip_control
 from domain.enums import ContactMethod, ContactOutcome, NoteVisibility
 from sync.notes import MAX_BODY, MAX_REFERRAL, MAX_WARNING_SIGN_LENGTH, MAX_WARNING_SIGNS
 
 WarningSign = Annotated[str, StringConstraints(min_length=1, max_length=MAX_WARNING_SIGN_LENGTH)]
 
 
-class ContactNoteIn(InputModel):
+def _no_control_characters(value: Any) -> Any:
+    """`InputModel` checks top-level text; lists and objects are checked here, to the leaves."""
+    if isinstance(value, str) and strip_control(value) != value:
+        raise ValueError("control characters are not allowed")
+    if isinstance(value, list):
+        for item in value:
+            _no_control_characters(item)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _no_control_characters(key)
+            _no_control_characters(item)
+    return value
+
+
+class _NoteFields(InputModel):
+    @field_validator("warning_signs", "wellbeing", check_fields=False)
+    @classmethod
+    def _nested_text(cls, value: Any) -> Any:
+        return _no_control_characters(value)
+
+
+class ContactNoteIn(_NoteFields):
     """A contact the office made or was told of: a phone call, a visit, a meeting."""
 
     id: str | None = Field(
@@ -38,7 +59,7 @@ class ContactNoteIn(InputModel):
     wellbeing: dict[str, Any] | None = Field(default=None, description="e.g. the 3-item UCLA scale")
 
 
-class ContactNoteCorrection(InputModel):
+class ContactNoteCorrection(_NoteFields):
     """Only the fields sent change. The resident a note is about cannot change."""
 
     visit_id: str | None = Field(default=None, pattern=ID_PATTERN)

@@ -115,6 +115,8 @@ async def test_the_fields_follow_the_sync_rules(client, db, town: Town, now) -> 
     assert await refused({"warning_signs": ["x"] * 31}) == (400, ["warning_signs"])
     assert await refused({"body": "あ" * 10_001}) == (400, ["body"])
     assert await refused({"author_id": town.coordinator.id}) == (400, ["author_id"])
+    assert await refused({"warning_signs": ["mail\u0000"]}) == (400, ["warning_signs"])
+    assert await refused({"wellbeing": {"ucla": {"lonely": "of\u0007ten"}}}) == (400, ["wellbeing"])
     assert await _count_notes(db) == 0
     # A resident the commissioner may not see (another district) is not found.
     assert (await refused({}, resident=town.other))[0] == 404
