@@ -72,6 +72,8 @@ register(
     }
 )
 
+# Days a period may name: a local midnight on either side stays a valid UTC datetime.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9999, 12, 30)
 _CHOICES = {
     "method": [m.value for m in ContactMethod],
     "outcome": [o.value for o in ContactOutcome],
@@ -178,6 +180,9 @@ async def _conditions(
 ) -> list[ColumnElement[bool]]:
     zone = timezone_of(org)
     where: list[ColumnElement[bool]] = [visible_notes(principal)]
+    for name, day in (("from", f.from_day), ("to", f.to_day)):
+        if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+            raise InvalidInput(errors=[FieldError(name, "field.range")], status=422)
     if f.from_day and f.to_day and f.to_day < f.from_day:
         raise InvalidInput(errors=[FieldError("to", "note.range_reversed")], status=422)
     if f.district_id is not None:

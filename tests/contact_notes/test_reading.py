@@ -172,6 +172,8 @@ async def test_bad_filters_are_refused_naming_the_field(client, town: Town, now)
     assert await problem({"page": 0}) == (400, ["page"])
     assert await problem({"from": "2026-06-02", "to": "2026-06-01"}) == (422, ["to"])
     assert await problem({"district_id": "no-such-district"}) == (422, ["district_id"])
+    assert await problem({"to": "9999-12-31"}) == (422, ["to"])
+    assert await problem({"from": "0001-01-01"}) == (422, ["from"])
     english = await client.get(
         "/api/v1/contact-notes",
         params={"from": "2026-06-02", "to": "2026-06-01"},
