@@ -279,6 +279,9 @@ async def test_only_the_author_or_a_coordinator_may_correct(client, db, town: To
         f"/api/v1/contact-notes/{note.id}", json={"resident_id": town.private.id}, headers=coord
     )
     assert moved.status_code == 400 and moved.json()["errors"][0]["field"] == "resident_id"
+    emptied = await client.patch(f"/api/v1/contact-notes/{note.id}", json={"outcome": None}, headers=coord)
+    assert emptied.status_code == 422 and emptied.json()["errors"][0]["field"] == "outcome"
+    assert "met_well" in emptied.json()["errors"][0]["message"]  # the choices, filled in
 
 
 async def test_the_correction_window_is_an_organisation_rule(client, db, town: Town, now) -> None:
