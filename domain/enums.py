@@ -99,6 +99,10 @@ class ContactOutcome(StrEnum):
     EMERGENCY = "emergency"
 
 
+# Attempts, not contact: the person was not reached, so the last contact stays where it was.
+NOT_REACHED = frozenset({ContactOutcome.NO_ANSWER, ContactOutcome.AWAY})
+
+
 class NoteVisibility(StrEnum):
     TEAM = "team"
     RESTRICTED = "restricted"

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.clock import utcnow
 from domain.enums import (
+    NOT_REACHED,
     AlertResolution,
     AlertSeverity,
     AlertStatus,
@@ -38,7 +39,6 @@ from domain.models import Alert, ContactNote, Organisation, Resident, Visit, Vis
 from domain.org_settings import rules_for, timezone_of
 from schedules import alerting, audience, ladder, plans
 
-NOT_REACHED = frozenset({ContactOutcome.NO_ANSWER, ContactOutcome.AWAY})
 PAUSING = frozenset({ContactOutcome.REFUSED, ContactOutcome.AWAY})
 OPEN_VISIT = (VisitStatus.PLANNED, VisitStatus.MISSED)
 

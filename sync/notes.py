@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import events
 from domain.clock import to_millis
-from domain.enums import ContactMethod, ContactOutcome, NoteVisibility
+from domain.enums import NOT_REACHED, ContactMethod, ContactOutcome, NoteVisibility
 from domain.models import ContactNote, Resident, Visit
 from sync import schema
 from sync.validation import (
@@ -128,8 +128,10 @@ async def note_recorded(session: AsyncSession, note: ContactNote, resident: Resi
     resident's last contact current and let schedules fulfil visits and resolve alerts
     (`domain.events.contact_recorded`)."""
     resident = resident or await session.get(Resident, note.resident_id)
-    if resident is not None and (
-        resident.last_contact_at is None or resident.last_contact_at < note.occurred_at
+    if (
+        resident is not None
+        and note.outcome not in NOT_REACHED
+        and (resident.last_contact_at is None or resident.last_contact_at < note.occurred_at)
     ):
         resident.last_contact_at = note.occurred_at
     await events.contact_recorded(session, note)

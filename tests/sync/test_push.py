@@ -369,3 +369,17 @@ async def test_a_stray_nul_in_a_note_does_not_block_the_phone(client, db, town: 
     assert result == {"applied": 1, "quarantined": []}
     [note] = await _notes(db)
     assert note.id == note_id and note.body == "訪問済み"
+
+
+@pytest.mark.parametrize("outcome", ["no_answer", "away"])
+async def test_an_unanswered_door_is_not_a_contact(client, db, town: Town, now, outcome) -> None:
+    """Nobody was reached: the resident's last contact stays where it was, so a contact-gap
+    alert is not silenced by an attempt."""
+    async with db() as s:
+        before = (await s.get(Resident, town.shared.id)).last_contact_at
+    device = await phone(client, "vol")
+    await device.pull()
+    device.create_note(town.shared.id, ms(now - timedelta(hours=1)), outcome=outcome)
+    assert (await device.push())["applied"] == 1
+    async with db() as s:
+        assert (await s.get(Resident, town.shared.id)).last_contact_at == before
