@@ -9,6 +9,8 @@
 
 "Expired" and "today" are judged in the organisation's calendar (`Principal.today`), never UTC's.
 Restricted contact notes reach only their author, the district's commissioners and coordinators.
+Emergency contacts (family phone numbers) reach coordinators and commissioners, screens and phones
+alike, for the residents they may see; never volunteers.
 Nothing ever crosses organisations: every clause starts with the principal's org_id.
 The rule set for app teams and administrators: docs/privacy.md.
 """
@@ -44,6 +46,7 @@ from domain.models import (
     Assignment,
     Consent,
     ContactNote,
+    EmergencyContact,
     LegalBasisRecord,
     Notification,
     Organisation,
@@ -365,6 +368,20 @@ def phone_alerts(principal: Principal, now: datetime) -> ColumnElement[bool]:
     )
 
 
+def phone_emergency_contacts(principal: Principal, now: datetime) -> ColumnElement[bool]:
+    """WHERE clause on `EmergencyContact` correlated with `Resident`: the contacts of held
+    residents, for those who may see emergency contacts at all (the rule of the resident details
+    screen, `may_see_emergency_contacts`). Leaves the phone with its resident, or with the right."""
+    if not may_see_emergency_contacts(principal):
+        return false()
+    return and_(
+        EmergencyContact.org_id == principal.org_id,
+        EmergencyContact.deleted_at.is_(None),
+        EmergencyContact.resident_id == Resident.id,
+        phone_residents(principal, now),
+    )
+
+
 def phone_notifications(principal: Principal, now: datetime) -> ColumnElement[bool]:
     """WHERE clause on `Notification`: the user's own inbox of the last 30 days, without the
     messages naming a resident the phone does not hold (they come back when the resident does)."""
@@ -617,6 +634,7 @@ __all__ = [
     "may_see_emergency_contacts",
     "names_only",
     "phone_alerts",
+    "phone_emergency_contacts",
     "phone_notes",
     "phone_notifications",
     "phone_residents",

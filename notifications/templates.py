@@ -3,6 +3,10 @@
 `render(kind, locale, **params)` returns `(title, body)`. Only the parameters below are accepted,
 so that no caller can put an address, a phone number or note text into a push: a push shows on a
 lock screen, and a resident's name is the most the app needs to open the right screen.
+
+The texts of the inbox messages the schedules slice writes (reminders, alerts, requests: the
+`notify.*` codes of `domain.i18n`, rendered per reader by `schedules.audience`) are registered here
+too: one message vocabulary for everything a person is told.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from domain.i18n import DEFAULT_LOCALE, SUPPORTED
+from domain.i18n import DEFAULT_LOCALE, SUPPORTED, register
 
 
 class MessageKind(StrEnum):
@@ -136,6 +140,134 @@ _FALLBACK = {
         "reason": "Immediate action is needed",
     },
 }
+
+# The inbox messages the schedules slice writes (`domain.i18n` codes, rendered per reader by
+# `schedules.audience`): their wording lives here, next to the push templates above.
+register(
+    {
+        "notify.reminder_evening.title": {
+            "ja": "明日の見守り訪問: {name}さん",
+            "en": "Visit tomorrow: {name}",
+        },
+        "notify.reminder_morning.title": {
+            "ja": "本日の見守り訪問: {name}さん",
+            "en": "Visit today: {name}",
+        },
+        "notify.reminder.body": {
+            "ja": "連絡期間: {start}〜{end}",
+            "en": "Contact window: {start} – {end}",
+        },
+        "notify.record_or_sync.title": {
+            "ja": "{name}さんの連絡記録がまだありません",
+            "en": "No contact recorded yet for {name}",
+        },
+        "notify.record_or_sync.body": {
+            "ja": "連絡期間が終了しました。連絡した場合は記録し、端末を同期してください。",
+            "en": "The contact window has closed. If you made contact, record it and sync your phone.",
+        },
+        "notify.alert.missed_visit.title": {
+            "ja": "【要確認】{name}さんへの予定連絡が確認できません",
+            "en": "[Check] Planned contact with {name} not confirmed",
+        },
+        "notify.alert.safety_check_missed.title": {
+            "ja": "【安否確認】{name}さんの安否が確認できていません",
+            "en": "[Safety check] {name} has not been reached",
+        },
+        "notify.alert.contact_gap.title": {
+            "ja": "【要確認】{name}さんへの連絡が{days}日以上ありません",
+            "en": "[Check] No contact with {name} for over {days} days",
+        },
+        "notify.alert.no_answer_twice.title": {
+            "ja": "【緊急】{name}さん 2回続けて応答なし",
+            "en": "[Urgent] {name}: no answer twice in a row",
+        },
+        "notify.alert.emergency.title": {
+            "ja": "【緊急】{name}さん 緊急の連絡記録",
+            "en": "[Urgent] Emergency recorded for {name}",
+        },
+        "notify.alert.emergency.what": {
+            "ja": "{author}さんが{at}に緊急の連絡を記録しました（{method}）。",
+            "en": "{author} recorded an emergency at {at} ({method}).",
+        },
+        "notify.alert.no_answer_twice.what": {
+            "ja": "2回続けて応答がありません。最後の試みは{at}の{method}です（記録：{author}さん）。",
+            "en": "No answer twice in a row; the latest try was at {at} ({method}), recorded by {author}.",
+        },
+        "notify.alert.urgent.someone": {"ja": "担当者", "en": "A visitor"},
+        "notify.alert.urgent.where": {"ja": "住所：{address}", "en": "Address: {address}"},
+        "notify.alert.urgent.last_reached": {
+            "ja": "最後に会えた・話せた連絡：{at}（{method}）",
+            "en": "Last time they were reached: {at} ({method})",
+        },
+        "notify.alert.urgent.never_reached": {
+            "ja": "会えた・話せた連絡の記録はまだありません。",
+            "en": "Nobody has recorded reaching them yet.",
+        },
+        "notify.alert.urgent.assignee": {
+            "ja": "担当：{assignee}さん（端末の最終同期：{at}）",
+            "en": "Assigned: {assignee} (phone last synced {at})",
+        },
+        "notify.alert.urgent.assignee_never_synced": {
+            "ja": "担当：{assignee}さん（端末はまだ同期していません）",
+            "en": "Assigned: {assignee} (their phone has never synced)",
+        },
+        "notify.alert.urgent.no_assignee": {
+            "ja": "担当：未定（担当を割り当ててください）",
+            "en": "Assigned: nobody yet (please assign somebody)",
+        },
+        "notify.alert.synced_since": {
+            "ja": "担当者の端末は期間終了後に同期済み（最終同期 {at}）：未連絡の可能性があります。",
+            "en": "The visitor's phone synced after the window closed (last sync {at}): likely not contacted.",
+        },
+        "notify.alert.not_synced_since": {
+            "ja": "担当者の端末は期間終了後に同期していません（最終同期 {at}）：未報告の可能性があります。",
+            "en": "The visitor's phone has not synced since the window closed (last sync {at}): "
+            "possibly not reported yet.",
+        },
+        "notify.alert.escalated.title": {
+            "ja": "【未対応・{level}段階目】{name}さんのアラートが確認されていません",
+            "en": "[Unacknowledged, step {level}] The alert for {name} is still open",
+        },
+        "notify.alert.nobody_can_visit.title": {
+            "ja": "【要対応】{name}さんを訪問できる担当者がいません",
+            "en": "[Action needed] Nobody who may see {name} can visit",
+        },
+        "notify.alert.nobody_can_visit.body": {
+            "ja": "担当者が閲覧できなくなりました（同意・担当・地区の変更）。今後の訪問は担当者未定です。"
+            "担当を割り当ててください。",
+            "en": "The assignee may no longer see this resident (consent, assignment or district "
+            "changed). Future visits have no assignee: please assign somebody.",
+        },
+        "notify.alert.false_alarm.title": {
+            "ja": "【解除】{name}さんの連絡記録が届きました",
+            "en": "[Cleared] Contact with {name} was recorded",
+        },
+        "notify.alert.false_alarm.body": {
+            "ja": "遅れて同期された記録により、先のアラートは誤報でした。",
+            "en": "A record synced late shows the earlier alert was a false alarm.",
+        },
+        "notify.revisit.title": {
+            "ja": "{name}さん 再訪問のお願い（{hours}時間以内）",
+            "en": "Please visit {name} again (within {hours} h)",
+        },
+        "notify.plan_paused.title": {
+            "ja": "{name}さんの見守り計画を一時停止しました（{reason}）",
+            "en": "Visit plan for {name} paused ({reason})",
+        },
+        "notify.plan_paused.body": {
+            "ja": "再開するには計画を「再開」してください。",
+            "en": "Resume the plan when visits should start again.",
+        },
+        "notify.safety_check.title": {
+            "ja": "【安否確認】{title}",
+            "en": "[Safety check] {title}",
+        },
+        "notify.safety_check.body": {
+            "ja": "担当の{count}名に{due}までに連絡し、記録してください。",
+            "en": "Contact your {count} resident(s) by {due} and record it.",
+        },
+    }
+)
 
 TITLE_MAX = 200
 BODY_MAX = 1000

@@ -61,7 +61,7 @@ class SyncController(Controller):
             last_pulled_at=validation.parse_cursor(query.get("last_pulled_at")),
             schema_version=validation.parse_schema_version(query.get("schema_version")),
         )
-        pushed = validation.parse_push(await request.body(), settings)
+        pushed = validation.parse_push(await request.body(), settings, params.schema_version)
         return await push_service.push(
             db_session,
             principal,

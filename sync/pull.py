@@ -145,7 +145,7 @@ async def _compute(
         if len(using) > 1:  # their differences are rechecked: read them now
             base = await _combined(session, using)
         base_recheck = base.recheck if base is not None else Manifest.load(None, using[0].recheck).recheck
-        heads = await _feed_heads(session, principal)
+        heads = await _feed_heads(session, principal, params.schema_version)
         candidates = set(base_recheck["residents"])
         if max(heads["residents"], heads["consents"], heads["legal_bases"], heads["assignments"]) > since:
             candidates |= await _changed_resident_ids(session, principal, since)
@@ -162,7 +162,7 @@ async def _compute(
             await collect_garbage(session, state, since, added=False)
             await touch_device(session, principal, now)
             await session.commit()
-            return _response({}, watermark)
+            return _response({}, watermark, params.schema_version)
         if base is None:
             base = await _combined(session, using)
         resident_scope_changes = await _residents_changing_scope(
@@ -174,7 +174,13 @@ async def _compute(
         base = await _combined(session, using)
 
     diffs: dict[str, _Diff] = {}
+    phone_tables = schema.tables(params.schema_version)
     for name, table in SYNC_TABLES.items():
+        if name not in phone_tables:
+            # The phone's schema has no such table: nothing is sent, and what the versions say it
+            # may hold is kept (a superset stays correct).
+            diffs[name] = _Diff(new_held=set(base.held[name]))
+            continue
         encoder = Encoder(table, table.wire_columns(principal, params.schema_version))
         held = base.held[name]
         recheck = base.recheck[name]
@@ -229,7 +235,7 @@ async def _compute(
         log.info("sync_full_resend", reason=reason, records=sum(sent.values()))
     await touch_device(session, principal, now)
     await session.commit()
-    return _response(diffs, watermark)
+    return _response(diffs, watermark, params.schema_version)
 
 
 async def _combined(session: AsyncSession, versions: list[SyncManifestVersion]) -> Manifest:
@@ -242,19 +248,20 @@ async def touch_device(session: AsyncSession, principal: Principal, now: datetim
     await session.execute(update(Device).where(Device.id == principal.device_id).values(last_sync_at=now))
 
 
-def _response(diffs: dict[str, _Diff], watermark: int) -> dict[str, Any]:
+def _response(diffs: dict[str, _Diff], watermark: int, version: int) -> dict[str, Any]:
     changes: dict[str, Any] = {}
-    for name in schema.TABLE_NAMES:
+    for name in schema.tables(version):  # an older app never hears of a newer table
         d = diffs.get(name) or _Diff()
         changes[name] = {"created": [], "updated": d.updated, "deleted": sorted(d.deleted)}
     return {"changes": changes, "timestamp": watermark}
 
 
-async def _feed_heads(session: AsyncSession, principal: Principal) -> dict[str, int]:
-    """The highest feed position of each table that can change this phone's data, in one round
-    trip. `max()` on the `(org_id, feed_seq)` indexes reads one index entry per table, whatever
-    the plan and however big the town."""
-    models = {name: t.model for name, t in SYNC_TABLES.items()} | {
+async def _feed_heads(session: AsyncSession, principal: Principal, version: int) -> dict[str, int]:
+    """The highest feed position of each table that can change this phone's data (its schema's
+    tables), in one round trip. `max()` on the `(org_id, feed_seq)` indexes reads one index entry
+    per table, whatever the plan and however big the town."""
+    phone_tables = schema.tables(version)
+    models = {name: t.model for name, t in SYNC_TABLES.items() if name in phone_tables} | {
         "consents": Consent,
         "legal_bases": LegalBasisRecord,
         "assignments": Assignment,

@@ -214,6 +214,8 @@ async def _push_once(
 async def _load_rows(ctx: _Context, pushed: list[PushedRecord]) -> None:
     by_table: dict[str, set[str]] = {}
     for record in pushed:
+        if SYNC_TABLES[record.table].read_only:
+            continue  # refused unread (`_judge`)
         by_table.setdefault(record.table, set()).add(record.id)
     for table, ids in by_table.items():
         model = SYNC_TABLES[table].model
@@ -262,7 +264,7 @@ _FOREIGN = object()
 async def _prefetch_residents(ctx: _Context, pushed: list[PushedRecord]) -> None:
     """One query for the visibility of every resident the push touches, one to load them (their
     last contact is kept current), instead of one of each per record."""
-    ids = {r.data.get("resident_id") for r in pushed} | {
+    ids = {r.data.get("resident_id") for r in pushed if not SYNC_TABLES[r.table].read_only} | {
         getattr(row, "resident_id", None) for row in ctx.rows.values() if row is not _FOREIGN
     }
     wanted = sorted(i for i in ids if isinstance(i, str))
@@ -285,6 +287,10 @@ async def _prefetch_residents(ctx: _Context, pushed: list[PushedRecord]) -> None
 
 
 async def _judge(ctx: _Context, record: PushedRecord) -> Apply | None:
+    if SYNC_TABLES[record.table].read_only:
+        # Whatever the operation and values, before reading anything: the same answer for every
+        # record of the table. Held, so that the next pull puts the office's version back.
+        raise forbidden("read_only")
     row = ctx.rows.get((record.table, record.id))
     if row is _FOREIGN:
         raise forbidden("foreign_id")

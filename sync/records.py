@@ -1,4 +1,4 @@
-"""The five synced tables: which rows a phone holds (scope, decided in `domain.access`) and how a
+"""The synced tables: which rows a phone holds (scope, decided in `domain.access`) and how a
 row becomes a wire record (flat snake_case columns of the phone's schema version, integer ms)."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import access
 from domain.access import Principal
-from domain.models import Alert, ContactNote, Notification, Resident, Visit
+from domain.models import Alert, ContactNote, EmergencyContact, Notification, Resident, Visit
 from sync import schema
 
 CHUNK = 500  # ids per IN list: well below every database's parameter limit
@@ -27,6 +27,7 @@ class SyncTable:
     scope: Callable[[Principal, datetime], ColumnElement[bool]]
     resident_key: Any  # the column that ties a row to its resident (None: not resident-bound)
     owner_key: Any = None  # rows only ever held by this user (notifications)
+    read_only: bool = False  # phones receive it; every push of it is refused (quarantined)
 
     def wire_columns(self, principal: Principal, version: int) -> list[schema.Column]:
         cols = list(schema.columns(self.name, version))
@@ -49,6 +50,14 @@ SYNC_TABLES: dict[str, SyncTable] = {
         access.phone_notifications,
         Notification.resident_id,
         Notification.user_id,
+    ),
+    "emergency_contacts": SyncTable(
+        # Kept by the office (resident details, CSV import); the phone only reads them.
+        "emergency_contacts",
+        EmergencyContact,
+        access.phone_emergency_contacts,
+        EmergencyContact.resident_id,
+        read_only=True,
     ),
 }
 assert tuple(SYNC_TABLES) == schema.TABLE_NAMES

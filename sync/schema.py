@@ -8,7 +8,7 @@ phone's own `schema_version`, so older phones keep working.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 ColumnType = Literal["string", "number", "boolean"]
@@ -55,6 +55,12 @@ def _j(name: str, **kw: Any) -> Column:
 
 
 _STAMPS = (_t("created_at"), _t("updated_at"))  # WatermelonDB wants these non-optional numbers
+
+
+def _added_in(version: int, *cols: Column) -> tuple[Column, ...]:
+    """A table that a later version creates: every column, stamps too, is new in that version."""
+    return tuple(replace(c, since=version) for c in cols)
+
 
 TABLES: dict[str, tuple[Column, ...]] = {
     "residents": (
@@ -126,10 +132,26 @@ TABLES: dict[str, tuple[Column, ...]] = {
         _t("read_at", optional=True),
         *_STAMPS,
     ),
+    # Read-only on phones (v3): who to call at an unanswered door. Only for those who may see
+    # emergency contacts (`domain.access.phone_emergency_contacts`).
+    "emergency_contacts": _added_in(
+        3,
+        _s("resident_id", indexed=True),
+        _s("name"),
+        _s("relation"),
+        _s("phone"),
+        _n("priority"),
+        *_STAMPS,
+    ),
 }
 TABLE_NAMES: tuple[str, ...] = tuple(TABLES)
-LATEST_VERSION = 2
-VERSIONS: tuple[int, ...] = (1, 2)
+LATEST_VERSION = 3
+VERSIONS: tuple[int, ...] = (1, 2, 3)
+
+
+def tables(version: int = LATEST_VERSION) -> tuple[str, ...]:
+    """The tables a phone of `version` has: a phone never hears of a table its schema lacks."""
+    return tuple(t for t, cols in TABLES.items() if min(c.since for c in cols) <= version)
 
 
 def columns(table: str, version: int = LATEST_VERSION) -> tuple[Column, ...]:
@@ -145,7 +167,8 @@ def app_schema(version: int = LATEST_VERSION) -> dict[str, Any]:
     return {
         "version": version,
         "tables": [
-            {"name": table, "columns": [c.as_schema() for c in columns(table, version)]} for table in TABLES
+            {"name": table, "columns": [c.as_schema() for c in columns(table, version)]}
+            for table in tables(version)
         ],
     }
 

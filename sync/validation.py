@@ -80,14 +80,14 @@ def parse_migration(raw: str | None, version: int) -> MigrationSpec | None:
     if not isinstance(tables, list) or not isinstance(cols, list):
         raise bad_request("error.sync.bad_migration", where="tables/columns")
     for table in tables:
-        if not isinstance(table, str) or table not in schema.TABLES:
+        if not isinstance(table, str) or table not in schema.tables(version):
             raise bad_request("error.sync.unknown_table", table=str(table)[:64])
     columns: dict[str, frozenset[str]] = {}
     for item in cols:
         if not isinstance(item, dict) or not isinstance(item.get("table"), str):
             raise bad_request("error.sync.bad_migration", where="columns")
         table = item["table"]
-        if table not in schema.TABLES:
+        if table not in schema.tables(version):
             raise bad_request("error.sync.unknown_table", table=table[:64])
         names = item.get("columns")
         if not isinstance(names, list):
@@ -120,7 +120,7 @@ def _without_nul(value: Any) -> Any:
     return value
 
 
-def parse_push(body: bytes, settings: Settings) -> list[PushedRecord]:
+def parse_push(body: bytes, settings: Settings, version: int = schema.LATEST_VERSION) -> list[PushedRecord]:
     try:
         changes = _without_nul(json.loads(body or b"null"))
     except (ValueError, UnicodeDecodeError, RecursionError):
@@ -131,7 +131,7 @@ def parse_push(body: bytes, settings: Settings) -> list[PushedRecord]:
         raise bad_request("error.sync.malformed", where="body")
     out: list[PushedRecord] = []
     for table, ops in changes.items():
-        if table not in schema.TABLES:
+        if table not in schema.tables(version):  # a table of a newer schema is unknown to this phone
             raise bad_request("error.sync.unknown_table", table=str(table)[:64])
         if not isinstance(ops, dict):
             raise bad_request("error.sync.malformed", where=table)

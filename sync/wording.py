@@ -23,6 +23,7 @@ _TABLES: dict[str, tuple[str, str]] = {
     "visits": ("訪問予定", "planned visit"),
     "alerts": ("アラート", "alert"),
     "notifications": ("お知らせ", "notice"),
+    "emergency_contacts": ("緊急連絡先", "emergency contact"),
 }
 _FIELDS: dict[str, tuple[str, str]] = {
     "resident_id": ("対象者", "person"),
@@ -69,6 +70,8 @@ _FIELDS: dict[str, tuple[str, str]] = {
     "urgent": ("緊急", "urgent flag"),
     "alert_id": ("アラート", "alert"),
     "read_at": ("既読日時", "time read"),
+    "relation": ("続柄", "relationship"),
+    "priority": ("連絡の順番", "order to call"),
     "created_at": ("作成日時", "time created"),
     "updated_at": ("更新日時", "time updated"),
 }
@@ -114,6 +117,12 @@ FORBIDDEN_CAUSES: dict[str, tuple[str, str]] = {
     "fields": (
         "端末からは変更できない項目があります：{fields}。",
         "Some details cannot be changed from a phone: {fields}.",
+    ),
+    "read_only": (
+        "この記録は事務局が管理しているため、端末からは作成・変更・削除できません。"
+        "変更はコーディネーターに依頼してください。",
+        "The office keeps this record: it cannot be created, changed or deleted from a phone. "
+        "Please ask a coordinator to change it.",
     ),
     "acknowledge_only": (
         "アラートは端末からは「確認済み」にすることだけができます。",

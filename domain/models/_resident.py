@@ -45,6 +45,8 @@ class Resident(IdMixin, OrgMixin, TimestampMixin, FeedMixin, Base):
 
 class EmergencyContact(IdMixin, OrgMixin, TimestampMixin, FeedMixin, Base):
     __tablename__ = "emergency_contacts"
+    # sync: "which emergency contacts changed since N" (a phone table from schema version 3)
+    __table_args__ = (Index("ix_emergency_contacts_org_feed", "org_id", "feed_seq"),)
 
     resident_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("residents.id"), index=True)
     name: Mapped[str] = mapped_column(String(100))

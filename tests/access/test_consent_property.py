@@ -2,7 +2,8 @@
 allow — through GET /residents, GET /residents/{id}, GET /me/visits, the inbox (GET
 /me/notifications), sync pulls (a phone that has been pulling all along and a new phone's first
 pull, each at the oldest and the latest schema version: residents, visits, notes, alerts,
-notifications) and the pushes the dispatcher sends to each user's phone.
+notifications; and on the phones pulling all along, emergency contacts, which only the latest
+version has and only coordinators and commissioners receive) and the pushes the dispatcher sends to each user's phone.
 
 Hypothesis builds random histories in a small town — consent given, withdrawn or given with an
 expiry around "today"; legal bases recorded (also for recipients they cannot cover: refused) and
@@ -52,6 +53,7 @@ from domain.models import (
     ContactNote,
     Device,
     District,
+    EmergencyContact,
     Notification,
     Organisation,
     User,
@@ -224,6 +226,11 @@ class Model:
             and self.sees(user, a["r"])
             and (a["status"] != "resolved" or a["resolved_at"] >= now - timedelta(days=30))
         }
+        # Family phone numbers: coordinators and commissioners, for the residents they see (schema
+        # version 3 on: an older phone has no such table).
+        contacts = sorted(
+            c["id"] for c in rows["contacts"] if ROLES[user] != Role.VOLUNTEER and self.sees(user, c["r"])
+        )
         held = {
             "residents": residents,
             "visits": sorted(phone_visits),
@@ -236,7 +243,13 @@ class Model:
             "details": residents,
             "my_visits": sorted(mine),
             "inbox": sorted(inbox),
-            **{f"pull_v{version}": held for version in PULL_VERSIONS},
+            **{
+                f"pull_v{version}": {
+                    **held,
+                    "emergency_contacts": contacts if "emergency_contacts" in schema.tables(version) else [],
+                }
+                for version in PULL_VERSIONS
+            },
             "first_pull": held,
         }
 
@@ -285,6 +298,11 @@ class Town:
                 home = await s.get(District, self.district_ids[district])
                 row = await make_resident(s, org, home, name=f"住民{r}")
                 self.ids.append(row.id)
+                s.add(
+                    EmergencyContact(
+                        org_id=org.id, resident_id=row.id, name=f"家族{r}", phone=f"090-0000-000{r}"
+                    )
+                )
                 for recipient, start in ((DC, dc_start[r]), (VOL, vol_start[r])):
                     status = ConsentStatus.WITHDRAWN if start == "withdrawn" else ConsentStatus.GIVEN
                     expires = self.model.today() + timedelta(days=start) if isinstance(start, int) else None
@@ -539,7 +557,9 @@ class Town:
             phone = self.phones[(user, version)]
             phone.headers = self.headers(user, f"phone-v{version}")
             await phone.pull()
-            seen[f"pull_v{version}"] = {t: sorted(phone.ids(t)) for t in PHONE_TABLES}
+            seen[f"pull_v{version}"] = {
+                t: sorted(phone.ids(t)) for t in (*PHONE_TABLES, "emergency_contacts")
+            }
         # A new phone's first pull, at the oldest and the latest version in turn (users and checks
         # alternate, so every check sees both and the quick profile stays quick).
         version = PULL_VERSIONS[(self.checks + USERS.index(user)) % len(PULL_VERSIONS)]
@@ -601,7 +621,21 @@ class Town:
                     )
                 )
             ]
-        return {"visits": visits, "alerts": alerts, "messages": messages, "plans": plans}
+            contacts = [
+                {"id": c.id, "r": index[c.resident_id]}
+                for c in await s.scalars(
+                    select(EmergencyContact).where(
+                        EmergencyContact.org_id == self.org_id, EmergencyContact.deleted_at.is_(None)
+                    )
+                )
+            ]
+        return {
+            "visits": visits,
+            "alerts": alerts,
+            "messages": messages,
+            "plans": plans,
+            "contacts": contacts,
+        }
 
     async def pushes(self) -> None:
         """The dispatcher sends what is due; every push names only a resident its user may see now."""

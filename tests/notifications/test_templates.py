@@ -60,3 +60,27 @@ def test_an_urgent_reason_is_a_code_from_a_closed_list_never_free_text():
     assert "山田 花子" in title and "No answer twice" in body
     with pytest.raises(ValueError, match="unknown urgent reason"):
         render("urgent_alert", "ja", resident_name="山田 花子", reason="テスト市中央1-2-3")
+
+
+def test_every_message_text_is_in_the_one_vocabulary():
+    """Every `notify.*` text a person is told is registered by `notifications.templates` and by no
+    other module, in Japanese and English."""
+    import ast
+    from pathlib import Path
+
+    from domain.i18n import translate
+
+    root = Path(__file__).resolve().parents[2]
+    owners: dict[str, list[str]] = {}
+    for path in sorted(root.glob("*/**/*.py")):
+        if ".venv" in path.parts or path.parts[len(root.parts)] == "tests":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Dict):
+                for key in node.keys:
+                    if isinstance(key, ast.Constant) and str(key.value).startswith("notify."):
+                        owners.setdefault(key.value, []).append(str(path.relative_to(root)))
+    assert owners, "no notify.* texts found"
+    assert {code: files for code, files in owners.items() if files != ["notifications/templates.py"]} == {}
+    for code in owners:
+        assert translate(code, "ja") != translate(code, "en"), code

@@ -157,7 +157,8 @@ class Device:
 
     def local_changes(self) -> dict[str, Any]:
         changes: dict[str, Any] = {}
-        for table, records in self.store.items():
+        for table in schema.tables(self.version):  # as WatermelonDB: the tables of its own schema
+            records = self.store[table]
             ops: dict[str, list[Any]] = {"created": [], "updated": [], "deleted": []}
             for record in records.values():
                 if record["_status"] == "created":

@@ -224,7 +224,7 @@ async def cut_push(app: Any, phone: Phone) -> int | None:
     changes = phone.device.local_changes()
     if not any(any(ops.values()) for ops in changes.values()):
         return None
-    url = f"/api/v1/sync/push?last_pulled_at={phone.device.last_pulled_at or 0}&schema_version=2"
+    url = f"/api/v1/sync/push?last_pulled_at={phone.device.last_pulled_at or 0}&schema_version={phone.device.version}"
     return await cut_upload(app, url, phone.device.headers, json.dumps(changes).encode())
 
 

@@ -90,8 +90,20 @@ async def test_schema_is_app_schema_with_migrations(client) -> None:
         for column in table["columns"]:
             assert column["type"] in ("string", "number", "boolean")
             assert set(column) <= {"name", "type", "isOptional", "isIndexed"}
-    [step] = body["migrations"]
-    assert step["toVersion"] == 2
+    step, step_3 = body["migrations"]
+    assert step["toVersion"] == 2 and step_3["toVersion"] == 3
+    # version 3 creates the (read-only) emergency contacts table, whole
+    [create] = step_3["steps"]
+    assert create["type"] == "create_table" and create["schema"]["name"] == "emergency_contacts"
+    assert [c["name"] for c in create["schema"]["columns"]] == [
+        "resident_id",
+        "name",
+        "relation",
+        "phone",
+        "priority",
+        "created_at",
+        "updated_at",
+    ]
     assert {
         "type": "add_columns",
         "table": "contact_notes",
