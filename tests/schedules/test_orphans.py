@@ -269,7 +269,6 @@ async def test_a_coordinator_who_resolved_the_alert_is_told_again_while_nobody_c
     assert [a.status for a in found] == ["resolved", "open"]
 
 
-@pytest.mark.postgres_only
 async def test_two_workers_and_a_request_at_once_raise_one_alert_per_resident(db, settings, town) -> None:
     plan_ids = [await _legacy_plan(db, town.alone), await _legacy_plan(db, town.unseen)]
     first = create_db_config(settings.model_copy(update={"db_pool_disabled": False}))

@@ -232,7 +232,6 @@ async def test_closing_resolves_the_campaigns_open_alerts_and_stops_their_ladder
     assert await _campaign_messages(db, campaign_id) == before
 
 
-@pytest.mark.postgres_only
 async def test_two_coordinators_closing_at_once_get_the_same_tally(client, db, quake) -> None:
     campaign_id = await _start(client, quake)
     await _note(db, quake, "well", 10, ContactOutcome.MET_WELL)
