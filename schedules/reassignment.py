@@ -107,7 +107,8 @@ async def residents_assigned_to(session: AsyncSession, user_ids: Iterable[str]) 
 
 async def follow_sight(session: AsyncSession, resident_ids: Iterable[str]) -> int:
     """Move every future visit and live plan of these residents off assignees who may not see the
-    resident now. Returns how many visits and plans changed."""
+    resident now, and give those with no assignee the next visitor; residents nobody can visit get
+    their one alert. Returns how many visits and plans changed."""
     ids = sorted(set(resident_ids))
     if not ids:
         return 0
