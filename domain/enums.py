@@ -126,6 +126,7 @@ class AlertResolution(StrEnum):
     HANDLED = "handled"
     FALSE_ALARM = "false_alarm"
     RESIDENT_ENDED = "resident_ended"
+    CAMPAIGN_CLOSED = "campaign_closed"  # a safety check closed before this resident was reached
 
 
 class DeliveryStatus(StrEnum):

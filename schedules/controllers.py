@@ -29,7 +29,7 @@ from domain.enums import Role, VisitStatus
 from domain.errors import FieldError, Forbidden, InvalidInput, NotFound
 from domain.models import District, Organisation, Resident, SafetyCheckCampaign, Visit, VisitPlan
 from domain.org_settings import OrgRules, merged, rules_for, timezone_of
-from schedules import campaigns, ladder, plans
+from schedules import campaign_close, campaigns, ladder, plans
 from schedules.recurrence import Cadence, next_occurrences, off_loop, validate_cadence, validate_rrule
 from schedules.schemas import (
     CampaignIn,
@@ -452,6 +452,22 @@ class SafetyCheckController(Controller):
             raise Forbidden()
         return await _campaign_out(db_session, campaign, principal)
 
+    @post("/{campaign_id:str}/close", status_code=HTTP_200_OK, operation_id="closeSafetyCheck")
+    async def close(self, principal: Principal, db_session: AsyncSession, campaign_id: str) -> CampaignOut:
+        """Close the campaign (coordinators): no more reminders or alerts for it, its visits not yet
+        made are cancelled, and the final tally (residents, confirmed safe, needing help,
+        unreachable, not checked, per district) is stored and answered. Closing again answers the
+        same tally."""
+        require_role(principal, Role.COORDINATOR)
+        campaign = await db_session.get(SafetyCheckCampaign, campaign_id)
+        if campaign is None or campaign.org_id != principal.org_id:
+            raise NotFound()
+        closed_now = await campaign_close.close_campaign(db_session, campaign, principal.user_id)
+        audit.record(
+            db_session, principal, "close", "safety_check", campaign.id, already_closed=not closed_now
+        )
+        return await _campaign_out(db_session, campaign, principal)
+
 
 def _may_see(principal: Principal, campaign: SafetyCheckCampaign) -> bool:
     return any(may_plan_for_district(principal, d) for d in campaign.district_ids)
@@ -467,6 +483,9 @@ async def _campaign_out(
         started_at=campaign.started_at,
         due_at=campaign.due_at,
         closed_at=campaign.closed_at,
+        closed_by=campaign.closed_by,
+        # The stored tally counts every resident of the campaign: for coordinators only.
+        final_tally=campaign.final_tally if principal.is_coordinator else None,
         # Figures only over the residents the caller may see (district and consent).
         progress=await campaigns.progress(session, campaign, plannable_residents(principal)),
     )

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.clock import utcnow
 from domain.db import session_scope
-from domain.enums import AlertStatus, PlanStatus, ResidentStatus, VisitStatus
+from domain.enums import AlertStatus, PlanStatus, ResidentStatus
 from domain.models import Alert, Organisation, Resident, Visit, VisitPlan
 from domain.org_settings import OrgRules, rules_for
 from schedules import alerting, ladder, plans, reassignment
@@ -30,8 +30,12 @@ MAX_BATCHES = 10_000  # a guard: a run always ends
 
 
 def _claim(session: AsyncSession, query: Select[Any], *of: Any) -> Select[Any]:
+    # FOR NO KEY UPDATE: a claim must not block the foreign-key checks of rows that merely point at
+    # the claimed one (an alert or a note about a claimed resident, written by a request), or the
+    # two deadlock on PostgreSQL: the request waits for the claim while the job waits for the
+    # request's uncommitted alert under the same cause key.
     if session.get_bind().dialect.name == "postgresql":
-        return query.with_for_update(skip_locked=True, of=of or None)
+        return query.with_for_update(skip_locked=True, of=of or None, key_share=True)
     return query
 
 
@@ -218,8 +222,10 @@ async def detect_contact_gaps(db_config: SQLAlchemyAsyncConfig, batch: int = BAT
 
 async def follow_sight(db_config: SQLAlchemyAsyncConfig, batch: int = BATCH) -> int:
     """Time changes sight too (a consent expires at local midnight): move future visits and live
-    plans off assignees who may no longer see their resident. Residents are claimed in id order,
-    a batch per transaction; rows already right are left alone, so a second run changes nothing."""
+    plans off assignees who may no longer see their resident, and give orphans (no assignee) the
+    next person who can visit, else one `nobody_can_visit` alert per resident. Residents are
+    claimed in id order, a batch per transaction; rows already right are left alone, so a second
+    run changes nothing."""
     moved = 0
     for org_id in await _org_ids(db_config):
         after = ""
@@ -227,21 +233,15 @@ async def follow_sight(db_config: SQLAlchemyAsyncConfig, batch: int = BATCH) -> 
         async def work(session: AsyncSession, org_id: str = org_id) -> int:
             nonlocal moved, after
             now = utcnow()
-            has_assignee = or_(
+            to_check = or_(
                 exists(
                     select(Visit.id).where(
-                        Visit.resident_id == Resident.id,
-                        Visit.status == VisitStatus.PLANNED,
-                        Visit.deleted_at.is_(None),
-                        Visit.due_end > now,
-                        Visit.assignee_id.is_not(None),
+                        Visit.resident_id == Resident.id, *reassignment.future_visits_to_check(now)
                     )
                 ),
                 exists(
                     select(VisitPlan.id).where(
-                        VisitPlan.resident_id == Resident.id,
-                        VisitPlan.status != PlanStatus.ENDED,
-                        VisitPlan.assignee_id.is_not(None),
+                        VisitPlan.resident_id == Resident.id, *reassignment.plans_to_check()
                     )
                 ),
             )
@@ -252,7 +252,7 @@ async def follow_sight(db_config: SQLAlchemyAsyncConfig, batch: int = BATCH) -> 
                     Resident.deleted_at.is_(None),
                     Resident.status != ResidentStatus.ENDED,
                     Resident.id > after,
-                    has_assignee,
+                    to_check,
                 )
                 .order_by(Resident.id)
                 .limit(batch)

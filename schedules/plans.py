@@ -18,15 +18,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import feed
-from domain.access import who_may_see, why_hidden
 from domain.base import new_id
 from domain.clock import utcnow
 from domain.enums import HolidayRule, PlanStatus, ResidentStatus, VisitKind, VisitStatus
-from domain.errors import Conflict, FieldError, InvalidInput
+from domain.errors import Conflict
 from domain.events import on_resident_status_changed
-from domain.models import Organisation, Resident, User, Visit, VisitPlan
+from domain.models import Organisation, Resident, Visit, VisitPlan
 from domain.org_settings import rules_for, timezone_of
 from schedules import ladder
+from schedules.assignees import plan_assignee
 from schedules.recurrence import (
     MAX_WINDOW_DAYS,
     Cadence,
@@ -69,31 +69,12 @@ def cadence_of(plan: VisitPlan, closures: Closures = Closures()) -> Cadence:
     )
 
 
-async def check_assignee(
-    session: AsyncSession, org_id: str, assignee_id: str | None, resident_id: str
-) -> None:
-    """The assignee must be an active user of the organisation who may see the resident: a visit
-    must never send somebody a resident's name that consent keeps from them (422 says why)."""
-    if assignee_id is None:
-        return
-    user = await session.get(User, assignee_id)
-    if user is None or user.org_id != org_id or not user.active:
-        raise InvalidInput.field("assignee_id", "plan.assignee_unknown")
-    if not await who_may_see(session, [(assignee_id, resident_id)]):
-        resident = await session.get_one(Resident, resident_id)
-        why = await why_hidden(session, user, resident)
-        raise InvalidInput(
-            errors=[FieldError("assignee_id", why, {})],
-            status=422,
-        )
-
-
 async def create_plan(
     session: AsyncSession, org: Organisation, resident: Resident, fields: dict[str, Any], actor_id: str
 ) -> VisitPlan:
     plan = VisitPlan(org_id=org.id, resident_id=resident.id, created_by=actor_id, revision=1, **fields)
     await off_loop(validate_cadence, cadence_of(plan))
-    await check_assignee(session, org.id, plan.assignee_id, plan.resident_id)
+    plan.assignee_id = await plan_assignee(session, org.id, resident, plan.assignee_id)
     session.add(plan)
     await session.flush()
     await expand_plan(session, plan, org, utcnow())
@@ -105,16 +86,19 @@ async def update_plan(
 ) -> VisitPlan:
     if plan.status == PlanStatus.ENDED:
         raise Conflict("plan.ended")
+    before = plan.assignee_id
     for name, value in changes.items():
         setattr(plan, name, value)
     await off_loop(validate_cadence, cadence_of(plan))
-    await check_assignee(session, org.id, plan.assignee_id, plan.resident_id)
+    # An assignee set to null (or a plan stored without one) goes back to the resident's visitor.
+    resident = await session.get_one(Resident, plan.resident_id)
+    plan.assignee_id = await plan_assignee(session, org.id, resident, plan.assignee_id)
     now = utcnow()
     if any(name in CADENCE_FIELDS for name in changes):
         plan.revision += 1
         await cancel_future_visits(session, plan, now, started_too=False)
         plan.expanded_until = None
-    elif "assignee_id" in changes:
+    elif plan.assignee_id != before:
         await _reassign_future_visits(session, plan, now)
     await session.flush()
     if plan.status == PlanStatus.ACTIVE:

@@ -7,9 +7,16 @@ an active primary assignment, then a backup, who may see the resident). When nob
 assignee is cleared and the coordinators get one `nobody_can_visit` alert for the resident (one
 open at a time: its cause key counts the earlier ones, the unique key decides a race).
 
+Orphans are repaired the same way: plans and their future visits with no assignee at all (stored
+before every plan had to have one, or left with nobody when sight was lost) are given the next
+person who can visit as soon as there is one (an assignment made, consent given) — else the
+resident has its one open `nobody_can_visit` alert. Safety-check visits nobody can make are the
+campaign's to report (`schedules.campaigns`), not this alert's.
+
 Two triggers: changes made by people call `domain.events.sight_changed` in their own transaction
 (consent, assignments, districts, users), and the periodic job `jobs.follow_sight` catches what time
-changes (a consent that expires at local midnight). Running either twice changes nothing.
+changes (a consent that expires at local midnight) and orphans. Running either twice changes
+nothing.
 """
 
 from __future__ import annotations
@@ -24,8 +31,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain import alerts as alert_lifecycle
 from domain.access import who_may_see
 from domain.clock import utcnow
-from domain.enums import AlertResolution, AlertSeverity, AlertStatus, PlanStatus, ResidentStatus, VisitStatus
+from domain.enums import (
+    AlertResolution,
+    AlertSeverity,
+    AlertStatus,
+    PlanStatus,
+    ResidentStatus,
+    VisitKind,
+    VisitStatus,
+)
 from domain.events import on_sight_changed
+from domain.i18n import register
 from domain.models import Alert, Organisation, Resident, Visit, VisitPlan
 from domain.org_settings import rules_for
 from schedules import audience
@@ -33,6 +49,18 @@ from schedules import audience
 log = logging.getLogger("mimamori.schedules")
 
 NOBODY_CAN_VISIT = "nobody_can_visit"
+UNASSIGNED_BODY = f"notify.alert.{NOBODY_CAN_VISIT}.unassigned_body"
+
+register(
+    {
+        UNASSIGNED_BODY: {
+            "ja": "訪問計画に担当者がいないため、予定の訪問を誰も行いません。担当者が割り当てられていないか、"
+            "割り当てられた人がこの対象者を閲覧できません。担当を割り当ててください。",
+            "en": "The visit plan has no assignee, so nobody will make the planned visits: nobody is "
+            "assigned to this resident, or those assigned may not see them. Please assign somebody.",
+        },
+    }
+)
 
 
 def _future_visits(now: datetime) -> tuple[ColumnElement[bool], ...]:
@@ -50,6 +78,22 @@ def _live_plans() -> tuple[ColumnElement[bool], ...]:
     return (VisitPlan.status != PlanStatus.ENDED, VisitPlan.assignee_id.is_not(None))
 
 
+def future_visits_to_check(now: datetime) -> tuple[ColumnElement[bool], ...]:
+    """Visits still to be made whose assignee must be checked: those naming one, and orphans (no
+    assignee) other than safety checks."""
+    return (
+        Visit.status == VisitStatus.PLANNED,
+        Visit.deleted_at.is_(None),
+        Visit.due_end > now,
+        or_(Visit.assignee_id.is_not(None), Visit.kind != VisitKind.SAFETY_CHECK),
+    )
+
+
+def plans_to_check() -> tuple[ColumnElement[bool], ...]:
+    """Plans not ended, with or without an assignee."""
+    return (VisitPlan.status != PlanStatus.ENDED,)
+
+
 async def residents_assigned_to(session: AsyncSession, user_ids: Iterable[str]) -> set[str]:
     """Residents with a future visit or a live plan assigned to one of these users."""
     ids = sorted(set(user_ids))
@@ -63,7 +107,8 @@ async def residents_assigned_to(session: AsyncSession, user_ids: Iterable[str]) 
 
 async def follow_sight(session: AsyncSession, resident_ids: Iterable[str]) -> int:
     """Move every future visit and live plan of these residents off assignees who may not see the
-    resident now. Returns how many visits and plans changed."""
+    resident now, and give those with no assignee the next visitor; residents nobody can visit get
+    their one alert. Returns how many visits and plans changed."""
     ids = sorted(set(resident_ids))
     if not ids:
         return 0
@@ -80,29 +125,42 @@ async def follow_sight(session: AsyncSession, resident_ids: Iterable[str]) -> in
         return 0
     await _close_when_somebody_can_visit(session, residents)
     visits = list(
-        await session.scalars(select(Visit).where(Visit.resident_id.in_(residents), *_future_visits(now)))
+        await session.scalars(
+            select(Visit)
+            .where(Visit.resident_id.in_(residents), *future_visits_to_check(now))
+            .order_by(Visit.id)
+        )
     )
     plans = list(
-        await session.scalars(select(VisitPlan).where(VisitPlan.resident_id.in_(residents), *_live_plans()))
+        await session.scalars(
+            select(VisitPlan)
+            .where(VisitPlan.resident_id.in_(residents), *plans_to_check())
+            .order_by(VisitPlan.id)
+        )
     )
-    pairs: set[tuple[str, str]] = {(v.assignee_id or "", v.resident_id) for v in visits}
-    pairs |= {(p.assignee_id or "", p.resident_id) for p in plans}
+    rows: list[Visit | VisitPlan] = [*visits, *plans]
+    pairs = {(row.assignee_id, row.resident_id) for row in rows if row.assignee_id}
     seeing = await who_may_see(session, pairs)
-    lost = {pair for pair in pairs if pair not in seeing}
-    if not lost:
+    stale = [
+        row for row in rows if row.assignee_id is None or (row.assignee_id, row.resident_id) not in seeing
+    ]
+    if not stale:
         return 0
-    affected = {resident_id for _, resident_id in lost}
+    affected = {row.resident_id for row in stale}
+    lost_sight = {row.resident_id for row in stale if row.assignee_id is not None}
     successor = await audience.next_visitor(session, affected)
     changed = 0
-    for row in [*visits, *plans]:
-        if (row.assignee_id, row.resident_id) in lost:
-            row.assignee_id = successor.get(row.resident_id)  # an ORM write: the feed carries it
+    for row in stale:
+        new = successor.get(row.resident_id)
+        if row.assignee_id != new:
+            row.assignee_id = new  # an ORM write: the feed carries it
             changed += 1
     await session.flush()
     for resident_id in sorted(affected - successor.keys()):
-        await _nobody_can_visit(session, residents[resident_id])
+        await _nobody_can_visit(session, residents[resident_id], lost_sight=resident_id in lost_sight)
     # Counts only: no personal data in logs.
-    log.info("assignees moved for lost sight: residents=%s rows=%s", len(affected), changed)
+    if changed:
+        log.info("assignees moved: residents=%s rows=%s", len(affected), changed)
     return changed
 
 
@@ -125,8 +183,9 @@ async def _close_when_somebody_can_visit(session: AsyncSession, residents: dict[
             await alert_lifecycle.resolve(session, alert, AlertResolution.HANDLED, note="somebody_can_visit")
 
 
-async def _nobody_can_visit(session: AsyncSession, resident: Resident) -> None:
-    """One open alert per resident, to the coordinators (they see the whole organisation)."""
+async def _nobody_can_visit(session: AsyncSession, resident: Resident, *, lost_sight: bool) -> None:
+    """One open alert per resident, to the coordinators (they see the whole organisation). Its body
+    says whether an assignee just lost sight or the visits never had anybody."""
     earlier = await session.scalar(
         select(func.count())
         .select_from(Alert)
@@ -161,7 +220,7 @@ async def _nobody_can_visit(session: AsyncSession, resident: Resident) -> None:
         await audience.coordinators_of(session, org.id, resident.district_id),
         kind=f"alert.{NOBODY_CAN_VISIT}",
         title_code=f"notify.alert.{NOBODY_CAN_VISIT}.title",
-        body_code=f"notify.alert.{NOBODY_CAN_VISIT}.body",
+        body_code=f"notify.alert.{NOBODY_CAN_VISIT}.body" if lost_sight else UNASSIGNED_BODY,
         params={"name": resident.name},
         not_before=audience.next_allowed(utcnow(), org, rules_for(org)),
         resident=resident,

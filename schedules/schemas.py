@@ -129,4 +129,10 @@ class CampaignOut(BaseModel):
     started_at: datetime
     due_at: datetime
     closed_at: datetime | None
+    closed_by: str | None = None
+    final_tally: dict[str, Any] | None = Field(
+        default=None,
+        description="Once closed, for coordinators: residents, needs_help, confirmed_safe, "
+        "unreachable, not_checked, by_district, follow_up_resident_ids, taken_at",
+    )
     progress: dict[str, Any]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from typing import Any
 
 from advanced_alchemy.types import JsonB
 from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, Time, UniqueConstraint
@@ -82,3 +83,6 @@ class SafetyCheckCampaign(IdMixin, OrgMixin, TimestampMixin, Base):
     due_at: Mapped[datetime]
     closed_at: Mapped[datetime | None] = mapped_column(default=None)
     created_by: Mapped[str | None] = mapped_column(String(ID_LENGTH), default=None)
+    closed_by: Mapped[str | None] = mapped_column(String(ID_LENGTH), default=None)
+    # Counts as they stood at closing (`schedules.campaign_close.tally`); answered again unchanged.
+    final_tally: Mapped[dict[str, Any] | None] = mapped_column(JsonB, default=None)

@@ -19,6 +19,14 @@ sent at the 09:00 run — the morning of; grace 24 h; escalation deadlines 4 / 8
              resolved by a phone call on 12 Nov; a second gap 14 days later, acknowledged at once
   G  medium  Fridays, visitor C — 6 Nov never recorded: asked, alerted after grace, climbs
   H  medium  Mondays with holidays skipped (23 Nov 勤労感謝の日 skipped), visitor V2 — on time
+  I  medium  Thursdays, an orphan plan stored without an assignee and nobody assigned: one
+             `nobody_can_visit` alert at the first sight check (03:00 on 1 Nov), however often the
+             check runs; V2 assigned on 3 Nov takes the plan and its visits at once, the alert
+             resolves `handled`; on time from then on
+  J  high    Wednesdays, visitor V — paused (入院) on 12 Nov: the 18 Nov visit is cancelled at once,
+             nobody is reminded or alerted; resumed on 20 Nov, on time on 25 Nov
+
+Every alert has its cause and every cause exactly one alert.
 """
 
 from __future__ import annotations
@@ -30,7 +38,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from api.residents import service as residents_service
+from api.residents.schemas import AssignmentIn, ResidentStatusIn
 from domain import alerts as alert_lifecycle
+from domain.access import principal_for
 from domain.clock import clock, utcnow
 from domain.enums import (
     AlertResolution,
@@ -104,6 +115,8 @@ async def _build_town(db):
             ("F", RiskLevel.HIGH),
             ("G", RiskLevel.MEDIUM),
             ("H", RiskLevel.MEDIUM),
+            ("I", RiskLevel.MEDIUM),
+            ("J", RiskLevel.HIGH),
         ):
             residents[key] = await make_resident(session, org, north, name=f"住民{key}", risk_level=risk)
             await give_consent(session, residents[key], ConsentRecipient.VOLUNTEERS)
@@ -117,6 +130,7 @@ async def _build_town(db):
             "E": ("FREQ=MONTHLY;BYMONTHDAY=10", "V", HolidayRule.SHIFT),
             "G": ("FREQ=WEEKLY;BYDAY=FR", "C", HolidayRule.SHIFT),
             "H": ("FREQ=WEEKLY;BYDAY=MO", "V2", HolidayRule.SKIP),
+            "J": ("FREQ=WEEKLY;BYDAY=WE", "V", HolidayRule.SHIFT),
         }
         plan_ids = {}
         for key, (rule, visitor, holiday_rule) in cadences.items():
@@ -137,6 +151,21 @@ async def _build_town(db):
                 people["K"].id,
             )
             plan_ids[key] = plan.id
+        # I's plan as stored before every plan needed an assignee: none, and nobody assigned.
+        orphan = VisitPlan(
+            org_id=org.id,
+            resident_id=residents["I"].id,
+            rrule="FREQ=WEEKLY;BYDAY=TH",
+            starts_on=date(2026, 11, 1),
+            window_start=time(10),
+            window_end=time(16),
+            holiday_rule=HolidayRule.SHIFT,
+            revision=1,
+        )
+        session.add(orphan)
+        await session.flush()
+        await plans.expand_plan(session, orphan, org, utcnow())
+        plan_ids["I"] = orphan.id
     return org, people, residents, plan_ids
 
 
@@ -180,6 +209,27 @@ async def test_a_month_in_a_small_town(db, db_config) -> None:
 
         return _go
 
+    async def as_coordinator(session):
+        coordinator = await session.get_one(type(people["K"]), people["K"].id)
+        return principal_for(coordinator, [], "Asia/Tokyo")
+
+    async def assign_i() -> None:
+        async with db() as session:
+            body = AssignmentIn(user_id=people["V2"].id)
+            await residents_service.create_assignment(
+                session, await as_coordinator(session), residents["I"].id, body
+            )
+
+    def set_status(key: str, status: str, reason: str | None = None) -> Callable[[], Awaitable[None]]:
+        async def _go() -> None:
+            async with db() as session:
+                body = ResidentStatusIn(status=status, reason=reason)
+                await residents_service.change_status(
+                    session, await as_coordinator(session), residents[key].id, body
+                )
+
+        return _go
+
     async def resume_e() -> None:
         async with db() as session:
             plan = await session.get_one(VisitPlan, plan_ids["E"])
@@ -193,8 +243,10 @@ async def test_a_month_in_a_small_town(db, db_config) -> None:
         "D": [jst(11, 11), jst(18, 11), jst(25, 11)],
         "G": [jst(13, 11), jst(20, 11), jst(27, 11)],
         "H": [jst(2, 11), jst(9, 11), jst(16, 11)],
+        "I": [jst(5, 11), jst(12, 11), jst(19, 11), jst(26, 11)],
+        "J": [jst(4, 11), jst(11, 11), jst(25, 11)],
     }
-    visitor = {"A": "V", "B": "C", "C": "V2", "D": "V", "E": "V", "G": "C", "H": "V2"}
+    visitor = {"A": "V", "B": "C", "C": "V2", "D": "V", "E": "V", "G": "C", "H": "V2", "I": "V2", "J": "V"}
     for key, moments in on_time.items():
         for moment in moments:
             events[moment].append(note(key, visitor[key], moment))
@@ -209,9 +261,12 @@ async def test_a_month_in_a_small_town(db, db_config) -> None:
     events[jst(20, 10)].append(resume_e)
     events[jst(12, 10)].append(note("F", "K", jst(12, 10), method=ContactMethod.PHONE))
     events[jst(26, 13)].append(acknowledge("contact_gap", "F"))
+    events[jst(3, 10)].append(assign_i)
+    events[jst(12, 10)].append(set_status("J", "paused", "入院"))
+    events[jst(20, 10)].append(set_status("J", "active"))
 
     # The month, hour by hour: events first, then the jobs as the scheduler runs them (the sweep
-    # every hour, the contact-gap check every three hours, expansion daily at 03:00).
+    # every hour, the contact-gap and sight checks every three hours, expansion daily at 03:00).
     moment = START
     while moment < END:
         moment += timedelta(hours=1)
@@ -223,6 +278,7 @@ async def test_a_month_in_a_small_town(db, db_config) -> None:
         await jobs.sweep(db_config)
         if moment.astimezone(JST).hour % 3 == 0:
             await jobs.detect_contact_gaps(db_config)
+            await jobs.follow_sight(db_config)
     assert not events, "every scripted event happened"
 
     async with db() as session:
@@ -253,6 +309,9 @@ async def test_a_month_in_a_small_town(db, db_config) -> None:
         + [("G", 6, "planned", missed)]
         + [("G", d, "planned", done) for d in (13, 20, 27)]
         + [("H", d, "planned", done) for d in (2, 9, 16)]  # 23 Nov (holiday) skipped
+        + [("I", d, "planned", done) for d in (5, 12, 19, 26)]
+        + [("J", 4, "planned", done), ("J", 11, "planned", done), ("J", 18, "planned", cancelled)]
+        + [("J", 25, "planned", cancelled), ("J", 25, "planned", done)]  # r1 at the pause, r2 on resuming
     )
     assert got == expected
     shifted = next(v for v in in_month if resident_of[v.resident_id] == "A")
@@ -263,7 +322,11 @@ async def test_a_month_in_a_small_town(db, db_config) -> None:
     horizon = date(2026, 11, 28) + timedelta(weeks=8)
     ahead = [v for v in visits if v.due_start >= END and v.status == VisitStatus.PLANNED]
     assert max(v.due_start.astimezone(JST).date() for v in ahead) <= horizon
-    assert {resident_of[v.resident_id] for v in ahead} == {"A", "B", "C", "D", "E", "G", "H"}
+    assert {resident_of[v.resident_id] for v in ahead} == {"A", "B", "C", "D", "E", "G", "H", "I", "J"}
+    # Every visit ahead has somebody who may make it: I's orphans went to V2 the moment V2 was assigned.
+    assert {v.assignee_id for v in ahead if resident_of[v.resident_id] == "I"} == {people["V2"].id}
+    i_visits = [v for v in in_month if resident_of[v.resident_id] == "I"]
+    assert {v.assignee_id for v in i_visits} == {people["V2"].id}
     e_visits = [(v.occurrence_key, str(v.status)) for v in visits if resident_of[v.resident_id] == "E"]
     assert ("2026-12-10/r1", cancelled) in e_visits and ("2026-12-10/r2", "planned") in e_visits
     assert e_plan.status == PlanStatus.ACTIVE and e_plan.revision == 2
@@ -277,7 +340,7 @@ async def test_a_month_in_a_small_town(db, db_config) -> None:
             if n.kind == kind
         )
 
-    plan_visits = [v for v in in_month if v.kind == VisitKind.PLANNED]
+    plan_visits = [v for v in in_month if v.kind == VisitKind.PLANNED and v.status != VisitStatus.CANCELLED]
     assert sent("visit.reminder_evening") == sorted(
         (
             visitor[resident_of[v.resident_id]],
@@ -294,7 +357,7 @@ async def test_a_month_in_a_small_town(db, db_config) -> None:
         )
         for v in plan_visits
     )
-    assert len(plan_visits) == 22
+    assert len(plan_visits) == 29  # J's cancelled visits had no reminders
     # Asked to record or sync when the window closed with nothing recorded.
     assert sent("visit.record_or_sync") == [
         ("C", "B", jst(11, 16)),
@@ -305,6 +368,8 @@ async def test_a_month_in_a_small_town(db, db_config) -> None:
     assert sorted((u, r) for u, r, _ in sent("plan.paused")) == [("C", "E"), ("K", "E")]
 
     # --- Alerts: exactly these, with their ladders and resolutions --------------------------------
+    nobody = [a for a in alerts if a.kind == "nobody_can_visit"]
+    alerts = [a for a in alerts if a.kind != "nobody_can_visit"]
     summary = [
         (
             a.kind,
@@ -325,6 +390,16 @@ async def test_a_month_in_a_small_town(db, db_config) -> None:
         ("emergency", "A", jst(24, 11), "acknowledged", None, 0, "urgent"),
         ("contact_gap", "F", jst(26, 12), "acknowledged", None, 0, "normal"),
     ]
+    assert [(a.kind, resident_of[a.resident_id], a.opened_at.astimezone(JST)) for a in nobody] == [
+        ("nobody_can_visit", "I", jst(1, 3))
+    ]
+    assert (nobody[0].status, nobody[0].resolution, nobody[0].resolved_at) == (
+        "resolved",
+        AlertResolution.HANDLED,
+        jst(3, 10),
+    )
+    # Every alert has a cause and every cause exactly one alert (the unique key, and the script).
+    assert len({a.cause_key for a in [*alerts, *nobody]}) == len(alerts) + len(nobody)
     by_kind = {(a.kind, resident_of[a.resident_id], a.opened_at.astimezone(JST).day): a for a in alerts}
     late = by_kind[("missed_visit", "C", 6)]
     # V2's phone had not synced since the window closed: "possibly not reported yet".
@@ -387,7 +462,8 @@ async def test_a_month_in_a_small_town(db, db_config) -> None:
     await jobs.expand_plans(db_config)
     await jobs.sweep(db_config)
     await jobs.detect_contact_gaps(db_config)
+    assert await jobs.follow_sight(db_config) == 0
     async with db() as session:
-        assert len(list(await session.scalars(select(Alert)))) == len(alerts)
+        assert len(list(await session.scalars(select(Alert)))) == len(alerts) + len(nobody)
         assert len(list(await session.scalars(select(Notification)))) == len(notifications)
         assert len(list(await session.scalars(select(Visit)))) == len(visits)

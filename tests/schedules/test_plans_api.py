@@ -76,6 +76,11 @@ async def test_coordinator_creates_plan_and_visits_are_expanded_eight_weeks(clie
 
 
 async def test_default_cadence_comes_from_the_risk_level(client, db, town) -> None:
+    async with db() as session:
+        south_comm = await make_user(
+            session, town["org"], Role.COMMISSIONER, "comm-s", districts=[town["south"]]
+        )
+        await assign(session, town["taro"], south_comm)  # the plans default to taro's watcher
     headers = await login(client, "coord")
     response = await client.post("/api/v1/plans", json={"resident_id": town["taro"].id}, headers=headers)
     assert response.status_code == 201, response.text
@@ -316,8 +321,11 @@ async def test_commissioner_cannot_plan_for_a_resident_without_consent(client, d
     async with db() as session:
         no_consent = await make_resident(session, town["org"], town["north"], name="佐藤 一郎")
     coordinator = await login(client, "coord")
+    # Nobody else may see this resident: the office itself makes the calls.
     created = await client.post(
-        "/api/v1/plans", json={"resident_id": no_consent.id, "rrule": "FREQ=WEEKLY"}, headers=coordinator
+        "/api/v1/plans",
+        json={"resident_id": no_consent.id, "rrule": "FREQ=WEEKLY", "assignee_id": town["coord"].id},
+        headers=coordinator,
     )
     assert created.status_code == 201, created.text
     commissioner = await login(client, "comm", device_id="comm-phone")

@@ -20,7 +20,7 @@ from domain.enums import ConsentRecipient, HolidayRule, RiskLevel, Role
 from domain.errors import InvalidInput
 from schedules import recurrence
 from schedules.recurrence import Cadence, RuleTooExpensive, next_occurrences, validate_cadence
-from tests.factories import give_consent, login, make_district, make_org, make_resident, make_user
+from tests.factories import assign, give_consent, login, make_district, make_org, make_resident, make_user
 
 NOW = datetime(2026, 10, 1, 0, 0, tzinfo=UTC)
 # The two rules, verbatim in kind: 34.8 s and 177 s on the landed code.
@@ -113,9 +113,10 @@ async def town(db):
         org = await make_org(session)
         north = await make_district(session, org, "北地区")
         await make_user(session, org, Role.COORDINATOR, "coord")
-        await make_user(session, org, Role.COMMISSIONER, "comm", districts=[north])
+        comm = await make_user(session, org, Role.COMMISSIONER, "comm", districts=[north])
         hanako = await make_resident(session, org, north, risk_level=RiskLevel.HIGH)
         await give_consent(session, hanako, ConsentRecipient.DISTRICT_COMMISSIONER)
+        await assign(session, hanako, comm)  # plans default to her watcher
     return {"hanako": hanako}
 
 
