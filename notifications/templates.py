@@ -238,6 +238,12 @@ register(
             "en": "The assignee may no longer see this resident (consent, assignment or district "
             "changed). Future visits have no assignee: please assign somebody.",
         },
+        "notify.alert.nobody_can_visit.unassigned_body": {
+            "ja": "訪問計画に担当者がいないため、予定の訪問を誰も行いません。担当者が割り当てられていないか、"
+            "割り当てられた人がこの対象者を閲覧できません。担当を割り当ててください。",
+            "en": "The visit plan has no assignee, so nobody will make the planned visits: nobody is "
+            "assigned to this resident, or those assigned may not see them. Please assign somebody.",
+        },
         "notify.alert.false_alarm.title": {
             "ja": "【解除】{name}さんの連絡記録が届きました",
             "en": "[Cleared] Contact with {name} was recorded",

@@ -41,7 +41,6 @@ from domain.enums import (
     VisitStatus,
 )
 from domain.events import on_sight_changed
-from domain.i18n import register
 from domain.models import Alert, Organisation, Resident, Visit, VisitPlan
 from domain.org_settings import rules_for
 from schedules import audience
@@ -49,18 +48,7 @@ from schedules import audience
 log = logging.getLogger("mimamori.schedules")
 
 NOBODY_CAN_VISIT = "nobody_can_visit"
-UNASSIGNED_BODY = f"notify.alert.{NOBODY_CAN_VISIT}.unassigned_body"
-
-register(
-    {
-        UNASSIGNED_BODY: {
-            "ja": "訪問計画に担当者がいないため、予定の訪問を誰も行いません。担当者が割り当てられていないか、"
-            "割り当てられた人がこの対象者を閲覧できません。担当を割り当ててください。",
-            "en": "The visit plan has no assignee, so nobody will make the planned visits: nobody is "
-            "assigned to this resident, or those assigned may not see them. Please assign somebody.",
-        },
-    }
-)
+UNASSIGNED_BODY = f"notify.alert.{NOBODY_CAN_VISIT}.unassigned_body"  # text in notifications.templates
 
 
 def _future_visits(now: datetime) -> tuple[ColumnElement[bool], ...]:
