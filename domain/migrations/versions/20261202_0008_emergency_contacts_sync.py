@@ -1,7 +1,7 @@
 """emergency contacts sync: an (org_id, feed_seq) index, as every phone table has
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 Create Date: 2026-12-02
 
 Emergency contacts become a phone table in sync schema version 3; every pull reads the newest feed
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0008"
-down_revision: str | None = "0005"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
