@@ -1,0 +1,106 @@
+"""Console sign-in: the same accounts and password check as the phones, a cookie session of its own
+with CSRF protection, sign-out and expiry."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from domain.clock import clock
+from domain.models import ConsoleSession, LoginThrottle
+from tests.console.conftest import csrf_from, sign_in
+from tests.factories import login
+
+
+async def test_root_leads_to_the_console_and_the_console_to_sign_in(client, world):
+    response = await client.get("/", follow_redirects=False)
+    assert response.status_code == 302 and response.headers["location"] == "/console"
+    response = await client.get("/console", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/console/sign-in"
+
+
+async def test_sign_in_page_is_japanese_by_default_and_english_on_request(client):
+    page = await client.get("/console/sign-in")
+    assert page.status_code == 200
+    assert '<html lang="ja">' in page.text and "ログインID" in page.text
+    assert 'for="login"' in page.text and 'for="password"' in page.text  # labelled fields
+    english = await client.get("/console/sign-in", headers={"Accept-Language": "en-GB,en;q=0.9,ja;q=0.5"})
+    assert '<html lang="en">' in english.text and "Password" in english.text
+
+
+async def test_sign_in_sets_a_cookie_session_and_shows_today(client, world):
+    await sign_in(client, "coord")
+    cookie = next(c for c in client.cookies.jar if c.name == "mimamori_console")
+    assert cookie.path == "/console"
+    assert cookie.has_nonstandard_attr("HttpOnly")
+    assert cookie.get_nonstandard_attr("SameSite", "").lower() == "lax"
+    assert not cookie.secure  # configurable: MIMAMORI_CONSOLE_SECURE_COOKIE (on in production)
+    page = await client.get("/console")
+    assert page.status_code == 200
+    assert "今日の対応" in page.text and "調整 花子" in page.text
+    assert page.headers["cache-control"] == "no-store"
+
+
+async def test_a_wrong_password_is_refused_and_counts_in_the_phones_throttle(client, world, db):
+    token = await csrf_from(client)
+    response = await client.post(
+        "/console/sign-in", data={"login": "coord", "password": "wrong-password", "_csrf": token}
+    )
+    assert response.status_code == 401
+    assert "ログインIDまたはパスワードが正しくありません" in response.text
+    assert "mimamori_console" not in {c.name for c in client.cookies.jar}
+    async with db() as session:
+        assert await session.scalar(select(func.count()).select_from(LoginThrottle)) > 0
+        assert await session.scalar(select(func.count()).select_from(ConsoleSession)) == 0
+
+
+async def test_sign_in_without_the_csrf_token_is_refused(client, world):
+    await client.get("/console/sign-in")  # has the CSRF cookie, but posts no token
+    response = await client.post("/console/sign-in", data={"login": "coord", "password": "x"})
+    assert response.status_code == 403
+    assert "別のサイトから送信されました" in response.text
+
+
+async def test_a_phone_token_does_not_open_the_console(client, world):
+    headers = await login(client, "coord")
+    response = await client.get("/console", headers=headers, follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/console/sign-in"
+
+
+async def test_sign_out_ends_the_session_even_for_a_copied_cookie(client, world):
+    await sign_in(client, "coord")
+    copied = client.cookies.get("mimamori_console")
+    token = await csrf_from(client, "/console")
+    response = await client.post("/console/sign-out", data={"_csrf": token}, follow_redirects=False)
+    assert response.status_code == 303 and "/console/sign-in" in response.headers["location"]
+    client.cookies.set("mimamori_console", copied, path="/console")
+    response = await client.get("/console", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/console/sign-in"
+
+
+async def test_an_idle_session_expires_and_htmx_is_sent_to_sign_in(client, world):
+    await sign_in(client, "coord")
+    clock.advance(timedelta(minutes=121))  # idle limit: 120 minutes
+    response = await client.get("/console/alerts", headers={"HX-Request": "true"})
+    assert response.status_code == 401
+    assert response.headers["hx-redirect"] == "/console/sign-in"
+
+
+async def test_an_active_session_still_ends_at_its_absolute_limit(client, world):
+    await sign_in(client, "coord")
+    for _ in range(12):
+        clock.advance(timedelta(minutes=59))
+        assert (await client.get("/console", follow_redirects=False)).status_code == 200
+    clock.advance(timedelta(minutes=13))  # 12 h after sign-in
+    assert (await client.get("/console", follow_redirects=False)).status_code == 303
+
+
+async def test_deactivating_the_person_ends_their_console_session(client, world):
+    await sign_in(client, "comm")
+    coordinator = await login(client, "coord")
+    response = await client.patch(
+        f"/api/v1/users/{world.commissioner.id}", json={"active": False}, headers=coordinator
+    )
+    assert response.status_code == 200, response.text
+    assert (await client.get("/console", follow_redirects=False)).status_code == 303
