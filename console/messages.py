@@ -58,6 +58,7 @@ register(
         "console.alert.no_assignee": {"ja": "未割り当て", "en": "nobody assigned"},
         "console.alert.last_sync": {"ja": "担当者の端末の最終同期", "en": "Assignee's phone last synced"},
         "console.alert.never_synced": {"ja": "同期なし", "en": "never"},
+        "console.alert.handling": {"ja": "対応状況", "en": "Handling"},
         "console.alert.acknowledged_by": {
             "ja": "{name} さんが {time} に対応開始",
             "en": "{name} took it on at {time}",

@@ -1,0 +1,123 @@
+"""The console in a real browser: Debian's Chromium driven by Playwright against a live server.
+Sign in, watch a new alert arrive without reloading, acknowledge one with the keyboard alone.
+
+Skips when Chromium (/usr/bin/chromium) or Playwright is missing, except under CI (CI=true),
+where the test must run: .ci/run installs Chromium. Screenshots go to var/screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from domain import alerts as lifecycle
+from domain.enums import AlertSeverity, AlertStatus
+from domain.models import Alert
+from tests.conftest import UNDER_CI
+from tests.factories import PASSWORD
+from tests.live_server import serving
+
+CHROMIUM = Path(os.environ.get("MIMAMORI_TEST_CHROMIUM", "/usr/bin/chromium"))
+SCREENSHOTS = Path("var/screenshots")
+
+
+def _unavailable(reason: str) -> None:
+    if UNDER_CI:
+        pytest.fail(
+            f"{reason} — under CI the browser test must run (.ci/run installs chromium)", pytrace=False
+        )
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def async_playwright():
+    if not CHROMIUM.exists():
+        _unavailable(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+    try:
+        from playwright.async_api import async_playwright
+    except ImportError:
+        _unavailable("Playwright is not installed (pip install -e '.[dev]')")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return async_playwright
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])  # the browser's part does not depend on the database
+async def test_sign_in_see_a_new_alert_live_and_acknowledge_with_the_keyboard(
+    app, world, db, async_playwright, monkeypatch
+):
+    monkeypatch.setenv("MIMAMORI_PUSH_STREAM_POLL_SECONDS", "0.5")
+    from notifications.config import push_settings
+
+    push_settings.cache_clear()
+    try:
+        with serving(app) as base:
+            async with async_playwright() as pw:
+                browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+                page = await browser.new_page(locale="ja-JP")
+                await page.goto(f"{base}/console")
+                assert page.url.endswith("/console/sign-in")
+                assert await page.get_attribute("html", "lang") == "ja"
+
+                await page.get_by_label("ログインID").fill("coord")
+                await page.get_by_label("パスワード").fill(PASSWORD)
+                await page.get_by_label("パスワード").press("Enter")
+                await page.get_by_role("heading", name="今日の対応").wait_for()
+                await page.get_by_text("未対応のアラート（2件）").wait_for()
+                # Let the live stream connect before an alert is raised.
+                await page.wait_for_function(
+                    "() => document.querySelector('[sse-connect]') && window.htmx && true"
+                )
+                await page.wait_for_timeout(1500)
+
+                # A sweep raises a new alert: it appears without a reload.
+                async with db() as session:
+                    await lifecycle.open_alert(
+                        session,
+                        org_id=world.org.id,
+                        kind="no_answer_twice",
+                        cause_key="no-answer:live",
+                        resident_id=world.resident.id,
+                        severity=AlertSeverity.HIGH,
+                    )
+                await page.get_by_text("未対応のアラート（3件）").wait_for(timeout=15_000)
+                await page.get_by_text("2回続けて応答なし").wait_for()
+                await page.screenshot(path=str(SCREENSHOTS / "console-today-ja.png"), full_page=True)
+
+                # Keyboard only: Tab to the missed alert's "対応します" button, press Enter.
+                target = f"#alert-{world.missed.id} button"
+                for _ in range(60):
+                    await page.keyboard.press("Tab")
+                    if await page.evaluate(
+                        "(sel) => document.activeElement === document.querySelector(sel)", target
+                    ):
+                        break
+                else:
+                    pytest.fail("the acknowledge button cannot be reached with Tab")
+                outline = await page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
+                assert outline != "none"  # focus is visible
+                await page.keyboard.press("Enter")
+
+                await page.get_by_text("山田 花子 さんのアラートを対応中にしました。").wait_for()
+                await page.get_by_text("対応中のアラート（1件）").wait_for()
+                # Focus moved to the message that says what happened, not lost to the page.
+                assert await page.evaluate("() => document.activeElement.id") == "flash"
+                await page.screenshot(
+                    path=str(SCREENSHOTS / "console-today-acknowledged-ja.png"), full_page=True
+                )
+
+                # 200 % zoom on a 1280-pixel screen is a 640-pixel-wide page: it reflows, no
+                # sideways scrolling, and the controls are still there.
+                await page.set_viewport_size({"width": 640, "height": 900})
+                assert await page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+                await page.get_by_role("button", name="ログアウト").wait_for()
+                await page.screenshot(path=str(SCREENSHOTS / "console-today-640px-ja.png"), full_page=True)
+                await browser.close()
+    finally:
+        push_settings.cache_clear()
+
+    async with db() as session:
+        alert = await session.get(Alert, world.missed.id)
+        assert alert.status == AlertStatus.ACKNOWLEDGED
+        assert alert.acknowledged_by == world.coordinator.id
