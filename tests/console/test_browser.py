@@ -45,7 +45,7 @@ def async_playwright():
 
 @pytest.mark.parametrize("backend", ["sqlite"])  # the browser's part does not depend on the database
 async def test_sign_in_see_a_new_alert_live_and_acknowledge_with_the_keyboard(
-    app, world, db, async_playwright, monkeypatch
+    async_playwright, app, world, db, monkeypatch
 ):
     monkeypatch.setenv("MIMAMORI_PUSH_STREAM_POLL_SECONDS", "0.5")
     from notifications.config import push_settings
@@ -56,6 +56,9 @@ async def test_sign_in_see_a_new_alert_live_and_acknowledge_with_the_keyboard(
             async with async_playwright() as pw:
                 browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
                 page = await browser.new_page(locale="ja-JP")
+                problems: list[str] = []  # script errors and refused loads (the strict CSP)
+                page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+                page.on("pageerror", lambda exc: problems.append(str(exc)))
                 await page.goto(f"{base}/console")
                 assert page.url.endswith("/console/sign-in")
                 assert await page.get_attribute("html", "lang") == "ja"
@@ -102,7 +105,7 @@ async def test_sign_in_see_a_new_alert_live_and_acknowledge_with_the_keyboard(
                 await page.get_by_text("山田 花子 さんのアラートを対応中にしました。").wait_for()
                 await page.get_by_text("対応中のアラート（1件）").wait_for()
                 # Focus moved to the message that says what happened, not lost to the page.
-                assert await page.evaluate("() => document.activeElement.id") == "flash"
+                await page.wait_for_function("() => document.activeElement.id === 'flash'", timeout=5_000)
                 await page.screenshot(
                     path=str(SCREENSHOTS / "console-today-acknowledged-ja.png"), full_page=True
                 )
@@ -114,6 +117,7 @@ async def test_sign_in_see_a_new_alert_live_and_acknowledge_with_the_keyboard(
                 await page.get_by_role("button", name="ログアウト").wait_for()
                 await page.screenshot(path=str(SCREENSHOTS / "console-today-640px-ja.png"), full_page=True)
                 await browser.close()
+                assert problems == []
     finally:
         push_settings.cache_clear()
 

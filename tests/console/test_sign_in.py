@@ -40,6 +40,7 @@ async def test_sign_in_sets_a_cookie_session_and_shows_today(client, world):
     assert page.status_code == 200
     assert "今日の対応" in page.text and "調整 花子" in page.text
     assert page.headers["cache-control"] == "no-store"
+    assert "script-src 'self'" in page.headers["content-security-policy"]  # own files only
 
 
 async def test_a_wrong_password_is_refused_and_counts_in_the_phones_throttle(client, world, db):
