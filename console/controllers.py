@@ -47,7 +47,10 @@ class SignInController(Controller):
     path = "/"
 
     @get("/sign-in", name="console.sign_in")
-    async def sign_in_form(self, request: Request[Any, Any, Any]) -> Template:
+    async def sign_in_form(self, request: Request[Any, Any, Any], db_session: AsyncSession) -> Response[Any]:
+        token = request.cookies.get(sessions.SESSION_COOKIE)
+        if token and await sessions.load(db_session, token, console_settings()) is not None:
+            return Redirect(HOME, status_code=303)  # already signed in
         return render(request, "sign_in.html.j2", None, notice=request.query_params.get("notice"))
 
     @post("/sign-in", status_code=303)

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from domain.clock import clock
 from domain.models import ConsoleSession, LoginThrottle
 from tests.console.conftest import csrf_from, sign_in
-from tests.factories import login
+from tests.factories import PASSWORD, login
 
 
 async def test_root_leads_to_the_console_and_the_console_to_sign_in(client, world):
@@ -105,3 +105,27 @@ async def test_deactivating_the_person_ends_their_console_session(client, world)
     )
     assert response.status_code == 200, response.text
     assert (await client.get("/console", follow_redirects=False)).status_code == 303
+
+
+async def test_failures_on_the_phone_api_slow_the_console_sign_in_too(client, world, settings):
+    settings.login_max_failures = 1  # the throttle reads the app's settings at each attempt
+    response = await client.post(
+        "/api/v1/auth/login",
+        json={"login": "coord", "password": "wrong-password", "device": {"id": "p", "platform": "android"}},
+    )
+    assert response.status_code == 401
+    token = await csrf_from(client)
+    response = await client.post(
+        "/console/sign-in",
+        data={"login": "coord", "password": PASSWORD, "_csrf": token},
+        follow_redirects=False,
+    )
+    assert response.status_code == 429
+    assert response.headers["retry-after"] == "1"
+    assert "ログインの失敗が続いたため、1秒後に再度お試しください。" in response.text
+
+
+async def test_the_sign_in_page_sends_a_signed_in_person_to_today(client, world):
+    await sign_in(client, "coord")
+    response = await client.get("/console/sign-in", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/console"

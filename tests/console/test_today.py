@@ -52,6 +52,7 @@ async def test_a_volunteer_is_sent_to_the_phone_app_and_sees_no_alerts(client, w
         assert name not in page.text
     lists = await client.get("/console/alerts", headers=HTMX)
     assert lists.status_code == 403
+    assert (await client.get("/console/alerts/stream")).status_code == 403
     for name in ("山田 花子", "佐藤 一郎", world.foreign_name):
         assert name not in lists.text
     token = await csrf_from(client, "/console")
