@@ -4,7 +4,7 @@ service), permissions through `domain.access`."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 from litestar import Controller, Request, Response, get, post
 from litestar.response import Redirect, ServerSentEvent, Template
@@ -14,7 +14,7 @@ from api.auth.service import check_credentials
 from api.proxy import client_address
 from console import sessions
 from console.config import console_settings
-from console.stream import console_alert_events
+from console.stream import console_alert_events, stream_slots
 from console.today import today
 from console.views import cookie, is_htmx, render
 from domain.access import Principal
@@ -24,12 +24,13 @@ from domain.principals import principal_of
 from domain.settings import Settings
 from notifications import alert_handling
 from notifications.config import push_settings
-from notifications.controllers import _stream_slots
+from notifications.schemas import ResolveIn
 from notifications.stream_slots import parse_last_event_id
 
 HOME = "/console"
 SIGN_IN = "/console/sign-in"
-RESOLUTIONS = ("contact_recorded", "handled", "false_alarm")  # what a person may choose (ResolveIn)
+# What a person may choose, and how long a note may be: the API's own rules (ResolveIn).
+RESOLUTIONS: tuple[str, ...] = get_args(ResolveIn.model_fields["resolution"].annotation)
 NOTE_MAX = 2000
 
 
@@ -135,7 +136,13 @@ class TodayController(Controller):
         if _volunteer(principal):
             # Volunteers work in the phone app; the console has nothing of theirs to show.
             return render(request, "volunteer.html.j2", principal)
-        return render(request, "today.html.j2", principal, today=await today(db_session, principal))
+        return render(
+            request,
+            "today.html.j2",
+            principal,
+            today=await today(db_session, principal),
+            resolutions=RESOLUTIONS,
+        )
 
     @get("/alerts", name="console.today_alerts")
     async def lists(
@@ -144,7 +151,13 @@ class TodayController(Controller):
         """The two alert lists alone: what HTMX fetches when the live feed says something changed."""
         if _volunteer(principal):
             raise Forbidden()
-        return render(request, "_alert_lists.html.j2", principal, today=await today(db_session, principal))
+        return render(
+            request,
+            "_alert_lists.html.j2",
+            principal,
+            today=await today(db_session, principal),
+            resolutions=RESOLUTIONS,
+        )
 
     @get("/alerts/stream", opt={"no_compression": True})  # gzip would hold the events back
     async def stream(self, request: Request[Any, Any, Any], principal: Principal) -> ServerSentEvent:
@@ -152,7 +165,7 @@ class TodayController(Controller):
             raise Forbidden()
         config = push_settings()
         last_event_id = parse_last_event_id(request.headers.get("last-event-id"))
-        slot = _stream_slots(request).acquire(principal, config)
+        slot = stream_slots(request.app.state).acquire(principal, config)
         return ServerSentEvent(
             console_alert_events(
                 request.app.state.db_config,
@@ -203,6 +216,7 @@ class TodayController(Controller):
             "_alert_lists.html.j2",
             principal,
             today=await today(db_session, principal),
+            resolutions=RESOLUTIONS,
             flash_code=message_code,
             flash_params={"name": resident_name or ""},
         )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from typing import Any
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from litestar.response import ServerSentEventMessage
@@ -22,7 +23,16 @@ from domain.access import Principal
 from domain.db import session_scope
 from notifications.alert_stream import changes_since, current_position
 from notifications.config import PushSettings
-from notifications.stream_slots import StreamSlot
+from notifications.stream_slots import StreamSlot, StreamSlots
+
+
+def stream_slots(state: Any) -> StreamSlots:
+    """The process's stream counter, the same one the API's alert stream takes its slots from
+    (`app.state.alert_stream_slots`), so that the caps count a person's console and phone streams
+    together."""
+    if getattr(state, "alert_stream_slots", None) is None:
+        state.alert_stream_slots = StreamSlots()
+    return state.alert_stream_slots  # type: ignore[no-any-return]
 
 
 async def console_alert_events(
