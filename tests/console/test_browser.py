@@ -1,5 +1,6 @@
 """The console in a real browser: Debian's Chromium driven by Playwright against a live server.
-Sign in, watch a new alert arrive without reloading, acknowledge one with the keyboard alone.
+Sign in, watch a new alert arrive without reloading, acknowledge and resolve one with the keyboard
+alone.
 
 Skips when Chromium (/usr/bin/chromium) or Playwright is missing, except under CI (CI=true),
 where the test must run: .ci/run installs Chromium. Screenshots go to var/screenshots/.
@@ -44,7 +45,7 @@ def async_playwright():
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])  # the browser's part does not depend on the database
-async def test_sign_in_see_a_new_alert_live_and_acknowledge_with_the_keyboard(
+async def test_sign_in_see_a_new_alert_live_acknowledge_and_resolve_with_the_keyboard(
     async_playwright, app, world, db, monkeypatch
 ):
     monkeypatch.setenv("MIMAMORI_PUSH_STREAM_POLL_SECONDS", "0.5")
@@ -89,15 +90,7 @@ async def test_sign_in_see_a_new_alert_live_and_acknowledge_with_the_keyboard(
                 await page.screenshot(path=str(SCREENSHOTS / "console-today-ja.png"), full_page=True)
 
                 # Keyboard only: Tab to the missed alert's "対応します" button, press Enter.
-                target = f"#alert-{world.missed.id} button"
-                for _ in range(60):
-                    await page.keyboard.press("Tab")
-                    if await page.evaluate(
-                        "(sel) => document.activeElement === document.querySelector(sel)", target
-                    ):
-                        break
-                else:
-                    pytest.fail("the acknowledge button cannot be reached with Tab")
+                await tab_to(page, f"#ack-{world.missed.id}")
                 outline = await page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
                 assert outline != "none"  # focus is visible
                 await page.keyboard.press("Enter")
@@ -109,6 +102,18 @@ async def test_sign_in_see_a_new_alert_live_and_acknowledge_with_the_keyboard(
                 await page.screenshot(
                     path=str(SCREENSHOTS / "console-today-acknowledged-ja.png"), full_page=True
                 )
+
+                # Resolve it, keyboard only: open "解決にする", pick the resolution, write a note.
+                await tab_to(page, f"#resolve-{world.missed.id}")
+                await page.keyboard.press("Enter")
+                await page.keyboard.press("Tab")  # the resolution (a native select)
+                assert await page.evaluate("() => document.activeElement.name") == "resolution"
+                await page.keyboard.press("Tab")
+                await page.keyboard.type("電話で無事を確認")
+                await page.keyboard.press("Tab")
+                await page.keyboard.press("Enter")
+                await page.get_by_text("山田 花子 さんのアラートを解決にしました。").wait_for()
+                await page.get_by_text("対応中のアラート（0件）").wait_for()
 
                 # 200 % zoom on a 1280-pixel screen is a 640-pixel-wide page: it reflows, no
                 # sideways scrolling, and the controls are still there.
@@ -123,5 +128,15 @@ async def test_sign_in_see_a_new_alert_live_and_acknowledge_with_the_keyboard(
 
     async with db() as session:
         alert = await session.get(Alert, world.missed.id)
-        assert alert.status == AlertStatus.ACKNOWLEDGED
         assert alert.acknowledged_by == world.coordinator.id
+        assert alert.status == AlertStatus.RESOLVED and alert.resolved_by == world.coordinator.id
+        assert alert.resolution_note == "電話で無事を確認"
+
+
+async def tab_to(page, selector: str, presses: int = 80) -> None:
+    """Press Tab until `selector` has the focus (what a keyboard user does)."""
+    for _ in range(presses):
+        await page.keyboard.press("Tab")
+        if await page.evaluate("(sel) => document.activeElement === document.querySelector(sel)", selector):
+            return
+    pytest.fail(f"{selector} cannot be reached with Tab")
