@@ -21,6 +21,8 @@ from tests.factories import PASSWORD
 from tests.live_server import serving
 
 CHROMIUM = Path(os.environ.get("MIMAMORI_TEST_CHROMIUM", "/usr/bin/chromium"))
+AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"  # npm axe-core, see VENDORED.md
+WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 SCREENSHOTS = Path("var/screenshots")
 
 
@@ -64,6 +66,7 @@ async def test_sign_in_see_a_new_alert_live_acknowledge_and_resolve_with_the_key
                 assert page.url.endswith("/console/sign-in")
                 assert await page.get_attribute("html", "lang") == "ja"
 
+                assert await serious_accessibility_problems(page) == []
                 await page.get_by_label("ログインID").fill("coord")
                 await page.get_by_label("パスワード").fill(PASSWORD)
                 await page.get_by_label("パスワード").press("Enter")
@@ -88,6 +91,7 @@ async def test_sign_in_see_a_new_alert_live_acknowledge_and_resolve_with_the_key
                 await page.get_by_text("未対応のアラート（3件）").wait_for(timeout=15_000)
                 await page.get_by_text("2回続けて応答なし").wait_for()
                 await page.screenshot(path=str(SCREENSHOTS / "console-today-ja.png"), full_page=True)
+                assert await serious_accessibility_problems(page) == []
 
                 # Keyboard only: Tab to the missed alert's "対応します" button, press Enter.
                 await tab_to(page, f"#ack-{world.missed.id}")
@@ -120,6 +124,7 @@ async def test_sign_in_see_a_new_alert_live_acknowledge_and_resolve_with_the_key
                 await page.set_viewport_size({"width": 640, "height": 900})
                 assert await page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
                 await page.get_by_role("button", name="ログアウト").wait_for()
+                assert await serious_accessibility_problems(page) == []
                 await page.screenshot(path=str(SCREENSHOTS / "console-today-640px-ja.png"), full_page=True)
                 await browser.close()
                 assert problems == []
@@ -131,6 +136,22 @@ async def test_sign_in_see_a_new_alert_live_acknowledge_and_resolve_with_the_key
         assert alert.acknowledged_by == world.coordinator.id
         assert alert.status == AlertStatus.RESOLVED and alert.resolved_by == world.coordinator.id
         assert alert.resolution_note == "電話で無事を確認"
+
+
+async def serious_accessibility_problems(page) -> list[str]:
+    """axe-core's WCAG 2.1 A/AA checks on the page as it is now: serious and critical findings."""
+    if not await page.evaluate("() => typeof window.axe === 'object'"):
+        # Through the DevTools protocol, not a <script>: the console's CSP allows no inline script.
+        await page.evaluate("() => {" + AXE.read_text() + "\n}")
+    return await page.evaluate(
+        """async (tags) => {
+            const result = await window.axe.run(document, {runOnly: {type: "tag", values: tags}});
+            return result.violations
+                .filter((v) => v.impact === "serious" || v.impact === "critical")
+                .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+        }""",
+        WCAG_AA,
+    )
 
 
 async def tab_to(page, selector: str, presses: int = 80) -> None:
