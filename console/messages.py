@@ -53,6 +53,7 @@ register(
         "console.alert.cause": {"ja": "理由", "en": "Cause"},
         "console.alert.opened": {"ja": "発生", "en": "Opened"},
         "console.alert.last_contact": {"ja": "最後の連絡", "en": "Last contact"},
+        "console.alert.last_contact_value": {"ja": "{time}（{outcome}）", "en": "{time} ({outcome})"},
         "console.alert.no_contact": {"ja": "記録なし", "en": "none recorded"},
         "console.alert.assignee": {"ja": "担当者", "en": "Assignee"},
         "console.alert.no_assignee": {"ja": "未割り当て", "en": "nobody assigned"},

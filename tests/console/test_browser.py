@@ -126,6 +126,20 @@ async def test_sign_in_see_a_new_alert_live_acknowledge_and_resolve_with_the_key
                 await page.get_by_role("button", name="ログアウト").wait_for()
                 assert await serious_accessibility_problems(page) == []
                 await page.screenshot(path=str(SCREENSHOTS / "console-today-640px-ja.png"), full_page=True)
+
+                # Sign out; a commissioner whose language setting is English sees their district.
+                await page.set_viewport_size({"width": 1280, "height": 900})
+                await page.get_by_role("button", name="ログアウト").click()
+                await page.get_by_text("ログアウトしました。").wait_for()
+                await page.get_by_label("ログインID").fill("comm")
+                await page.get_by_label("パスワード").fill(PASSWORD)
+                await page.get_by_role("button", name="ログイン").click()
+                await page.get_by_role("heading", name="Today").wait_for()
+                assert await page.get_attribute("html", "lang") == "en"
+                await page.get_by_text("Open alerts (1)").wait_for()
+                assert await page.get_by_text("佐藤 一郎").count() == 0  # another district
+                await page.screenshot(path=str(SCREENSHOTS / "console-today-en.png"), full_page=True)
+                assert await serious_accessibility_problems(page) == []
                 await browser.close()
                 assert problems == []
     finally:

@@ -38,7 +38,7 @@ async def test_commissioner_sees_only_their_district_in_english(client, world):
     await sign_in(client, "comm")  # their locale setting is English
     page = (await client.get("/console")).text
     assert '<html lang="en">' in page and "Open alerts (1)" in page
-    assert "山田 花子" in page
+    assert "山田 花子" in page and "25 Nov 2026 10:00 (no answer)" in page
     assert "佐藤 一郎" not in page and world.foreign_name not in page
 
 
