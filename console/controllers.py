@@ -28,6 +28,7 @@ from notifications.schemas import ResolveIn
 from notifications.stream_slots import parse_last_event_id
 
 HOME = "/console"
+PASSIVE = "console_passive"  # route opt: the page calls it by itself; not the person's activity
 SIGN_IN = "/console/sign-in"
 # What a person may choose, and how long a note may be: the API's own rules (ResolveIn).
 RESOLUTIONS: tuple[str, ...] = get_args(ResolveIn.model_fields["resolution"].annotation)
@@ -109,7 +110,10 @@ class SignInController(Controller):
 async def provide_console_principal(request: Request[Any, Any, Any], db_session: AsyncSession) -> Principal:
     """The console's `principal`: from the session cookie (never a bearer token)."""
     signed_in = await sessions.load(
-        db_session, request.cookies.get(sessions.SESSION_COOKIE), console_settings()
+        db_session,
+        request.cookies.get(sessions.SESSION_COOKIE),
+        console_settings(),
+        activity=not request.route_handler.opt.get(PASSIVE),
     )
     if signed_in is None:
         raise Unauthorized("console.session_ended")
@@ -144,7 +148,7 @@ class TodayController(Controller):
             resolutions=RESOLUTIONS,
         )
 
-    @get("/alerts", name="console.today_alerts")
+    @get("/alerts", name="console.today_alerts", opt={PASSIVE: True})
     async def lists(
         self, request: Request[Any, Any, Any], principal: Principal, db_session: AsyncSession
     ) -> Template:
@@ -159,7 +163,7 @@ class TodayController(Controller):
             resolutions=RESOLUTIONS,
         )
 
-    @get("/alerts/stream", opt={"no_compression": True})  # gzip would hold the events back
+    @get("/alerts/stream", opt={"no_compression": True, PASSIVE: True})  # gzip would hold events back
     async def stream(self, request: Request[Any, Any, Any], principal: Principal) -> ServerSentEvent:
         if _volunteer(principal):
             raise Forbidden()

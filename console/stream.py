@@ -4,7 +4,7 @@ are fetched through the same scoped query as the page).
 
 It follows the same change feed as the API's `/api/v1/alerts/stream` (`changes_since`), shares its
 per-process caps (`StreamSlots`), resumes from `Last-Event-ID`, and ends when its lifetime is over
-or the console session ends (sign-out, expiry, deactivation): then it sends `end`, which makes the
+or the console session ends (sign-out, expiry, idleness, deactivation): then it sends `end`, which makes the
 page stop reconnecting.
 """
 
@@ -19,6 +19,7 @@ from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from litestar.response import ServerSentEventMessage
 
 from console import sessions
+from console.config import ConsoleSettings, console_settings
 from domain.access import Principal
 from domain.db import session_scope
 from notifications.alert_stream import changes_since, current_position
@@ -43,7 +44,9 @@ async def console_alert_events(
     *,
     last_event_id: int | None,
     slot: StreamSlot,
+    console: ConsoleSettings | None = None,
 ) -> AsyncIterator[ServerSentEventMessage]:
+    console = console or console_settings()
     try:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + config.stream_max_seconds
@@ -55,7 +58,7 @@ async def console_alert_events(
         yield ServerSentEventMessage(event="ready", id=str(cursor), data=json.dumps({}), retry=3000)
         while loop.time() < deadline:
             async with session_scope(db_config) as session:
-                live = await sessions.still_live(session, session_id)
+                live = await sessions.still_live(session, session_id, console)
             if not live:
                 yield ServerSentEventMessage(event="end", data=json.dumps({"reason": "signed_out"}))
                 return

@@ -129,3 +129,22 @@ async def test_the_sign_in_page_sends_a_signed_in_person_to_today(client, world)
     await sign_in(client, "coord")
     response = await client.get("/console/sign-in", follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"] == "/console"
+
+
+async def test_live_refreshes_do_not_keep_an_unattended_screen_signed_in(client, world):
+    await sign_in(client, "coord")
+    for _ in range(3):  # the open page refreshes its lists by itself when alerts change
+        clock.advance(timedelta(minutes=30))
+        assert (await client.get("/console/alerts", headers={"HX-Request": "true"})).status_code == 200
+    clock.advance(timedelta(minutes=31))  # 121 minutes since the person last did anything
+    assert (await client.get("/console/alerts", headers={"HX-Request": "true"})).status_code == 401
+
+
+async def test_signing_in_again_and_again_keeps_ten_live_sessions_at_most(client, world, db):
+    for _ in range(12):
+        client.cookies.clear()
+        await sign_in(client, "coord")
+    async with db() as session:
+        rows = (await session.scalars(select(ConsoleSession))).all()
+    assert len([r for r in rows if r.ended_at is None]) == 10
+    assert (await client.get("/console", follow_redirects=False)).status_code == 200  # the newest works
