@@ -21,6 +21,7 @@ from api.errors import exception_handlers, reject_control_characters
 from api.logging import configure_logging
 from api.routes import route_handlers
 from api.security_headers import SecurityHeadersMiddleware
+from console import openapi_render_plugins, template_config
 from domain import migrate
 from domain.access import Principal
 from domain.db import create_db_config
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         security=[{"BearerToken": []}],
         use_handler_docstrings=True,
+        render_plugins=openapi_render_plugins(),  # vendored assets: nothing from a CDN
     )
     app = Litestar(
         route_handlers=route_handlers(),
@@ -70,6 +72,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         cors_config=CORSConfig(allow_origins=settings.cors_origins) if settings.cors_origins else None,
         request_max_body_size=settings.max_request_bytes,
         compression_config=compression_config(),
+        template_config=template_config(),
         lifespan=[lifespan],
         signature_namespace={"Principal": Principal, "Settings": Settings},
         debug=False,

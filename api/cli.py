@@ -71,6 +71,12 @@ def serve(demo: bool, host: str | None, port: int | None) -> None:
 
         loaded = run_in_session(lambda session: load_demo_if_empty(session, settings))
         click.echo("demo data: loaded" if loaded else "demo data: database not empty, left as it is")
+        from api.demo import DEMO_LOGINS
+
+        click.echo(
+            f"console: http://{host or settings.host}:{port or settings.port}/console — sign in as "
+            f"{', '.join(DEMO_LOGINS.values())} (demo password: MIMAMORI_DEMO_PASSWORD, default mimamori-demo)"
+        )
     uvicorn.run(
         create_app(settings),
         host=host or settings.host,

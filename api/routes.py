@@ -11,6 +11,7 @@ from api.health import healthz, readyz
 from api.imports import ResidentImportController
 from api.organisation.controllers import DistrictController, UserController
 from api.residents.controllers import AssignmentController, LegalBasisController, ResidentController
+from console import console_route_handlers
 from notifications.controllers import AlertController, InboxController
 from schedules.controllers import CONTROLLERS as SCHEDULES_CONTROLLERS
 from sync.controllers import SyncController
@@ -35,4 +36,5 @@ def route_handlers() -> list[Any]:
         AlertController,
         SyncController,
         *SCHEDULES_CONTROLLERS,
+        *console_route_handlers(),
     ]

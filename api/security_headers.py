@@ -4,7 +4,7 @@
   a browser, proxy or phone HTTP cache.
 * `X-Content-Type-Options: nosniff`, `Referrer-Policy: no-referrer`, and
   `Content-Security-Policy: frame-ancestors 'none'` (with `X-Frame-Options: DENY` for old browsers):
-  no page of ours can be framed.
+  no page of ours can be framed. The console's pages get a strict policy (own files only).
 * `Strict-Transport-Security` on responses to HTTPS requests (`MIMAMORI_HSTS_MAX_AGE_SECONDS`; 0
   turns it off). Behind a TLS-terminating proxy the request counts as HTTPS when the proxy is in
   `MIMAMORI_TRUSTED_PROXIES` and sends `X-Forwarded-Proto: https`.
@@ -23,6 +23,14 @@ ALWAYS = {
 }
 
 
+# The console's pages load only their own files (console/static): a strict policy stops injected
+# markup from running scripts or sending data elsewhere.
+CONSOLE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'"
+)
+
+
 def _https(scope: Scope) -> bool:
     # uvicorn sets the scheme from X-Forwarded-Proto only for trusted proxies (api/proxy.py).
     return scope.get("scheme") == "https"
@@ -37,7 +45,9 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        api = str(scope.get("path", "")).startswith("/api/")
+        path = str(scope.get("path", ""))
+        api = path.startswith("/api/")
+        console = path == "/console" or path.startswith("/console/")
         hsts = self.hsts_max_age > 0 and _https(scope)
 
         async def send_with_headers(message: Message) -> None:
@@ -45,6 +55,8 @@ class SecurityHeadersMiddleware:
                 headers = MutableScopeHeaders.from_message(message)
                 for name, value in ALWAYS.items():
                     headers[name] = value
+                if console:
+                    headers["Content-Security-Policy"] = CONSOLE_CSP
                 if api:
                     headers["Cache-Control"] = "no-store"
                 if hsts:

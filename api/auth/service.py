@@ -128,10 +128,21 @@ async def _read_only(session: AsyncSession) -> None:
 async def login(
     session: AsyncSession, settings: Settings, payload: LoginIn, client_address: str | None
 ) -> TokenOut:
-    """Three short transactions: read (throttle and account), then Argon2 with none open (on SQLite
-    a transaction holds the write lock), then write. A deactivated account, an unknown login and a
-    wrong password all answer the same and count the same."""
-    login_name = payload.login.strip()
+    """Sign in on a phone: check the password (`check_credentials`), then register the device and
+    issue its tokens."""
+    user = await check_credentials(session, settings, payload.login, payload.password, client_address)
+    device = await _register_device(session, user, payload.device)
+    return await _issue(session, settings, user, device, family=new_refresh_token()[:32], started=utcnow())
+
+
+async def check_credentials(
+    session: AsyncSession, settings: Settings, login: str, password: str, client_address: str | None
+) -> User:
+    """The one password check, for the phones' sign-in and the console's: the same throttle and
+    the same answers. Three short transactions: read (throttle and account), then Argon2 with none
+    open (on SQLite a transaction holds the write lock), then write. A deactivated account, an
+    unknown login and a wrong password all answer the same and count the same."""
+    login_name = login.strip()
     keys = throttle.keys_for(login_name, client_address)
     await _read_only(session)
     assessment = await throttle.assess(session, settings, keys)
@@ -142,7 +153,7 @@ async def login(
     if assessment.hold:
         await throttle.pause(assessment.hold)
     # Argon2 is deliberately slow: off the event loop, and outside any transaction.
-    valid = await asyncio.to_thread(verify_secret, password_hash, payload.password)
+    valid = await asyncio.to_thread(verify_secret, password_hash, password)
     if valid and user is not None:
         # The password or the account may have changed while Argon2 ran (a reset, a deactivation).
         user = await session.scalar(
@@ -156,8 +167,7 @@ async def login(
         await session.commit()
         raise Unauthorized("error.login_failed")
     await throttle.clear(session, keys)
-    device = await _register_device(session, user, payload.device)
-    return await _issue(session, settings, user, device, family=new_refresh_token()[:32], started=utcnow())
+    return user
 
 
 async def refresh(session: AsyncSession, settings: Settings, token: str) -> TokenOut:

@@ -1,5 +1,5 @@
 """Ending sessions: one device (sign-out, a replayed refresh token) or every device of a person
-(password reset, activation with a new password).
+(password reset, activation with a new password, deactivation) — console sessions included.
 
 A session ends completely: its refresh tokens are revoked, access tokens issued before this moment
 stop working (`Device.signed_out_at`, checked on every request) and the device's push token is
@@ -13,7 +13,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.clock import utcnow
-from domain.models import Device, RefreshToken
+from domain.models import ConsoleSession, Device, RefreshToken
 
 
 async def end_device_session(session: AsyncSession, device_id: str) -> None:
@@ -33,6 +33,11 @@ async def end_device_session(session: AsyncSession, device_id: str) -> None:
 
 async def end_user_sessions(session: AsyncSession, user_id: str) -> None:
     now = utcnow()
+    await session.execute(
+        update(ConsoleSession)
+        .where(ConsoleSession.user_id == user_id, ConsoleSession.ended_at.is_(None))
+        .values(ended_at=now)
+    )
     await session.execute(
         update(RefreshToken)
         .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))

@@ -3,6 +3,7 @@
 from domain.base import Base
 from domain.models._alert import Alert, AlertEvent
 from domain.models._audit import AuditEvent
+from domain.models._console_session import ConsoleSession
 from domain.models._contact_note import ContactNote, ContactNoteRevision
 from domain.models._notification import Delivery, DeliveryAttempt, Notification
 from domain.models._organisation import District, Organisation, UserDistrict
@@ -19,6 +20,7 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Consent",
+    "ConsoleSession",
     "ContactNote",
     "ContactNoteRevision",
     "Delivery",

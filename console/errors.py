@@ -1,0 +1,78 @@
+"""How the console answers errors: pages and fragments in the person's language, not the API's
+problem+json. Not signed in → to the sign-in page (for HTMX: `HX-Redirect`). Any other refusal →
+an error page, or for an HTMX request a message swapped into the page's status area (`#flash`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.response import Redirect
+
+from console.views import is_htmx, render
+from domain.errors import DomainError, Unauthorized
+
+SIGN_IN = "/console/sign-in"
+log = structlog.get_logger("mimamori.console")
+
+
+def _principal(request: Request[Any, Any, Any]) -> Any:
+    return request.scope.get("state", {}).get("principal")
+
+
+def _refusal(
+    request: Request[Any, Any, Any], status: int, code: str, params: dict[str, Any]
+) -> Response[Any]:
+    if is_htmx(request):
+        return render(
+            request,
+            "_flash.html.j2",
+            _principal(request),
+            status_code=status,
+            headers={"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"},
+            message_code=code,
+            message_params=params,
+            error=True,
+        )
+    return render(
+        request,
+        "error.html.j2",
+        _principal(request),
+        status_code=status,
+        message_code=code,
+        message_params=params,
+    )
+
+
+def _domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
+    if isinstance(exc, Unauthorized):
+        if is_htmx(request):
+            return Response(None, status_code=401, headers={"HX-Redirect": SIGN_IN})
+        return Redirect(SIGN_IN, status_code=303)
+    return _refusal(request, exc.status, exc.code, exc.params)
+
+
+def _validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    return _refusal(request, 400, "error.validation", {})
+
+
+def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if exc.status_code >= 500:
+        log.error("console_http_error", status=exc.status_code, path=request.url.path)
+        return _refusal(request, 500, "error.internal", {})
+    codes = {
+        401: "error.unauthorized",
+        403: "error.forbidden",
+        404: "error.not_found",
+        429: "error.rate_limited",
+    }
+    return _refusal(request, exc.status_code, codes.get(exc.status_code, "error.bad_request"), {})
+
+
+console_exception_handlers: dict[Any, Any] = {
+    DomainError: _domain_error,
+    ValidationException: _validation_error,
+    HTTPException: _http_error,
+}

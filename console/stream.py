@@ -1,0 +1,73 @@
+"""The Today page's live feed: a server-sent event `alert` whenever an alert in the person's scope
+opens or changes, so that HTMX reloads the lists (the event carries no personal data; the lists
+are fetched through the same scoped query as the page).
+
+It follows the same change feed as the API's `/api/v1/alerts/stream` (`changes_since`), shares its
+per-process caps (`StreamSlots`), resumes from `Last-Event-ID`, and ends when its lifetime is over
+or the console session ends (sign-out, expiry, idleness, deactivation): then it sends `end`, which makes the
+page stop reconnecting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
+from litestar.response import ServerSentEventMessage
+
+from console import sessions
+from console.config import ConsoleSettings, console_settings
+from domain.access import Principal
+from domain.db import session_scope
+from notifications.alert_stream import changes_since, current_position
+from notifications.config import PushSettings
+from notifications.stream_slots import StreamSlot, StreamSlots
+
+
+def stream_slots(state: Any) -> StreamSlots:
+    """The process's stream counter, the same one the API's alert stream takes its slots from
+    (`app.state.alert_stream_slots`), so that the caps count a person's console and phone streams
+    together."""
+    if getattr(state, "alert_stream_slots", None) is None:
+        state.alert_stream_slots = StreamSlots()
+    return state.alert_stream_slots  # type: ignore[no-any-return]
+
+
+async def console_alert_events(
+    db_config: SQLAlchemyAsyncConfig,
+    principal: Principal,
+    session_id: str,
+    config: PushSettings,
+    *,
+    last_event_id: int | None,
+    slot: StreamSlot,
+    console: ConsoleSettings | None = None,
+) -> AsyncIterator[ServerSentEventMessage]:
+    console = console or console_settings()
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + config.stream_max_seconds
+        cursor = (
+            last_event_id
+            if last_event_id is not None
+            else await current_position(db_config, principal.org_id)
+        )
+        yield ServerSentEventMessage(event="ready", id=str(cursor), data=json.dumps({}), retry=3000)
+        while loop.time() < deadline:
+            async with session_scope(db_config) as session:
+                live = await sessions.still_live(session, session_id, console)
+            if not live:
+                yield ServerSentEventMessage(event="end", data=json.dumps({"reason": "signed_out"}))
+                return
+            items, cursor = await changes_since(db_config, principal, cursor, config.stream_batch)
+            if items:
+                yield ServerSentEventMessage(
+                    event="alert", id=str(cursor), data=json.dumps({"changed": len(items)})
+                )
+            if len(items) < config.stream_batch:
+                await asyncio.sleep(min(config.stream_poll_seconds, max(0.0, deadline - loop.time())))
+    finally:
+        slot.release()

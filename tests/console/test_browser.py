@@ -1,0 +1,177 @@
+"""The console in a real browser: Debian's Chromium driven by Playwright against a live server.
+Sign in, watch a new alert arrive without reloading, acknowledge and resolve one with the keyboard
+alone.
+
+Skips when Chromium (/usr/bin/chromium) or Playwright is missing, except under CI (CI=true),
+where the test must run: .ci/run installs Chromium. Screenshots go to var/screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from domain import alerts as lifecycle
+from domain.enums import AlertSeverity, AlertStatus
+from domain.models import Alert
+from tests.conftest import UNDER_CI
+from tests.factories import PASSWORD
+from tests.live_server import serving
+
+CHROMIUM = Path(os.environ.get("MIMAMORI_TEST_CHROMIUM", "/usr/bin/chromium"))
+AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"  # npm axe-core, see VENDORED.md
+WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+SCREENSHOTS = Path("var/screenshots")
+
+
+def _unavailable(reason: str) -> None:
+    if UNDER_CI:
+        pytest.fail(
+            f"{reason} — under CI the browser test must run (.ci/run installs chromium)", pytrace=False
+        )
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def async_playwright():
+    if not CHROMIUM.exists():
+        _unavailable(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+    try:
+        from playwright.async_api import async_playwright
+    except ImportError:
+        _unavailable("Playwright is not installed (pip install -e '.[dev]')")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return async_playwright
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])  # the browser's part does not depend on the database
+async def test_sign_in_see_a_new_alert_live_acknowledge_and_resolve_with_the_keyboard(
+    async_playwright, app, world, db, monkeypatch
+):
+    monkeypatch.setenv("MIMAMORI_PUSH_STREAM_POLL_SECONDS", "0.5")
+    from notifications.config import push_settings
+
+    push_settings.cache_clear()
+    try:
+        with serving(app) as base:
+            async with async_playwright() as pw:
+                browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+                page = await browser.new_page(locale="ja-JP")
+                problems: list[str] = []  # script errors and refused loads (the strict CSP)
+                page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+                page.on("pageerror", lambda exc: problems.append(str(exc)))
+                await page.goto(f"{base}/console")
+                assert page.url.endswith("/console/sign-in")
+                assert await page.get_attribute("html", "lang") == "ja"
+
+                assert await serious_accessibility_problems(page) == []
+                await page.get_by_label("ログインID").fill("coord")
+                await page.get_by_label("パスワード").fill(PASSWORD)
+                await page.get_by_label("パスワード").press("Enter")
+                await page.get_by_role("heading", name="今日の対応").wait_for()
+                await page.get_by_text("未対応のアラート（2件）").wait_for()
+                # Let the live stream connect before an alert is raised.
+                await page.wait_for_function(
+                    "() => document.querySelector('[sse-connect]') && window.htmx && true"
+                )
+                await page.wait_for_timeout(1500)
+
+                # A sweep raises a new alert: it appears without a reload.
+                async with db() as session:
+                    await lifecycle.open_alert(
+                        session,
+                        org_id=world.org.id,
+                        kind="no_answer_twice",
+                        cause_key="no-answer:live",
+                        resident_id=world.resident.id,
+                        severity=AlertSeverity.HIGH,
+                    )
+                await page.get_by_text("未対応のアラート（3件）").wait_for(timeout=15_000)
+                await page.get_by_text("2回続けて応答なし").wait_for()
+                await page.screenshot(path=str(SCREENSHOTS / "console-today-ja.png"), full_page=True)
+                assert await serious_accessibility_problems(page) == []
+
+                # Keyboard only: Tab to the missed alert's "対応します" button, press Enter.
+                await tab_to(page, f"#ack-{world.missed.id}")
+                outline = await page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
+                assert outline != "none"  # focus is visible
+                await page.keyboard.press("Enter")
+
+                await page.get_by_text("山田 花子 さんのアラートを対応中にしました。").wait_for()
+                await page.get_by_text("対応中のアラート（1件）").wait_for()
+                # Focus moved to the message that says what happened, not lost to the page.
+                await page.wait_for_function("() => document.activeElement.id === 'flash'", timeout=5_000)
+                await page.screenshot(
+                    path=str(SCREENSHOTS / "console-today-acknowledged-ja.png"), full_page=True
+                )
+
+                # Resolve it, keyboard only: open "解決にする", pick the resolution, write a note.
+                await tab_to(page, f"#resolve-{world.missed.id}")
+                await page.keyboard.press("Enter")
+                await page.keyboard.press("Tab")  # the resolution (a native select)
+                assert await page.evaluate("() => document.activeElement.name") == "resolution"
+                await page.keyboard.press("Tab")
+                await page.keyboard.type("電話で無事を確認")
+                await page.keyboard.press("Tab")
+                await page.keyboard.press("Enter")
+                await page.get_by_text("山田 花子 さんのアラートを解決にしました。").wait_for()
+                await page.get_by_text("対応中のアラート（0件）").wait_for()
+
+                # 200 % zoom on a 1280-pixel screen is a 640-pixel-wide page: it reflows, no
+                # sideways scrolling, and the controls are still there.
+                await page.set_viewport_size({"width": 640, "height": 900})
+                assert await page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+                await page.get_by_role("button", name="ログアウト").wait_for()
+                assert await serious_accessibility_problems(page) == []
+                await page.screenshot(path=str(SCREENSHOTS / "console-today-640px-ja.png"), full_page=True)
+
+                # Sign out; a commissioner whose language setting is English sees their district.
+                await page.set_viewport_size({"width": 1280, "height": 900})
+                await page.get_by_role("button", name="ログアウト").click()
+                await page.get_by_text("ログアウトしました。").wait_for()
+                await page.get_by_label("ログインID").fill("comm")
+                await page.get_by_label("パスワード").fill(PASSWORD)
+                await page.get_by_role("button", name="ログイン").click()
+                await page.get_by_role("heading", name="Today").wait_for()
+                assert await page.get_attribute("html", "lang") == "en"
+                await page.get_by_text("Open alerts (1)").wait_for()
+                assert await page.get_by_text("佐藤 一郎").count() == 0  # another district
+                await page.screenshot(path=str(SCREENSHOTS / "console-today-en.png"), full_page=True)
+                assert await serious_accessibility_problems(page) == []
+                await browser.close()
+                assert problems == []
+    finally:
+        push_settings.cache_clear()
+
+    async with db() as session:
+        alert = await session.get(Alert, world.missed.id)
+        assert alert.acknowledged_by == world.coordinator.id
+        assert alert.status == AlertStatus.RESOLVED and alert.resolved_by == world.coordinator.id
+        assert alert.resolution_note == "電話で無事を確認"
+
+
+async def serious_accessibility_problems(page) -> list[str]:
+    """axe-core's WCAG 2.1 A/AA checks on the page as it is now: serious and critical findings."""
+    if not await page.evaluate("() => typeof window.axe === 'object'"):
+        # Through the DevTools protocol, not a <script>: the console's CSP allows no inline script.
+        await page.evaluate("() => {" + AXE.read_text() + "\n}")
+    return await page.evaluate(
+        """async (tags) => {
+            const result = await window.axe.run(document, {runOnly: {type: "tag", values: tags}});
+            return result.violations
+                .filter((v) => v.impact === "serious" || v.impact === "critical")
+                .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+        }""",
+        WCAG_AA,
+    )
+
+
+async def tab_to(page, selector: str, presses: int = 80) -> None:
+    """Press Tab until `selector` has the focus (what a keyboard user does)."""
+    for _ in range(presses):
+        await page.keyboard.press("Tab")
+        if await page.evaluate("(sel) => document.activeElement === document.querySelector(sel)", selector):
+            return
+    pytest.fail(f"{selector} cannot be reached with Tab")

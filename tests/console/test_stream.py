@@ -1,0 +1,62 @@
+"""The Today page's live feed: an event when an alert in scope changes (none for what the person may
+not see), and the end of the stream when the console session ends."""
+
+from __future__ import annotations
+
+import json
+
+from console import sessions
+from console.config import ConsoleSettings
+from console.stream import console_alert_events
+from domain import alerts as lifecycle
+from domain.db import create_db_config
+from domain.models import User
+from domain.principals import principal_of
+from notifications.config import PushSettings
+from notifications.stream_slots import StreamSlots
+
+
+async def test_the_feed_announces_changes_in_scope_and_ends_at_sign_out(settings, db, world):
+    config = PushSettings(_env_file=None, stream_poll_seconds=0.01, stream_max_seconds=30)
+    async with db() as session:
+        commissioner = await session.get(User, world.commissioner.id)
+        principal = await principal_of(session, commissioner)
+        token = await sessions.start(session, commissioner, ConsoleSettings())
+        signed_in = await sessions.load(session, token, ConsoleSettings())
+        session_id = signed_in.session.id
+    slots = StreamSlots()
+    events = console_alert_events(
+        create_db_config(settings),
+        principal,
+        session_id,
+        config,
+        last_event_id=None,
+        slot=slots.acquire(principal, config),
+    )
+    ready = await anext(events)
+    assert ready.event == "ready"
+    async with db() as session:
+        # Another district's alert (not the commissioner's), then one in their district.
+        await lifecycle.open_alert(
+            session,
+            org_id=world.org.id,
+            kind="contact_gap",
+            cause_key="gap:other",
+            resident_id=world.other_resident.id,
+        )
+        await lifecycle.open_alert(
+            session,
+            org_id=world.org.id,
+            kind="contact_gap",
+            cause_key="gap:own",
+            resident_id=world.resident.id,
+        )
+    changed = await anext(events)
+    assert changed.event == "alert" and json.loads(changed.data) == {"changed": 1}  # only the visible one
+    assert "山田" not in changed.data  # no personal data in the event: the page fetches the list
+    async with db() as session:
+        await sessions.end(session, token)
+    ended = await anext(events)
+    assert ended.event == "end"
+    await events.aclose()
+    assert slots.total == 0  # the stream gave its slot back
