@@ -9,6 +9,7 @@ from api.auth.controllers import AuthController, MeController
 from api.health import healthz, readyz
 from api.imports import ResidentImportController
 from api.organisation.controllers import DistrictController, UserController
+from api.reports.controllers import ReportController
 from api.residents.controllers import AssignmentController, LegalBasisController, ResidentController
 from notifications.controllers import AlertController, InboxController
 from schedules.controllers import CONTROLLERS as SCHEDULES_CONTROLLERS
@@ -28,6 +29,7 @@ def route_handlers() -> list[Any]:
         AssignmentController,
         LegalBasisController,
         AuditController,
+        ReportController,
         InboxController,
         AlertController,
         SyncController,

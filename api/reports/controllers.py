@@ -1,0 +1,69 @@
+"""HTTP for the reports. Thin: what is counted is in working_list.py and coverage.py; who may see
+it in domain.access."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from litestar import Controller, get
+from litestar.params import Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.deps import Pagination
+from api.organisation.schemas import ID_PATTERN
+from api.organisation.service import check_districts
+from api.reports import working_list
+from api.reports.schemas import WorkingListPage
+from domain.access import Principal
+from domain.enums import RiskLevel
+
+
+class ReportController(Controller):
+    path = "/api/v1/reports"
+    tags = ["reports"]
+
+    @get("/working-list", operation_id="workingList")
+    async def get_working_list(
+        self,
+        principal: Principal,
+        db_session: AsyncSession,
+        pagination: Pagination,
+        days: int | None = Parameter(
+            default=None,
+            ge=1,
+            le=3650,
+            description="List residents with no contact on any of the last N local days "
+            "(default: each risk level's limit, the organisation's contact_gap_days)",
+        ),
+        district_id: str | None = Parameter(default=None, pattern=ID_PATTERN),
+        assignee_id: str | None = Parameter(
+            default=None, pattern=ID_PATTERN, description="a watcher (primary or backup)"
+        ),
+        risk_level: RiskLevel | None = Parameter(default=None),
+        sort: Literal["last_contact_at", "-last_contact_at"] = Parameter(
+            default="last_contact_at",
+            description="oldest contact first (never contacted first), or newest first",
+        ),
+    ) -> WorkingListPage:
+        """Residents not contacted within their risk level's limit (or `days`), with the last
+        contact's time and method, the primary watcher, when the watcher's phone last synced and
+        whether it synced since the last contact (`state`: `not_contacted`, `not_synced`,
+        `unassigned`). Days are the organisation's local calendar days. The caller sees the
+        residents GET /residents shows them; the read is audited."""
+        if district_id:
+            await check_districts(db_session, principal.org_id, [district_id], "district_id")
+        f = working_list.WorkingListFilter(
+            days, district_id, assignee_id, risk_level, newest_first=sort.startswith("-")
+        )
+        rows, total, cut = await working_list.working_list(
+            db_session, principal, f, pagination.offset, pagination.page_size
+        )
+        return WorkingListPage(
+            items=rows,
+            total=total,
+            page=pagination.page,
+            page_size=pagination.page_size,
+            as_of=cut.today,
+            days=days,
+            limits=cut.limits,
+        )
