@@ -94,6 +94,8 @@ def _field_errors(exc: ValidationException) -> list[FieldError]:
         if not isinstance(item, dict):
             continue
         key = str(item.get("key") or item.get("loc") or "body")
+        if item.get("source") == "query" and key.endswith("_"):
+            key = key.removesuffix("_")  # `from_` is how Python spells the parameter `from`
         message = str(item.get("message", ""))
         code, params = _classify(message)
         errors.append(FieldError(key, code, params))

@@ -288,6 +288,18 @@ def may_see_district_counts(principal: Principal) -> bool:
     return principal.role == Role.COORDINATOR
 
 
+def coverage_districts(principal: Principal) -> frozenset[str] | None:
+    """Districts whose coverage figures (counts and caseloads, no resident named) the principal may
+    read: None means every district of the organisation (coordinators); commissioners their own
+    districts; volunteers none (Forbidden). The counts include residents whose consent keeps them
+    from the commissioner: knowing *how many* cannot be visited is the point of the figure."""
+    if principal.role == Role.COORDINATOR:
+        return None
+    if principal.role == Role.COMMISSIONER:
+        return principal.district_ids
+    raise Forbidden()
+
+
 # --- What a phone holds (sync scope) --------------------------------------------------------------
 # A phone is a copy that can be lost: it holds only what its user needs in the field.
 PHONE_VISITS_BACK = timedelta(days=30)
@@ -590,6 +602,7 @@ __all__ = [
     "assigned_to",
     "consent_covers",
     "consent_record_covers",
+    "coverage_districts",
     "may_edit_note",
     "may_handle_alerts",
     "may_manage_residents",

@@ -3,6 +3,7 @@ it in domain.access."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
 from litestar import Controller, get
@@ -12,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.deps import Pagination
 from api.organisation.schemas import ID_PATTERN
 from api.organisation.service import check_districts
-from api.reports import working_list
-from api.reports.schemas import WorkingListPage
+from api.reports import coverage, working_list
+from api.reports.schemas import CoverageReport, WorkingListPage
 from domain.access import Principal
 from domain.enums import RiskLevel
 
@@ -67,3 +68,24 @@ class ReportController(Controller):
             days=days,
             limits=cut.limits,
         )
+
+    @get("/coverage", operation_id="coverageReport")
+    async def get_coverage(
+        self,
+        principal: Principal,
+        db_session: AsyncSession,
+        from_: date | None = Parameter(
+            query="from", default=None, description="first local day (default: 29 days before `to`)"
+        ),
+        to: date | None = Parameter(default=None, description="last local day, inclusive (default: today)"),
+        district_id: str | None = Parameter(default=None, pattern=ID_PATTERN),
+    ) -> CoverageReport:
+        """Coverage per district over a period of the organisation's local days (at most 366):
+        residents watched by risk level and household; the share reached in the period, overall and
+        by contact method; visits due, done, done late, missed and open; alerts raised,
+        acknowledged and resolved with the median minutes to each; residents with no active plan;
+        residents nobody may visit for want of consent; each watcher's caseload; districts without
+        a commissioner. Counts only, no resident named. Coordinators: every district;
+        commissioners: their own districts; volunteers: 403."""
+        period = coverage.period_of(principal, from_, to)
+        return await coverage.coverage(db_session, principal, period, district_id)
