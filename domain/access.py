@@ -288,6 +288,12 @@ def may_see_district_counts(principal: Principal) -> bool:
     return principal.role == Role.COORDINATOR
 
 
+def may_export(principal: Principal) -> bool:
+    """Files that leave the service (CSV): coordinators and commissioners, each within what they
+    may read; volunteers export nothing."""
+    return principal.role in (Role.COORDINATOR, Role.COMMISSIONER)
+
+
 def coverage_districts(principal: Principal) -> frozenset[str] | None:
     """Districts whose coverage figures (counts and caseloads, no resident named) the principal may
     read: None means every district of the organisation (coordinators); commissioners their own
@@ -604,6 +610,7 @@ __all__ = [
     "consent_record_covers",
     "coverage_districts",
     "may_edit_note",
+    "may_export",
     "may_handle_alerts",
     "may_manage_residents",
     "may_manage_users",

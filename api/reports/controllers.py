@@ -4,19 +4,36 @@ it in domain.access."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
-from litestar import Controller, get
+from litestar import Controller, Request, Response, get
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import Pagination
 from api.organisation.schemas import ID_PATTERN
 from api.organisation.service import check_districts
-from api.reports import coverage, working_list
+from api.reports import coverage, csv_export, working_list
 from api.reports.schemas import CoverageReport, WorkingListPage
-from domain.access import Principal
+from domain.access import Principal, may_export
 from domain.enums import RiskLevel
+from domain.errors import Forbidden
+from domain.i18n import negotiate
+
+Format = Literal["json", "csv"]
+FORMAT_DESCRIPTION = (
+    "csv: a file for Excel (UTF-8 with BOM, headers in the reader's language, every row of the "
+    "report: page and page_size do not apply); coordinators and commissioners only. Audited as an export."
+)
+
+
+def _reader_locale(request: Request[Any, Any, Any], principal: Principal) -> str:
+    return negotiate(request.headers.get("accept-language"), default=principal.locale)
+
+
+def _require_export(principal: Principal) -> None:
+    if not may_export(principal):
+        raise Forbidden()
 
 
 class ReportController(Controller):
@@ -26,6 +43,7 @@ class ReportController(Controller):
     @get("/working-list", operation_id="workingList")
     async def get_working_list(
         self,
+        request: Request[Any, Any, Any],
         principal: Principal,
         db_session: AsyncSession,
         pagination: Pagination,
@@ -45,7 +63,8 @@ class ReportController(Controller):
             default="last_contact_at",
             description="oldest contact first (never contacted first), or newest first",
         ),
-    ) -> WorkingListPage:
+        format: Format = Parameter(default="json", description=FORMAT_DESCRIPTION),
+    ) -> WorkingListPage | Response[bytes]:
         """Residents not contacted within their risk level's limit (or `days`), with the last
         contact's time and method, the primary watcher, when the watcher's phone last synced and
         whether it synced since the last contact (`state`: `not_contacted`, `not_synced`,
@@ -56,6 +75,13 @@ class ReportController(Controller):
         f = working_list.WorkingListFilter(
             days, district_id, assignee_id, risk_level, newest_first=sort.startswith("-")
         )
+        if format == "csv":
+            _require_export(principal)
+            rows, _, cut = await working_list.working_list(
+                db_session, principal, f, None, None, purpose="export"
+            )
+            text = csv_export.working_list_csv(rows, _reader_locale(request, principal), principal.zone)
+            return csv_export.csv_response(text, "working-list", cut.today)
         rows, total, cut = await working_list.working_list(
             db_session, principal, f, pagination.offset, pagination.page_size
         )
@@ -72,6 +98,7 @@ class ReportController(Controller):
     @get("/coverage", operation_id="coverageReport")
     async def get_coverage(
         self,
+        request: Request[Any, Any, Any],
         principal: Principal,
         db_session: AsyncSession,
         from_: date | None = Parameter(
@@ -79,7 +106,8 @@ class ReportController(Controller):
         ),
         to: date | None = Parameter(default=None, description="last local day, inclusive (default: today)"),
         district_id: str | None = Parameter(default=None, pattern=ID_PATTERN),
-    ) -> CoverageReport:
+        format: Format = Parameter(default="json", description=FORMAT_DESCRIPTION),
+    ) -> CoverageReport | Response[bytes]:
         """Coverage per district over a period of the organisation's local days (at most 366):
         residents watched by risk level and household; the share reached in the period, overall and
         by contact method; visits due, done, done late, missed and open; alerts raised,
@@ -88,4 +116,9 @@ class ReportController(Controller):
         a commissioner. Counts only, no resident named. Coordinators: every district;
         commissioners: their own districts; volunteers: 403."""
         period = coverage.period_of(principal, from_, to)
+        if format == "csv":
+            _require_export(principal)
+            report = await coverage.coverage(db_session, principal, period, district_id, purpose="export")
+            text = csv_export.coverage_csv(report, _reader_locale(request, principal))
+            return csv_export.csv_response(text, "coverage", principal.today())
         return await coverage.coverage(db_session, principal, period, district_id)

@@ -131,7 +131,12 @@ def _share(count: int, of: int) -> float | None:
 
 
 async def coverage(
-    session: AsyncSession, principal: Principal, period: Period, district_id: str | None
+    session: AsyncSession,
+    principal: Principal,
+    period: Period,
+    district_id: str | None,
+    *,
+    purpose: str = "report",
 ) -> CoverageReport:
     districts = await districts_in_scope(session, principal, district_id)
     ids = [d.id for d in districts]
@@ -176,7 +181,7 @@ async def coverage(
     audit.record(
         session,
         principal,
-        "report",
+        purpose,
         "coverage",
         None,
         district_ids=ids,

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
 
 from domain.clock import clock
 from domain.enums import (
@@ -24,7 +25,7 @@ from domain.enums import (
     Role,
     VisitStatus,
 )
-from domain.models import Alert, ContactNote, Visit, VisitPlan
+from domain.models import Alert, AuditEvent, ContactNote, Visit, VisitPlan
 from tests.factories import assign, give_consent, login, make_district, make_org, make_resident, make_user
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -253,3 +254,34 @@ async def test_the_openapi_document_describes_coverage(client) -> None:
     schema = (await client.get("/schema/openapi.json")).json()
     operation = schema["paths"]["/api/v1/reports/coverage"]["get"]
     assert {p["name"] for p in operation["parameters"]} == {"from", "to", "district_id"}
+
+
+async def test_coverage_csv_has_one_row_per_district(client, db, town) -> None:
+    coord = await login(client, "coord")
+    response = await client.get(URL + WEEK + "&format=csv", headers=coord)
+    assert response.status_code == 200, response.text
+    assert response.content.startswith(b"\xef\xbb\xbf")
+    assert 'filename="coverage-2026-06-10.csv"' in response.headers["content-disposition"]
+    lines = [line.split(",") for line in response.content.decode("utf-8-sig").split("\r\n") if line]
+    headers, rows = lines[0], {row[0]: row for row in lines[1:]}
+    assert headers[:3] == ["地区", "見守り中", "休止中"] and "接触（訪問）" in headers
+    assert set(rows) == {"北地区", "東地区", "西地区"}
+    east = dict(zip(headers, rows["東地区"], strict=True))
+    assert (east["見守り中"], east["期間内に接触した人数"], east["接触（電話）"], east["遅れて実施"]) == (
+        "3",
+        "2",
+        "2",
+        "1",
+    )
+    assert (east["確認までの中央値（分）"], east["同意がなく訪問できない人"], east["民生委員"]) == (
+        "60.0",
+        "1",
+        "東 民生",
+    )
+    english = await client.get(URL + WEEK + "&format=csv", headers={**coord, "Accept-Language": "en"})
+    assert english.content.decode("utf-8-sig").startswith("District,Active,Paused")
+    vol = await login(client, "vol")
+    assert (await client.get(URL + "?format=csv", headers=vol)).status_code == 403
+    async with db() as s:
+        exports = (await s.scalars(select(AuditEvent).where(AuditEvent.action == "export"))).all()
+    assert len(exports) == 2 and exports[0].entity == "coverage"

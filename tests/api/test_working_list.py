@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 
 from domain.clock import clock
 from domain.enums import ConsentRecipient, ContactMethod, ContactOutcome, ResidentStatus, RiskLevel, Role
-from domain.models import AuditEvent, ContactNote, Device
+from domain.models import AuditEvent, ContactNote, Device, Resident
 from tests.factories import assign, give_consent, login, make_district, make_org, make_resident, make_user
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -179,3 +179,48 @@ async def test_the_openapi_document_describes_the_working_list(client) -> None:
     assert operation["operationId"] == "workingList"
     names = {p["name"] for p in operation["parameters"]}
     assert {"days", "district_id", "assignee_id", "risk_level", "sort", "page", "page_size"} <= names
+
+
+async def test_csv_export_opens_in_excel_in_the_readers_language(client, db, town) -> None:
+    async with db() as s:  # a name typed as a formula must not run in Excel
+        (await s.get(Resident, town["H"])).name = "=HYPERLINK(1)"
+    coord = await login(client, "coord")
+    response = await client.get(URL + "?format=csv&risk_level=high&page_size=1", headers=coord)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/csv")
+    assert 'filename="working-list-2026-06-10.csv"' in response.headers["content-disposition"]
+    assert response.content.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM: Excel reads it as UTF-8
+    lines = response.content.decode("utf-8-sig").split("\r\n")
+    assert lines[0].split(",")[:5] == ["氏名", "ふりがな", "住所", "地区", "リスク"]
+    rows = [line.split(",") for line in lines[1:] if line]
+    assert [r[0] for r in rows] == ["お", "'=HYPERLINK(1)", "あ"]  # every row, not one page
+    a = rows[2]
+    assert (a[4], a[6], a[7], a[8], a[11]) == (
+        "高",
+        "2026-05-27 10:00",
+        "電話",
+        "14",
+        "未同期（端末に未送信の記録の可能性）",
+    )
+    assert rows[0][6] == "なし"  # never reached
+    english = await client.get(URL + "?format=csv", headers={**coord, "Accept-Language": "en"})
+    assert english.content.decode("utf-8-sig").startswith("Name,Kana,Address,District,Risk level")
+    async with db() as s:
+        exports = (await s.scalars(select(AuditEvent).where(AuditEvent.action == "export"))).all()
+    assert len(exports) == 2 and set(exports[0].detail["resident_ids"]) == {town["E"], town["H"], town["A"]}
+
+
+async def test_csv_export_follows_sight_and_volunteers_export_nothing(client, town) -> None:
+    comm = await login(client, "comm")
+    response = await client.get(URL + "?format=csv&days=1", headers=comm)
+    assert response.status_code == 200
+    assert [line.split(",")[0] for line in response.text.lstrip("\ufeff").split("\r\n")[1:] if line] == [
+        "お",
+        "あ",
+        "い",
+    ]
+    vol = await login(client, "vol")
+    assert (await client.get(URL + "?format=csv", headers=vol)).status_code == 403
+    coord = await login(client, "coord")
+    bad = await client.get(URL + "?format=xlsx", headers=coord)
+    assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "format"
