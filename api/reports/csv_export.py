@@ -60,7 +60,20 @@ register(
         "csv.without_plan": {"ja": "計画なし", "en": "Without plan"},
         "csv.without_consent": {"ja": "同意がなく訪問できない人", "en": "Nobody may visit (no consent)"},
         "csv.commissioners": {"ja": "民生委員", "en": "Commissioners"},
+        # residents (the Japanese headers are those the resident import reads back)
+        "csv.birth_year": {"ja": "生年", "en": "Birth year"},
+        "csv.phone": {"ja": "電話", "en": "Phone"},
+        "csv.household": {"ja": "世帯", "en": "Household"},
+        "csv.status": {"ja": "状態", "en": "Status"},
+        "csv.support_needs": {"ja": "支援内容", "en": "Support needs"},
         # values
+        "value.household.alone": {"ja": "独居", "en": "alone"},
+        "value.household.elderly_couple": {"ja": "高齢夫婦", "en": "elderly couple"},
+        "value.household.with_family": {"ja": "家族と同居", "en": "with family"},
+        "value.household.other": {"ja": "その他", "en": "other"},
+        "value.status.active": {"ja": "見守り中", "en": "active"},
+        "value.status.paused": {"ja": "休止", "en": "paused"},
+        "value.status.ended": {"ja": "終了", "en": "ended"},
         "value.risk.high": {"ja": "高", "en": "high"},
         "value.risk.medium": {"ja": "中", "en": "medium"},
         "value.risk.low": {"ja": "低", "en": "low"},
@@ -211,3 +224,42 @@ def coverage_csv(report: Any, locale: str) -> str:
             ]
         )
     return csv_text(headers, rows)
+
+
+RESIDENT_COLUMNS = (
+    "name",
+    "kana",
+    "birth_year",
+    "address",
+    "phone",
+    "district_id",
+    "household",
+    "risk_level",
+    "status",
+    "support_needs",
+    "last_contact_at",
+)
+_RESIDENT_VALUES = {"household": "household", "risk_level": "risk", "status": "status"}
+
+
+def residents_csv(
+    residents: Sequence[Any], fields: frozenset[str], districts: dict[str, str], locale: str, zone: ZoneInfo
+) -> str:
+    """`residents`: `ResidentOut`s; only the `fields` the reader may see become columns."""
+    columns = [c for c in RESIDENT_COLUMNS if c in fields]
+
+    def cell(resident: Any, column: str) -> object:
+        raw = getattr(resident, column)
+        if column == "district_id":
+            return districts.get(raw, "")
+        if column == "last_contact_at":
+            return local_time(raw, zone)
+        if column in _RESIDENT_VALUES:
+            return value(_RESIDENT_VALUES[column], raw, locale)
+        return raw
+
+    names = {"district_id": "district"}
+    return csv_text(
+        [header(f"csv.{names.get(c, c)}", locale) for c in columns],
+        ([cell(r, c) for c in columns] for r in residents),
+    )

@@ -30,7 +30,7 @@ async def town(db):
             "/api/v1/residents?last_contact_before=2026-01-01&sort=last_contact_at",
             ["last_contact_before", "sort"],
         ),
-        ("/api/v1/residents?format=csv", ["format"]),
+        ("/api/v1/residents?export=csv", ["export"]),
         ("/api/v1/users?rol=volunteer", ["rol"]),
         ("/api/v1/districts?page=1", ["page"]),
         ("/api/v1/alerts?status=open&assignee=me", ["assignee"]),
