@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.deps import Pagination
 from api.organisation.schemas import ID_PATTERN
 from api.organisation.service import check_districts
-from api.reports import coverage, csv_export, working_list
-from api.reports.schemas import CoverageReport, WorkingListPage
+from api.reports import coverage, csv_export, trends, working_list
+from api.reports.schemas import CoverageReport, TrendReport, WorkingListPage
 from domain.access import Principal, may_export
 from domain.enums import RiskLevel
 from domain.errors import Forbidden
@@ -122,3 +122,19 @@ class ReportController(Controller):
             text = csv_export.coverage_csv(report, _reader_locale(request, principal))
             return csv_export.csv_response(text, "coverage", principal.today())
         return await coverage.coverage(db_session, principal, period, district_id)
+
+    @get("/trends", operation_id="weeklyTrends")
+    async def get_trends(
+        self,
+        principal: Principal,
+        db_session: AsyncSession,
+        weeks: int = Parameter(
+            default=12, ge=1, le=52, description="how many local weeks, the current one last"
+        ),
+        district_id: str | None = Parameter(default=None, pattern=ID_PATTERN),
+    ) -> TrendReport:
+        """Per local week (Monday to Sunday; the current week up to today), summed over the
+        districts the caller may read or one district: residents reached and their share of the
+        residents active now, visits due / done / missed, alerts raised. Counted as coverage counts
+        them. Coordinators and commissioners (their districts); volunteers 403."""
+        return await trends.weekly(db_session, principal, weeks, district_id)

@@ -140,10 +140,10 @@ async def coverage(
 ) -> CoverageReport:
     districts = await districts_in_scope(session, principal, district_id)
     ids = [d.id for d in districts]
-    counts = await _resident_counts(session, principal, ids)
-    reached, by_method = await _contacted(session, principal, ids, period)
-    visits = await _visits(session, principal, ids, period)
-    alerts = await _alerts(session, principal, ids, period)
+    counts = await resident_counts(session, principal, ids)
+    reached, by_method = await contacted(session, principal, ids, period)
+    visit_counts = await visits(session, principal, ids, period)
+    alert_counts = await alerts(session, principal, ids, period)
     no_plan = await _without_plan(session, principal, ids)
     no_consent = await _without_visiting_consent(session, principal, ids)
     commissioners, caseload = await _people(session, principal, ids)
@@ -170,8 +170,8 @@ async def coverage(
                         for n in [by_method[district.id].get(m, 0)]
                     },
                 ),
-                visits=visits[district.id],
-                alerts=alerts[district.id],
+                visits=visit_counts[district.id],
+                alerts=alert_counts[district.id],
                 residents_without_plan=no_plan.get(district.id, 0),
                 residents_without_visiting_consent=no_consent.get(district.id, 0),
                 commissioners=commissioners[district.id],
@@ -207,7 +207,7 @@ def _in_districts(principal: Principal, ids: list[str]) -> Any:
 _ACTIVE = Resident.status == ResidentStatus.ACTIVE
 
 
-async def _resident_counts(
+async def resident_counts(
     session: AsyncSession, principal: Principal, ids: list[str]
 ) -> dict[str, dict[str, Any]]:
     counts: dict[str, dict[str, Any]] = defaultdict(
@@ -229,7 +229,7 @@ async def _resident_counts(
     return counts
 
 
-async def _contacted(
+async def contacted(
     session: AsyncSession, principal: Principal, ids: list[str], period: Period
 ) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
     reached = and_(
@@ -262,7 +262,7 @@ async def _contacted(
     return dict(overall.tuples().all()), by_method
 
 
-async def _visits(
+async def visits(
     session: AsyncSession, principal: Principal, ids: list[str], period: Period
 ) -> dict[str, VisitCounts]:
     late = case(
@@ -303,7 +303,7 @@ def _minutes(start: datetime, end: datetime) -> float:
     return (end - start).total_seconds() / 60
 
 
-async def _alerts(
+async def alerts(
     session: AsyncSession, principal: Principal, ids: list[str], period: Period
 ) -> dict[str, AlertCounts]:
     rows = await session.execute(

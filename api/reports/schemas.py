@@ -118,3 +118,21 @@ class CoverageReport(BaseModel):
     timezone: str
     districts: list[DistrictCoverage]
     districts_without_commissioner: list[DistrictRef]
+
+
+class WeekTrend(BaseModel):
+    week_start: date = Field(description="Monday, local")
+    week_end: date = Field(description="Sunday, local (the current week ends today)")
+    contacted: int = Field(description="active residents reached at least once that week")
+    contacted_share: float | None = Field(description="of the residents active now")
+    visits_due: int
+    visits_done: int = Field(description="done, on time or late")
+    visits_missed: int
+    alerts_raised: int
+
+
+class TrendReport(BaseModel):
+    district_ids: list[str] = Field(description="the districts summed")
+    active_residents: int
+    timezone: str
+    weeks: list[WeekTrend] = Field(description="oldest first")

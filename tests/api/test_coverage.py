@@ -285,3 +285,48 @@ async def test_coverage_csv_has_one_row_per_district(client, db, town) -> None:
     async with db() as s:
         exports = (await s.scalars(select(AuditEvent).where(AuditEvent.action == "export"))).all()
     assert len(exports) == 2 and exports[0].entity == "coverage"
+
+
+async def test_weekly_trends_count_the_same_week_as_coverage(client, town) -> None:
+    coord = await login(client, "coord")
+    response = await client.get(f"/api/v1/reports/trends?district_id={town['east']}", headers=coord)
+    assert response.status_code == 200, response.text
+    report = response.json()
+    weeks = report["weeks"]
+    assert len(weeks) == 12 and report["active_residents"] == 3
+    # 10 June 2026 is a Wednesday: the current week runs Monday 8 June to today
+    assert (weeks[-1]["week_start"], weeks[-1]["week_end"]) == ("2026-06-08", "2026-06-10")
+    assert weeks[0]["week_start"] == "2026-03-23"
+    week = next(w for w in weeks if w["week_start"] == "2026-06-01")  # the hand-counted week
+    assert week == {
+        "week_start": "2026-06-01",
+        "week_end": "2026-06-07",
+        "contacted": 2,
+        "contacted_share": 0.6667,
+        "visits_due": 4,
+        "visits_done": 2,
+        "visits_missed": 1,
+        "alerts_raised": 3,
+    }
+    may = next(w for w in weeks if w["week_start"] == "2026-05-18")
+    assert may["alerts_raised"] == 1 and may["contacted"] == 0
+    assert sum(w["alerts_raised"] for w in weeks) == 4
+
+
+async def test_weekly_trends_follow_who_may_read_coverage(client, town) -> None:
+    comm = await login(client, "comm")
+    mine = await client.get("/api/v1/reports/trends?weeks=2", headers=comm)
+    assert mine.status_code == 200 and mine.json()["district_ids"] == [town["east"]]
+    assert len(mine.json()["weeks"]) == 2
+    assert (
+        await client.get(f"/api/v1/reports/trends?district_id={town['west']}", headers=comm)
+    ).status_code == 403
+    vol = await login(client, "vol")
+    assert (await client.get("/api/v1/reports/trends", headers=vol)).status_code == 403
+    other = await login(client, "other-coord")
+    theirs = (await client.get("/api/v1/reports/trends", headers=other)).json()
+    assert theirs["active_residents"] == 1 and sum(w["alerts_raised"] for w in theirs["weeks"]) == 0
+    coord = await login(client, "coord")
+    for query, field in (("?weeks=0", "weeks"), ("?weeks=53", "weeks"), ("?week=3", "week")):
+        bad = await client.get("/api/v1/reports/trends" + query, headers=coord)
+        assert bad.status_code == 400 and field in bad.text
