@@ -35,6 +35,7 @@ from domain.org_settings import rules_for
 
 NOT_REACHED = (ContactOutcome.NO_ANSWER, ContactOutcome.AWAY)  # attempts (as schedules/contacts.py)
 ROW_FIELDS = frozenset(WorkingListRow.model_fields)
+DETAIL_BATCH = 1000
 
 
 class WorkingState(StrEnum):
@@ -146,8 +147,14 @@ async def _rows(
         .tuples()
         .all()
     )
-    methods = await _last_methods(session, principal, residents, cut.today)
-    primaries = await _primaries(session, ids)
+    methods: dict[str, ContactMethod] = {}
+    primaries: dict[str, User] = {}
+    # An export holds every listed resident: ask in slices (PostgreSQL takes at most 32,767
+    # parameters a statement).
+    for start in range(0, len(residents), DETAIL_BATCH):
+        batch = residents[start : start + DETAIL_BATCH]
+        methods |= await _last_methods(session, principal, batch, cut.today)
+        primaries |= await _primaries(session, [r.id for r in batch])
     syncs = await _last_syncs(session, {user.id for user in primaries.values()})
     rows = []
     for resident in residents:
@@ -194,6 +201,7 @@ async def _last_methods(
         .join(Resident, Resident.id == ContactNote.resident_id)
         .where(
             ContactNote.resident_id.in_(sorted(wanted)),
+            ContactNote.occurred_at == Resident.last_contact_at,  # only the last contact's notes
             ContactNote.outcome.not_in(NOT_REACHED),
             visible_notes(principal, today),
         )
