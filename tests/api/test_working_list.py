@@ -11,8 +11,16 @@ import pytest
 from sqlalchemy import select, update
 
 from domain.clock import clock
-from domain.enums import ConsentRecipient, ContactMethod, ContactOutcome, ResidentStatus, RiskLevel, Role
-from domain.models import AuditEvent, ContactNote, Device, Resident
+from domain.enums import (
+    ConsentRecipient,
+    ContactMethod,
+    ContactOutcome,
+    NoteVisibility,
+    ResidentStatus,
+    RiskLevel,
+    Role,
+)
+from domain.models import AuditEvent, ContactNote, Device, Resident, User
 from tests.factories import assign, give_consent, login, make_district, make_org, make_resident, make_user
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -224,3 +232,28 @@ async def test_csv_export_follows_sight_and_volunteers_export_nothing(client, to
     coord = await login(client, "coord")
     bad = await client.get(URL + "?format=xlsx", headers=coord)
     assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "format"
+
+
+async def test_a_restricted_last_note_hides_its_method_from_a_volunteer(client, db, town) -> None:
+    async with db() as s:
+        note = (
+            await s.scalars(select(ContactNote).where(ContactNote.outcome == ContactOutcome.MET_WELL))
+        ).one()
+        note.visibility = NoteVisibility.RESTRICTED
+        note.author_id = (await s.scalars(select(User.id).where(User.login == "comm"))).one()
+    vol = await login(client, "vol")
+    row = (await client.get(URL, headers=vol)).json()["items"][0]
+    assert row["last_contact_at"] is not None and row["last_contact_method"] is None
+    coord = await login(client, "coord")
+    rows = (await client.get(URL, headers=coord)).json()["items"]
+    assert rows[-1]["last_contact_method"] == "phone"
+
+
+async def test_a_long_list_is_detailed_in_slices_with_the_same_answer(client, town, monkeypatch) -> None:
+    from api.reports import working_list
+
+    coord = await login(client, "coord")
+    whole = (await client.get(URL, headers=coord)).json()["items"]
+    monkeypatch.setattr(working_list, "DETAIL_BATCH", 1)
+    sliced = (await client.get(URL, headers=coord)).json()["items"]
+    assert sliced == whole and whole[-1]["last_contact_method"] == "phone"
