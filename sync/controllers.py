@@ -41,7 +41,8 @@ class SyncController(Controller):
     async def pull(
         self, request: Request[Any, Any, Any], principal: Principal, db_session: AsyncSession
     ) -> dict[str, Any]:
-        """Changes since `last_pulled_at` within the phone's scope (WatermelonDB `pullChanges`)."""
+        """Changes since `last_pulled_at` within the phone's scope (WatermelonDB `pullChanges`).
+        Query: `last_pulled_at`, `schema_version`, `migration`; any other name is refused (400)."""
         query = request.query_params
         version = validation.parse_schema_version(query.get("schema_version"))
         params = pull_service.PullParams(
