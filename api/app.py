@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
-from litestar import Litestar
+from litestar import Litestar, Request, Response
 from litestar.config.compression import CompressionConfig
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
@@ -19,6 +19,7 @@ from api.auth import passwords
 from api.deps import provide_pagination, provide_principal, provide_settings
 from api.errors import exception_handlers, reject_control_characters
 from api.logging import configure_logging
+from api.query_params import refuse_unknown_query_params, remember_declared
 from api.routes import route_handlers
 from api.security_headers import SecurityHeadersMiddleware
 from console import openapi_render_plugins, template_config
@@ -66,7 +67,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "pagination": Provide(provide_pagination, sync_to_thread=False),
         },
         exception_handlers=exception_handlers,
-        before_request=reject_control_characters,
+        before_request=_check_request,
         middleware=[DefineMiddleware(SecurityHeadersMiddleware, hsts_max_age=settings.hsts_max_age_seconds)],
         openapi_config=openapi,
         cors_config=CORSConfig(allow_origins=settings.cors_origins) if settings.cors_origins else None,
@@ -80,7 +81,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app.state.settings = settings
     app.state.db_config = db_config
     app.state.migration_heads = migrate.head_revisions(db_config)
+    remember_declared(app)
     return app
+
+
+async def _check_request(request: Request[Any, Any, Any]) -> Response[dict[str, Any]] | None:
+    """Refusals every route shares, before its handler reads anything."""
+    return await reject_control_characters(request) or await refuse_unknown_query_params(request)
 
 
 NO_COMPRESSION = "no_compression"  # route opt: streams (SSE) must reach the client event by event

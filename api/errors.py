@@ -94,7 +94,10 @@ def _field_errors(exc: ValidationException, query: Any = None) -> list[FieldErro
         if not isinstance(item, dict):
             continue
         key = str(item.get("key") or item.get("loc") or "body")
-        if query is not None and key.endswith("_") and key not in query and key[:-1] in query:
+        in_query = item.get("source") == "query" or (
+            query is not None and key not in query and key[:-1] in query
+        )
+        if key.endswith("_") and in_query:
             key = key[:-1]  # a parameter named `from_` in Python is `from` in the query string
         message = str(item.get("message", ""))
         code, params = _classify(message)

@@ -10,6 +10,7 @@ from api.contact_notes.controllers import ContactNoteController, ResidentNotesCo
 from api.health import healthz, readyz
 from api.imports import ResidentImportController
 from api.organisation.controllers import DistrictController, UserController
+from api.reports.controllers import ReportController
 from api.residents.controllers import AssignmentController, LegalBasisController, ResidentController
 from console import console_route_handlers
 from notifications.controllers import AlertController, InboxController
@@ -32,6 +33,7 @@ def route_handlers() -> list[Any]:
         ResidentNotesController,
         ContactNoteController,
         AuditController,
+        ReportController,
         InboxController,
         AlertController,
         SyncController,

@@ -291,6 +291,24 @@ def may_see_district_counts(principal: Principal) -> bool:
     return principal.role == Role.COORDINATOR
 
 
+def may_export(principal: Principal) -> bool:
+    """Files that leave the service (CSV): coordinators and commissioners, each within what they
+    may read; volunteers export nothing."""
+    return principal.role in (Role.COORDINATOR, Role.COMMISSIONER)
+
+
+def coverage_districts(principal: Principal) -> frozenset[str] | None:
+    """Districts whose coverage figures (counts and caseloads, no resident named) the principal may
+    read: None means every district of the organisation (coordinators); commissioners their own
+    districts; volunteers none (Forbidden). The counts include residents whose consent keeps them
+    from the commissioner: knowing *how many* cannot be visited is the point of the figure."""
+    if principal.role == Role.COORDINATOR:
+        return None
+    if principal.role == Role.COMMISSIONER:
+        return principal.district_ids
+    raise Forbidden()
+
+
 # --- What a phone holds (sync scope) --------------------------------------------------------------
 # A phone is a copy that can be lost: it holds only what its user needs in the field.
 PHONE_VISITS_BACK = timedelta(days=30)
@@ -620,8 +638,10 @@ __all__ = [
     "assigned_to",
     "consent_covers",
     "consent_record_covers",
+    "coverage_districts",
     "may_correct_note",
     "may_edit_note",
+    "may_export",
     "may_handle_alerts",
     "may_manage_residents",
     "may_manage_users",

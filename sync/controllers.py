@@ -16,6 +16,10 @@ from sync import pull as pull_service
 from sync import push as push_service
 from sync import quarantine, schema, validation
 
+# Read by hand below (WatermelonDB sends them as it likes: empty, "null", floats); declared here so
+# that any other name is refused (api/query_params.py).
+PULL_QUERY_PARAMS = ("last_pulled_at", "schema_version", "migration")
+
 
 class ResolveQuarantine(BaseModel):
     action: Literal["apply", "discard"]
@@ -33,11 +37,12 @@ class SyncController(Controller):
     tags = ["sync"]
     signature_namespace = {"AsyncSession": AsyncSession, "Principal": Principal, "Settings": Settings}
 
-    @get("/pull", operation_id="syncPull")
+    @get("/pull", operation_id="syncPull", opt={"query_params": PULL_QUERY_PARAMS})
     async def pull(
         self, request: Request[Any, Any, Any], principal: Principal, db_session: AsyncSession
     ) -> dict[str, Any]:
-        """Changes since `last_pulled_at` within the phone's scope (WatermelonDB `pullChanges`)."""
+        """Changes since `last_pulled_at` within the phone's scope (WatermelonDB `pullChanges`).
+        Query: `last_pulled_at`, `schema_version`, `migration`; any other name is refused (400)."""
         query = request.query_params
         version = validation.parse_schema_version(query.get("schema_version"))
         params = pull_service.PullParams(

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from litestar import Controller, get, patch, post, put
+from typing import Any, Literal
+
+from litestar import Controller, Request, Response, get, patch, post, put
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import Pagination, page_of
 from api.organisation.schemas import ID_PATTERN
-from api.residents import service
+from api.residents import exports, service
 from api.residents.schemas import (
     AssignmentCreatedOut,
     AssignmentEndIn,
@@ -42,6 +44,7 @@ class ResidentController(Controller):
     @get("/", operation_id="listResidents")
     async def list_residents(
         self,
+        request: Request[Any, Any, Any],
         principal: Principal,
         db_session: AsyncSession,
         pagination: Pagination,
@@ -52,11 +55,21 @@ class ResidentController(Controller):
         q: str | None = Parameter(
             query="q", default=None, max_length=100, description="Part of the name or kana (かな or カナ)"
         ),
-    ) -> ResidentPage:
+        format: Literal["json", "csv"] = Parameter(
+            default="json",
+            description="csv: every matching resident as a file for Excel (UTF-8 with BOM, headers in "
+            "the reader's language; page and page_size do not apply); coordinators and commissioners "
+            "only; audited as an export",
+        ),
+    ) -> ResidentPage | Response[bytes]:
         """The residents the caller may see, sorted by kana: coordinators their organisation,
         commissioners their districts and assigned residents with consent, volunteers only their
         assigned residents whose consent covers volunteers (fewer fields). The read is audited."""
         f = service.ResidentFilter(district_id, risk_level, status, assignee_id, q)
+        if format == "csv":
+            return await exports.residents_file(
+                db_session, principal, f, request.headers.get("accept-language")
+            )
         items, total = await service.list_residents(
             db_session, principal, f, pagination.offset, pagination.page_size
         )

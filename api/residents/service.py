@@ -221,8 +221,15 @@ def _out(
 
 
 async def list_residents(
-    session: AsyncSession, principal: Principal, f: ResidentFilter, offset: int, limit: int
+    session: AsyncSession,
+    principal: Principal,
+    f: ResidentFilter,
+    offset: int,
+    limit: int | None,
+    *,
+    purpose: str = "list",
 ) -> tuple[list[ResidentOut], int]:
+    """A page (`limit=None`: every row, for an export; `purpose` names the audit action)."""
     query = _filtered(principal, f)
     total = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     rows = (
@@ -232,7 +239,7 @@ async def list_residents(
     ).all()
     fields = (resident_fields_for(principal) or ALL_RESIDENT_FIELDS) - LIST_HIDDEN
     audit.record(
-        session, principal, "list", "resident", None, fields=fields, resident_ids=[r.id for r in rows]
+        session, principal, purpose, "resident", None, fields=fields, resident_ids=[r.id for r in rows]
     )
     return [_out(r, fields, None) for r in rows], total
 

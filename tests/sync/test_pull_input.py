@@ -31,3 +31,24 @@ async def test_hostile_pull_parameters_are_a_clear_400(client, town: Town, query
     problem = response.json()
     assert problem["code"].startswith("error.sync.bad_") or problem["code"] == "error.sync.unknown_table"
     assert problem["title"]
+
+
+async def test_pull_with_its_real_parameters_works_and_an_unknown_one_is_refused(client, town: Town) -> None:
+    device = await phone(client, "vol")
+    first = await client.get(
+        "/api/v1/sync/pull?last_pulled_at=null&schema_version=1&migration=null", headers=device.headers
+    )
+    assert first.status_code == 200, first.text
+    cursor = first.json()["timestamp"]
+    again = await client.get(f"/api/v1/sync/pull?last_pulled_at={cursor}", headers=device.headers)
+    assert again.status_code == 200, again.text
+
+    typo = await client.get(
+        "/api/v1/sync/pull?last_pulled=0&schema_version=1&turbo=true",
+        headers={**device.headers, "Accept-Language": "en"},
+    )
+    assert typo.status_code == 400, typo.text
+    problem = typo.json()
+    assert problem["unknown_parameters"] == ["last_pulled", "turbo"]
+    assert problem["allowed_parameters"] == ["last_pulled_at", "migration", "schema_version"]
+    assert "last_pulled, turbo" in problem["title"]

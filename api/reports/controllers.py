@@ -1,0 +1,140 @@
+"""HTTP for the reports. Thin: what is counted is in working_list.py and coverage.py; who may see
+it in domain.access."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from litestar import Controller, Request, Response, get
+from litestar.params import Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.deps import Pagination
+from api.organisation.schemas import ID_PATTERN
+from api.organisation.service import check_districts
+from api.reports import coverage, csv_export, trends, working_list
+from api.reports.schemas import CoverageReport, TrendReport, WorkingListPage
+from domain.access import Principal, may_export
+from domain.enums import RiskLevel
+from domain.errors import Forbidden
+from domain.i18n import negotiate
+
+Format = Literal["json", "csv"]
+FORMAT_DESCRIPTION = (
+    "csv: a file for Excel (UTF-8 with BOM, headers in the reader's language, every row of the "
+    "report: page and page_size do not apply); coordinators and commissioners only. Audited as an export."
+)
+
+
+def _reader_locale(request: Request[Any, Any, Any], principal: Principal) -> str:
+    return negotiate(request.headers.get("accept-language"), default=principal.locale)
+
+
+def _require_export(principal: Principal) -> None:
+    if not may_export(principal):
+        raise Forbidden()
+
+
+class ReportController(Controller):
+    path = "/api/v1/reports"
+    tags = ["reports"]
+
+    @get("/working-list", operation_id="workingList")
+    async def get_working_list(
+        self,
+        request: Request[Any, Any, Any],
+        principal: Principal,
+        db_session: AsyncSession,
+        pagination: Pagination,
+        days: int | None = Parameter(
+            default=None,
+            ge=1,
+            le=3650,
+            description="List residents with no contact on any of the last N local days "
+            "(default: each risk level's limit, the organisation's contact_gap_days)",
+        ),
+        district_id: str | None = Parameter(default=None, pattern=ID_PATTERN),
+        assignee_id: str | None = Parameter(
+            default=None, pattern=ID_PATTERN, description="a watcher (primary or backup)"
+        ),
+        risk_level: RiskLevel | None = Parameter(default=None),
+        sort: Literal["last_contact_at", "-last_contact_at"] = Parameter(
+            default="last_contact_at",
+            description="oldest contact first (never contacted first), or newest first",
+        ),
+        format: Format = Parameter(default="json", description=FORMAT_DESCRIPTION),
+    ) -> WorkingListPage | Response[bytes]:
+        """Residents not contacted within their risk level's limit (or `days`), with the last
+        contact's time and method, the primary watcher, when the watcher's phone last synced and
+        whether it synced since the last contact (`state`: `not_contacted`, `not_synced`,
+        `unassigned`). Days are the organisation's local calendar days. The caller sees the
+        residents GET /residents shows them; the read is audited."""
+        if district_id:
+            await check_districts(db_session, principal.org_id, [district_id], "district_id")
+        f = working_list.WorkingListFilter(
+            days, district_id, assignee_id, risk_level, newest_first=sort.startswith("-")
+        )
+        if format == "csv":
+            _require_export(principal)
+            rows, _, cut = await working_list.working_list(
+                db_session, principal, f, None, None, purpose="export"
+            )
+            text = csv_export.working_list_csv(rows, _reader_locale(request, principal), principal.zone)
+            return csv_export.csv_response(text, "working-list", cut.today)
+        rows, total, cut = await working_list.working_list(
+            db_session, principal, f, pagination.offset, pagination.page_size
+        )
+        return WorkingListPage(
+            items=rows,
+            total=total,
+            page=pagination.page,
+            page_size=pagination.page_size,
+            as_of=cut.today,
+            days=days,
+            limits=cut.limits,
+        )
+
+    @get("/coverage", operation_id="coverageReport")
+    async def get_coverage(
+        self,
+        request: Request[Any, Any, Any],
+        principal: Principal,
+        db_session: AsyncSession,
+        from_: date | None = Parameter(
+            query="from", default=None, description="first local day (default: 29 days before `to`)"
+        ),
+        to: date | None = Parameter(default=None, description="last local day, inclusive (default: today)"),
+        district_id: str | None = Parameter(default=None, pattern=ID_PATTERN),
+        format: Format = Parameter(default="json", description=FORMAT_DESCRIPTION),
+    ) -> CoverageReport | Response[bytes]:
+        """Coverage per district over a period of the organisation's local days (at most 366):
+        residents watched by risk level and household; the share reached in the period, overall and
+        by contact method; visits due, done, done late, missed and open; alerts raised,
+        acknowledged and resolved with the median minutes to each; residents with no active plan;
+        residents nobody may visit for want of consent; each watcher's caseload; districts without
+        a commissioner. Counts only, no resident named. Coordinators: every district;
+        commissioners: their own districts; volunteers: 403."""
+        period = coverage.period_of(principal, from_, to)
+        if format == "csv":
+            _require_export(principal)
+            report = await coverage.coverage(db_session, principal, period, district_id, purpose="export")
+            text = csv_export.coverage_csv(report, _reader_locale(request, principal))
+            return csv_export.csv_response(text, "coverage", principal.today())
+        return await coverage.coverage(db_session, principal, period, district_id)
+
+    @get("/trends", operation_id="weeklyTrends")
+    async def get_trends(
+        self,
+        principal: Principal,
+        db_session: AsyncSession,
+        weeks: int = Parameter(
+            default=12, ge=1, le=52, description="how many local weeks, the current one last"
+        ),
+        district_id: str | None = Parameter(default=None, pattern=ID_PATTERN),
+    ) -> TrendReport:
+        """Per local week (Monday to Sunday; the current week up to today), summed over the
+        districts the caller may read or one district: residents reached and their share of the
+        residents active now, visits due / done / missed, alerts raised. Counted as coverage counts
+        them. Coordinators and commissioners (their districts); volunteers 403."""
+        return await trends.weekly(db_session, principal, weeks, district_id)

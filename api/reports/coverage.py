@@ -1,0 +1,428 @@
+"""Coverage per district and period: counts only, no resident named.
+
+The period is a range of the organisation's local days (`from`..`to`, inclusive): from local
+midnight of `from` to local midnight after `to`. Resident counts, plans, consent and caseloads are
+as they stand now; contacts, visits and alerts are those of the period:
+
+* contacted: distinct active residents with at least one note in the period in which they were
+  reached (`no_answer` / `away` are attempts), overall and per method;
+* visits: those due (window start) in the period, by status; `done_late` is done after the window;
+* alerts: those opened in the period (resident's current district); medians over the acknowledged
+  and the resolved ones;
+* residents without visiting consent: active residents that neither commissioners nor volunteers
+  may see (`domain.access.consent_covers`, legal bases included): nobody can visit them.
+
+Each query groups by district over the districts asked for, so the cost follows the rows of the
+period, not one query per district.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from statistics import median
+from typing import Any
+
+from sqlalchemy import and_, case, exists, func, not_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.organisation.service import check_districts
+from api.reports.schemas import (
+    AlertCounts,
+    AssigneeOut,
+    CaseloadRow,
+    ContactCoverage,
+    CoverageReport,
+    DistrictCoverage,
+    DistrictRef,
+    ResidentCounts,
+    Share,
+    VisitCounts,
+)
+from domain import audit
+from domain.access import Principal, consent_covers, coverage_districts
+from domain.enums import (
+    ConsentRecipient,
+    ContactMethod,
+    ContactOutcome,
+    Household,
+    PlanStatus,
+    ResidentStatus,
+    RiskLevel,
+    Role,
+    VisitStatus,
+)
+from domain.errors import FieldError, Forbidden, InvalidInput
+from domain.i18n import register
+from domain.models import (
+    Alert,
+    Assignment,
+    ContactNote,
+    District,
+    Resident,
+    User,
+    UserDistrict,
+    Visit,
+    VisitPlan,
+)
+
+NOT_REACHED = (ContactOutcome.NO_ANSWER, ContactOutcome.AWAY)
+MAX_PERIOD_DAYS = 366
+DEFAULT_PERIOD_DAYS = 30
+
+register(
+    {
+        "field.period_reversed": {
+            "ja": "終了日が開始日より前です。",
+            "en": "The end date is before the start date.",
+        },
+        "field.period_too_long": {
+            "ja": "期間が長すぎます（{max}日以内）。",
+            "en": "The period is too long (at most {max} days).",
+        },
+    }
+)
+
+
+@dataclass(frozen=True)
+class Period:
+    first: date
+    last: date
+    start: datetime  # UTC, local midnight of `first`
+    end: datetime  # UTC, local midnight after `last`
+
+
+def period_of(principal: Principal, first: date | None, last: date | None) -> Period:
+    last = last or principal.today()
+    first = first or last - timedelta(days=DEFAULT_PERIOD_DAYS - 1)
+    errors = []
+    if last < first:
+        errors.append(FieldError("to", "field.period_reversed"))
+    elif (last - first).days + 1 > MAX_PERIOD_DAYS:
+        errors.append(FieldError("from", "field.period_too_long", {"max": MAX_PERIOD_DAYS}))
+    if errors:
+        raise InvalidInput(errors=errors)
+
+    def midnight(day: date) -> datetime:
+        return datetime.combine(day, time(0), tzinfo=principal.zone).astimezone(UTC)
+
+    return Period(first, last, midnight(first), midnight(last + timedelta(days=1)))
+
+
+async def districts_in_scope(
+    session: AsyncSession, principal: Principal, district_id: str | None
+) -> list[District]:
+    allowed = coverage_districts(principal)
+    if district_id:
+        await check_districts(session, principal.org_id, [district_id], "district_id")
+        if allowed is not None and district_id not in allowed:
+            raise Forbidden()
+    query = select(District).where(District.org_id == principal.org_id)
+    if district_id:
+        query = query.where(District.id == district_id)
+    elif allowed is not None:
+        query = query.where(District.id.in_(sorted(allowed)))
+    return list((await session.scalars(query.order_by(District.name, District.id))).all())
+
+
+def _share(count: int, of: int) -> float | None:
+    return round(count / of, 4) if of else None
+
+
+async def coverage(
+    session: AsyncSession,
+    principal: Principal,
+    period: Period,
+    district_id: str | None,
+    *,
+    purpose: str = "report",
+) -> CoverageReport:
+    districts = await districts_in_scope(session, principal, district_id)
+    ids = [d.id for d in districts]
+    counts = await resident_counts(session, principal, ids)
+    reached, by_method = await contacted(session, principal, ids, period)
+    visit_counts = await visits(session, principal, ids, period)
+    alert_counts = await alerts(session, principal, ids, period)
+    no_plan = await _without_plan(session, principal, ids)
+    no_consent = await _without_visiting_consent(session, principal, ids)
+    commissioners, caseload = await _people(session, principal, ids)
+    out = []
+    for district in districts:
+        c = counts[district.id]
+        active = c["active"]
+        out.append(
+            DistrictCoverage(
+                district_id=district.id,
+                name=district.name,
+                residents=ResidentCounts(
+                    active=active,
+                    paused=c["paused"],
+                    by_risk={r.value: c["risk"].get(r, 0) for r in RiskLevel},
+                    by_household={h.value: c["household"].get(h, 0) for h in Household},
+                ),
+                contacted=ContactCoverage(
+                    residents=reached.get(district.id, 0),
+                    share=_share(reached.get(district.id, 0), active),
+                    by_method={
+                        m.value: Share(residents=n, share=_share(n, active))
+                        for m in ContactMethod
+                        for n in [by_method[district.id].get(m, 0)]
+                    },
+                ),
+                visits=visit_counts[district.id],
+                alerts=alert_counts[district.id],
+                residents_without_plan=no_plan.get(district.id, 0),
+                residents_without_visiting_consent=no_consent.get(district.id, 0),
+                commissioners=commissioners[district.id],
+                caseload=caseload[district.id],
+            )
+        )
+    audit.record(
+        session,
+        principal,
+        purpose,
+        "coverage",
+        None,
+        district_ids=ids,
+        period=[period.first.isoformat(), period.last.isoformat()],
+    )
+    return CoverageReport(
+        from_date=period.first,
+        to_date=period.last,
+        timezone=principal.timezone,
+        districts=out,
+        districts_without_commissioner=[
+            DistrictRef(id=d.id, name=d.name) for d in districts if not commissioners[d.id]
+        ],
+    )
+
+
+def _in_districts(principal: Principal, ids: list[str]) -> Any:
+    return and_(
+        Resident.org_id == principal.org_id, Resident.deleted_at.is_(None), Resident.district_id.in_(ids)
+    )
+
+
+_ACTIVE = Resident.status == ResidentStatus.ACTIVE
+
+
+async def resident_counts(
+    session: AsyncSession, principal: Principal, ids: list[str]
+) -> dict[str, dict[str, Any]]:
+    counts: dict[str, dict[str, Any]] = defaultdict(
+        lambda: {"active": 0, "paused": 0, "risk": defaultdict(int), "household": defaultdict(int)}
+    )
+    rows = await session.execute(
+        select(Resident.district_id, Resident.status, Resident.risk_level, Resident.household, func.count())
+        .where(_in_districts(principal, ids), Resident.status != ResidentStatus.ENDED)
+        .group_by(Resident.district_id, Resident.status, Resident.risk_level, Resident.household)
+    )
+    for district_id, status, risk, household, n in rows.tuples():
+        c = counts[district_id]
+        if status == ResidentStatus.PAUSED:
+            c["paused"] += n
+            continue
+        c["active"] += n
+        c["risk"][risk] += n
+        c["household"][household] += n
+    return counts
+
+
+async def contacted(
+    session: AsyncSession, principal: Principal, ids: list[str], period: Period
+) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
+    reached = and_(
+        ContactNote.resident_id == Resident.id,
+        ContactNote.org_id == principal.org_id,
+        ContactNote.deleted_at.is_(None),
+        ContactNote.outcome.not_in(NOT_REACHED),
+        ContactNote.occurred_at >= period.start,
+        ContactNote.occurred_at < period.end,
+    )
+    base = (
+        select()
+        .select_from(Resident)
+        .join(ContactNote, reached)
+        .where(_in_districts(principal, ids), _ACTIVE)
+    )
+    overall = await session.execute(
+        base.add_columns(Resident.district_id, func.count(Resident.id.distinct())).group_by(
+            Resident.district_id
+        )
+    )
+    per_method = await session.execute(
+        base.add_columns(
+            Resident.district_id, ContactNote.method, func.count(Resident.id.distinct())
+        ).group_by(Resident.district_id, ContactNote.method)
+    )
+    by_method: dict[str, dict[str, int]] = defaultdict(dict)
+    for district_id, method, n in per_method.tuples():
+        by_method[district_id][method] = n
+    return dict(overall.tuples().all()), by_method
+
+
+async def visits(
+    session: AsyncSession, principal: Principal, ids: list[str], period: Period
+) -> dict[str, VisitCounts]:
+    late = case(
+        (and_(Visit.status == VisitStatus.DONE, Visit.completed_at > Visit.due_end), True), else_=False
+    )
+    rows = await session.execute(
+        select(Resident.district_id, Visit.status, late, func.count())
+        .join(Resident, Resident.id == Visit.resident_id)
+        .where(
+            _in_districts(principal, ids),
+            Visit.org_id == principal.org_id,
+            Visit.deleted_at.is_(None),
+            Visit.due_start >= period.start,
+            Visit.due_start < period.end,
+        )
+        .group_by(Resident.district_id, Visit.status, late)
+    )
+    tally: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for district_id, status, is_late, n in rows.tuples():
+        key = "done_late" if status == VisitStatus.DONE and is_late else str(status)
+        tally[district_id][key] += n
+    result: dict[str, VisitCounts] = {}
+    for district_id in ids:
+        t = tally[district_id]
+        done, done_late, missed, planned = t["done"], t["done_late"], t["missed"], t["planned"]
+        result[district_id] = VisitCounts(
+            due=done + done_late + missed + planned,
+            done=done,
+            done_late=done_late,
+            missed=missed,
+            open=planned,
+            cancelled=t["cancelled"],
+        )
+    return result
+
+
+def _minutes(start: datetime, end: datetime) -> float:
+    return (end - start).total_seconds() / 60
+
+
+async def alerts(
+    session: AsyncSession, principal: Principal, ids: list[str], period: Period
+) -> dict[str, AlertCounts]:
+    rows = await session.execute(
+        select(Resident.district_id, Alert.opened_at, Alert.acknowledged_at, Alert.resolved_at)
+        .join(Resident, Resident.id == Alert.resident_id)
+        .where(
+            _in_districts(principal, ids),
+            Alert.org_id == principal.org_id,
+            Alert.deleted_at.is_(None),
+            Alert.opened_at >= period.start,
+            Alert.opened_at < period.end,
+        )
+    )
+    raised: dict[str, int] = defaultdict(int)
+    to_ack: dict[str, list[float]] = defaultdict(list)
+    to_resolve: dict[str, list[float]] = defaultdict(list)
+    for district_id, opened, acknowledged, resolved in rows.tuples():
+        raised[district_id] += 1
+        if acknowledged is not None:
+            to_ack[district_id].append(_minutes(opened, acknowledged))
+        if resolved is not None:
+            to_resolve[district_id].append(_minutes(opened, resolved))
+    return {
+        d: AlertCounts(
+            raised=raised[d],
+            acknowledged=len(to_ack[d]),
+            resolved=len(to_resolve[d]),
+            median_minutes_to_acknowledge=round(median(to_ack[d]), 1) if to_ack[d] else None,
+            median_minutes_to_resolve=round(median(to_resolve[d]), 1) if to_resolve[d] else None,
+        )
+        for d in ids
+    }
+
+
+async def _count_active(
+    session: AsyncSession, principal: Principal, ids: list[str], *where: Any
+) -> dict[str, int]:
+    rows = await session.execute(
+        select(Resident.district_id, func.count())
+        .where(_in_districts(principal, ids), _ACTIVE, *where)
+        .group_by(Resident.district_id)
+    )
+    return dict(rows.tuples().all())
+
+
+async def _without_plan(session: AsyncSession, principal: Principal, ids: list[str]) -> dict[str, int]:
+    planned = exists(
+        select(VisitPlan.id).where(
+            VisitPlan.resident_id == Resident.id, VisitPlan.status == PlanStatus.ACTIVE
+        )
+    )
+    return await _count_active(session, principal, ids, not_(planned))
+
+
+async def _without_visiting_consent(
+    session: AsyncSession, principal: Principal, ids: list[str]
+) -> dict[str, int]:
+    today = principal.today()
+    return await _count_active(
+        session,
+        principal,
+        ids,
+        not_(consent_covers(ConsentRecipient.DISTRICT_COMMISSIONER, today)),
+        not_(consent_covers(ConsentRecipient.VOLUNTEERS, today)),
+    )
+
+
+async def _people(
+    session: AsyncSession, principal: Principal, ids: list[str]
+) -> tuple[dict[str, list[AssigneeOut]], dict[str, list[CaseloadRow]]]:
+    holders = await session.execute(
+        select(UserDistrict.district_id, User.id, User.display_name)
+        .join(User, User.id == UserDistrict.user_id)
+        .where(
+            UserDistrict.org_id == principal.org_id,
+            UserDistrict.district_id.in_(ids),
+            User.role == Role.COMMISSIONER,
+            User.active.is_(True),
+        )
+        .order_by(User.display_name, User.id)
+    )
+    commissioners: dict[str, list[AssigneeOut]] = defaultdict(list)
+    for district_id, user_id, name in holders.tuples():
+        commissioners[district_id].append(AssigneeOut(id=user_id, display_name=name))
+    rows = await session.execute(
+        select(Resident.district_id, User.id, User.display_name, User.role, Assignment.role, func.count())
+        .join(Assignment, Assignment.resident_id == Resident.id)
+        .join(User, User.id == Assignment.user_id)
+        .where(
+            _in_districts(principal, ids),
+            Resident.status != ResidentStatus.ENDED,
+            Assignment.ended_at.is_(None),
+            Assignment.deleted_at.is_(None),
+        )
+        .group_by(Resident.district_id, User.id, User.display_name, User.role, Assignment.role)
+    )
+    loads: dict[str, dict[str, CaseloadRow]] = defaultdict(dict)
+    for district_id, user_id, name, role, assignment_role, n in rows.tuples():
+        row = loads[district_id].setdefault(
+            user_id, CaseloadRow(user_id=user_id, display_name=name, role=role, primary=0, backup=0)
+        )
+        if assignment_role == "primary":
+            row.primary += n
+        else:
+            row.backup += n
+    for district_id, people in commissioners.items():  # a commissioner with nobody assigned: 0
+        for person in people:
+            loads[district_id].setdefault(
+                person.id,
+                CaseloadRow(
+                    user_id=person.id,
+                    display_name=person.display_name,
+                    role=Role.COMMISSIONER,
+                    primary=0,
+                    backup=0,
+                ),
+            )
+    caseload = {
+        d: sorted(loads[d].values(), key=lambda r: (-(r.primary + r.backup), r.display_name, r.user_id))
+        for d in ids
+    }
+    return commissioners, caseload

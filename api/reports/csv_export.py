@@ -1,0 +1,265 @@
+"""CSV files people open in Excel: UTF-8 with a byte-order mark (without it Excel on Japanese
+Windows reads UTF-8 as Shift_JIS and shows mojibake), CRLF line ends, headers and closed-list values
+in the reader's language, a file name with the organisation's date.
+
+A cell that starts with `=`, `+`, `-`, `@`, tab or CR is prefixed with `'`: Excel would otherwise run
+a name or address typed as `=HYPERLINK(...)` as a formula (CSV injection).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from litestar import Response
+
+from domain.i18n import register, translate
+
+BOM = "\ufeff"
+CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+register(
+    {
+        # working list
+        "csv.name": {"ja": "氏名", "en": "Name"},
+        "csv.kana": {"ja": "ふりがな", "en": "Kana"},
+        "csv.address": {"ja": "住所", "en": "Address"},
+        "csv.district": {"ja": "地区", "en": "District"},
+        "csv.risk_level": {"ja": "リスク", "en": "Risk level"},
+        "csv.limit_days": {"ja": "接触間隔の上限（日）", "en": "Limit (days)"},
+        "csv.last_contact_at": {"ja": "最終接触日時", "en": "Last contact"},
+        "csv.last_contact_method": {"ja": "最終接触の方法", "en": "Last contact method"},
+        "csv.days_without_contact": {"ja": "接触なし日数", "en": "Days without contact"},
+        "csv.assignee": {"ja": "主担当", "en": "Primary watcher"},
+        "csv.assignee_last_sync_at": {"ja": "主担当端末の最終同期", "en": "Watcher's phone last synced"},
+        "csv.state": {"ja": "状況", "en": "State"},
+        # coverage
+        "csv.active": {"ja": "見守り中", "en": "Active"},
+        "csv.paused": {"ja": "休止中", "en": "Paused"},
+        "csv.risk.high": {"ja": "リスク高", "en": "High risk"},
+        "csv.risk.medium": {"ja": "リスク中", "en": "Medium risk"},
+        "csv.risk.low": {"ja": "リスク低", "en": "Low risk"},
+        "csv.contacted": {"ja": "期間内に接触した人数", "en": "Reached in period"},
+        "csv.contacted_share": {"ja": "接触率", "en": "Share reached"},
+        "csv.by_method": {"ja": "接触（{method}）", "en": "Reached by {method}"},
+        "csv.visits_due": {"ja": "訪問予定", "en": "Visits due"},
+        "csv.visits_done": {"ja": "訪問実施", "en": "Visits done"},
+        "csv.visits_done_late": {"ja": "遅れて実施", "en": "Done late"},
+        "csv.visits_missed": {"ja": "未実施", "en": "Missed"},
+        "csv.visits_open": {"ja": "未記録（予定のまま）", "en": "Still planned"},
+        "csv.alerts_raised": {"ja": "アラート発生", "en": "Alerts raised"},
+        "csv.alerts_acknowledged": {"ja": "アラート確認済", "en": "Acknowledged"},
+        "csv.alerts_resolved": {"ja": "アラート解決済", "en": "Resolved"},
+        "csv.median_ack": {"ja": "確認までの中央値（分）", "en": "Median minutes to acknowledge"},
+        "csv.median_resolve": {"ja": "解決までの中央値（分）", "en": "Median minutes to resolve"},
+        "csv.without_plan": {"ja": "計画なし", "en": "Without plan"},
+        "csv.without_consent": {"ja": "同意がなく訪問できない人", "en": "Nobody may visit (no consent)"},
+        "csv.commissioners": {"ja": "民生委員", "en": "Commissioners"},
+        # residents (the Japanese headers are those the resident import reads back)
+        "csv.birth_year": {"ja": "生年", "en": "Birth year"},
+        "csv.phone": {"ja": "電話", "en": "Phone"},
+        "csv.household": {"ja": "世帯", "en": "Household"},
+        "csv.status": {"ja": "状態", "en": "Status"},
+        "csv.support_needs": {"ja": "支援内容", "en": "Support needs"},
+        # values
+        "value.household.alone": {"ja": "独居", "en": "alone"},
+        "value.household.elderly_couple": {"ja": "高齢夫婦", "en": "elderly couple"},
+        "value.household.with_family": {"ja": "家族と同居", "en": "with family"},
+        "value.household.other": {"ja": "その他", "en": "other"},
+        "value.status.active": {"ja": "見守り中", "en": "active"},
+        "value.status.paused": {"ja": "休止", "en": "paused"},
+        "value.status.ended": {"ja": "終了", "en": "ended"},
+        "value.risk.high": {"ja": "高", "en": "high"},
+        "value.risk.medium": {"ja": "中", "en": "medium"},
+        "value.risk.low": {"ja": "低", "en": "low"},
+        "value.method.home_visit": {"ja": "訪問", "en": "home visit"},
+        "value.method.phone": {"ja": "電話", "en": "phone"},
+        "value.method.meeting_place": {"ja": "居場所・サロン", "en": "meeting place"},
+        "value.method.meal_delivery": {"ja": "配食", "en": "meal delivery"},
+        "value.method.message": {"ja": "メッセージ", "en": "message"},
+        "value.method.sensor": {"ja": "センサー・見守りサービス", "en": "sensor or check-in service"},
+        "value.method.other": {"ja": "その他", "en": "other"},
+        "value.state.not_contacted": {"ja": "未接触", "en": "not contacted"},
+        "value.state.not_synced": {"ja": "未同期（端末に未送信の記録の可能性）", "en": "not synced"},
+        "value.state.unassigned": {"ja": "担当者なし", "en": "no watcher"},
+        "value.never": {"ja": "なし", "en": "never"},
+    }
+)
+
+
+def header(code: str, locale: str, **params: Any) -> str:
+    return translate(code, locale, **params)
+
+
+def value(kind: str, raw: str | None, locale: str) -> str:
+    return "" if raw is None else translate(f"value.{kind}.{raw}", locale)
+
+
+def local_time(moment: datetime | None, zone: ZoneInfo) -> str:
+    """As offices write it: local time, no zone suffix, no seconds."""
+    return "" if moment is None else moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+
+def _cell(item: object) -> str:
+    text = "" if item is None else str(item)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def csv_text(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([_cell(h) for h in headers])
+    for row in rows:
+        writer.writerow([_cell(item) for item in row])
+    return BOM + out.getvalue()
+
+
+def csv_response(text: str, stem: str, day: date) -> Response[bytes]:
+    filename = f"{stem}-{day.isoformat()}.csv"
+    return Response(
+        text.encode("utf-8"),
+        media_type=CSV_MEDIA_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
+    )
+
+
+def working_list_csv(rows: Sequence[Any], locale: str, zone: ZoneInfo) -> str:
+    """`rows`: `WorkingListRow`s."""
+    columns = (
+        "name",
+        "kana",
+        "address",
+        "district",
+        "risk_level",
+        "limit_days",
+        "last_contact_at",
+        "last_contact_method",
+        "days_without_contact",
+        "assignee",
+        "assignee_last_sync_at",
+        "state",
+    )
+    never = translate("value.never", locale)
+    return csv_text(
+        [header(f"csv.{c}", locale) for c in columns],
+        (
+            [
+                r.name,
+                r.kana,
+                r.address,
+                r.district_name,
+                value("risk", r.risk_level, locale),
+                r.limit_days,
+                local_time(r.last_contact_at, zone) or never,
+                value("method", r.last_contact_method, locale),
+                r.days_without_contact,
+                r.assignee.display_name if r.assignee else "",
+                local_time(r.assignee_last_sync_at, zone),
+                value("state", r.state, locale),
+            ]
+            for r in rows
+        ),
+    )
+
+
+def coverage_csv(report: Any, locale: str) -> str:
+    """`report`: a `CoverageReport`; one row per district."""
+    methods = list(report.districts[0].contacted.by_method) if report.districts else []
+    headers = [
+        header("csv.district", locale),
+        header("csv.active", locale),
+        header("csv.paused", locale),
+        *(header(f"csv.risk.{r}", locale) for r in ("high", "medium", "low")),
+        header("csv.contacted", locale),
+        header("csv.contacted_share", locale),
+        *(header("csv.by_method", locale, method=value("method", m, locale)) for m in methods),
+        *(
+            header(f"csv.{c}", locale)
+            for c in ("visits_due", "visits_done", "visits_done_late", "visits_missed", "visits_open")
+        ),
+        *(
+            header(f"csv.{c}", locale)
+            for c in (
+                "alerts_raised",
+                "alerts_acknowledged",
+                "alerts_resolved",
+                "median_ack",
+                "median_resolve",
+            )
+        ),
+        header("csv.without_plan", locale),
+        header("csv.without_consent", locale),
+        header("csv.commissioners", locale),
+    ]
+    rows = []
+    for d in report.districts:
+        v, a = d.visits, d.alerts
+        rows.append(
+            [
+                d.name,
+                d.residents.active,
+                d.residents.paused,
+                *(d.residents.by_risk.get(r, 0) for r in ("high", "medium", "low")),
+                d.contacted.residents,
+                "" if d.contacted.share is None else d.contacted.share,
+                *(d.contacted.by_method[m].residents for m in methods),
+                v.due,
+                v.done,
+                v.done_late,
+                v.missed,
+                v.open,
+                a.raised,
+                a.acknowledged,
+                a.resolved,
+                "" if a.median_minutes_to_acknowledge is None else a.median_minutes_to_acknowledge,
+                "" if a.median_minutes_to_resolve is None else a.median_minutes_to_resolve,
+                d.residents_without_plan,
+                d.residents_without_visiting_consent,
+                "、".join(c.display_name for c in d.commissioners),
+            ]
+        )
+    return csv_text(headers, rows)
+
+
+RESIDENT_COLUMNS = (
+    "name",
+    "kana",
+    "birth_year",
+    "address",
+    "phone",
+    "district_id",
+    "household",
+    "risk_level",
+    "status",
+    "support_needs",
+    "last_contact_at",
+)
+_RESIDENT_VALUES = {"household": "household", "risk_level": "risk", "status": "status"}
+
+
+def residents_csv(
+    residents: Sequence[Any], fields: frozenset[str], districts: dict[str, str], locale: str, zone: ZoneInfo
+) -> str:
+    """`residents`: `ResidentOut`s; only the `fields` the reader may see become columns."""
+    columns = [c for c in RESIDENT_COLUMNS if c in fields]
+
+    def cell(resident: Any, column: str) -> object:
+        raw = getattr(resident, column)
+        if column == "district_id":
+            return districts.get(raw, "")
+        if column == "last_contact_at":
+            return local_time(raw, zone)
+        if column in _RESIDENT_VALUES:
+            return value(_RESIDENT_VALUES[column], raw, locale)
+        return raw
+
+    names = {"district_id": "district"}
+    return csv_text(
+        [header(f"csv.{names.get(c, c)}", locale) for c in columns],
+        ([cell(r, c) for c in columns] for r in residents),
+    )

@@ -1,0 +1,138 @@
+"""What the reports answer."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, Field
+
+from domain.enums import ContactMethod, RiskLevel
+
+
+class AssigneeOut(BaseModel):
+    id: str
+    display_name: str
+
+
+class WorkingListRow(BaseModel):
+    resident_id: str
+    name: str
+    kana: str
+    address: str
+    district_id: str
+    district_name: str
+    risk_level: RiskLevel
+    limit_days: int = Field(description="days without contact after which the resident is listed")
+    last_contact_at: datetime | None = Field(description="null: never reached since registration")
+    last_contact_method: ContactMethod | None = Field(
+        description="null when never reached, or when the caller may not read that note"
+    )
+    days_without_contact: int = Field(
+        description="local calendar days since the last contact (or since registration)"
+    )
+    assignee: AssigneeOut | None = Field(description="the primary watcher; null: nobody")
+    assignee_last_sync_at: datetime | None = Field(description="the primary watcher's phone's last sync")
+    synced_since_last_contact: bool
+    state: str = Field(description="not_contacted | not_synced | unassigned")
+
+
+class WorkingListPage(BaseModel):
+    items: list[WorkingListRow]
+    total: int
+    page: int
+    page_size: int
+    as_of: date = Field(description="the organisation's local date the day counts end on")
+    days: int | None = Field(description="the days asked for; null: each risk level's own limit")
+    limits: dict[RiskLevel, int] = Field(description="days without contact before a resident is listed")
+
+
+class ResidentCounts(BaseModel):
+    active: int
+    paused: int
+    by_risk: dict[str, int] = Field(description="active residents per risk level")
+    by_household: dict[str, int] = Field(description="active residents per household type")
+
+
+class Share(BaseModel):
+    residents: int
+    share: float | None = Field(description="of the active residents; null when there are none")
+
+
+class ContactCoverage(Share):
+    by_method: dict[str, Share] = Field(description="residents reached at least once by each method")
+
+
+class VisitCounts(BaseModel):
+    due: int = Field(
+        description="visits due in the period, not cancelled (= done + done_late + missed + open)"
+    )
+    done: int = Field(description="done within their window")
+    done_late: int = Field(description="done after their window closed")
+    missed: int
+    open: int = Field(description="still planned")
+    cancelled: int
+
+
+class AlertCounts(BaseModel):
+    raised: int = Field(description="alerts opened in the period")
+    acknowledged: int = Field(description="of those, acknowledged")
+    resolved: int = Field(description="of those, resolved")
+    median_minutes_to_acknowledge: float | None
+    median_minutes_to_resolve: float | None
+
+
+class CaseloadRow(BaseModel):
+    user_id: str
+    display_name: str
+    role: str
+    primary: int
+    backup: int
+
+
+class DistrictRef(BaseModel):
+    id: str
+    name: str
+
+
+class DistrictCoverage(BaseModel):
+    district_id: str
+    name: str
+    residents: ResidentCounts
+    contacted: ContactCoverage
+    visits: VisitCounts
+    alerts: AlertCounts
+    residents_without_plan: int = Field(description="active residents with no active visit plan")
+    residents_without_visiting_consent: int = Field(
+        description="active residents that neither commissioners nor volunteers may see (no consent "
+        "or legal basis covers them): nobody can visit"
+    )
+    commissioners: list[AssigneeOut] = Field(description="active commissioners holding the district")
+    caseload: list[CaseloadRow] = Field(
+        description="active assignments of the district's residents, per watcher"
+    )
+
+
+class CoverageReport(BaseModel):
+    from_date: date = Field(description="first local day of the period")
+    to_date: date = Field(description="last local day of the period (inclusive)")
+    timezone: str
+    districts: list[DistrictCoverage]
+    districts_without_commissioner: list[DistrictRef]
+
+
+class WeekTrend(BaseModel):
+    week_start: date = Field(description="Monday, local")
+    week_end: date = Field(description="Sunday, local (the current week ends today)")
+    contacted: int = Field(description="active residents reached at least once that week")
+    contacted_share: float | None = Field(description="of the residents active now")
+    visits_due: int
+    visits_done: int = Field(description="done, on time or late")
+    visits_missed: int
+    alerts_raised: int
+
+
+class TrendReport(BaseModel):
+    district_ids: list[str] = Field(description="the districts summed")
+    active_residents: int
+    timezone: str
+    weeks: list[WeekTrend] = Field(description="oldest first")

@@ -1,0 +1,332 @@
+"""Coverage per district and period, against a hand-counted town: residents watched, the share
+reached by method, visits, alerts and their medians, residents without plan or visiting consent,
+caseloads, districts without a commissioner; in the organisation's calendar; coordinators see every
+district, commissioners theirs, volunteers nothing, another organisation never."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from domain.clock import clock
+from domain.enums import (
+    AlertStatus,
+    AssignmentRole,
+    ConsentRecipient,
+    ContactMethod,
+    ContactOutcome,
+    Household,
+    PlanStatus,
+    ResidentStatus,
+    RiskLevel,
+    Role,
+    VisitStatus,
+)
+from domain.models import Alert, AuditEvent, ContactNote, Visit, VisitPlan
+from tests.factories import assign, give_consent, login, make_district, make_org, make_resident, make_user
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+NOW = datetime(2026, 6, 10, 3, 0, tzinfo=UTC)  # 12:00 on 10 June in Tokyo
+URL = "/api/v1/reports/coverage"
+WEEK = "?from=2026-06-01&to=2026-06-07"
+
+
+def jst(*args: int) -> datetime:
+    return datetime(*args, tzinfo=TOKYO).astimezone(UTC)
+
+
+@pytest.fixture
+async def town(db):
+    clock.set(NOW)
+    async with db() as s:
+        org = await make_org(s)
+        east = await make_district(s, org, "東地区")
+        west = await make_district(s, org, "西地区")
+        north = await make_district(s, org, "北地区")  # nobody holds it
+        await make_user(s, org, Role.COORDINATOR, "coord")
+        comm = await make_user(s, org, Role.COMMISSIONER, "comm", districts=[east], display_name="東 民生")
+        comm_w = await make_user(
+            s, org, Role.COMMISSIONER, "comm-w", districts=[west], display_name="西 民生"
+        )
+        vol = await make_user(s, org, Role.VOLUNTEER, "vol", display_name="ボラ 花子")
+
+        def resident(name, district, risk, household=Household.ALONE, **fields):
+            return make_resident(
+                s, org, district, name=name, kana=name, risk_level=risk, household=household, **fields
+            )
+
+        r1 = await resident("一", east, RiskLevel.HIGH)
+        r2 = await resident("二", east, RiskLevel.HIGH, Household.ELDERLY_COUPLE)
+        r3 = await resident("三", east, RiskLevel.MEDIUM)  # no consent at all: nobody may visit
+        await resident("四", east, RiskLevel.LOW, status=ResidentStatus.PAUSED)
+        await resident("五", east, RiskLevel.HIGH, status=ResidentStatus.ENDED)
+        w1 = await resident("西一", west, RiskLevel.HIGH)
+        await give_consent(s, r1, ConsentRecipient.DISTRICT_COMMISSIONER)
+        await give_consent(s, r2, ConsentRecipient.VOLUNTEERS)
+        await give_consent(s, w1, ConsentRecipient.DISTRICT_COMMISSIONER)
+        await assign(s, r1, comm)
+        await assign(s, r1, vol, AssignmentRole.BACKUP)
+        await assign(s, r2, vol)
+        await assign(s, w1, comm_w)
+        s.add_all(
+            [
+                VisitPlan(org_id=org.id, resident_id=r1.id, rrule="FREQ=WEEKLY", starts_on=date(2026, 1, 1)),
+                VisitPlan(
+                    org_id=org.id,
+                    resident_id=r2.id,
+                    rrule="FREQ=WEEKLY",
+                    starts_on=date(2026, 1, 1),
+                    status=PlanStatus.PAUSED,
+                ),
+                VisitPlan(org_id=org.id, resident_id=w1.id, rrule="FREQ=WEEKLY", starts_on=date(2026, 1, 1)),
+            ]
+        )
+
+        def note(who, method, outcome, at):
+            return ContactNote(
+                org_id=org.id,
+                resident_id=who.id,
+                author_id=vol.id,
+                method=method,
+                outcome=outcome,
+                occurred_at=at,
+                received_at=at,
+            )
+
+        s.add_all(
+            [
+                note(r1, ContactMethod.HOME_VISIT, ContactOutcome.MET_WELL, jst(2026, 6, 2, 10, 0)),
+                note(r1, ContactMethod.PHONE, ContactOutcome.MET_WELL, jst(2026, 6, 5, 10, 0)),
+                # 00:30 on 1 June in Tokyo is still 31 May in UTC: inside the local period
+                note(r2, ContactMethod.PHONE, ContactOutcome.MET_CONCERN, jst(2026, 6, 1, 0, 30)),
+                note(
+                    r2, ContactMethod.HOME_VISIT, ContactOutcome.NO_ANSWER, jst(2026, 6, 3, 10, 0)
+                ),  # attempt
+                note(
+                    r3, ContactMethod.HOME_VISIT, ContactOutcome.MET_WELL, jst(2026, 5, 31, 23, 0)
+                ),  # before
+                note(w1, ContactMethod.SENSOR, ContactOutcome.MET_WELL, jst(2026, 6, 8, 0, 30)),  # after
+            ]
+        )
+
+        def visit(key, who, day, status, completed=None):
+            start = jst(2026, 6, day, 9, 0)
+            return Visit(
+                org_id=org.id,
+                resident_id=who.id,
+                occurrence_key=key,
+                due_start=start,
+                due_end=start + timedelta(hours=9),
+                status=status,
+                completed_at=completed,
+            )
+
+        s.add_all(
+            [
+                visit("v1", r1, 2, VisitStatus.DONE, jst(2026, 6, 2, 10, 0)),
+                visit("v2", r1, 3, VisitStatus.DONE, jst(2026, 6, 4, 10, 0)),  # late
+                visit("v3", r2, 4, VisitStatus.MISSED),
+                visit("v4", r2, 7, VisitStatus.PLANNED),
+                visit("v5", r1, 5, VisitStatus.CANCELLED),
+                visit("v6", r1, 8, VisitStatus.PLANNED),  # after the period
+            ]
+        )
+
+        def alert(key, who, opened, ack_minutes=None, resolve_minutes=None):
+            return Alert(
+                org_id=org.id,
+                kind="missed_visit",
+                cause_key=key,
+                resident_id=who.id,
+                opened_at=opened,
+                status=AlertStatus.RESOLVED if resolve_minutes else AlertStatus.OPEN,
+                acknowledged_at=opened + timedelta(minutes=ack_minutes) if ack_minutes else None,
+                resolved_at=opened + timedelta(minutes=resolve_minutes) if resolve_minutes else None,
+            )
+
+        s.add_all(
+            [
+                alert("a1", r2, jst(2026, 6, 4, 20, 0), 30, 120),
+                alert("a2", r3, jst(2026, 6, 5, 10, 0), 90),
+                alert("a3", r1, jst(2026, 6, 6, 10, 0)),
+                alert("a4", r1, jst(2026, 5, 20, 10, 0), 10, 10),  # before the period
+            ]
+        )
+        other = await make_org(s, "よその市")
+        elsewhere = await make_district(s, other, "よその地区")
+        other_coord = await make_user(s, other, Role.COORDINATOR, "other-coord")
+        stranger = await make_resident(s, other, elsewhere, name="よそ", kana="よそ")
+        theirs = note(stranger, ContactMethod.PHONE, ContactOutcome.MET_WELL, jst(2026, 6, 2, 10, 0))
+        theirs.org_id, theirs.author_id = other.id, other_coord.id
+        s.add(theirs)
+        return {"east": east.id, "west": west.id, "north": north.id, "elsewhere": elsewhere.id}
+
+
+async def _report(client, who: str, query: str = WEEK) -> dict:
+    response = await client.get(URL + query, headers=await login(client, who))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_coordinator_counts_match_the_hand_count(client, town) -> None:
+    report = await _report(client, "coord")
+    assert report["from_date"] == "2026-06-01" and report["to_date"] == "2026-06-07"
+    assert [d["name"] for d in report["districts"]] == ["北地区", "東地区", "西地区"]
+    east = next(d for d in report["districts"] if d["district_id"] == town["east"])
+    assert east["residents"] == {
+        "active": 3,
+        "paused": 1,
+        "by_risk": {"high": 2, "medium": 1, "low": 0},
+        "by_household": {"alone": 2, "elderly_couple": 1, "with_family": 0, "other": 0},
+    }
+    assert east["contacted"]["residents"] == 2 and east["contacted"]["share"] == 0.6667
+    methods = {m: v["residents"] for m, v in east["contacted"]["by_method"].items() if v["residents"]}
+    assert methods == {"home_visit": 1, "phone": 2}
+    assert east["visits"] == {"due": 4, "done": 1, "done_late": 1, "missed": 1, "open": 1, "cancelled": 1}
+    assert east["alerts"] == {
+        "raised": 3,
+        "acknowledged": 2,
+        "resolved": 1,
+        "median_minutes_to_acknowledge": 60.0,
+        "median_minutes_to_resolve": 120.0,
+    }
+    assert east["residents_without_plan"] == 2  # 二's plan is paused, 三 has none
+    assert east["residents_without_visiting_consent"] == 1  # 三
+    assert [c["display_name"] for c in east["commissioners"]] == ["東 民生"]
+    assert [(c["display_name"], c["primary"], c["backup"]) for c in east["caseload"]] == [
+        ("ボラ 花子", 1, 1),
+        ("東 民生", 1, 0),
+    ]
+    west = next(d for d in report["districts"] if d["district_id"] == town["west"])
+    assert west["contacted"]["residents"] == 0 and west["contacted"]["share"] == 0.0  # sensor note is after
+    assert report["districts_without_commissioner"] == [{"id": town["north"], "name": "北地区"}]
+    north = next(d for d in report["districts"] if d["district_id"] == town["north"])
+    assert north["residents"]["active"] == 0 and north["contacted"]["share"] is None
+
+
+async def test_commissioners_see_their_districts_only_and_volunteers_nothing(client, town) -> None:
+    report = await _report(client, "comm")
+    assert [d["name"] for d in report["districts"]] == ["東地区"]
+    # counts include the resident the commissioner may not see: how many nobody can visit is the point
+    assert report["districts"][0]["residents_without_visiting_consent"] == 1
+    headers = await login(client, "comm")
+    assert (await client.get(URL + f"?district_id={town['west']}", headers=headers)).status_code == 403
+    vol = await login(client, "vol")
+    assert (await client.get(URL, headers=vol)).status_code == 403
+
+
+async def test_another_organisation_never_appears(client, town) -> None:
+    report = await _report(client, "other-coord")
+    assert [d["name"] for d in report["districts"]] == ["よその地区"]
+    assert report["districts"][0]["contacted"]["residents"] == 1
+    coord = await login(client, "coord")
+    foreign = await client.get(URL + f"?district_id={town['elsewhere']}", headers=coord)
+    assert foreign.status_code == 400 and foreign.json()["errors"][0]["field"] == "district_id"
+
+
+async def test_one_district_and_the_default_period(client, town) -> None:
+    report = await _report(client, "coord", f"?district_id={town['east']}")
+    assert report["to_date"] == "2026-06-10" and report["from_date"] == "2026-05-12"
+    assert [d["name"] for d in report["districts"]] == ["東地区"]
+    assert report["districts"][0]["alerts"]["raised"] == 4
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("?from=2026-06-08&to=2026-06-01", "to"),
+        ("?from=2025-01-01&to=2026-06-01", "from"),
+        ("?from=June", "from"),
+        ("?period=week", "period"),
+    ],
+)
+async def test_bad_parameters_are_named(client, town, query: str, field: str) -> None:
+    coord = await login(client, "coord")
+    response = await client.get(URL + query, headers={**coord, "Accept-Language": "en"})
+    assert response.status_code == 400, response.text
+    assert field in [e["field"] for e in response.json()["errors"]]
+
+
+async def test_the_openapi_document_describes_coverage(client) -> None:
+    schema = (await client.get("/schema/openapi.json")).json()
+    operation = schema["paths"]["/api/v1/reports/coverage"]["get"]
+    assert {p["name"] for p in operation["parameters"]} == {"from", "to", "district_id", "format"}
+
+
+async def test_coverage_csv_has_one_row_per_district(client, db, town) -> None:
+    coord = await login(client, "coord")
+    response = await client.get(URL + WEEK + "&format=csv", headers=coord)
+    assert response.status_code == 200, response.text
+    assert response.content.startswith(b"\xef\xbb\xbf")
+    assert 'filename="coverage-2026-06-10.csv"' in response.headers["content-disposition"]
+    lines = [line.split(",") for line in response.content.decode("utf-8-sig").split("\r\n") if line]
+    headers, rows = lines[0], {row[0]: row for row in lines[1:]}
+    assert headers[:3] == ["地区", "見守り中", "休止中"] and "接触（訪問）" in headers
+    assert set(rows) == {"北地区", "東地区", "西地区"}
+    east = dict(zip(headers, rows["東地区"], strict=True))
+    assert (east["見守り中"], east["期間内に接触した人数"], east["接触（電話）"], east["遅れて実施"]) == (
+        "3",
+        "2",
+        "2",
+        "1",
+    )
+    assert (east["確認までの中央値（分）"], east["同意がなく訪問できない人"], east["民生委員"]) == (
+        "60.0",
+        "1",
+        "東 民生",
+    )
+    english = await client.get(URL + WEEK + "&format=csv", headers={**coord, "Accept-Language": "en"})
+    assert english.content.decode("utf-8-sig").startswith("District,Active,Paused")
+    vol = await login(client, "vol")
+    assert (await client.get(URL + "?format=csv", headers=vol)).status_code == 403
+    async with db() as s:
+        exports = (await s.scalars(select(AuditEvent).where(AuditEvent.action == "export"))).all()
+    assert len(exports) == 2 and exports[0].entity == "coverage"
+
+
+async def test_weekly_trends_count_the_same_week_as_coverage(client, town) -> None:
+    coord = await login(client, "coord")
+    response = await client.get(f"/api/v1/reports/trends?district_id={town['east']}", headers=coord)
+    assert response.status_code == 200, response.text
+    report = response.json()
+    weeks = report["weeks"]
+    assert len(weeks) == 12 and report["active_residents"] == 3
+    # 10 June 2026 is a Wednesday: the current week runs Monday 8 June to today
+    assert (weeks[-1]["week_start"], weeks[-1]["week_end"]) == ("2026-06-08", "2026-06-10")
+    assert weeks[0]["week_start"] == "2026-03-23"
+    week = next(w for w in weeks if w["week_start"] == "2026-06-01")  # the hand-counted week
+    assert week == {
+        "week_start": "2026-06-01",
+        "week_end": "2026-06-07",
+        "contacted": 2,
+        "contacted_share": 0.6667,
+        "visits_due": 4,
+        "visits_done": 2,
+        "visits_missed": 1,
+        "alerts_raised": 3,
+    }
+    may = next(w for w in weeks if w["week_start"] == "2026-05-18")
+    assert may["alerts_raised"] == 1 and may["contacted"] == 0
+    assert sum(w["alerts_raised"] for w in weeks) == 4
+
+
+async def test_weekly_trends_follow_who_may_read_coverage(client, town) -> None:
+    comm = await login(client, "comm")
+    mine = await client.get("/api/v1/reports/trends?weeks=2", headers=comm)
+    assert mine.status_code == 200 and mine.json()["district_ids"] == [town["east"]]
+    assert len(mine.json()["weeks"]) == 2
+    assert (
+        await client.get(f"/api/v1/reports/trends?district_id={town['west']}", headers=comm)
+    ).status_code == 403
+    vol = await login(client, "vol")
+    assert (await client.get("/api/v1/reports/trends", headers=vol)).status_code == 403
+    other = await login(client, "other-coord")
+    theirs = (await client.get("/api/v1/reports/trends", headers=other)).json()
+    assert theirs["active_residents"] == 1 and sum(w["alerts_raised"] for w in theirs["weeks"]) == 0
+    coord = await login(client, "coord")
+    for query, field in (("?weeks=0", "weeks"), ("?weeks=53", "weeks"), ("?week=3", "week")):
+        bad = await client.get("/api/v1/reports/trends" + query, headers=coord)
+        assert bad.status_code == 400 and field in bad.text
