@@ -139,6 +139,14 @@ register(
             "ja": "ログインID「{login}」は使えません（使用済みか予約語です）。",
             "en": "The login “{login}” cannot be used (taken or reserved).",
         },
+        "cli.user_not_found": {
+            "ja": "この組織に利用者「{login}」はいません。",
+            "en": "No user “{login}” in this organisation.",
+        },
+        "cli.user_unlocked": {
+            "ja": "{login} のログイン制限を解除しました（{cleared}件の失敗記録を消去）。",
+            "en": "Unlocked {login} ({cleared} failure counters cleared).",
+        },
         "cli.district_not_found": {
             "ja": "地区「{district}」がこの組織にありません。",
             "en": "No district “{district}” in this organisation.",
@@ -333,6 +341,39 @@ def create_user(
             expires=expires.strftime("%Y-%m-%d %H:%M %Z") if expires else "-",
         )
     )
+
+
+@main.command("unlock-user")
+@click.option("--org", "org_id", required=True, help="Organisation id")
+@click.option("--login", "login_name", required=True, help="The user's sign-in id")
+@lang_option
+def unlock_user(org_id: str, login_name: str, lang: str | None) -> None:
+    """Let a user who is slowed down after failed sign-ins try again at once (audited)."""
+    from sqlalchemy import select
+
+    from api.organisation import service as users
+    from domain.access import Principal
+    from domain.enums import Role
+    from domain.models import Organisation, User
+
+    locale = _locale(lang)
+
+    async def work(session: Any) -> int:
+        org = await session.get(Organisation, org_id)
+        if org is None:
+            raise _Failed("cli.org_not_found", org=org_id)
+        user_id = await session.scalar(
+            select(User.id).where(User.org_id == org.id, User.login == login_name.strip())
+        )
+        if user_id is None:
+            raise _Failed("cli.user_not_found", login=login_name)
+        operator = Principal(
+            user_id="system:cli", org_id=org.id, role=Role.COORDINATOR, timezone=org.timezone
+        )
+        return (await users.unlock_user(session, operator, user_id)).counters_cleared
+
+    cleared = _run_admin(locale, work)
+    click.echo(translate("cli.user_unlocked", locale, login=login_name.strip(), cleared=cleared))
 
 
 @main.command("import-residents")

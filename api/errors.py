@@ -20,6 +20,7 @@ from litestar.exceptions import (
 from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 
+from api.auth.challenge import required_headers
 from domain.db import is_transient, sqlstate_of
 from domain.errors import DomainError, FieldError
 from domain.i18n import negotiate, translate
@@ -61,15 +62,12 @@ def problem(
         body["detail"] = "; ".join(f"{e['field']}: {e['message']}" for e in body["errors"])
     if extra:
         body.update(extra)
-    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    headers = required_headers(status, code, body, headers)
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers or None)
 
 
 def _domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[dict[str, Any]]:
-    retry_after = exc.extra.get("retry_after") if exc.status == 429 else None
-    headers = {"Retry-After": str(retry_after)} if isinstance(retry_after, int) else None
-    return problem(
-        request, exc.status, exc.code, errors=exc.errors, extra=exc.extra, headers=headers, **exc.params
-    )
+    return problem(request, exc.status, exc.code, errors=exc.errors, extra=exc.extra, **exc.params)
 
 
 _PYDANTIC_CODES = {

@@ -60,6 +60,10 @@ register(
             "ja": "認証情報が無効か期限切れです。再度ログインしてください。",
             "en": "Your credentials are invalid or expired. Please sign in again.",
         },
+        "error.token_expired": {
+            "ja": "認証の有効期限が切れました。更新してください。",
+            "en": "Your access token has expired. Please refresh it.",
+        },
         "error.device_revoked": {
             "ja": "この端末は利用停止されました。端末内のデータを消去してください。",
             "en": "This device has been revoked. Local data must be wiped.",

@@ -207,7 +207,7 @@ async def activate(
     person cannot turn themselves back on), and every earlier session of the person ends."""
     login_name = login_name.strip()
     check_password_policy(password, login_name)
-    keys = throttle.keys_for(f"activate:{login_name}", client_address)
+    keys = throttle.keys_for(f"{throttle.ACTIVATION_PREFIX}{login_name}", client_address)
     await _read_only(session)
     assessment = await throttle.assess(session, settings, keys)
     user = await session.scalar(select(User).where(User.login == login_name))
