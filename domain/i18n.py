@@ -105,10 +105,7 @@ register(
             "ja": "使用できない値です。選択肢: {choices}",
             "en": "Not an allowed value. Choices: {choices}",
         },
-        "field.type": {
-            "ja": "型が正しくありません（{expected}）。",
-            "en": "Wrong type (expected {expected}).",
-        },
+        "field.type": {"ja": "値の型が正しくありません。", "en": "The value has the wrong type."},
         "field.range": {"ja": "範囲外の値です。", "en": "The value is out of range."},
         "field.unknown": {"ja": "不明な項目です。", "en": "Unknown field."},
     }
