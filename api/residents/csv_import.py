@@ -189,9 +189,18 @@ STATUS_VALUES: dict[str, ResidentStatus] = {
     **{v: ResidentStatus.PAUSED for v in ("休止", "一時休止", "入院中", "paused")},
     **{v: ResidentStatus.ENDED for v in ("終了", "ended")},
 }
-CONSENT_VALUES: dict[str, bool] = {
-    **{v: True for v in ("有", "あり", "同意", "同意あり", "済", "○", "〇", "yes", "y", "true", "1")},
-    **{v: False for v in ("無", "なし", "未", "同意なし", "×", "no", "n", "false", "0")},
+# 無 / なし means consent was not given (never asked, or declined): sharing only under a recorded
+# legal basis. A withdrawal is another legal fact (it was given, then taken back): only 撤回 says so.
+CONSENT_VALUES: dict[str, ConsentStatus] = {
+    **{
+        v: ConsentStatus.GIVEN
+        for v in ("有", "あり", "同意", "同意あり", "済", "○", "〇", "given", "yes", "y", "true", "1")
+    },
+    **{
+        v: ConsentStatus.NOT_GIVEN
+        for v in ("無", "なし", "未", "同意なし", "×", "not_given", "no", "n", "false", "0")
+    },
+    **{v: ConsentStatus.WITHDRAWN for v in ("撤回", "同意撤回", "withdrawn")},
 }
 
 # Per era: the western year before 元年 (its first year) and its last year number (昭和64 = 1989).
@@ -366,7 +375,7 @@ class ParsedRow:
     latitude: float | None
     longitude: float | None
     contacts: list[ParsedContact]
-    consents: dict[ConsentRecipient, bool]
+    consents: dict[ConsentRecipient, ConsentStatus]
     consent_date: date | None
     name_label: str = "氏名"  # the name column as the file spells it, for later errors
 
@@ -523,14 +532,14 @@ def _check_row(
         elif contact_name:
             contacts.append(ParsedContact(contact_name, relation, contact_phone, priority=n))
 
-    consents: dict[ConsentRecipient, bool] = {}
+    consents: dict[ConsentRecipient, ConsentStatus] = {}
     for key, recipient in (
         ("consent_commissioner", ConsentRecipient.DISTRICT_COMMISSIONER),
         ("consent_volunteers", ConsentRecipient.VOLUNTEERS),
     ):
-        given = c.choice(key, CONSENT_VALUES)
-        if given is not None:
-            consents[recipient] = given
+        status = c.choice(key, CONSENT_VALUES)
+        if status is not None:
+            consents[recipient] = status
     consent_date: date | None = None
     if raw_date := _normal(cells.get("consent_date", "")):
         m = _DATE.match(raw_date)
@@ -745,13 +754,13 @@ async def _insert(
                 feed_seq=position,
                 resident_id=resident_id,
                 recipient=recipient,
-                status=ConsentStatus.GIVEN if given else ConsentStatus.WITHDRAWN,
+                status=status,
                 purpose="CSV取込",
-                given_on=(row.consent_date or today) if given else None,
+                given_on=(row.consent_date or today) if status == ConsentStatus.GIVEN else None,
                 expires_on=None,
                 recorded_by=recorder,
             )
-            for recipient, given in row.consents.items()
+            for recipient, status in row.consents.items()
         )
     # Parents first (foreign keys); created_at/updated_at come from the columns' defaults.
     for model, values in ((Resident, residents), (EmergencyContact, contacts), (Consent, consents)):
