@@ -19,6 +19,7 @@ from api.auth.tokens import (
     new_refresh_token,
     refresh_expiry,
 )
+from domain import audit
 from domain.access import Principal
 from domain.clock import to_millis, utcnow
 from domain.db import READ_ONLY
@@ -157,6 +158,9 @@ async def login(
         raise Unauthorized("error.login_failed")
     await throttle.clear(session, keys)
     device = await _register_device(session, user, payload.device)
+    audit.record(
+        session, None, "sign_in", "user", user.id, org_id=user.org_id, actor_id=user.id, device_id=device.id
+    )
     return await _issue(session, settings, user, device, family=new_refresh_token()[:32], started=utcnow())
 
 
@@ -192,6 +196,7 @@ async def refresh(session: AsyncSession, settings: Settings, token: str) -> Toke
 async def logout(session: AsyncSession, principal: Principal) -> None:
     """Tokens stop working and the phone receives no more pushes until somebody signs in again."""
     await end_device_session(session, principal.device_id)
+    audit.record(session, principal, "sign_out", "user", principal.user_id)
 
 
 async def activate(
@@ -249,6 +254,7 @@ async def activate(
     user.activation_expires_at = None
     await throttle.clear(session, keys)
     await end_user_sessions(session, user.id)
+    audit.record(session, None, "activate", "user", user.id, org_id=user.org_id, actor_id=user.id)
 
 
 async def authenticate(session: AsyncSession, settings: Settings, authorization: str | None) -> Principal:

@@ -127,6 +127,7 @@ async def create_district(session: AsyncSession, principal: Principal, data: Dis
     district = District(org_id=principal.org_id, name=name, code=data.code)
     session.add(district)
     await session.flush()
+    audit.record(session, principal, "create", "district", district.id, fields=sorted(data.model_fields_set))
     return DistrictOut.model_validate(district)
 
 
@@ -152,6 +153,7 @@ async def update_district(
     if "code" in data.model_fields_set:
         district.code = data.code
     await session.flush()
+    audit.record(session, principal, "update", "district", district.id, fields=sorted(data.model_fields_set))
     return DistrictOut.model_validate(district)
 
 

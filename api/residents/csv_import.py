@@ -692,7 +692,7 @@ async def import_residents(
         session,
         principal,
         "import",
-        "residents",
+        "resident",
         None,
         org_id=org_id,
         via="api" if principal else "cli",
