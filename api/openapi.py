@@ -59,6 +59,8 @@ OWN = {
 UNPROCESSABLE = {"activateAccount", "recordLegalBasis", "createPlan", "updatePlan", "previewPlan"}
 # Answered 429 with Retry-After: sign-in throttling, the quarantine allowance, stream slots.
 RATE_LIMITED = {"login", "activateAccount", "syncPush", "streamAlerts"}
+# Bodies that must be a file of a given type (a CSV register).
+MEDIA_TYPED = {"importResidents"}
 
 STATUS_TEXT = {
     400: (
@@ -78,6 +80,7 @@ STATUS_TEXT = {
     409: ("Conflict", "Conflicts with another change or existing data: fetch the latest state and retry."),
     413: ("TooLarge", "The request body, or the number of records in it, is over the limit."),
     422: ("Unprocessable", "Well-formed, but against a rule; `errors` names the rule."),
+    415: ("UnsupportedMediaType", "The body is not of a type this operation reads (e.g. not a CSV file)."),
     429: (
         "TooManyRequests",
         "Too many requests: wait `Retry-After` seconds (also `retry_after` in the body).",
@@ -193,6 +196,32 @@ _SCHEMA_VERSION = Parameter(
 )
 
 
+def _readiness(operation: Operation) -> None:
+    """/readyz answers 503 with its own small body (not a problem: load balancers read it)."""
+    if operation.operation_id != "readyz":
+        return
+    body = Schema(
+        type=OpenAPIType.OBJECT,
+        required=["status", "database"],
+        properties={
+            "status": _string(enum=["ok", "unavailable"]),
+            "database": _string(enum=["ok", "unreachable"]),
+            "migrations": _string(enum=["head", "behind"]),
+            "current": Schema(type=OpenAPIType.ARRAY, items=_string()),
+        },
+    )
+    content = {"application/json": OpenAPIMediaType(schema=body)}
+    operation.responses = {
+        **(operation.responses or {}),
+        "200": OpenAPIResponse(
+            description="Ready: the database answers at the newest migration", content=content
+        ),
+        "503": OpenAPIResponse(
+            description="Not ready: the database is unreachable or behind", content=content
+        ),
+    }
+
+
 def _sync(operation: Operation) -> None:
     """The sync handlers read their query and body themselves (the WatermelonDB wire format)."""
     if operation.operation_id == "syncPull":
@@ -256,6 +285,8 @@ def _statuses(operation: Operation, method: str, path: str) -> list[int]:
         statuses.append(409)
     if operation.request_body is not None:
         statuses.append(413)
+    if op_id in MEDIA_TYPED:
+        statuses.append(415)
     if op_id in UNPROCESSABLE:
         statuses.append(422)
     if op_id in RATE_LIMITED:
@@ -294,13 +325,15 @@ def document(openapi: OpenAPI) -> OpenAPI:
             if operation is None:
                 continue
             _sync(operation)
+            _readiness(operation)
             for parameter in operation.parameters or []:
                 if isinstance(parameter, Parameter):
                     _times_of_day(parameter.schema)
             operation.summary = summary_of(operation)
             if operation.operation_id in PUBLIC:
                 operation.security = []
-            responses = {k: v for k, v in (operation.responses or {}).items() if not k.startswith(("4", "5"))}
+            responses = {k: v for k, v in (operation.responses or {}).items() if not k.startswith("4")}
+            responses = {k: v for k, v in responses.items() if not k.startswith("5") or k == "503"}
             for status in _statuses(operation, method, path):
                 responses[str(status)] = _ref("responses", STATUS_TEXT[status][0])
             operation.responses = responses
