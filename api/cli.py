@@ -235,6 +235,43 @@ register(
             "en": "Dry run (nothing written): {bad} of {rows} rows have problems ({count} in all).",
         },
         "cli.import_done": {"ja": "{imported}人を登録しました。", "en": "Imported {imported} residents."},
+        "cli.update_new": {
+            "ja": "新規 {line}行目 宛名番号 {register_number} {name}",
+            "en": "new      line {line} number {register_number} {name}",
+        },
+        "cli.update_changed": {
+            "ja": "変更 {line}行目 宛名番号 {register_number} {name}: {fields}",
+            "en": "changed  line {line} number {register_number} {name}: {fields}",
+        },
+        "cli.update_unlisted": {
+            "ja": "名簿になし 宛名番号 {register_number} {name}（終了させる場合はAPIで理由を添えて）",
+            "en": "unlisted number {register_number} {name} (end them through the API, with a reason)",
+        },
+        "cli.update_summary": {
+            "ja": "新規{new}人、変更{changed}人、変更なし{unchanged}人、名簿になし{unlisted}人。",
+            "en": "{new} new, {changed} changed, {unchanged} unchanged, {unlisted} no longer listed.",
+        },
+        "cli.update_done": {
+            "ja": "{imported}人を登録し、{updated}人を更新しました。",
+            "en": "Added {imported} and updated {updated} residents.",
+        },
+        **{
+            f"cli.field.{key}": {"ja": ja, "en": key}
+            for key, ja in (
+                ("name", "氏名"),
+                ("kana", "ふりがな"),
+                ("birth_year", "生年"),
+                ("address", "住所"),
+                ("phone", "電話"),
+                ("district_id", "地区"),
+                ("household", "世帯"),
+                ("risk_level", "リスク"),
+                ("support_needs", "支援内容"),
+                ("latitude", "緯度"),
+                ("longitude", "経度"),
+                ("register_number", "宛名番号"),
+            )
+        },
         "cli.import_rejected": {
             "ja": "{rows}行中{bad}行に誤りがあるため、何も登録していません（{count}件）。",
             "en": "Nothing imported: {bad} of {rows} rows have problems ({count} in all).",
@@ -623,8 +660,14 @@ def list_users(org_id: str, lang: str | None, as_json: bool) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--org", "org_id", required=True, help="Organisation id or name")
 @click.option("--dry-run", is_flag=True, help="Check every row and report; write nothing")
+@click.option(
+    "--update",
+    is_flag=True,
+    help="The whole register again, matched on 宛名番号: report new, changed and no longer listed "
+    "residents (with --dry-run), then apply all or nothing",
+)
 @lang_option
-def import_residents_command(file: Path, org_id: str, dry_run: bool, lang: str | None) -> None:
+def import_residents_command(file: Path, org_id: str, dry_run: bool, update: bool, lang: str | None) -> None:
     """Import residents from a CSV file (UTF-8 or Shift_JIS/CP932; columns: docs/csv_import.md).
     All-or-nothing: any bad row and nothing is imported; every bad row is listed with its line."""
     from api.residents.csv_import import FILE_LINE, import_residents
@@ -634,9 +677,11 @@ def import_residents_command(file: Path, org_id: str, dry_run: bool, lang: str |
 
     async def work(session: Any) -> Any:
         org = await _find_org(session, org_id)
-        return await import_residents(session, org.id, data, dry_run=dry_run)
+        return await import_residents(session, org.id, data, dry_run=dry_run, update=update)
 
     report = _run_admin(locale, work)
+    if update:
+        _print_register_update(report, locale)
     for error in report.errors:
         if error.line == FILE_LINE:
             click.echo(translate("cli.import_file", locale, message=error.message(locale)), err=True)
@@ -656,12 +701,43 @@ def import_residents_command(file: Path, org_id: str, dry_run: bool, lang: str |
     counts = {"rows": report.rows, "bad": len({e.line for e in report.errors}), "count": len(report.errors)}
     if dry_run:
         click.echo(translate("cli.import_dry_ok" if report.ok else "cli.import_dry_bad", locale, **counts))
+    elif report.ok and update:
+        click.echo(translate("cli.update_done", locale, imported=report.imported, updated=report.updated))
     elif report.ok:
         click.echo(translate("cli.import_done", locale, imported=report.imported))
     else:
         click.echo(translate("cli.import_rejected", locale, **counts), err=True)
     if not report.ok:
         sys.exit(1)
+
+
+def _print_register_update(report: Any, locale: str) -> None:
+    for row in report.new:
+        click.echo(translate("cli.update_new", locale, **row))
+    for row in report.changed:
+        fields = ", ".join(translate(f"cli.field.{f}", locale) for f in row["fields"])
+        click.echo(
+            translate(
+                "cli.update_changed",
+                locale,
+                line=row["line"],
+                register_number=row["register_number"],
+                name=row["name"],
+                fields=fields,
+            )
+        )
+    for row in report.no_longer_listed:
+        click.echo(translate("cli.update_unlisted", locale, **row))
+    click.echo(
+        translate(
+            "cli.update_summary",
+            locale,
+            new=len(report.new),
+            changed=len(report.changed),
+            unchanged=report.unchanged,
+            unlisted=len(report.no_longer_listed),
+        )
+    )
 
 
 @main.command()
