@@ -294,6 +294,10 @@ def _statuses(operation: Operation, method: str, path: str) -> list[int]:
     return statuses
 
 
+def _problem(response: OpenAPIResponse | Reference) -> bool:
+    return isinstance(response, OpenAPIResponse) and PROBLEM_JSON in (response.content or {})
+
+
 def _times_of_day(schema: Schema | Reference | None) -> None:
     """Litestar declares `datetime.time` as `format: duration`; the API takes "09:00:00"."""
     if not isinstance(schema, Schema):
@@ -332,10 +336,12 @@ def document(openapi: OpenAPI) -> OpenAPI:
             operation.summary = summary_of(operation)
             if operation.operation_id in PUBLIC:
                 operation.security = []
-            responses = {k: v for k, v in (operation.responses or {}).items() if not k.startswith("4")}
-            responses = {k: v for k, v in responses.items() if not k.startswith("5") or k == "503"}
+            # Litestar's own 4xx/5xx entries go; a handler's own problem+json answer (a richer body,
+            # e.g. the CSV import's full report) stays.
+            kept = {k: v for k, v in (operation.responses or {}).items() if k[0] not in "45" or _problem(v)}
+            responses = {**kept, **{k: v for k, v in (operation.responses or {}).items() if k == "503"}}
             for status in _statuses(operation, method, path):
-                responses[str(status)] = _ref("responses", STATUS_TEXT[status][0])
+                responses.setdefault(str(status), _ref("responses", STATUS_TEXT[status][0]))
             operation.responses = responses
             operation.parameters = [*(operation.parameters or []), _ref("parameters", "AcceptLanguage")]
     return openapi
