@@ -31,6 +31,8 @@ from litestar.openapi.spec import (
 )
 from litestar.openapi.spec.enums import OpenAPIFormat
 
+from api.openapi_ja import SUMMARIES_JA
+
 PROBLEM_JSON = "application/problem+json"
 METHODS = ("get", "put", "post", "delete", "patch")
 
@@ -333,7 +335,10 @@ def document(openapi: OpenAPI) -> OpenAPI:
             for parameter in operation.parameters or []:
                 if isinstance(parameter, Parameter):
                     _times_of_day(parameter.schema)
-            operation.summary = summary_of(operation)
+            english = summary_of(operation)
+            japanese = SUMMARIES_JA.get(operation.operation_id or "")
+            # Japanese first (the people reading are mostly in Japan), the English right after.
+            operation.summary = f"{japanese} / {english}" if japanese else english
             if operation.operation_id in PUBLIC:
                 operation.security = []
             # Litestar's own 4xx/5xx entries go; a handler's own problem+json answer (a richer body,

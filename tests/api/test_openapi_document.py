@@ -110,13 +110,17 @@ async def test_sync_parameters_and_body_are_documented(schema) -> None:
     assert set(table["required"]) == {"created", "updated", "deleted"}
 
 
-async def test_summaries_are_sentences_not_handler_names(schema) -> None:
+async def test_summaries_are_sentences_in_japanese_and_english_not_handler_names(schema) -> None:
     for op_id, (_, _, op) in _operations(schema).items():
-        summary = op["summary"]
-        assert " " in summary or re.search(r"[^\x00-\x7f]", summary), (op_id, summary)
+        japanese, _, english = op["summary"].partition(" / ")
+        assert re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", japanese), (op_id, op["summary"])
+        assert " " in english, (op_id, op["summary"])  # a sentence, not a handler's name
     operations = _operations(schema)
-    assert operations["syncPull"][2]["summary"].startswith("Changes since")
-    assert operations["login"][2]["summary"] == "Sign in on a device"
+    assert (
+        operations["syncPull"][2]["summary"]
+        == "同期: 変更を受け取る / Changes since `last_pulled_at` within the phone's scope (WatermelonDB `pullChanges`)"
+    )
+    assert operations["login"][2]["summary"] == "端末でログインする / Sign in on a device"
 
 
 async def test_accept_language_is_declared_everywhere(schema) -> None:
