@@ -667,7 +667,10 @@ def list_users(org_id: str, lang: str | None, as_json: bool) -> None:
     "residents (with --dry-run), then apply all or nothing",
 )
 @lang_option
-def import_residents_command(file: Path, org_id: str, dry_run: bool, update: bool, lang: str | None) -> None:
+@json_option
+def import_residents_command(
+    file: Path, org_id: str, dry_run: bool, update: bool, lang: str | None, as_json: bool
+) -> None:
     """Import residents from a CSV file (UTF-8 or Shift_JIS/CP932; columns: docs/csv_import.md).
     All-or-nothing: any bad row and nothing is imported; every bad row is listed with its line."""
     from api.residents.csv_import import FILE_LINE, import_residents
@@ -680,6 +683,9 @@ def import_residents_command(file: Path, org_id: str, dry_run: bool, update: boo
         return await import_residents(session, org.id, data, dry_run=dry_run, update=update)
 
     report = _run_admin(locale, work)
+    if as_json:
+        _print_json(report.as_dict(locale))
+        sys.exit(0 if report.ok else 1)
     if update:
         _print_register_update(report, locale)
     for error in report.errors:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import timedelta
@@ -222,6 +223,11 @@ def test_import_residents_update_reports_then_applies(cli, settings, tmp_path: P
     assert "名簿になし 宛名番号 1002 鈴木 一郎" in dry.stdout
     assert "新規1人、変更1人、変更なし0人、名簿になし1人。" in dry.stdout
     assert _count_residents(settings) == 2
+    report = json.loads(
+        cli("import-residents", second, "--org", org_id, "--update", "--dry-run", "--json").stdout
+    )
+    assert [r["register_number"] for r in report["new"]] == ["1003"]
+    assert [r["fields"] for r in report["changed"]] == [["address"]]
     applied = cli("import-residents", second, "--org", org_id, "--update")
     assert applied.exit_code == 0, applied.output
     assert "1人を登録し、1人を更新しました。" in applied.stdout
