@@ -12,13 +12,13 @@ from litestar.config.compression import CompressionConfig
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.spec import Components, SecurityScheme
 
 from api.auth import passwords
 from api.deps import provide_pagination, provide_principal, provide_settings
 from api.errors import exception_handlers, reject_control_characters
 from api.logging import configure_logging
+from api.openapi import install as install_openapi
+from api.openapi import openapi_config
 from api.query_params import refuse_unknown_query_params, remember_declared
 from api.routes import route_handlers
 from api.security_headers import SecurityHeadersMiddleware
@@ -43,21 +43,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         async with _background(app, settings):
             yield
 
-    openapi = OpenAPIConfig(
-        title="Mimamori API",
-        version="1.0.0",
-        description="見守り — visits, contact notes, alerts and offline sync for welfare commissioners, "
-        "volunteers and coordinators. Errors are RFC 9457 problem details in the caller's language.",
-        path="/schema",
-        components=Components(
-            security_schemes={
-                "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
-            }
-        ),
-        security=[{"BearerToken": []}],
-        use_handler_docstrings=True,
-        render_plugins=openapi_render_plugins(),  # vendored assets: nothing from a CDN
-    )
     app = Litestar(
         route_handlers=route_handlers(),
         plugins=[SQLAlchemyPlugin(config=db_config)],
@@ -69,7 +54,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers=exception_handlers,
         before_request=_check_request,
         middleware=[DefineMiddleware(SecurityHeadersMiddleware, hsts_max_age=settings.hsts_max_age_seconds)],
-        openapi_config=openapi,
+        openapi_config=openapi_config(render_plugins=openapi_render_plugins()),
         cors_config=CORSConfig(allow_origins=settings.cors_origins) if settings.cors_origins else None,
         request_max_body_size=settings.max_request_bytes,
         compression_config=compression_config(),
@@ -78,6 +63,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         signature_namespace={"Principal": Principal, "Settings": Settings},
         debug=False,
     )
+    install_openapi(app)
     app.state.settings = settings
     app.state.db_config = db_config
     app.state.migration_heads = migrate.head_revisions(db_config)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -11,6 +12,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
+from sqlalchemy.exc import DBAPIError
 
 from domain.db import create_db_config, session_scope
 from domain.errors import DomainError
@@ -35,9 +37,32 @@ def run_in_session(work: Callable[[Any], Awaitable[T]]) -> T:
     return asyncio.run(_main())
 
 
-@click.group()
+class _Commands(click.Group):
+    """Every command: a database that is not set up or not reachable is one clear line and exit
+    status 1, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from api.cli_errors import database_problem
+
+        global _chosen_locale
+        _chosen_locale = None
+        try:
+            return super().invoke(ctx)
+        except (DBAPIError, OSError) as exc:
+            problem = database_problem(exc, get_settings().database_url)
+            if problem is None:
+                raise
+            code, params = problem
+            click.echo(translate(code, _locale(None), **params), err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=_Commands)
 def main() -> None:
-    """見守り (Mimamori) — service and administration commands."""
+    """見守り (Mimamori) — service and administration commands.
+
+    Start with `mimamori migrate`; the data directory (SQLite file, generated key) is
+    MIMAMORI_DATA_DIR, by default var/ of the source checkout."""
 
 
 @main.command()
@@ -71,12 +96,7 @@ def serve(demo: bool, host: str | None, port: int | None) -> None:
 
         loaded = run_in_session(lambda session: load_demo_if_empty(session, settings))
         click.echo("demo data: loaded" if loaded else "demo data: database not empty, left as it is")
-        from api.demo import DEMO_LOGINS
-
-        click.echo(
-            f"console: http://{host or settings.host}:{port or settings.port}/console — sign in as "
-            f"{', '.join(DEMO_LOGINS.values())} (demo password: MIMAMORI_DEMO_PASSWORD, default mimamori-demo)"
-        )
+    _print_start_up(settings, host or settings.host, port or settings.port, demo)
     uvicorn.run(
         create_app(settings),
         host=host or settings.host,
@@ -85,6 +105,21 @@ def serve(demo: bool, host: str | None, port: int | None) -> None:
         access_log=False,  # access logs carry query strings; our own logs carry no personal data
         **uvicorn_proxy_options(settings),  # X-Forwarded-* only from MIMAMORI_TRUSTED_PROXIES
     )
+
+
+def _print_start_up(settings: Any, host: str, port: int, demo: bool) -> None:
+    """Where to go next: the API documents and, with demo data, the accounts to sign in with."""
+    from api.cli_errors import database_target
+
+    base = f"http://{'127.0.0.1' if host in {'0.0.0.0', '::'} else host}:{port}"  # noqa: S104
+    click.echo(f"database: {database_target(settings.database_url)}")
+    click.echo(f"API: {base}/api/v1  OpenAPI: {base}/schema/openapi.json  Swagger UI: {base}/schema/swagger")
+    click.echo(f"console: {base}/console")
+    if demo:
+        from api.demo import DEMO_LOGINS
+
+        logins = ", ".join(DEMO_LOGINS.values())
+        click.echo(f"demo accounts: {logins} (password: MIMAMORI_DEMO_PASSWORD, default mimamori-demo)")
 
 
 def _refuse_demo_in_production(settings: Any) -> None:
@@ -140,10 +175,43 @@ register(
             "ja": "本番環境（MIMAMORI_ENVIRONMENT=production）ではデモデータを読み込めません。デモアカウントのパスワードは公開されています。",
             "en": "Demo data cannot be loaded in production (MIMAMORI_ENVIRONMENT=production): the demo accounts' password is public.",
         },
+        "cli.code_reissued": {
+            "ja": "{login} の新しい利用開始コード: {activation_code}\n有効期限: {expires}\n"
+            "以前のコードとパスワードは使えなくなりました。本人に直接伝えてください。",
+            "en": "New activation code for {login}: {activation_code}\nValid until: {expires}\n"
+            "Earlier codes and the password no longer work. Hand it to the person directly.",
+        },
+        "cli.no_orgs": {
+            "ja": "組織はまだありません（mimamori create-org で作成します）。",
+            "en": "No organisations yet (create one with mimamori create-org).",
+        },
+        "cli.org_line": {
+            "ja": "{id}  {name}  （{timezone}、{org_locale}、利用者{users}人）",
+            "en": "{id}  {name}  ({timezone}, {org_locale}, {users} users)",
+        },
+        "cli.user_line": {
+            "ja": "{login}  {role}  {name}  {state}  {id}",
+            "en": "{login}  {role}  {name}  {state}  {id}",
+        },
+        "cli.state.active": {"ja": "利用中", "en": "active"},
+        "cli.state.pending": {"ja": "利用開始待ち", "en": "not yet activated"},
+        "cli.state.inactive": {"ja": "無効", "en": "inactive"},
+        "cli.org_exists": {
+            "ja": "組織「{name}」は既にあります（組織ID: {id}）。別の名前にするか、この組織を使ってください。",
+            "en": "An organisation “{name}” already exists (id {id}). Choose another name or use it.",
+        },
         "cli.org_not_found": {"ja": "組織「{org}」が見つかりません。", "en": "No organisation “{org}”."},
         "cli.login_taken": {
             "ja": "ログインID「{login}」は使えません（使用済みか予約語です）。",
             "en": "The login “{login}” cannot be used (taken or reserved).",
+        },
+        "cli.user_not_found": {
+            "ja": "この組織に利用者「{login}」はいません。",
+            "en": "No user “{login}” in this organisation.",
+        },
+        "cli.user_unlocked": {
+            "ja": "{login} のログイン制限を解除しました（{cleared}件の失敗記録を消去）。",
+            "en": "Unlocked {login} ({cleared} failure counters cleared).",
         },
         "cli.district_not_found": {
             "ja": "地区「{district}」がこの組織にありません。",
@@ -168,6 +236,43 @@ register(
             "en": "Dry run (nothing written): {bad} of {rows} rows have problems ({count} in all).",
         },
         "cli.import_done": {"ja": "{imported}人を登録しました。", "en": "Imported {imported} residents."},
+        "cli.update_new": {
+            "ja": "新規 {line}行目 宛名番号 {register_number} {name}",
+            "en": "new      line {line} number {register_number} {name}",
+        },
+        "cli.update_changed": {
+            "ja": "変更 {line}行目 宛名番号 {register_number} {name}: {fields}",
+            "en": "changed  line {line} number {register_number} {name}: {fields}",
+        },
+        "cli.update_unlisted": {
+            "ja": "名簿になし 宛名番号 {register_number} {name}（終了させる場合はAPIで理由を添えて）",
+            "en": "unlisted number {register_number} {name} (end them through the API, with a reason)",
+        },
+        "cli.update_summary": {
+            "ja": "新規{new}人、変更{changed}人、変更なし{unchanged}人、名簿になし{unlisted}人。",
+            "en": "{new} new, {changed} changed, {unchanged} unchanged, {unlisted} no longer listed.",
+        },
+        "cli.update_done": {
+            "ja": "{imported}人を登録し、{updated}人を更新しました。",
+            "en": "Added {imported} and updated {updated} residents.",
+        },
+        **{
+            f"cli.field.{key}": {"ja": ja, "en": key}
+            for key, ja in (
+                ("name", "氏名"),
+                ("kana", "ふりがな"),
+                ("birth_year", "生年"),
+                ("address", "住所"),
+                ("phone", "電話"),
+                ("district_id", "地区"),
+                ("household", "世帯"),
+                ("risk_level", "リスク"),
+                ("support_needs", "支援内容"),
+                ("latitude", "緯度"),
+                ("longitude", "経度"),
+                ("register_number", "宛名番号"),
+            )
+        },
         "cli.import_rejected": {
             "ja": "{rows}行中{bad}行に誤りがあるため、何も登録していません（{count}件）。",
             "en": "Nothing imported: {bad} of {rows} rows have problems ({count} in all).",
@@ -178,9 +283,16 @@ register(
 LOGIN_PATTERN = r"^[A-Za-z0-9._-]{3,100}$"
 
 
+_chosen_locale: str | None = None  # a command's --lang, for messages printed outside it
+
+
 def _locale(lang: str | None) -> str:
+    global _chosen_locale
     if lang:
+        _chosen_locale = lang
         return lang
+    if _chosen_locale:
+        return _chosen_locale
     for variable in ("LC_ALL", "LC_MESSAGES", "LANG"):
         value = os.environ.get(variable)
         if value:
@@ -214,17 +326,54 @@ def _run_admin(locale: str, work: Callable[[Any], Awaitable[T]]) -> T:
     sys.exit(1)
 
 
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON (for scripts)")
+
+
+def _print_json(value: Any) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+async def _find_org(session: Any, wanted: str) -> Any:
+    """An organisation by id or by its exact name (names are unique)."""
+    from sqlalchemy import or_, select
+
+    from domain.models import Organisation
+
+    org = await session.scalar(
+        select(Organisation).where(or_(Organisation.id == wanted, Organisation.name == wanted.strip()))
+    )
+    if org is None:
+        raise _Failed("cli.org_not_found", org=wanted)
+    return org
+
+
+def _operator(org: Any) -> Any:
+    """The CLI acts as the organisation's coordinator, through the same services as the API."""
+    from domain.access import Principal
+    from domain.enums import Role
+
+    return Principal(user_id="system:cli", org_id=org.id, role=Role.COORDINATOR, timezone=org.timezone)
+
+
 @main.command("create-org")
 @click.argument("name")
 @click.option("--timezone", default=None, help="IANA timezone (default: Asia/Tokyo)")
 @click.option("--locale", "org_locale", type=click.Choice(["ja", "en"]), default=None, help="Default: ja")
 @click.option("--district", "districts", multiple=True, help="Create this district too (repeatable)")
 @lang_option
+@json_option
 def create_org(
-    name: str, timezone: str | None, org_locale: str | None, districts: tuple[str, ...], lang: str | None
+    name: str,
+    timezone: str | None,
+    org_locale: str | None,
+    districts: tuple[str, ...],
+    lang: str | None,
+    as_json: bool,
 ) -> None:
     """Create an organisation (a municipality or council), optionally with its districts, and print
     its id."""
+    from sqlalchemy import select
+
     from domain import audit
     from domain.models import District, Organisation
 
@@ -243,6 +392,9 @@ def create_org(
         names = list(dict.fromkeys(d.strip() for d in districts))  # once each, in the given order
         if any(not 1 <= len(d) <= 100 for d in names):
             raise _Failed("cli.bad_name", max=100)
+        existing = await session.scalar(select(Organisation).where(Organisation.name == name))
+        if existing is not None:
+            raise _Failed("cli.org_exists", name=name, id=existing.id)
         org = Organisation(name=name, timezone=timezone, locale=org_locale or settings.default_locale)
         session.add(org)
         await session.flush()
@@ -253,17 +405,21 @@ def create_org(
         return org
 
     org = _run_admin(locale, work)
+    if as_json:
+        _print_json({"id": org.id, "name": org.name, "timezone": org.timezone, "locale": org.locale})
+        return
     click.echo(translate("cli.org_created", locale, name=org.name, id=org.id))
 
 
 @main.command("create-user")
-@click.option("--org", "org_id", required=True, help="Organisation id")
+@click.option("--org", "org_id", required=True, help="Organisation id or name")
 @click.option("--login", "login_name", required=True, help="Sign-in id (letters, digits, . _ -)")
 @click.option("--name", "display_name", required=True, help="Display name")
 @click.option("--role", type=click.Choice(["coordinator", "commissioner", "volunteer"]), required=True)
 @click.option("--district", "districts", multiple=True, help="District name or id (repeatable)")
 @click.option("--locale", "user_locale", type=click.Choice(["ja", "en"]), default="ja")
 @lang_option
+@json_option
 def create_user(
     org_id: str,
     login_name: str,
@@ -272,6 +428,7 @@ def create_user(
     districts: tuple[str, ...],
     user_locale: str,
     lang: str | None,
+    as_json: bool,
 ) -> None:
     """Create a user and print the one-time activation code they set a password with."""
     from pydantic import ValidationError
@@ -279,7 +436,6 @@ def create_user(
 
     from api.organisation import service as users
     from api.organisation.schemas import UserIn
-    from domain.access import Principal
     from domain.enums import Role
     from domain.errors import DomainError
     from domain.models import District, Organisation
@@ -299,9 +455,7 @@ def create_user(
         raise click.ClickException(translate("cli.volunteer_district", locale))
 
     async def work(session: Any) -> tuple[Any, Organisation]:
-        org = await session.get(Organisation, org_id)
-        if org is None:
-            raise _Failed("cli.org_not_found", org=org_id)
+        org = await _find_org(session, org_id)
         for wanted in districts:
             district_id = await session.scalar(
                 select(District.id).where(
@@ -311,10 +465,7 @@ def create_user(
             if district_id is None:
                 raise _Failed("cli.district_not_found", district=wanted)
             payload.district_ids.append(district_id)
-        # The CLI acts as the organisation's coordinator, through the same service as the API.
-        operator = Principal(
-            user_id="system:cli", org_id=org.id, role=Role.COORDINATOR, timezone=org.timezone
-        )
+        operator = _operator(org)
         try:
             created = await users.create_user(session, operator, settings, payload)
         except DomainError as exc:
@@ -329,6 +480,17 @@ def create_user(
         if created.activation_expires_at
         else None
     )
+    if as_json:
+        _print_json(
+            {
+                "id": created.id,
+                "login": created.login,
+                "role": role,
+                "activation_code": created.activation_code,
+                "activation_expires_at": expires.isoformat() if expires else None,
+            }
+        )
+        return
     click.echo(
         translate(
             "cli.user_created",
@@ -341,26 +503,192 @@ def create_user(
     )
 
 
+async def _find_user(session: Any, org: Any, login_name: str) -> str:
+    from sqlalchemy import select
+
+    from domain.models import User
+
+    user_id = await session.scalar(
+        select(User.id).where(User.org_id == org.id, User.login == login_name.strip())
+    )
+    if user_id is None:
+        raise _Failed("cli.user_not_found", login=login_name)
+    return str(user_id)
+
+
+@main.command("unlock-user")
+@click.option("--org", "org_id", required=True, help="Organisation id or name")
+@click.option("--login", "login_name", required=True, help="The user's sign-in id")
+@lang_option
+def unlock_user(org_id: str, login_name: str, lang: str | None) -> None:
+    """Let a user who is slowed down after failed sign-ins try again at once (audited)."""
+    from api.organisation import service as users
+
+    locale = _locale(lang)
+
+    async def work(session: Any) -> int:
+        org = await _find_org(session, org_id)
+        user_id = await _find_user(session, org, login_name)
+        return (await users.unlock_user(session, _operator(org), user_id)).counters_cleared
+
+    cleared = _run_admin(locale, work)
+    click.echo(translate("cli.user_unlocked", locale, login=login_name.strip(), cleared=cleared))
+
+
+@main.command("reissue-code")
+@click.option("--org", "org_id", required=True, help="Organisation id or name")
+@click.option("--login", "login_name", required=True, help="The user's sign-in id")
+@lang_option
+@json_option
+def reissue_code(org_id: str, login_name: str, lang: str | None, as_json: bool) -> None:
+    """Issue a new one-time activation code (also a password reset: the old password and every
+    session end). Earlier codes stop working."""
+    from api.organisation import service as users
+
+    settings = get_settings()
+    locale = _locale(lang)
+
+    async def work(session: Any) -> tuple[Any, Any]:
+        org = await _find_org(session, org_id)
+        user_id = await _find_user(session, org, login_name)
+        return await users.reissue_activation_code(session, _operator(org), settings, user_id), org
+
+    issued, org = _run_admin(locale, work)
+    expires = issued.activation_expires_at.astimezone(ZoneInfo(org.timezone))
+    if as_json:
+        _print_json(
+            {
+                "user_id": issued.user_id,
+                "login": login_name.strip(),
+                "activation_code": issued.activation_code,
+                "activation_expires_at": expires.isoformat(),
+            }
+        )
+        return
+    click.echo(
+        translate(
+            "cli.code_reissued",
+            locale,
+            login=login_name.strip(),
+            activation_code=issued.activation_code,
+            expires=expires.strftime("%Y-%m-%d %H:%M %Z"),
+        )
+    )
+
+
+@main.command("list-orgs")
+@lang_option
+@json_option
+def list_orgs(lang: str | None, as_json: bool) -> None:
+    """List the organisations with their ids, time zones and number of users."""
+    from sqlalchemy import func, select
+
+    from domain.models import Organisation, User
+
+    locale = _locale(lang)
+
+    async def work(session: Any) -> list[dict[str, Any]]:
+        users = select(func.count()).where(User.org_id == Organisation.id).scalar_subquery()
+        rows = await session.execute(
+            select(
+                Organisation.id, Organisation.name, Organisation.timezone, Organisation.locale, users
+            ).order_by(Organisation.name)
+        )
+        return [
+            {"id": r[0], "name": r[1], "timezone": r[2], "locale": r[3], "users": int(r[4] or 0)}
+            for r in rows
+        ]
+
+    orgs = _run_admin(locale, work)
+    if as_json:
+        _print_json(orgs)
+        return
+    if not orgs:
+        click.echo(translate("cli.no_orgs", locale))
+    for org in orgs:
+        click.echo(
+            translate(
+                "cli.org_line",
+                locale,
+                id=org["id"],
+                name=org["name"],
+                timezone=org["timezone"],
+                org_locale=org["locale"],
+                users=org["users"],
+            )
+        )
+
+
+@main.command("list-users")
+@click.option("--org", "org_id", required=True, help="Organisation id or name")
+@lang_option
+@json_option
+def list_users(org_id: str, lang: str | None, as_json: bool) -> None:
+    """List an organisation's users: login, role, name, whether activated and active."""
+    from api.organisation import service as users
+
+    locale = _locale(lang)
+
+    async def work(session: Any) -> list[Any]:
+        org = await _find_org(session, org_id)
+        items, _ = await users.list_users(
+            session, _operator(org), role=None, district_id=None, active=None, q=None, offset=0, limit=100_000
+        )
+        return items
+
+    items = _run_admin(locale, work)
+    if as_json:
+        _print_json([item.model_dump(mode="json") for item in items])
+        return
+    for item in items:
+        state = "cli.state.active" if item.active else "cli.state.inactive"
+        if item.active and not item.activated:
+            state = "cli.state.pending"
+        click.echo(
+            translate(
+                "cli.user_line",
+                locale,
+                login=item.login,
+                role=translate(f"cli.role.{item.role}", locale),
+                name=item.display_name,
+                state=translate(state, locale),
+                id=item.id,
+            )
+        )
+
+
 @main.command("import-residents")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--org", "org_id", required=True, help="Organisation id")
+@click.option("--org", "org_id", required=True, help="Organisation id or name")
 @click.option("--dry-run", is_flag=True, help="Check every row and report; write nothing")
+@click.option(
+    "--update",
+    is_flag=True,
+    help="The whole register again, matched on 宛名番号: report new, changed and no longer listed "
+    "residents (with --dry-run), then apply all or nothing",
+)
 @lang_option
-def import_residents_command(file: Path, org_id: str, dry_run: bool, lang: str | None) -> None:
+@json_option
+def import_residents_command(
+    file: Path, org_id: str, dry_run: bool, update: bool, lang: str | None, as_json: bool
+) -> None:
     """Import residents from a CSV file (UTF-8 or Shift_JIS/CP932; columns: docs/csv_import.md).
     All-or-nothing: any bad row and nothing is imported; every bad row is listed with its line."""
     from api.residents.csv_import import FILE_LINE, import_residents
-    from domain.models import Organisation
 
     locale = _locale(lang)
     data = file.read_bytes()
 
     async def work(session: Any) -> Any:
-        if await session.get(Organisation, org_id) is None:
-            raise _Failed("cli.org_not_found", org=org_id)
-        return await import_residents(session, org_id, data, dry_run=dry_run)
+        org = await _find_org(session, org_id)
+        return await import_residents(session, org.id, data, dry_run=dry_run, update=update)
 
     report = _run_admin(locale, work)
+    if as_json:
+        _print_json(report.as_dict(locale))
+        sys.exit(0 if report.ok else 1)
+    if update:
+        _print_register_update(report, locale)
     for error in report.errors:
         if error.line == FILE_LINE:
             click.echo(translate("cli.import_file", locale, message=error.message(locale)), err=True)
@@ -380,12 +708,43 @@ def import_residents_command(file: Path, org_id: str, dry_run: bool, lang: str |
     counts = {"rows": report.rows, "bad": len({e.line for e in report.errors}), "count": len(report.errors)}
     if dry_run:
         click.echo(translate("cli.import_dry_ok" if report.ok else "cli.import_dry_bad", locale, **counts))
+    elif report.ok and update:
+        click.echo(translate("cli.update_done", locale, imported=report.imported, updated=report.updated))
     elif report.ok:
         click.echo(translate("cli.import_done", locale, imported=report.imported))
     else:
         click.echo(translate("cli.import_rejected", locale, **counts), err=True)
     if not report.ok:
         sys.exit(1)
+
+
+def _print_register_update(report: Any, locale: str) -> None:
+    for row in report.new:
+        click.echo(translate("cli.update_new", locale, **row))
+    for row in report.changed:
+        fields = ", ".join(translate(f"cli.field.{f}", locale) for f in row["fields"])
+        click.echo(
+            translate(
+                "cli.update_changed",
+                locale,
+                line=row["line"],
+                register_number=row["register_number"],
+                name=row["name"],
+                fields=fields,
+            )
+        )
+    for row in report.no_longer_listed:
+        click.echo(translate("cli.update_unlisted", locale, **row))
+    click.echo(
+        translate(
+            "cli.update_summary",
+            locale,
+            new=len(report.new),
+            changed=len(report.changed),
+            unchanged=report.unchanged,
+            unlisted=len(report.no_longer_listed),
+        )
+    )
 
 
 @main.command()
@@ -417,13 +776,13 @@ def worker(once: bool) -> None:
         click.echo("worker: stopped")
 
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
-
-
 @main.command("dispatch-push")
 def dispatch_push() -> None:
     """Send the due push deliveries now, once (the scheduler does this periodically)."""
     from notifications.cli import dispatch_now
 
     click.echo(f"push: {asyncio.run(dispatch_now(get_settings()))} deliveries handled")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -20,6 +20,8 @@ from litestar.exceptions import (
 from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 
+from api.auth.challenge import required_headers
+from api.field_errors import field_errors
 from domain.db import is_transient, sqlstate_of
 from domain.errors import DomainError, FieldError
 from domain.i18n import negotiate, translate
@@ -61,78 +63,16 @@ def problem(
         body["detail"] = "; ".join(f"{e['field']}: {e['message']}" for e in body["errors"])
     if extra:
         body.update(extra)
-    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    headers = required_headers(status, code, body, headers)
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers or None)
 
 
 def _domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[dict[str, Any]]:
-    retry_after = exc.extra.get("retry_after") if exc.status == 429 else None
-    headers = {"Retry-After": str(retry_after)} if isinstance(retry_after, int) else None
-    return problem(
-        request, exc.status, exc.code, errors=exc.errors, extra=exc.extra, headers=headers, **exc.params
-    )
-
-
-_PYDANTIC_CODES = {
-    "missing": "field.required",
-    "string_too_long": "field.too_long",
-    "too_long": "field.too_long",
-    "string_too_short": "field.too_short",
-    "too_short": "field.too_short",
-    "enum": "field.not_allowed",
-    "literal_error": "field.not_allowed",
-    "extra_forbidden": "field.unknown",
-    "greater_than": "field.range",
-    "greater_than_equal": "field.range",
-    "less_than": "field.range",
-    "less_than_equal": "field.range",
-}
-
-
-def _field_errors(exc: ValidationException, query: Any = None) -> list[FieldError]:
-    errors: list[FieldError] = []
-    for item in exc.extra if isinstance(exc.extra, list) else []:
-        if not isinstance(item, dict):
-            continue
-        key = str(item.get("key") or item.get("loc") or "body")
-        in_query = item.get("source") == "query" or (
-            query is not None and key not in query and key[:-1] in query
-        )
-        if key.endswith("_") and in_query:
-            key = key[:-1]  # a parameter named `from_` in Python is `from` in the query string
-        message = str(item.get("message", ""))
-        code, params = _classify(message)
-        errors.append(FieldError(key, code, params))
-    return errors
-
-
-def _classify(message: str) -> tuple[str, dict[str, Any]]:
-    """Litestar hands over messages only; map the common ones to translated codes."""
-    import re
-
-    lowered = message.lower()
-    if "field required" in lowered or "missing required" in lowered or "missing" == lowered:
-        return "field.required", {}
-    if m := re.search(r"at most (\d+) character", lowered):
-        return "field.too_long", {"max": m.group(1)}
-    if m := re.search(r"(?:length <= |at most )(\d+)", lowered):
-        return "field.too_long", {"max": m.group(1)}
-    if m := re.search(r"at least (\d+) character", lowered):
-        return "field.too_short", {"min": m.group(1)}
-    if re.search(r"(greater|less) than", lowered):
-        return "field.range", {}
-    if m := re.search(r"input should be (.+)", message, re.IGNORECASE):
-        if "'" in m.group(1) or '"' in m.group(1):
-            return "field.not_allowed", {"choices": m.group(1)}
-        return "field.type", {"expected": m.group(1)}
-    if "expected" in lowered:
-        return "field.type", {"expected": message}
-    if "extra" in lowered or "unknown" in lowered:
-        return "field.unknown", {}
-    return "field.invalid", {}
+    return problem(request, exc.status, exc.code, errors=exc.errors, extra=exc.extra, **exc.params)
 
 
 def _validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
-    errors = _field_errors(exc, request.query_params)
+    errors = field_errors(request, exc)
     if not errors and exc.detail:
         errors = [FieldError("body", "field.invalid")]
     return problem(request, 400, "error.validation", errors=errors)

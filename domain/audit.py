@@ -11,6 +11,47 @@ from domain.access import Principal
 from domain.clock import utcnow
 from domain.models import AuditEvent
 
+# One vocabulary of what was read or changed: singular snake_case, as `GET /api/v1/audit?entity=`
+# takes it. The API's own word is accepted where it differs (a plan is stored as visit_plan).
+ENTITIES = (
+    "alert",
+    "assignment",
+    "consent",
+    "device",
+    "district",
+    "emergency_contact",
+    "legal_basis",
+    "notification",
+    "org_rules",
+    "organisation",
+    "resident",
+    "safety_check",
+    "sync",
+    "sync_quarantine",
+    "user",
+    "visit_plan",
+)
+ALIASES = {
+    "plan": "visit_plan",
+    "plans": "visit_plan",
+    "visit_plans": "visit_plan",
+    "residents": "resident",
+    "rules": "org_rules",
+    "quarantine": "sync_quarantine",
+    "safety_check_campaign": "safety_check",
+    "organization": "organisation",
+}
+# Names older events were stored under, still found by the filter.
+LEGACY = {"resident": ("residents",)}
+CLI_ACTOR = "system:cli"
+
+
+def entity_name(name: str) -> str | None:
+    """The stored name for `name` (an entity or an alias), or None when there is no such entity."""
+    wanted = name.strip().lower()
+    wanted = ALIASES.get(wanted, wanted)
+    return wanted if wanted in ENTITIES else None
+
 
 def record(
     session: AsyncSession,
@@ -21,15 +62,18 @@ def record(
     *,
     org_id: str | None = None,
     fields: Iterable[str] | None = None,
+    actor_id: str | None = None,
+    device_id: str | None = None,
     **detail: Any,
 ) -> AuditEvent:
+    """`actor_id` / `device_id` name the actor where there is no principal yet (a sign-in)."""
     event = AuditEvent(
         org_id=org_id or (principal.org_id if principal else None),
         at=utcnow(),
-        actor_id=principal.user_id if principal else None,
-        device_id=principal.device_id if principal else None,
+        actor_id=actor_id or (principal.user_id if principal else None),
+        device_id=device_id or (principal.device_id if principal else None),
         action=action,
-        entity=entity,
+        entity=ALIASES.get(entity, entity),
         entity_id=entity_id,
         detail={**detail, **({"fields": sorted(fields)} if fields is not None else {})},
     )

@@ -60,6 +60,10 @@ register(
             "ja": "認証情報が無効か期限切れです。再度ログインしてください。",
             "en": "Your credentials are invalid or expired. Please sign in again.",
         },
+        "error.token_expired": {
+            "ja": "認証の有効期限が切れました。更新してください。",
+            "en": "Your access token has expired. Please refresh it.",
+        },
         "error.device_revoked": {
             "ja": "この端末は利用停止されました。端末内のデータを消去してください。",
             "en": "This device has been revoked. Local data must be wiped.",
@@ -101,10 +105,7 @@ register(
             "ja": "使用できない値です。選択肢: {choices}",
             "en": "Not an allowed value. Choices: {choices}",
         },
-        "field.type": {
-            "ja": "型が正しくありません（{expected}）。",
-            "en": "Wrong type (expected {expected}).",
-        },
+        "field.type": {"ja": "値の型が正しくありません。", "en": "The value has the wrong type."},
         "field.range": {"ja": "範囲外の値です。", "en": "The value is out of range."},
         "field.unknown": {"ja": "不明な項目です。", "en": "Unknown field."},
     }

@@ -13,7 +13,19 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_DATA_DIR = Path("var")
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def default_data_dir() -> Path:
+    """Never relative to the current directory, so that every command finds the same database
+    wherever it is run: `var/` of the source checkout the code runs from (where `make run` keeps
+    it), or for an installed package the user's data directory ($XDG_DATA_HOME/mimamori, else
+    ~/.local/share/mimamori)."""
+    pyproject = PROJECT_DIR / "pyproject.toml"
+    if pyproject.is_file() and 'name = "mimamori"' in pyproject.read_text(encoding="utf-8"):
+        return PROJECT_DIR / "var"
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "mimamori"
 
 
 class Settings(BaseSettings):
@@ -24,9 +36,9 @@ class Settings(BaseSettings):
     database_url: str = Field(
         default="",
         validation_alias="DATABASE_URL",
-        description="SQLAlchemy async URL; default: SQLite file var/mimamori.sqlite3",
+        description="SQLAlchemy async URL; default: SQLite file mimamori.sqlite3 in the data dir",
     )
-    data_dir: Path = DEFAULT_DATA_DIR
+    data_dir: Path = Field(default_factory=default_data_dir)
     db_echo: bool = False
     db_pool_disabled: bool = False  # NullPool: tests, and the Litestar test client's own event loop
     secret_key: str = ""

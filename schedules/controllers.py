@@ -4,7 +4,8 @@ listener (schedules.contacts), so an app that serves these routes also reacts to
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+import re
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from litestar import Controller, get, patch, post
@@ -238,11 +239,17 @@ class PlanController(Controller):
         return PlanOut.model_validate(plan)
 
 
-def _range(org: Organisation, from_: datetime | None, to: datetime | None) -> tuple[datetime, datetime]:
+DAY_OR_MOMENT = (
+    "A day (2026-12-01: from its start, or for `to` through its end, in the organisation's time "
+    "zone) or a date and time (2026-12-01T09:00:00+09:00; without offset: local time)"
+)
+
+
+def _range(org: Organisation, from_: str | None, to: str | None) -> tuple[datetime, datetime]:
     zone = timezone_of(org)
     start_of_today = datetime.combine(utcnow().astimezone(zone).date(), time(0, 0), tzinfo=zone)
-    start = _aware(from_, zone) if from_ else start_of_today
-    end = _aware(to, zone) if to else start + timedelta(days=14)
+    start = _moment(from_, "from", zone) if from_ else start_of_today
+    end = _moment(to, "to", zone, end_of_day=True) if to else start + timedelta(days=14)
     if end <= start:
         raise InvalidInput(errors=[FieldError("to", "visits.range_reversed")])
     if end - start > timedelta(days=MAX_RANGE_DAYS):
@@ -250,8 +257,19 @@ def _range(org: Organisation, from_: datetime | None, to: datetime | None) -> tu
     return start, end
 
 
-def _aware(moment: datetime, zone: Any) -> datetime:
-    # A time without offset is the organisation's local time.
+def _moment(value: str, field: str, zone: Any, *, end_of_day: bool = False) -> datetime:
+    """A day where a day is meant (its start, or for an end its end), else an instant. A time
+    without offset is the organisation's local time."""
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            moment = datetime.combine(day + timedelta(days=1) if end_of_day else day, time(0, 0))
+        else:
+            # An unencoded "+09:00" arrives as " 09:00": read it as the offset it was.
+            moment = datetime.fromisoformat(re.sub(r" (\d{2}:?\d{2})$", r"+\1", text))
+    except (ValueError, OverflowError):
+        raise InvalidInput.field(field, "field.type.day_or_datetime") from None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
 
 
@@ -316,10 +334,12 @@ class VisitController(Controller):
         self,
         principal: Principal,
         db_session: AsyncSession,
-        from_: datetime | None = Parameter(
-            query="from", default=None, description="Default: today 00:00 local"
+        from_: str | None = Parameter(
+            query="from", default=None, max_length=40, description=f"{DAY_OR_MOMENT}. Default: today 00:00"
         ),
-        to: datetime | None = Parameter(query="to", default=None, description="Default: from + 14 days"),
+        to: str | None = Parameter(
+            query="to", default=None, max_length=40, description=f"{DAY_OR_MOMENT}. Default: from + 14 days"
+        ),
         include_cancelled: bool = Parameter(query="include_cancelled", default=False),
     ) -> list[VisitOut]:
         """My visits whose window overlaps [from, to): the resident's essentials (as much as my role
@@ -338,8 +358,8 @@ class VisitController(Controller):
         principal: Principal,
         db_session: AsyncSession,
         district_id: str,
-        from_: datetime | None = Parameter(query="from", default=None),
-        to: datetime | None = Parameter(query="to", default=None),
+        from_: str | None = Parameter(query="from", default=None, max_length=40, description=DAY_OR_MOMENT),
+        to: str | None = Parameter(query="to", default=None, max_length=40, description=DAY_OR_MOMENT),
         status: VisitStatus | None = Parameter(query="status", default=None),
         page: int = Parameter(query="page", ge=1, le=1_000_000, default=1),
         page_size: int = Parameter(query="page_size", ge=1, le=500, default=100),

@@ -11,6 +11,7 @@ from api.audit.schemas import AuditPage
 from api.deps import Pagination, page_of
 from api.organisation.schemas import ID_PATTERN
 from domain.access import Principal
+from domain.audit import ENTITIES
 
 
 class AuditController(Controller):
@@ -26,7 +27,7 @@ class AuditController(Controller):
         entity: str | None = Parameter(
             default=None,
             pattern=r"^[a-z_]{1,40}$",
-            description="resident, emergency_contact, consent, assignment, user, device",
+            description="One of: " + ", ".join(ENTITIES) + " (`plan` also finds visit_plan)",
         ),
         entity_id: str | None = Parameter(default=None, pattern=ID_PATTERN),
         actor_id: str | None = Parameter(default=None, pattern=ID_PATTERN),

@@ -12,6 +12,7 @@ class AuditEventOut(BaseModel):
     id: str
     at: datetime
     actor_id: str | None = None
+    actor_name: str | None = None
     device_id: str | None = None
     action: str
     entity: str

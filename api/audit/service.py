@@ -9,10 +9,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.audit.schemas import AuditEventOut
+from domain import audit
 from domain.access import Principal, may_read_audit
 from domain.errors import Forbidden, InvalidInput
 from domain.i18n import register
-from domain.models import AuditEvent
+from domain.models import AuditEvent, User
 
 register(
     {
@@ -47,7 +48,11 @@ async def list_events(
         raise InvalidInput.field("until", "field.range")
     query = select(AuditEvent).where(AuditEvent.org_id == principal.org_id)
     if f.entity:
-        query = query.where(AuditEvent.entity == f.entity)
+        entity = audit.entity_name(f.entity)
+        if entity is None:
+            # An unknown name would silently match nothing: say which names there are.
+            raise InvalidInput.field("entity", "field.not_allowed", choices=", ".join(audit.ENTITIES))
+        query = query.where(AuditEvent.entity.in_([entity, *audit.LEGACY.get(entity, ())]))
     if f.entity_id:
         query = query.where(AuditEvent.entity_id == f.entity_id)
     if f.actor_id:
@@ -60,4 +65,19 @@ async def list_events(
     rows = (
         await session.scalars(query.order_by(AuditEvent.at.desc(), AuditEvent.id).offset(offset).limit(limit))
     ).all()
-    return [AuditEventOut.model_validate(e) for e in rows], total
+    names = await _actor_names(session, principal, {e.actor_id for e in rows if e.actor_id})
+    items = [AuditEventOut.model_validate(e) for e in rows]
+    for item in items:
+        item.actor_name = names.get(item.actor_id) if item.actor_id else None
+    return items, total
+
+
+async def _actor_names(session: AsyncSession, principal: Principal, ids: set[str]) -> dict[str, str]:
+    """Display names of the actors (of this organisation only), so a listing reads as people."""
+    names = {audit.CLI_ACTOR: "mimamori CLI"}
+    if ids:
+        rows = await session.execute(
+            select(User.id, User.display_name).where(User.id.in_(ids), User.org_id == principal.org_id)
+        )
+        names.update({user_id: name for user_id, name in rows.all()})
+    return names

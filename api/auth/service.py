@@ -19,6 +19,7 @@ from api.auth.tokens import (
     new_refresh_token,
     refresh_expiry,
 )
+from domain import audit
 from domain.access import Principal
 from domain.clock import to_millis, utcnow
 from domain.db import READ_ONLY
@@ -132,6 +133,9 @@ async def login(
     issue its tokens."""
     user = await check_credentials(session, settings, payload.login, payload.password, client_address)
     device = await _register_device(session, user, payload.device)
+    audit.record(
+        session, None, "sign_in", "user", user.id, org_id=user.org_id, actor_id=user.id, device_id=device.id
+    )
     return await _issue(session, settings, user, device, family=new_refresh_token()[:32], started=utcnow())
 
 
@@ -202,6 +206,7 @@ async def refresh(session: AsyncSession, settings: Settings, token: str) -> Toke
 async def logout(session: AsyncSession, principal: Principal) -> None:
     """Tokens stop working and the phone receives no more pushes until somebody signs in again."""
     await end_device_session(session, principal.device_id)
+    audit.record(session, principal, "sign_out", "user", principal.user_id)
 
 
 async def activate(
@@ -217,7 +222,7 @@ async def activate(
     person cannot turn themselves back on), and every earlier session of the person ends."""
     login_name = login_name.strip()
     check_password_policy(password, login_name)
-    keys = throttle.keys_for(f"activate:{login_name}", client_address)
+    keys = throttle.keys_for(f"{throttle.ACTIVATION_PREFIX}{login_name}", client_address)
     await _read_only(session)
     assessment = await throttle.assess(session, settings, keys)
     user = await session.scalar(select(User).where(User.login == login_name))
@@ -259,6 +264,7 @@ async def activate(
     user.activation_expires_at = None
     await throttle.clear(session, keys)
     await end_user_sessions(session, user.id)
+    audit.record(session, None, "activate", "user", user.id, org_id=user.org_id, actor_id=user.id)
 
 
 async def authenticate(session: AsyncSession, settings: Settings, authorization: str | None) -> Principal:

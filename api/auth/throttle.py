@@ -57,11 +57,33 @@ class Keys:
 
 def keys_for(login: str, client_address: str | None) -> Keys:
     address = client_address or "unknown"
+    account = _key("account", login)
+    pair = _key("pair", f"{login.strip()}\n{address}")
     return Keys(
-        pair=_key("pair", f"{login.strip()}\n{address}"),
-        account=_key("account", login),
+        # Prefixed with the account key, so that a coordinator's unlock finds every address's
+        # counter for one login without the addresses (see `unlock`).
+        pair=f"{account}/{pair[:32]}",
+        account=account,
         address=_key("address", client_address) if client_address else None,
     )
+
+
+ACTIVATION_PREFIX = "activate:"  # activation attempts count under their own keys
+
+
+async def unlock(session: AsyncSession, login: str) -> int:
+    """Forget the failures of one login, sign-in and activation alike, from every address: a
+    coordinator who has checked who is calling lets them try again at once. The address keys stay
+    (they count guesses at other accounts too). Returns how many counters were cleared."""
+    table = LoginThrottle.__table__
+    cleared = 0
+    for name in (login, f"{ACTIVATION_PREFIX}{login}"):
+        account = _key("account", name)
+        result = await session.execute(
+            delete(table).where((table.c.key_hash == account) | table.c.key_hash.startswith(f"{account}/"))
+        )
+        cleared += int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return cleared
 
 
 def delay_seconds(failures: int, free: int, cap: int) -> float:

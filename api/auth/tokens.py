@@ -56,7 +56,8 @@ def decode_access_token(secret: str, token: str) -> AccessClaims:
     except jwt.PyJWTError as exc:
         raise Unauthorized("error.token_invalid") from exc
     if claims["exp"] < utcnow().timestamp():
-        raise Unauthorized("error.token_invalid")
+        # Distinct from a bad token: the app refreshes instead of sending the person to sign in.
+        raise Unauthorized("error.token_expired")
     return AccessClaims(
         user_id=str(claims["sub"]),
         org_id=str(claims["org"]),

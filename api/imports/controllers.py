@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from litestar import Controller, Request, post
 from litestar.datastructures import UploadFile
@@ -84,6 +84,12 @@ class ResidentImportController(Controller):
         dry_run: bool = Parameter(
             query="dry_run", default=True, description="true (default): check only, write nothing"
         ),
+        mode: Literal["create", "update"] = Parameter(
+            query="mode",
+            default="create",
+            description="create (default): add every row; update: the whole register again, matched on "
+            "宛名番号 - new, changed and no longer listed residents are reported, then applied all or nothing",
+        ),
     ) -> ImportReportOut:
         """Import residents from a CSV file (coordinators). Every row is checked first; the report
         lists each bad row with its line number and reason. A real import is all-or-nothing: with
@@ -94,7 +100,7 @@ class ResidentImportController(Controller):
         data = await _read_csv(request)
         locale = request_locale(request)
         report = await import_residents(
-            db_session, principal.org_id, data, principal=principal, dry_run=dry_run
+            db_session, principal.org_id, data, principal=principal, dry_run=dry_run, update=mode == "update"
         )
         body = report.as_dict(locale)
         if not dry_run and not report.ok:

@@ -10,6 +10,26 @@ class ImportErrorOut(BaseModel):
     message: str = Field(description="The reason, in the caller's language")
 
 
+class NewResidentOut(BaseModel):
+    line: int
+    register_number: str
+    name: str
+
+
+class ChangedResidentOut(BaseModel):
+    line: int
+    register_number: str
+    resident_id: str
+    name: str
+    fields: list[str] = Field(description="What the register changes, e.g. address, risk_level")
+
+
+class UnlistedResidentOut(BaseModel):
+    resident_id: str
+    register_number: str
+    name: str
+
+
 class ImportReportOut(BaseModel):
     rows: int = Field(description="Data rows read (blank rows not counted)")
     valid: int = Field(description="Rows without any problem")
@@ -17,6 +37,16 @@ class ImportReportOut(BaseModel):
     dry_run: bool
     errors: list[ImportErrorOut]
     ignored_columns: list[str] = Field(description="Headers not recognised, hence not imported")
+    mode: str = Field(default="create", description="create, or update (a re-imported register)")
+    new: list[NewResidentOut] = Field(default_factory=list, description="Update mode: not registered yet")
+    changed: list[ChangedResidentOut] = Field(default_factory=list, description="Update mode: details differ")
+    unchanged: int = Field(default=0, description="Update mode: rows that change nothing")
+    no_longer_listed: list[UnlistedResidentOut] = Field(
+        default_factory=list,
+        description="Update mode: residents with a register number the file no longer lists (never ended "
+        "by an import: end them through the API, with a reason)",
+    )
+    updated: int = Field(default=0, description="Update mode: residents changed (0 on a dry run)")
 
 
 class ImportRejectedOut(ImportReportOut):

@@ -22,6 +22,7 @@ from api.organisation.schemas import (
     UserIn,
     UserPage,
     UserPatch,
+    UserUnlockedOut,
     UserUpdatedOut,
 )
 from domain.access import Principal
@@ -114,6 +115,13 @@ class UserController(Controller):
         """Issue a new one-time activation code (coordinators); earlier codes stop working. Also how
         a forgotten password is reset."""
         return await service.reissue_activation_code(db_session, principal, settings, user_id)
+
+    @post("/{user_id:str}/unlock", status_code=HTTP_200_OK, operation_id="unlockUser")
+    async def unlock(self, principal: Principal, db_session: AsyncSession, user_id: str) -> UserUnlockedOut:
+        """Let a user who is being slowed down after failed sign-ins try again at once, from any
+        address (coordinators, own organisation). The password is unchanged; the unlock is audited.
+        A forgotten password needs a new activation code instead."""
+        return await service.unlock_user(db_session, principal, user_id)
 
     @get("/{user_id:str}/devices", operation_id="listUserDevices")
     async def list_devices(

@@ -81,6 +81,13 @@ class ActivationCodeOut(BaseModel):
     activation_expires_at: datetime
 
 
+class UserUnlockedOut(BaseModel):
+    user_id: str
+    counters_cleared: int = Field(
+        description="Failed sign-in and activation counters forgotten (0: the person was not slowed)"
+    )
+
+
 class UserUpdatedOut(UserAdminOut):
     devices_revoked: int = Field(default=0, description="Devices cut off by this change (deactivation)")
 

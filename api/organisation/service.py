@@ -13,6 +13,7 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.auth import throttle
 from api.auth.passwords import new_code_and_hash
 from api.auth.sessions import end_user_sessions
 from api.organisation.schemas import (
@@ -26,6 +27,7 @@ from api.organisation.schemas import (
     UserCreatedOut,
     UserIn,
     UserPatch,
+    UserUnlockedOut,
     UserUpdatedOut,
     is_id,
     strip_control,
@@ -125,6 +127,7 @@ async def create_district(session: AsyncSession, principal: Principal, data: Dis
     district = District(org_id=principal.org_id, name=name, code=data.code)
     session.add(district)
     await session.flush()
+    audit.record(session, principal, "create", "district", district.id, fields=sorted(data.model_fields_set))
     return DistrictOut.model_validate(district)
 
 
@@ -150,6 +153,7 @@ async def update_district(
     if "code" in data.model_fields_set:
         district.code = data.code
     await session.flush()
+    audit.record(session, principal, "update", "district", district.id, fields=sorted(data.model_fields_set))
     return DistrictOut.model_validate(district)
 
 
@@ -302,6 +306,16 @@ async def reissue_activation_code(
     return ActivationCodeOut(
         user_id=user.id, activation_code=code, activation_expires_at=user.activation_expires_at
     )
+
+
+async def unlock_user(session: AsyncSession, principal: Principal, user_id: str) -> UserUnlockedOut:
+    """Let a person who is being slowed after failed sign-ins (or activations) try again at once,
+    from any address. The password and sessions are untouched; the unlock is audited."""
+    _require_manager(principal)
+    user = await get_user(session, principal, user_id)
+    cleared = await throttle.unlock(session, user.login)
+    audit.record(session, principal, "unlock", "user", user.id, counters_cleared=cleared)
+    return UserUnlockedOut(user_id=user.id, counters_cleared=cleared)
 
 
 async def list_users(

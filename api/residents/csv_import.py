@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain import audit, feed
+from domain import audit, events, feed
 from domain.access import Principal
 from domain.base import new_id
 from domain.clock import local_today
@@ -100,6 +100,22 @@ register(
             "ja": "{line}行目と同じ人（氏名・住所）が重複しています。",
             "en": "Same person (name and address) as line {line}.",
         },
+        "import.bad_register_number": {
+            "ja": "宛名番号は英数字とハイフン（40文字以内）で入力してください。",
+            "en": "The register number must be letters, digits or hyphens (at most 40).",
+        },
+        "import.duplicate_number_in_file": {
+            "ja": "{line}行目と同じ宛名番号です。",
+            "en": "Same register number as line {line}.",
+        },
+        "import.number_taken": {
+            "ja": "この宛名番号の対象者は既に登録されています（名簿の更新は更新モードで取り込んでください）。",
+            "en": "A resident with this register number already exists (re-import the register in update mode).",
+        },
+        "import.number_required": {
+            "ja": "更新モードでは宛名番号が必要です。",
+            "en": "The update mode needs a register number on every row.",
+        },
         "import.already_registered": {
             "ja": "同じ氏名・住所の対象者が既に登録されています。",
             "en": "A resident with this name and address is already registered.",
@@ -130,6 +146,7 @@ class Column:
 
 
 COLUMNS: tuple[Column, ...] = (
+    Column("register_number", "宛名番号", ("住民番号", "住民コード", "管理番号", "register_number")),
     Column("name", "氏名", ("名前", "お名前", "name"), required=True),
     Column("kana", "ふりがな", ("フリガナ", "よみがな", "ヨミガナ", "カナ", "かな", "kana")),
     Column("birth_year", "生年", ("生まれ年", "生年（西暦）", "生年月日", "birth_year")),
@@ -189,9 +206,18 @@ STATUS_VALUES: dict[str, ResidentStatus] = {
     **{v: ResidentStatus.PAUSED for v in ("休止", "一時休止", "入院中", "paused")},
     **{v: ResidentStatus.ENDED for v in ("終了", "ended")},
 }
-CONSENT_VALUES: dict[str, bool] = {
-    **{v: True for v in ("有", "あり", "同意", "同意あり", "済", "○", "〇", "yes", "y", "true", "1")},
-    **{v: False for v in ("無", "なし", "未", "同意なし", "×", "no", "n", "false", "0")},
+# 無 / なし means consent was not given (never asked, or declined): sharing only under a recorded
+# legal basis. A withdrawal is another legal fact (it was given, then taken back): only 撤回 says so.
+CONSENT_VALUES: dict[str, ConsentStatus] = {
+    **{
+        v: ConsentStatus.GIVEN
+        for v in ("有", "あり", "同意", "同意あり", "済", "○", "〇", "given", "yes", "y", "true", "1")
+    },
+    **{
+        v: ConsentStatus.NOT_GIVEN
+        for v in ("無", "なし", "未", "同意なし", "×", "not_given", "no", "n", "false", "0")
+    },
+    **{v: ConsentStatus.WITHDRAWN for v in ("撤回", "同意撤回", "withdrawn")},
 }
 
 # Per era: the western year before 元年 (its first year) and its last year number (昭和64 = 1989).
@@ -242,6 +268,14 @@ class ImportReport:
     dry_run: bool = True
     errors: list[RowError] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
+    # Update mode (a re-imported register, matched on 宛名番号):
+    mode: str = "create"
+    new: list[dict[str, Any]] = field(default_factory=list)
+    changed: list[dict[str, Any]] = field(default_factory=list)
+    unchanged: int = 0
+    no_longer_listed: list[dict[str, Any]] = field(default_factory=list)
+    updated: int = 0
+    columns: set[str] = field(default_factory=set)  # the column keys the file has
 
     @property
     def ok(self) -> bool:
@@ -258,6 +292,12 @@ class ImportReport:
                 for e in self.errors
             ],
             "ignored_columns": self.ignored_columns,
+            "mode": self.mode,
+            "new": self.new,
+            "changed": self.changed,
+            "unchanged": self.unchanged,
+            "no_longer_listed": self.no_longer_listed,
+            "updated": self.updated,
         }
 
 
@@ -366,9 +406,11 @@ class ParsedRow:
     latitude: float | None
     longitude: float | None
     contacts: list[ParsedContact]
-    consents: dict[ConsentRecipient, bool]
+    consents: dict[ConsentRecipient, ConsentStatus]
     consent_date: date | None
     name_label: str = "氏名"  # the name column as the file spells it, for later errors
+    register_number: str | None = None
+    number_label: str = "宛名番号"
 
 
 class _RowChecker:
@@ -475,6 +517,9 @@ def _check_row(
     line: int, cells: dict[str, str], labels: dict[str, str], districts: dict[str, District], this_year: int
 ) -> tuple[ParsedRow | None, list[RowError]]:
     c = _RowChecker(line, cells, labels)
+    register_number = unicodedata.normalize("NFKC", c.text("register_number", 40)) or None
+    if register_number and not _REGISTER_NUMBER.match(register_number):
+        c.error("register_number", "import.bad_register_number")
     name = re.sub(r"[\s\u3000]+", " ", c.text("name", MAX_LEN["name"], required=True))
     kana_raw = c.text("kana", MAX_LEN["kana"])
     kana = to_katakana(kana_raw)
@@ -523,14 +568,14 @@ def _check_row(
         elif contact_name:
             contacts.append(ParsedContact(contact_name, relation, contact_phone, priority=n))
 
-    consents: dict[ConsentRecipient, bool] = {}
+    consents: dict[ConsentRecipient, ConsentStatus] = {}
     for key, recipient in (
         ("consent_commissioner", ConsentRecipient.DISTRICT_COMMISSIONER),
         ("consent_volunteers", ConsentRecipient.VOLUNTEERS),
     ):
-        given = c.choice(key, CONSENT_VALUES)
-        if given is not None:
-            consents[recipient] = given
+        status = c.choice(key, CONSENT_VALUES)
+        if status is not None:
+            consents[recipient] = status
     consent_date: date | None = None
     if raw_date := _normal(cells.get("consent_date", "")):
         m = _DATE.match(raw_date)
@@ -562,9 +607,14 @@ def _check_row(
             consents=consents,
             consent_date=consent_date,
             name_label=labels.get("name", "氏名"),
+            register_number=register_number,
+            number_label=labels.get("register_number", "宛名番号"),
         ),
         [],
     )
+
+
+_REGISTER_NUMBER = re.compile(r"^[0-9A-Za-z-]{1,40}$")
 
 
 def _identity(name: str, address: str) -> tuple[str, str]:
@@ -619,9 +669,11 @@ def parse(data: bytes, districts: list[District], this_year: int) -> tuple[list[
                 )
         if report.errors:
             return [], report
+        report.columns = set(positions)
 
         parsed: list[ParsedRow] = []
         seen: dict[tuple[str, str], int] = {}
+        numbers: dict[str, int] = {}
         for line, cells in records:
             if not any(_clean(cell) for cell in cells):
                 continue  # blank lines and Excel's trailing ",,,," rows
@@ -643,7 +695,19 @@ def parse(data: bytes, districts: list[District], this_year: int) -> tuple[list[
                     RowError(line, labels["name"], "import.duplicate_in_file", {"line": seen[identity]})
                 )
                 continue
+            if row.register_number and row.register_number in numbers:
+                report.errors.append(
+                    RowError(
+                        line,
+                        row.number_label,
+                        "import.duplicate_number_in_file",
+                        {"line": numbers[row.register_number]},
+                    )
+                )
+                continue
             seen[identity] = line
+            if row.register_number:
+                numbers[row.register_number] = line
             parsed.append(row)
     except _MalformedRecord as exc:
         report.errors.append(RowError(exc.line, "", "import.malformed"))
@@ -659,9 +723,14 @@ async def import_residents(
     *,
     principal: Principal | None = None,
     dry_run: bool = True,
+    update: bool = False,
 ) -> ImportReport:
     """Check `data` and, unless `dry_run` or any row is bad, add every row in the caller's
-    transaction. The caller commits (a request, or the CLI's unit of work)."""
+    transaction. The caller commits (a request, or the CLI's unit of work).
+
+    With `update`, the file is the whole register again, matched on 宛名番号: new numbers are
+    added, residents whose details differ are changed, and those the register no longer lists are
+    reported (never ended by an import: a coordinator decides, with a reason)."""
     org = await session.get(Organisation, org_id)
     if org is None:
         raise NotFound()
@@ -669,6 +738,8 @@ async def import_residents(
     today = local_today(timezone_of(org))  # the organisation's calendar: consent dates default to it
     rows, report = parse(data, districts, today.year)
     report.dry_run = dry_run
+    if update:
+        return await _update_register(session, org_id, rows, report, principal=principal, today=today)
     if rows:
         registered = await _already_registered(session, org_id, rows)
         report.errors = sorted([*report.errors, *registered], key=lambda e: e.line)
@@ -683,7 +754,7 @@ async def import_residents(
         session,
         principal,
         "import",
-        "residents",
+        "resident",
         None,
         org_id=org_id,
         via="api" if principal else "cli",
@@ -711,6 +782,7 @@ async def _insert(
                 id=resident_id,
                 org_id=org_id,
                 feed_seq=position,
+                register_number=row.register_number,
                 district_id=row.district_id,
                 name=row.name,
                 kana=row.kana,
@@ -745,13 +817,13 @@ async def _insert(
                 feed_seq=position,
                 resident_id=resident_id,
                 recipient=recipient,
-                status=ConsentStatus.GIVEN if given else ConsentStatus.WITHDRAWN,
+                status=status,
                 purpose="CSV取込",
-                given_on=(row.consent_date or today) if given else None,
+                given_on=(row.consent_date or today) if status == ConsentStatus.GIVEN else None,
                 expires_on=None,
                 recorded_by=recorder,
             )
-            for recipient, given in row.consents.items()
+            for recipient, status in row.consents.items()
         )
     # Parents first (foreign keys); created_at/updated_at come from the columns' defaults.
     for model, values in ((Resident, residents), (EmergencyContact, contacts), (Consent, consents)):
@@ -761,16 +833,136 @@ async def _insert(
 
 
 async def _already_registered(session: AsyncSession, org_id: str, rows: list[ParsedRow]) -> list[RowError]:
-    """A resident already in the organisation with the same name and address: importing the same
-    file twice must not double everybody. Compared after normalising spaces and full-width forms."""
+    """A resident already in the organisation with the same name and address, or the same
+    register number: importing the same file twice must not double everybody (re-import with the
+    update mode instead). Compared after normalising spaces and full-width forms."""
     result = await session.execute(
-        select(Resident.name, Resident.address).where(
+        select(Resident.name, Resident.address, Resident.register_number).where(
             Resident.org_id == org_id, Resident.deleted_at.is_(None)
         )
     )
-    existing = {_identity(name, address) for name, address in result.all()}
-    return [
-        RowError(row.line, row.name_label, "import.already_registered")
-        for row in rows
-        if _identity(row.name, row.address) in existing
+    existing = result.all()
+    identities = {_identity(name, address) for name, address, _ in existing}
+    numbers = {number for _, _, number in existing if number}
+    errors: list[RowError] = []
+    for row in rows:
+        if _identity(row.name, row.address) in identities:
+            errors.append(RowError(row.line, row.name_label, "import.already_registered"))
+        elif row.register_number in numbers:
+            errors.append(RowError(row.line, row.number_label, "import.number_taken"))
+    return errors
+
+
+# What a re-imported register may change on a resident already there. Status is not among them
+# (pausing or ending asks for a reason and cancels visits: the API's status change), nor are
+# emergency contacts and consents (kept as recorded; change them through the API).
+UPDATABLE = (
+    "name",
+    "kana",
+    "birth_year",
+    "address",
+    "phone",
+    "district_id",
+    "household",
+    "risk_level",
+    "support_needs",
+    "latitude",
+    "longitude",
+)
+
+
+async def _update_register(
+    session: AsyncSession,
+    org_id: str,
+    rows: list[ParsedRow],
+    report: ImportReport,
+    *,
+    principal: Principal | None,
+    today: date,
+) -> ImportReport:
+    report.mode = "update"
+    for row in rows:
+        if not row.register_number:
+            report.errors.append(RowError(row.line, row.number_label, "import.number_required"))
+    existing = list(
+        await session.scalars(
+            select(Resident).where(Resident.org_id == org_id, Resident.deleted_at.is_(None))
+        )
+    )
+    by_number = {r.register_number: r for r in existing if r.register_number}
+    # Residents registered before numbers were kept are adopted by name and address.
+    unnumbered = {_identity(r.name, r.address): r for r in existing if not r.register_number}
+    # A column the file does not have changes nothing (a register without ふりがな keeps the kana).
+    compared = [
+        name for name in UPDATABLE if ("district" if name == "district_id" else name) in report.columns
     ]
+    listed: set[str] = set()
+    new_rows: list[ParsedRow] = []
+    changes: list[tuple[Resident, dict[str, Any]]] = []
+    for row in rows:
+        if not row.register_number:
+            continue
+        resident = by_number.get(row.register_number) or unnumbered.pop(
+            _identity(row.name, row.address), None
+        )
+        if resident is None:
+            new_rows.append(row)
+            report.new.append({"line": row.line, "register_number": row.register_number, "name": row.name})
+            continue
+        listed.add(resident.id)
+        values = {name: getattr(row, name) for name in compared}
+        if resident.register_number != row.register_number:
+            values["register_number"] = row.register_number
+        differing = {k: v for k, v in values.items() if getattr(resident, k) != v}
+        if differing:
+            changes.append((resident, differing))
+            report.changed.append(
+                {
+                    "line": row.line,
+                    "register_number": row.register_number,
+                    "resident_id": resident.id,
+                    "name": row.name,
+                    "fields": sorted(differing),
+                }
+            )
+        else:
+            report.unchanged += 1
+    report.no_longer_listed = [
+        {"resident_id": r.id, "register_number": r.register_number, "name": r.name}
+        for r in sorted(existing, key=lambda r: r.register_number or "")
+        if r.register_number and r.id not in listed and r.status != ResidentStatus.ENDED
+    ]
+    report.errors.sort(key=lambda e: e.line)
+    report.valid = report.rows - len({e.line for e in report.errors})
+    if report.dry_run or report.errors:
+        return report
+    # All or nothing, in the caller's transaction: the inserts, then each change through the ORM
+    # (the flush hook gives every changed row its change-feed position, so phones receive it).
+    recorder = principal.user_id if principal else None
+    counts = await _insert(session, org_id, new_rows, recorder=recorder, today=today) if new_rows else {}
+    moved: list[str] = []
+    for resident, differing in changes:
+        if "district_id" in differing:
+            moved.append(resident.id)
+        for name, value in differing.items():
+            setattr(resident, name, value)
+    await session.flush()
+    if moved:  # other commissioners now hold these residents
+        await events.sight_changed(session, resident_ids=moved)
+    report.imported = counts.get("imported", 0)
+    report.updated = len(changes)
+    audit.record(
+        session,
+        principal,
+        "import_update",
+        "resident",
+        None,
+        org_id=org_id,
+        via="api" if principal else "cli",
+        rows=report.rows,
+        imported=report.imported,
+        updated=report.updated,
+        no_longer_listed=len(report.no_longer_listed),
+    )
+    await session.flush()
+    return report

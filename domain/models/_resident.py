@@ -24,9 +24,13 @@ class Resident(IdMixin, OrgMixin, TimestampMixin, FeedMixin, Base):
     __table_args__ = (
         Index("ix_residents_org_feed", "org_id", "feed_seq"),
         Index("ix_residents_org_district", "org_id", "district_id"),
+        Index("ux_residents_org_register_number", "org_id", "register_number", unique=True),
     )
 
     district_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("districts.id"))
+    # The municipality's own number for the person in its register (宛名番号 / 住民番号): what a
+    # re-imported register is matched on. Never the national My Number (個人番号).
+    register_number: Mapped[str | None] = mapped_column(String(40), default=None)
     name: Mapped[str] = mapped_column(String(100))
     kana: Mapped[str] = mapped_column(String(100), default="")
     birth_year: Mapped[int | None] = mapped_column(Integer, default=None)

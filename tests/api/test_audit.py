@@ -106,7 +106,8 @@ async def test_reads_and_changes_leave_events_without_personal_data(client, db) 
     page = (await client.get("/api/v1/audit", params={"page_size": 2}, headers=coord)).json()
     assert len(page["items"]) == 2 and page["total"] > 2 and page["items"][0]["at"] >= page["items"][1]["at"]
     elsewhere = await login(client, "coord-other")
-    assert (await client.get("/api/v1/audit", headers=elsewhere)).json()["total"] == 0
+    theirs = (await client.get("/api/v1/audit", headers=elsewhere)).json()["items"]
+    assert [(e["action"], e["entity"]) for e in theirs] == [("sign_in", "user")]  # only their own sign-in
     assert (await client.get("/api/v1/audit", headers=volunteer)).status_code == 403
 
 
@@ -134,3 +135,24 @@ async def test_withdrawal_and_hand_over_are_audited(client, db) -> None:
     hand_over = next(e for e in events if e["action"] == "hand_over")
     assert hand_over["detail"]["resident_ids"] == [rid]
     assert (hand_over["detail"]["from_user_id"], hand_over["detail"]["to_user_id"]) == (a_id, b_id)
+
+
+async def test_entity_names_are_one_vocabulary_and_actors_are_named(client, db) -> None:
+    async with db() as session:
+        org = await make_org(session)
+        coordinator = await make_user(session, org, Role.COORDINATOR, "coord")
+    coord = await login(client, "coord")
+    created = await client.post("/api/v1/districts", json={"name": "南地区"}, headers=coord)
+    assert created.status_code == 201
+    unknown = await client.get("/api/v1/audit", params={"entity": "plna"}, headers=coord)
+    assert unknown.status_code == 400
+    error = unknown.json()["errors"][0]
+    assert error["field"] == "entity" and "visit_plan" in error["message"] and "resident" in error["message"]
+    # The API's word for a plan finds the plans' events.
+    assert (await client.get("/api/v1/audit", params={"entity": "plan"}, headers=coord)).status_code == 200
+    district = (await client.get("/api/v1/audit", params={"entity": "district"}, headers=coord)).json()
+    assert [(e["action"], e["entity_id"]) for e in district["items"]] == [("create", created.json()["id"])]
+    assert district["items"][0]["actor_name"] == coordinator.display_name
+    sign_ins = (await client.get("/api/v1/audit", params={"entity": "user"}, headers=coord)).json()["items"]
+    assert [(e["action"], e["actor_id"]) for e in sign_ins] == [("sign_in", coordinator.id)]
+    assert sign_ins[0]["device_id"] is not None

@@ -59,7 +59,7 @@ async def test_access_token_expires(client, db) -> None:
     clock.set(utcnow() + timedelta(minutes=16))
     expired = await client.get("/api/v1/me", headers=_bearer(tokens))
     assert expired.status_code == 401
-    assert expired.json()["code"] == "error.token_invalid"
+    assert expired.json()["code"] == "error.token_expired"
 
 
 async def test_refresh_rotates_and_reuse_ends_the_session(client, db) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import timedelta
@@ -196,3 +197,38 @@ def test_english_environment_gets_english_messages(cli, settings, monkeypatch, t
     result = cli("import-residents", path, "--org", "missing")
     assert result.exit_code == 1
     assert "No organisation “missing”." in result.stderr
+
+
+def test_import_residents_update_reports_then_applies(cli, settings, tmp_path: Path) -> None:
+    org_id = _new_org_with_districts(cli, settings)
+    first, second = tmp_path / "4月.csv", tmp_path / "5月.csv"
+    header = "宛名番号,氏名,住所,地区,リスク\r\n"
+    first.write_bytes(
+        (
+            header
+            + "1001,山田 花子,テスト町中央1-1,中央地区,高\r\n1002,鈴木 一郎,テスト町北1-1,北地区,中\r\n"
+        ).encode("cp932")
+    )
+    second.write_bytes(
+        (
+            header
+            + "1001,山田 花子,テスト町中央7-7,中央地区,高\r\n1003,田中 次郎,テスト町中央3-3,中央地区,低\r\n"
+        ).encode("cp932")
+    )
+    assert cli("import-residents", first, "--org", org_id).exit_code == 0
+    dry = cli("import-residents", second, "--org", org_id, "--update", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "新規 3行目 宛名番号 1003 田中 次郎" in dry.stdout
+    assert "変更 2行目 宛名番号 1001 山田 花子: 住所" in dry.stdout
+    assert "名簿になし 宛名番号 1002 鈴木 一郎" in dry.stdout
+    assert "新規1人、変更1人、変更なし0人、名簿になし1人。" in dry.stdout
+    assert _count_residents(settings) == 2
+    report = json.loads(
+        cli("import-residents", second, "--org", org_id, "--update", "--dry-run", "--json").stdout
+    )
+    assert [r["register_number"] for r in report["new"]] == ["1003"]
+    assert [r["fields"] for r in report["changed"]] == [["address"]]
+    applied = cli("import-residents", second, "--org", org_id, "--update")
+    assert applied.exit_code == 0, applied.output
+    assert "1人を登録し、1人を更新しました。" in applied.stdout
+    assert _count_residents(settings) == 3

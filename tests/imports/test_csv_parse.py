@@ -141,3 +141,19 @@ def test_an_unclosed_quote_is_reported_at_its_line() -> None:
     _rows, report = parse(csv_bytes(rows), DISTRICTS, 2026)
     assert [(e.line, e.code) for e in report.errors] == [(3, "import.malformed")]
     assert "line" in report.errors[0].message("en")
+
+
+def test_no_consent_is_not_a_withdrawal() -> None:
+    """無 means consent was never given; only 撤回 records that a consent was taken back."""
+    rows = [
+        "氏名,住所,地区,リスク,民生委員への提供同意,ボランティアへの提供同意",
+        "山田 花子,テスト市中央1-1,中央地区,高,有,無",
+        "鈴木 一郎,テスト市中央2-2,中央地区,中,撤回,なし",
+    ]
+    data = ("\r\n".join(rows) + "\r\n").encode("utf-8")
+    parsed, report = parse(data, DISTRICTS, 2026)
+    assert report.errors == []
+    assert [{k.value: v.value for k, v in row.consents.items()} for row in parsed] == [
+        {"district_commissioner": "given", "volunteers": "not_given"},
+        {"district_commissioner": "withdrawn", "volunteers": "not_given"},
+    ]

@@ -191,7 +191,7 @@ async def test_consent_columns_record_consent_so_the_commissioner_sees_the_resid
         coord = await session.scalar(select(User).where(User.login == "coord"))
     assert sorted((c.recipient, c.status, str(c.given_on)) for c in consents) == [
         ("district_commissioner", "given", "2025-04-01"),
-        ("volunteers", "withdrawn", "None"),
+        ("volunteers", "not_given", "None"),  # 無/なし: never given, not a withdrawal
     ]
     assert {c.recorded_by for c in consents} == {coord.id}
     # Only the consented resident reaches the district's commissioner.

@@ -317,6 +317,35 @@ async def test_my_visits_show_essentials_within_my_role(client, db, town) -> Non
     assert (await client.get(f"/api/v1/districts/{town['north'].id}/visits", headers=vol)).status_code == 403
 
 
+async def test_my_visits_take_days_where_days_are_meant(client, db, town) -> None:
+    coord = await login(client, "coord")
+    await client.post(
+        "/api/v1/plans",
+        json={
+            "resident_id": town["hanako"].id,
+            "rrule": "FREQ=WEEKLY;BYDAY=FR",
+            "assignee_id": town["vol"].id,
+        },
+        headers=coord,
+    )
+    vol = await login(client, "vol", device_id="phone-v")
+
+    async def days(**params: str) -> list[str]:
+        response = await client.get("/api/v1/me/visits", params=params, headers=vol)
+        assert response.status_code == 200, response.text
+        return [v["due_start"][:10] for v in response.json()]
+
+    # `to` as a day runs through that day, in the organisation's time zone.
+    assert await days(**{"from": "2026-10-01", "to": "2026-10-09"}) == ["2026-10-02", "2026-10-09"]
+    assert await days(**{"from": "2026-10-01", "to": "2026-10-08"}) == ["2026-10-02"]
+    # An unencoded "+" in an offset arrives as a space and still reads as the offset.
+    assert await days(**{"from": "2026-10-03T00:00:00 09:00", "to": "2026-10-09"}) == ["2026-10-09"]
+    bad = await client.get("/api/v1/me/visits", params={"from": "yesterday"}, headers=vol)
+    assert bad.status_code == 400
+    assert bad.json()["errors"][0]["field"] == "from"
+    assert bad.json()["errors"][0]["message"].startswith("日付（例: 2026-12-01）または日時")
+
+
 async def test_commissioner_cannot_plan_for_a_resident_without_consent(client, db, town) -> None:
     async with db() as session:
         no_consent = await make_resident(session, town["org"], town["north"], name="佐藤 一郎")
