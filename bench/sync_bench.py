@@ -370,12 +370,14 @@ async def run_faults(settings: Settings, rounds: int) -> None:
         report.faults.update(part.faults)
         report.full_resends += part.full_resends
         report.stale_full_resends += part.stale_full_resends
+        report.lock_retries += part.lock_retries
         report.statuses.update(part.statuses)
     report.seconds = time.perf_counter() - started
     print(
         f"  faults: {report.rounds} rounds in {report.seconds:.0f} s, {sum(report.faults.values())} faults "
         f"injected, full resends {report.full_resends} (target 0; late duplicates from below a phone's "
-        f"floor: {report.stale_full_resends}), 5xx {sum(n for s, n in report.statuses.items() if s >= 500)}"
+        f"floor: {report.stale_full_resends}), push lock retries {report.lock_retries} (target 0), "
+        f"5xx {sum(n for s, n in report.statuses.items() if s >= 500)}"
     )
 
 

@@ -176,16 +176,20 @@ async def widen(session: AsyncSession, versions: Sequence[SyncManifestVersion], 
 async def remember_pushed(
     session: AsyncSession, state: SyncDeviceState, pushed: dict[str, set[str]], refused: dict[str, set[str]]
 ) -> None:
-    """The phone holds what it pushed, whichever answer it has applied: added to every version.
-    Refused records are also re-checked, so that the next pull re-sends the server's version (or
-    purges it)."""
+    """The phone may hold what it pushed, whichever answer it has applied: added to every
+    version, and re-checked, because a push can be a late duplicate that arrives after the phone
+    lost those records (their resident left its scope; it may be back by now). Re-checking costs
+    nothing for records the push changed (their new feed position sends them on the next pull
+    anyway) and resends a retried no-op once; trusting the push would stop a note that came back
+    into scope from ever being sent again. Refused records are re-checked likewise."""
     if not any(pushed.values()) and not any(refused.values()):
         return
     for version in await load_versions(session, state.device_id, with_held=True):
         m = Manifest.of(version)
         for table in TABLE_NAMES:
-            m.held[table] |= pushed.get(table, set()) | refused.get(table, set())
-            m.recheck[table] |= refused.get(table, set())
+            ids = pushed.get(table, set()) | refused.get(table, set())
+            m.held[table] |= ids
+            m.recheck[table] |= ids
         version.held, version.recheck = m.dump_held(), m.dump_recheck()
 
 

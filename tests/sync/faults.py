@@ -80,6 +80,7 @@ class Report:
     faults: Counter[str] = field(default_factory=Counter)
     full_resends: int = 0  # cursors the server could not place (target: zero)
     stale_full_resends: int = 0  # late duplicates from below the phone's floor (answer never applied)
+    lock_retries: int = 0  # pushes retried after a deadlock or serialization failure (target: zero)
     statuses: Counter[int] = field(default_factory=Counter)
 
     def line(self) -> str:
@@ -88,6 +89,7 @@ class Report:
             f"seed {self.seed}: {self.rounds} rounds in {self.seconds:.1f} s, {faults} faults injected "
             f"({', '.join(f'{k} {v}' for k, v in sorted(self.faults.items()))}), full resends "
             f"{self.full_resends} (late duplicates below the floor: {self.stale_full_resends}), "
+            f"push lock retries {self.lock_retries}, "
             f"statuses {dict(sorted(self.statuses.items()))}"
         )
 
@@ -206,11 +208,18 @@ async def attempt_sync(phone: Phone, *, lose_pull: bool = False, lose_push: bool
         pass
 
 
+def occurred_at(world: World) -> int:
+    """When the next note happened, by the phones' clocks: a second after the previous one (the
+    server's clock stands still in tests). Each note is then its resident's latest contact, so a
+    push updates every resident it names, as on real phones (pushes lock those rows)."""
+    return (to_millis(utcnow()) or 0) - 86_400_000 + len(world.written) * 1000
+
+
 def write_note(world: World, phone: Phone, rng: random.Random) -> None:
     held = sorted(phone.device.ids("residents"))
     if held:
         n = len(world.written)
-        note = phone.device.create_note(rng.choice(held), to_millis(utcnow()) or 0, body=f"note {n}")
+        note = phone.device.create_note(rng.choice(held), occurred_at(world), body=f"note {n}")
         world.written[note] = phone.user
 
 
@@ -266,7 +275,7 @@ async def cross_push(world: World, rng: random.Random) -> bool:
     for phone, order in ((a, pair), (b, pair[::-1])):
         for resident in order:
             n = len(world.written)
-            note = phone.device.create_note(resident, to_millis(utcnow()) or 0, body=f"note {n}")
+            note = phone.device.create_note(resident, occurred_at(world), body=f"note {n}")
             world.written[note] = phone.user
     await asyncio.gather(*(_push_outcome(p) for p in (a, b)), return_exceptions=False)
     return True
@@ -306,7 +315,7 @@ FAULTS = {
 async def run(db: Db, client: Any, app: Any, *, seed: int, rounds: int, tag: str = "") -> Report:
     rng = random.Random(seed)
     report = Report(seed)
-    resends = (FIGURES["full_resends"], FIGURES["stale_full_resends"])
+    resends = (FIGURES["full_resends"], FIGURES["stale_full_resends"], FIGURES["push_lock_retries"])
     started = time.perf_counter()
     world = await build_world(db, client, tag or str(seed))
     for phone in world.phones:
@@ -327,6 +336,7 @@ async def run(db: Db, client: Any, app: Any, *, seed: int, rounds: int, tag: str
     report.seconds = time.perf_counter() - started
     report.full_resends = FIGURES["full_resends"] - resends[0]
     report.stale_full_resends = FIGURES["stale_full_resends"] - resends[1]
+    report.lock_retries = FIGURES["push_lock_retries"] - resends[2]
     try:
         await check(db, client, world)
     except AssertionError as exc:

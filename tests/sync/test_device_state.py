@@ -114,3 +114,23 @@ async def test_answers_lost_again_and_again_keep_few_versions_and_purge_right(
     await _set_volunteer_consent(db, town, ConsentStatus.WITHDRAWN)
     await v.pull()
     assert not v.ids("residents") and not v.ids("contact_notes") and not v.ids("visits")
+
+
+async def test_a_late_duplicate_push_does_not_hide_a_note_that_came_back(client, db, town: Town, now) -> None:
+    """The phone pushes its note, loses the note with its resident (consent withdrawn), then an
+    old copy of that push arrives while the resident is back in scope: the next pull must send
+    the note again, because the phone no longer holds it whatever that push says."""
+    v = await phone(client, "vol")
+    await v.pull()
+    note = v.create_note(town.shared.id, ms(now), body="訪問しました")
+    await v.push()
+    pushed = len(v.sent) - 1
+    await v.pull()
+    await _set_volunteer_consent(db, town, ConsentStatus.WITHDRAWN)
+    await v.pull()  # the resident and the note leave the phone
+    assert note not in v.ids("contact_notes")
+    await _set_volunteer_consent(db, town, ConsentStatus.GIVEN)
+    assert await v.replay(pushed) == 200  # the old push again, late: the values are the server's
+    await v.pull()
+    assert town.shared.id in v.ids("residents")
+    assert note in v.ids("contact_notes")
