@@ -21,6 +21,7 @@ from api.errors import exception_handlers, reject_control_characters
 from api.logging import configure_logging
 from api.routes import route_handlers
 from api.security_headers import SecurityHeadersMiddleware
+from api.version import build_info
 from domain import migrate
 from domain.access import Principal
 from domain.db import create_db_config
@@ -43,7 +44,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     openapi = OpenAPIConfig(
         title="Mimamori API",
-        version="1.0.0",
+        version=build_info().full,  # e.g. 0.1.0+abc123def456: the release and the commit it runs
         description="見守り — visits, contact notes, alerts and offline sync for welfare commissioners, "
         "volunteers and coordinators. Errors are RFC 9457 problem details in the caller's language.",
         path="/schema",
