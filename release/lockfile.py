@@ -117,7 +117,7 @@ def problems(pyproject: dict[str, Any], runtime: Lock, dev: Lock) -> list[str]:
         if recorded != digest:
             out.append(
                 f"{lock.path.name}: compiled from other dependency sections of pyproject.toml "
-                f"(recorded {recorded or 'nothing'}, now {digest[:12]}…): run `make lock`"
+                f"(recorded {(recorded or 'nothing')[:12]}…, now {digest[:12]}…): run `make lock`"
             )
         out.extend(
             f"{lock.path.name}: {p.name}=={p.version} has no hash" for p in lock.pins.values() if not p.hashes
