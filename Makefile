@@ -1,15 +1,16 @@
 # Two commands: `make run` (service with demo data on SQLite) and `make test` (whole suite).
+# Both install exactly the locked versions (requirements/*.txt, with hashes); `make lock` updates them.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format bench lock audit sbom clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements/dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -18,7 +19,20 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python -m release.lockfile
+	$(BIN)/python -m release.audit
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Recompile both locks after a change to pyproject.toml's dependencies (keeps existing pins that
+# still fit; `make lock LOCK_ARGS=--upgrade` moves every pin to the newest allowed release).
+lock: $(STAMP)
+	$(BIN)/python -m release.lock $(LOCK_ARGS)
+
+audit: $(STAMP)
+	$(BIN)/python -m release.audit
+
+sbom: $(STAMP)
+	$(BIN)/python -m release.sbom
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -32,4 +46,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) var/*.sqlite3 .pytest_cache
+	rm -rf $(VENV) var/*.sqlite3 .pytest_cache build/sbom

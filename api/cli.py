@@ -57,7 +57,25 @@ class _Commands(click.Group):
             ctx.exit(1)
 
 
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from api.version import build_info
+
+    info = build_info()
+    click.echo(f"mimamori {info.version} (commit {info.commit})")
+    ctx.exit()
+
+
 @click.group(cls=_Commands)
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Print the version and the git commit, then exit.",
+)
 def main() -> None:
     """見守り (Mimamori) — service and administration commands.
 

@@ -6,13 +6,15 @@ from litestar import Request, Response, get
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.version import build_info
 from domain import migrate
 
 
 @get("/healthz", tags=["health"], operation_id="healthz", security=[])
 async def healthz() -> dict[str, str]:
-    """The process is alive."""
-    return {"status": "ok"}
+    """The process is alive, and which build it runs (package version, git commit)."""
+    info = build_info()
+    return {"status": "ok", "version": info.version, "commit": info.commit}
 
 
 @get("/readyz", tags=["health"], operation_id="readyz", security=[])

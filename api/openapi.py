@@ -34,6 +34,7 @@ from litestar.openapi.spec import (
 from litestar.openapi.spec.enums import OpenAPIFormat
 
 from api.openapi_ja import SUMMARIES_JA
+from api.version import build_info
 
 PROBLEM_JSON = "application/problem+json"
 METHODS = ("get", "put", "post", "delete", "patch")
@@ -369,7 +370,7 @@ def openapi_config(render_plugins: Sequence[OpenAPIRenderPlugin] = ()) -> OpenAP
     """`render_plugins`: the docs pages, on vendored assets (nothing from a CDN)."""
     return OpenAPIConfig(
         title="Mimamori API",
-        version="1.0.0",
+        version=build_info().full,  # e.g. 0.1.0+abc123def456: the release and the commit it runs
         description="見守り — visits, contact notes, alerts and offline sync for welfare commissioners, "
         "volunteers and coordinators. Errors are RFC 9457 problem details (`application/problem+json`) "
         "in the caller's language (Accept-Language: ja, default, or en).",
