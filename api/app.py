@@ -22,7 +22,6 @@ from api.openapi import openapi_config
 from api.query_params import refuse_unknown_query_params, remember_declared
 from api.routes import route_handlers
 from api.security_headers import SecurityHeadersMiddleware
-from api.version import build_info
 from console import openapi_render_plugins, template_config
 from domain import migrate
 from domain.access import Principal
