@@ -105,6 +105,8 @@ async def test_bad_filters_are_named_not_500(client, lists):
         response = await client.get(f"/console/working-list?{query}")
         assert 400 <= response.status_code < 500, (query, response.status_code)
         assert "<h1>エラー</h1>" in response.text
+    named = (await client.get("/console/working-list?risk_level=extreme")).text
+    assert "risk_level: " in named and "high, medium, low" in named  # which field, which values
 
 
 async def test_csv_download_is_the_apis_file_with_a_bom_and_is_audited_as_an_export(client, lists, db):
