@@ -87,8 +87,12 @@ class WorkingListController(Controller):
         if principal.role == Role.VOLUNTEER:
             return Redirect("/console", status_code=303)  # the phone app is theirs
         f = await _checked(db_session, principal, _filter(district_id, assignee_id, risk_level, sort))
-        query = {"district_id": f.district_id, "assignee_id": f.assignee_id, "risk_level": f.risk_level}
-        query["sort"] = sort
+        query: dict[str, Any] = {
+            "district_id": f.district_id,
+            "assignee_id": f.assignee_id,
+            "risk_level": f.risk_level,
+            "sort": sort,
+        }
         offset = (page - 1) * PAGE_SIZE
         rows, total, cut = await working_list.working_list(db_session, principal, f, offset, PAGE_SIZE)
         return render(
