@@ -12,7 +12,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Redirect
 
 from console.views import is_htmx, render
-from domain.errors import DomainError, Unauthorized
+from domain.errors import DomainError, FieldError, Unauthorized
 
 SIGN_IN = "/console/sign-in"
 log = structlog.get_logger("mimamori.console")
@@ -23,7 +23,11 @@ def _principal(request: Request[Any, Any, Any]) -> Any:
 
 
 def _refusal(
-    request: Request[Any, Any, Any], status: int, code: str, params: dict[str, Any]
+    request: Request[Any, Any, Any],
+    status: int,
+    code: str,
+    params: dict[str, Any],
+    errors: list[FieldError] | None = None,
 ) -> Response[Any]:
     if is_htmx(request):
         return render(
@@ -43,6 +47,7 @@ def _refusal(
         status_code=status,
         message_code=code,
         message_params=params,
+        field_errors=errors or [],
     )
 
 
@@ -51,7 +56,7 @@ def _domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response
         if is_htmx(request):
             return Response(None, status_code=401, headers={"HX-Redirect": SIGN_IN})
         return Redirect(SIGN_IN, status_code=303)
-    return _refusal(request, exc.status, exc.code, exc.params)
+    return _refusal(request, exc.status, exc.code, exc.params, exc.errors)
 
 
 def _validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:

@@ -25,6 +25,8 @@ from litestar.template.config import TemplateConfig
 from console.controllers import SignInController, TodayController, provide_console_principal
 from console.errors import console_exception_handlers
 from console.guards import csrf_guard
+from console.residents_page import ResidentsController
+from console.working_list_page import WorkingListController
 
 HERE = Path(__file__).parent
 STATIC = "/console/static"
@@ -39,7 +41,7 @@ async def root() -> Redirect:
 def console_route_handlers() -> list[Any]:
     pages = Router(
         path="/console",
-        route_handlers=[SignInController, TodayController],
+        route_handlers=[SignInController, TodayController, WorkingListController, ResidentsController],
         dependencies={"principal": Provide(provide_console_principal)},
         guards=[csrf_guard],
         exception_handlers=console_exception_handlers,

@@ -11,7 +11,8 @@ from litestar import Request
 from litestar.datastructures import Cookie
 from litestar.response import Template
 
-import console.messages  # noqa: F401  (registers the catalogue)
+import console.messages  # registers the catalogue (with the next line)
+import console.messages_lists  # noqa: F401
 from console import sessions
 from console.config import console_settings
 from domain.access import Principal

@@ -12,12 +12,13 @@ import pytest
 
 from domain import alerts as lifecycle
 from domain.clock import clock
-from domain.enums import AlertSeverity, ConsentRecipient, ContactMethod, ContactOutcome, Role
-from domain.models import Alert, ContactNote, Device, Organisation, Resident, User
+from domain.enums import AlertSeverity, ConsentRecipient, ContactMethod, ContactOutcome, RiskLevel, Role
+from domain.models import Alert, ContactNote, Device, District, EmergencyContact, Organisation, Resident, User
 from tests.factories import PASSWORD, assign, give_consent, make_district, make_org, make_resident, make_user
 
 DAYTIME = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)  # 10:00 in Tokyo
 CSRF = re.compile(r'name="_csrf" value="([0-9a-f]+)"')
+FAMILY_PHONE = "090-1111-2222"
 
 
 @dataclass
@@ -110,6 +111,60 @@ async def world(db) -> World:
         foreign,
         foreign_resident.name,
     )
+
+
+# The working list and the residents' pages: both residents overdue (registered 90 days ago), the
+# other one last reached by phone 40 days ago, a third resident reached yesterday, katakana kana,
+# and an emergency contact.
+
+
+@dataclass
+class Lists:
+    world: World
+    recent: Resident  # district A, reached yesterday: never on the working list
+
+
+@pytest.fixture
+async def lists(world, db) -> Lists:
+    async with db() as session:
+        resident = await session.get_one(Resident, world.resident.id)
+        other = await session.get_one(Resident, world.other_resident.id)
+        for who in (resident, other):
+            who.created_at = DAYTIME - timedelta(days=90)
+        resident.risk_level = RiskLevel.HIGH
+        other.risk_level = RiskLevel.MEDIUM
+        other.kana = "サトウ イチロウ"
+        other.last_contact_at = DAYTIME - timedelta(days=40)  # 18 Oct, 10:00 in Tokyo
+        session.add(
+            ContactNote(
+                org_id=world.org.id,
+                resident_id=other.id,
+                author_id=world.coordinator.id,
+                method=ContactMethod.PHONE,
+                outcome=ContactOutcome.MET_WELL,
+                occurred_at=other.last_contact_at,
+                received_at=other.last_contact_at,
+                body="電話で元気と確認",
+            )
+        )
+        session.add(
+            EmergencyContact(
+                org_id=world.org.id,
+                resident_id=resident.id,
+                name="山田 太郎",
+                relation="長男",
+                phone=FAMILY_PHONE,
+            )
+        )
+        recent = await make_resident(
+            session,
+            world.org,
+            await session.get_one(District, resident.district_id),
+            name="鈴木 三郎",
+            kana="スズキ サブロウ",
+            last_contact_at=DAYTIME - timedelta(days=1),
+        )
+    return Lists(world, recent)
 
 
 async def csrf_from(client, path: str = "/console/sign-in") -> str:

@@ -152,6 +152,49 @@ async def test_sign_in_see_a_new_alert_live_acknowledge_and_resolve_with_the_key
         assert alert.resolution_note == "電話で無事を確認"
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_working_list_and_residents_by_the_menu_with_no_serious_accessibility_finding(
+    async_playwright, app, lists
+):
+    with serving(app) as base:
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+            page = await browser.new_page(locale="ja-JP")
+            problems: list[str] = []
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda exc: problems.append(str(exc)))
+            await page.goto(f"{base}/console/sign-in")
+            await page.get_by_label("ログインID").fill("coord")
+            await page.get_by_label("パスワード").fill(PASSWORD)
+            await page.get_by_label("パスワード").press("Enter")
+            await page.get_by_role("heading", name="今日の対応").wait_for()
+
+            # The menu, keyboard only: Tab to "未接触リスト", Enter.
+            await tab_to(page, "nav a[href='/console/working-list']")
+            await page.keyboard.press("Enter")
+            await page.get_by_role("heading", name="未接触リスト").wait_for()
+            await page.get_by_text("未接触の対象者（2件）").wait_for()
+            assert await page.get_by_role("cell", name="担当者なし").count() == 1
+            assert await serious_accessibility_problems(page) == []
+            await page.screenshot(path=str(SCREENSHOTS / "console-working-list-ja.png"), full_page=True)
+            await page.set_viewport_size({"width": 640, "height": 900})  # 200 % zoom: no sideways page
+            assert await page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+            await page.set_viewport_size({"width": 1280, "height": 900})
+
+            await page.get_by_role("link", name="対象者", exact=True).click()
+            await page.get_by_label("氏名・ふりがな").fill("やまだ")
+            await page.get_by_label("氏名・ふりがな").press("Enter")
+            await page.get_by_text("対象者（1件）").wait_for()
+            assert await serious_accessibility_problems(page) == []
+            await page.get_by_role("link", name="山田 花子").click()
+            await page.get_by_role("heading", name="山田 花子").wait_for()
+            await page.get_by_role("heading", name="緊急連絡先").wait_for()
+            assert await serious_accessibility_problems(page) == []
+            await page.screenshot(path=str(SCREENSHOTS / "console-resident-ja.png"), full_page=True)
+            await browser.close()
+            assert problems == []
+
+
 async def serious_accessibility_problems(page) -> list[str]:
     """axe-core's WCAG 2.1 A/AA checks on the page as it is now: serious and critical findings."""
     if not await page.evaluate("() => typeof window.axe === 'object'"):
