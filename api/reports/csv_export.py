@@ -57,6 +57,12 @@ register(
         "csv.alerts_resolved": {"ja": "アラート解決済", "en": "Resolved"},
         "csv.median_ack": {"ja": "確認までの中央値（分）", "en": "Median minutes to acknowledge"},
         "csv.median_resolve": {"ja": "解決までの中央値（分）", "en": "Median minutes to resolve"},
+        "csv.safety_campaigns": {"ja": "安否確認（回）", "en": "Safety checks"},
+        "csv.safety_residents": {"ja": "安否確認の対象者", "en": "Residents to check"},
+        "csv.safety_confirmed_safe": {"ja": "無事を確認", "en": "Confirmed safe"},
+        "csv.safety_needs_help": {"ja": "要支援", "en": "Needing help"},
+        "csv.safety_unreachable": {"ja": "連絡つかず", "en": "Unreachable"},
+        "csv.safety_not_checked": {"ja": "未確認", "en": "Not checked"},
         "csv.without_plan": {"ja": "計画なし", "en": "Without plan"},
         "csv.without_consent": {"ja": "同意がなく訪問できない人", "en": "Nobody may visit (no consent)"},
         "csv.commissioners": {"ja": "民生委員", "en": "Commissioners"},
@@ -167,6 +173,9 @@ def working_list_csv(rows: Sequence[Any], locale: str, zone: ZoneInfo) -> str:
     )
 
 
+SAFETY_COLUMNS = ("campaigns", "residents", "confirmed_safe", "needs_help", "unreachable", "not_checked")
+
+
 def coverage_csv(report: Any, locale: str) -> str:
     """`report`: a `CoverageReport`; one row per district."""
     methods = list(report.districts[0].contacted.by_method) if report.districts else []
@@ -192,6 +201,7 @@ def coverage_csv(report: Any, locale: str) -> str:
                 "median_resolve",
             )
         ),
+        *(header(f"csv.safety_{c}", locale) for c in SAFETY_COLUMNS),
         header("csv.without_plan", locale),
         header("csv.without_consent", locale),
         header("csv.commissioners", locale),
@@ -218,6 +228,7 @@ def coverage_csv(report: Any, locale: str) -> str:
                 a.resolved,
                 "" if a.median_minutes_to_acknowledge is None else a.median_minutes_to_acknowledge,
                 "" if a.median_minutes_to_resolve is None else a.median_minutes_to_resolve,
+                *(getattr(d.safety_checks, c) for c in SAFETY_COLUMNS),
                 d.residents_without_plan,
                 d.residents_without_visiting_consent,
                 "、".join(c.display_name for c in d.commissioners),

@@ -94,6 +94,32 @@ class DistrictRef(BaseModel):
     name: str
 
 
+class SafetyCheckTally(BaseModel):
+    confirmed_safe: int
+    needs_help: int = Field(description="a note said emergency or concern, or asked for follow-up")
+    unreachable: int = Field(description="contact was tried, nobody confirmed them safe")
+    not_checked: int = Field(description="nothing recorded")
+
+
+class CampaignCoverage(SafetyCheckTally):
+    campaign_id: str
+    title: str
+    started_at: datetime
+    closed_at: datetime | None = Field(description="null: still running (counted up to now)")
+    residents: int = Field(description="the campaign's residents in this district")
+
+
+class SafetyCheckCoverage(SafetyCheckTally):
+    campaigns: int = Field(description="safety-check campaigns started in the period covering the district")
+    residents: int = Field(
+        description="residents to check, summed over those campaigns (a resident in two campaigns counts twice)"
+    )
+    completed_share: float | None = Field(
+        description="confirmed safe or needing help (someone answered) over residents; null when none"
+    )
+    by_campaign: list[CampaignCoverage] = Field(description="oldest first")
+
+
 class DistrictCoverage(BaseModel):
     district_id: str
     name: str
@@ -101,6 +127,10 @@ class DistrictCoverage(BaseModel):
     contacted: ContactCoverage
     visits: VisitCounts
     alerts: AlertCounts
+    safety_checks: SafetyCheckCoverage = Field(
+        description="安否確認: the campaigns started in the period, tallied as closing tallies them "
+        "(a closed campaign's stored final tally; a running one up to now)"
+    )
     residents_without_plan: int = Field(description="active residents with no active visit plan")
     residents_without_visiting_consent: int = Field(
         description="active residents that neither commissioners nor volunteers may see (no consent "

@@ -23,9 +23,10 @@ from domain.enums import (
     ResidentStatus,
     RiskLevel,
     Role,
+    VisitKind,
     VisitStatus,
 )
-from domain.models import Alert, AuditEvent, ContactNote, Visit, VisitPlan
+from domain.models import Alert, AuditEvent, ContactNote, SafetyCheckCampaign, Visit, VisitPlan
 from tests.factories import assign, give_consent, login, make_district, make_org, make_resident, make_user
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -162,7 +163,16 @@ async def town(db):
         theirs = note(stranger, ContactMethod.PHONE, ContactOutcome.MET_WELL, jst(2026, 6, 2, 10, 0))
         theirs.org_id, theirs.author_id = other.id, other_coord.id
         s.add(theirs)
-        return {"east": east.id, "west": west.id, "north": north.id, "elsewhere": elsewhere.id}
+        return {
+            "east": east.id,
+            "west": west.id,
+            "north": north.id,
+            "elsewhere": elsewhere.id,
+            "org": org.id,
+            "other_org": other.id,
+            "residents": {"r1": r1.id, "r2": r2.id, "r3": r3.id, "w1": w1.id},
+            "vol": vol.id,
+        }
 
 
 async def _report(client, who: str, query: str = WEEK) -> dict:
@@ -335,3 +345,152 @@ async def test_weekly_trends_follow_who_may_read_coverage(client, town) -> None:
     for query, field in (("?weeks=0", "weeks"), ("?weeks=53", "weeks"), ("?week=3", "week")):
         bad = await client.get("/api/v1/reports/trends" + query, headers=coord)
         assert bad.status_code == 400 and field in bad.text
+
+
+def _tally(district_id: str, residents: int, safe: int, help_: int, unreachable: int, unchecked: int) -> dict:
+    counts = {
+        "residents": residents,
+        "confirmed_safe": safe,
+        "needs_help": help_,
+        "unreachable": unreachable,
+        "not_checked": unchecked,
+    }
+    return {**counts, "by_district": {district_id: counts}, "follow_up_resident_ids": {}}
+
+
+@pytest.fixture
+async def campaigns(db, town):
+    """After the hand-counted week: an earthquake check on 8 June, closed with its tally stored; a
+    typhoon check from 9 June 08:00 still running over 東 and 西; one in May (outside the period);
+    one in the other organisation."""
+    east, r = town["east"], town["residents"]
+    async with db() as s:
+
+        def campaign(title, org_id, districts, started, closed=None, tally=None):
+            return SafetyCheckCampaign(
+                org_id=org_id,
+                title=title,
+                district_ids=districts,
+                started_at=started,
+                due_at=started + timedelta(hours=6),
+                closed_at=closed,
+                final_tally=tally,
+            )
+
+        quake = campaign(
+            "地震",
+            town["org"],
+            [east],
+            jst(2026, 6, 8, 1, 0),
+            jst(2026, 6, 8, 20, 0),
+            _tally(east, 3, 2, 0, 1, 0),
+        )
+        typhoon = campaign("台風", town["org"], [east, town["west"]], jst(2026, 6, 9, 8, 0))
+        may = campaign(
+            "五月", town["org"], [east], jst(2026, 5, 20, 8, 0), jst(2026, 5, 21), _tally(east, 3, 3, 0, 0, 0)
+        )
+        theirs = campaign(
+            "よそ",
+            town["other_org"],
+            [town["elsewhere"]],
+            jst(2026, 6, 9, 8, 0),
+            jst(2026, 6, 9, 9, 0),
+            _tally(town["elsewhere"], 1, 1, 0, 0, 0),
+        )
+        s.add_all([quake, typhoon, may, theirs])
+        await s.flush()
+        start = typhoon.started_at
+
+        def visit(who, status, completed=None):
+            return Visit(
+                org_id=town["org"],
+                resident_id=r[who],
+                occurrence_key=f"campaign:{typhoon.id}",
+                kind=VisitKind.SAFETY_CHECK,
+                campaign_id=typhoon.id,
+                due_start=start,
+                due_end=typhoon.due_at,
+                status=status,
+                completed_at=completed,
+            )
+
+        def note(who, method, outcome, at):
+            return ContactNote(
+                org_id=town["org"],
+                resident_id=r[who],
+                author_id=town["vol"],
+                method=method,
+                outcome=outcome,
+                occurred_at=at,
+                received_at=at,
+            )
+
+        s.add_all(
+            [
+                visit("r1", VisitStatus.DONE, jst(2026, 6, 9, 9, 0)),  # marked done, no note: safe
+                visit("r2", VisitStatus.PLANNED),
+                visit("r3", VisitStatus.PLANNED),
+                visit("w1", VisitStatus.PLANNED),  # the sensor note of 8 June is before the start
+                note("r2", ContactMethod.PHONE, ContactOutcome.MET_CONCERN, jst(2026, 6, 9, 10, 0)),
+                note("r3", ContactMethod.HOME_VISIT, ContactOutcome.NO_ANSWER, jst(2026, 6, 9, 11, 0)),
+            ]
+        )
+        await s.commit()
+    return town
+
+
+async def test_safety_check_completion_per_district(client, campaigns) -> None:
+    report = await _report(client, "coord", "?from=2026-06-08&to=2026-06-10")
+    districts = {d["name"]: d["safety_checks"] for d in report["districts"]}
+    east = districts["東地区"]
+    # 地震 (stored tally: 2 safe, 1 unreachable) + 台風 (一 safe, 二 needs help, 三 unreachable)
+    assert {k: v for k, v in east.items() if k != "by_campaign"} == {
+        "campaigns": 2,
+        "residents": 6,
+        "confirmed_safe": 3,
+        "needs_help": 1,
+        "unreachable": 2,
+        "not_checked": 0,
+        "completed_share": 0.6667,
+    }
+    assert [(c["title"], c["residents"], c["closed_at"] is None) for c in east["by_campaign"]] == [
+        ("地震", 3, False),
+        ("台風", 3, True),
+    ]
+    west = districts["西地区"]
+    assert (west["campaigns"], west["residents"], west["not_checked"], west["completed_share"]) == (
+        1,
+        1,
+        1,
+        0.0,
+    )
+    north = districts["北地区"]
+    assert (north["campaigns"], north["residents"], north["completed_share"]) == (0, 0, None)
+    # the hand-counted week had no campaign
+    week = await _report(client, "coord")
+    assert all(d["safety_checks"]["campaigns"] == 0 for d in week["districts"])
+
+
+async def test_safety_checks_follow_who_may_read_coverage(client, campaigns) -> None:
+    mine = await _report(client, "comm", "?from=2026-06-08&to=2026-06-10")
+    assert [(d["name"], d["safety_checks"]["campaigns"]) for d in mine["districts"]] == [("東地区", 2)]
+    theirs = await _report(client, "other-coord", "?from=2026-06-08&to=2026-06-10")
+    assert [c["title"] for d in theirs["districts"] for c in d["safety_checks"]["by_campaign"]] == ["よそ"]
+
+
+async def test_safety_checks_in_the_coverage_csv(client, campaigns) -> None:
+    coord = await login(client, "coord")
+    response = await client.get(URL + "?from=2026-06-08&to=2026-06-10&format=csv", headers=coord)
+    lines = [line.split(",") for line in response.content.decode("utf-8-sig").split("\r\n") if line]
+    east = dict(zip(lines[0], next(row for row in lines[1:] if row[0] == "東地区"), strict=True))
+    assert [
+        east[h]
+        for h in ("安否確認（回）", "安否確認の対象者", "無事を確認", "要支援", "連絡つかず", "未確認")
+    ] == [
+        "2",
+        "6",
+        "3",
+        "1",
+        "2",
+        "0",
+    ]
