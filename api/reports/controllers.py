@@ -17,10 +17,25 @@ from api.reports import coverage, csv_export, trends, working_list
 from api.reports.schemas import CoverageReport, TrendReport, WorkingListPage
 from domain.access import Principal, may_export
 from domain.enums import RiskLevel
-from domain.errors import Forbidden
-from domain.i18n import negotiate
+from domain.errors import Forbidden, InvalidInput
+from domain.i18n import negotiate, register
+from domain.models import Organisation
+from domain.org_settings import rules_for
 
 Format = Literal["json", "csv"]
+SUPPRESS_DESCRIPTION = (
+    "true: for sharing outside the office: counts only, counts from 1 to k-1 and the cells that "
+    "would give them away through a total hidden (k: the organisation's small_cell_k, default 5)"
+)
+
+register(
+    {
+        "field.suppress_needs_csv": {
+            "ja": "秘匿処理はCSV出力（format=csv）でのみ使えます。",
+            "en": "Suppression applies to the CSV file only (format=csv).",
+        }
+    }
+)
 FORMAT_DESCRIPTION = (
     "csv: a file for Excel (UTF-8 with BOM, headers in the reader's language, every row of the "
     "report: page and page_size do not apply); coordinators and commissioners only. Audited as an export."
@@ -34,6 +49,11 @@ def _reader_locale(request: Request[Any, Any, Any], principal: Principal) -> str
 def _require_export(principal: Principal) -> None:
     if not may_export(principal):
         raise Forbidden()
+
+
+async def _small_cell_k(session: AsyncSession, principal: Principal) -> int:
+    org = await session.get(Organisation, principal.org_id)
+    return rules_for(org).small_cell_k if org else rules_for(Organisation()).small_cell_k
 
 
 class ReportController(Controller):
@@ -107,6 +127,7 @@ class ReportController(Controller):
         to: date | None = Parameter(default=None, description="last local day, inclusive (default: today)"),
         district_id: str | None = Parameter(default=None, pattern=ID_PATTERN),
         format: Format = Parameter(default="json", description=FORMAT_DESCRIPTION),
+        suppress: bool = Parameter(default=False, description=SUPPRESS_DESCRIPTION + "; with format=csv"),
     ) -> CoverageReport | Response[bytes]:
         """Coverage per district over a period of the organisation's local days (at most 366):
         residents watched by risk level and household; the share reached in the period, overall and
@@ -116,10 +137,15 @@ class ReportController(Controller):
         a commissioner. Counts only, no resident named. Coordinators: every district;
         commissioners: their own districts; volunteers: 403."""
         period = coverage.period_of(principal, from_, to)
+        if suppress and format != "csv":
+            raise InvalidInput.field("suppress", "field.suppress_needs_csv")
         if format == "csv":
             _require_export(principal)
-            report = await coverage.coverage(db_session, principal, period, district_id, purpose="export")
-            text = csv_export.coverage_csv(report, _reader_locale(request, principal))
+            k = await _small_cell_k(db_session, principal) if suppress else None
+            report = await coverage.coverage(
+                db_session, principal, period, district_id, purpose="export", suppressed_k=k
+            )
+            text = csv_export.coverage_csv(report, _reader_locale(request, principal), k)
             return csv_export.csv_response(text, "coverage", principal.today())
         return await coverage.coverage(db_session, principal, period, district_id)
 
@@ -132,9 +158,11 @@ class ReportController(Controller):
             default=12, ge=1, le=52, description="how many local weeks, the current one last"
         ),
         district_id: str | None = Parameter(default=None, pattern=ID_PATTERN),
+        suppress: bool = Parameter(default=False, description=SUPPRESS_DESCRIPTION + "; null marks X"),
     ) -> TrendReport:
         """Per local week (Monday to Sunday; the current week up to today), summed over the
         districts the caller may read or one district: residents reached and their share of the
         residents active now, visits due / done / missed, alerts raised. Counted as coverage counts
         them. Coordinators and commissioners (their districts); volunteers 403."""
-        return await trends.weekly(db_session, principal, weeks, district_id)
+        k = await _small_cell_k(db_session, principal) if suppress else None
+        return await trends.weekly(db_session, principal, weeks, district_id, k)

@@ -145,6 +145,7 @@ async def coverage(
     district_id: str | None,
     *,
     purpose: str = "report",
+    suppressed_k: int | None = None,
 ) -> CoverageReport:
     districts = await districts_in_scope(session, principal, district_id)
     ids = [d.id for d in districts]
@@ -196,6 +197,7 @@ async def coverage(
         None,
         district_ids=ids,
         period=[period.first.isoformat(), period.last.isoformat()],
+        **({"suppressed_k": suppressed_k} if suppressed_k else {}),
     )
     return CoverageReport(
         from_date=period.first,

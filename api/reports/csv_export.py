@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from litestar import Response
 
+from api.reports import suppression
+from api.reports.suppression import Sum
 from domain.i18n import register, translate
 
 BOM = "\ufeff"
@@ -65,6 +68,7 @@ register(
         "csv.safety_not_checked": {"ja": "未確認", "en": "Not checked"},
         "csv.without_plan": {"ja": "計画なし", "en": "Without plan"},
         "csv.without_consent": {"ja": "同意がなく訪問できない人", "en": "Nobody may visit (no consent)"},
+        "csv.total": {"ja": "合計", "en": "Total"},
         "csv.commissioners": {"ja": "民生委員", "en": "Commissioners"},
         # residents (the Japanese headers are those the resident import reads back)
         "csv.birth_year": {"ja": "生年", "en": "Birth year"},
@@ -174,67 +178,107 @@ def working_list_csv(rows: Sequence[Any], locale: str, zone: ZoneInfo) -> str:
 
 
 SAFETY_COLUMNS = ("campaigns", "residents", "confirmed_safe", "needs_help", "unreachable", "not_checked")
+_RISKS = ("high", "medium", "low")
+_VISITS = ("due", "done", "done_late", "missed", "open")
 
 
-def coverage_csv(report: Any, locale: str) -> str:
-    """`report`: a `CoverageReport`; one row per district."""
+def _blank_none(x: object) -> object:
+    return "" if x is None else x
+
+
+def _coverage_columns(report: Any, locale: str) -> list[tuple[str, str, Callable[[Any], object], bool]]:
+    """(key, header, cell of a `DistrictCoverage`, is a count) in file order."""
     methods = list(report.districts[0].contacted.by_method) if report.districts else []
-    headers = [
-        header("csv.district", locale),
-        header("csv.active", locale),
-        header("csv.paused", locale),
-        *(header(f"csv.risk.{r}", locale) for r in ("high", "medium", "low")),
-        header("csv.contacted", locale),
-        header("csv.contacted_share", locale),
-        *(header("csv.by_method", locale, method=value("method", m, locale)) for m in methods),
+    h = partial(header, locale=locale)
+    return [
+        ("active", h("csv.active"), lambda d: d.residents.active, True),
+        ("paused", h("csv.paused"), lambda d: d.residents.paused, True),
         *(
-            header(f"csv.{c}", locale)
-            for c in ("visits_due", "visits_done", "visits_done_late", "visits_missed", "visits_open")
+            (f"risk.{r}", h(f"csv.risk.{r}"), lambda d, r=r: d.residents.by_risk.get(r, 0), True)
+            for r in _RISKS
         ),
+        ("contacted", h("csv.contacted"), lambda d: d.contacted.residents, True),
+        ("contacted_share", h("csv.contacted_share"), lambda d: _blank_none(d.contacted.share), False),
         *(
-            header(f"csv.{c}", locale)
-            for c in (
-                "alerts_raised",
-                "alerts_acknowledged",
-                "alerts_resolved",
-                "median_ack",
-                "median_resolve",
+            (
+                f"method.{m}",
+                h("csv.by_method", method=value("method", m, locale)),
+                lambda d, m=m: d.contacted.by_method[m].residents,
+                True,
             )
+            for m in methods
         ),
-        *(header(f"csv.safety_{c}", locale) for c in SAFETY_COLUMNS),
-        header("csv.without_plan", locale),
-        header("csv.without_consent", locale),
-        header("csv.commissioners", locale),
+        *((f"visits.{c}", h(f"csv.visits_{c}"), lambda d, c=c: getattr(d.visits, c), True) for c in _VISITS),
+        ("alerts.raised", h("csv.alerts_raised"), lambda d: d.alerts.raised, True),
+        ("alerts.acknowledged", h("csv.alerts_acknowledged"), lambda d: d.alerts.acknowledged, True),
+        ("alerts.resolved", h("csv.alerts_resolved"), lambda d: d.alerts.resolved, True),
+        (
+            "median_ack",
+            h("csv.median_ack"),
+            lambda d: _blank_none(d.alerts.median_minutes_to_acknowledge),
+            False,
+        ),
+        (
+            "median_resolve",
+            h("csv.median_resolve"),
+            lambda d: _blank_none(d.alerts.median_minutes_to_resolve),
+            False,
+        ),
+        *(
+            (f"safety.{c}", h(f"csv.safety_{c}"), lambda d, c=c: getattr(d.safety_checks, c), True)
+            for c in SAFETY_COLUMNS
+        ),
+        ("without_plan", h("csv.without_plan"), lambda d: d.residents_without_plan, True),
+        ("without_consent", h("csv.without_consent"), lambda d: d.residents_without_visiting_consent, True),
+        (
+            "commissioners",
+            h("csv.commissioners"),
+            lambda d: "、".join(c.display_name for c in d.commissioners),
+            False,
+        ),
     ]
-    rows = []
-    for d in report.districts:
-        v, a = d.visits, d.alerts
-        rows.append(
-            [
-                d.name,
-                d.residents.active,
-                d.residents.paused,
-                *(d.residents.by_risk.get(r, 0) for r in ("high", "medium", "low")),
-                d.contacted.residents,
-                "" if d.contacted.share is None else d.contacted.share,
-                *(d.contacted.by_method[m].residents for m in methods),
-                v.due,
-                v.done,
-                v.done_late,
-                v.missed,
-                v.open,
-                a.raised,
-                a.acknowledged,
-                a.resolved,
-                "" if a.median_minutes_to_acknowledge is None else a.median_minutes_to_acknowledge,
-                "" if a.median_minutes_to_resolve is None else a.median_minutes_to_resolve,
-                *(getattr(d.safety_checks, c) for c in SAFETY_COLUMNS),
-                d.residents_without_plan,
-                d.residents_without_visiting_consent,
-                "、".join(c.display_name for c in d.commissioners),
-            ]
+
+
+# Sums within a district's row that a reader of the file can check (and so could use to undo a
+# suppression): residents by risk, visits by outcome, safety checks by result.
+_ROW_SUMS = (
+    ("active", tuple(f"risk.{r}" for r in _RISKS)),
+    ("visits.due", tuple(f"visits.{c}" for c in _VISITS[1:])),
+    ("safety.residents", tuple(f"safety.{c}" for c in SAFETY_COLUMNS[2:])),
+)
+
+
+def coverage_csv(report: Any, locale: str, k: int | None = None) -> str:
+    """`report`: a `CoverageReport`; one row per district. With `k` (statistics leaving the
+    organisation, see suppression.py): counts only, a totals row, small cells and their
+    complements shown as X."""
+    columns = _coverage_columns(report, locale)
+    if k is None:
+        return csv_text(
+            [header("csv.district", locale), *(c[1] for c in columns)],
+            ([d.name, *(c[2](d) for c in columns)] for d in report.districts),
         )
-    return csv_text(headers, rows)
+    columns = [c for c in columns if c[3]]
+    keys = [c[0] for c in columns]
+    cells: dict[Hashable, int] = {}
+    for i, d in enumerate(report.districts):
+        for key, _, get, _ in columns:
+            cells[(i, key)] = int(get(d))  # type: ignore[call-overload]
+    for key in keys:
+        cells[("total", key)] = sum(cells[(i, key)] for i in range(len(report.districts)))
+    rows: list[Hashable] = [*range(len(report.districts)), "total"]
+    sums = [
+        Sum((row, whole), tuple((row, p) for p in parts)) for row in rows for whole, parts in _ROW_SUMS
+    ] + [Sum(("total", key), tuple((i, key) for i in rows[:-1])) for key in keys]
+    hidden = suppression.suppress(cells, sums, k)
+    names = [d.name for d in report.districts] + [header("csv.total", locale)]
+    return csv_text(
+        [header("csv.district", locale), *(c[1] for c in columns)],
+        (
+            [name, *(suppression.HIDDEN if (row, key) in hidden else cells[(row, key)] for key in keys)]
+            for name, row in zip(names, rows, strict=True)
+        ),
+    )
 
 
 RESIDENT_COLUMNS = (

@@ -153,16 +153,21 @@ class CoverageReport(BaseModel):
 class WeekTrend(BaseModel):
     week_start: date = Field(description="Monday, local")
     week_end: date = Field(description="Sunday, local (the current week ends today)")
-    contacted: int = Field(description="active residents reached at least once that week")
-    contacted_share: float | None = Field(description="of the residents active now")
-    visits_due: int
-    visits_done: int = Field(description="done, on time or late")
-    visits_missed: int
-    alerts_raised: int
+    contacted: int | None = Field(
+        description="active residents reached at least once that week (null: hidden, suppress=true)"
+    )
+    contacted_share: float | None = Field(description="of the residents active now (null with suppress=true)")
+    visits_due: int | None
+    visits_done: int | None = Field(description="done, on time or late")
+    visits_missed: int | None
+    alerts_raised: int | None
 
 
 class TrendReport(BaseModel):
     district_ids: list[str] = Field(description="the districts summed")
-    active_residents: int
+    active_residents: int | None = Field(description="null: hidden (suppress=true)")
+    suppressed_k: int | None = Field(
+        default=None, description="with suppress=true: counts from 1 to this minus one are null"
+    )
     timezone: str
     weeks: list[WeekTrend] = Field(description="oldest first")

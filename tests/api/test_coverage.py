@@ -26,7 +26,15 @@ from domain.enums import (
     VisitKind,
     VisitStatus,
 )
-from domain.models import Alert, AuditEvent, ContactNote, SafetyCheckCampaign, Visit, VisitPlan
+from domain.models import (
+    Alert,
+    AuditEvent,
+    ContactNote,
+    Organisation,
+    SafetyCheckCampaign,
+    Visit,
+    VisitPlan,
+)
 from tests.factories import assign, give_consent, login, make_district, make_org, make_resident, make_user
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -268,6 +276,7 @@ async def test_the_openapi_document_describes_coverage(client) -> None:
         "to",
         "district_id",
         "format",
+        "suppress",
     }
 
 
@@ -494,3 +503,71 @@ async def test_safety_checks_in_the_coverage_csv(client, campaigns) -> None:
         "2",
         "0",
     ]
+
+
+def _csv(response) -> list[list[str]]:
+    assert response.status_code == 200, response.text
+    return [line.split(",") for line in response.content.decode("utf-8-sig").split("\r\n") if line]
+
+
+async def test_suppressed_coverage_csv_hides_small_cells_and_their_complements(client, db, town) -> None:
+    coord = await login(client, "coord")
+    lines = _csv(await client.get(URL + WEEK + "&format=csv&suppress=true", headers=coord))
+    headers, rows = lines[0], {row[0]: dict(zip(lines[0], row, strict=True)) for row in lines[1:]}
+    assert set(rows) == {"北地区", "東地区", "西地区", "合計"}
+    # counts only: no share (share x residents is a count), no median, no names
+    assert not {"接触率", "確認までの中央値（分）", "民生委員"} & set(headers)
+    cells = [v for row in rows.values() for h, v in row.items() if h != "地区"]
+    assert not {"1", "2", "3", "4"} & set(cells)
+    assert rows["東地区"]["見守り中"] == "X" and rows["北地区"]["見守り中"] == "0"
+    # no sum the file shows has exactly one hidden cell: none can be subtracted out
+    for row in rows.values():
+        for whole, parts in (
+            ("見守り中", ("リスク高", "リスク中", "リスク低")),
+            ("訪問予定", ("訪問実施", "遅れて実施", "未実施", "未記録（予定のまま）")),
+        ):
+            assert [row[c] for c in (whole, *parts)].count("X") != 1, row
+    for column in headers[1:]:
+        assert [row[column] for row in rows.values()].count("X") != 1, column
+    async with db() as s:
+        event = (await s.scalars(select(AuditEvent).where(AuditEvent.action == "export"))).one()
+    assert event.entity == "coverage" and event.detail["suppressed_k"] == 5
+
+
+async def test_the_organisation_sets_k_and_suppression_needs_the_csv(client, db, town) -> None:
+    async with db() as s:
+        org = await s.get(Organisation, town["org"])
+        org.settings = {**(org.settings or {}), "small_cell_k": 2}
+        await s.commit()
+    coord = await login(client, "coord")
+    lines = _csv(await client.get(URL + WEEK + "&format=csv&suppress=true", headers=coord))
+    rows = {row[0]: dict(zip(lines[0], row, strict=True)) for row in lines[1:]}
+    cells = [v for row in rows.values() for h, v in row.items() if h != "地区"]
+    assert "1" not in cells and {"2", "3"} & set(cells)  # only the ones are small now
+    json = await client.get(URL + WEEK + "&suppress=true", headers={**coord, "Accept-Language": "en"})
+    assert json.status_code == 400 and json.json()["errors"][0]["field"] == "suppress"
+    vol = await login(client, "vol")
+    assert (await client.get(URL + "?format=csv&suppress=true", headers=vol)).status_code == 403
+
+
+async def test_suppressed_trends_hide_small_counts_and_shares(client, town) -> None:
+    coord = await login(client, "coord")
+    response = await client.get("/api/v1/reports/trends?suppress=true", headers=coord)
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["suppressed_k"] == 5 and report["active_residents"] is None  # 4 active
+    week = next(w for w in report["weeks"] if w["week_start"] == "2026-06-01")
+    assert week == {
+        "week_start": "2026-06-01",
+        "week_end": "2026-06-07",
+        "contacted": None,
+        "contacted_share": None,
+        "visits_due": None,
+        "visits_done": None,
+        "visits_missed": None,
+        "alerts_raised": None,
+    }
+    quiet = next(w for w in report["weeks"] if w["week_start"] == "2026-04-06")
+    assert quiet["contacted"] == 0 and quiet["alerts_raised"] == 0
+    plain = (await client.get("/api/v1/reports/trends", headers=coord)).json()
+    assert plain["suppressed_k"] is None and plain["active_residents"] == 4
