@@ -3,11 +3,13 @@ it in domain.access."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterable
 from datetime import date
 from typing import Any, Literal
 
 from litestar import Controller, Request, Response, get
 from litestar.params import Parameter
+from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import Pagination
@@ -84,7 +86,7 @@ class ReportController(Controller):
             description="oldest contact first (never contacted first), or newest first",
         ),
         format: Format = Parameter(default="json", description=FORMAT_DESCRIPTION),
-    ) -> WorkingListPage | Response[bytes]:
+    ) -> WorkingListPage | Stream:
         """Residents not contacted within their risk level's limit (or `days`), with the last
         contact's time and method, the primary watcher, when the watcher's phone last synced and
         whether it synced since the last contact (`state`: `not_contacted`, `not_synced`,
@@ -97,11 +99,15 @@ class ReportController(Controller):
         )
         if format == "csv":
             _require_export(principal)
-            rows, _, cut = await working_list.working_list(
-                db_session, principal, f, None, None, purpose="export"
-            )
-            text = csv_export.working_list_csv(rows, _reader_locale(request, principal), principal.zone)
-            return csv_export.csv_response(text, "working-list", cut.today)
+            ids, cut = await working_list.export_plan(db_session, principal, f)
+            locale = _reader_locale(request, principal)
+
+            async def batches() -> AsyncIterator[Iterable[list[object]]]:
+                async for rows in working_list.export_rows(request.app.state.db_config, principal, ids, cut):
+                    yield csv_export.working_list_cells(rows, locale, principal.zone)
+
+            body = csv_export.csv_chunks(csv_export.working_list_headers(locale), batches())
+            return csv_export.csv_stream(body, "working-list", cut.today)
         rows, total, cut = await working_list.working_list(
             db_session, principal, f, pagination.offset, pagination.page_size
         )

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from litestar import Response
+from litestar.response import Stream
 
 from api.reports import suppression
 from api.reports.suppression import Sum
@@ -129,52 +130,97 @@ def csv_text(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     return BOM + out.getvalue()
 
 
-def csv_response(text: str, stem: str, day: date) -> Response[bytes]:
+def _file_headers(stem: str, day: date) -> dict[str, str]:
     filename = f"{stem}-{day.isoformat()}.csv"
-    return Response(
-        text.encode("utf-8"),
-        media_type=CSV_MEDIA_TYPE,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
+    return {"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"}
+
+
+def csv_response(text: str, stem: str, day: date) -> Response[bytes]:
+    """A small file (one row per district) built whole."""
+    return Response(text.encode("utf-8"), media_type=CSV_MEDIA_TYPE, headers=_file_headers(stem, day))
+
+
+async def csv_chunks(
+    headers: Sequence[str], batches: AsyncIterator[Iterable[Sequence[object]]]
+) -> AsyncIterator[bytes]:
+    """The file as it is written: the BOM and the header line, then one chunk per batch of rows,
+    so memory follows a batch, not the file."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+
+    def take() -> bytes:
+        chunk = out.getvalue().encode("utf-8")
+        out.seek(0)
+        out.truncate()
+        return chunk
+
+    writer.writerow([_cell(h) for h in headers])
+    yield BOM.encode("utf-8") + take()
+    async for rows in batches:
+        for row in rows:
+            writer.writerow([_cell(item) for item in row])
+        yield take()
+
+
+class _CsvStream(Stream):
+    """Litestar 2's `Stream.to_asgi_response` prefers the handler's media type (JSON here, the
+    handler also answers JSON) over the response's own, against its docstring: keep ours."""
+
+    def to_asgi_response(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["media_type"] = self.media_type
+        return super().to_asgi_response(*args, **kwargs)
+
+
+def csv_stream(body: AsyncIterator[bytes], stem: str, day: date) -> Stream:
+    """A file of any length, sent as it is written (see `csv_chunks`)."""
+    return _CsvStream(body, media_type="text/csv", encoding="utf-8", headers=_file_headers(stem, day))
+
+
+WORKING_LIST_COLUMNS = (
+    "name",
+    "kana",
+    "address",
+    "district",
+    "risk_level",
+    "limit_days",
+    "last_contact_at",
+    "last_contact_method",
+    "days_without_contact",
+    "assignee",
+    "assignee_last_sync_at",
+    "state",
+)
+
+
+def working_list_headers(locale: str) -> list[str]:
+    return [header(f"csv.{c}", locale) for c in WORKING_LIST_COLUMNS]
+
+
+def working_list_cells(rows: Iterable[Any], locale: str, zone: ZoneInfo) -> Iterator[list[object]]:
+    """`rows`: `WorkingListRow`s."""
+    never = translate("value.never", locale)
+    return (
+        [
+            r.name,
+            r.kana,
+            r.address,
+            r.district_name,
+            value("risk", r.risk_level, locale),
+            r.limit_days,
+            local_time(r.last_contact_at, zone) or never,
+            value("method", r.last_contact_method, locale),
+            r.days_without_contact,
+            r.assignee.display_name if r.assignee else "",
+            local_time(r.assignee_last_sync_at, zone),
+            value("state", r.state, locale),
+        ]
+        for r in rows
     )
 
 
 def working_list_csv(rows: Sequence[Any], locale: str, zone: ZoneInfo) -> str:
-    """`rows`: `WorkingListRow`s."""
-    columns = (
-        "name",
-        "kana",
-        "address",
-        "district",
-        "risk_level",
-        "limit_days",
-        "last_contact_at",
-        "last_contact_method",
-        "days_without_contact",
-        "assignee",
-        "assignee_last_sync_at",
-        "state",
-    )
-    never = translate("value.never", locale)
-    return csv_text(
-        [header(f"csv.{c}", locale) for c in columns],
-        (
-            [
-                r.name,
-                r.kana,
-                r.address,
-                r.district_name,
-                value("risk", r.risk_level, locale),
-                r.limit_days,
-                local_time(r.last_contact_at, zone) or never,
-                value("method", r.last_contact_method, locale),
-                r.days_without_contact,
-                r.assignee.display_name if r.assignee else "",
-                local_time(r.assignee_last_sync_at, zone),
-                value("state", r.state, locale),
-            ]
-            for r in rows
-        ),
-    )
+    """`rows`: `WorkingListRow`s, the whole file at once."""
+    return csv_text(working_list_headers(locale), working_list_cells(rows, locale, zone))
 
 
 SAFETY_COLUMNS = ("campaigns", "residents", "confirmed_safe", "needs_help", "unreachable", "not_checked")
@@ -297,11 +343,20 @@ RESIDENT_COLUMNS = (
 _RESIDENT_VALUES = {"household": "household", "risk_level": "risk", "status": "status"}
 
 
-def residents_csv(
-    residents: Sequence[Any], fields: frozenset[str], districts: dict[str, str], locale: str, zone: ZoneInfo
-) -> str:
-    """`residents`: `ResidentOut`s; only the `fields` the reader may see become columns."""
-    columns = [c for c in RESIDENT_COLUMNS if c in fields]
+def resident_columns(fields: frozenset[str]) -> list[str]:
+    """Only the `fields` the reader may see become columns."""
+    return [c for c in RESIDENT_COLUMNS if c in fields]
+
+
+def resident_headers(columns: Sequence[str], locale: str) -> list[str]:
+    names = {"district_id": "district"}
+    return [header(f"csv.{names.get(c, c)}", locale) for c in columns]
+
+
+def resident_cells(
+    residents: Iterable[Any], columns: Sequence[str], districts: dict[str, str], locale: str, zone: ZoneInfo
+) -> Iterator[list[object]]:
+    """`residents`: `ResidentOut`s."""
 
     def cell(resident: Any, column: str) -> object:
         raw = getattr(resident, column)
@@ -313,8 +368,4 @@ def residents_csv(
             return value(_RESIDENT_VALUES[column], raw, locale)
         return raw
 
-    names = {"district_id": "district"}
-    return csv_text(
-        [header(f"csv.{names.get(c, c)}", locale) for c in columns],
-        ([cell(r, c) for c in columns] for r in residents),
-    )
+    return ([cell(r, c) for c in columns] for r in residents)
