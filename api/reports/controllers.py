@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.deps import Pagination
 from api.organisation.schemas import ID_PATTERN
 from api.organisation.service import check_districts
-from api.reports import coverage, csv_export, trends, working_list
+from api.reports import coverage, csv_export, record_exports, trends, working_list
 from api.reports.schemas import CoverageReport, TrendReport, WorkingListPage
 from domain.access import Principal, may_export
 from domain.enums import RiskLevel
@@ -172,3 +172,53 @@ class ReportController(Controller):
         them. Coordinators and commissioners (their districts); volunteers 403."""
         k = await _small_cell_k(db_session, principal) if suppress else None
         return await trends.weekly(db_session, principal, weeks, district_id, k)
+
+    @get("/exports/visits", operation_id="exportVisits")
+    async def export_visits(
+        self,
+        request: Request[Any, Any, Any],
+        principal: Principal,
+        db_session: AsyncSession,
+        from_: date | None = Parameter(
+            query="from", default=None, description="first local day (default: 29 days before `to`)"
+        ),
+        to: date | None = Parameter(default=None, description="last local day, inclusive (default: today)"),
+        district_id: str | None = Parameter(default=None, pattern=ID_PATTERN),
+    ) -> Stream:
+        """Visits whose window starts in the period, as a CSV file for Excel (UTF-8 with BOM,
+        headers in the reader's language, streamed): those about residents the caller may see.
+        Coordinators and commissioners; volunteers 403. Audited as an export."""
+        period = coverage.period_of(principal, from_, to)
+        return await record_exports.visits_file(
+            db_session,
+            principal,
+            period,
+            district_id,
+            _reader_locale(request, principal),
+            request.app.state.db_config,
+        )
+
+    @get("/exports/alerts", operation_id="exportAlerts")
+    async def export_alerts(
+        self,
+        request: Request[Any, Any, Any],
+        principal: Principal,
+        db_session: AsyncSession,
+        from_: date | None = Parameter(
+            query="from", default=None, description="first local day (default: 29 days before `to`)"
+        ),
+        to: date | None = Parameter(default=None, description="last local day, inclusive (default: today)"),
+        district_id: str | None = Parameter(default=None, pattern=ID_PATTERN),
+    ) -> Stream:
+        """Alerts opened in the period, as a CSV file for Excel (UTF-8 with BOM, headers in the
+        reader's language, streamed): those about residents the caller may see. Coordinators and
+        commissioners; volunteers 403. Audited as an export."""
+        period = coverage.period_of(principal, from_, to)
+        return await record_exports.alerts_file(
+            db_session,
+            principal,
+            period,
+            district_id,
+            _reader_locale(request, principal),
+            request.app.state.db_config,
+        )

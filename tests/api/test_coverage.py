@@ -571,3 +571,60 @@ async def test_suppressed_trends_hide_small_counts_and_shares(client, town) -> N
     assert quiet["contacted"] == 0 and quiet["alerts_raised"] == 0
     plain = (await client.get("/api/v1/reports/trends", headers=coord)).json()
     assert plain["suppressed_k"] is None and plain["active_residents"] == 4
+
+
+async def test_visits_export_of_a_period_follows_who_may_see_the_resident(client, db, town) -> None:
+    url = "/api/v1/reports/exports/visits" + WEEK
+    coord = await login(client, "coord")
+    lines = _csv(await client.get(url, headers=coord))
+    assert lines[0] == ["予定（開始）", "予定（終了）", "氏名", "地区", "種類", "状況", "担当", "実施日時"]
+    assert [(r[0], r[2], r[5], r[7]) for r in lines[1:]] == [
+        ("2026-06-02 09:00", "一", "実施", "2026-06-02 10:00"),
+        ("2026-06-03 09:00", "一", "実施", "2026-06-04 10:00"),
+        ("2026-06-04 09:00", "二", "未実施", ""),
+        ("2026-06-05 09:00", "一", "取消", ""),
+        ("2026-06-07 09:00", "二", "予定", ""),
+    ]
+    comm = await login(client, "comm")  # 二 consented to volunteers only
+    assert [r[2] for r in _csv(await client.get(url, headers=comm))[1:]] == ["一", "一", "一"]
+    english = _csv(await client.get(url, headers={**coord, "Accept-Language": "en"}))
+    assert english[0][:2] == ["Due from", "Due until"] and english[1][4:6] == ["planned", "done"]
+    other = await login(client, "other-coord")
+    assert len(_csv(await client.get(url, headers=other))) == 1  # the header only
+    vol = await login(client, "vol")
+    assert (await client.get(url, headers=vol)).status_code == 403
+    bad = await client.get("/api/v1/reports/exports/visits?from=2026-06-08&to=2026-06-01", headers=coord)
+    assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "to"
+    async with db() as s:
+        events = (await s.scalars(select(AuditEvent).where(AuditEvent.entity == "visit"))).all()
+    assert [len(e.detail["visit_ids"]) for e in events] == [5, 3, 5, 0]
+
+
+async def test_alerts_export_of_a_period(client, db, town) -> None:
+    url = "/api/v1/reports/exports/alerts" + WEEK
+    coord = await login(client, "coord")
+    lines = _csv(await client.get(url, headers=coord))
+    assert lines[0][:3] == ["発生日時", "氏名", "地区"]
+    assert [r[:2] + r[3:] for r in lines[1:]] == [
+        [
+            "2026-06-04 20:00",
+            "二",
+            "訪問未実施",
+            "通常",
+            "解決済",
+            "2026-06-04 20:30",
+            "2026-06-04 22:00",
+            "",
+        ],
+        # the fixture leaves a2 open with an acknowledgement time: the status is shown as stored
+        ["2026-06-05 10:00", "三", "訪問未実施", "通常", "未対応", "2026-06-05 11:30", "", ""],
+        ["2026-06-06 10:00", "一", "訪問未実施", "通常", "未対応", "", "", ""],
+    ]
+    comm = await login(client, "comm")
+    assert [r[1] for r in _csv(await client.get(url, headers=comm))[1:]] == ["一"]
+    assert (await client.get(url, headers=await login(client, "vol"))).status_code == 403
+    foreign = await client.get(url + f"&district_id={town['elsewhere']}", headers=coord)
+    assert foreign.status_code == 400 and foreign.json()["errors"][0]["field"] == "district_id"
+    async with db() as s:
+        event = (await s.scalars(select(AuditEvent).where(AuditEvent.entity == "alert"))).first()
+    assert event.action == "export" and len(event.detail["alert_ids"]) == 3
