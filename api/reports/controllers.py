@@ -54,8 +54,7 @@ def _require_export(principal: Principal) -> None:
 
 
 async def _small_cell_k(session: AsyncSession, principal: Principal) -> int:
-    org = await session.get(Organisation, principal.org_id)
-    return rules_for(org).small_cell_k if org else rules_for(Organisation()).small_cell_k
+    return rules_for(await session.get_one(Organisation, principal.org_id)).small_cell_k
 
 
 class ReportController(Controller):
