@@ -81,4 +81,6 @@ SUMMARIES_JA: dict[str, str] = {
     "workingList": "要連絡者リスト（期限内に連絡がない対象者）",
     "coverageReport": "地区別の見守り状況（期間集計）",
     "weeklyTrends": "週ごとの推移",
+    "exportVisits": "期間内の訪問をCSVで出力する",
+    "exportAlerts": "期間内のアラートをCSVで出力する",
 }

@@ -61,6 +61,8 @@ class OrgRules(BaseModel):
     # A contact note may be corrected (REST, by its author or a coordinator) for this many hours
     # after the server received it; later it stands as recorded.
     note_correction_hours: int = Field(default=72, ge=0, le=24 * 90)
+    # Statistics that leave the organisation hide counts from 1 to k-1 (api/reports/suppression.py).
+    small_cell_k: int = Field(default=5, ge=2, le=100)
 
     @field_validator("escalation_hours")
     @classmethod

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any, Literal
 
-from litestar import Controller, Response, get, patch, post
+from litestar import Controller, Request, Response, get, patch, post
 from litestar.openapi import ResponseSpec
 from litestar.params import Parameter
+from litestar.response import Stream
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.contact_notes import service
+from api.contact_notes import exports, service
 from api.contact_notes.schemas import (
     ContactNoteCorrection,
     ContactNoteIn,
@@ -89,6 +91,7 @@ class ContactNoteController(Controller):
     @get("/", operation_id="listContactNotes")
     async def list_notes(
         self,
+        request: Request[Any, Any, Any],
         principal: Principal,
         db_session: AsyncSession,
         pagination: Pagination,
@@ -98,7 +101,13 @@ class ContactNoteController(Controller):
         method: ContactMethod | None = Parameter(default=None),
         outcome: ContactOutcome | None = Parameter(default=None),
         author_id: str | None = Parameter(default=None, pattern=ID_PATTERN),
-    ) -> ContactNotePage:
+        format: Literal["json", "csv"] = Parameter(
+            default="json",
+            description="csv: every matching note as a file for Excel (UTF-8 with BOM, headers in the "
+            "reader's language, streamed; page and page_size do not apply); coordinators and "
+            "commissioners only; audited as an export",
+        ),
+    ) -> ContactNotePage | Stream:
         """Contact notes the caller may see, e.g. a district's for a period, newest first. `from`
         and `to` are local days in the organisation's time zone. The read is audited."""
         f = service.NoteFilter(
@@ -109,6 +118,10 @@ class ContactNoteController(Controller):
             outcome=outcome,
             author_id=author_id,
         )
+        if format == "csv":
+            return await exports.notes_file(
+                db_session, principal, f, request.headers.get("accept-language"), request.app.state.db_config
+            )
         items, total = await service.list_notes(
             db_session, principal, f, pagination.offset, pagination.page_size
         )

@@ -3,24 +3,41 @@ it in domain.access."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterable
 from datetime import date
 from typing import Any, Literal
 
 from litestar import Controller, Request, Response, get
 from litestar.params import Parameter
+from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import Pagination
 from api.organisation.schemas import ID_PATTERN
 from api.organisation.service import check_districts
-from api.reports import coverage, csv_export, trends, working_list
+from api.reports import coverage, csv_export, record_exports, trends, working_list
 from api.reports.schemas import CoverageReport, TrendReport, WorkingListPage
 from domain.access import Principal, may_export
 from domain.enums import RiskLevel
-from domain.errors import Forbidden
-from domain.i18n import negotiate
+from domain.errors import Forbidden, InvalidInput
+from domain.i18n import negotiate, register
+from domain.models import Organisation
+from domain.org_settings import rules_for
 
 Format = Literal["json", "csv"]
+SUPPRESS_DESCRIPTION = (
+    "true: for sharing outside the office: counts only, counts from 1 to k-1 and the cells that "
+    "would give them away through a total hidden (k: the organisation's small_cell_k, default 5)"
+)
+
+register(
+    {
+        "field.suppress_needs_csv": {
+            "ja": "秘匿処理はCSV出力（format=csv）でのみ使えます。",
+            "en": "Suppression applies to the CSV file only (format=csv).",
+        }
+    }
+)
 FORMAT_DESCRIPTION = (
     "csv: a file for Excel (UTF-8 with BOM, headers in the reader's language, every row of the "
     "report: page and page_size do not apply); coordinators and commissioners only. Audited as an export."
@@ -34,6 +51,10 @@ def _reader_locale(request: Request[Any, Any, Any], principal: Principal) -> str
 def _require_export(principal: Principal) -> None:
     if not may_export(principal):
         raise Forbidden()
+
+
+async def _small_cell_k(session: AsyncSession, principal: Principal) -> int:
+    return rules_for(await session.get_one(Organisation, principal.org_id)).small_cell_k
 
 
 class ReportController(Controller):
@@ -64,7 +85,7 @@ class ReportController(Controller):
             description="oldest contact first (never contacted first), or newest first",
         ),
         format: Format = Parameter(default="json", description=FORMAT_DESCRIPTION),
-    ) -> WorkingListPage | Response[bytes]:
+    ) -> WorkingListPage | Stream:
         """Residents not contacted within their risk level's limit (or `days`), with the last
         contact's time and method, the primary watcher, when the watcher's phone last synced and
         whether it synced since the last contact (`state`: `not_contacted`, `not_synced`,
@@ -77,11 +98,15 @@ class ReportController(Controller):
         )
         if format == "csv":
             _require_export(principal)
-            rows, _, cut = await working_list.working_list(
-                db_session, principal, f, None, None, purpose="export"
-            )
-            text = csv_export.working_list_csv(rows, _reader_locale(request, principal), principal.zone)
-            return csv_export.csv_response(text, "working-list", cut.today)
+            ids, cut = await working_list.export_plan(db_session, principal, f)
+            locale = _reader_locale(request, principal)
+
+            async def batches() -> AsyncIterator[Iterable[list[object]]]:
+                async for rows in working_list.export_rows(request.app.state.db_config, principal, ids, cut):
+                    yield csv_export.working_list_cells(rows, locale, principal.zone)
+
+            body = csv_export.csv_chunks(csv_export.working_list_headers(locale), batches())
+            return csv_export.csv_stream(body, "working-list", cut.today)
         rows, total, cut = await working_list.working_list(
             db_session, principal, f, pagination.offset, pagination.page_size
         )
@@ -107,6 +132,7 @@ class ReportController(Controller):
         to: date | None = Parameter(default=None, description="last local day, inclusive (default: today)"),
         district_id: str | None = Parameter(default=None, pattern=ID_PATTERN),
         format: Format = Parameter(default="json", description=FORMAT_DESCRIPTION),
+        suppress: bool = Parameter(default=False, description=SUPPRESS_DESCRIPTION + "; with format=csv"),
     ) -> CoverageReport | Response[bytes]:
         """Coverage per district over a period of the organisation's local days (at most 366):
         residents watched by risk level and household; the share reached in the period, overall and
@@ -116,10 +142,15 @@ class ReportController(Controller):
         a commissioner. Counts only, no resident named. Coordinators: every district;
         commissioners: their own districts; volunteers: 403."""
         period = coverage.period_of(principal, from_, to)
+        if suppress and format != "csv":
+            raise InvalidInput.field("suppress", "field.suppress_needs_csv")
         if format == "csv":
             _require_export(principal)
-            report = await coverage.coverage(db_session, principal, period, district_id, purpose="export")
-            text = csv_export.coverage_csv(report, _reader_locale(request, principal))
+            k = await _small_cell_k(db_session, principal) if suppress else None
+            report = await coverage.coverage(
+                db_session, principal, period, district_id, purpose="export", suppressed_k=k
+            )
+            text = csv_export.coverage_csv(report, _reader_locale(request, principal), k)
             return csv_export.csv_response(text, "coverage", principal.today())
         return await coverage.coverage(db_session, principal, period, district_id)
 
@@ -132,9 +163,61 @@ class ReportController(Controller):
             default=12, ge=1, le=52, description="how many local weeks, the current one last"
         ),
         district_id: str | None = Parameter(default=None, pattern=ID_PATTERN),
+        suppress: bool = Parameter(default=False, description=SUPPRESS_DESCRIPTION + "; null marks X"),
     ) -> TrendReport:
         """Per local week (Monday to Sunday; the current week up to today), summed over the
         districts the caller may read or one district: residents reached and their share of the
         residents active now, visits due / done / missed, alerts raised. Counted as coverage counts
         them. Coordinators and commissioners (their districts); volunteers 403."""
-        return await trends.weekly(db_session, principal, weeks, district_id)
+        k = await _small_cell_k(db_session, principal) if suppress else None
+        return await trends.weekly(db_session, principal, weeks, district_id, k)
+
+    @get("/exports/visits", operation_id="exportVisits")
+    async def export_visits(
+        self,
+        request: Request[Any, Any, Any],
+        principal: Principal,
+        db_session: AsyncSession,
+        from_: date | None = Parameter(
+            query="from", default=None, description="first local day (default: 29 days before `to`)"
+        ),
+        to: date | None = Parameter(default=None, description="last local day, inclusive (default: today)"),
+        district_id: str | None = Parameter(default=None, pattern=ID_PATTERN),
+    ) -> Stream:
+        """Visits whose window starts in the period, as a CSV file for Excel (UTF-8 with BOM,
+        headers in the reader's language, streamed): those about residents the caller may see.
+        Coordinators and commissioners; volunteers 403. Audited as an export."""
+        period = coverage.period_of(principal, from_, to)
+        return await record_exports.visits_file(
+            db_session,
+            principal,
+            period,
+            district_id,
+            _reader_locale(request, principal),
+            request.app.state.db_config,
+        )
+
+    @get("/exports/alerts", operation_id="exportAlerts")
+    async def export_alerts(
+        self,
+        request: Request[Any, Any, Any],
+        principal: Principal,
+        db_session: AsyncSession,
+        from_: date | None = Parameter(
+            query="from", default=None, description="first local day (default: 29 days before `to`)"
+        ),
+        to: date | None = Parameter(default=None, description="last local day, inclusive (default: today)"),
+        district_id: str | None = Parameter(default=None, pattern=ID_PATTERN),
+    ) -> Stream:
+        """Alerts opened in the period, as a CSV file for Excel (UTF-8 with BOM, headers in the
+        reader's language, streamed): those about residents the caller may see. Coordinators and
+        commissioners; volunteers 403. Audited as an export."""
+        period = coverage.period_of(principal, from_, to)
+        return await record_exports.alerts_file(
+            db_session,
+            principal,
+            period,
+            district_id,
+            _reader_locale(request, principal),
+            request.app.state.db_config,
+        )

@@ -9,6 +9,9 @@ as they stand now; contacts, visits and alerts are those of the period:
 * visits: those due (window start) in the period, by status; `done_late` is done after the window;
 * alerts: those opened in the period (resident's current district); medians over the acknowledged
   and the resolved ones;
+* safety checks (安否確認): campaigns started in the period that covered the district, each tallied
+  as closing a campaign tallies it (`schedules.campaign_close.tally`: a closed campaign's stored
+  final tally, a running one up to now), its residents counted in their district;
 * residents without visiting consent: active residents that neither commissioners nor volunteers
   may see (`domain.access.consent_covers`, legal bases included): nobody can visit them.
 
@@ -31,17 +34,20 @@ from api.organisation.service import check_districts
 from api.reports.schemas import (
     AlertCounts,
     AssigneeOut,
+    CampaignCoverage,
     CaseloadRow,
     ContactCoverage,
     CoverageReport,
     DistrictCoverage,
     DistrictRef,
     ResidentCounts,
+    SafetyCheckCoverage,
     Share,
     VisitCounts,
 )
 from domain import audit
 from domain.access import Principal, consent_covers, coverage_districts
+from domain.clock import utcnow
 from domain.enums import (
     ConsentRecipient,
     ContactMethod,
@@ -61,11 +67,13 @@ from domain.models import (
     ContactNote,
     District,
     Resident,
+    SafetyCheckCampaign,
     User,
     UserDistrict,
     Visit,
     VisitPlan,
 )
+from schedules import campaign_close
 
 NOT_REACHED = (ContactOutcome.NO_ANSWER, ContactOutcome.AWAY)
 MAX_PERIOD_DAYS = 366
@@ -137,6 +145,7 @@ async def coverage(
     district_id: str | None,
     *,
     purpose: str = "report",
+    suppressed_k: int | None = None,
 ) -> CoverageReport:
     districts = await districts_in_scope(session, principal, district_id)
     ids = [d.id for d in districts]
@@ -144,6 +153,7 @@ async def coverage(
     reached, by_method = await contacted(session, principal, ids, period)
     visit_counts = await visits(session, principal, ids, period)
     alert_counts = await alerts(session, principal, ids, period)
+    checks = await safety_checks(session, principal, ids, period)
     no_plan = await _without_plan(session, principal, ids)
     no_consent = await _without_visiting_consent(session, principal, ids)
     commissioners, caseload = await _people(session, principal, ids)
@@ -172,6 +182,7 @@ async def coverage(
                 ),
                 visits=visit_counts[district.id],
                 alerts=alert_counts[district.id],
+                safety_checks=checks[district.id],
                 residents_without_plan=no_plan.get(district.id, 0),
                 residents_without_visiting_consent=no_consent.get(district.id, 0),
                 commissioners=commissioners[district.id],
@@ -186,6 +197,7 @@ async def coverage(
         None,
         district_ids=ids,
         period=[period.first.isoformat(), period.last.isoformat()],
+        **({"suppressed_k": suppressed_k} if suppressed_k else {}),
     )
     return CoverageReport(
         from_date=period.first,
@@ -336,6 +348,55 @@ async def alerts(
         )
         for d in ids
     }
+
+
+async def safety_checks(
+    session: AsyncSession, principal: Principal, ids: list[str], period: Period
+) -> dict[str, SafetyCheckCoverage]:
+    """Campaigns are few (one per disaster), so each is tallied whole, by the one rule that
+    closing uses, and its figures split by district; a district counts the campaigns that covered
+    it, with nobody to check or not."""
+    campaigns = (
+        await session.scalars(
+            select(SafetyCheckCampaign)
+            .where(
+                SafetyCheckCampaign.org_id == principal.org_id,
+                SafetyCheckCampaign.started_at >= period.start,
+                SafetyCheckCampaign.started_at < period.end,
+            )
+            .order_by(SafetyCheckCampaign.started_at, SafetyCheckCampaign.id)
+        )
+    ).all()
+    rows: dict[str, list[CampaignCoverage]] = defaultdict(list)
+    wanted = set(ids)
+    for campaign in campaigns:
+        covered = wanted.intersection(campaign.district_ids)
+        if not covered:
+            continue
+        figures = campaign.final_tally or await campaign_close.tally(session, campaign, utcnow())
+        for district_id in sorted(covered):
+            counts = figures["by_district"].get(district_id, {})
+            rows[district_id].append(
+                CampaignCoverage(
+                    campaign_id=campaign.id,
+                    title=campaign.title,
+                    started_at=campaign.started_at,
+                    closed_at=campaign.closed_at,
+                    residents=counts.get("residents", 0),
+                    **{c: counts.get(c, 0) for c in campaign_close.CATEGORIES},
+                )
+            )
+    result = {}
+    for district_id in ids:
+        mine = rows[district_id]
+        total = {c: sum(getattr(r, c) for r in mine) for c in ("residents", *campaign_close.CATEGORIES)}
+        result[district_id] = SafetyCheckCoverage(
+            campaigns=len(mine),
+            completed_share=_share(total["confirmed_safe"] + total["needs_help"], total["residents"]),
+            by_campaign=mine,
+            **total,
+        )
+    return result
 
 
 async def _count_active(

@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Iterator, Sequence
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from litestar import Response
+from litestar.response import Stream
 
+from api.reports import suppression
+from api.reports.suppression import Sum
 from domain.i18n import register, translate
 
 BOM = "\ufeff"
@@ -57,8 +61,15 @@ register(
         "csv.alerts_resolved": {"ja": "アラート解決済", "en": "Resolved"},
         "csv.median_ack": {"ja": "確認までの中央値（分）", "en": "Median minutes to acknowledge"},
         "csv.median_resolve": {"ja": "解決までの中央値（分）", "en": "Median minutes to resolve"},
+        "csv.safety_campaigns": {"ja": "安否確認（回）", "en": "Safety checks"},
+        "csv.safety_residents": {"ja": "安否確認の対象者", "en": "Residents to check"},
+        "csv.safety_confirmed_safe": {"ja": "無事を確認", "en": "Confirmed safe"},
+        "csv.safety_needs_help": {"ja": "要支援", "en": "Needing help"},
+        "csv.safety_unreachable": {"ja": "連絡つかず", "en": "Unreachable"},
+        "csv.safety_not_checked": {"ja": "未確認", "en": "Not checked"},
         "csv.without_plan": {"ja": "計画なし", "en": "Without plan"},
         "csv.without_consent": {"ja": "同意がなく訪問できない人", "en": "Nobody may visit (no consent)"},
+        "csv.total": {"ja": "合計", "en": "Total"},
         "csv.commissioners": {"ja": "民生委員", "en": "Commissioners"},
         # residents (the Japanese headers are those the resident import reads back)
         "csv.birth_year": {"ja": "生年", "en": "Birth year"},
@@ -66,7 +77,28 @@ register(
         "csv.household": {"ja": "世帯", "en": "Household"},
         "csv.status": {"ja": "状態", "en": "Status"},
         "csv.support_needs": {"ja": "支援内容", "en": "Support needs"},
+        # contact notes
+        "csv.note.occurred_at": {"ja": "日時", "en": "When"},
+        "csv.note.resident": {"ja": "氏名", "en": "Resident"},
+        "csv.note.district": {"ja": "地区", "en": "District"},
+        "csv.note.method": {"ja": "方法", "en": "Method"},
+        "csv.note.outcome": {"ja": "結果", "en": "Outcome"},
+        "csv.note.author": {"ja": "記録者", "en": "Recorded by"},
+        "csv.note.follow_up": {"ja": "要フォロー", "en": "Follow-up needed"},
+        "csv.note.visibility": {"ja": "公開範囲", "en": "Visibility"},
+        "csv.note.warning_signs": {"ja": "気になるサイン", "en": "Warning signs"},
+        "csv.note.body": {"ja": "内容", "en": "Note"},
         # values
+        "value.yes": {"ja": "○", "en": "yes"},
+        "value.outcome.met_well": {"ja": "面会（元気）", "en": "met, well"},
+        "value.outcome.met_concern": {"ja": "面会（気がかりあり）", "en": "met, concern"},
+        "value.outcome.phone_only": {"ja": "電話のみ", "en": "phone only"},
+        "value.outcome.no_answer": {"ja": "応答なし", "en": "no answer"},
+        "value.outcome.refused": {"ja": "拒否", "en": "refused"},
+        "value.outcome.away": {"ja": "不在", "en": "away"},
+        "value.outcome.emergency": {"ja": "緊急", "en": "emergency"},
+        "value.visibility.team": {"ja": "チーム", "en": "team"},
+        "value.visibility.restricted": {"ja": "限定", "en": "restricted"},
         "value.household.alone": {"ja": "独居", "en": "alone"},
         "value.household.elderly_couple": {"ja": "高齢夫婦", "en": "elderly couple"},
         "value.household.with_family": {"ja": "家族と同居", "en": "with family"},
@@ -119,111 +151,201 @@ def csv_text(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     return BOM + out.getvalue()
 
 
-def csv_response(text: str, stem: str, day: date) -> Response[bytes]:
+def _file_headers(stem: str, day: date) -> dict[str, str]:
     filename = f"{stem}-{day.isoformat()}.csv"
-    return Response(
-        text.encode("utf-8"),
-        media_type=CSV_MEDIA_TYPE,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
+    return {"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"}
+
+
+def csv_response(text: str, stem: str, day: date) -> Response[bytes]:
+    """A small file (one row per district) built whole."""
+    return Response(text.encode("utf-8"), media_type=CSV_MEDIA_TYPE, headers=_file_headers(stem, day))
+
+
+async def csv_chunks(
+    headers: Sequence[str], batches: AsyncIterator[Iterable[Sequence[object]]]
+) -> AsyncIterator[bytes]:
+    """The file as it is written: the BOM and the header line, then one chunk per batch of rows,
+    so memory follows a batch, not the file."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+
+    def take() -> bytes:
+        chunk = out.getvalue().encode("utf-8")
+        out.seek(0)
+        out.truncate()
+        return chunk
+
+    writer.writerow([_cell(h) for h in headers])
+    yield BOM.encode("utf-8") + take()
+    async for rows in batches:
+        for row in rows:
+            writer.writerow([_cell(item) for item in row])
+        yield take()
+
+
+class _CsvStream(Stream):
+    """Litestar 2's `Stream.to_asgi_response` prefers the handler's media type (JSON here, the
+    handler also answers JSON) over the response's own, against its docstring: keep ours."""
+
+    def to_asgi_response(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["media_type"] = self.media_type
+        return super().to_asgi_response(*args, **kwargs)
+
+
+def csv_stream(body: AsyncIterator[bytes], stem: str, day: date) -> Stream:
+    """A file of any length, sent as it is written (see `csv_chunks`)."""
+    return _CsvStream(body, media_type="text/csv", encoding="utf-8", headers=_file_headers(stem, day))
+
+
+WORKING_LIST_COLUMNS = (
+    "name",
+    "kana",
+    "address",
+    "district",
+    "risk_level",
+    "limit_days",
+    "last_contact_at",
+    "last_contact_method",
+    "days_without_contact",
+    "assignee",
+    "assignee_last_sync_at",
+    "state",
+)
+
+
+def working_list_headers(locale: str) -> list[str]:
+    return [header(f"csv.{c}", locale) for c in WORKING_LIST_COLUMNS]
+
+
+def working_list_cells(rows: Iterable[Any], locale: str, zone: ZoneInfo) -> Iterator[list[object]]:
+    """`rows`: `WorkingListRow`s."""
+    never = translate("value.never", locale)
+    return (
+        [
+            r.name,
+            r.kana,
+            r.address,
+            r.district_name,
+            value("risk", r.risk_level, locale),
+            r.limit_days,
+            local_time(r.last_contact_at, zone) or never,
+            value("method", r.last_contact_method, locale),
+            r.days_without_contact,
+            r.assignee.display_name if r.assignee else "",
+            local_time(r.assignee_last_sync_at, zone),
+            value("state", r.state, locale),
+        ]
+        for r in rows
     )
 
 
 def working_list_csv(rows: Sequence[Any], locale: str, zone: ZoneInfo) -> str:
-    """`rows`: `WorkingListRow`s."""
-    columns = (
-        "name",
-        "kana",
-        "address",
-        "district",
-        "risk_level",
-        "limit_days",
-        "last_contact_at",
-        "last_contact_method",
-        "days_without_contact",
-        "assignee",
-        "assignee_last_sync_at",
-        "state",
-    )
-    never = translate("value.never", locale)
-    return csv_text(
-        [header(f"csv.{c}", locale) for c in columns],
-        (
-            [
-                r.name,
-                r.kana,
-                r.address,
-                r.district_name,
-                value("risk", r.risk_level, locale),
-                r.limit_days,
-                local_time(r.last_contact_at, zone) or never,
-                value("method", r.last_contact_method, locale),
-                r.days_without_contact,
-                r.assignee.display_name if r.assignee else "",
-                local_time(r.assignee_last_sync_at, zone),
-                value("state", r.state, locale),
-            ]
-            for r in rows
-        ),
-    )
+    """`rows`: `WorkingListRow`s, the whole file at once."""
+    return csv_text(working_list_headers(locale), working_list_cells(rows, locale, zone))
 
 
-def coverage_csv(report: Any, locale: str) -> str:
-    """`report`: a `CoverageReport`; one row per district."""
+SAFETY_COLUMNS = ("campaigns", "residents", "confirmed_safe", "needs_help", "unreachable", "not_checked")
+_RISKS = ("high", "medium", "low")
+_VISITS = ("due", "done", "done_late", "missed", "open")
+
+
+def _blank_none(x: object) -> object:
+    return "" if x is None else x
+
+
+def _coverage_columns(report: Any, locale: str) -> list[tuple[str, str, Callable[[Any], object], bool]]:
+    """(key, header, cell of a `DistrictCoverage`, is a count) in file order."""
     methods = list(report.districts[0].contacted.by_method) if report.districts else []
-    headers = [
-        header("csv.district", locale),
-        header("csv.active", locale),
-        header("csv.paused", locale),
-        *(header(f"csv.risk.{r}", locale) for r in ("high", "medium", "low")),
-        header("csv.contacted", locale),
-        header("csv.contacted_share", locale),
-        *(header("csv.by_method", locale, method=value("method", m, locale)) for m in methods),
+    h = partial(header, locale=locale)
+    return [
+        ("active", h("csv.active"), lambda d: d.residents.active, True),
+        ("paused", h("csv.paused"), lambda d: d.residents.paused, True),
         *(
-            header(f"csv.{c}", locale)
-            for c in ("visits_due", "visits_done", "visits_done_late", "visits_missed", "visits_open")
+            (f"risk.{r}", h(f"csv.risk.{r}"), lambda d, r=r: d.residents.by_risk.get(r, 0), True)
+            for r in _RISKS
         ),
+        ("contacted", h("csv.contacted"), lambda d: d.contacted.residents, True),
+        ("contacted_share", h("csv.contacted_share"), lambda d: _blank_none(d.contacted.share), False),
         *(
-            header(f"csv.{c}", locale)
-            for c in (
-                "alerts_raised",
-                "alerts_acknowledged",
-                "alerts_resolved",
-                "median_ack",
-                "median_resolve",
+            (
+                f"method.{m}",
+                h("csv.by_method", method=value("method", m, locale)),
+                lambda d, m=m: d.contacted.by_method[m].residents,
+                True,
             )
+            for m in methods
         ),
-        header("csv.without_plan", locale),
-        header("csv.without_consent", locale),
-        header("csv.commissioners", locale),
+        *((f"visits.{c}", h(f"csv.visits_{c}"), lambda d, c=c: getattr(d.visits, c), True) for c in _VISITS),
+        ("alerts.raised", h("csv.alerts_raised"), lambda d: d.alerts.raised, True),
+        ("alerts.acknowledged", h("csv.alerts_acknowledged"), lambda d: d.alerts.acknowledged, True),
+        ("alerts.resolved", h("csv.alerts_resolved"), lambda d: d.alerts.resolved, True),
+        (
+            "median_ack",
+            h("csv.median_ack"),
+            lambda d: _blank_none(d.alerts.median_minutes_to_acknowledge),
+            False,
+        ),
+        (
+            "median_resolve",
+            h("csv.median_resolve"),
+            lambda d: _blank_none(d.alerts.median_minutes_to_resolve),
+            False,
+        ),
+        *(
+            (f"safety.{c}", h(f"csv.safety_{c}"), lambda d, c=c: getattr(d.safety_checks, c), True)
+            for c in SAFETY_COLUMNS
+        ),
+        ("without_plan", h("csv.without_plan"), lambda d: d.residents_without_plan, True),
+        ("without_consent", h("csv.without_consent"), lambda d: d.residents_without_visiting_consent, True),
+        (
+            "commissioners",
+            h("csv.commissioners"),
+            lambda d: "、".join(c.display_name for c in d.commissioners),
+            False,
+        ),
     ]
-    rows = []
-    for d in report.districts:
-        v, a = d.visits, d.alerts
-        rows.append(
-            [
-                d.name,
-                d.residents.active,
-                d.residents.paused,
-                *(d.residents.by_risk.get(r, 0) for r in ("high", "medium", "low")),
-                d.contacted.residents,
-                "" if d.contacted.share is None else d.contacted.share,
-                *(d.contacted.by_method[m].residents for m in methods),
-                v.due,
-                v.done,
-                v.done_late,
-                v.missed,
-                v.open,
-                a.raised,
-                a.acknowledged,
-                a.resolved,
-                "" if a.median_minutes_to_acknowledge is None else a.median_minutes_to_acknowledge,
-                "" if a.median_minutes_to_resolve is None else a.median_minutes_to_resolve,
-                d.residents_without_plan,
-                d.residents_without_visiting_consent,
-                "、".join(c.display_name for c in d.commissioners),
-            ]
+
+
+# Sums within a district's row that a reader of the file can check (and so could use to undo a
+# suppression): residents by risk, visits by outcome, safety checks by result.
+_ROW_SUMS = (
+    ("active", tuple(f"risk.{r}" for r in _RISKS)),
+    ("visits.due", tuple(f"visits.{c}" for c in _VISITS[1:])),
+    ("safety.residents", tuple(f"safety.{c}" for c in SAFETY_COLUMNS[2:])),
+)
+
+
+def coverage_csv(report: Any, locale: str, k: int | None = None) -> str:
+    """`report`: a `CoverageReport`; one row per district. With `k` (statistics leaving the
+    organisation, see suppression.py): counts only, a totals row, small cells and their
+    complements shown as X."""
+    columns = _coverage_columns(report, locale)
+    if k is None:
+        return csv_text(
+            [header("csv.district", locale), *(c[1] for c in columns)],
+            ([d.name, *(c[2](d) for c in columns)] for d in report.districts),
         )
-    return csv_text(headers, rows)
+    columns = [c for c in columns if c[3]]
+    keys = [c[0] for c in columns]
+    cells: dict[Hashable, int] = {}
+    for i, d in enumerate(report.districts):
+        for key, _, get, _ in columns:
+            cells[(i, key)] = int(get(d))  # type: ignore[call-overload]
+    for key in keys:
+        cells[("total", key)] = sum(cells[(i, key)] for i in range(len(report.districts)))
+    rows: list[Hashable] = [*range(len(report.districts)), "total"]
+    sums = [
+        Sum((row, whole), tuple((row, p) for p in parts)) for row in rows for whole, parts in _ROW_SUMS
+    ] + [Sum(("total", key), tuple((i, key) for i in rows[:-1])) for key in keys]
+    hidden = suppression.suppress(cells, sums, k)
+    names = [d.name for d in report.districts] + [header("csv.total", locale)]
+    return csv_text(
+        [header("csv.district", locale), *(c[1] for c in columns)],
+        (
+            [name, *(suppression.HIDDEN if (row, key) in hidden else cells[(row, key)] for key in keys)]
+            for name, row in zip(names, rows, strict=True)
+        ),
+    )
 
 
 RESIDENT_COLUMNS = (
@@ -242,11 +364,20 @@ RESIDENT_COLUMNS = (
 _RESIDENT_VALUES = {"household": "household", "risk_level": "risk", "status": "status"}
 
 
-def residents_csv(
-    residents: Sequence[Any], fields: frozenset[str], districts: dict[str, str], locale: str, zone: ZoneInfo
-) -> str:
-    """`residents`: `ResidentOut`s; only the `fields` the reader may see become columns."""
-    columns = [c for c in RESIDENT_COLUMNS if c in fields]
+def resident_columns(fields: frozenset[str]) -> list[str]:
+    """Only the `fields` the reader may see become columns."""
+    return [c for c in RESIDENT_COLUMNS if c in fields]
+
+
+def resident_headers(columns: Sequence[str], locale: str) -> list[str]:
+    names = {"district_id": "district"}
+    return [header(f"csv.{names.get(c, c)}", locale) for c in columns]
+
+
+def resident_cells(
+    residents: Iterable[Any], columns: Sequence[str], districts: dict[str, str], locale: str, zone: ZoneInfo
+) -> Iterator[list[object]]:
+    """`residents`: `ResidentOut`s."""
 
     def cell(resident: Any, column: str) -> object:
         raw = getattr(resident, column)
@@ -258,8 +389,4 @@ def residents_csv(
             return value(_RESIDENT_VALUES[column], raw, locale)
         return raw
 
-    names = {"district_id": "district"}
-    return csv_text(
-        [header(f"csv.{names.get(c, c)}", locale) for c in columns],
-        ([cell(r, c) for c in columns] for r in residents),
-    )
+    return ([cell(r, c) for c in columns] for r in residents)

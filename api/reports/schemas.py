@@ -94,6 +94,32 @@ class DistrictRef(BaseModel):
     name: str
 
 
+class SafetyCheckTally(BaseModel):
+    confirmed_safe: int
+    needs_help: int = Field(description="a note said emergency or concern, or asked for follow-up")
+    unreachable: int = Field(description="contact was tried, nobody confirmed them safe")
+    not_checked: int = Field(description="nothing recorded")
+
+
+class CampaignCoverage(SafetyCheckTally):
+    campaign_id: str
+    title: str
+    started_at: datetime
+    closed_at: datetime | None = Field(description="null: still running (counted up to now)")
+    residents: int = Field(description="the campaign's residents in this district")
+
+
+class SafetyCheckCoverage(SafetyCheckTally):
+    campaigns: int = Field(description="safety-check campaigns started in the period covering the district")
+    residents: int = Field(
+        description="residents to check, summed over those campaigns (a resident in two campaigns counts twice)"
+    )
+    completed_share: float | None = Field(
+        description="confirmed safe or needing help (someone answered) over residents; null when none"
+    )
+    by_campaign: list[CampaignCoverage] = Field(description="oldest first")
+
+
 class DistrictCoverage(BaseModel):
     district_id: str
     name: str
@@ -101,6 +127,10 @@ class DistrictCoverage(BaseModel):
     contacted: ContactCoverage
     visits: VisitCounts
     alerts: AlertCounts
+    safety_checks: SafetyCheckCoverage = Field(
+        description="安否確認: the campaigns started in the period, tallied as closing tallies them "
+        "(a closed campaign's stored final tally; a running one up to now)"
+    )
     residents_without_plan: int = Field(description="active residents with no active visit plan")
     residents_without_visiting_consent: int = Field(
         description="active residents that neither commissioners nor volunteers may see (no consent "
@@ -123,16 +153,21 @@ class CoverageReport(BaseModel):
 class WeekTrend(BaseModel):
     week_start: date = Field(description="Monday, local")
     week_end: date = Field(description="Sunday, local (the current week ends today)")
-    contacted: int = Field(description="active residents reached at least once that week")
-    contacted_share: float | None = Field(description="of the residents active now")
-    visits_due: int
-    visits_done: int = Field(description="done, on time or late")
-    visits_missed: int
-    alerts_raised: int
+    contacted: int | None = Field(
+        description="active residents reached at least once that week (null: hidden, suppress=true)"
+    )
+    contacted_share: float | None = Field(description="of the residents active now (null with suppress=true)")
+    visits_due: int | None
+    visits_done: int | None = Field(description="done, on time or late")
+    visits_missed: int | None
+    alerts_raised: int | None
 
 
 class TrendReport(BaseModel):
     district_ids: list[str] = Field(description="the districts summed")
-    active_residents: int
+    active_residents: int | None = Field(description="null: hidden (suppress=true)")
+    suppressed_k: int | None = Field(
+        default=None, description="with suppress=true: counts from 1 to this minus one are null"
+    )
     timezone: str
     weeks: list[WeekTrend] = Field(description="oldest first")

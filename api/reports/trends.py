@@ -5,19 +5,23 @@ one period per week, so a week's figures equal a coverage report for that week."
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.reports import coverage
+from api.reports import coverage, suppression
 from api.reports.schemas import TrendReport, WeekTrend
 from domain import audit
 from domain.access import Principal
 
 
 async def weekly(
-    session: AsyncSession, principal: Principal, weeks: int, district_id: str | None
+    session: AsyncSession, principal: Principal, weeks: int, district_id: str | None, k: int | None = None
 ) -> TrendReport:
+    """With `k` (figures leaving the organisation): counts from 1 to k-1 become null and shares are
+    left out (a share times the residents is a count). No sum links the published figures (the
+    weeks are not totalled, visits still planned are not shown), so nothing else needs hiding."""
     districts = await coverage.districts_in_scope(session, principal, district_id)
     ids = [d.id for d in districts]
     today = principal.today()
@@ -45,5 +49,39 @@ async def weekly(
                 alerts_raised=sum(a.raised for a in alerts.values()),
             )
         )
-    audit.record(session, principal, "report", "trends", None, district_ids=ids, weeks=weeks)
-    return TrendReport(district_ids=ids, active_residents=active, timezone=principal.timezone, weeks=out)
+    audit.record(
+        session,
+        principal,
+        "report",
+        "trends",
+        None,
+        district_ids=ids,
+        weeks=weeks,
+        **({"suppressed_k": k} if k else {}),
+    )
+    report = TrendReport(district_ids=ids, active_residents=active, timezone=principal.timezone, weeks=out)
+    return _suppressed(report, k) if k else report
+
+
+_WEEK_COUNTS = ("contacted", "visits_due", "visits_done", "visits_missed", "alerts_raised")
+
+
+def _suppressed(report: TrendReport, k: int) -> TrendReport:
+    cells: dict[Hashable, int] = {("all", "active"): report.active_residents}
+    for i, week in enumerate(report.weeks):
+        for name in _WEEK_COUNTS:
+            cells[(i, name)] = getattr(week, name)
+    hidden = suppression.suppress(cells, [], k)
+    weeks = [
+        week.model_copy(
+            update={"contacted_share": None, **{n: None for n in _WEEK_COUNTS if (i, n) in hidden}}
+        )
+        for i, week in enumerate(report.weeks)
+    ]
+    return report.model_copy(
+        update={
+            "weeks": weeks,
+            "active_residents": None if ("all", "active") in hidden else report.active_residents,
+            "suppressed_k": k,
+        }
+    )

@@ -17,11 +17,12 @@ Every page read is an audit event naming the residents listed (a read of persona
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 
+from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,6 +30,7 @@ from api.reports.schemas import AssigneeOut, WorkingListRow
 from domain import audit
 from domain.access import Principal, assigned_to, visible_notes, visible_residents
 from domain.clock import utcnow
+from domain.db import READ_ONLY
 from domain.enums import AssignmentRole, ContactMethod, ContactOutcome, ResidentStatus, RiskLevel
 from domain.models import Assignment, ContactNote, Device, District, Organisation, Resident, User
 from domain.org_settings import rules_for
@@ -134,6 +136,44 @@ async def working_list(
         report="working_list",
     )
     return rows, total, cut
+
+
+async def export_plan(
+    session: AsyncSession, principal: Principal, f: WorkingListFilter
+) -> tuple[list[str], Cutoffs]:
+    """Who a whole-list export will hold, in file order, recorded as the export's audit event in
+    the request's session (committed before the file starts). Only ids are held: the rows are
+    built batch by batch as the file is sent (`export_rows`)."""
+    org = await session.get_one(Organisation, principal.org_id)
+    cut = cutoffs(principal, org, f.days, utcnow())
+    query = _ordered(overdue_query(principal, f, cut), f.newest_first).with_only_columns(Resident.id)
+    ids = list((await session.scalars(query)).all())
+    audit.record(
+        session,
+        principal,
+        "export",
+        "resident",
+        None,
+        fields=ROW_FIELDS,
+        resident_ids=ids,
+        report="working_list",
+    )
+    return ids, cut
+
+
+async def export_rows(
+    config: SQLAlchemyAsyncConfig, principal: Principal, ids: list[str], cut: Cutoffs
+) -> AsyncIterator[list[WorkingListRow]]:
+    """The planned residents' rows, DETAIL_BATCH at a time. Runs after the handler returned, when
+    the request's session is closed: each batch reads in a session of its own (short, read-only,
+    so a slow reader holds no connection or lock between batches)."""
+    for start in range(0, len(ids), DETAIL_BATCH):
+        batch = ids[start : start + DETAIL_BATCH]
+        async with config.get_session() as session:
+            await session.connection(execution_options=READ_ONLY)
+            found = {r.id: r for r in await session.scalars(select(Resident).where(Resident.id.in_(batch)))}
+            residents = [found[i] for i in batch if i in found]
+            yield await _rows(session, principal, residents, cut)
 
 
 async def _rows(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from litestar import Controller, Request, Response, get, patch, post, put
+from litestar import Controller, Request, get, patch, post, put
 from litestar.params import Parameter
+from litestar.response import Stream
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -61,14 +62,14 @@ class ResidentController(Controller):
             "the reader's language; page and page_size do not apply); coordinators and commissioners "
             "only; audited as an export",
         ),
-    ) -> ResidentPage | Response[bytes]:
+    ) -> ResidentPage | Stream:
         """The residents the caller may see, sorted by kana: coordinators their organisation,
         commissioners their districts and assigned residents with consent, volunteers only their
         assigned residents whose consent covers volunteers (fewer fields). The read is audited."""
         f = service.ResidentFilter(district_id, risk_level, status, assignee_id, q)
         if format == "csv":
             return await exports.residents_file(
-                db_session, principal, f, request.headers.get("accept-language")
+                db_session, principal, f, request.headers.get("accept-language"), request.app.state.db_config
             )
         items, total = await service.list_residents(
             db_session, principal, f, pagination.offset, pagination.page_size

@@ -1,32 +1,62 @@
 """The resident list as a CSV file (GET /residents?format=csv): the same rows and fields the
-caller may list, every page at once; coordinators and commissioners only; audited as an export."""
+caller may list, every page at once; coordinators and commissioners only; audited as an export.
+
+The file is streamed: the request's session picks who is in it (ids only) and records the audit
+event; the rows are then read EXPORT_BATCH at a time, each batch in a session of its own (the
+request's session is closed by the time the body is sent)."""
 
 from __future__ import annotations
 
-from litestar import Response
+from collections.abc import AsyncIterator, Iterable
+
+from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
+from litestar.response import Stream
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.reports import csv_export
 from api.residents import service
+from domain import audit
 from domain.access import Principal, may_export, resident_fields_for
+from domain.db import READ_ONLY
 from domain.errors import Forbidden
 from domain.i18n import negotiate
-from domain.models import District
+from domain.models import District, Resident
+
+EXPORT_BATCH = 1000
 
 
 async def residents_file(
-    session: AsyncSession, principal: Principal, f: service.ResidentFilter, accept_language: str | None
-) -> Response[bytes]:
+    session: AsyncSession,
+    principal: Principal,
+    f: service.ResidentFilter,
+    accept_language: str | None,
+    config: SQLAlchemyAsyncConfig,
+) -> Stream:
     if not may_export(principal):
         raise Forbidden()
-    items, _ = await service.list_residents(session, principal, f, 0, None, purpose="export")
+    query = service._filtered(principal, f).order_by(Resident.kana, Resident.name, Resident.id)
+    ids = list((await session.scalars(query.with_only_columns(Resident.id))).all())
+    fields = (resident_fields_for(principal) or service.ALL_RESIDENT_FIELDS) - service.LIST_HIDDEN
+    audit.record(session, principal, "export", "resident", None, fields=fields, resident_ids=ids)
     districts = dict(
         (await session.execute(select(District.id, District.name).where(District.org_id == principal.org_id)))
         .tuples()
         .all()
     )
-    fields = (resident_fields_for(principal) or service.ALL_RESIDENT_FIELDS) - service.LIST_HIDDEN
     locale = negotiate(accept_language, default=principal.locale)
-    text = csv_export.residents_csv(items, fields, districts, locale, principal.zone)
-    return csv_export.csv_response(text, "residents", principal.today())
+    columns = csv_export.resident_columns(fields)
+
+    async def batches() -> AsyncIterator[Iterable[list[object]]]:
+        for start in range(0, len(ids), EXPORT_BATCH):
+            batch = ids[start : start + EXPORT_BATCH]
+            async with config.get_session() as reading:
+                await reading.connection(execution_options=READ_ONLY)
+                found = {
+                    r.id: r for r in await reading.scalars(select(Resident).where(Resident.id.in_(batch)))
+                }
+                residents = [service._out(found[i], fields, None) for i in batch if i in found]
+            yield csv_export.resident_cells(residents, columns, districts, locale, principal.zone)
+
+    body = csv_export.csv_chunks(csv_export.resident_headers(columns, locale), batches())
+    return csv_export.csv_stream(body, "residents", principal.today())

@@ -23,9 +23,18 @@ from domain.enums import (
     ResidentStatus,
     RiskLevel,
     Role,
+    VisitKind,
     VisitStatus,
 )
-from domain.models import Alert, AuditEvent, ContactNote, Visit, VisitPlan
+from domain.models import (
+    Alert,
+    AuditEvent,
+    ContactNote,
+    Organisation,
+    SafetyCheckCampaign,
+    Visit,
+    VisitPlan,
+)
 from tests.factories import assign, give_consent, login, make_district, make_org, make_resident, make_user
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -162,7 +171,16 @@ async def town(db):
         theirs = note(stranger, ContactMethod.PHONE, ContactOutcome.MET_WELL, jst(2026, 6, 2, 10, 0))
         theirs.org_id, theirs.author_id = other.id, other_coord.id
         s.add(theirs)
-        return {"east": east.id, "west": west.id, "north": north.id, "elsewhere": elsewhere.id}
+        return {
+            "east": east.id,
+            "west": west.id,
+            "north": north.id,
+            "elsewhere": elsewhere.id,
+            "org": org.id,
+            "other_org": other.id,
+            "residents": {"r1": r1.id, "r2": r2.id, "r3": r3.id, "w1": w1.id},
+            "vol": vol.id,
+        }
 
 
 async def _report(client, who: str, query: str = WEEK) -> dict:
@@ -258,6 +276,7 @@ async def test_the_openapi_document_describes_coverage(client) -> None:
         "to",
         "district_id",
         "format",
+        "suppress",
     }
 
 
@@ -335,3 +354,277 @@ async def test_weekly_trends_follow_who_may_read_coverage(client, town) -> None:
     for query, field in (("?weeks=0", "weeks"), ("?weeks=53", "weeks"), ("?week=3", "week")):
         bad = await client.get("/api/v1/reports/trends" + query, headers=coord)
         assert bad.status_code == 400 and field in bad.text
+
+
+def _tally(district_id: str, residents: int, safe: int, help_: int, unreachable: int, unchecked: int) -> dict:
+    counts = {
+        "residents": residents,
+        "confirmed_safe": safe,
+        "needs_help": help_,
+        "unreachable": unreachable,
+        "not_checked": unchecked,
+    }
+    return {**counts, "by_district": {district_id: counts}, "follow_up_resident_ids": {}}
+
+
+@pytest.fixture
+async def campaigns(db, town):
+    """After the hand-counted week: an earthquake check on 8 June, closed with its tally stored; a
+    typhoon check from 9 June 08:00 still running over 東 and 西; one in May (outside the period);
+    one in the other organisation."""
+    east, r = town["east"], town["residents"]
+    async with db() as s:
+
+        def campaign(title, org_id, districts, started, closed=None, tally=None):
+            return SafetyCheckCampaign(
+                org_id=org_id,
+                title=title,
+                district_ids=districts,
+                started_at=started,
+                due_at=started + timedelta(hours=6),
+                closed_at=closed,
+                final_tally=tally,
+            )
+
+        quake = campaign(
+            "地震",
+            town["org"],
+            [east],
+            jst(2026, 6, 8, 1, 0),
+            jst(2026, 6, 8, 20, 0),
+            _tally(east, 3, 2, 0, 1, 0),
+        )
+        typhoon = campaign("台風", town["org"], [east, town["west"]], jst(2026, 6, 9, 8, 0))
+        may = campaign(
+            "五月", town["org"], [east], jst(2026, 5, 20, 8, 0), jst(2026, 5, 21), _tally(east, 3, 3, 0, 0, 0)
+        )
+        theirs = campaign(
+            "よそ",
+            town["other_org"],
+            [town["elsewhere"]],
+            jst(2026, 6, 9, 8, 0),
+            jst(2026, 6, 9, 9, 0),
+            _tally(town["elsewhere"], 1, 1, 0, 0, 0),
+        )
+        s.add_all([quake, typhoon, may, theirs])
+        await s.flush()
+        start = typhoon.started_at
+
+        def visit(who, status, completed=None):
+            return Visit(
+                org_id=town["org"],
+                resident_id=r[who],
+                occurrence_key=f"campaign:{typhoon.id}",
+                kind=VisitKind.SAFETY_CHECK,
+                campaign_id=typhoon.id,
+                due_start=start,
+                due_end=typhoon.due_at,
+                status=status,
+                completed_at=completed,
+            )
+
+        def note(who, method, outcome, at):
+            return ContactNote(
+                org_id=town["org"],
+                resident_id=r[who],
+                author_id=town["vol"],
+                method=method,
+                outcome=outcome,
+                occurred_at=at,
+                received_at=at,
+            )
+
+        s.add_all(
+            [
+                visit("r1", VisitStatus.DONE, jst(2026, 6, 9, 9, 0)),  # marked done, no note: safe
+                visit("r2", VisitStatus.PLANNED),
+                visit("r3", VisitStatus.PLANNED),
+                visit("w1", VisitStatus.PLANNED),  # the sensor note of 8 June is before the start
+                note("r2", ContactMethod.PHONE, ContactOutcome.MET_CONCERN, jst(2026, 6, 9, 10, 0)),
+                note("r3", ContactMethod.HOME_VISIT, ContactOutcome.NO_ANSWER, jst(2026, 6, 9, 11, 0)),
+            ]
+        )
+        await s.commit()
+    return town
+
+
+async def test_safety_check_completion_per_district(client, campaigns) -> None:
+    report = await _report(client, "coord", "?from=2026-06-08&to=2026-06-10")
+    districts = {d["name"]: d["safety_checks"] for d in report["districts"]}
+    east = districts["東地区"]
+    # 地震 (stored tally: 2 safe, 1 unreachable) + 台風 (一 safe, 二 needs help, 三 unreachable)
+    assert {k: v for k, v in east.items() if k != "by_campaign"} == {
+        "campaigns": 2,
+        "residents": 6,
+        "confirmed_safe": 3,
+        "needs_help": 1,
+        "unreachable": 2,
+        "not_checked": 0,
+        "completed_share": 0.6667,
+    }
+    assert [(c["title"], c["residents"], c["closed_at"] is None) for c in east["by_campaign"]] == [
+        ("地震", 3, False),
+        ("台風", 3, True),
+    ]
+    west = districts["西地区"]
+    assert (west["campaigns"], west["residents"], west["not_checked"], west["completed_share"]) == (
+        1,
+        1,
+        1,
+        0.0,
+    )
+    north = districts["北地区"]
+    assert (north["campaigns"], north["residents"], north["completed_share"]) == (0, 0, None)
+    # the hand-counted week had no campaign
+    week = await _report(client, "coord")
+    assert all(d["safety_checks"]["campaigns"] == 0 for d in week["districts"])
+
+
+async def test_safety_checks_follow_who_may_read_coverage(client, campaigns) -> None:
+    mine = await _report(client, "comm", "?from=2026-06-08&to=2026-06-10")
+    assert [(d["name"], d["safety_checks"]["campaigns"]) for d in mine["districts"]] == [("東地区", 2)]
+    theirs = await _report(client, "other-coord", "?from=2026-06-08&to=2026-06-10")
+    assert [c["title"] for d in theirs["districts"] for c in d["safety_checks"]["by_campaign"]] == ["よそ"]
+
+
+async def test_safety_checks_in_the_coverage_csv(client, campaigns) -> None:
+    coord = await login(client, "coord")
+    response = await client.get(URL + "?from=2026-06-08&to=2026-06-10&format=csv", headers=coord)
+    lines = [line.split(",") for line in response.content.decode("utf-8-sig").split("\r\n") if line]
+    east = dict(zip(lines[0], next(row for row in lines[1:] if row[0] == "東地区"), strict=True))
+    assert [
+        east[h]
+        for h in ("安否確認（回）", "安否確認の対象者", "無事を確認", "要支援", "連絡つかず", "未確認")
+    ] == [
+        "2",
+        "6",
+        "3",
+        "1",
+        "2",
+        "0",
+    ]
+
+
+def _csv(response) -> list[list[str]]:
+    assert response.status_code == 200, response.text
+    return [line.split(",") for line in response.content.decode("utf-8-sig").split("\r\n") if line]
+
+
+async def test_suppressed_coverage_csv_hides_small_cells_and_their_complements(client, db, town) -> None:
+    coord = await login(client, "coord")
+    lines = _csv(await client.get(URL + WEEK + "&format=csv&suppress=true", headers=coord))
+    headers, rows = lines[0], {row[0]: dict(zip(lines[0], row, strict=True)) for row in lines[1:]}
+    assert set(rows) == {"北地区", "東地区", "西地区", "合計"}
+    # counts only: no share (share x residents is a count), no median, no names
+    assert not {"接触率", "確認までの中央値（分）", "民生委員"} & set(headers)
+    cells = [v for row in rows.values() for h, v in row.items() if h != "地区"]
+    assert not {"1", "2", "3", "4"} & set(cells)
+    assert rows["東地区"]["見守り中"] == "X" and rows["北地区"]["見守り中"] == "0"
+    # no sum the file shows has exactly one hidden cell: none can be subtracted out
+    for row in rows.values():
+        for whole, parts in (
+            ("見守り中", ("リスク高", "リスク中", "リスク低")),
+            ("訪問予定", ("訪問実施", "遅れて実施", "未実施", "未記録（予定のまま）")),
+        ):
+            assert [row[c] for c in (whole, *parts)].count("X") != 1, row
+    for column in headers[1:]:
+        assert [row[column] for row in rows.values()].count("X") != 1, column
+    async with db() as s:
+        event = (await s.scalars(select(AuditEvent).where(AuditEvent.action == "export"))).one()
+    assert event.entity == "coverage" and event.detail["suppressed_k"] == 5
+
+
+async def test_the_organisation_sets_k_and_suppression_needs_the_csv(client, db, town) -> None:
+    async with db() as s:
+        org = await s.get(Organisation, town["org"])
+        org.settings = {**(org.settings or {}), "small_cell_k": 2}
+        await s.commit()
+    coord = await login(client, "coord")
+    lines = _csv(await client.get(URL + WEEK + "&format=csv&suppress=true", headers=coord))
+    rows = {row[0]: dict(zip(lines[0], row, strict=True)) for row in lines[1:]}
+    cells = [v for row in rows.values() for h, v in row.items() if h != "地区"]
+    assert "1" not in cells and {"2", "3"} & set(cells)  # only the ones are small now
+    json = await client.get(URL + WEEK + "&suppress=true", headers={**coord, "Accept-Language": "en"})
+    assert json.status_code == 400 and json.json()["errors"][0]["field"] == "suppress"
+    vol = await login(client, "vol")
+    assert (await client.get(URL + "?format=csv&suppress=true", headers=vol)).status_code == 403
+
+
+async def test_suppressed_trends_hide_small_counts_and_shares(client, town) -> None:
+    coord = await login(client, "coord")
+    response = await client.get("/api/v1/reports/trends?suppress=true", headers=coord)
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["suppressed_k"] == 5 and report["active_residents"] is None  # 4 active
+    week = next(w for w in report["weeks"] if w["week_start"] == "2026-06-01")
+    assert week == {
+        "week_start": "2026-06-01",
+        "week_end": "2026-06-07",
+        "contacted": None,
+        "contacted_share": None,
+        "visits_due": None,
+        "visits_done": None,
+        "visits_missed": None,
+        "alerts_raised": None,
+    }
+    quiet = next(w for w in report["weeks"] if w["week_start"] == "2026-04-06")
+    assert quiet["contacted"] == 0 and quiet["alerts_raised"] == 0
+    plain = (await client.get("/api/v1/reports/trends", headers=coord)).json()
+    assert plain["suppressed_k"] is None and plain["active_residents"] == 4
+
+
+async def test_visits_export_of_a_period_follows_who_may_see_the_resident(client, db, town) -> None:
+    url = "/api/v1/reports/exports/visits" + WEEK
+    coord = await login(client, "coord")
+    lines = _csv(await client.get(url, headers=coord))
+    assert lines[0] == ["予定（開始）", "予定（終了）", "氏名", "地区", "種類", "状況", "担当", "実施日時"]
+    assert [(r[0], r[2], r[5], r[7]) for r in lines[1:]] == [
+        ("2026-06-02 09:00", "一", "実施", "2026-06-02 10:00"),
+        ("2026-06-03 09:00", "一", "実施", "2026-06-04 10:00"),
+        ("2026-06-04 09:00", "二", "未実施", ""),
+        ("2026-06-05 09:00", "一", "取消", ""),
+        ("2026-06-07 09:00", "二", "予定", ""),
+    ]
+    comm = await login(client, "comm")  # 二 consented to volunteers only
+    assert [r[2] for r in _csv(await client.get(url, headers=comm))[1:]] == ["一", "一", "一"]
+    english = _csv(await client.get(url, headers={**coord, "Accept-Language": "en"}))
+    assert english[0][:2] == ["Due from", "Due until"] and english[1][4:6] == ["planned", "done"]
+    other = await login(client, "other-coord")
+    assert len(_csv(await client.get(url, headers=other))) == 1  # the header only
+    vol = await login(client, "vol")
+    assert (await client.get(url, headers=vol)).status_code == 403
+    bad = await client.get("/api/v1/reports/exports/visits?from=2026-06-08&to=2026-06-01", headers=coord)
+    assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "to"
+    async with db() as s:
+        events = (await s.scalars(select(AuditEvent).where(AuditEvent.entity == "visit"))).all()
+    assert [len(e.detail["visit_ids"]) for e in events] == [5, 3, 5, 0]
+
+
+async def test_alerts_export_of_a_period(client, db, town) -> None:
+    url = "/api/v1/reports/exports/alerts" + WEEK
+    coord = await login(client, "coord")
+    lines = _csv(await client.get(url, headers=coord))
+    assert lines[0][:3] == ["発生日時", "氏名", "地区"]
+    assert [r[:2] + r[3:] for r in lines[1:]] == [
+        [
+            "2026-06-04 20:00",
+            "二",
+            "訪問未実施",
+            "通常",
+            "解決済",
+            "2026-06-04 20:30",
+            "2026-06-04 22:00",
+            "",
+        ],
+        # the fixture leaves a2 open with an acknowledgement time: the status is shown as stored
+        ["2026-06-05 10:00", "三", "訪問未実施", "通常", "未対応", "2026-06-05 11:30", "", ""],
+        ["2026-06-06 10:00", "一", "訪問未実施", "通常", "未対応", "", "", ""],
+    ]
+    comm = await login(client, "comm")
+    assert [r[1] for r in _csv(await client.get(url, headers=comm))[1:]] == ["一"]
+    assert (await client.get(url, headers=await login(client, "vol"))).status_code == 403
+    foreign = await client.get(url + f"&district_id={town['elsewhere']}", headers=coord)
+    assert foreign.status_code == 400 and foreign.json()["errors"][0]["field"] == "district_id"
+    async with db() as s:
+        event = (await s.scalars(select(AuditEvent).where(AuditEvent.entity == "alert"))).first()
+    assert event.action == "export" and len(event.detail["alert_ids"]) == 3

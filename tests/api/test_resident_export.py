@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from api.residents import exports
 from domain.enums import ConsentRecipient, Household, RiskLevel, Role
 from domain.models import AuditEvent
 from tests.factories import assign, give_consent, login, make_district, make_org, make_resident, make_user
@@ -105,3 +106,23 @@ async def test_commissioners_export_what_they_see_and_volunteers_nothing(client,
     assert (await client.get("/api/v1/residents?format=csv", headers=vol)).status_code == 403
     listed = await client.get("/api/v1/residents", headers=vol)
     assert listed.status_code == 200 and listed.json()["total"] == 1  # the JSON list is unchanged
+
+
+async def test_the_file_is_streamed_in_batches_each_read_after_the_request(
+    client, db, town, monkeypatch
+) -> None:
+    """One resident a batch: every batch reads in its own session after the handler returned (the
+    request's session is closed by then); the rows, their order and the audit stay as before."""
+    monkeypatch.setattr(exports, "EXPORT_BATCH", 1)
+    coord = await login(client, "coord")
+    response = await client.get(
+        "/api/v1/residents?format=csv", headers={**coord, "Accept-Encoding": "identity"}
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"
+    assert "content-length" not in response.headers  # sent as written, not built first
+    assert response.content.count(b"\xef\xbb\xbf") == 1
+    assert [r[0] for r in _rows(response)[1:]] == ["佐藤 ハナ", "西 太郎"]
+    async with db() as s:
+        exported = (await s.scalars(select(AuditEvent).where(AuditEvent.action == "export"))).one()
+    assert len(exported.detail["resident_ids"]) == 2
