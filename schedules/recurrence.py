@@ -373,11 +373,23 @@ def occurrences(
     cadence: Cadence, zone: ZoneInfo, *, from_date: date, until_date: date
 ) -> Iterator[Occurrence]:
     """Occurrences whose rule date lies in [from_date, until_date], honouring ends_on and COUNT
-    (COUNT counts from starts_on, so previews and expansion agree)."""
+    (COUNT counts from starts_on, so previews and expansion agree). Under `shift`, dates that land
+    on the same day make one occurrence, keyed by the earliest of them, whatever the range."""
     last = until_date if cadence.ends_on is None else min(until_date, cadence.ends_on)
-    for key_date in _bounded_dates(validate_rrule(cadence.rrule), cadence.starts_on, from_date, last):
+    first = from_date
+    if cadence.holiday_rule == HolidayRule.SHIFT:
+        # Holidays just before from_date may have been shifted onto a day in range: read them too.
+        while not is_working_day(first - timedelta(days=1), cadence.closures):
+            first -= timedelta(days=1)
+    landed: date | None = None
+    for key_date in _bounded_dates(validate_rrule(cadence.rrule), cadence.starts_on, first, last):
         day = apply_holiday_rule(key_date, cadence.holiday_rule, cadence.closures)
-        if day is None:
+        if day is None or day == landed:
+            # Several dates shifted onto one day (29 and 31 Dec onto 4 Jan), or onto a day the rule
+            # visits anyway: one visit that day, keyed by the earliest date (one door, one note).
+            continue
+        landed = day
+        if key_date < from_date:
             continue
         start, end = window_of(day, cadence, zone)
         yield Occurrence(key_date=key_date, local_date=day, due_start=start, due_end=end)

@@ -4,15 +4,18 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
 
 from domain.clock import clock
 from domain.enums import ConsentRecipient, HolidayRule, Role, VisitStatus
 from domain.models import Organisation
 from schedules import plans
+from schedules.recurrence import Cadence, occurrences
 from tests.factories import give_consent, login, make_district, make_org, make_resident, make_user
 from tests.schedules.helpers import visits_of
 
 NOW = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)  # Tuesday 1 Dec, 10:00 JST
+JST = ZoneInfo("Asia/Tokyo")
 TUESDAYS = "FREQ=WEEKLY;BYDAY=TU"  # 29 Dec 2026 is a Tuesday
 
 
@@ -103,3 +106,45 @@ async def test_days_the_organisation_adds_count_and_year_end_can_be_switched_off
     ]
     bad = await client.patch("/api/v1/org/rules", json={"closure_days": ["31 Dec"]}, headers=coord)
     assert bad.status_code == 400 and bad.json()["errors"][0]["field"].startswith("closure_days")
+
+
+def _days(rule: str, from_date: date, until_date: date) -> list[tuple[date, date]]:
+    cadence = Cadence(
+        rrule=rule,
+        starts_on=date(2026, 12, 1),
+        ends_on=None,
+        window_start=time(10),
+        window_end=time(16),
+        window_days=1,
+        holiday_rule=HolidayRule.SHIFT,
+    )
+    return [
+        (o.key_date, o.local_date)
+        for o in occurrences(cadence, JST, from_date=from_date, until_date=until_date)
+    ]
+
+
+def test_dates_shifted_onto_one_day_make_one_visit() -> None:
+    # 29 and 31 Dec (closed) both move to Mon 4 Jan: one visit there, keyed by 29 Dec — not two
+    # visits for one door, the second of which would be "missed" and alert.
+    assert _days("FREQ=WEEKLY;BYDAY=TU,TH", date(2026, 12, 28), date(2027, 1, 8)) == [
+        (date(2026, 12, 29), date(2027, 1, 4)),
+        (date(2027, 1, 5), date(2027, 1, 5)),
+        (date(2027, 1, 7), date(2027, 1, 7)),
+    ]
+    # The same whichever day an expansion run starts from (expansion continues day after day).
+    assert _days("FREQ=WEEKLY;BYDAY=TU,TH", date(2026, 12, 31), date(2027, 1, 8))[0] == (
+        date(2027, 1, 5),
+        date(2027, 1, 5),
+    )
+    # A daily plan: the six closed days and the day they move to make one visit on 4 Jan.
+    daily = _days("FREQ=DAILY", date(2026, 12, 28), date(2027, 1, 5))
+    assert daily == [
+        (date(2026, 12, 28), date(2026, 12, 28)),
+        (date(2026, 12, 29), date(2027, 1, 4)),
+        (date(2027, 1, 5), date(2027, 1, 5)),
+    ]
+    # 成人の日 (Mon 11 Jan 2027) moves onto Tuesday, which the rule visits anyway: one visit.
+    assert _days("FREQ=WEEKLY;BYDAY=MO,TU", date(2027, 1, 11), date(2027, 1, 12)) == [
+        (date(2027, 1, 11), date(2027, 1, 12))
+    ]

@@ -69,7 +69,7 @@ from domain.models import (
 from domain.org_settings import rules_for
 from schedules import jobs, plans
 from tests.factories import assign, give_consent, make_district, make_org, make_resident, make_user
-from tests.schedules.helpers import record_note
+from tests.schedules.helpers import record_note, run_hours
 
 JST = ZoneInfo("Asia/Tokyo")
 START = datetime(2026, 11, 1, 0, 0, tzinfo=JST)
@@ -265,21 +265,8 @@ async def test_a_month_in_a_small_town(db, db_config) -> None:
     events[jst(12, 10)].append(set_status("J", "paused", "入院"))
     events[jst(20, 10)].append(set_status("J", "active"))
 
-    # The month, hour by hour: events first, then the jobs as the scheduler runs them (the sweep
-    # every hour, the contact-gap and sight checks every three hours, expansion daily at 03:00).
-    moment = START
-    while moment < END:
-        moment += timedelta(hours=1)
-        clock.set(moment)
-        for event in events.pop(moment, []):
-            await event()
-        if moment.astimezone(JST).hour == 3:
-            await jobs.expand_plans(db_config)
-        await jobs.sweep(db_config)
-        if moment.astimezone(JST).hour % 3 == 0:
-            await jobs.detect_contact_gaps(db_config)
-            await jobs.follow_sight(db_config)
-    assert not events, "every scripted event happened"
+    # The month, hour by hour (tests/schedules/helpers.run_hours: events, then the jobs).
+    await run_hours(db_config, START, END, events, JST)
 
     async with db() as session:
         visits = list(await session.scalars(select(Visit).order_by(Visit.due_start, Visit.resident_id)))
