@@ -21,9 +21,8 @@ from domain.access import Principal
 from domain.enums import Role
 from domain.errors import Forbidden, InvalidInput, RateLimited, Unauthorized
 from domain.principals import principal_of
-from domain.settings import Settings
+from domain.settings import Settings, get_settings
 from notifications import alert_handling
-from notifications.config import push_settings
 from notifications.schemas import ResolveIn
 from notifications.stream_slots import parse_last_event_id
 
@@ -167,7 +166,7 @@ class TodayController(Controller):
     async def stream(self, request: Request[Any, Any, Any], principal: Principal) -> ServerSentEvent:
         if _volunteer(principal):
             raise Forbidden()
-        config = push_settings()
+        config = get_settings().push
         last_event_id = parse_last_event_id(request.headers.get("last-event-id"))
         slot = stream_slots(request.app.state).acquire(principal, config)
         return ServerSentEvent(

@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.access import Principal
 from domain.enums import AlertSeverity, AlertStatus
+from domain.settings import get_settings
 from notifications import alert_handling, devices, inbox
 from notifications.alert_stream import alert_events
-from notifications.config import push_settings
 from notifications.schemas import (
     AlertDetailOut,
     AlertOut,
@@ -143,7 +143,7 @@ class AlertController(Controller):
         first. Event ids are change-feed positions: reconnect with `Last-Event-ID` to resume. The
         stream ends after a while (at most `max_seconds`); clients reconnect. Open streams are
         capped per device, per user and per server (429 beyond)."""
-        config = push_settings()
+        config = get_settings().push
         last_event_id = parse_last_event_id(request.headers.get("last-event-id"))
         limit = min(max_seconds or config.stream_max_seconds, config.stream_max_seconds)
         slot = _stream_slots(request).acquire(principal, config)
