@@ -7,10 +7,11 @@ Controllers in sync/, schedules/ and notifications/ use the same names without i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.service import authenticate
@@ -19,7 +20,9 @@ from domain.db import READ_ONLY
 from domain.settings import Settings
 
 
-async def provide_principal(request: Request[Any, Any, Any], db_session: AsyncSession) -> Principal:
+async def provide_principal(
+    request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
+) -> Principal:
     settings: Settings = request.app.state.settings
     if request.route_handler.opt.get("read_only") and not db_session.in_transaction():
         # A handler marked read-only never writes: on SQLite it need not queue behind a long
@@ -45,8 +48,8 @@ class Pagination:
 
 
 def provide_pagination(
-    page: int = Parameter(ge=1, le=1_000_000, default=1, description="1-based page number"),
-    page_size: int = Parameter(ge=1, le=200, default=50, description="rows per page"),
+    page: Annotated[int, QueryParameter(ge=1, le=1_000_000, description="1-based page number")] = 1,
+    page_size: Annotated[int, QueryParameter(ge=1, le=200, description="rows per page")] = 50,
 ) -> Pagination:
     return Pagination(page=page, page_size=page_size)
 

@@ -204,7 +204,7 @@ def _parameters(request: Request[Any, Any, Any]) -> dict[str, Any]:
 def _sent_name(definition: Any, name: str) -> str:
     kwarg = getattr(definition, "kwarg_definition", None)
     if isinstance(kwarg, ParameterKwarg):
-        return kwarg.query or kwarg.header or kwarg.cookie or name
+        return kwarg.name or name  # QueryParameter(name=...); Litestar fills it from query= too
     return name
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, get
+from litestar.di import NamedDependency
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,7 +19,9 @@ async def healthz() -> dict[str, str]:
 
 
 @get("/readyz", tags=["health"], operation_id="readyz", security=[])
-async def readyz(request: Request[Any, Any, Any], db_session: AsyncSession) -> Response[dict[str, Any]]:
+async def readyz(
+    request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
+) -> Response[dict[str, Any]]:
     """The database answers and its schema is at the newest migration."""
     try:
         await db_session.execute(text("SELECT 1"))

@@ -38,8 +38,7 @@ from domain.clock import clock
 from domain.db import create_db_config, session_scope
 from domain.enums import DeliveryStatus, Role
 from domain.models import Base, Delivery, DeliveryAttempt, Device, Organisation, User
-from domain.settings import Settings
-from notifications.config import PushSettings
+from domain.settings import PushSettings, Settings
 from notifications.dispatcher import dispatch_once
 from notifications.fcm import FcmTransport, build_message
 from notifications.outbox import enqueue

@@ -7,6 +7,8 @@ from __future__ import annotations
 from typing import Any, get_args
 
 from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 from litestar.response import Redirect, ServerSentEvent, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,9 +23,8 @@ from domain.access import Principal
 from domain.enums import Role
 from domain.errors import Forbidden, InvalidInput, RateLimited, Unauthorized
 from domain.principals import principal_of
-from domain.settings import Settings
+from domain.settings import Settings, get_settings
 from notifications import alert_handling
-from notifications.config import push_settings
 from notifications.schemas import ResolveIn
 from notifications.stream_slots import parse_last_event_id
 
@@ -49,7 +50,9 @@ class SignInController(Controller):
     path = "/"
 
     @get("/sign-in", name="console.sign_in")
-    async def sign_in_form(self, request: Request[Any, Any, Any], db_session: AsyncSession) -> Response[Any]:
+    async def sign_in_form(
+        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
+    ) -> Response[Any]:
         token = request.cookies.get(sessions.SESSION_COOKIE)
         if token and await sessions.load(db_session, token, console_settings()) is not None:
             return Redirect(HOME, status_code=303)  # already signed in
@@ -57,7 +60,10 @@ class SignInController(Controller):
 
     @post("/sign-in", status_code=303)
     async def sign_in(
-        self, request: Request[Any, Any, Any], db_session: AsyncSession, settings: Settings
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
     ) -> Response[Any]:
         form = await request.form()
         login = _field(form, "login", 100)
@@ -95,7 +101,10 @@ class SignInController(Controller):
 
     @post("/sign-out", status_code=303)
     async def sign_out(
-        self, request: Request[Any, Any, Any], db_session: AsyncSession, settings: Settings
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
     ) -> Response[Any]:
         await sessions.end(db_session, request.cookies.get(sessions.SESSION_COOKIE))
         await db_session.commit()  # a redirect: the autocommit hook would not commit it
@@ -107,7 +116,9 @@ class SignInController(Controller):
         return response
 
 
-async def provide_console_principal(request: Request[Any, Any, Any], db_session: AsyncSession) -> Principal:
+async def provide_console_principal(
+    request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
+) -> Principal:
     """The console's `principal`: from the session cookie (never a bearer token)."""
     signed_in = await sessions.load(
         db_session,
@@ -135,7 +146,10 @@ class TodayController(Controller):
 
     @get("/", name="console.today")
     async def page(
-        self, request: Request[Any, Any, Any], principal: Principal, db_session: AsyncSession
+        self,
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
     ) -> Template:
         if _volunteer(principal):
             # Volunteers work in the phone app; the console has nothing of theirs to show.
@@ -150,7 +164,10 @@ class TodayController(Controller):
 
     @get("/alerts", name="console.today_alerts", opt={PASSIVE: True})
     async def lists(
-        self, request: Request[Any, Any, Any], principal: Principal, db_session: AsyncSession
+        self,
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
     ) -> Template:
         """The two alert lists alone: what HTMX fetches when the live feed says something changed."""
         if _volunteer(principal):
@@ -164,10 +181,12 @@ class TodayController(Controller):
         )
 
     @get("/alerts/stream", opt={"no_compression": True, PASSIVE: True})  # gzip would hold events back
-    async def stream(self, request: Request[Any, Any, Any], principal: Principal) -> ServerSentEvent:
+    async def stream(
+        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal]
+    ) -> ServerSentEvent:
         if _volunteer(principal):
             raise Forbidden()
-        config = push_settings()
+        config = get_settings().push
         last_event_id = parse_last_event_id(request.headers.get("last-event-id"))
         slot = stream_slots(request.app.state).acquire(principal, config)
         return ServerSentEvent(
@@ -183,7 +202,11 @@ class TodayController(Controller):
 
     @post("/alerts/{alert_id:str}/acknowledge", status_code=200)
     async def acknowledge(
-        self, request: Request[Any, Any, Any], principal: Principal, db_session: AsyncSession, alert_id: str
+        self,
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        alert_id: FromPath[str],
     ) -> Response[Any]:
         alert = await alert_handling.acknowledge(db_session, principal, alert_id)
         return await self._after_action(
@@ -192,7 +215,11 @@ class TodayController(Controller):
 
     @post("/alerts/{alert_id:str}/resolve", status_code=200)
     async def resolve(
-        self, request: Request[Any, Any, Any], principal: Principal, db_session: AsyncSession, alert_id: str
+        self,
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        alert_id: FromPath[str],
     ) -> Response[Any]:
         form = await request.form()
         resolution = _field(form, "resolution", 40)

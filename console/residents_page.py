@@ -11,10 +11,11 @@ half-width kana alike); the page is `read_resident` (emergency contacts only whe
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, get
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -114,11 +115,11 @@ class ResidentsController(Controller):
     async def search(
         self,
         request: Request[Any, Any, Any],
-        principal: Principal,
-        db_session: AsyncSession,
-        q: str | None = Parameter(default=None, max_length=100),
-        district_id: str | None = Parameter(default=None, max_length=100),
-        page: int = Parameter(default=1, ge=1, le=1_000_000),
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        q: Annotated[str | None, QueryParameter(max_length=100)] = None,
+        district_id: Annotated[str | None, QueryParameter(max_length=100)] = None,
+        page: Annotated[int, QueryParameter(ge=1, le=1_000_000)] = 1,
     ) -> Template | Redirect:
         if principal.role == Role.VOLUNTEER:
             return Redirect("/console", status_code=303)  # the phone app is theirs
@@ -156,9 +157,9 @@ class ResidentsController(Controller):
     async def resident(
         self,
         request: Request[Any, Any, Any],
-        principal: Principal,
-        db_session: AsyncSession,
-        resident_id: str,
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        resident_id: FromPath[str],
     ) -> Template | Redirect:
         if principal.role == Role.VOLUNTEER:
             return Redirect("/console", status_code=303)

@@ -22,8 +22,8 @@ from console import sessions
 from console.config import ConsoleSettings, console_settings
 from domain.access import Principal
 from domain.db import session_scope
+from domain.settings import PushSettings
 from notifications.alert_stream import changes_since, current_position
-from notifications.config import PushSettings
 from notifications.stream_slots import StreamSlot, StreamSlots
 
 

@@ -5,10 +5,11 @@ and CSV writer. Only the cookie session differs from the API's bearer token."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, get
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -76,13 +77,13 @@ class WorkingListController(Controller):
     async def page(
         self,
         request: Request[Any, Any, Any],
-        principal: Principal,
-        db_session: AsyncSession,
-        district_id: str | None = Parameter(default=None, max_length=100),
-        assignee_id: str | None = Parameter(default=None, max_length=100),
-        risk_level: str | None = Parameter(default=None, max_length=20),
-        sort: Sort = Parameter(default="last_contact_at"),
-        page: int = Parameter(default=1, ge=1, le=1_000_000),
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        district_id: Annotated[str | None, QueryParameter(max_length=100)] = None,
+        assignee_id: Annotated[str | None, QueryParameter(max_length=100)] = None,
+        risk_level: Annotated[str | None, QueryParameter(max_length=20)] = None,
+        sort: FromQuery[Sort] = "last_contact_at",
+        page: Annotated[int, QueryParameter(ge=1, le=1_000_000)] = 1,
     ) -> Template | Redirect:
         if principal.role == Role.VOLUNTEER:
             return Redirect("/console", status_code=303)  # the phone app is theirs
@@ -116,12 +117,12 @@ class WorkingListController(Controller):
     async def csv(
         self,
         request: Request[Any, Any, Any],
-        principal: Principal,
-        db_session: AsyncSession,
-        district_id: str | None = Parameter(default=None, max_length=100),
-        assignee_id: str | None = Parameter(default=None, max_length=100),
-        risk_level: str | None = Parameter(default=None, max_length=20),
-        sort: Sort = Parameter(default="last_contact_at"),
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        district_id: Annotated[str | None, QueryParameter(max_length=100)] = None,
+        assignee_id: Annotated[str | None, QueryParameter(max_length=100)] = None,
+        risk_level: Annotated[str | None, QueryParameter(max_length=20)] = None,
+        sort: FromQuery[Sort] = "last_contact_at",
     ) -> Response[bytes]:
         """The same file as GET /api/v1/reports/working-list?format=csv, audited as an export."""
         if not may_export(principal):

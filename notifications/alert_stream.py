@@ -25,7 +25,7 @@ from domain.access import Principal, visible_alerts
 from domain.clock import utcnow
 from domain.db import session_scope
 from domain.models import Alert, Device, Resident, User
-from notifications.config import PushSettings
+from domain.settings import PushSettings
 from notifications.schemas import AlertOut
 from notifications.stream_slots import StreamSlot
 

@@ -3,19 +3,20 @@ services in inbox.py, devices.py, alert_handling.py and alert_stream.py hold the
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, delete, get, post, put
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import ServerSentEvent
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.access import Principal
 from domain.enums import AlertSeverity, AlertStatus
+from domain.settings import get_settings
 from notifications import alert_handling, devices, inbox
 from notifications.alert_stream import alert_events
-from notifications.config import push_settings
 from notifications.schemas import (
     AlertDetailOut,
     AlertOut,
@@ -37,10 +38,10 @@ class InboxController(Controller):
     @get("/notifications", operation_id="listMyNotifications")
     async def list_notifications(
         self,
-        principal: Principal,
-        db_session: AsyncSession,
-        pagination: Any,
-        unread: bool = Parameter(default=False, description="only unread messages"),
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        pagination: NamedDependency[Any],
+        unread: Annotated[bool, QueryParameter(description="only unread messages")] = False,
     ) -> NotificationPage:
         """The caller's inbox, newest first. Every message a push carried is here too."""
         items, total, unread_count = await inbox.page(
@@ -60,7 +61,10 @@ class InboxController(Controller):
         operation_id="markNotificationRead",
     )
     async def mark_read(
-        self, principal: Principal, db_session: AsyncSession, notification_id: str
+        self,
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        notification_id: FromPath[str],
     ) -> NotificationOut:
         """Mark one of the caller's messages read (idempotent)."""
         notification = await inbox.mark_read(db_session, principal, notification_id)
@@ -68,13 +72,19 @@ class InboxController(Controller):
         return NotificationOut.model_validate(notification)
 
     @post("/notifications/read-all", status_code=HTTP_200_OK, operation_id="markAllNotificationsRead")
-    async def mark_all_read(self, principal: Principal, db_session: AsyncSession) -> ReadAllOut:
+    async def mark_all_read(
+        self, principal: NamedDependency[Principal], db_session: NamedDependency[AsyncSession]
+    ) -> ReadAllOut:
         """Mark every unread message of the caller read."""
         return ReadAllOut(marked=await inbox.mark_all_read(db_session, principal))
 
     @put("/devices/{device_id:str}/push-token", status_code=HTTP_200_OK, operation_id="setPushToken")
     async def set_push_token(
-        self, principal: Principal, db_session: AsyncSession, device_id: str, data: PushTokenIn
+        self,
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        device_id: FromPath[str],
+        data: JSONBody[PushTokenIn],
     ) -> PushTokenOut:
         """Register the FCM token of one of the caller's own devices (its server id or the app's
         installation id). A token registered on another device moves here. The app should call
@@ -88,7 +98,12 @@ class InboxController(Controller):
         status_code=HTTP_204_NO_CONTENT,
         operation_id="clearPushToken",
     )
-    async def clear_push_token(self, principal: Principal, db_session: AsyncSession, device_id: str) -> None:
+    async def clear_push_token(
+        self,
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        device_id: FromPath[str],
+    ) -> None:
         """Stop pushes to this device (the inbox still fills)."""
         await devices.clear_push_token(db_session, principal, device_id)
 
@@ -107,15 +122,15 @@ class AlertController(Controller):
     @get("/", operation_id="listAlerts")
     async def list_alerts(
         self,
-        principal: Principal,
-        db_session: AsyncSession,
-        pagination: Any,
-        status: AlertStatus | None = None,
-        kind: str | None = Parameter(default=None, max_length=40),
-        severity: AlertSeverity | None = None,
-        district_id: str | None = Parameter(default=None, max_length=64),
-        resident_id: str | None = Parameter(default=None, max_length=64),
-        sort: Literal["newest", "urgent"] = "newest",
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        pagination: NamedDependency[Any],
+        status: FromQuery[AlertStatus | None] = None,
+        kind: Annotated[str | None, QueryParameter(max_length=40)] = None,
+        severity: FromQuery[AlertSeverity | None] = None,
+        district_id: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        resident_id: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        sort: FromQuery[Literal["newest", "urgent"]] = "newest",
     ) -> AlertPage:
         """Alerts about residents the caller may see. `sort=urgent`: unhandled first, then by
         severity, oldest first; `sort=newest`: most recently opened first."""
@@ -136,14 +151,14 @@ class AlertController(Controller):
     async def stream(
         self,
         request: Request[Any, Any, Any],
-        principal: Principal,
-        max_seconds: float | None = Parameter(default=None, gt=0, le=3600),
+        principal: NamedDependency[Principal],
+        max_seconds: Annotated[float | None, QueryParameter(gt=0, le=3600)] = None,
     ) -> ServerSentEvent:
         """Server-sent events: `alert` for every new or changed alert in the caller's scope, `ready`
         first. Event ids are change-feed positions: reconnect with `Last-Event-ID` to resume. The
         stream ends after a while (at most `max_seconds`); clients reconnect. Open streams are
         capped per device, per user and per server (429 beyond)."""
-        config = push_settings()
+        config = get_settings().push
         last_event_id = parse_last_event_id(request.headers.get("last-event-id"))
         limit = min(max_seconds or config.stream_max_seconds, config.stream_max_seconds)
         slot = _stream_slots(request).acquire(principal, config)
@@ -160,20 +175,32 @@ class AlertController(Controller):
 
     @get("/{alert_id:str}", operation_id="getAlert")
     async def get_alert(
-        self, principal: Principal, db_session: AsyncSession, alert_id: str
+        self,
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        alert_id: FromPath[str],
     ) -> AlertDetailOut:
         """One alert with its full history (created, who was told and whether it reached their
         phones, escalations, acknowledgement, resolution)."""
         return await alert_handling.alert_detail(db_session, principal, alert_id)
 
     @post("/{alert_id:str}/acknowledge", status_code=HTTP_200_OK, operation_id="acknowledgeAlert")
-    async def acknowledge(self, principal: Principal, db_session: AsyncSession, alert_id: str) -> AlertOut:
+    async def acknowledge(
+        self,
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        alert_id: FromPath[str],
+    ) -> AlertOut:
         """Say "I am on it": stops escalation. Coordinators and commissioners in scope."""
         return await alert_handling.acknowledge(db_session, principal, alert_id)
 
     @post("/{alert_id:str}/resolve", status_code=HTTP_200_OK, operation_id="resolveAlert")
     async def resolve(
-        self, principal: Principal, db_session: AsyncSession, alert_id: str, data: ResolveIn
+        self,
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        alert_id: FromPath[str],
+        data: JSONBody[ResolveIn],
     ) -> AlertOut:
         """Close the alert with a resolution and an optional note; those who were told hear it."""
         return await alert_handling.resolve(db_session, principal, alert_id, data.resolution, data.note)

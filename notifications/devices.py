@@ -11,7 +11,7 @@ from domain.access import Principal
 from domain.clock import utcnow
 from domain.errors import NotFound
 from domain.models import Device, User
-from notifications.config import push_settings
+from domain.settings import get_settings
 
 
 async def register_push_token(session: AsyncSession, device: Device, token: str) -> None:
@@ -58,7 +58,7 @@ async def clear_push_token(session: AsyncSession, principal: Principal, device_i
 
 
 def stale_before(now: datetime | None = None) -> datetime:
-    return (now or utcnow()) - timedelta(days=push_settings().stale_token_days)
+    return (now or utcnow()) - timedelta(days=get_settings().push.stale_token_days)
 
 
 def can_receive_push(now: datetime | None = None) -> ColumnElement[bool]:

@@ -39,8 +39,8 @@ from domain.db import session_scope
 from domain.enums import DeliveryStatus
 from domain.models import Delivery, DeliveryAttempt, Device, Notification, Organisation, User
 from domain.org_settings import OrgRules, rules_for, timezone_of
+from domain.settings import PushSettings, get_settings
 from notifications import transports
-from notifications.config import PushSettings, push_settings
 from notifications.devices import deactivate_token, stale_before
 from notifications.templates import LOCK_SCREEN
 from notifications.transports import Outcome, PushMessage, SendResult, Transport
@@ -116,7 +116,7 @@ async def dispatch_once(
     max_batches: int | None = None,
 ) -> int:
     transport = transport or transports.current()
-    config = config or push_settings()
+    config = config or get_settings().push
     handled = 0
     for _ in range(max_batches or config.max_batches):
         claims, skipped, claimed_rows = await _claim(db_config, config)

@@ -28,7 +28,7 @@ from typing import Any
 import firebase_admin
 from firebase_admin import credentials, exceptions, messaging
 
-from notifications.config import push_settings
+from domain.settings import get_settings
 from notifications.transports import Outcome, PushMessage, SendResult
 
 log = logging.getLogger("mimamori.push.fcm")
@@ -132,7 +132,7 @@ class FcmTransport:
         self.app = firebase_admin.initialize_app(
             credential, options=options, name=f"mimamori-push-{next(_app_numbers)}"
         )
-        if not (push_settings().sdk_retries if sdk_retries is None else sdk_retries):
+        if not (get_settings().push.sdk_retries if sdk_retries is None else sdk_retries):
             _disable_sdk_retries(self.app)
         log.info("push transport: FCM (project %s)", self.app.project_id)
 

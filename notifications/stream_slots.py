@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from domain.access import Principal
 from domain.errors import InvalidInput, RateLimited
 from domain.i18n import register
-from notifications.config import PushSettings
+from domain.settings import PushSettings
 
 register(
     {

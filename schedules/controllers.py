@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, get, patch, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from pydantic import ValidationError
 from sqlalchemy import func, select
@@ -123,10 +124,10 @@ class PlanController(Controller):
     @get("/", operation_id="listPlans")
     async def list_plans(
         self,
-        principal: Principal,
-        db_session: AsyncSession,
-        resident_id: str | None = Parameter(query="resident_id", default=None),
-        district_id: str | None = Parameter(query="district_id", default=None),
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        resident_id: Annotated[str | None, QueryParameter(name="resident_id")] = None,
+        district_id: Annotated[str | None, QueryParameter(name="district_id")] = None,
     ) -> list[PlanOut]:
         """Plans the caller may manage (coordinators: all; commissioners: their districts)."""
         require_role(principal, Role.COORDINATOR, Role.COMMISSIONER)
@@ -145,7 +146,12 @@ class PlanController(Controller):
         return [PlanOut.model_validate(p) for p in await db_session.scalars(query)]
 
     @post("/", status_code=HTTP_201_CREATED, operation_id="createPlan")
-    async def create_plan(self, principal: Principal, db_session: AsyncSession, data: PlanIn) -> PlanOut:
+    async def create_plan(
+        self,
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        data: JSONBody[PlanIn],
+    ) -> PlanOut:
         """Create a plan; its visits for the coming weeks are created at once. Without `rrule`, the
         organisation's default for the resident's risk level applies."""
         org = await _org(db_session, principal)
@@ -158,7 +164,12 @@ class PlanController(Controller):
         return PlanOut.model_validate(plan)
 
     @post("/preview", status_code=HTTP_200_OK, operation_id="previewPlan")
-    async def preview(self, principal: Principal, db_session: AsyncSession, data: PreviewIn) -> PreviewOut:
+    async def preview(
+        self,
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        data: JSONBody[PreviewIn],
+    ) -> PreviewOut:
         """The next `count` occurrences of a cadence, in the organisation's timezone. Saves nothing."""
         require_role(principal, Role.COORDINATOR, Role.COMMISSIONER)
         org = await _org(db_session, principal)
@@ -192,13 +203,22 @@ class PlanController(Controller):
         )
 
     @get("/{plan_id:str}", operation_id="getPlan")
-    async def get_plan(self, principal: Principal, db_session: AsyncSession, plan_id: str) -> PlanOut:
+    async def get_plan(
+        self,
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        plan_id: FromPath[str],
+    ) -> PlanOut:
         plan, _ = await _plan_for(db_session, principal, plan_id)
         return PlanOut.model_validate(plan)
 
     @patch("/{plan_id:str}", operation_id="updatePlan")
     async def update_plan(
-        self, principal: Principal, db_session: AsyncSession, plan_id: str, data: PlanPatch
+        self,
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        plan_id: FromPath[str],
+        data: JSONBody[PlanPatch],
     ) -> PlanOut:
         """Edit a plan. A new cadence or window replaces future untouched visits; visits under way,
         done or missed stay as they are."""
@@ -214,7 +234,11 @@ class PlanController(Controller):
 
     @post("/{plan_id:str}/pause", status_code=HTTP_200_OK, operation_id="pausePlan")
     async def pause(
-        self, principal: Principal, db_session: AsyncSession, plan_id: str, data: PauseIn
+        self,
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        plan_id: FromPath[str],
+        data: JSONBody[PauseIn],
     ) -> PlanOut:
         """Pause (hospital, away, refused): future visits are cancelled until the plan is resumed."""
         plan, _ = await _plan_for(db_session, principal, plan_id)
@@ -223,7 +247,12 @@ class PlanController(Controller):
         return PlanOut.model_validate(plan)
 
     @post("/{plan_id:str}/resume", status_code=HTTP_200_OK, operation_id="resumePlan")
-    async def resume(self, principal: Principal, db_session: AsyncSession, plan_id: str) -> PlanOut:
+    async def resume(
+        self,
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        plan_id: FromPath[str],
+    ) -> PlanOut:
         """Resume a paused plan: visits are planned again from now."""
         plan, _ = await _plan_for(db_session, principal, plan_id)
         await plans.resume_plan(db_session, plan, await _org(db_session, principal))
@@ -231,7 +260,12 @@ class PlanController(Controller):
         return PlanOut.model_validate(plan)
 
     @post("/{plan_id:str}/end", status_code=HTTP_200_OK, operation_id="endPlan")
-    async def end(self, principal: Principal, db_session: AsyncSession, plan_id: str) -> PlanOut:
+    async def end(
+        self,
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        plan_id: FromPath[str],
+    ) -> PlanOut:
         """End a plan: future visits are cancelled; the history stays."""
         plan, _ = await _plan_for(db_session, principal, plan_id)
         await plans.end_plan(db_session, plan, await _org(db_session, principal))
@@ -332,15 +366,17 @@ class VisitController(Controller):
     @get("/me/visits", operation_id="listMyVisits")
     async def my_visits(
         self,
-        principal: Principal,
-        db_session: AsyncSession,
-        from_: str | None = Parameter(
-            query="from", default=None, max_length=40, description=f"{DAY_OR_MOMENT}. Default: today 00:00"
-        ),
-        to: str | None = Parameter(
-            query="to", default=None, max_length=40, description=f"{DAY_OR_MOMENT}. Default: from + 14 days"
-        ),
-        include_cancelled: bool = Parameter(query="include_cancelled", default=False),
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        from_: Annotated[
+            str | None,
+            QueryParameter(name="from", max_length=40, description=f"{DAY_OR_MOMENT}. Default: today 00:00"),
+        ] = None,
+        to: Annotated[
+            str | None,
+            QueryParameter(name="to", max_length=40, description=f"{DAY_OR_MOMENT}. Default: from + 14 days"),
+        ] = None,
+        include_cancelled: Annotated[bool, QueryParameter(name="include_cancelled")] = False,
     ) -> list[VisitOut]:
         """My visits whose window overlaps [from, to): the resident's essentials (as much as my role
         may see), the status, and whether contact was recorded."""
@@ -355,14 +391,16 @@ class VisitController(Controller):
     @get("/districts/{district_id:str}/visits", operation_id="listDistrictVisits")
     async def district_visits(
         self,
-        principal: Principal,
-        db_session: AsyncSession,
-        district_id: str,
-        from_: str | None = Parameter(query="from", default=None, max_length=40, description=DAY_OR_MOMENT),
-        to: str | None = Parameter(query="to", default=None, max_length=40, description=DAY_OR_MOMENT),
-        status: VisitStatus | None = Parameter(query="status", default=None),
-        page: int = Parameter(query="page", ge=1, le=1_000_000, default=1),
-        page_size: int = Parameter(query="page_size", ge=1, le=500, default=100),
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        district_id: FromPath[str],
+        from_: Annotated[
+            str | None, QueryParameter(name="from", max_length=40, description=DAY_OR_MOMENT)
+        ] = None,
+        to: Annotated[str | None, QueryParameter(name="to", max_length=40, description=DAY_OR_MOMENT)] = None,
+        status: Annotated[VisitStatus | None, QueryParameter(name="status")] = None,
+        page: Annotated[int, QueryParameter(name="page", ge=1, le=1_000_000)] = 1,
+        page_size: Annotated[int, QueryParameter(name="page_size", ge=1, le=500)] = 100,
     ) -> dict[str, Any]:
         """Every visit in a district (coordinators; commissioners of that district)."""
         district = await db_session.get(District, district_id)
@@ -391,7 +429,9 @@ class OrgRulesController(Controller):
     tags = ["organisation"]
 
     @get("/", operation_id="getOrgRules")
-    async def get_rules(self, principal: Principal, db_session: AsyncSession) -> dict[str, Any]:
+    async def get_rules(
+        self, principal: NamedDependency[Principal], db_session: NamedDependency[AsyncSession]
+    ) -> dict[str, Any]:
         """The organisation's rules: quiet hours, reminders, grace, escalation deadlines, contact-gap
         days and suggested plan defaults per risk level."""
         require_role(principal, Role.COORDINATOR, Role.COMMISSIONER)
@@ -400,7 +440,10 @@ class OrgRulesController(Controller):
 
     @patch("/", operation_id="updateOrgRules")
     async def update_rules(
-        self, principal: Principal, db_session: AsyncSession, data: dict[str, Any]
+        self,
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        data: JSONBody[dict[str, Any]],
     ) -> dict[str, Any]:
         """Change some rules (coordinators). Unknown or invalid values are refused field by field."""
         require_role(principal, Role.COORDINATOR)
@@ -434,7 +477,12 @@ class SafetyCheckController(Controller):
     tags = ["safety checks"]
 
     @post("/", status_code=HTTP_201_CREATED, operation_id="startSafetyCheck")
-    async def start(self, principal: Principal, db_session: AsyncSession, data: CampaignIn) -> CampaignOut:
+    async def start(
+        self,
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        data: JSONBody[CampaignIn],
+    ) -> CampaignOut:
         """安否確認: ask for contact with every active resident of these districts now."""
         for district_id in data.district_ids:
             if not may_plan_for_district(principal, district_id):
@@ -452,7 +500,9 @@ class SafetyCheckController(Controller):
         return await _campaign_out(db_session, campaign, principal)
 
     @get("/", operation_id="listSafetyChecks")
-    async def list_campaigns(self, principal: Principal, db_session: AsyncSession) -> list[CampaignOut]:
+    async def list_campaigns(
+        self, principal: NamedDependency[Principal], db_session: NamedDependency[AsyncSession]
+    ) -> list[CampaignOut]:
         require_role(principal, Role.COORDINATOR, Role.COMMISSIONER)
         found = await db_session.scalars(
             select(SafetyCheckCampaign)
@@ -463,7 +513,12 @@ class SafetyCheckController(Controller):
         return [await _campaign_out(db_session, c, principal) for c in found if _may_see(principal, c)]
 
     @get("/{campaign_id:str}", operation_id="getSafetyCheck")
-    async def progress(self, principal: Principal, db_session: AsyncSession, campaign_id: str) -> CampaignOut:
+    async def progress(
+        self,
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        campaign_id: FromPath[str],
+    ) -> CampaignOut:
         """Progress: reached, not reached, missed (alerted), outcomes, per district."""
         campaign = await db_session.get(SafetyCheckCampaign, campaign_id)
         if campaign is None or campaign.org_id != principal.org_id:
@@ -473,7 +528,12 @@ class SafetyCheckController(Controller):
         return await _campaign_out(db_session, campaign, principal)
 
     @post("/{campaign_id:str}/close", status_code=HTTP_200_OK, operation_id="closeSafetyCheck")
-    async def close(self, principal: Principal, db_session: AsyncSession, campaign_id: str) -> CampaignOut:
+    async def close(
+        self,
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        campaign_id: FromPath[str],
+    ) -> CampaignOut:
         """Close the campaign (coordinators): no more reminders or alerts for it, its visits not yet
         made are cancelled, and the final tally (residents, confirmed safe, needing help,
         unreachable, not checked, per district) is stored and answered. Closing again answers the

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, get, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,7 +40,10 @@ class SyncController(Controller):
 
     @get("/pull", operation_id="syncPull", opt={"query_params": PULL_QUERY_PARAMS})
     async def pull(
-        self, request: Request[Any, Any, Any], principal: Principal, db_session: AsyncSession
+        self,
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
     ) -> dict[str, Any]:
         """Changes since `last_pulled_at` within the phone's scope (WatermelonDB `pullChanges`).
         Query: `last_pulled_at`, `schema_version`, `migration`; any other name is refused (400)."""
@@ -56,9 +60,9 @@ class SyncController(Controller):
     async def push(
         self,
         request: Request[Any, Any, Any],
-        principal: Principal,
-        db_session: AsyncSession,
-        settings: Settings,
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
     ) -> dict[str, Any]:
         """Apply the phone's changes (WatermelonDB `pushChanges`); refused records are quarantined."""
         query = request.query_params
@@ -76,7 +80,9 @@ class SyncController(Controller):
         )
 
     @get("/schema", operation_id="syncSchema")
-    async def client_schema(self, version: int | None = Parameter(default=None, ge=1)) -> dict[str, Any]:
+    async def client_schema(
+        self, version: Annotated[int | None, QueryParameter(ge=1)] = None
+    ) -> dict[str, Any]:
         """The client schema in `appSchema` form, and the migrations up to it."""
         target = schema.LATEST_VERSION if version is None else version
         if target not in schema.VERSIONS:
@@ -91,11 +97,11 @@ class SyncController(Controller):
     async def list_quarantine(
         self,
         request: Request[Any, Any, Any],
-        principal: Principal,
-        db_session: AsyncSession,
-        page: int = Parameter(ge=1, le=1_000_000, default=1),
-        page_size: int = Parameter(ge=1, le=200, default=50),
-        status: Literal["open", "applied", "discarded"] | None = "open",
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        page: Annotated[int, QueryParameter(ge=1, le=1_000_000)] = 1,
+        page_size: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+        status: FromQuery[Literal["open", "applied", "discarded"] | None] = "open",
     ) -> dict[str, Any]:
         """Records phones pushed that the server held back (coordinators)."""
         rows, total = await quarantine.list_held(
@@ -108,10 +114,10 @@ class SyncController(Controller):
     async def resolve_quarantine(
         self,
         request: Request[Any, Any, Any],
-        entry_id: str,
-        data: ResolveQuarantine,
-        principal: Principal,
-        db_session: AsyncSession,
+        entry_id: FromPath[str],
+        data: JSONBody[ResolveQuarantine],
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
     ) -> dict[str, Any]:
         """Apply (contact notes, optionally corrected) or discard a held record (coordinators)."""
         entry = await quarantine.resolve(

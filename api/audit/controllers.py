@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from litestar import Controller, get
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.audit import service
@@ -21,18 +23,20 @@ class AuditController(Controller):
     @get("/", operation_id="listAuditEvents")
     async def list_events(
         self,
-        principal: Principal,
-        db_session: AsyncSession,
-        pagination: Pagination,
-        entity: str | None = Parameter(
-            default=None,
-            pattern=r"^[a-z_]{1,40}$",
-            description="One of: " + ", ".join(ENTITIES) + " (`plan` also finds visit_plan)",
-        ),
-        entity_id: str | None = Parameter(default=None, pattern=ID_PATTERN),
-        actor_id: str | None = Parameter(default=None, pattern=ID_PATTERN),
-        since: datetime | None = Parameter(default=None, description="inclusive, ISO 8601"),
-        until: datetime | None = Parameter(default=None, description="exclusive, ISO 8601"),
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        pagination: NamedDependency[Pagination],
+        entity: Annotated[
+            str | None,
+            QueryParameter(
+                pattern=r"^[a-z_]{1,40}$",
+                description="One of: " + ", ".join(ENTITIES) + " (`plan` also finds visit_plan)",
+            ),
+        ] = None,
+        entity_id: Annotated[str | None, QueryParameter(pattern=ID_PATTERN)] = None,
+        actor_id: Annotated[str | None, QueryParameter(pattern=ID_PATTERN)] = None,
+        since: Annotated[datetime | None, QueryParameter(description="inclusive, ISO 8601")] = None,
+        until: Annotated[datetime | None, QueryParameter(description="exclusive, ISO 8601")] = None,
     ) -> AuditPage:
         """Who read or changed which personal data, when and from which device, newest first
         (coordinators). Events name fields and ids, never the values."""

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, get, patch, post
+from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import Stream
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,8 +26,10 @@ from api.schemas import ID_PATTERN
 from domain.access import Principal
 from domain.enums import ContactMethod, ContactOutcome
 
-_FROM = Parameter(query="from", default=None, description="First local day (organisation time zone)")
-_TO = Parameter(query="to", default=None, description="Last local day, inclusive")
+_From = Annotated[
+    date | None, QueryParameter(name="from", description="First local day (organisation time zone)")
+]
+_To = Annotated[date | None, QueryParameter(name="to", description="Last local day, inclusive")]
 
 
 class ResidentNotesController(Controller):
@@ -36,15 +39,15 @@ class ResidentNotesController(Controller):
     @get("/", operation_id="listResidentContactNotes")
     async def list_for_resident(
         self,
-        principal: Principal,
-        db_session: AsyncSession,
-        pagination: Pagination,
-        resident_id: str,
-        from_: date | None = _FROM,
-        to: date | None = _TO,
-        method: ContactMethod | None = Parameter(default=None),
-        outcome: ContactOutcome | None = Parameter(default=None),
-        author_id: str | None = Parameter(default=None, pattern=ID_PATTERN),
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        pagination: NamedDependency[Pagination],
+        resident_id: FromPath[str],
+        from_: FromQuery[_From] = None,
+        to: FromQuery[_To] = None,
+        method: FromQuery[ContactMethod | None] = None,
+        outcome: FromQuery[ContactOutcome | None] = None,
+        author_id: Annotated[str | None, QueryParameter(pattern=ID_PATTERN)] = None,
     ) -> ContactNotePage:
         """A resident's contact notes the caller may see, newest first (404 for a resident the
         caller may not see; restricted notes only for their author, the district's commissioners
@@ -74,7 +77,11 @@ class ResidentNotesController(Controller):
         },
     )
     async def record(
-        self, principal: Principal, db_session: AsyncSession, resident_id: str, data: ContactNoteIn
+        self,
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        resident_id: FromPath[str],
+        data: JSONBody[ContactNoteIn],
     ) -> Response[ContactNoteOut]:
         """Record a contact the office made (a phone call, a visit): the same rules, consent checks
         and consequences as a note synced from a phone — it fulfils the open visit, resolves a
@@ -92,21 +99,23 @@ class ContactNoteController(Controller):
     async def list_notes(
         self,
         request: Request[Any, Any, Any],
-        principal: Principal,
-        db_session: AsyncSession,
-        pagination: Pagination,
-        district_id: str | None = Parameter(default=None, pattern=ID_PATTERN),
-        from_: date | None = _FROM,
-        to: date | None = _TO,
-        method: ContactMethod | None = Parameter(default=None),
-        outcome: ContactOutcome | None = Parameter(default=None),
-        author_id: str | None = Parameter(default=None, pattern=ID_PATTERN),
-        format: Literal["json", "csv"] = Parameter(
-            default="json",
-            description="csv: every matching note as a file for Excel (UTF-8 with BOM, headers in the "
-            "reader's language, streamed; page and page_size do not apply); coordinators and "
-            "commissioners only; audited as an export",
-        ),
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        pagination: NamedDependency[Pagination],
+        district_id: Annotated[str | None, QueryParameter(pattern=ID_PATTERN)] = None,
+        from_: FromQuery[_From] = None,
+        to: FromQuery[_To] = None,
+        method: FromQuery[ContactMethod | None] = None,
+        outcome: FromQuery[ContactOutcome | None] = None,
+        author_id: Annotated[str | None, QueryParameter(pattern=ID_PATTERN)] = None,
+        format: Annotated[
+            Literal["json", "csv"],
+            QueryParameter(
+                description="csv: every matching note as a file for Excel (UTF-8 with BOM, headers in the "
+                "reader's language, streamed; page and page_size do not apply); coordinators and "
+                "commissioners only; audited as an export"
+            ),
+        ] = "json",
     ) -> ContactNotePage | Stream:
         """Contact notes the caller may see, e.g. a district's for a period, newest first. `from`
         and `to` are local days in the organisation's time zone. The read is audited."""
@@ -128,13 +137,22 @@ class ContactNoteController(Controller):
         return ContactNotePage(**page_of(items, total, pagination))
 
     @get("/{note_id:str}", operation_id="getContactNote")
-    async def read(self, principal: Principal, db_session: AsyncSession, note_id: str) -> ContactNoteOut:
+    async def read(
+        self,
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        note_id: FromPath[str],
+    ) -> ContactNoteOut:
         """One contact note, if the caller may see it (otherwise 404). The read is audited."""
         return await service.read_note_for(db_session, principal, note_id)
 
     @patch("/{note_id:str}", operation_id="correctContactNote")
     async def correct(
-        self, principal: Principal, db_session: AsyncSession, note_id: str, data: ContactNoteCorrection
+        self,
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        note_id: FromPath[str],
+        data: JSONBody[ContactNoteCorrection],
     ) -> ContactNoteOut:
         """Correct a note (its author or a coordinator) within the organisation's correction
         window (`note_correction_hours`, default 72, from when the server received it); later:
@@ -143,7 +161,10 @@ class ContactNoteController(Controller):
 
     @get("/{note_id:str}/revisions", operation_id="listContactNoteRevisions")
     async def revisions(
-        self, principal: Principal, db_session: AsyncSession, note_id: str
+        self,
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        note_id: FromPath[str],
     ) -> list[ContactNoteRevisionOut]:
         """What each correction replaced, oldest first (the note's author and coordinators)."""
         return await service.list_revisions(db_session, principal, note_id)

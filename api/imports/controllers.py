@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, post
 from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 from litestar.status_codes import HTTP_200_OK
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -79,17 +80,19 @@ class ResidentImportController(Controller):
     async def import_residents(
         self,
         request: Request[Any, Any, Any],
-        principal: Principal,
-        db_session: AsyncSession,
-        dry_run: bool = Parameter(
-            query="dry_run", default=True, description="true (default): check only, write nothing"
-        ),
-        mode: Literal["create", "update"] = Parameter(
-            query="mode",
-            default="create",
-            description="create (default): add every row; update: the whole register again, matched on "
-            "宛名番号 - new, changed and no longer listed residents are reported, then applied all or nothing",
-        ),
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        dry_run: Annotated[
+            bool, QueryParameter(name="dry_run", description="true (default): check only, write nothing")
+        ] = True,
+        mode: Annotated[
+            Literal["create", "update"],
+            QueryParameter(
+                name="mode",
+                description="create (default): add every row; update: the whole register again, matched on "
+                "宛名番号 - new, changed and no longer listed residents are reported, then applied all or nothing",
+            ),
+        ] = "create",
     ) -> ImportReportOut:
         """Import residents from a CSV file (coordinators). Every row is checked first; the report
         lists each bad row with its line number and reason. A real import is all-or-nothing: with

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from litestar import Controller, get, patch, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,20 +38,29 @@ class DistrictController(Controller):
     tags = ["districts"]
 
     @get("/", operation_id="listDistricts")
-    async def list_districts(self, principal: Principal, db_session: AsyncSession) -> list[DistrictOut]:
+    async def list_districts(
+        self, principal: NamedDependency[Principal], db_session: NamedDependency[AsyncSession]
+    ) -> list[DistrictOut]:
         """The organisation's districts (地区). Coordinators also get residents and watchers per district."""
         return await service.list_districts(db_session, principal)
 
     @post("/", status_code=HTTP_201_CREATED, operation_id="createDistrict")
     async def create_district(
-        self, principal: Principal, db_session: AsyncSession, data: DistrictIn
+        self,
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        data: JSONBody[DistrictIn],
     ) -> DistrictOut:
         """Add a district (coordinators). Names are unique within the organisation."""
         return await service.create_district(db_session, principal, data)
 
     @patch("/{district_id:str}", operation_id="updateDistrict")
     async def update_district(
-        self, principal: Principal, db_session: AsyncSession, district_id: str, data: DistrictPatch
+        self,
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        district_id: FromPath[str],
+        data: JSONBody[DistrictPatch],
     ) -> DistrictOut:
         """Rename a district or change its code (coordinators)."""
         return await service.update_district(db_session, principal, district_id, data)
@@ -61,13 +73,13 @@ class UserController(Controller):
     @get("/", operation_id="listUsers")
     async def list_users(
         self,
-        principal: Principal,
-        db_session: AsyncSession,
-        pagination: Pagination,
-        role: Role | None = Parameter(default=None),
-        district_id: str | None = Parameter(default=None, pattern=ID_PATTERN),
-        active: bool | None = Parameter(default=None),
-        q: str | None = Parameter(default=None, max_length=100, description="name or login"),
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        pagination: NamedDependency[Pagination],
+        role: FromQuery[Role | None] = None,
+        district_id: Annotated[str | None, QueryParameter(pattern=ID_PATTERN)] = None,
+        active: FromQuery[bool | None] = None,
+        q: Annotated[str | None, QueryParameter(max_length=100, description="name or login")] = None,
     ) -> UserPage:
         """The organisation's users (coordinators), filtered by role, district, active flag or name."""
         items, total = await service.list_users(
@@ -84,20 +96,33 @@ class UserController(Controller):
 
     @post("/", status_code=HTTP_201_CREATED, operation_id="createUser")
     async def create_user(
-        self, principal: Principal, db_session: AsyncSession, settings: Settings, data: UserIn
+        self,
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        data: JSONBody[UserIn],
     ) -> UserCreatedOut:
         """Create a user (coordinators). The response carries a one-time activation code, shown only
         here: hand it to the person, who sets a password with POST /api/v1/auth/activate."""
         return await service.create_user(db_session, principal, settings, data)
 
     @get("/{user_id:str}", operation_id="getUser")
-    async def get_user(self, principal: Principal, db_session: AsyncSession, user_id: str) -> UserAdminOut:
+    async def get_user(
+        self,
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        user_id: FromPath[str],
+    ) -> UserAdminOut:
         """One user of the organisation (coordinators)."""
         return await service.read_user(db_session, principal, user_id)
 
     @patch("/{user_id:str}", operation_id="updateUser")
     async def update_user(
-        self, principal: Principal, db_session: AsyncSession, user_id: str, data: UserPatch
+        self,
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        user_id: FromPath[str],
+        data: JSONBody[UserPatch],
     ) -> UserUpdatedOut:
         """Change a user's name, role, locale, districts or active flag (coordinators).
 
@@ -110,14 +135,23 @@ class UserController(Controller):
         "/{user_id:str}/activation-code", status_code=HTTP_201_CREATED, operation_id="reissueActivationCode"
     )
     async def reissue_code(
-        self, principal: Principal, db_session: AsyncSession, settings: Settings, user_id: str
+        self,
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        user_id: FromPath[str],
     ) -> ActivationCodeOut:
         """Issue a new one-time activation code (coordinators); earlier codes stop working. Also how
         a forgotten password is reset."""
         return await service.reissue_activation_code(db_session, principal, settings, user_id)
 
     @post("/{user_id:str}/unlock", status_code=HTTP_200_OK, operation_id="unlockUser")
-    async def unlock(self, principal: Principal, db_session: AsyncSession, user_id: str) -> UserUnlockedOut:
+    async def unlock(
+        self,
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        user_id: FromPath[str],
+    ) -> UserUnlockedOut:
         """Let a user who is being slowed down after failed sign-ins try again at once, from any
         address (coordinators, own organisation). The password is unchanged; the unlock is audited.
         A forgotten password needs a new activation code instead."""
@@ -125,7 +159,10 @@ class UserController(Controller):
 
     @get("/{user_id:str}/devices", operation_id="listUserDevices")
     async def list_devices(
-        self, principal: Principal, db_session: AsyncSession, user_id: str
+        self,
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        user_id: FromPath[str],
     ) -> list[DeviceOut]:
         """The user's phones, with last sign-in and sync, and whether they are revoked (coordinators)."""
         return await service.list_devices(db_session, principal, user_id)
@@ -134,7 +171,11 @@ class UserController(Controller):
         "/{user_id:str}/devices/{device_id:str}/revoke", status_code=HTTP_200_OK, operation_id="revokeDevice"
     )
     async def revoke_device(
-        self, principal: Principal, db_session: AsyncSession, user_id: str, device_id: str
+        self,
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        user_id: FromPath[str],
+        device_id: FromPath[str],
     ) -> DeviceRevokedOut:
         """Cut off a lost phone (coordinators): its tokens stop working at once and its next request
         gets 401 with a body telling the app to wipe its local data."""

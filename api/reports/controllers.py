@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, get
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromQuery, QueryParameter
 from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -65,26 +66,28 @@ class ReportController(Controller):
     async def get_working_list(
         self,
         request: Request[Any, Any, Any],
-        principal: Principal,
-        db_session: AsyncSession,
-        pagination: Pagination,
-        days: int | None = Parameter(
-            default=None,
-            ge=1,
-            le=3650,
-            description="List residents with no contact on any of the last N local days "
-            "(default: each risk level's limit, the organisation's contact_gap_days)",
-        ),
-        district_id: str | None = Parameter(default=None, pattern=ID_PATTERN),
-        assignee_id: str | None = Parameter(
-            default=None, pattern=ID_PATTERN, description="a watcher (primary or backup)"
-        ),
-        risk_level: RiskLevel | None = Parameter(default=None),
-        sort: Literal["last_contact_at", "-last_contact_at"] = Parameter(
-            default="last_contact_at",
-            description="oldest contact first (never contacted first), or newest first",
-        ),
-        format: Format = Parameter(default="json", description=FORMAT_DESCRIPTION),
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        pagination: NamedDependency[Pagination],
+        days: Annotated[
+            int | None,
+            QueryParameter(
+                ge=1,
+                le=3650,
+                description="List residents with no contact on any of the last N local days "
+                "(default: each risk level's limit, the organisation's contact_gap_days)",
+            ),
+        ] = None,
+        district_id: Annotated[str | None, QueryParameter(pattern=ID_PATTERN)] = None,
+        assignee_id: Annotated[
+            str | None, QueryParameter(pattern=ID_PATTERN, description="a watcher (primary or backup)")
+        ] = None,
+        risk_level: FromQuery[RiskLevel | None] = None,
+        sort: Annotated[
+            Literal["last_contact_at", "-last_contact_at"],
+            QueryParameter(description="oldest contact first (never contacted first), or newest first"),
+        ] = "last_contact_at",
+        format: Annotated[Format, QueryParameter(description=FORMAT_DESCRIPTION)] = "json",
     ) -> WorkingListPage | Stream:
         """Residents not contacted within their risk level's limit (or `days`), with the last
         contact's time and method, the primary watcher, when the watcher's phone last synced and
@@ -124,15 +127,20 @@ class ReportController(Controller):
     async def get_coverage(
         self,
         request: Request[Any, Any, Any],
-        principal: Principal,
-        db_session: AsyncSession,
-        from_: date | None = Parameter(
-            query="from", default=None, description="first local day (default: 29 days before `to`)"
-        ),
-        to: date | None = Parameter(default=None, description="last local day, inclusive (default: today)"),
-        district_id: str | None = Parameter(default=None, pattern=ID_PATTERN),
-        format: Format = Parameter(default="json", description=FORMAT_DESCRIPTION),
-        suppress: bool = Parameter(default=False, description=SUPPRESS_DESCRIPTION + "; with format=csv"),
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        from_: Annotated[
+            date | None,
+            QueryParameter(name="from", description="first local day (default: 29 days before `to`)"),
+        ] = None,
+        to: Annotated[
+            date | None, QueryParameter(description="last local day, inclusive (default: today)")
+        ] = None,
+        district_id: Annotated[str | None, QueryParameter(pattern=ID_PATTERN)] = None,
+        format: Annotated[Format, QueryParameter(description=FORMAT_DESCRIPTION)] = "json",
+        suppress: Annotated[
+            bool, QueryParameter(description=SUPPRESS_DESCRIPTION + "; with format=csv")
+        ] = False,
     ) -> CoverageReport | Response[bytes]:
         """Coverage per district over a period of the organisation's local days (at most 366):
         residents watched by risk level and household; the share reached in the period, overall and
@@ -157,13 +165,15 @@ class ReportController(Controller):
     @get("/trends", operation_id="weeklyTrends")
     async def get_trends(
         self,
-        principal: Principal,
-        db_session: AsyncSession,
-        weeks: int = Parameter(
-            default=12, ge=1, le=52, description="how many local weeks, the current one last"
-        ),
-        district_id: str | None = Parameter(default=None, pattern=ID_PATTERN),
-        suppress: bool = Parameter(default=False, description=SUPPRESS_DESCRIPTION + "; null marks X"),
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        weeks: Annotated[
+            int, QueryParameter(ge=1, le=52, description="how many local weeks, the current one last")
+        ] = 12,
+        district_id: Annotated[str | None, QueryParameter(pattern=ID_PATTERN)] = None,
+        suppress: Annotated[
+            bool, QueryParameter(description=SUPPRESS_DESCRIPTION + "; null marks X")
+        ] = False,
     ) -> TrendReport:
         """Per local week (Monday to Sunday; the current week up to today), summed over the
         districts the caller may read or one district: residents reached and their share of the
@@ -176,13 +186,16 @@ class ReportController(Controller):
     async def export_visits(
         self,
         request: Request[Any, Any, Any],
-        principal: Principal,
-        db_session: AsyncSession,
-        from_: date | None = Parameter(
-            query="from", default=None, description="first local day (default: 29 days before `to`)"
-        ),
-        to: date | None = Parameter(default=None, description="last local day, inclusive (default: today)"),
-        district_id: str | None = Parameter(default=None, pattern=ID_PATTERN),
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        from_: Annotated[
+            date | None,
+            QueryParameter(name="from", description="first local day (default: 29 days before `to`)"),
+        ] = None,
+        to: Annotated[
+            date | None, QueryParameter(description="last local day, inclusive (default: today)")
+        ] = None,
+        district_id: Annotated[str | None, QueryParameter(pattern=ID_PATTERN)] = None,
     ) -> Stream:
         """Visits whose window starts in the period, as a CSV file for Excel (UTF-8 with BOM,
         headers in the reader's language, streamed): those about residents the caller may see.
@@ -201,13 +214,16 @@ class ReportController(Controller):
     async def export_alerts(
         self,
         request: Request[Any, Any, Any],
-        principal: Principal,
-        db_session: AsyncSession,
-        from_: date | None = Parameter(
-            query="from", default=None, description="first local day (default: 29 days before `to`)"
-        ),
-        to: date | None = Parameter(default=None, description="last local day, inclusive (default: today)"),
-        district_id: str | None = Parameter(default=None, pattern=ID_PATTERN),
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        from_: Annotated[
+            date | None,
+            QueryParameter(name="from", description="first local day (default: 29 days before `to`)"),
+        ] = None,
+        to: Annotated[
+            date | None, QueryParameter(description="last local day, inclusive (default: today)")
+        ] = None,
+        district_id: Annotated[str | None, QueryParameter(pattern=ID_PATTERN)] = None,
     ) -> Stream:
         """Alerts opened in the period, as a CSV file for Excel (UTF-8 with BOM, headers in the
         reader's language, streamed): those about residents the caller may see. Coordinators and

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, get, patch, post, put
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import Stream
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -46,22 +47,25 @@ class ResidentController(Controller):
     async def list_residents(
         self,
         request: Request[Any, Any, Any],
-        principal: Principal,
-        db_session: AsyncSession,
-        pagination: Pagination,
-        district_id: str | None = Parameter(default=None, pattern=ID_PATTERN),
-        risk_level: RiskLevel | None = Parameter(default=None),
-        status: ResidentStatus | None = Parameter(default=None),
-        assignee_id: str | None = Parameter(default=None, pattern=ID_PATTERN),
-        q: str | None = Parameter(
-            query="q", default=None, max_length=100, description="Part of the name or kana (かな or カナ)"
-        ),
-        format: Literal["json", "csv"] = Parameter(
-            default="json",
-            description="csv: every matching resident as a file for Excel (UTF-8 with BOM, headers in "
-            "the reader's language; page and page_size do not apply); coordinators and commissioners "
-            "only; audited as an export",
-        ),
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        pagination: NamedDependency[Pagination],
+        district_id: Annotated[str | None, QueryParameter(pattern=ID_PATTERN)] = None,
+        risk_level: FromQuery[RiskLevel | None] = None,
+        status: FromQuery[ResidentStatus | None] = None,
+        assignee_id: Annotated[str | None, QueryParameter(pattern=ID_PATTERN)] = None,
+        q: Annotated[
+            str | None,
+            QueryParameter(name="q", max_length=100, description="Part of the name or kana (かな or カナ)"),
+        ] = None,
+        format: Annotated[
+            Literal["json", "csv"],
+            QueryParameter(
+                description="csv: every matching resident as a file for Excel (UTF-8 with BOM, headers in "
+                "the reader's language; page and page_size do not apply); coordinators and commissioners "
+                "only; audited as an export"
+            ),
+        ] = "json",
     ) -> ResidentPage | Stream:
         """The residents the caller may see, sorted by kana: coordinators their organisation,
         commissioners their districts and assigned residents with consent, volunteers only their
@@ -78,14 +82,20 @@ class ResidentController(Controller):
 
     @post("/", status_code=HTTP_201_CREATED, operation_id="createResident")
     async def create_resident(
-        self, principal: Principal, db_session: AsyncSession, data: ResidentIn
+        self,
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        data: JSONBody[ResidentIn],
     ) -> ResidentOut:
         """Register a resident under watch, with emergency contacts (coordinators)."""
         return await service.create_resident(db_session, principal, data)
 
     @get("/{resident_id:str}", operation_id="getResident")
     async def get_resident(
-        self, principal: Principal, db_session: AsyncSession, resident_id: str
+        self,
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        resident_id: FromPath[str],
     ) -> ResidentOut:
         """One resident, if the caller may see it (otherwise 404). Coordinators and commissioners
         also get the emergency contacts. The read is audited."""
@@ -93,7 +103,11 @@ class ResidentController(Controller):
 
     @patch("/{resident_id:str}", operation_id="updateResident")
     async def update_resident(
-        self, principal: Principal, db_session: AsyncSession, resident_id: str, data: ResidentPatch
+        self,
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        resident_id: FromPath[str],
+        data: JSONBody[ResidentPatch],
     ) -> ResidentOut:
         """Change a resident's details (coordinators). Only the fields sent change; a sent
         `emergency_contacts` list replaces the contacts (by id). Audited by field name."""
@@ -101,7 +115,11 @@ class ResidentController(Controller):
 
     @post("/{resident_id:str}/status", status_code=HTTP_200_OK, operation_id="changeResidentStatus")
     async def change_status(
-        self, principal: Principal, db_session: AsyncSession, resident_id: str, data: ResidentStatusIn
+        self,
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        resident_id: FromPath[str],
+        data: JSONBody[ResidentStatusIn],
     ) -> ResidentOut:
         """Set active, paused (hospital, staying away) or ended, with a reason (coordinators). Ended
         residents leave commissioners' and volunteers' lists and phones."""
@@ -109,7 +127,10 @@ class ResidentController(Controller):
 
     @get("/{resident_id:str}/consents", operation_id="listConsents")
     async def list_consents(
-        self, principal: Principal, db_session: AsyncSession, resident_id: str
+        self,
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        resident_id: FromPath[str],
     ) -> list[ConsentOut]:
         """The resident's consent records, one per kind of recipient (coordinators, commissioners)."""
         return await service.list_consents(db_session, principal, resident_id)
@@ -117,11 +138,11 @@ class ResidentController(Controller):
     @put("/{resident_id:str}/consents/{recipient:str}", operation_id="setConsent")
     async def set_consent(
         self,
-        principal: Principal,
-        db_session: AsyncSession,
-        resident_id: str,
-        recipient: ConsentRecipient,
-        data: ConsentIn,
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        resident_id: FromPath[str],
+        recipient: FromPath[ConsentRecipient],
+        data: JSONBody[ConsentIn],
     ) -> ConsentOut:
         """Record consent (given or withdrawn, purpose, dates) or the legal basis that allows sharing
         without it, for one kind of recipient (coordinators). Audited by field name."""
@@ -134,11 +155,11 @@ class ResidentController(Controller):
     )
     async def withdraw_consent(
         self,
-        principal: Principal,
-        db_session: AsyncSession,
-        resident_id: str,
-        recipient: ConsentRecipient,
-        data: ConsentWithdrawIn | None = None,
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        resident_id: FromPath[str],
+        recipient: FromPath[ConsentRecipient],
+        data: JSONBody[ConsentWithdrawIn | None] = None,
     ) -> ConsentOut:
         """Withdraw consent (coordinators). A withdrawal withdraws: sharing with that recipient stops
         at once (unless a legal basis record of its own covers it), the resident leaves their lists,
@@ -149,14 +170,21 @@ class ResidentController(Controller):
 
     @get("/{resident_id:str}/legal-bases", operation_id="listLegalBases")
     async def list_legal_bases(
-        self, principal: Principal, db_session: AsyncSession, resident_id: str
+        self,
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        resident_id: FromPath[str],
     ) -> list[LegalBasisOut]:
         """The legal bases recorded for the resident, active and ended (coordinators). Audited."""
         return await service.list_legal_bases(db_session, principal, resident_id)
 
     @post("/{resident_id:str}/legal-bases", status_code=HTTP_201_CREATED, operation_id="recordLegalBasis")
     async def record_legal_basis(
-        self, principal: Principal, db_session: AsyncSession, resident_id: str, data: LegalBasisIn
+        self,
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        resident_id: FromPath[str],
+        data: JSONBody[LegalBasisIn],
     ) -> LegalBasisOut:
         """Record a legal basis that allows sharing the resident with one kind of recipient without
         consent (coordinators). Only bases from the fixed list, for the recipients each can cover
@@ -170,11 +198,11 @@ class ResidentController(Controller):
     )
     async def end_legal_basis(
         self,
-        principal: Principal,
-        db_session: AsyncSession,
-        resident_id: str,
-        record_id: str,
-        data: LegalBasisEndIn,
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        resident_id: FromPath[str],
+        record_id: FromPath[str],
+        data: JSONBody[LegalBasisEndIn],
     ) -> LegalBasisOut:
         """End a legal basis with a reason (coordinators): the sharing it allowed stops at once and
         phones purge the resident at their next sync. The record stays in the history. Audited."""
@@ -182,14 +210,21 @@ class ResidentController(Controller):
 
     @get("/{resident_id:str}/assignments", operation_id="listAssignments")
     async def list_assignments(
-        self, principal: Principal, db_session: AsyncSession, resident_id: str
+        self,
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        resident_id: FromPath[str],
     ) -> AssignmentsOut:
         """Who watches over the resident now, and who did before (coordinators, commissioners)."""
         return await service.list_assignments(db_session, principal, resident_id)
 
     @post("/{resident_id:str}/assignments", status_code=HTTP_201_CREATED, operation_id="createAssignment")
     async def create_assignment(
-        self, principal: Principal, db_session: AsyncSession, resident_id: str, data: AssignmentIn
+        self,
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        resident_id: FromPath[str],
+        data: JSONBody[AssignmentIn],
     ) -> AssignmentCreatedOut:
         """Assign a watcher, primary or backup (coordinators). One primary at a time. The answer says
         whether the resident's consent lets the assignee actually receive the resident."""
@@ -202,7 +237,11 @@ class AssignmentController(Controller):
 
     @post("/{assignment_id:str}/end", status_code=HTTP_200_OK, operation_id="endAssignment")
     async def end_assignment(
-        self, principal: Principal, db_session: AsyncSession, assignment_id: str, data: AssignmentEndIn
+        self,
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        assignment_id: FromPath[str],
+        data: JSONBody[AssignmentEndIn],
     ) -> AssignmentOut:
         """End an assignment with a reason (coordinators). It stays in the history; the watcher's
         phone purges the resident at its next sync."""
@@ -210,7 +249,10 @@ class AssignmentController(Controller):
 
     @post("/hand-over", status_code=HTTP_200_OK, operation_id="handOverAssignments")
     async def hand_over(
-        self, principal: Principal, db_session: AsyncSession, data: HandOverIn
+        self,
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        data: JSONBody[HandOverIn],
     ) -> HandOverOut:
         """Hand all of one person's residents to another in one transaction (coordinators), e.g. at
         the end of a commissioner's term: old assignments end with the reason, new ones start with the
@@ -223,7 +265,7 @@ class LegalBasisController(Controller):
     tags = ["residents"]
 
     @get("/", operation_id="listLegalBasisRules")
-    async def list_rules(self, principal: Principal) -> list[LegalBasisRuleOut]:
+    async def list_rules(self, principal: NamedDependency[Principal]) -> list[LegalBasisRuleOut]:
         """The fixed list of legal bases that allow sharing without consent, with the law each
         rests on and the recipient kinds each can cover (see docs/privacy.md)."""
         return service.legal_basis_catalogue(principal)

@@ -61,7 +61,7 @@ from domain.models import (
     Visit,
     VisitPlan,
 )
-from notifications.config import PushSettings
+from domain.settings import PushSettings
 from notifications.dispatcher import dispatch_once
 from notifications.transports import RecordingTransport
 from schedules import jobs

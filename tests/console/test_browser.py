@@ -51,9 +51,9 @@ async def test_sign_in_see_a_new_alert_live_acknowledge_and_resolve_with_the_key
     async_playwright, app, world, db, monkeypatch
 ):
     monkeypatch.setenv("MIMAMORI_PUSH_STREAM_POLL_SECONDS", "0.5")
-    from notifications.config import push_settings
+    from domain.settings import get_settings
 
-    push_settings.cache_clear()
+    get_settings.cache_clear()
     try:
         with serving(app) as base:
             async with async_playwright() as pw:
@@ -143,7 +143,7 @@ async def test_sign_in_see_a_new_alert_live_acknowledge_and_resolve_with_the_key
                 await browser.close()
                 assert problems == []
     finally:
-        push_settings.cache_clear()
+        get_settings.cache_clear()
 
     async with db() as session:
         alert = await session.get(Alert, world.missed.id)

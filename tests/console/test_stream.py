@@ -12,7 +12,7 @@ from domain import alerts as lifecycle
 from domain.db import create_db_config
 from domain.models import User
 from domain.principals import principal_of
-from notifications.config import PushSettings
+from domain.settings import PushSettings
 from notifications.stream_slots import StreamSlots
 
 

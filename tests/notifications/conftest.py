@@ -16,9 +16,8 @@ from domain.clock import clock, utcnow
 from domain.db import create_db_config
 from domain.enums import ConsentRecipient, Role
 from domain.models import Device, District, Organisation, Resident, User
-from domain.settings import Settings
+from domain.settings import PushSettings, Settings
 from notifications import transports
-from notifications.config import PushSettings
 from notifications.fcm import FcmTransport
 from notifications.testing import PROJECT_ID, FcmStandIn, TestCredential
 from tests.factories import assign, give_consent, make_district, make_org, make_resident, make_user

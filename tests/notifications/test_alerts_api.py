@@ -13,8 +13,8 @@ from domain.access import Principal
 from domain.clock import clock
 from domain.enums import AlertSeverity, Role
 from domain.models import Alert, User
+from domain.settings import PushSettings
 from notifications.alert_stream import alert_events
-from notifications.config import PushSettings
 from notifications.outbox import enqueue
 from notifications.templates import MessageKind
 from tests.factories import login, make_district, make_resident

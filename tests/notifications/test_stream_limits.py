@@ -15,7 +15,7 @@ import pytest
 
 from domain.access import Principal
 from domain.enums import Role
-from notifications.config import PushSettings, push_settings
+from domain.settings import PushSettings, get_settings
 from notifications.stream_slots import StreamSlots
 from tests.factories import login
 from tests.live_server import serving
@@ -26,9 +26,9 @@ def stream_caps(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("MIMAMORI_PUSH_STREAM_MAX_PER_DEVICE", "1")
     monkeypatch.setenv("MIMAMORI_PUSH_STREAM_MAX_PER_USER", "2")
     monkeypatch.setenv("MIMAMORI_PUSH_STREAM_MAX_TOTAL", "3")
-    push_settings.cache_clear()
+    get_settings.cache_clear()
     yield
-    push_settings.cache_clear()
+    get_settings.cache_clear()
 
 
 _readers: list[object] = []

@@ -8,8 +8,7 @@ import logging
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from domain.settings import Settings
-from notifications.config import PushSettings
+from domain.settings import PushSettings, Settings
 from notifications.dispatcher import backoff_seconds
 from notifications.fcm import FcmTransport
 from notifications.transports import LogTransport, Outcome, PushMessage, RecordingTransport, build_transport

@@ -17,8 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from domain.settings import Settings
-from notifications.config import PushSettings
+from domain.settings import PushSettings, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 ENTRYPOINT = ROOT / "deploy" / "docker-entrypoint.sh"

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from domain.clock import clock, utcnow
 from domain.enums import ConsentRecipient, ContactMethod, ContactOutcome, Role
 from domain.models import Device, Notification
-from notifications.config import PushSettings
+from domain.settings import PushSettings
 from notifications.dispatcher import dispatch_once
 from notifications.transports import RecordingTransport
 from schedules import plans
