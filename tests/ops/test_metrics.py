@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
 from typing import Any
 
 from litestar.testing import AsyncTestClient
@@ -134,3 +137,36 @@ async def test_sync_pulls_and_pushes_are_counted(client, db) -> None:
     )
     assert pushed.status_code == 200, pushed.text
     assert _sample("mimamori_sync_pushes_total", {}) == pushes + 1
+
+
+async def test_several_processes_are_summed_under_prometheus_multiproc_dir(
+    settings, tmp_path, monkeypatch
+) -> None:
+    """Two processes (as two uvicorn workers would) count into one directory; a scrape of either
+    reports the sum."""
+    shared = tmp_path / "metrics"
+    shared.mkdir()
+    count_one = (
+        "from domain.metrics import JOB_FAILURES, HTTP_REQUEST_SECONDS\n"
+        "JOB_FAILURES.labels('schedules.sweep').inc()\n"
+        "HTTP_REQUEST_SECONDS.labels('GET', '/healthz', '200').observe(0.01)\n"
+    )
+    for _ in range(2):
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            count_one,
+            env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(shared)},
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _, stderr = await process.communicate()
+        assert process.returncode == 0, stderr
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(shared))
+    async with AsyncTestClient(
+        app=create_app(settings.model_copy(update={"metrics_token": TOKEN}))
+    ) as client:
+        scraped = await client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert scraped.status_code == 200
+    assert 'mimamori_job_failures_total{job="schedules.sweep"} 2.0' in scraped.text
+    assert 'route="/healthz",status="200"} 2.0' in scraped.text
+    assert "mimamori_alerts_unresolved" in scraped.text  # database gauges still read at scrape
