@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from domain.i18n import register
 from domain.settings import Settings, ensure_private_dir
@@ -122,9 +122,14 @@ def _sqlite(settings: Settings, partial: Path) -> None:
 
 
 def pg_target(settings: Settings) -> str:
-    """The database for pg_dump, as a libpq URL without the password."""
-    url = make_url(settings.database_url).set(drivername="postgresql", password=None)
-    return url.render_as_string(hide_password=False)
+    """The database for pg_dump, as a libpq URL without the password (asyncpg's `ssl=` is
+    libpq's `sslmode=`)."""
+    url = make_url(settings.database_url)
+    query = dict(url.query)
+    if "ssl" in query:
+        query.setdefault("sslmode", query.pop("ssl"))
+    bare = URL.create("postgresql", url.username, None, url.host, url.port, url.database, query)
+    return bare.render_as_string(hide_password=False)
 
 
 def _pg_dump(settings: Settings, partial: Path) -> None:

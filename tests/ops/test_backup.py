@@ -146,3 +146,25 @@ def test_backup_of_a_missing_sqlite_database_says_so(tmp_path: Path, monkeypatch
     assert result.exit_code == 1
     assert f"No database at {missing}" in result.output
     assert not (tmp_path / "b.sqlite3").exists()
+
+
+def test_without_pg_dump_the_procedure_is_printed_and_the_password_never(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(
+        "DATABASE_URL", "postgresql+asyncpg://mimamori:s3cret-pw@db.example:5432/mimamori?ssl=require"
+    )
+    monkeypatch.setenv("MIMAMORI_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("LANG", "en_US.UTF-8")
+    monkeypatch.setattr("api.backup.shutil.which", lambda _name: None)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(main, ["backup", "--to", str(tmp_path / "m.dump")])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 1
+    assert "pg_dump --format=custom" in result.output and "pg_restore" in result.output
+    assert "postgresql://mimamori@db.example:5432/mimamori?sslmode=require" in result.output
+    assert "s3cret-pw" not in result.output
+    assert not (tmp_path / "m.dump").exists()
+    assert not [p for p in tmp_path.iterdir() if "m.dump" in p.name]  # no empty or partial file left
