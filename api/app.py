@@ -20,6 +20,7 @@ from api.logging import configure_logging
 from api.openapi import install as install_openapi
 from api.openapi import openapi_config
 from api.query_params import refuse_unknown_query_params, remember_declared
+from api.request_log import RequestObserver
 from api.routes import route_handlers
 from api.security_headers import SecurityHeadersMiddleware
 from console import openapi_render_plugins, template_config
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=False,
     )
     install_openapi(app)
+    app.asgi_handler = RequestObserver(app.asgi_handler)  # outermost: sees the router's own 404s too
     app.state.settings = settings
     app.state.db_config = db_config
     app.state.migration_heads = migrate.head_revisions(db_config)

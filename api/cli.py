@@ -770,9 +770,11 @@ def _print_register_update(report: Any, locale: str) -> None:
 def worker(once: bool) -> None:
     """Run the scheduled jobs (plan expansion, reminders, missed-contact detection, escalation,
     contact gaps, push dispatch) in this process. Safe to run several at once."""
+    from api.logging import configure_logging
     from schedules import recurrence, runner
 
     settings = get_settings()
+    configure_logging(settings)  # the same log format as the server, APScheduler quiet
     recurrence.configure(settings)
     config = create_db_config(settings)
 
@@ -792,6 +794,30 @@ def worker(once: bool) -> None:
         asyncio.run(_main())
     except KeyboardInterrupt:  # pragma: no cover
         click.echo("worker: stopped")
+
+
+@main.command()
+@click.option(
+    "--to",
+    "target",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Backup file (default: backups/mimamori-<UTC time>.sqlite3 or .dump in the data directory)",
+)
+@lang_option
+def backup(target: Path | None, lang: str | None) -> None:
+    """Back up the database to a file only you can read (0600): SQLite online backup, or pg_dump
+    for PostgreSQL. Restoring: README, "Backup and restore"."""
+    from api.backup import BackupFailed
+    from api.backup import backup as run_backup
+
+    locale = _locale(lang)
+    try:
+        made = run_backup(get_settings(), target)
+    except BackupFailed as failure:
+        click.echo(translate(failure.code, locale, **failure.params), err=True)
+        sys.exit(1)
+    click.echo(translate("cli.backup_done", locale, path=made.path, size=made.size))
 
 
 @main.command("dispatch-push")

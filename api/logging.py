@@ -32,3 +32,6 @@ def configure_logging(settings: Settings) -> None:
     )
     logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
     logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
+    # APScheduler says "Running job … executed successfully" for every run (four lines every 15 s):
+    # only its warnings and errors, unless the operator asked for DEBUG.
+    logging.getLogger("apscheduler").setLevel(level if level <= logging.DEBUG else logging.WARNING)

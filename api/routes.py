@@ -9,6 +9,7 @@ from api.auth.controllers import AuthController, MeController
 from api.contact_notes.controllers import ContactNoteController, ResidentNotesController
 from api.health import healthz, readyz
 from api.imports import ResidentImportController
+from api.metrics import metrics
 from api.organisation.controllers import DistrictController, UserController
 from api.reports.controllers import ReportController
 from api.residents.controllers import AssignmentController, LegalBasisController, ResidentController
@@ -22,6 +23,7 @@ def route_handlers() -> list[Any]:
     return [
         healthz,
         readyz,
+        metrics,
         AuthController,
         MeController,
         DistrictController,

@@ -97,6 +97,9 @@ class Settings(BaseSettings):
     hsts_max_age_seconds: int = 31_536_000
     cors_origins: list[str] = Field(default_factory=list)
     log_level: str = "INFO"
+    # /metrics: with a token, only `Authorization: Bearer <token>` may scrape (from anywhere);
+    # without one, only a direct loopback client (docs/security.md, "Metrics").
+    metrics_token: str = ""
     log_format: Literal["console", "json"] = "console"
     max_request_bytes: int = 5 * 1024 * 1024
     default_timezone: str = "Asia/Tokyo"

@@ -37,6 +37,7 @@ from domain.access import who_may_see
 from domain.clock import utcnow
 from domain.db import session_scope
 from domain.enums import DeliveryStatus
+from domain.metrics import PUSH_DELIVERIES
 from domain.models import Delivery, DeliveryAttempt, Device, Notification, Organisation, User
 from domain.org_settings import OrgRules, rules_for, timezone_of
 from domain.settings import PushSettings, get_settings
@@ -260,7 +261,13 @@ async def _claim(db_config: SQLAlchemyAsyncConfig, config: PushSettings) -> tupl
         await session.execute(_CLAIM, changes)
         if finished:
             await session.execute(insert(DeliveryAttempt), finished)
-        return claims, len(finished), len(rows)
+    _count_outcomes(finished)  # once committed
+    return claims, len(finished), len(rows)
+
+
+def _count_outcomes(attempts: list[dict[str, Any]]) -> None:
+    for attempt in attempts:
+        PUSH_DELIVERIES.labels(attempt["outcome"]).inc()
 
 
 def _cannot_receive(row: Any, stale: datetime) -> str | None:
@@ -386,3 +393,4 @@ async def _record(
         if changes:
             await session.execute(_RECORD, changes)
             await session.execute(insert(DeliveryAttempt), attempts)
+    _count_outcomes(attempts)  # once committed

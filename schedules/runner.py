@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,7 @@ from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from domain.metrics import JOB_FAILURES, JOB_SECONDS
 from schedules import jobs
 
 log = logging.getLogger("mimamori.schedules")
@@ -52,6 +54,7 @@ async def run_job(spec: JobSpec, db_config: SQLAlchemyAsyncConfig) -> Any:
     task = asyncio.current_task()
     if task is not None:
         _running.add(task)
+    started = time.perf_counter()
     try:
         result = await spec.func(db_config)
     except asyncio.CancelledError:
@@ -62,10 +65,12 @@ async def run_job(spec: JobSpec, db_config: SQLAlchemyAsyncConfig) -> Any:
     except Exception:
         # One failed run must not stop the scheduler; the next run takes the work again.
         log.exception("job failed", extra={"job": spec.id})
+        JOB_FAILURES.labels(spec.id).inc()
         return None
     finally:
         if task is not None:
             _running.discard(task)
+        JOB_SECONDS.labels(spec.id).observe(time.perf_counter() - started)
     log.debug("job done", extra={"job": spec.id, "result": result})
     return result
 

@@ -31,6 +31,7 @@ from domain.access import Principal
 from domain.clock import local_midnight, utcnow
 from domain.enums import Role
 from domain.errors import Unauthorized
+from domain.metrics import SYNC_FULL_RESENDS, SYNC_PULLS, SYNC_RECORDS_SENT
 from domain.models import (
     Assignment,
     Consent,
@@ -235,7 +236,17 @@ async def _compute(
         log.info("sync_full_resend", reason=reason, records=sum(sent.values()))
     await touch_device(session, principal, now)
     await session.commit()
+    _count(mode, sent, reason if mode == "unknown" else None)
     return _response(diffs, watermark, params.schema_version)
+
+
+def _count(mode: str, sent: dict[str, int], resend_reason: str | None) -> None:
+    """Metrics of one answered pull (counted once committed): mode, records per table, resends."""
+    SYNC_PULLS.labels(mode).inc()
+    for table, count in sent.items():
+        SYNC_RECORDS_SENT.labels(table).inc(count)
+    if resend_reason is not None:
+        SYNC_FULL_RESENDS.labels(resend_reason).inc()
 
 
 async def _combined(session: AsyncSession, versions: list[SyncManifestVersion]) -> Manifest:

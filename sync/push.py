@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -39,6 +40,7 @@ from domain.clock import to_millis, utcnow
 from domain.db import is_transient, sqlstate_of
 from domain.enums import AlertStatus
 from domain.errors import Conflict, InvalidInput, RateLimited, Unauthorized
+from domain.metrics import SYNC_PUSHES, SYNC_RECORDS_RECEIVED
 from domain.models import ContactNote, QuarantinedRecord, Resident, User
 from domain.settings import Settings
 from sync import quarantine, schema
@@ -120,6 +122,9 @@ async def push(
         try:
             result = await _push_once(session, principal, params, pushed, quarantine_per_hour)
             await session.commit()
+            SYNC_PUSHES.inc()
+            for table, count in Counter(record.table for record in pushed).items():
+                SYNC_RECORDS_RECEIVED.labels(table).inc(count)
             return result
         except DBAPIError as exc:
             if not is_transient(exc):
