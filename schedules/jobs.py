@@ -83,9 +83,9 @@ async def sweep_visits(db_config: SQLAlchemyAsyncConfig, batch: int = BATCH) -> 
         if resident_ids:
             list(await session.scalars(select(Resident).where(Resident.id.in_(resident_ids))))
         orgs = _Orgs(session)
-        for visit in visits:
-            org, rules = await orgs.get(visit.org_id)
-            await ladder.walk(session, visit, org, rules, now)
+        by_org = {org_id: await orgs.get(org_id) for org_id in sorted({v.org_id for v in visits})}
+        # The whole batch at once: its messages, history and alerts are written together.
+        await ladder.walk_many(session, visits, by_org, now)
         return len(visits)
 
     return await _batches(db_config, work, batch)
