@@ -18,17 +18,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
+import cProfile
+import os
+import pstats
 import random
 import tempfile
 import time
 import uuid
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import event, func, insert, select, text
 
 from bench.sched_bench import _create_database, _drop_database
+from domain import feed
 from domain.clock import clock
 from domain.db import create_db_config, session_scope
 from domain.enums import PlanStatus, Role, VisitStatus
@@ -53,6 +59,8 @@ from schedules import jobs, ladder
 NOW = datetime(2026, 11, 18, 3, 0, tzinfo=UTC)  # Wednesday 12:00 JST
 DISTRICTS = 20
 CHUNK = 5000
+PROFILE = False  # --profile: cProfile of the sweep, top functions by cumulative time
+PROFILE_SORT = os.environ.get("BENCH_PROFILE_SORT", "cumulative")
 
 
 def _row(**fields: Any) -> dict[str, Any]:
@@ -100,6 +108,8 @@ async def _generate(config: Any, due: int, idle_per_due: int, rng: random.Random
 
     visits_total = 0
     for start in range(0, due, CHUNK):
+        async with session_scope(config) as session:
+            seq = await feed.next_position(session, org_id)  # Core inserts take a real feed position
         rows_r, rows_c, rows_a, rows_p, rows_v = [], [], [], [], []
         for i in range(start, min(start + CHUNK, due)):
             rid, pid, vol = uuid.uuid4().hex, uuid.uuid4().hex, vol_ids[i % len(vol_ids)]
@@ -116,7 +126,7 @@ async def _generate(config: Any, due: int, idle_per_due: int, rng: random.Random
                     support_needs="",
                     status="active",
                     last_contact_at=NOW - timedelta(days=2),
-                    feed_seq=1,
+                    feed_seq=seq,
                 )
             )
             for recipient in ("district_commissioner", "volunteers"):
@@ -128,7 +138,7 @@ async def _generate(config: Any, due: int, idle_per_due: int, rng: random.Random
                         status="given",
                         purpose="",
                         given_on=(NOW - timedelta(days=100)).date(),
-                        feed_seq=1,
+                        feed_seq=seq,
                     )
                 )
             rows_a.append(
@@ -138,7 +148,7 @@ async def _generate(config: Any, due: int, idle_per_due: int, rng: random.Random
                     user_id=vol,
                     role="primary",
                     started_at=NOW - timedelta(days=100),
-                    feed_seq=1,
+                    feed_seq=seq,
                 )
             )
             rows_p.append(
@@ -191,7 +201,7 @@ async def _generate(config: Any, due: int, idle_per_due: int, rng: random.Random
                     status=VisitStatus.PLANNED,
                     check_step=step,
                     next_check_at=NOW - timedelta(minutes=5),
-                    feed_seq=1,
+                    feed_seq=seq,
                 )
             )
             for k in range(idle_per_due):  # past visits, done: nothing left to check
@@ -205,7 +215,7 @@ async def _generate(config: Any, due: int, idle_per_due: int, rng: random.Random
                         status=VisitStatus.DONE,
                         check_step=None,
                         next_check_at=None,
-                        feed_seq=1,
+                        feed_seq=seq,
                     )
                 )
         async with session_scope(config) as session:
@@ -238,6 +248,24 @@ async def _bare_select_ms(config: Any) -> float:
     return elapsed * 1000
 
 
+def _count_statements(config: Any) -> list[Any]:
+    """SQL statements sent (executemany counts once): [count..., listener] — pop the listener."""
+    counted: list[Any] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        counted.insert(0, 1)
+        if PROFILE:
+            kinds[" ".join(statement.split())[:110]] += 1
+
+    kinds: Counter[str] = Counter()
+    if PROFILE:
+        atexit.register(lambda: print(*(f"{n:6} {s}" for s, n in kinds.most_common(25)), sep="\n"))
+
+    event.listen(config.get_engine().sync_engine, "before_cursor_execute", count)
+    counted.append(count)
+    return counted
+
+
 async def _one_size(backend: str, due: int, idle_per_due: int, label: str) -> dict[str, Any]:
     url, cleanup = await _create_database(backend, label)
     settings = Settings(
@@ -252,9 +280,17 @@ async def _one_size(backend: str, due: int, idle_per_due: int, label: str) -> di
         town = await _generate(config, due, idle_per_due, random.Random(42))
         clock.set(NOW)
         bare_ms = await _bare_select_ms(config)
+        profile = cProfile.Profile() if PROFILE else None
+        statements = _count_statements(config)
         started = time.perf_counter()
+        if profile:
+            profile.enable()
         swept = await jobs.sweep_visits(config)
         sweep_s = time.perf_counter() - started
+        if profile:
+            profile.disable()
+            pstats.Stats(profile).sort_stats(PROFILE_SORT).print_stats(35)
+        event.remove(config.get_engine().sync_engine, "before_cursor_execute", statements.pop())
         assert swept == due, (swept, due)
         async with session_scope(config) as session:
             left = await session.scalar(select(func.count()).where(Visit.next_check_at <= NOW))
@@ -267,7 +303,7 @@ async def _one_size(backend: str, due: int, idle_per_due: int, label: str) -> di
                 )
             }
         assert left == 0, "the sweep left due work behind"
-        return {**town, **counts, "sweep_s": sweep_s, "bare_ms": bare_ms}
+        return {**town, **counts, "sweep_s": sweep_s, "bare_ms": bare_ms, "statements": sum(statements)}
     finally:
         await config.get_engine().dispose()
         await _drop_database(backend, cleanup)
@@ -279,7 +315,7 @@ def _print(backend: str, r: dict[str, Any]) -> None:
         f"{backend:>10} {r['due']:>7,} due / {r['visits']:>8,} visits | sweep {r['sweep_s']:7.2f} s = "
         f"{per_due:6.3f} ms/due visit | bare SELECT of the due visits {r['bare_ms']:7.1f} ms = "
         f"{r['bare_ms'] / r['due']:6.3f} ms/due visit (sweep/bare x{per_due / (r['bare_ms'] / r['due']):.0f}) | "
-        f"wrote {r['alerts']:,} alerts, {r['notifications']:,} notifications, {r['deliveries']:,} deliveries",
+        f"{r['statements']:,} SQL statements | wrote {r['alerts']:,} alerts, {r['notifications']:,} notifications, {r['deliveries']:,} deliveries",
         flush=True,
     )
 
@@ -307,7 +343,10 @@ def main() -> None:
     parser.add_argument("--due", type=int, nargs="+", default=[1000, 10_000], help="due visits per town")
     parser.add_argument("--idle", type=int, default=5, help="non-due visits per due one in the largest town")
     parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of each sweep")
     args = parser.parse_args()
+    global PROFILE
+    PROFILE = args.profile
     backends = ("sqlite", "postgresql") if args.db == "both" else (args.db,)
     print(
         f"sweep_bench: due={args.due} idle/due={args.idle} batch={jobs.BATCH} "

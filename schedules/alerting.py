@@ -130,6 +130,10 @@ async def raise_alerts(session: AsyncSession, causes: Sequence[Cause]) -> list[A
         return []
     now = utcnow()
     visitors = await audience.visitors_of(session, {(c.resident.id, c.assignee_id) for c in causes})
+    for org_id in sorted({c.resident.org_id for c in causes}):
+        await audience.load_districts(
+            session, org_id, {c.resident.district_id for c in causes if c.resident.org_id == org_id}
+        )
     whos = [
         Audience(
             visitor=visitors[(c.resident.id, c.assignee_id)],

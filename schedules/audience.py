@@ -120,6 +120,46 @@ async def coordinators_of(session: AsyncSession, org_id: str, district_id: str) 
     return _remember(session, key, sorted(set(await session.scalars(base))))
 
 
+async def load_districts(session: AsyncSession, org_id: str, district_ids: Iterable[str]) -> None:
+    """Read the commissioners and coordinators of many districts at once (a sweep batch), so that
+    `commissioners_of` and `coordinators_of` answer from the unit of work's memory."""
+    wanted = sorted({d for d in district_ids if _cached(session, ("coordinators", org_id, d)) is None})
+    if not wanted:
+        return
+    holders: dict[tuple[str, str], set[str]] = defaultdict(set)
+    rows = await session.execute(
+        select(User.role, UserDistrict.district_id, User.id)
+        .join(UserDistrict, UserDistrict.user_id == User.id)
+        .where(
+            User.org_id == org_id,
+            User.active.is_(True),
+            User.role.in_((Role.COMMISSIONER, Role.COORDINATOR)),
+            UserDistrict.district_id.in_(wanted),
+        )
+    )
+    for role, district_id, user_id in rows.tuples():
+        holders[(role, district_id)].add(user_id)
+    everyone: list[str] | None = None
+    for district_id in wanted:
+        _remember(
+            session, ("commissioners", org_id, district_id), sorted(holders[(Role.COMMISSIONER, district_id)])
+        )
+        coordinators = holders[(Role.COORDINATOR, district_id)]
+        if not coordinators and everyone is None:  # nobody holds it: every coordinator, as above
+            everyone = sorted(
+                set(
+                    await session.scalars(
+                        select(User.id).where(
+                            User.org_id == org_id, User.active.is_(True), User.role == Role.COORDINATOR
+                        )
+                    )
+                )
+            )
+        _remember(
+            session, ("coordinators", org_id, district_id), sorted(coordinators) or list(everyone or [])
+        )
+
+
 async def last_sync_of(session: AsyncSession, user_ids: Iterable[str]) -> datetime | None:
     ids = list(user_ids)
     if not ids:

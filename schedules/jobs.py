@@ -78,10 +78,6 @@ async def sweep_visits(db_config: SQLAlchemyAsyncConfig, batch: int = BATCH) -> 
             .limit(batch)
         )
         visits = list(await session.scalars(_claim(session, query)))
-        # One query for the batch's residents (the identity map then answers `walk`).
-        resident_ids = {v.resident_id for v in visits}
-        if resident_ids:
-            list(await session.scalars(select(Resident).where(Resident.id.in_(resident_ids))))
         orgs = _Orgs(session)
         by_org = {org_id: await orgs.get(org_id) for org_id in sorted({v.org_id for v in visits})}
         # The whole batch at once: its messages, history and alerts are written together.
