@@ -26,6 +26,9 @@ from schedules import alerting, ladder, plans, reassignment
 log = logging.getLogger("mimamori.schedules")
 
 BATCH = 200
+# The sweep writes a batch's messages and alerts together: larger batches spread the batch's fixed
+# round trips over more visits while each transaction stays short (well under a second).
+SWEEP_BATCH = 500
 MAX_BATCHES = 10_000  # a guard: a run always ends
 
 
@@ -66,7 +69,7 @@ async def _batches(
     return total
 
 
-async def sweep_visits(db_config: SQLAlchemyAsyncConfig, batch: int = BATCH) -> int:
+async def sweep_visits(db_config: SQLAlchemyAsyncConfig, batch: int = SWEEP_BATCH) -> int:
     """Walk every visit whose next ladder step is due: reminders, ask to record, missed alerts."""
 
     async def work(session: AsyncSession) -> int:
@@ -113,11 +116,11 @@ async def escalate_alerts(db_config: SQLAlchemyAsyncConfig, batch: int = BATCH) 
     return await _batches(db_config, work, batch)
 
 
-async def sweep(db_config: SQLAlchemyAsyncConfig, batch: int = BATCH) -> dict[str, int]:
+async def sweep(db_config: SQLAlchemyAsyncConfig, batch: int | None = None) -> dict[str, int]:
     """The frequent job: visit ladder, then escalations."""
     return {
-        "visits": await sweep_visits(db_config, batch),
-        "escalations": await escalate_alerts(db_config, batch),
+        "visits": await sweep_visits(db_config, batch or SWEEP_BATCH),
+        "escalations": await escalate_alerts(db_config, batch or BATCH),
     }
 
 
