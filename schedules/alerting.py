@@ -17,7 +17,7 @@ coordinators see the whole organisation, and an alert must never go nowhere.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -126,10 +126,24 @@ async def raise_alert(
 async def raise_alerts(session: AsyncSession, causes: Sequence[Cause]) -> list[Alert | None]:
     """`raise_alert` for many causes (a sweep batch) in a fixed number of round trips: audiences,
     last syncs, the alerts and their messages are read and written for all causes at once."""
+    alerts, first = await open_for(session, causes)
+    await tell_coordinators_instead(session, first, await audience.send_many(session, first))
+    return alerts
+
+
+async def open_for(
+    session: AsyncSession,
+    causes: Sequence[Cause],
+    visitors: Mapping[tuple[str, str | None], list[str]] | None = None,
+) -> tuple[list[Alert | None], list[audience.Outgoing]]:
+    """Open the causes' alerts (once each) and word their first messages, to be sent by the caller
+    (with other messages of the same batch) and then passed to `tell_coordinators_instead`.
+    `visitors` is what `audience.visitors_of` answered already in this unit of work."""
     if not causes:
-        return []
+        return [], []
     now = utcnow()
-    visitors = await audience.visitors_of(session, {(c.resident.id, c.assignee_id) for c in causes})
+    if visitors is None:
+        visitors = await audience.visitors_of(session, {(c.resident.id, c.assignee_id) for c in causes})
     for org_id in sorted({c.resident.org_id for c in causes}):
         await audience.load_districts(
             session, org_id, {c.resident.district_id for c in causes if c.resident.org_id == org_id}
@@ -170,15 +184,19 @@ async def raise_alerts(session: AsyncSession, causes: Sequence[Cause]) -> list[A
     for c, who, last_sync, alert in zip(causes, whos, last_syncs, alerts, strict=True):
         if alert is not None:
             outgoing.append(await _first_message(session, c, who, last_sync, alert, now))
-    told = await audience.send_many(session, outgoing)
-    # Nobody on the first rung may see the resident: the district's coordinators hear it instead.
+    return alerts, outgoing
+
+
+async def tell_coordinators_instead(
+    session: AsyncSession, first: Sequence[audience.Outgoing], told: Sequence[int]
+) -> None:
+    """Nobody on the first rung may see the resident: the district's coordinators hear it instead."""
     instead = []
-    for item, count in zip(outgoing, told, strict=True):
+    for item, count in zip(first, told, strict=True):
         if not count and item.resident is not None:
             coordinators = await audience.coordinators_of(session, item.org.id, item.resident.district_id)
             instead.append(replace(item, user_ids=coordinators))
     await audience.send_many(session, instead)
-    return alerts
 
 
 async def _first_message(

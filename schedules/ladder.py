@@ -248,8 +248,11 @@ async def walk_many(
         # sends one UPDATE for the batch instead of one per run of visits that changed alike.
         for column in _WALKED:
             flag_modified(visit, column)
-    await audience.send_many(session, outgoing)
-    await alerting.raise_alerts(session, causes)
+    # One round of writing for the batch: the alerts, then every message (reminders, requests and
+    # the alerts' first messages) with one sight check for all.
+    _alerts, first = await alerting.open_for(session, causes, visitors)
+    told = await audience.send_many(session, [*outgoing, *first])
+    await alerting.tell_coordinators_instead(session, first, told[len(outgoing) :])
     return taken
 
 
