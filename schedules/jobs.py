@@ -27,7 +27,7 @@ log = logging.getLogger("mimamori.schedules")
 
 BATCH = 200
 # The sweep writes a batch's messages and alerts together: larger batches spread the batch's fixed
-# round trips over more visits while each transaction stays short (well under a second).
+# round trips over more visits while each transaction (and its row locks) stays short.
 SWEEP_BATCH = 500
 MAX_BATCHES = 10_000  # a guard: a run always ends
 
