@@ -6,6 +6,8 @@ handling by coordinators through the API and phones. Delivery is the notificatio
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -73,6 +75,81 @@ async def open_alert(
         return None
     add_event(session, alert, "created", kind=kind, severity=str(severity), **detail)
     return alert
+
+
+@dataclass
+class Opening:
+    """One alert to open with `open_alerts`: the arguments of `open_alert`."""
+
+    org_id: str
+    kind: str
+    cause_key: str
+    resident_id: str
+    visit_id: str | None = None
+    severity: AlertSeverity = AlertSeverity.NORMAL
+    assignee_last_sync_at: datetime | None = None
+    next_escalation_at: datetime | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+async def open_alerts(session: AsyncSession, openings: Sequence[Opening]) -> list[Alert | None]:
+    """`open_alert` for many causes at once (a sweep batch): one query for the causes that already
+    have an alert, one savepoint and flush for the rest. Should another process raise one of these
+    causes meanwhile, the unique constraint refuses the whole flush and each is opened on its own,
+    so that every cause still gets exactly one alert."""
+    keys = sorted({o.cause_key for o in openings})
+    taken: set[tuple[str, str]] = set()
+    for start in range(0, len(keys), 1000):
+        rows = await session.execute(
+            select(Alert.org_id, Alert.cause_key).where(Alert.cause_key.in_(keys[start : start + 1000]))
+        )
+        taken |= set(rows.tuples())
+    opened: list[Alert | None] = []
+    for o in openings:
+        if (o.org_id, o.cause_key) in taken:
+            opened.append(None)
+            continue
+        taken.add((o.org_id, o.cause_key))  # the same cause twice in one batch: once
+        opened.append(
+            Alert(
+                org_id=o.org_id,
+                kind=o.kind,
+                cause_key=o.cause_key,
+                resident_id=o.resident_id,
+                visit_id=o.visit_id,
+                severity=o.severity,
+                assignee_last_sync_at=o.assignee_last_sync_at,
+                opened_at=utcnow(),
+                next_escalation_at=o.next_escalation_at,
+            )
+        )
+    new = [alert for alert in opened if alert is not None]
+    if not new:
+        return opened
+    try:
+        async with session.begin_nested():
+            session.add_all(new)
+            await session.flush()
+    except IntegrityError:
+        return [await open_alert(session, **_arguments(o)) for o in openings]
+    for o, alert in zip(openings, opened, strict=True):
+        if alert is not None:
+            add_event(session, alert, "created", kind=o.kind, severity=str(o.severity), **o.detail)
+    return opened
+
+
+def _arguments(o: Opening) -> dict[str, Any]:
+    return {
+        "org_id": o.org_id,
+        "kind": o.kind,
+        "cause_key": o.cause_key,
+        "resident_id": o.resident_id,
+        "visit_id": o.visit_id,
+        "severity": o.severity,
+        "assignee_last_sync_at": o.assignee_last_sync_at,
+        "next_escalation_at": o.next_escalation_at,
+        **o.detail,
+    }
 
 
 async def acknowledge(session: AsyncSession, alert: Alert, actor_id: str) -> Alert:

@@ -17,7 +17,8 @@ coordinators see the whole organisation, and an alert must never go nowhere.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -74,6 +75,22 @@ def _next_deadline(opened_at: datetime, rules: OrgRules, level: int) -> datetime
     return opened_at + timedelta(hours=hours[level]) if level < len(hours) else None
 
 
+@dataclass
+class Cause:
+    """One alert to raise with `raise_alerts`: the arguments of `raise_alert`."""
+
+    org: Organisation
+    kind: str
+    cause_key: str
+    resident: Resident
+    visit_id: str | None = None
+    assignee_id: str | None = None
+    severity: AlertSeverity = AlertSeverity.NORMAL
+    window_closed_at: datetime | None = None
+    title_params: dict[str, object] | None = None
+    note: ContactNote | None = None
+
+
 async def raise_alert(
     session: AsyncSession,
     org: Organisation,
@@ -91,54 +108,132 @@ async def raise_alert(
     """Open the alert for this cause (once) and tell its first audience in the same transaction.
     An urgent alert raised by `note` says in the inbox what happened, where, the last contact and
     who is assigned (`schedules.urgent`); its push shows only the name and the reason."""
-    rules = rules_for(org)
-    now = utcnow()
-    who = await audience_for(session, resident, assignee_id)
-    last_sync = await audience.last_sync_of(session, who.visitor)
-    alert = await alert_lifecycle.open_alert(
-        session,
-        org_id=org.id,
+    cause = Cause(
+        org=org,
         kind=kind,
         cause_key=cause_key,
-        resident_id=resident.id,
+        resident=resident,
         visit_id=visit_id,
+        assignee_id=assignee_id,
         severity=severity,
-        assignee_last_sync_at=last_sync,
-        next_escalation_at=_next_deadline(now, rules, 0),
-        assignee_ids=who.visitor,
-        synced_since_window=bool(last_sync and window_closed_at and last_sync >= window_closed_at),
+        window_closed_at=window_closed_at,
+        title_params=title_params,
+        note=note,
     )
-    if alert is None:
-        return None
-    urgent = severity == AlertSeverity.URGENT
-    extra_code = None
-    if window_closed_at is not None:
-        synced = last_sync is not None and last_sync >= window_closed_at
-        extra_code = "notify.alert.synced_since" if synced else "notify.alert.not_synced_since"
-    detail: dict[str, Any] = {}
-    if kind in urgent_text.KINDS:
-        detail["lock_screen"] = urgent_text.lock_screen(kind, resident)
-        if note is not None:
-            facts = await urgent_text.gather(session, kind, resident, note)
-            detail["body_for"] = lambda locale: urgent_text.body(facts, org, locale)
-    await _send_or_coordinators(
+    return (await raise_alerts(session, [cause]))[0]
+
+
+async def raise_alerts(session: AsyncSession, causes: Sequence[Cause]) -> list[Alert | None]:
+    """`raise_alert` for many causes (a sweep batch) in a fixed number of round trips: audiences,
+    last syncs, the alerts and their messages are read and written for all causes at once."""
+    alerts, first = await open_for(session, causes)
+    await tell_coordinators_instead(session, first, await audience.send_many(session, first))
+    return alerts
+
+
+async def open_for(
+    session: AsyncSession,
+    causes: Sequence[Cause],
+    visitors: Mapping[tuple[str, str | None], list[str]] | None = None,
+) -> tuple[list[Alert | None], list[audience.Outgoing]]:
+    """Open the causes' alerts (once each) and word their first messages, to be sent by the caller
+    (with other messages of the same batch) and then passed to `tell_coordinators_instead`.
+    `visitors` is what `audience.visitors_of` answered already in this unit of work."""
+    if not causes:
+        return [], []
+    now = utcnow()
+    if visitors is None:
+        visitors = await audience.visitors_of(session, {(c.resident.id, c.assignee_id) for c in causes})
+    for org_id in sorted({c.resident.org_id for c in causes}):
+        await audience.load_districts(
+            session, org_id, {c.resident.district_id for c in causes if c.resident.org_id == org_id}
+        )
+    whos = [
+        Audience(
+            visitor=visitors[(c.resident.id, c.assignee_id)],
+            commissioners=await audience.commissioners_of(session, c.resident.org_id, c.resident.district_id),
+            coordinators=await audience.coordinators_of(session, c.resident.org_id, c.resident.district_id),
+        )
+        for c in causes
+    ]
+    syncs = await audience.last_syncs_of(session, {u for who in whos for u in who.visitor})
+    last_syncs = [max((syncs[u] for u in who.visitor if u in syncs), default=None) for who in whos]
+    alerts = await alert_lifecycle.open_alerts(
         session,
-        org,
-        resident,
-        _first_audience(kind, who),
-        **detail,
-        kind=f"alert.{kind}",
-        title_code=f"notify.alert.{kind}.title",
-        params={"name": resident.name, **(title_params or {})},
-        extra_body_code=extra_code,
-        extra_params={"at": audience.local_text(last_sync, org)},
-        urgent=urgent,
-        not_before=None if urgent else audience.next_allowed(now, org, rules),
-        alert_id=alert.id,
-        visit_id=visit_id,
-        data={"alert_id": alert.id, "kind": kind, "severity": str(severity)},
+        [
+            alert_lifecycle.Opening(
+                org_id=c.org.id,
+                kind=c.kind,
+                cause_key=c.cause_key,
+                resident_id=c.resident.id,
+                visit_id=c.visit_id,
+                severity=c.severity,
+                assignee_last_sync_at=last_sync,
+                next_escalation_at=_next_deadline(now, rules_for(c.org), 0),
+                detail={
+                    "assignee_ids": who.visitor,
+                    "synced_since_window": bool(
+                        last_sync and c.window_closed_at and last_sync >= c.window_closed_at
+                    ),
+                },
+            )
+            for c, who, last_sync in zip(causes, whos, last_syncs, strict=True)
+        ],
     )
-    return alert
+    outgoing: list[audience.Outgoing] = []
+    for c, who, last_sync, alert in zip(causes, whos, last_syncs, alerts, strict=True):
+        if alert is not None:
+            outgoing.append(await _first_message(session, c, who, last_sync, alert, now))
+    return alerts, outgoing
+
+
+async def tell_coordinators_instead(
+    session: AsyncSession, first: Sequence[audience.Outgoing], told: Sequence[int]
+) -> None:
+    """Nobody on the first rung may see the resident: the district's coordinators hear it instead."""
+    instead = []
+    for item, count in zip(first, told, strict=True):
+        if not count and item.resident is not None:
+            coordinators = await audience.coordinators_of(session, item.org.id, item.resident.district_id)
+            instead.append(replace(item, user_ids=coordinators))
+    await audience.send_many(session, instead)
+
+
+async def _first_message(
+    session: AsyncSession, c: Cause, who: Audience, last_sync: datetime | None, alert: Alert, now: datetime
+) -> audience.Outgoing:
+    urgent = c.severity == AlertSeverity.URGENT
+    extra_code = None
+    if c.window_closed_at is not None:
+        synced = last_sync is not None and last_sync >= c.window_closed_at
+        extra_code = "notify.alert.synced_since" if synced else "notify.alert.not_synced_since"
+    body_for = None
+    lock_screen = None
+    if c.kind in urgent_text.KINDS:
+        lock_screen = urgent_text.lock_screen(c.kind, c.resident)
+        if c.note is not None:
+            facts = await urgent_text.gather(session, c.kind, c.resident, c.note)
+
+            def body_for(locale: str, facts: Any = facts, org: Organisation = c.org) -> str:
+                return urgent_text.body(facts, org, locale)
+
+    return audience.Outgoing(
+        org=c.org,
+        user_ids=_first_audience(c.kind, who),
+        resident=c.resident,
+        body_for=body_for,
+        lock_screen=lock_screen,
+        kind=f"alert.{c.kind}",
+        title_code=f"notify.alert.{c.kind}.title",
+        params={"name": c.resident.name, **(c.title_params or {})},
+        extra_body_code=extra_code,
+        extra_params={"at": audience.local_text(last_sync, c.org)},
+        urgent=urgent,
+        not_before=None if urgent else audience.next_allowed(now, c.org, rules_for(c.org)),
+        alert_id=alert.id,
+        visit_id=c.visit_id,
+        data={"alert_id": alert.id, "kind": c.kind, "severity": str(c.severity)},
+    )
 
 
 async def _send_or_coordinators(

@@ -14,7 +14,8 @@ whose chain nobody else may see still reaches them (`schedules.alerting`).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,7 +27,7 @@ from domain.enums import AssignmentRole, Role
 from domain.i18n import translate
 from domain.models import Assignment, Device, Organisation, Resident, User, UserDistrict
 from domain.org_settings import OrgRules, timezone_of
-from notifications.outbox import enqueue
+from notifications.outbox import Message, enqueue_many
 from notifications.templates import MessageKind
 
 
@@ -58,10 +59,21 @@ async def next_visitor(session: AsyncSession, resident_ids: Iterable[str]) -> di
 
 async def visitor_of(session: AsyncSession, resident_id: str, assignee_id: str | None) -> list[str]:
     """Who visits: the assignee while they may see the resident, else the next person who can."""
-    if assignee_id and await who_may_see(session, [(assignee_id, resident_id)]):
-        return [assignee_id]
-    visitor = (await next_visitor(session, [resident_id])).get(resident_id)
-    return [visitor] if visitor else []
+    return (await visitors_of(session, [(resident_id, assignee_id)]))[(resident_id, assignee_id)]
+
+
+async def visitors_of(
+    session: AsyncSession, pairs: Iterable[tuple[str, str | None]]
+) -> dict[tuple[str, str | None], list[str]]:
+    """`visitor_of` for many (resident id, assignee id) pairs in a fixed number of round trips."""
+    wanted = set(pairs)
+    seeing = await who_may_see(session, {(a, r) for r, a in wanted if a})
+    stays = {(r, a) for r, a in wanted if a and (a, r) in seeing}
+    others = await next_visitor(session, {r for r, a in wanted if (r, a) not in stays})
+    return {
+        (r, a): [a] if a is not None and (r, a) in stays else ([others[r]] if r in others else [])
+        for r, a in wanted
+    }
 
 
 def _cached(session: AsyncSession, key: tuple[str, ...]) -> list[str] | None:
@@ -108,6 +120,46 @@ async def coordinators_of(session: AsyncSession, org_id: str, district_id: str) 
     return _remember(session, key, sorted(set(await session.scalars(base))))
 
 
+async def load_districts(session: AsyncSession, org_id: str, district_ids: Iterable[str]) -> None:
+    """Read the commissioners and coordinators of many districts at once (a sweep batch), so that
+    `commissioners_of` and `coordinators_of` answer from the unit of work's memory."""
+    wanted = sorted({d for d in district_ids if _cached(session, ("coordinators", org_id, d)) is None})
+    if not wanted:
+        return
+    holders: dict[tuple[str, str], set[str]] = defaultdict(set)
+    rows = await session.execute(
+        select(User.role, UserDistrict.district_id, User.id)
+        .join(UserDistrict, UserDistrict.user_id == User.id)
+        .where(
+            User.org_id == org_id,
+            User.active.is_(True),
+            User.role.in_((Role.COMMISSIONER, Role.COORDINATOR)),
+            UserDistrict.district_id.in_(wanted),
+        )
+    )
+    for role, district_id, user_id in rows.tuples():
+        holders[(role, district_id)].add(user_id)
+    everyone: list[str] | None = None
+    for district_id in wanted:
+        _remember(
+            session, ("commissioners", org_id, district_id), sorted(holders[(Role.COMMISSIONER, district_id)])
+        )
+        coordinators = holders[(Role.COORDINATOR, district_id)]
+        if not coordinators and everyone is None:  # nobody holds it: every coordinator, as above
+            everyone = sorted(
+                set(
+                    await session.scalars(
+                        select(User.id).where(
+                            User.org_id == org_id, User.active.is_(True), User.role == Role.COORDINATOR
+                        )
+                    )
+                )
+            )
+        _remember(
+            session, ("coordinators", org_id, district_id), sorted(coordinators) or list(everyone or [])
+        )
+
+
 async def last_sync_of(session: AsyncSession, user_ids: Iterable[str]) -> datetime | None:
     ids = list(user_ids)
     if not ids:
@@ -115,6 +167,20 @@ async def last_sync_of(session: AsyncSession, user_ids: Iterable[str]) -> dateti
     return await session.scalar(
         select(func.max(Device.last_sync_at)).where(Device.user_id.in_(ids), Device.revoked_at.is_(None))
     )
+
+
+async def last_syncs_of(session: AsyncSession, user_ids: Iterable[str]) -> dict[str, datetime]:
+    """user id → the last sync of their devices not revoked (users who never synced are absent)."""
+    ids = sorted(set(user_ids))
+    found: dict[str, datetime] = {}
+    for start in range(0, len(ids), 1000):
+        rows = await session.execute(
+            select(Device.user_id, func.max(Device.last_sync_at))
+            .where(Device.user_id.in_(ids[start : start + 1000]), Device.revoked_at.is_(None))
+            .group_by(Device.user_id)
+        )
+        found.update({user_id: at for user_id, at in rows.tuples() if at is not None})
+    return found
 
 
 def next_allowed(moment: datetime, org: Organisation, rules: OrgRules) -> datetime:
@@ -133,6 +199,29 @@ def local_text(moment: datetime | None, org: Organisation) -> str:
     if moment is None:
         return "—"
     return moment.astimezone(timezone_of(org)).strftime("%Y-%m-%d %H:%M")
+
+
+@dataclass
+class Outgoing:
+    """One message of `send_many`: the arguments of `send`."""
+
+    org: Organisation
+    user_ids: Iterable[str]
+    kind: str
+    title_code: str
+    body_code: str | None = None
+    params: dict[str, Any] | None = None
+    body_params: dict[str, Any] | None = None
+    extra_body_code: str | None = None
+    extra_params: dict[str, Any] | None = None
+    urgent: bool = False
+    not_before: datetime | None = None
+    resident: Resident | None = None
+    alert_id: str | None = None
+    visit_id: str | None = None
+    data: dict[str, Any] | None = None
+    body_for: Callable[[str], str] | None = None
+    lock_screen: tuple[MessageKind, dict[str, Any]] | None = None
 
 
 async def send(
@@ -161,40 +250,75 @@ async def send(
 
     `body_for(locale)` writes a body that needs more than one code (urgent alerts); `lock_screen`
     is the shorter push text (`notifications.outbox.enqueue`)."""
-    ids = sorted(set(user_ids))
-    if not ids:
-        return 0
-    locales = dict(
-        (await session.execute(select(User.id, User.locale).where(User.id.in_(ids)))).tuples().all()
+    outgoing = Outgoing(
+        org=org,
+        user_ids=user_ids,
+        kind=kind,
+        title_code=title_code,
+        body_code=body_code,
+        params=params,
+        body_params=body_params,
+        extra_body_code=extra_body_code,
+        extra_params=extra_params,
+        urgent=urgent,
+        not_before=not_before,
+        resident=resident,
+        alert_id=alert_id,
+        visit_id=visit_id,
+        data=data,
+        body_for=body_for,
+        lock_screen=lock_screen,
     )
-    groups: dict[str, list[str]] = defaultdict(list)
-    for user_id in ids:
-        groups[locales.get(user_id) or org.locale or "ja"].append(user_id)
-    written = 0
-    for locale, members in sorted(groups.items()):
-        title = translate(title_code, locale, **(params or {}))
-        body_parts = []
-        if body_code:
-            body_parts.append(translate(body_code, locale, **(body_params or params or {})))
-        if body_for is not None:
-            body_parts.append(body_for(locale))
-        if extra_body_code:
-            body_parts.append(translate(extra_body_code, locale, **(extra_params or {})))
-        written += len(
-            await enqueue(
-                session,
-                org_id=org.id,
-                user_ids=members,
-                kind=kind,
-                title=title[:200],
-                body="\n".join(body_parts),
-                urgent=urgent,
-                resident_id=resident.id if resident else None,
-                alert_id=alert_id,
-                visit_id=visit_id,
-                data=data,
-                not_before=not_before,
-                lock_screen=lock_screen,
-            )
+    return (await send_many(session, [outgoing]))[0]
+
+
+async def send_many(session: AsyncSession, outgoing: Sequence[Outgoing]) -> list[int]:
+    """`send` for many messages at once (a sweep batch): how many were told, per message."""
+    ids_of = [sorted(set(item.user_ids)) for item in outgoing]
+    everyone = sorted({user_id for ids in ids_of for user_id in ids})
+    if not everyone:
+        return [0 for _ in outgoing]
+    locales: dict[str, str | None] = {}
+    for start in range(0, len(everyone), 1000):
+        rows = await session.execute(
+            select(User.id, User.locale).where(User.id.in_(everyone[start : start + 1000]))
         )
-    return written
+        locales.update(rows.tuples().all())
+    messages: list[Message] = []
+    owner: list[int] = []
+    for index, (item, ids) in enumerate(zip(outgoing, ids_of, strict=True)):
+        groups: dict[str, list[str]] = defaultdict(list)
+        for user_id in ids:
+            groups[locales.get(user_id) or item.org.locale or "ja"].append(user_id)
+        for locale, members in sorted(groups.items()):
+            messages.append(_worded(item, locale, members))
+            owner.append(index)
+    told = [0 for _ in outgoing]
+    for index, notifications in zip(owner, await enqueue_many(session, messages), strict=True):
+        told[index] += len(notifications)
+    return told
+
+
+def _worded(item: Outgoing, locale: str, members: list[str]) -> Message:
+    title = translate(item.title_code, locale, **(item.params or {}))
+    body_parts = []
+    if item.body_code:
+        body_parts.append(translate(item.body_code, locale, **(item.body_params or item.params or {})))
+    if item.body_for is not None:
+        body_parts.append(item.body_for(locale))
+    if item.extra_body_code:
+        body_parts.append(translate(item.extra_body_code, locale, **(item.extra_params or {})))
+    return Message(
+        org_id=item.org.id,
+        user_ids=members,
+        kind=item.kind,
+        title=title[:200],
+        body="\n".join(body_parts),
+        urgent=item.urgent,
+        resident_id=item.resident.id if item.resident else None,
+        alert_id=item.alert_id,
+        visit_id=item.visit_id,
+        data=item.data,
+        not_before=item.not_before,
+        lock_screen=item.lock_screen,
+    )

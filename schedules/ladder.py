@@ -13,10 +13,13 @@ Steps, in order:
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, time, timedelta
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import flag_modified
 
 from domain.enums import AlertSeverity, ResidentStatus, VisitKind, VisitStatus
 from domain.models import ContactNote, Organisation, Resident, Visit
@@ -28,6 +31,7 @@ REMINDER_MORNING = "reminder_morning"
 WINDOW_CLOSED = "window_closed"
 GRACE_OVER = "grace_over"
 STEPS = (REMINDER_EVENING, REMINDER_MORNING, WINDOW_CLOSED, GRACE_OVER)
+_WALKED = ("status", "check_step", "next_check_at", "asked_at", "fulfilled_by_note_id", "completed_at")
 
 
 def grace_for(kind: str, rules: OrgRules) -> timedelta:
@@ -82,33 +86,80 @@ def _following(step: str, visit: Visit, org: Organisation, rules: OrgRules) -> t
     return None
 
 
-async def unused_note_for(
-    session: AsyncSession, visit: Visit, org: Organisation, rules: OrgRules
-) -> ContactNote | None:
-    """A note that fulfils no other visit and fits this one (notes written by any path count): one
-    naming this visit from its local day on, or one naming no visit inside the window opened earlier
-    by the early allowance. The same rule as `schedules.contacts` applies when a note arrives."""
-    used = exists(select(Visit.id).where(Visit.fulfilled_by_note_id == ContactNote.id, Visit.id != visit.id))
+class _UnusedNotes:
+    """The notes that may fulfil the batch's visits, read in two queries. A note fulfils no other
+    visit and fits this one (notes written by any path count): one naming this visit from its local
+    day on, or one naming no visit inside the window opened earlier by the early allowance. The
+    same rule as `schedules.contacts` applies when a note arrives."""
+
+    def __init__(self, notes: list[ContactNote], used: dict[str, set[str]]) -> None:
+        self._of: dict[str, list[ContactNote]] = defaultdict(list)
+        for note in notes:  # in time order
+            self._of[note.resident_id].append(note)
+        self._used = used  # note id → the visits it fulfils
+
+    @classmethod
+    async def load(
+        cls,
+        session: AsyncSession,
+        visits: Sequence[Visit],
+        orgs: Mapping[str, tuple[Organisation, OrgRules]],
+        now: datetime,
+    ) -> _UnusedNotes:
+        # Only a visit whose window closed (or with no reminder step) reaches a note check.
+        checking = [
+            v for v in visits if v.due_end <= now or v.check_step not in (REMINDER_EVENING, REMINDER_MORNING)
+        ]
+        if not checking:
+            return cls([], {})
+        since = min(_bounds(v, *orgs[v.org_id])[0] for v in checking)
+        resident_ids = sorted({v.resident_id for v in checking})
+        notes: list[ContactNote] = []
+        for start in range(0, len(resident_ids), 1000):
+            notes += await session.scalars(
+                select(ContactNote).where(
+                    ContactNote.resident_id.in_(resident_ids[start : start + 1000]),
+                    ContactNote.deleted_at.is_(None),
+                    ContactNote.occurred_at >= since,
+                )
+            )
+        notes.sort(key=lambda n: n.occurred_at)
+        used: dict[str, set[str]] = defaultdict(set)
+        note_ids = sorted({n.id for n in notes})
+        for start in range(0, len(note_ids), 1000):
+            rows = await session.execute(
+                select(Visit.fulfilled_by_note_id, Visit.id).where(
+                    Visit.fulfilled_by_note_id.in_(note_ids[start : start + 1000])
+                )
+            )
+            for note_id, visit_id in rows.tuples():
+                used[note_id].add(visit_id)
+        return cls(notes, used)
+
+    def find(self, visit: Visit, org: Organisation, rules: OrgRules) -> ContactNote | None:
+        earliest_named, earliest_unnamed = _bounds(visit, org, rules)[1:]
+        for note in self._of.get(visit.resident_id, ()):
+            if self._used.get(note.id, set()) - {visit.id}:
+                continue
+            if note.visit_id == visit.id and note.occurred_at >= earliest_named:
+                return note
+            if note.visit_id is None and earliest_unnamed <= note.occurred_at <= visit.due_end:
+                return note
+        return None
+
+    def mark_used(self, note: ContactNote, visit: Visit) -> None:
+        self._used.setdefault(note.id, set()).add(visit.id)
+
+
+def _bounds(visit: Visit, org: Organisation, rules: OrgRules) -> tuple[datetime, datetime, datetime]:
+    """(earliest of both, the visit's local day start for a note naming it, the window's opening
+    less the early allowance for a note naming no visit), in UTC."""
     zone = timezone_of(org)
-    day_start = datetime.combine(visit.due_start.astimezone(zone).date(), time(0), tzinfo=zone)
-    early = timedelta(minutes=rules.early_allowance_minutes)
-    named = and_(ContactNote.visit_id == visit.id, ContactNote.occurred_at >= day_start.astimezone(UTC))
-    unnamed = and_(
-        ContactNote.visit_id.is_(None),
-        ContactNote.occurred_at >= visit.due_start - early,
-        ContactNote.occurred_at <= visit.due_end,
+    day_start = datetime.combine(visit.due_start.astimezone(zone).date(), time(0), tzinfo=zone).astimezone(
+        UTC
     )
-    return await session.scalar(
-        select(ContactNote)
-        .where(
-            ContactNote.resident_id == visit.resident_id,
-            ContactNote.deleted_at.is_(None),
-            or_(named, unnamed),
-            ~used,
-        )
-        .order_by(ContactNote.occurred_at)
-        .limit(1)
-    )
+    early = visit.due_start - timedelta(minutes=rules.early_allowance_minutes)
+    return min(day_start, early), day_start, early
 
 
 def is_late(visit: Visit) -> bool:
@@ -132,60 +183,100 @@ async def walk(
     session: AsyncSession, visit: Visit, org: Organisation, rules: OrgRules, now: datetime
 ) -> list[str]:
     """Take every step of this visit that is due at `now`. Returns the steps taken (for logs/tests)."""
-    taken: list[str] = []
-    resident = await session.get_one(Resident, visit.resident_id)  # preloaded per batch by the job
-    while visit.next_check_at is not None and visit.next_check_at <= now:
-        if visit.status != VisitStatus.PLANNED or visit.deleted_at is not None:
-            stop(visit)
-            break
-        if resident.status != ResidentStatus.ACTIVE:
-            # Paused (hospital, away) or ended residents are not chased.
-            visit.status = VisitStatus.CANCELLED
-            stop(visit)
-            break
-        step = visit.check_step or WINDOW_CLOSED
-        if step in (REMINDER_EVENING, REMINDER_MORNING):
-            if _reminder_useful(step, visit, now):
-                await _remind(session, visit, resident, org, rules, step, now)
-                taken.append(step)
-        else:
-            note = await unused_note_for(session, visit, org, rules)
-            if note is not None:
-                fulfil(visit, note)
-                taken.append("fulfilled")
-                break
-            if step == WINDOW_CLOSED:
-                if visit.kind != VisitKind.SAFETY_CHECK:
-                    await _ask_to_record(session, visit, resident, org, rules, now)
-                    taken.append(step)
-                visit.asked_at = now
-            else:
-                await _raise_missed(session, visit, resident, org)
-                taken.append(step)
-                visit.status = VisitStatus.MISSED
+    return (await walk_many(session, [visit], {visit.org_id: (org, rules)}, now))[visit.id]
+
+
+async def walk_many(
+    session: AsyncSession,
+    visits: Sequence[Visit],
+    orgs: Mapping[str, tuple[Organisation, OrgRules]],
+    now: datetime,
+) -> dict[str, list[str]]:
+    """`walk` for a batch of visits: what the steps need (residents, notes, visitors) is read once
+    for the batch, and their messages and alerts are written together, so that a batch costs a
+    fixed number of round trips however many visits it holds. visit id → the steps taken."""
+    residents = await _residents(session, {v.resident_id for v in visits})
+    notes = await _UnusedNotes.load(session, visits, orgs, now)
+    visitors = await audience.visitors_of(session, {(v.resident_id, v.assignee_id) for v in visits})
+    outgoing: list[audience.Outgoing] = []
+    causes: list[alerting.Cause] = []
+    taken: dict[str, list[str]] = {}
+    for visit in visits:
+        org, rules = orgs[visit.org_id]
+        resident = residents[visit.resident_id]
+        visitor = visitors[(visit.resident_id, visit.assignee_id)]
+        steps: list[str] = []
+        while visit.next_check_at is not None and visit.next_check_at <= now:
+            if visit.status != VisitStatus.PLANNED or visit.deleted_at is not None:
                 stop(visit)
                 break
-        following = _following(step, visit, org, rules)
-        if following is None:
-            stop(visit)
-            break
-        visit.check_step, visit.next_check_at = following
+            if resident.status != ResidentStatus.ACTIVE:
+                # Paused (hospital, away) or ended residents are not chased.
+                visit.status = VisitStatus.CANCELLED
+                stop(visit)
+                break
+            step = visit.check_step or WINDOW_CLOSED
+            if step in (REMINDER_EVENING, REMINDER_MORNING):
+                if _reminder_useful(step, visit, now):
+                    outgoing.append(_reminder(visit, resident, visitor, org, rules, step, now))
+                    steps.append(step)
+            else:
+                note = notes.find(visit, org, rules)
+                if note is not None:
+                    fulfil(visit, note)
+                    notes.mark_used(note, visit)
+                    steps.append("fulfilled")
+                    break
+                if step == WINDOW_CLOSED:
+                    if visit.kind != VisitKind.SAFETY_CHECK:
+                        outgoing.append(_ask_to_record(visit, resident, visitor, org, rules, now))
+                        steps.append(step)
+                    visit.asked_at = now
+                else:
+                    causes.append(_missed(visit, resident, org))
+                    steps.append(step)
+                    visit.status = VisitStatus.MISSED
+                    stop(visit)
+                    break
+            following = _following(step, visit, org, rules)
+            if following is None:
+                stop(visit)
+                break
+            visit.check_step, visit.next_check_at = following
+        taken[visit.id] = steps
+        # Every walked visit (each moved on its ladder) updates the same columns: the flush then
+        # sends one UPDATE for the batch instead of one per run of visits that changed alike.
+        for column in _WALKED:
+            flag_modified(visit, column)
+    # One round of writing for the batch: the alerts, then every message (reminders, requests and
+    # the alerts' first messages) with one sight check for all.
+    _alerts, first = await alerting.open_for(session, causes, visitors)
+    told = await audience.send_many(session, [*outgoing, *first])
+    await alerting.tell_coordinators_instead(session, first, told[len(outgoing) :])
     return taken
 
 
-async def _remind(
-    session: AsyncSession,
+async def _residents(session: AsyncSession, ids: set[str]) -> dict[str, Resident]:
+    # Held here: the identity map keeps only objects somebody references.
+    ordered, found = sorted(ids), {}
+    for start in range(0, len(ordered), 1000):
+        rows = await session.scalars(select(Resident).where(Resident.id.in_(ordered[start : start + 1000])))
+        found.update({resident.id: resident for resident in rows})
+    return found
+
+
+def _reminder(
     visit: Visit,
     resident: Resident,
+    visitor: list[str],
     org: Organisation,
     rules: OrgRules,
     step: str,
     now: datetime,
-) -> None:
-    await audience.send(
-        session,
-        org,
-        await audience.visitor_of(session, resident.id, visit.assignee_id),
+) -> audience.Outgoing:
+    return audience.Outgoing(
+        org=org,
+        user_ids=visitor,
         kind=f"visit.{step}",
         title_code=f"notify.{step}.title",
         body_code="notify.reminder.body",
@@ -201,13 +292,12 @@ async def _remind(
     )
 
 
-async def _ask_to_record(
-    session: AsyncSession, visit: Visit, resident: Resident, org: Organisation, rules: OrgRules, now: datetime
-) -> None:
-    await audience.send(
-        session,
-        org,
-        await audience.visitor_of(session, resident.id, visit.assignee_id),
+def _ask_to_record(
+    visit: Visit, resident: Resident, visitor: list[str], org: Organisation, rules: OrgRules, now: datetime
+) -> audience.Outgoing:
+    return audience.Outgoing(
+        org=org,
+        user_ids=visitor,
         kind="visit.record_or_sync",
         title_code="notify.record_or_sync.title",
         body_code="notify.record_or_sync.body",
@@ -219,11 +309,10 @@ async def _ask_to_record(
     )
 
 
-async def _raise_missed(session: AsyncSession, visit: Visit, resident: Resident, org: Organisation) -> None:
+def _missed(visit: Visit, resident: Resident, org: Organisation) -> alerting.Cause:
     safety = visit.kind == VisitKind.SAFETY_CHECK
-    await alerting.raise_alert(
-        session,
-        org,
+    return alerting.Cause(
+        org=org,
         kind=alerting.SAFETY_CHECK_MISSED if safety else alerting.MISSED_VISIT,
         cause_key=f"missed_visit:{visit.id}",
         resident=resident,

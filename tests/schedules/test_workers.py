@@ -89,24 +89,25 @@ class WorkerKilled(BaseException):
 
 async def test_worker_killed_mid_batch_then_restarted(db, db_config, monkeypatch) -> None:
     visit_ids = await _overdue_town(db)
-    real_raise = alerting.raise_alert
+    real_raise = alerting.open_for
     calls = 0
 
     async def dying_raise(*args, **kwargs):
         nonlocal calls
         calls += 1
-        if calls == 25:  # in the middle of the third batch of ten
+        raised = await real_raise(*args, **kwargs)
+        if calls == 3:  # the third batch of ten opened its alerts, then the worker died
             raise WorkerKilled()
-        return await real_raise(*args, **kwargs)
+        return raised
 
-    monkeypatch.setattr(alerting, "raise_alert", dying_raise)
+    monkeypatch.setattr(alerting, "open_for", dying_raise)
     with pytest.raises(WorkerKilled):
         await jobs.sweep_visits(db_config, batch=10)
     async with db() as session:
         # Two whole batches committed; the third was lost with the worker.
         assert await session.scalar(select(func.count(Alert.id))) == 20
         assert await session.scalar(select(func.count()).where(Visit.status == VisitStatus.MISSED)) == 20
-    monkeypatch.setattr(alerting, "raise_alert", real_raise)
+    monkeypatch.setattr(alerting, "open_for", real_raise)
     assert await jobs.sweep_visits(db_config, batch=10) == VISITS - 20
     assert await jobs.sweep_visits(db_config, batch=10) == 0
     await _assert_each_visit_alerted_once(db, visit_ids)
