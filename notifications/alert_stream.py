@@ -23,7 +23,7 @@ from sqlalchemy import select
 from domain import audit, feed
 from domain.access import Principal, visible_alerts
 from domain.clock import utcnow
-from domain.db import session_scope
+from domain.db import READ_ONLY, session_scope
 from domain.models import Alert, Device, Resident, User
 from domain.settings import PushSettings
 from notifications.schemas import AlertOut
@@ -32,6 +32,7 @@ from notifications.stream_slots import StreamSlot
 
 async def current_position(db_config: SQLAlchemyAsyncConfig, org_id: str) -> int:
     async with session_scope(db_config) as session:
+        await session.connection(execution_options=READ_ONLY)  # SQLite: no write lock for a read
         return await feed.high_watermark(session, org_id)
 
 
@@ -39,6 +40,7 @@ async def still_signed_in(db_config: SQLAlchemyAsyncConfig, principal: Principal
     """A long stream re-checks what the bearer token was checked for: the user is still active and
     the device neither revoked nor signed out since the stream opened."""
     async with session_scope(db_config) as session:
+        await session.connection(execution_options=READ_ONLY)  # polled by every open stream
         user = await session.get(User, principal.user_id)
         if user is None or not user.active or user.org_id != principal.org_id:
             return False

@@ -110,12 +110,18 @@ async def stop(scheduler: AsyncIOScheduler, grace_seconds: float = 10) -> None:
     """Stop starting jobs, interrupt the runs in flight and wait (bounded) until they have rolled
     back — a stop during a long expansion is routine, not an error."""
     if scheduler.running:
-        scheduler.shutdown(wait=False)
+        # Pause first: APScheduler's shutdown cancels a run it has submitted but not yet started,
+        # and its executor logs that as an error with a traceback. One turn of the loop lets such
+        # a run enter `run_job`, where an interruption is routine.
+        scheduler.pause()
+        await asyncio.sleep(0)
     in_flight = [task for task in _running if not task.done() and task is not asyncio.current_task()]
     for task in in_flight:
         task.cancel()
     if in_flight:
         await asyncio.wait(in_flight, timeout=grace_seconds)
+    if scheduler.running:
+        scheduler.shutdown(wait=False)
 
 
 async def run_forever(db_config: SQLAlchemyAsyncConfig, timezone: str = "UTC") -> None:
