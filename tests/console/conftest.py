@@ -183,3 +183,11 @@ async def sign_in(client, login: str, password: str = PASSWORD) -> None:
     )
     assert response.status_code == 303, response.text
     assert response.headers["location"] == "/console"
+
+
+@pytest.fixture
+def async_playwright():
+    """Playwright's async entry point; skips without Chromium or Playwright (fails under CI)."""
+    from tests.console.browser import playwright_or_skip
+
+    return playwright_or_skip()

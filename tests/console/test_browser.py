@@ -8,42 +8,14 @@ where the test must run: .ci/run installs Chromium. Screenshots go to var/screen
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
 from domain import alerts as lifecycle
 from domain.enums import AlertSeverity, AlertStatus
 from domain.models import Alert
-from tests.conftest import UNDER_CI
+from tests.console.browser import CHROMIUM, SCREENSHOTS, serious_accessibility_problems, tab_to
 from tests.factories import PASSWORD
 from tests.live_server import serving
-
-CHROMIUM = Path(os.environ.get("MIMAMORI_TEST_CHROMIUM", "/usr/bin/chromium"))
-AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"  # npm axe-core, see VENDORED.md
-WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-SCREENSHOTS = Path("var/screenshots")
-
-
-def _unavailable(reason: str) -> None:
-    if UNDER_CI:
-        pytest.fail(
-            f"{reason} — under CI the browser test must run (.ci/run installs chromium)", pytrace=False
-        )
-    pytest.skip(reason)
-
-
-@pytest.fixture
-def async_playwright():
-    if not CHROMIUM.exists():
-        _unavailable(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
-    try:
-        from playwright.async_api import async_playwright
-    except ImportError:
-        _unavailable("Playwright is not installed (pip install -e '.[dev]')")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    return async_playwright
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])  # the browser's part does not depend on the database
@@ -193,28 +165,3 @@ async def test_working_list_and_residents_by_the_menu_with_no_serious_accessibil
             await page.screenshot(path=str(SCREENSHOTS / "console-resident-ja.png"), full_page=True)
             await browser.close()
             assert problems == []
-
-
-async def serious_accessibility_problems(page) -> list[str]:
-    """axe-core's WCAG 2.1 A/AA checks on the page as it is now: serious and critical findings."""
-    if not await page.evaluate("() => typeof window.axe === 'object'"):
-        # Through the DevTools protocol, not a <script>: the console's CSP allows no inline script.
-        await page.evaluate("() => {" + AXE.read_text() + "\n}")
-    return await page.evaluate(
-        """async (tags) => {
-            const result = await window.axe.run(document, {runOnly: {type: "tag", values: tags}});
-            return result.violations
-                .filter((v) => v.impact === "serious" || v.impact === "critical")
-                .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
-        }""",
-        WCAG_AA,
-    )
-
-
-async def tab_to(page, selector: str, presses: int = 80) -> None:
-    """Press Tab until `selector` has the focus (what a keyboard user does)."""
-    for _ in range(presses):
-        await page.keyboard.press("Tab")
-        if await page.evaluate("(sel) => document.activeElement === document.querySelector(sel)", selector):
-            return
-    pytest.fail(f"{selector} cannot be reached with Tab")
