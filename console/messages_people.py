@@ -36,6 +36,12 @@ register(
             "en": "This code is shown only this once: hand it to the person yourself (valid until "
             "{time}). Any earlier code or password no longer works.",
         },
+        "console.people.code_once_new": {
+            "ja": "このコードはこの画面に一度だけ表示されます。本人に直接渡してください（有効期限 {time}）。"
+            "本人がアプリでこのコードを入力し、パスワードを決めます。",
+            "en": "This code is shown only this once: hand it to the person yourself (valid until "
+            "{time}). They enter it in the app and choose a password.",
+        },
         "console.people.search": {"ja": "利用者を検索", "en": "Search people"},
         "console.people.q": {"ja": "氏名・ログインID", "en": "Name or login"},
         "console.people.count": {"ja": "利用者（{total}人）", "en": "People ({total})"},

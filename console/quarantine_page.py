@@ -29,6 +29,7 @@ from console.views import page_locale, render
 from domain.access import Principal, require_role
 from domain.enums import ContactMethod, ContactOutcome, NoteVisibility, Role
 from domain.errors import Conflict, DomainError, InvalidInput, NotFound
+from domain.i18n import translate
 from domain.models import Device, QuarantinedRecord, Resident, User
 from sync import quarantine, schema, wording
 from sync.notes import NOTE_FIELDS, read_note
@@ -109,9 +110,15 @@ def form_fields(record: dict[str, Any], principal: Principal) -> dict[str, Field
     return fields
 
 
-def _shown(name: str, raw: Any, principal: Principal, locale: str) -> str:
+def _shown(name: str, raw: Any, principal: Principal, locale: str, residents: dict[str, str]) -> str:
+    """A sent value for reading: a time in the organisation's zone, a known choice in words, the
+    resident by name; anything the server could not read exactly as it came."""
     if name == "occurred_at" and (local := _local(raw, principal)):
         return local.replace("T", " ")
+    if name in VALUE_PREFIX and isinstance(raw, str) and raw in CHOICES[name]:
+        return translate(VALUE_PREFIX[name] + raw, locale)
+    if name == "resident_id" and isinstance(raw, str) and raw in residents:
+        return residents[raw]
     if raw is None:
         return ""
     return raw if isinstance(raw, str) else str(raw)
@@ -216,7 +223,7 @@ async def held_records(
                 resolved_at=row.resolved_at,
                 resolved_by=names.get(row.resolved_by or "", ""),
                 sent=[
-                    (wording.field_word(k, locale), _shown(k, v, principal, locale))
+                    (wording.field_word(k, locale), _shown(k, v, principal, locale, residents))
                     for k, v in row.record.items()
                     if k in NOTE_FIELDS or row.table_name != "contact_notes"
                 ],

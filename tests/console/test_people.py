@@ -160,3 +160,13 @@ async def test_another_organisations_user_is_not_found(client, world, db):
         assert "outsider" not in response.text
     async with db() as session:
         assert (await session.get_one(User, outsider.id)).active is True
+
+
+async def test_in_english_when_the_coordinators_setting_is_english(client, world, db):
+    async with db() as session:
+        (await session.get_one(User, world.coordinator.id)).locale = "en"
+    await sign_in(client, "coord")
+    page = (await client.get(PEOPLE)).text
+    assert '<html lang="en">' in page and "People (3)" in page and "last synced: 27 Nov 2026 07:00" in page
+    for path, heading in (("/console/quarantine", "Held records (0)"), ("/console/audit", "Audit log")):
+        assert heading in (await client.get(path)).text, path
