@@ -154,3 +154,12 @@ async def test_csrf_scope_and_roles(client, world, held, db):
     async with db() as session:
         for entry in (held.note, held.foreign):
             assert (await session.get_one(QuarantinedRecord, entry.id)).status == "open"
+
+
+async def test_applying_as_sent_what_the_api_cannot_read_is_refused_naming_the_field(client, world, held, db):
+    await sign_in(client, "coord")
+    token = await csrf_from(client, PAGE)
+    response = await client.post(f"{PAGE}/{held.note.id}/apply", data={"_csrf": token})
+    assert response.status_code == 400 and "連絡の結果" in response.text
+    async with db() as session:
+        assert (await session.get_one(QuarantinedRecord, held.note.id)).status == "open"
