@@ -238,3 +238,9 @@ def field_errors(request: Request[Any, Any, Any], exc: ValidationException) -> l
         choices = _allowed_values(definition.annotation) if definition is not None else []
         errors.append(_from_msgspec(field, str(item.get("message", "")), choices))
     return errors
+
+
+def pydantic_field_errors(exc: PydanticValidationError) -> list[FieldError]:
+    """A body model's failure as field errors (for the console's forms, which build the API's
+    request bodies from form fields)."""
+    return [_from_pydantic(dict(error)) for error in exc.errors()]

@@ -22,9 +22,12 @@ from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
+from console.audit_page import AuditLogController
 from console.controllers import SignInController, TodayController, provide_console_principal
 from console.errors import console_exception_handlers
 from console.guards import csrf_guard
+from console.people_page import PeopleController
+from console.quarantine_page import QuarantineController
 from console.residents_page import ResidentsController
 from console.working_list_page import WorkingListController
 
@@ -41,7 +44,15 @@ async def root() -> Redirect:
 def console_route_handlers() -> list[Any]:
     pages = Router(
         path="/console",
-        route_handlers=[SignInController, TodayController, WorkingListController, ResidentsController],
+        route_handlers=[
+            SignInController,
+            TodayController,
+            WorkingListController,
+            ResidentsController,
+            PeopleController,
+            QuarantineController,
+            AuditLogController,
+        ],
         dependencies={"principal": Provide(provide_console_principal)},
         guards=[csrf_guard],
         exception_handlers=console_exception_handlers,

@@ -37,10 +37,13 @@ class AuditController(Controller):
         actor_id: Annotated[str | None, QueryParameter(pattern=ID_PATTERN)] = None,
         since: Annotated[datetime | None, QueryParameter(description="inclusive, ISO 8601")] = None,
         until: Annotated[datetime | None, QueryParameter(description="exclusive, ISO 8601")] = None,
+        action: Annotated[
+            str | None, QueryParameter(pattern=r"^[a-z_.]{1,40}$", description="e.g. read, update, unlock")
+        ] = None,
     ) -> AuditPage:
         """Who read or changed which personal data, when and from which device, newest first
         (coordinators). Events name fields and ids, never the values."""
-        f = service.AuditFilter(entity, entity_id, actor_id, since, until)
+        f = service.AuditFilter(entity, entity_id, actor_id, since, until, action)
         items, total = await service.list_events(
             db_session, principal, f, pagination.offset, pagination.page_size
         )

@@ -32,6 +32,7 @@ class AuditFilter:
     actor_id: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    action: str | None = None
 
 
 async def list_events(
@@ -55,6 +56,8 @@ async def list_events(
         query = query.where(AuditEvent.entity.in_([entity, *audit.LEGACY.get(entity, ())]))
     if f.entity_id:
         query = query.where(AuditEvent.entity_id == f.entity_id)
+    if f.action:
+        query = query.where(AuditEvent.action == f.action)
     if f.actor_id:
         query = query.where(AuditEvent.actor_id == f.actor_id)
     if f.since:
@@ -81,3 +84,20 @@ async def _actor_names(session: AsyncSession, principal: Principal, ids: set[str
         )
         names.update({user_id: name for user_id, name in rows.all()})
     return names
+
+
+ACTION_CHOICES = 200  # distinct actions offered by a filter
+
+
+async def actions_in_use(session: AsyncSession, principal: Principal) -> list[str]:
+    """The actions the organisation's log holds, for a filter's choices (coordinators)."""
+    if not may_read_audit(principal):
+        raise Forbidden()
+    rows = await session.scalars(
+        select(AuditEvent.action)
+        .where(AuditEvent.org_id == principal.org_id)
+        .group_by(AuditEvent.action)
+        .order_by(AuditEvent.action)
+        .limit(ACTION_CHOICES)
+    )
+    return list(rows.all())

@@ -86,6 +86,28 @@ async def unlock(session: AsyncSession, login: str) -> int:
     return cleared
 
 
+async def slowed(session: AsyncSession, settings: Settings, logins: list[str]) -> set[str]:
+    """Which of `logins` are being slowed now after failed sign-ins or activations (what a
+    coordinator's unlock would clear): their account counter is past the free failures within
+    the current window. Read only."""
+    wanted: dict[str, str] = {}
+    for login in logins:
+        for name in (login, f"{ACTIVATION_PREFIX}{login}"):
+            wanted[_key("account", name)] = login
+    if not wanted:
+        return set()
+    now = utcnow()
+    rows = (
+        await session.scalars(select(LoginThrottle).where(LoginThrottle.key_hash.in_(list(wanted))))
+    ).all()
+    return {
+        wanted[row.key_hash]
+        for row in rows
+        if row.window_start + timedelta(minutes=settings.login_failure_window_minutes) > now
+        and delay_seconds(row.failures, settings.login_max_failures, settings.login_max_delay_seconds) > 0
+    }
+
+
 def delay_seconds(failures: int, free: int, cap: int) -> float:
     """0 for the first `free` failures, then 1, 2, 4, … seconds, never more than `cap`."""
     if failures < free:
