@@ -12,7 +12,8 @@ from litestar.datastructures import Cookie
 from litestar.response import Template
 
 import console.messages  # registers the catalogue (with the next line)
-import console.messages_lists  # noqa: F401
+import console.messages_lists
+import console.messages_resident  # noqa: F401
 from console import sessions
 from console.config import console_settings
 from domain.access import Principal
