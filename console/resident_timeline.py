@@ -1,5 +1,5 @@
-"""A resident's timeline: contact notes and visits (done, missed, planned) merged newest first,
-a page at a time.
+"""A resident's timeline: contact notes and visits (done, missed, and planned ones of the coming
+two weeks) merged newest first, a page at a time.
 
 Both come from the API's services — notes from `api.contact_notes.service.list_notes` (restricted
 notes only for whoever may read them, `domain.access.visible_notes`), visits from the visits
@@ -11,15 +11,16 @@ among the newest n·size of each.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.contact_notes.schemas import ContactNoteOut
 from api.contact_notes.service import NoteFilter, list_notes
 from domain.access import Principal
+from domain.clock import utcnow
 from domain.enums import VisitStatus
 from domain.models import User, Visit
 from schedules.controllers import _visits as list_visits
@@ -28,6 +29,8 @@ from schedules.schemas import VisitOut
 PAGE_SIZE = 20
 MAX_PAGE = 50  # 1,000 entries back; older history is in the API and exports
 SHOWN_VISITS = (VisitStatus.DONE, VisitStatus.MISSED, VisitStatus.PLANNED)
+# Planned visits ahead show for the coming two weeks; the plan itself says what follows.
+AHEAD = timedelta(days=14)
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,7 @@ async def timeline(session: AsyncSession, principal: Principal, resident_id: str
         principal,
         Visit.resident_id == resident_id,
         Visit.status.in_(SHOWN_VISITS),
+        or_(Visit.status != VisitStatus.PLANNED, Visit.due_start < utcnow() + AHEAD),
         limit=depth,
         newest_first=True,
     )
