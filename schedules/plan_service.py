@@ -105,6 +105,9 @@ async def create(
     org = await org_of(session, principal)
     resident = await resident_for_planning(session, principal, data.resident_id)
     if plan_id is not None:
+        # Two copies of one form at once: the resident's row lock (PostgreSQL) lets the second see
+        # the first's plan instead of colliding with it.
+        await session.execute(select(Resident.id).where(Resident.id == resident.id).with_for_update())
         existing = await session.get(VisitPlan, plan_id)
         if existing is not None:
             if existing.org_id != org.id or existing.resident_id != resident.id:
