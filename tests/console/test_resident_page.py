@@ -436,3 +436,26 @@ async def _count_reads(db) -> int:
             )
             or 0
         )
+
+
+async def test_one_read_gathers_reads_but_never_changes(db, world):
+    from domain import audit
+
+    principal = Principal(world.coordinator.id, world.org.id, Role.COORDINATOR)
+    async with db() as session:
+        with audit.one_read(session, principal, "resident", world.resident.id, page="test"):
+            audit.record(session, principal, "read", "resident", world.resident.id, fields=["name"])
+            audit.record(session, principal, "list", "contact_note", None, note_ids=["n1"])
+            audit.record(session, principal, "update", "resident", world.resident.id, fields=["phone"])
+        audit.record(session, principal, "read", "consent", world.resident.id)  # outside: its own
+        await session.flush()
+        events = (await session.scalars(select(AuditEvent).order_by(AuditEvent.at, AuditEvent.id))).all()
+    assert sorted((e.action, e.entity) for e in events) == [
+        ("read", "consent"),
+        ("read", "resident"),
+        ("update", "resident"),
+    ]
+    (page,) = [e for e in events if e.detail.get("page") == "test"]
+    assert page.detail["fields"] == ["name"]
+    assert [p["entity"] for p in page.detail["parts"]] == ["resident", "contact_note"]
+    assert page.detail["parts"][1]["note_ids"] == ["n1"]
