@@ -28,6 +28,7 @@ from console.errors import console_exception_handlers
 from console.guards import csrf_guard
 from console.people_page import PeopleController
 from console.quarantine_page import QuarantineController
+from console.resident_actions import ResidentActionsController
 from console.residents_page import ResidentsController
 from console.working_list_page import WorkingListController
 
@@ -52,6 +53,7 @@ def console_route_handlers() -> list[Any]:
             PeopleController,
             QuarantineController,
             AuditLogController,
+            ResidentActionsController,
         ],
         dependencies={"principal": Provide(provide_console_principal)},
         guards=[csrf_guard],

@@ -13,7 +13,8 @@ from litestar.response import Template
 
 import console.messages  # registers the catalogue (with the next lines)
 import console.messages_lists
-import console.messages_people  # noqa: F401
+import console.messages_people
+import console.messages_resident  # noqa: F401
 from console import sessions
 from console.config import console_settings
 from domain.access import Principal

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -44,6 +45,9 @@ ALIASES = {
 # Names older events were stored under, still found by the filter.
 LEGACY = {"resident": ("residents",)}
 CLI_ACTOR = "system:cli"
+# Actions that only read: inside `one_read` they are gathered into one event (changes never are).
+READS = frozenset({"read", "list"})
+_GATHERED = "mimamori.audit.gathered"
 
 
 def entity_name(name: str) -> str | None:
@@ -66,7 +70,9 @@ def record(
     device_id: str | None = None,
     **detail: Any,
 ) -> AuditEvent:
-    """`actor_id` / `device_id` name the actor where there is no principal yet (a sign-in)."""
+    """`actor_id` / `device_id` name the actor where there is no principal yet (a sign-in).
+    Inside `one_read`, a read is kept as one part of the gathered event instead of an event of its
+    own; every change is recorded as usual."""
     event = AuditEvent(
         org_id=org_id or (principal.org_id if principal else None),
         at=utcnow(),
@@ -77,5 +83,34 @@ def record(
         entity_id=entity_id,
         detail={**detail, **({"fields": sorted(fields)} if fields is not None else {})},
     )
+    gathered = session.info.get(_GATHERED)
+    if gathered is not None and action in READS:
+        gathered.append({"action": action, "entity": event.entity, "entity_id": entity_id, **event.detail})
+        return event
     session.add(event)
     return event
+
+
+@contextmanager
+def one_read(
+    session: AsyncSession, principal: Principal, entity: str, entity_id: str, **detail: Any
+) -> Iterator[None]:
+    """One page showing one record from several services (a resident's page: the resident,
+    consent, assignments, notes, visits, alerts) leaves one read event, not one per service. Each
+    read the services record becomes a part of it (`detail.parts`: what each read, field names and
+    ids, never values), so nothing read goes unrecorded; `detail.fields` holds the fields of
+    `entity` itself. Reads of an HTTP API call are never gathered: only a page opts in."""
+    if _GATHERED in session.info:  # already gathering: the outer block writes the event
+        yield
+        return
+    parts: list[dict[str, Any]] = []
+    session.info[_GATHERED] = parts
+    try:
+        yield
+    finally:
+        del session.info[_GATHERED]
+    if not parts:
+        return
+    own = [p for p in parts if p["entity"] == ALIASES.get(entity, entity) and p["entity_id"] == entity_id]
+    fields = sorted({f for p in own for f in p.get("fields", ())})
+    record(session, principal, "read", entity, entity_id, fields=fields, parts=parts, **detail)

@@ -29,14 +29,13 @@ from domain.access import (
 from domain.clock import utcnow
 from domain.enums import Role, VisitStatus
 from domain.errors import FieldError, Forbidden, InvalidInput, NotFound
-from domain.models import District, Organisation, Resident, SafetyCheckCampaign, Visit, VisitPlan
+from domain.models import District, Organisation, Resident, SafetyCheckCampaign, Visit
 from domain.org_settings import OrgRules, merged, rules_for, timezone_of
-from schedules import campaign_close, campaigns, ladder, plans
-from schedules.recurrence import Cadence, next_occurrences, off_loop, validate_cadence, validate_rrule
+from schedules import campaign_close, campaigns, ladder, plan_service, plans
+from schedules.recurrence import validate_rrule
 from schedules.schemas import (
     CampaignIn,
     CampaignOut,
-    OccurrenceOut,
     PauseIn,
     PlanIn,
     PlanOut,
@@ -69,54 +68,6 @@ async def _org(session: AsyncSession, principal: Principal) -> Organisation:
     return await session.get_one(Organisation, principal.org_id)
 
 
-async def _resident_for_planning(session: AsyncSession, principal: Principal, resident_id: str) -> Resident:
-    resident = await session.get(Resident, resident_id)
-    if resident is None or resident.org_id != principal.org_id or resident.deleted_at is not None:
-        raise InvalidInput.field("resident_id", "error.not_found")
-    await _require_plannable(session, principal, resident)
-    return resident
-
-
-async def _require_plannable(session: AsyncSession, principal: Principal, resident: Resident) -> None:
-    """District and consent: a commissioner plans only for residents they may see."""
-    allowed = await session.scalar(
-        select(Resident.id).where(Resident.id == resident.id, plannable_residents(principal))
-    )
-    if allowed is None:
-        raise Forbidden()
-
-
-async def _plan_for(session: AsyncSession, principal: Principal, plan_id: str) -> tuple[VisitPlan, Resident]:
-    plan = await session.get(VisitPlan, plan_id)
-    if plan is None or plan.org_id != principal.org_id:
-        raise NotFound()
-    resident = await session.get_one(Resident, plan.resident_id)
-    await _require_plannable(session, principal, resident)
-    return plan, resident
-
-
-def _cadence_fields(data: PlanIn | PreviewIn, org: Organisation, resident: Resident | None) -> dict[str, Any]:
-    rules = rules_for(org)
-    default = rules.plan_defaults.get(resident.risk_level) if resident is not None else None
-    rrule = data.rrule or (default.rrule if default else None)
-    if rrule is None:
-        raise InvalidInput.field("rrule", "field.required")
-    return {
-        "rrule": rrule,
-        "starts_on": data.starts_on or utcnow().astimezone(timezone_of(org)).date(),
-        "ends_on": data.ends_on,
-        "window_start": data.window_start,
-        "window_end": data.window_end,
-        "window_days": data.window_days or (default.window_days if default else 1),
-        "preferred_time": data.preferred_time,
-        "holiday_rule": data.holiday_rule,
-    }
-
-
-def _local(moment: datetime, org: Organisation) -> str:
-    return moment.astimezone(timezone_of(org)).isoformat()
-
-
 class PlanController(Controller):
     path = "/api/v1/plans"
     tags = ["plans"]
@@ -130,20 +81,9 @@ class PlanController(Controller):
         district_id: Annotated[str | None, QueryParameter(name="district_id")] = None,
     ) -> list[PlanOut]:
         """Plans the caller may manage (coordinators: all; commissioners: their districts)."""
-        require_role(principal, Role.COORDINATOR, Role.COMMISSIONER)
-        query = (
-            select(VisitPlan)
-            .join(Resident, Resident.id == VisitPlan.resident_id)
-            .where(VisitPlan.org_id == principal.org_id)
-            .order_by(VisitPlan.created_at, VisitPlan.id)
-            .limit(1000)
+        return await plan_service.list_plans(
+            db_session, principal, resident_id=resident_id, district_id=district_id
         )
-        query = query.where(plannable_residents(principal))
-        if resident_id:
-            query = query.where(VisitPlan.resident_id == resident_id)
-        if district_id:
-            query = query.where(Resident.district_id == district_id)
-        return [PlanOut.model_validate(p) for p in await db_session.scalars(query)]
 
     @post("/", status_code=HTTP_201_CREATED, operation_id="createPlan")
     async def create_plan(
@@ -154,14 +94,7 @@ class PlanController(Controller):
     ) -> PlanOut:
         """Create a plan; its visits for the coming weeks are created at once. Without `rrule`, the
         organisation's default for the resident's risk level applies."""
-        org = await _org(db_session, principal)
-        resident = await _resident_for_planning(db_session, principal, data.resident_id)
-        fields = _cadence_fields(data, org, resident)
-        plan = await plans.create_plan(
-            db_session, org, resident, {**fields, "assignee_id": data.assignee_id}, principal.user_id
-        )
-        audit.record(db_session, principal, "create", "visit_plan", plan.id, fields=[*fields, "assignee_id"])
-        return PlanOut.model_validate(plan)
+        return await plan_service.create(db_session, principal, data)
 
     @post("/preview", status_code=HTTP_200_OK, operation_id="previewPlan")
     async def preview(
@@ -171,36 +104,7 @@ class PlanController(Controller):
         data: JSONBody[PreviewIn],
     ) -> PreviewOut:
         """The next `count` occurrences of a cadence, in the organisation's timezone. Saves nothing."""
-        require_role(principal, Role.COORDINATOR, Role.COMMISSIONER)
-        org = await _org(db_session, principal)
-        resident = (
-            await _resident_for_planning(db_session, principal, data.resident_id)
-            if data.resident_id
-            else None
-        )
-        fields = _cadence_fields(data, org, resident)
-        cadence = Cadence(
-            **{k: v for k, v in fields.items() if k != "preferred_time"}, closures=plans.closures_of(org)
-        )
-        await off_loop(validate_cadence, cadence)
-        zone = timezone_of(org)
-        found = await off_loop(next_occurrences, cadence, zone, after=utcnow(), count=data.count)
-        return PreviewOut(
-            timezone=str(zone),
-            rrule=cadence.rrule,
-            occurrences=[
-                OccurrenceOut(
-                    local_date=o.local_date,
-                    rule_date=o.key_date,
-                    shifted=o.local_date != o.key_date,
-                    due_start=o.due_start,
-                    due_end=o.due_end,
-                    due_start_local=_local(o.due_start, org),
-                    due_end_local=_local(o.due_end, org),
-                )
-                for o in found
-            ],
-        )
+        return await plan_service.preview(db_session, principal, data)
 
     @get("/{plan_id:str}", operation_id="getPlan")
     async def get_plan(
@@ -209,7 +113,7 @@ class PlanController(Controller):
         db_session: NamedDependency[AsyncSession],
         plan_id: FromPath[str],
     ) -> PlanOut:
-        plan, _ = await _plan_for(db_session, principal, plan_id)
+        plan, _ = await plan_service.plan_for(db_session, principal, plan_id)
         return PlanOut.model_validate(plan)
 
     @patch("/{plan_id:str}", operation_id="updatePlan")
@@ -222,15 +126,7 @@ class PlanController(Controller):
     ) -> PlanOut:
         """Edit a plan. A new cadence or window replaces future untouched visits; visits under way,
         done or missed stay as they are."""
-        plan, _ = await _plan_for(db_session, principal, plan_id)
-        changes = data.model_dump(exclude_unset=True)
-        for required in ("rrule", "starts_on", "window_start", "window_end", "window_days", "holiday_rule"):
-            if required in changes and changes[required] is None:
-                raise InvalidInput.field(required, "field.required")
-        org = await _org(db_session, principal)
-        await plans.update_plan(db_session, plan, org, changes)
-        audit.record(db_session, principal, "update", "visit_plan", plan.id, fields=list(changes))
-        return PlanOut.model_validate(plan)
+        return await plan_service.update(db_session, principal, plan_id, data)
 
     @post("/{plan_id:str}/pause", status_code=HTTP_200_OK, operation_id="pausePlan")
     async def pause(
@@ -241,10 +137,7 @@ class PlanController(Controller):
         data: JSONBody[PauseIn],
     ) -> PlanOut:
         """Pause (hospital, away, refused): future visits are cancelled until the plan is resumed."""
-        plan, _ = await _plan_for(db_session, principal, plan_id)
-        await plans.pause_plan(db_session, plan, data.reason)
-        audit.record(db_session, principal, "pause", "visit_plan", plan.id)
-        return PlanOut.model_validate(plan)
+        return await plan_service.pause(db_session, principal, plan_id, data.reason)
 
     @post("/{plan_id:str}/resume", status_code=HTTP_200_OK, operation_id="resumePlan")
     async def resume(
@@ -254,10 +147,7 @@ class PlanController(Controller):
         plan_id: FromPath[str],
     ) -> PlanOut:
         """Resume a paused plan: visits are planned again from now."""
-        plan, _ = await _plan_for(db_session, principal, plan_id)
-        await plans.resume_plan(db_session, plan, await _org(db_session, principal))
-        audit.record(db_session, principal, "resume", "visit_plan", plan.id)
-        return PlanOut.model_validate(plan)
+        return await plan_service.resume(db_session, principal, plan_id)
 
     @post("/{plan_id:str}/end", status_code=HTTP_200_OK, operation_id="endPlan")
     async def end(
@@ -267,10 +157,7 @@ class PlanController(Controller):
         plan_id: FromPath[str],
     ) -> PlanOut:
         """End a plan: future visits are cancelled; the history stays."""
-        plan, _ = await _plan_for(db_session, principal, plan_id)
-        await plans.end_plan(db_session, plan, await _org(db_session, principal))
-        audit.record(db_session, principal, "end", "visit_plan", plan.id)
-        return PlanOut.model_validate(plan)
+        return await plan_service.end(db_session, principal, plan_id)
 
 
 DAY_OR_MOMENT = (
@@ -308,7 +195,12 @@ def _moment(value: str, field: str, zone: Any, *, end_of_day: bool = False) -> d
 
 
 async def _visits(
-    session: AsyncSession, principal: Principal, *conditions: Any, limit: int, offset: int = 0
+    session: AsyncSession,
+    principal: Principal,
+    *conditions: Any,
+    limit: int,
+    offset: int = 0,
+    newest_first: bool = False,
 ) -> tuple[list[VisitOut], int]:
     fields = resident_fields_for(principal)
     shown = [f for f in RESIDENT_ESSENTIALS if fields is None or f in fields]
@@ -328,7 +220,8 @@ async def _visits(
         )
         or 0
     )
-    rows = (await session.execute(base.order_by(Visit.due_start, Visit.id).limit(limit).offset(offset))).all()
+    order = (Visit.due_start.desc(), Visit.id) if newest_first else (Visit.due_start, Visit.id)
+    rows = (await session.execute(base.order_by(*order).limit(limit).offset(offset))).all()
     items = [
         VisitOut(
             id=v.id,

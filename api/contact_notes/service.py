@@ -370,7 +370,10 @@ async def _replayed(
     )
     if not mine:
         raise Conflict("error.note_id_taken")
-    compared = {k: v for k, v in fields.items() if k != "occurred_at" or data.occurred_at is not None}
+    # Left unsaid the first time, filled in by the server: the time (now) and the visit the note
+    # fulfilled (the contact listener names it). Sent again unsaid, they are the same note.
+    unsaid = {name for name in ("occurred_at", "visit_id") if getattr(data, name) is None}
+    compared = {k: v for k, v in fields.items() if k not in unsaid}
     if any(not same(getattr(existing, k), v) for k, v in compared.items()):
         raise Conflict("error.note_id_reused")
     return await _note_out(session, existing, org)
