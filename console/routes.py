@@ -23,9 +23,11 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from console.controllers import SignInController, TodayController, provide_console_principal
+from console.districts_page import DistrictsController
 from console.errors import console_exception_handlers
 from console.guards import csrf_guard
 from console.residents_page import ResidentsController
+from console.safety_checks_page import SafetyChecksController
 from console.working_list_page import WorkingListController
 
 HERE = Path(__file__).parent
@@ -41,7 +43,14 @@ async def root() -> Redirect:
 def console_route_handlers() -> list[Any]:
     pages = Router(
         path="/console",
-        route_handlers=[SignInController, TodayController, WorkingListController, ResidentsController],
+        route_handlers=[
+            SignInController,
+            TodayController,
+            WorkingListController,
+            ResidentsController,
+            DistrictsController,  # issue #12: districts
+            SafetyChecksController,  # issue #12: safety checks
+        ],
         dependencies={"principal": Provide(provide_console_principal)},
         guards=[csrf_guard],
         exception_handlers=console_exception_handlers,
