@@ -11,6 +11,7 @@ import pytest
 
 from console import safety_checks_page
 from tests.console.browser import SCREENSHOTS, open_browser, serious_accessibility_problems, sign_in
+from tests.console.test_districts import reached_last_week
 from tests.factories import PASSWORD
 from tests.live_server import serving
 
@@ -35,8 +36,9 @@ async def _record_contact(base: str, resident_id: str) -> None:
 
 @pytest.mark.parametrize("backend", ["sqlite"])  # the browser's part does not depend on the database
 async def test_districts_page_charts_and_a_safety_check_followed_live(
-    async_playwright, app, world, monkeypatch
+    async_playwright, app, world, db, monkeypatch
 ):
+    await reached_last_week(db, world)  # 北地区: its one resident reached on 20 Nov
     monkeypatch.setattr(safety_checks_page, "POLL_SECONDS", 1)
     with serving(app) as base:
         async with async_playwright() as pw:
@@ -49,8 +51,9 @@ async def test_districts_page_charts_and_a_safety_check_followed_live(
             charts = page.locator("figure.chart svg[role='img']")
             assert await charts.count() == 3  # coverage, and the trend of each of the two districts
             assert await charts.first.get_attribute("aria-labelledby") == "coverage-title coverage-desc"
-            await page.get_by_text("1人中0人（0.0%）").first.wait_for()
-            await page.get_by_role("cell", name="奉仕 次郎").wait_for()  # the volunteer's caseload
+            await page.locator("svg text", has_text="1人中0人（0.0%）").first.wait_for()
+            await page.locator("svg text", has_text="1人中1人（100.0%）").wait_for()
+            await page.get_by_role("rowheader", name="奉仕 次郎").wait_for()  # the volunteer's caseload
             assert await page.locator("#without-commissioner").get_by_text("北地区").count() == 1
             assert await serious_accessibility_problems(page) == []
             await page.screenshot(path=str(SCREENSHOTS / "console-districts-ja.png"), full_page=True)

@@ -32,7 +32,7 @@ def texts(svg: ET.Element) -> list[str]:
     return [t.text or "" for t in svg.iter("{http://www.w3.org/2000/svg}text")]
 
 
-async def _reached_last_week(db, world) -> None:
+async def reached_last_week(db, world) -> None:
     async with db() as session:
         session.add(
             ContactNote(
@@ -48,7 +48,7 @@ async def _reached_last_week(db, world) -> None:
 
 
 async def test_coordinator_sees_every_district_with_charts_and_caseloads(client, world, db):
-    await _reached_last_week(db, world)
+    await reached_last_week(db, world)
     await sign_in(client, "coord")
     response = await client.get(PAGE)
     assert response.status_code == 200, response.text
@@ -80,7 +80,7 @@ async def test_coordinator_sees_every_district_with_charts_and_caseloads(client,
 
 
 async def test_the_period_is_chosen_and_bad_dates_are_named(client, world, db):
-    await _reached_last_week(db, world)
+    await reached_last_week(db, world)
     await sign_in(client, "coord")
     page = (await client.get(PAGE + "?from=2026-11-21&to=2026-11-27&district_id=")).text
     coverage = texts(svgs(page)[0])
