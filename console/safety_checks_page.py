@@ -80,7 +80,7 @@ async def _view(
         DistrictProgress(
             names.get(d, d), by_district.get(d, {}).get("total", 0), by_district.get(d, {}).get("reached", 0)
         )
-        for d in campaign.district_ids
+        for d in sorted(campaign.district_ids, key=lambda d: (names.get(d, d), d))
         if may_plan_for_district(principal, d)
     ]
     return CheckView(campaign, rows, utcnow())
