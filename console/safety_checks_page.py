@@ -39,6 +39,7 @@ from schedules import campaign_close, campaigns
 
 PATH = "/console/safety-checks"
 POLL_SECONDS = 3  # how often a running check's progress is fetched again
+STOP_POLLING = 286  # HTMX: swap this answer, then stop polling
 LISTED = 50  # as GET /api/v1/safety-checks
 TITLE_MAX = 200
 KEY_NAMESPACE = uuid.UUID("6f1c2a4e-3d5b-4c8e-9a7f-2b1d0e9c8a61")
@@ -178,7 +179,9 @@ class SafetyChecksController(Controller):
             raise Forbidden()
         campaign = await _campaign(db_session, principal, campaign_id)
         view = await _view(db_session, principal, campaign, await _names(db_session, principal.org_id))
-        return render(request, "_safety_progress.html.j2", principal, v=view, poll_seconds=POLL_SECONDS)
+        # 286 tells HTMX to stop polling: a closed check does not move any more.
+        status = STOP_POLLING if campaign.closed_at is not None else 200
+        return render(request, "_safety_progress.html.j2", principal, v=view, status_code=status)
 
     @post("/safety-checks", status_code=303)
     async def start(

@@ -78,6 +78,8 @@ async def test_coordinator_starts_once_follows_and_closes(client, world, db):
     assert "安否確認を締め切りました。" in page and "終了した安否確認（1件）" in page
     assert "最終集計：無事 1人、要支援 0人、連絡つかず 0人、未確認 1人" in page
     assert "hx-trigger" not in page  # nothing left to poll
+    stopped = await client.get(f"{PAGE}/{campaign.id}/progress")  # a page still polling stops
+    assert stopped.status_code == 286 and progress_cells(stopped.text) == ["1人", "0人", "0人", "1人"]
     async with db() as session:
         events = (await session.scalars(select(AuditEvent).where(AuditEvent.entity == "safety_check"))).all()
         open_visits = await session.scalar(
