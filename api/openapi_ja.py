@@ -83,4 +83,7 @@ SUMMARIES_JA: dict[str, str] = {
     "weeklyTrends": "週ごとの推移",
     "exportVisits": "期間内の訪問をCSVで出力する",
     "exportAlerts": "期間内のアラートをCSVで出力する",
+    # charts (issue #11)
+    "coverageChart": "地区別の見守り状況のグラフ（SVG）",
+    "trendChart": "週ごとの推移のグラフ（SVG）",
 }

@@ -24,12 +24,14 @@ from litestar.template.config import TemplateConfig
 
 from console.audit_page import AuditLogController
 from console.controllers import SignInController, TodayController, provide_console_principal
+from console.districts_page import DistrictsController
 from console.errors import console_exception_handlers
 from console.guards import csrf_guard
 from console.people_page import PeopleController
 from console.quarantine_page import QuarantineController
 from console.resident_actions import ResidentActionsController
 from console.residents_page import ResidentsController
+from console.safety_checks_page import SafetyChecksController
 from console.working_list_page import WorkingListController
 
 HERE = Path(__file__).parent
@@ -54,6 +56,8 @@ def console_route_handlers() -> list[Any]:
             QuarantineController,
             AuditLogController,
             ResidentActionsController,
+            DistrictsController,  # issue #12: districts
+            SafetyChecksController,  # issue #12: safety checks
         ],
         dependencies={"principal": Provide(provide_console_principal)},
         guards=[csrf_guard],

@@ -38,7 +38,9 @@ async def start_campaign(
     district_ids: list[str],
     hours: int | None,
     actor_id: str,
+    campaign_id: str | None = None,
 ) -> SafetyCheckCampaign:
+    """`campaign_id`: the caller's own id for the campaign (a form sent twice names the same one)."""
     if not district_ids:
         raise InvalidInput.field("district_ids", "campaign.no_districts")
     known = set(
@@ -51,6 +53,7 @@ async def start_campaign(
     rules = rules_for(org)
     now = utcnow()
     campaign = SafetyCheckCampaign(
+        **({"id": campaign_id} if campaign_id else {}),
         org_id=org.id,
         title=title,
         district_ids=sorted(known),

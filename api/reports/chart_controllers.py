@@ -1,0 +1,79 @@
+"""HTTP for the report charts (SVG): the figures of GET /reports/coverage and /reports/trends,
+drawn by api.reports.charts, under the same rules (scope from domain.access, the same audit
+events, volunteers 403)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get
+from litestar.di import NamedDependency
+from litestar.params import QueryParameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.organisation.schemas import ID_PATTERN
+from api.reports import charts, coverage, trends
+from api.reports.controllers import SUPPRESS_DESCRIPTION, _reader_locale, _small_cell_k
+from domain.access import Principal
+
+SVG = "image/svg+xml"
+CHART_SUPPRESS = SUPPRESS_DESCRIPTION.replace("counts only, ", "") + "; hidden figures read 秘匿"
+
+
+def svg_response(svg: str) -> Response[str]:
+    return Response(charts.document(svg), media_type=f"{SVG}; charset=utf-8")
+
+
+class ChartController(Controller):
+    path = "/api/v1/reports/charts"
+    tags = ["reports"]
+
+    @get("/coverage.svg", operation_id="coverageChart", media_type=SVG)
+    async def coverage_chart(
+        self,
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        from_: Annotated[
+            date | None,
+            QueryParameter(name="from", description="first local day (default: 29 days before `to`)"),
+        ] = None,
+        to: Annotated[
+            date | None, QueryParameter(description="last local day, inclusive (default: today)")
+        ] = None,
+        district_id: Annotated[str | None, QueryParameter(pattern=ID_PATTERN)] = None,
+        suppress: Annotated[bool, QueryParameter(description=CHART_SUPPRESS)] = False,
+    ) -> Response[str]:
+        """Coverage per district as an SVG chart: the share of active residents reached in the
+        period, one bar per district, with the counts written next to each bar. The figures of GET
+        /reports/coverage; same scope (coordinators: every district; commissioners: theirs;
+        volunteers 403). Labels in the caller's language (Accept-Language)."""
+        period = coverage.period_of(principal, from_, to)
+        k = await _small_cell_k(db_session, principal) if suppress else None
+        report = await coverage.coverage(db_session, principal, period, district_id, suppressed_k=k)
+        return svg_response(charts.coverage_svg(report, _reader_locale(request, principal), k=k))
+
+    @get("/trends.svg", operation_id="trendChart", media_type=SVG)
+    async def trend_chart(
+        self,
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        weeks: Annotated[
+            int, QueryParameter(ge=1, le=52, description="how many local weeks, the current one last")
+        ] = 12,
+        district_id: Annotated[str | None, QueryParameter(pattern=ID_PATTERN)] = None,
+        suppress: Annotated[bool, QueryParameter(description=CHART_SUPPRESS)] = False,
+    ) -> Response[str]:
+        """The weekly trend as an SVG chart: per local week, the share of residents reached (the
+        count with suppress=true) and the alerts raised, each bar with its value written. The
+        figures of GET /reports/trends, for one district or all the caller may read; volunteers
+        403."""
+        k = await _small_cell_k(db_session, principal) if suppress else None
+        report = await trends.weekly(db_session, principal, weeks, district_id, k)
+        name = None
+        if district_id:
+            districts = await coverage.districts_in_scope(db_session, principal, district_id)
+            name = districts[0].name if districts else None
+        return svg_response(charts.trend_svg(report, _reader_locale(request, principal), name))
