@@ -395,7 +395,9 @@ async def tally(database_url: str, org_id: str) -> Tally:
                         .where(Alert.org_id == org_id, Alert.visit_id.is_not(None))
                         .group_by(Alert.visit_id)
                     )
-                ).tuples()
+                )
+                .tuples()
+                .all()
             )
             notifications = await session.scalar(
                 select(func.count()).select_from(Notification).where(Notification.org_id == org_id)
@@ -407,7 +409,9 @@ async def tally(database_url: str, org_id: str) -> Tally:
                         .where(Delivery.org_id == org_id)
                         .group_by(Delivery.status)
                     )
-                ).tuples()
+                )
+                .tuples()
+                .all()
             )
             attempts = (
                 select(Delivery.id, func.count(DeliveryAttempt.id).label("n"))
@@ -417,7 +421,9 @@ async def tally(database_url: str, org_id: str) -> Tally:
                 .subquery()
             )
             histogram = dict(
-                (await session.execute(select(attempts.c.n, func.count()).group_by(attempts.c.n))).tuples()
+                (await session.execute(select(attempts.c.n, func.count()).group_by(attempts.c.n)))
+                .tuples()
+                .all()
             )
             sent = dict(
                 (
@@ -431,7 +437,9 @@ async def tally(database_url: str, org_id: str) -> Tally:
                         )
                         .group_by(Notification.alert_id)
                     )
-                ).tuples()
+                )
+                .tuples()
+                .all()
             )
         return Tally(
             {str(k): int(v) for k, v in per_visit.items()},

@@ -138,6 +138,8 @@ def announce(session: Session, channel: str, org_id: str) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _fan_out_after_commit(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint released: the transaction goes on
+        return
     pending = session.info.pop(_PENDING, None)
     if pending:
         for hub, _count in list(_hubs.values()):
