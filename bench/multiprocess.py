@@ -472,6 +472,7 @@ async def wait_until(check: Any, seconds: float, what: str, cluster: Cluster | N
 class Figures:
     alert_latencies: list[float]  # seconds, push sent → alert on the other API's stream
     push_latencies: list[float]  # seconds, push sent → urgent delivery sent by a worker
+    push_durations: list[float]  # seconds, the phone's push request itself (answered by API A)
     swept: Tally
     visits: int
     sweep_alerts_on_stream: int
@@ -509,10 +510,12 @@ async def exercise(cluster: Cluster, alerts: int, visits: int) -> Figures:
 
             # Emergencies pushed to API A, one at a time; each alert awaited on B's stream.
             alert_latencies: list[float] = []
+            push_durations: list[float] = []
             sent_wall: dict[str, float] = {}
             for resident_id in town.emergency_resident_ids:
                 started, started_wall = time.monotonic(), time.time()
                 await phone.push_emergency(resident_id)
+                push_durations.append(time.monotonic() - started)
                 while True:
                     event = await asyncio.wait_for(events.get(), timeout=POLL_SECONDS / 2)
                     if event.event == "alert" and event.data.get("resident_id") == resident_id:
@@ -530,7 +533,7 @@ async def exercise(cluster: Cluster, alerts: int, visits: int) -> Figures:
 
     final = await wait_until(all_sent, 60, "every push sent", cluster)
     push_latencies = [_epoch(final.sent_at[alert_id]) - started for alert_id, started in sent_wall.items()]
-    return Figures(alert_latencies, push_latencies, final, visits, len(seen))
+    return Figures(alert_latencies, push_latencies, push_durations, final, visits, len(seen))
 
 
 async def _all_listening(database_url: str) -> bool:
@@ -565,6 +568,11 @@ def summary(figures: Figures) -> str:
         [
             line("alert on API B's stream after a push to API A", figures.alert_latencies),
             line("urgent push sent by a worker after a push to API A", figures.push_latencies),
+            line("(the phone's push request itself, answered by API A)", figures.push_durations),
+            line(
+                "alert on B's stream after A answered the push",
+                [a - d for a, d in zip(figures.alert_latencies, figures.push_durations, strict=True)],
+            ),
             f"two workers, {figures.visits} overdue visits: alerts per visit "
             f"{sorted(set(swept.alerts_per_visit.values()))}, visits alerted {len(swept.alerts_per_visit)}, "
             f"on B's stream {figures.sweep_alerts_on_stream}",
