@@ -786,14 +786,14 @@ def worker(once: bool) -> None:
                     click.echo(f"{job_id}: {result}")
             else:
                 from domain import live
-                from notifications.background import push_dispatch
+                from notifications.background import dispatcher_wakeup
 
                 click.echo("worker: running (Ctrl-C to stop)")
                 # Urgent pushes written by any process wake this worker's dispatcher at once
                 # (PostgreSQL NOTIFY); its scheduler's periodic dispatch remains the guarantee.
                 async with (
                     live.listening(settings.database_url),
-                    push_dispatch(config, settings, runs_jobs=True),
+                    dispatcher_wakeup(config),
                 ):
                     await runner.run_forever(config, settings.default_timezone)
         finally:

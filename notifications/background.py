@@ -22,25 +22,33 @@ log = logging.getLogger("mimamori.push")
 
 
 @asynccontextmanager
-async def push_dispatch(
-    db_config: SQLAlchemyAsyncConfig, settings: Settings, *, runs_jobs: bool | None = None
-) -> AsyncIterator[None]:
-    """`runs_jobs`: this process runs the dispatcher (default: the server's MIMAMORI_RUN_SCHEDULER;
-    a worker always does). Enter inside `live.listening` to hear other processes."""
+async def push_dispatch(db_config: SQLAlchemyAsyncConfig, settings: Settings) -> AsyncIterator[None]:
+    """The server's push work: its transport, and the dispatcher's wake-up when it runs the jobs
+    (MIMAMORI_RUN_SCHEDULER)."""
     transport = transports.configure(settings)
-    task: asyncio.Task[None] | None = None
-    unsubscribe = None
-    if settings.run_scheduler if runs_jobs is None else runs_jobs:
-        task = asyncio.create_task(wakeup.run_on_wake(lambda: dispatch_once(db_config, transport=transport)))
-        unsubscribe = live.subscribe(live.OUTBOX, lambda _org_id: wakeup.wake())
+    try:
+        if settings.run_scheduler:
+            async with dispatcher_wakeup(db_config):
+                yield
+        else:
+            yield
+    finally:
+        await transport.close()
+        transports.use(None)
+
+
+@asynccontextmanager
+async def dispatcher_wakeup(db_config: SQLAlchemyAsyncConfig) -> AsyncIterator[None]:
+    """Run the dispatcher as soon as an urgent push commits, in this process or — heard through
+    `live.OUTBOX` — in any other. Enter inside `live.listening`. The transport is the process's
+    (`transports.current()`), so that a worker behaves as before when it is misconfigured: each
+    run fails in the log."""
+    task = asyncio.create_task(wakeup.run_on_wake(lambda: dispatch_once(db_config)))
+    unsubscribe = live.subscribe(live.OUTBOX, lambda _org_id: wakeup.wake())
     try:
         yield
     finally:
-        if unsubscribe is not None:
-            unsubscribe()
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        await transport.close()
-        transports.use(None)
+        unsubscribe()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
