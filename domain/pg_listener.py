@@ -20,6 +20,7 @@ from typing import Any
 
 import asyncpg
 from sqlalchemy import make_url
+from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 
 from domain.live import CHANNELS, Hub
 
@@ -32,15 +33,29 @@ START_WAIT_SECONDS = 5.0  # start-up waits this long for the first connection, t
 APPLICATION_NAME = "mimamori-listener"  # how an operator tells these connections in pg_stat_activity
 
 
-def asyncpg_dsn(database_url: str) -> str:
-    """The SQLAlchemy URL as asyncpg's DSN (a password, if any, stays; PGPASSWORD works too)."""
-    url = make_url(database_url).set(drivername="postgresql")
-    return url.render_as_string(hide_password=False)
+# Options of SQLAlchemy's asyncpg adapter, not of asyncpg.connect (which would send them to the
+# server as settings).
+_ADAPTER_ONLY = (
+    "async_fallback",
+    "async_creator_fn",
+    "prepared_statement_cache_size",
+    "prepared_statement_name_func",
+)
+
+
+def connect_arguments(database_url: str) -> dict[str, Any]:
+    """What the engine's own connections get from the URL (host, port, user, database, `ssl` and
+    other query options; a password if the URL has one, else asyncpg reads PGPASSWORD)."""
+    url = make_url(database_url)
+    _args, options = PGDialect_asyncpg().create_connect_args(url)
+    for name in _ADAPTER_ONLY:
+        options.pop(name, None)
+    return dict(options)
 
 
 class PgListener:
     def __init__(self, database_url: str, hub: Hub) -> None:
-        self.dsn = asyncpg_dsn(database_url)
+        self.options = connect_arguments(database_url)
         self.hub = hub
         self.connected = asyncio.Event()
         self.connections = 0  # how many times it has (re)connected: tests and logs
@@ -76,7 +91,14 @@ class PgListener:
 
     async def _listen_once(self) -> None:
         connection = await asyncio.wait_for(
-            asyncpg.connect(self.dsn, server_settings={"application_name": APPLICATION_NAME}), timeout=10
+            asyncpg.connect(
+                **self.options,
+                server_settings={
+                    **self.options.get("server_settings", {}),
+                    "application_name": APPLICATION_NAME,
+                },
+            ),
+            timeout=10,
         )
         lost = asyncio.Event()
         connection.add_termination_listener(lambda _connection: lost.set())

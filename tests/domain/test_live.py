@@ -153,3 +153,21 @@ async def test_the_listener_reconnects_after_its_connection_is_killed(db, settin
         await _open_alert(db, resident, "after-reconnect")
         assert await change.wait(5)
     assert await _listener_pids(settings) == []  # closed with the process's lifetime
+
+
+def test_the_listener_connects_as_the_engine_does() -> None:
+    """The URL's TLS and server options reach the listener's connection; the SQLAlchemy adapter's
+    own options do not (asyncpg would send them to the server as unknown settings)."""
+    from domain.pg_listener import connect_arguments
+
+    assert connect_arguments("postgresql+asyncpg://mimamori@db:5432/mimamori") == {
+        "host": "db",
+        "port": 5432,
+        "user": "mimamori",
+        "database": "mimamori",
+    }
+    options = connect_arguments(
+        "postgresql+asyncpg://u:pw@h/d?ssl=verify-full&prepared_statement_cache_size=0"
+    )
+    assert options["ssl"] == "verify-full" and options["password"] == "pw"
+    assert "prepared_statement_cache_size" not in options
