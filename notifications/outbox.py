@@ -204,6 +204,7 @@ async def enqueue_many(session: AsyncSession, messages: Sequence[Message]) -> li
         ):
             devices_of[device.user_id].append(device)
     deliveries: list[dict[str, Any]] = []
+    urgent_orgs: set[str] = set()
     for message, notifications, recipients, withheld in told:
         due = message.not_before or now
         devices = 0
@@ -237,8 +238,11 @@ async def enqueue_many(session: AsyncSession, messages: Sequence[Message]) -> li
             )
         if message.urgent and devices and due <= now:
             session.sync_session.info[_URGENT_PENDING] = True
-            # Other processes' dispatchers too (a worker, when an API process wrote it).
-            await session.run_sync(live.announce, live.OUTBOX, message.org_id)
+            urgent_orgs.add(message.org_id)
+    for org_id in sorted(urgent_orgs):
+        # Other processes' dispatchers too (a worker, when an API process wrote it): one NOTIFY
+        # per organisation, however many urgent messages.
+        await session.run_sync(live.announce, live.OUTBOX, org_id)
     if deliveries:
         # Nobody reads these back in this unit of work: one bulk INSERT, not an object per row.
         await session.flush()
