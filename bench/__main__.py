@@ -7,7 +7,8 @@ Full-size runs (100,000 residents) take tens of minutes each; run them one by on
     python -m bench.notify_bench          # push dispatch vs. bare send_each_async
     python -m bench.reports_bench         # working list, coverage, CSV export vs. bare aggregates
     python -m bench.multiprocess          # 2 API + 2 worker processes: cross-process alert latency
-Recorded figures: bench/sync_results.md, bench/sched_results.md, and the issues' closing notes.
+Recorded figures: bench/sync_results.md, bench/sched_results.md, bench/multiprocess_results.md,
+and the issues' closing notes.
 """
 
 from __future__ import annotations
