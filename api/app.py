@@ -93,9 +93,16 @@ def compression_config() -> CompressionConfig:
 
 @asynccontextmanager
 async def _background(app: Litestar, settings: Settings) -> AsyncIterator[None]:
+    from domain import live
     from notifications.background import push_dispatch
 
-    async with push_dispatch(app.state.db_config, settings), _scheduler(app, settings):
+    # One listener per process (PostgreSQL LISTEN), shared by every alert stream and the
+    # dispatcher's wake-up: a change committed by any process reaches this one at once.
+    async with (
+        live.listening(settings.database_url),
+        push_dispatch(app.state.db_config, settings),
+        _scheduler(app, settings),
+    ):
         yield
 
 

@@ -785,8 +785,17 @@ def worker(once: bool) -> None:
                 for job_id, result in results.items():
                     click.echo(f"{job_id}: {result}")
             else:
+                from domain import live
+                from notifications.background import dispatcher_wakeup
+
                 click.echo("worker: running (Ctrl-C to stop)")
-                await runner.run_forever(config, settings.default_timezone)
+                # Urgent pushes written by any process wake this worker's dispatcher at once
+                # (PostgreSQL NOTIFY); its scheduler's periodic dispatch remains the guarantee.
+                async with (
+                    live.listening(settings.database_url),
+                    dispatcher_wakeup(config),
+                ):
+                    await runner.run_forever(config, settings.default_timezone)
         finally:
             await config.get_engine().dispose()
 

@@ -20,6 +20,7 @@ from litestar.response import ServerSentEventMessage
 
 from console import sessions
 from console.config import ConsoleSettings, console_settings
+from domain import live
 from domain.access import Principal
 from domain.db import session_scope
 from domain.settings import PushSettings
@@ -58,16 +59,19 @@ async def console_alert_events(
         yield ServerSentEventMessage(event="ready", id=str(cursor), data=json.dumps({}), retry=3000)
         while loop.time() < deadline:
             async with session_scope(db_config) as session:
-                live = await sessions.still_live(session, session_id, console)
-            if not live:
+                signed_in = await sessions.still_live(session, session_id, console)
+            if not signed_in:
                 yield ServerSentEventMessage(event="end", data=json.dumps({"reason": "signed_out"}))
                 return
+            change = live.watch(live.ALERTS, principal.org_id)  # before looking
             items, cursor = await changes_since(db_config, principal, cursor, config.stream_batch)
             if items:
                 yield ServerSentEventMessage(
                     event="alert", id=str(cursor), data=json.dumps({"changed": len(items)})
                 )
             if len(items) < config.stream_batch:
-                await asyncio.sleep(min(config.stream_poll_seconds, max(0.0, deadline - loop.time())))
+                # Woken by the process's listener when any process changes an alert; the poll
+                # interval is the safety net.
+                await change.wait(min(config.stream_poll_seconds, max(0.0, deadline - loop.time())))
     finally:
         slot.release()

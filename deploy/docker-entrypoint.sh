@@ -6,7 +6,7 @@
 # neither compose.yaml nor `docker inspect`. Setting both NAME and NAME_FILE is refused.
 set -eu
 
-for name in MIMAMORI_SECRET_KEY DATABASE_URL PGPASSWORD; do
+for name in MIMAMORI_SECRET_KEY DATABASE_URL PGPASSWORD MIMAMORI_METRICS_TOKEN; do
     eval "file=\${${name}_FILE:-}"
     [ -n "$file" ] || continue
     eval "direct=\${${name}:-}"

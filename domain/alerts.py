@@ -11,14 +11,28 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
+from domain import live
 from domain.clock import utcnow
 from domain.enums import AlertResolution, AlertSeverity, AlertStatus
 from domain.errors import Conflict
 from domain.models import Alert, AlertEvent
+
+
+@event.listens_for(Session, "before_flush")
+def _announce_alert_changes(session: Session, _flush_context: Any, _instances: Any) -> None:
+    changed = {obj.org_id for obj in session.new if isinstance(obj, Alert)}
+    changed |= {
+        obj.org_id
+        for obj in session.dirty
+        if isinstance(obj, Alert) and session.is_modified(obj, include_collections=False)
+    }
+    for org_id in sorted(changed):
+        live.announce(session, live.ALERTS, org_id)
 
 
 def add_event(

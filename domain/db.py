@@ -21,6 +21,7 @@ from sqlalchemy import event, make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.pool import NullPool
 
+from domain import alerts as _alerts  # noqa: F401  (every writer announces alert changes: domain.live)
 from domain.feed import register_guard_events
 from domain.models import Base
 from domain.settings import Settings, ensure_private_dir

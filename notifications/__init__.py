@@ -7,6 +7,7 @@ What other slices use:
   recipient's text rendered from the template of `kind` in their locale.
 * `notifications.templates.render(kind, locale, **params)` and `MessageKind` — the message texts.
 * `notifications.dispatcher.dispatch_once(db_config) -> int` — the periodic job.
-* `notifications.wakeup.wake()` — ask the dispatcher to run now (done after commit for urgent ones).
+* `notifications.wakeup.wake()` — ask the dispatcher to run now (done after commit for urgent ones;
+  other processes' dispatchers hear it through `domain.live.OUTBOX`).
 * `notifications.devices.register_push_token(session, device, token)` — used at login.
 """

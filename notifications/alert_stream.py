@@ -3,7 +3,9 @@
 It follows the alerts' change feed: each look takes the feed's high watermark in its own short
 transaction (so a slow writer's position is never read past), then sends the alerts the caller
 may see with `cursor < feed_seq <= watermark`. The event id is the feed position, so a client that
-reconnects with `Last-Event-ID` misses nothing. Sessions are opened inside the generator: the
+reconnects with `Last-Event-ID` misses nothing. Between looks it waits for the process's listener
+(`domain.live`: an alert of the organisation changed, in any process) or the poll interval,
+whichever comes first — the interval is only the safety net. Sessions are opened inside the generator: the
 request's own session is closed before a streamed body runs. The stream ends after a bounded
 lifetime (the client reconnects), as soon as the client disconnects (Litestar cancels it), and
 when the caller is signed out, deactivated or their device revoked (checked at every look).
@@ -20,7 +22,7 @@ from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from litestar.response import ServerSentEventMessage
 from sqlalchemy import select
 
-from domain import audit, feed
+from domain import audit, feed, live
 from domain.access import Principal, visible_alerts
 from domain.clock import utcnow
 from domain.db import READ_ONLY, session_scope
@@ -130,8 +132,9 @@ async def _events(
         if not await still_signed_in(db_config, principal, opened_at):
             yield ServerSentEventMessage(event="end", data=json.dumps({"reason": "signed_out"}))
             return
+        change = live.watch(live.ALERTS, principal.org_id)  # before looking: nothing slips between
         items, cursor = await changes_since(db_config, principal, cursor, config.stream_batch)
         for item in items:
             yield ServerSentEventMessage(event="alert", id=str(item.feed_seq), data=item.model_dump_json())
         if len(items) < config.stream_batch:
-            await asyncio.sleep(min(config.stream_poll_seconds, max(0.0, deadline - loop.time())))
+            await change.wait(min(config.stream_poll_seconds, max(0.0, deadline - loop.time())))

@@ -3,7 +3,7 @@
 `enqueue` stores one inbox notification per recipient and one pending delivery per device that
 can receive a push (not revoked, token fresh). The dispatcher sends deliveries after commit, so a
 crash between commit and send loses nothing; an urgent message wakes the dispatcher right after
-the commit.
+the commit — in this process, and in every other through `live.OUTBOX` (PostgreSQL NOTIFY).
 
 A message that names a resident (`resident_id`) is written only for the recipients who may see that
 resident now (`domain.access.who_may_see`); the others are left out, and an alert's history records
@@ -29,6 +29,7 @@ from sqlalchemy import event, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from domain import live
 from domain.access import who_may_see
 from domain.base import new_id
 from domain.clock import utcnow
@@ -203,6 +204,7 @@ async def enqueue_many(session: AsyncSession, messages: Sequence[Message]) -> li
         ):
             devices_of[device.user_id].append(device)
     deliveries: list[dict[str, Any]] = []
+    urgent_orgs: set[str] = set()
     for message, notifications, recipients, withheld in told:
         due = message.not_before or now
         devices = 0
@@ -236,6 +238,11 @@ async def enqueue_many(session: AsyncSession, messages: Sequence[Message]) -> li
             )
         if message.urgent and devices and due <= now:
             session.sync_session.info[_URGENT_PENDING] = True
+            urgent_orgs.add(message.org_id)
+    for org_id in sorted(urgent_orgs):
+        # Other processes' dispatchers too (a worker, when an API process wrote it): one NOTIFY
+        # per organisation, however many urgent messages.
+        await session.run_sync(live.announce, live.OUTBOX, org_id)
     if deliveries:
         # Nobody reads these back in this unit of work: one bulk INSERT, not an object per row.
         await session.flush()

@@ -93,7 +93,13 @@ def test_the_api_is_health_checked_on_healthz(compose: dict[str, Any], dockerfil
 
 def test_every_setting_named_in_compose_is_one_the_service_reads(compose: dict[str, Any]) -> None:
     """A misspelt variable would be silently ignored (extra="ignore")."""
-    known = {"DATABASE_URL", "GOOGLE_APPLICATION_CREDENTIALS", "FORWARDED_ALLOW_IPS"}  # uvicorn's own
+    # uvicorn's own, and prometheus-client's
+    known = {
+        "DATABASE_URL",
+        "GOOGLE_APPLICATION_CREDENTIALS",
+        "FORWARDED_ALLOW_IPS",
+        "PROMETHEUS_MULTIPROC_DIR",
+    }
     for model, prefix in ((Settings, "MIMAMORI_"), (PushSettings, "MIMAMORI_PUSH_")):
         known |= {f"{prefix}{name.upper()}" for name in model.model_fields}
     entrypoint_files = set(re.findall(r"for name in ([A-Z_ ]+); do", ENTRYPOINT.read_text())[0].split())
@@ -178,3 +184,30 @@ def test_the_entrypoint_refuses_a_secret_given_twice_or_unreadable(tmp_path: Pat
     assert twice.returncode != 0 and "MIMAMORI_SECRET_KEY_FILE" in twice.stderr
     missing = _entrypoint({"PGPASSWORD_FILE": str(tmp_path / "absent")}, "true")
     assert missing.returncode != 0 and "PGPASSWORD_FILE" in missing.stderr
+
+
+def test_the_api_processes_sum_their_metrics_and_need_the_scrapers_token(
+    compose: dict[str, Any], tmp_path: Path
+) -> None:
+    """Several uvicorn processes answer /metrics in turn: each must report the sum of all (one
+    multiprocess directory, empty at every start: a tmpfs of the container), and the scraper comes
+    through Docker's network, never from loopback inside it, so it needs the bearer token — read
+    from a secret file, like every secret."""
+    api = compose["services"]["api"]
+    env = api["environment"]
+    directory = env["PROMETHEUS_MULTIPROC_DIR"]
+    assert any(mount.split(":")[0] == directory for mount in api["tmpfs"])
+    [mount] = [mount for mount in api["tmpfs"] if mount.split(":")[0] == directory]
+    assert "uid=10001" in mount  # the image's user may write there
+    assert "MIMAMORI_METRICS_TOKEN" not in env
+    assert env["MIMAMORI_METRICS_TOKEN_FILE"] == "/run/secrets/metrics_token"
+    assert "metrics_token" in api["secrets"]
+    assert compose["secrets"]["metrics_token"]["file"] == "./secrets/metrics_token"
+    token = tmp_path / "metrics_token"
+    token.write_text("scraper-token\n")
+    done = _entrypoint(
+        {"MIMAMORI_METRICS_TOKEN_FILE": str(token)}, "sh", "-c", 'printf "%s" "$MIMAMORI_METRICS_TOKEN"'
+    )
+    assert done.returncode == 0 and done.stdout == "scraper-token", done.stderr
+    # The workers' containers number their processes from 1 too: they must not share the directory.
+    assert "PROMETHEUS_MULTIPROC_DIR" not in compose["services"]["worker"]["environment"]
