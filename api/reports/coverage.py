@@ -455,17 +455,25 @@ async def _people(
     commissioners: dict[str, list[AssigneeOut]] = defaultdict(list)
     for district_id, user_id, name in holders.tuples():
         commissioners[district_id].append(AssigneeOut(id=user_id, display_name=name))
-    rows = await session.execute(
-        select(Resident.district_id, User.id, User.display_name, User.role, Assignment.role, func.count())
+    # Counted per (district, watcher, role) first, the names joined to the counts: grouping the
+    # assignments by the names as well sorts every assignment on wide keys (spilling to disk for a
+    # town of 100,000).
+    counted = (
+        select(Resident.district_id, Assignment.user_id, Assignment.role, func.count().label("n"))
         .join(Assignment, Assignment.resident_id == Resident.id)
-        .join(User, User.id == Assignment.user_id)
         .where(
             _in_districts(principal, ids),
             Resident.status != ResidentStatus.ENDED,
             Assignment.ended_at.is_(None),
             Assignment.deleted_at.is_(None),
         )
-        .group_by(Resident.district_id, User.id, User.display_name, User.role, Assignment.role)
+        .group_by(Resident.district_id, Assignment.user_id, Assignment.role)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(
+            counted.c.district_id, User.id, User.display_name, User.role, counted.c.role, counted.c.n
+        ).join(User, User.id == counted.c.user_id)
     )
     loads: dict[str, dict[str, CaseloadRow]] = defaultdict(dict)
     for district_id, user_id, name, role, assignment_role, n in rows.tuples():
