@@ -1,7 +1,7 @@
 """The generated town the reports benchmark reads, built once per size and kept.
 
 On PostgreSQL the town lives in a database of its own, `mimamori_bench_reports_<residents>`, filled
-with COPY (100,000 residents and 1,000,000 notes in about a minute) and marked with a row in
+with COPY (100,000 residents and 1,000,000 notes: 200 s on a loaded shared machine) and marked with a row in
 `bench_town` naming the generator's version: a rerun finds the marker and reuses the town (only the
 indexes the models have gained since are created). `--fresh` builds it again. On SQLite the town is
 built in a temporary file each run (multi-row INSERTs; small scales only).
