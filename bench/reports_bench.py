@@ -2,12 +2,29 @@
 
     python -m bench.reports_bench                 # 100,000 residents, 1,000,000 notes, PostgreSQL
     python -m bench.reports_bench --scale 0.1     # 10,000 residents, 100,000 notes
-    python -m bench.reports_bench --db sqlite
+    python -m bench.reports_bench --db sqlite --scale 0.02
+    python -m bench.reports_bench --scale 0.1 --explain   # and the working list's query plans
 
-Times, as a coordinator of the whole town asks them (the service functions the endpoints call):
-the working list's first page, the coverage report for 30 days, and the whole working list as CSV
-as the endpoint streams it (with its peak Python memory, tracemalloc). Each is printed beside a bare aggregate query over the
-same rows, measured in the same run (these machines are noisy: read the ratio, not the time).
+The town (bench/reports_town.py) is built once per size in a PostgreSQL database of its own and
+reused by later runs (`--fresh` rebuilds it).
+
+Times, as the endpoints run them (the service functions they call, with the application's
+connection pool), each beside a bare aggregate query over the same rows measured in the same run
+(the machines are shared and noisy: read the ratio, not the time); best of `--runs`:
+
+* working list, first page (50), as a coordinator of the whole town and as a commissioner (consent
+  checked per resident). Bare: `count(*)` over the same rows — active, visible to the caller, and
+  overdue by the same per-risk cut-offs on the same "last contact per resident" the list uses.
+  That last contact is `residents.last_contact_at`, which the contact-note path keeps as the
+  newest note in which the person was reached, so neither the list nor the bare query aggregates
+  the notes to find it; the list reads notes only for the method of the 50 shown.
+* coverage, 30 days, every district. Bare: residents reached per district and method in the
+  period (`count(DISTINCT resident)` over the notes of the period joined to their residents);
+  and, since the report also counts every resident, every assignment and every consent of the
+  town, a second bare that adds one plain GROUP BY over each of those row sets.
+* the whole working list and the whole resident list as CSV, as the endpoints stream them: time,
+  file size, peak Python memory (tracemalloc, a separate run) and the process's peak resident set
+  size during the export (sampled every 5 ms) above its size before.
 """
 
 from __future__ import annotations
@@ -15,109 +32,39 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import shutil
 import time
 import tracemalloc
-import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, text
+from litestar.response import Stream
+from sqlalchemy import func, or_, select, text
 
 from api.reports import coverage, csv_export, working_list
-from bench.sched_bench import _create_database, _drop_database
-from domain.access import Principal
+from api.residents import exports as resident_exports
+from api.residents import service as resident_service
+from bench.reports_town import NOTES_PER_RESIDENT, NOW, Town, postgres_town, sqlite_town
+from domain.access import Principal, visible_residents
 from domain.clock import clock
 from domain.db import create_db_config, session_scope
 from domain.enums import Role
-from domain.models import ContactNote, District, Organisation, Resident, User
+from domain.models import Assignment, Consent, ContactNote, Organisation, Resident
 from domain.settings import Settings
 
-NOW = datetime(2026, 11, 18, 3, 0, tzinfo=UTC)  # Wednesday 12:00 JST
-NOTES_PER_RESIDENT = 10
-DISTRICTS = 20
-CHUNK = 5000
-METHODS = ("home_visit", "phone", "meeting_place", "meal_delivery", "message", "sensor")
-OUTCOMES = ("met_well", "met_well", "met_concern", "phone_only", "no_answer")
+PAGE = 50
 
 
-async def _generate(config: Any, residents: int, rng: random.Random) -> tuple[str, str]:
-    """Residents over DISTRICTS districts, one in three of them overdue; NOTES_PER_RESIDENT notes
-    each over the last 120 days."""
-    clock.set(NOW)
-    async with session_scope(config) as session:
-        org = Organisation(name="ベンチ市")
-        session.add(org)
-        await session.flush()
-        districts = [District(org_id=org.id, name=f"地区{n}") for n in range(DISTRICTS)]
-        session.add_all(districts)
-        coordinator = User(
-            org_id=org.id, login=f"coord-{org.id[:6]}", display_name="coord", role=Role.COORDINATOR
-        )
-        session.add(coordinator)
-        await session.flush()
-        org_id, coordinator_id, district_ids = org.id, coordinator.id, [d.id for d in districts]
-    for start in range(0, residents, CHUNK):
-        async with session_scope(config) as session:
-            rows_r, rows_n = [], []
-            for i in range(start, min(start + CHUNK, residents)):
-                rid = uuid.uuid4().hex
-                last = NOW - timedelta(days=rng.choice((3, 10, 45, 90)), hours=rng.randrange(24))
-                rows_r.append(
-                    {
-                        "id": rid,
-                        "org_id": org_id,
-                        "district_id": district_ids[i % DISTRICTS],
-                        "name": f"住民{i}",
-                        "kana": f"ジュウミン{i}",
-                        "address": f"ベンチ市{i}",
-                        "household": "alone",
-                        "risk_level": ("high", "medium", "low")[i % 3],
-                        "support_needs": "",
-                        "status": "active",
-                        "last_contact_at": last,
-                        "created_at": NOW - timedelta(days=400),
-                        "updated_at": NOW,
-                        "feed_seq": 1,
-                    }
-                )
-                for k in range(NOTES_PER_RESIDENT):
-                    at = (
-                        last
-                        if k == 0
-                        else NOW - timedelta(days=rng.randrange(120), minutes=rng.randrange(1440))
-                    )
-                    rows_n.append(
-                        {
-                            "id": uuid.uuid4().hex,
-                            "org_id": org_id,
-                            "resident_id": rid,
-                            "author_id": coordinator_id,
-                            "method": rng.choice(METHODS),
-                            "outcome": "met_well" if k == 0 else rng.choice(OUTCOMES),
-                            "warning_signs": [],
-                            "body": "",
-                            "visibility": "team",
-                            "follow_up_needed": False,
-                            "occurred_at": at,
-                            "received_at": at,
-                            "created_at": NOW,
-                            "updated_at": NOW,
-                            "feed_seq": 1,
-                        }
-                    )
-            await session.execute(insert(Resident), rows_r)
-            for n_start in range(0, len(rows_n), CHUNK):
-                await session.execute(insert(ContactNote), rows_n[n_start : n_start + CHUNK])
-    if config.get_engine().dialect.name == "postgresql":
-        async with config.get_engine().connect() as conn:
-            await conn.execute(text("ANALYZE"))
-            await conn.commit()
-    return org_id, coordinator_id
-
-
-async def _best_ms(config: Any, work: Callable[[Any], Awaitable[Any]], runs: int) -> float:
+async def _best_ms(
+    config: Any, work: Callable[[Any], Awaitable[Any]], runs: int, *, warm_up: bool = True
+) -> float:
+    """The best of `runs`, after one run not counted (the pool's connections opened, the
+    statements prepared, the pages cached, as in a running server)."""
     best = float("inf")
+    if warm_up:
+        async with session_scope(config) as session:
+            await work(session)
     for _ in range(runs):
         async with session_scope(config) as session:
             started = time.perf_counter()
@@ -126,37 +73,126 @@ async def _best_ms(config: Any, work: Callable[[Any], Awaitable[Any]], runs: int
     return best * 1000
 
 
-async def _bench(backend: str, scale: float, runs: int) -> None:
+def _loadavg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "n/a"
+
+
+def _rss() -> int:
+    """The process's resident set size now, bytes (Linux)."""
+    try:
+        return int(Path("/proc/self/statm").read_text().split()[1]) * 4096
+    except OSError:
+        return 0
+
+
+async def _peak_rss(work: Awaitable[Any]) -> tuple[Any, int, int]:
+    """`work`'s result, the RSS before it and the highest RSS seen while it ran."""
+    before = _rss()
+    peak = before
+    done = False
+
+    async def sample() -> None:
+        nonlocal peak
+        while not done:
+            peak = max(peak, _rss())
+            await asyncio.sleep(0.005)
+
+    sampler = asyncio.create_task(sample())
+    try:
+        result = await work
+    finally:
+        done = True
+        await sampler
+    return result, before, max(peak, _rss())
+
+
+def _overdue(cut: working_list.Cutoffs) -> Any:
+    basis = func.coalesce(Resident.last_contact_at, Resident.created_at)
+    return or_(*((Resident.risk_level == r) & (basis < at) for r, at in cut.before.items()))
+
+
+async def _explain(config: Any, principal: Principal, cut: working_list.Cutoffs) -> None:
+    f = working_list.WorkingListFilter()
+    query = working_list.overdue_query(principal, f, cut)
+    never, reached = working_list.page_parts(query, False, cut)
+    statements = {
+        "count": query.with_only_columns(
+            func.count(), func.count(Resident.last_contact_at), maintain_column_froms=True
+        ),
+        "page, never reached part": never.limit(PAGE),
+        "page, reached part": reached.limit(PAGE),
+        "page, reached part, newest first": working_list.page_parts(query, True, cut)[0].limit(PAGE),
+    }
+    async with session_scope(config) as session:
+        for label, statement in statements.items():
+            compiled = statement.compile(dialect=session.bind.dialect, compile_kwargs={"literal_binds": True})
+            plan = await session.execute(text(f"EXPLAIN (ANALYZE, BUFFERS) {compiled}"))
+            print(f"--- {principal.role} {label}")
+            print("\n".join(row[0] for row in plan))
+
+
+async def _stream_size(stream: Stream) -> int:
+    size = 0
+    async for chunk in stream.iterator:  # type: ignore[attr-defined]
+        size += len(chunk)
+    return size
+
+
+async def _bench(backend: str, scale: float, runs: int, fresh: bool, explain: bool) -> None:
     residents = int(100_000 * scale)
-    url, cleanup = await _create_database(backend, f"reports_{residents}")
-    settings = Settings(environment="test", database_url=url, db_pool_disabled=True, secret_key="x" * 40)
+    rng = random.Random(11)
+    print(f"[{backend}] load average before: {_loadavg()}", flush=True)
+    cleanup: Path | None = None
+    if backend == "postgresql":
+        town: Town = await postgres_town(residents, rng, fresh)
+    else:
+        town, cleanup = await sqlite_town(residents, rng)
+    built = "reused" if town.built_s is None else f"built in {town.built_s:.0f} s"
+    print(
+        f"[{backend}] town: {residents:,} residents, {residents * NOTES_PER_RESIDENT:,} notes ({built})",
+        flush=True,
+    )
+    clock.set(NOW)
+    settings = Settings(environment="test", database_url=town.url, secret_key="x" * 40)
     config = create_db_config(settings)
     try:
-        started = time.perf_counter()
-        org_id, user_id = await _generate(config, residents, random.Random(11))
-        print(
-            f"[{backend}] town: {residents:,} residents, {residents * NOTES_PER_RESIDENT:,} notes "
-            f"({time.perf_counter() - started:.0f} s to build)"
+        coordinator = Principal(user_id=town.coordinator_id, org_id=town.org_id, role=Role.COORDINATOR)
+        commissioner = Principal(
+            user_id=town.commissioner_id,
+            org_id=town.org_id,
+            role=Role.COMMISSIONER,
+            district_ids=frozenset({town.district_id}),
         )
-        principal = Principal(user_id=user_id, org_id=org_id, role=Role.COORDINATOR)
-        f = working_list.WorkingListFilter()
-        org = None
         async with session_scope(config) as session:
-            org = await session.get_one(Organisation, org_id)
-        cut = working_list.cutoffs(principal, org, None, NOW)
-        period = coverage.period_of(principal, None, None)
+            org = await session.get_one(Organisation, town.org_id)
+            cut = working_list.cutoffs(coordinator, org, None, NOW)
+        period = coverage.period_of(coordinator, None, None)
+        f = working_list.WorkingListFilter()
+        if explain and backend == "postgresql":
+            await _explain(config, coordinator, cut)
+            await _explain(config, commissioner, cut)
 
-        async def page(session: Any) -> Any:
-            return await working_list.working_list(session, principal, f, 0, 50)
+        def page_of(principal: Principal) -> Callable[[Any], Awaitable[Any]]:
+            async def page(session: Any) -> Any:
+                return await working_list.working_list(session, principal, f, 0, PAGE)
 
-        async def bare_overdue(session: Any) -> Any:
-            basis = func.coalesce(Resident.last_contact_at, Resident.created_at)
-            clauses = [(Resident.risk_level == r) & (basis < at) for r, at in cut.before.items()]
-            query = select(func.count()).where(Resident.org_id == org_id, Resident.status == "active")
-            return await session.scalar(query.where(or_(*clauses)))
+            return page
+
+        def bare_count_of(principal: Principal) -> Callable[[Any], Awaitable[Any]]:
+            async def bare(session: Any) -> Any:
+                return await session.scalar(
+                    select(func.count()).where(
+                        visible_residents(principal, cut.today), Resident.status == "active", _overdue(cut)
+                    )
+                )
+
+            return bare
 
         async def report(session: Any) -> Any:
-            return await coverage.coverage(session, principal, period, None)
+            return await coverage.coverage(session, coordinator, period, None)
 
         async def bare_coverage(session: Any) -> Any:
             return (
@@ -164,7 +200,7 @@ async def _bench(backend: str, scale: float, runs: int) -> None:
                     select(Resident.district_id, ContactNote.method, func.count(Resident.id.distinct()))
                     .join(ContactNote, ContactNote.resident_id == Resident.id)
                     .where(
-                        Resident.org_id == org_id,
+                        Resident.org_id == town.org_id,
                         ContactNote.occurred_at >= period.start,
                         ContactNote.occurred_at < period.end,
                     )
@@ -172,53 +208,92 @@ async def _bench(backend: str, scale: float, runs: int) -> None:
                 )
             ).all()
 
-        async def export(session: Any) -> int:
+        async def bare_coverage_all(session: Any) -> Any:
+            """The notes of the period as above, and one plain GROUP BY over each other row set
+            the report counts: the residents, the assignments, the consents."""
+            await bare_coverage(session)
+            in_town = Resident.org_id == town.org_id
+            await session.execute(
+                select(Resident.district_id, Resident.status, Resident.risk_level, func.count())
+                .where(in_town)
+                .group_by(Resident.district_id, Resident.status, Resident.risk_level)
+            )
+            await session.execute(
+                select(Resident.district_id, Assignment.user_id, func.count())
+                .join(Assignment, Assignment.resident_id == Resident.id)
+                .where(in_town)
+                .group_by(Resident.district_id, Assignment.user_id)
+            )
+            consented = select(Consent.resident_id).where(Consent.org_id == town.org_id)
+            await session.execute(
+                select(Resident.district_id, func.count())
+                .where(in_town, Resident.id.not_in(consented))
+                .group_by(Resident.district_id)
+            )
+
+        async def working_list_csv(session: Any) -> int:
             """As GET /reports/working-list?format=csv sends it: ids and the audit event in the
             request's session, then the file streamed batch by batch; returns its size."""
-            ids, plan = await working_list.export_plan(session, principal, f)
+            ids, plan = await working_list.export_plan(session, coordinator, f)
+            await session.commit()  # as the request does before the body is sent
 
             async def batches() -> Any:
-                async for rows in working_list.export_rows(config, principal, ids, plan):
-                    yield csv_export.working_list_cells(rows, "ja", principal.zone)
+                async for rows in working_list.export_rows(config, coordinator, ids, plan):
+                    yield csv_export.working_list_cells(rows, "ja", coordinator.zone)
 
             size = 0
             async for chunk in csv_export.csv_chunks(csv_export.working_list_headers("ja"), batches()):
                 size += len(chunk)
             return size
 
-        async def bare_export(session: Any) -> Any:
-            basis = func.coalesce(Resident.last_contact_at, Resident.created_at)
-            clauses = [(Resident.risk_level == r) & (basis < at) for r, at in cut.before.items()]
-            return (
-                await session.execute(
-                    select(Resident.name, Resident.kana, Resident.address, Resident.last_contact_at).where(
-                        Resident.org_id == org_id, Resident.status == "active", or_(*clauses)
-                    )
-                )
-            ).all()
+        async def residents_csv(session: Any) -> int:
+            """As GET /residents?format=csv sends it."""
+            stream = await resident_exports.residents_file(
+                session, coordinator, resident_service.ResidentFilter(), "ja", config
+            )
+            await session.commit()
+            return await _stream_size(stream)
 
-        for label, ours, bare in (
-            ("working list, first page", page, bare_overdue),
+        rows = (
+            ("working list, first page (coordinator)", page_of(coordinator), bare_count_of(coordinator)),
+            ("working list, first page (commissioner)", page_of(commissioner), bare_count_of(commissioner)),
             ("coverage, 30 days, all districts", report, bare_coverage),
-            ("working list CSV, every row", export, bare_export),
-        ):
+            ("coverage, vs bare over all its row sets", report, bare_coverage_all),
+        )
+        for label, ours, bare in rows:
             ours_ms = await _best_ms(config, ours, runs)
             bare_ms = await _best_ms(config, bare, runs)
             print(
-                f"[{backend}] {label:34s} {ours_ms:9.1f} ms   bare query {bare_ms:8.1f} ms   ratio {ours_ms / bare_ms:5.2f}"
+                f"[{backend}] {label:40s} {ours_ms:9.1f} ms   bare query {bare_ms:8.1f} ms   "
+                f"ratio {ours_ms / bare_ms:5.2f}",
+                flush=True,
             )
-        tracemalloc.start()
         async with session_scope(config) as session:
-            size = await export(session)
-        _, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-        print(
-            f"[{backend}] CSV export (streamed): {size / 1e6:.1f} MB file, peak Python memory {peak / 1e6:.0f} MB"
-        )
+            listed = await bare_count_of(coordinator)(session)
+        for label, export in (
+            (f"working list CSV, whole town ({listed:,} rows)", working_list_csv),
+            (f"residents CSV, whole town ({residents:,} rows)", residents_csv),
+        ):
+            export_ms = await _best_ms(config, export, max(1, runs - 1), warm_up=False)
+            async with session_scope(config) as session:
+                size, rss_before, rss_peak = await _peak_rss(export(session))
+            tracemalloc.start()
+            async with session_scope(config) as session:
+                await export(session)
+            _, traced_peak = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+            print(
+                f"[{backend}] {label:40s} {export_ms / 1000:6.2f} s   {size / 1e6:.1f} MB file   "
+                f"peak Python memory {traced_peak / 1e6:.0f} MB   "
+                f"RSS {rss_before / 1e6:.0f} -> {rss_peak / 1e6:.0f} MB",
+                flush=True,
+            )
+        print(f"[{backend}] load average after: {_loadavg()}")
     finally:
         await config.get_engine().dispose()
         clock.reset()
-        await _drop_database(backend, cleanup)
+        if cleanup is not None:
+            shutil.rmtree(cleanup.parent, ignore_errors=True)
 
 
 def main() -> None:
@@ -227,9 +302,11 @@ def main() -> None:
     )
     parser.add_argument("--scale", type=float, default=1.0, help="1.0: 100,000 residents")
     parser.add_argument("--db", choices=("postgresql", "sqlite"), default="postgresql")
-    parser.add_argument("--runs", type=int, default=3, help="best of N")
+    parser.add_argument("--runs", type=int, default=5, help="best of N")
+    parser.add_argument("--fresh", action="store_true", help="rebuild the kept PostgreSQL town")
+    parser.add_argument("--explain", action="store_true", help="print the working list's query plans")
     args = parser.parse_args()
-    asyncio.run(_bench(args.db, args.scale, args.runs))
+    asyncio.run(_bench(args.db, args.scale, args.runs, args.fresh, args.explain))
 
 
 if __name__ == "__main__":

@@ -50,6 +50,11 @@ def create_db_config(settings: Settings) -> SQLAlchemyAsyncConfig:
         ensure_private_dir(settings.data_dir)
         _private_sqlite_file(settings.database_url)
         engine_kwargs["connect_args"] = {"timeout": 30}
+    elif "+asyncpg" in settings.database_url:
+        # No JIT: every statement here is short, and PostgreSQL compiles any whose estimated cost
+        # passes jit_above_cost (a whole-town report: 100,000 residents), which costs 50-300 ms
+        # per statement, more than it saves (bench/reports_results.md).
+        engine_kwargs["connect_args"] = {"server_settings": {"jit": "off"}}
     config = SQLAlchemyAsyncConfig(
         connection_string=settings.database_url,
         metadata=Base.metadata,

@@ -27,7 +27,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from statistics import median
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, not_, select
+from sqlalchemy import and_, case, exists, func, not_, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.organisation.service import check_districts
@@ -252,26 +252,32 @@ async def contacted(
         ContactNote.occurred_at >= period.start,
         ContactNote.occurred_at < period.end,
     )
-    base = (
-        select()
+    # One read of the period's notes: each (district, resident, method) reached once, counted
+    # per method and, over the distinct residents, per district (a CTE read twice is computed
+    # once).
+    pairs = (
+        select(Resident.district_id, Resident.id.label("resident_id"), ContactNote.method)
         .select_from(Resident)
         .join(ContactNote, reached)
         .where(_in_districts(principal, ids), _ACTIVE)
+        .distinct()
+        .cte("reached")
     )
-    overall = await session.execute(
-        base.add_columns(Resident.district_id, func.count(Resident.id.distinct())).group_by(
-            Resident.district_id
-        )
+    per_method = select(pairs.c.district_id, pairs.c.method, func.count()).group_by(
+        pairs.c.district_id, pairs.c.method
     )
-    per_method = await session.execute(
-        base.add_columns(
-            Resident.district_id, ContactNote.method, func.count(Resident.id.distinct())
-        ).group_by(Resident.district_id, ContactNote.method)
-    )
+    overall = select(
+        pairs.c.district_id, null().label("method"), func.count(pairs.c.resident_id.distinct())
+    ).group_by(pairs.c.district_id)
+    rows = await session.execute(union_all(per_method, overall))
+    reached_in: dict[str, int] = {}
     by_method: dict[str, dict[str, int]] = defaultdict(dict)
-    for district_id, method, n in per_method.tuples():
-        by_method[district_id][method] = n
-    return dict(overall.tuples().all()), by_method
+    for district_id, method, n in rows.tuples():
+        if method is None:
+            reached_in[district_id] = n
+        else:
+            by_method[district_id][method] = n
+    return reached_in, by_method
 
 
 async def visits(
@@ -449,17 +455,25 @@ async def _people(
     commissioners: dict[str, list[AssigneeOut]] = defaultdict(list)
     for district_id, user_id, name in holders.tuples():
         commissioners[district_id].append(AssigneeOut(id=user_id, display_name=name))
-    rows = await session.execute(
-        select(Resident.district_id, User.id, User.display_name, User.role, Assignment.role, func.count())
+    # Counted per (district, watcher, role) first, the names joined to the counts: grouping the
+    # assignments by the names as well sorts every assignment on wide keys (spilling to disk for a
+    # town of 100,000).
+    counted = (
+        select(Resident.district_id, Assignment.user_id, Assignment.role, func.count().label("n"))
         .join(Assignment, Assignment.resident_id == Resident.id)
-        .join(User, User.id == Assignment.user_id)
         .where(
             _in_districts(principal, ids),
             Resident.status != ResidentStatus.ENDED,
             Assignment.ended_at.is_(None),
             Assignment.deleted_at.is_(None),
         )
-        .group_by(Resident.district_id, User.id, User.display_name, User.role, Assignment.role)
+        .group_by(Resident.district_id, Assignment.user_id, Assignment.role)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(
+            counted.c.district_id, User.id, User.display_name, User.role, counted.c.role, counted.c.n
+        ).join(User, User.id == counted.c.user_id)
     )
     loads: dict[str, dict[str, CaseloadRow]] = defaultdict(dict)
     for district_id, user_id, name, role, assignment_role, n in rows.tuples():

@@ -106,6 +106,53 @@ def _ordered(query: Select[tuple[Resident]], newest_first: bool) -> Select[tuple
     return query.order_by(never.desc(), Resident.last_contact_at, Resident.kana, Resident.id)
 
 
+def page_parts(
+    query: Select[tuple[Resident]], newest_first: bool, cut: Cutoffs
+) -> list[Select[tuple[Resident]]]:
+    """The list in `_ordered`'s order as two parts read one after the other: the residents never
+    reached (by kana) and those reached (by last contact, then kana). Each part is a range of the
+    index on (org_id, last_contact_at), so a page is read in order and the read stops at the page's
+    end, instead of sorting every listed resident to keep fifty. A listed resident reached was
+    last reached before the latest cut-off: the range ends there (newest first starts there
+    rather than at the residents reached today)."""
+    never = query.where(Resident.last_contact_at.is_(None)).order_by(Resident.kana, Resident.id)
+    at = Resident.last_contact_at.desc() if newest_first else Resident.last_contact_at
+    reached = query.where(Resident.last_contact_at < max(cut.before.values())).order_by(
+        at, Resident.kana, Resident.id
+    )
+    return [reached, never] if newest_first else [never, reached]
+
+
+async def _page(
+    session: AsyncSession,
+    query: Select[tuple[Resident]],
+    f: WorkingListFilter,
+    cut: Cutoffs,
+    never_reached: int,
+    total: int,
+    offset: int | None,
+    limit: int | None,
+) -> list[Resident]:
+    """Rows `offset`..`offset + limit` of the list, from the parts that hold them."""
+    parts = page_parts(query, f.newest_first, cut)
+    sizes = (
+        [total - never_reached, never_reached] if f.newest_first else [never_reached, total - never_reached]
+    )
+    skip = offset or 0
+    residents: list[Resident] = []
+    for part, size in zip(parts, sizes, strict=True):
+        if skip >= size:
+            skip -= size
+            continue
+        wanted = None if limit is None else limit - len(residents)
+        if wanted is not None and wanted <= 0:
+            break
+        part = part.offset(skip) if skip else part
+        residents += (await session.scalars(part if wanted is None else part.limit(wanted))).all()
+        skip = 0
+    return residents
+
+
 async def working_list(
     session: AsyncSession,
     principal: Principal,
@@ -119,11 +166,11 @@ async def working_list(
     org = await session.get_one(Organisation, principal.org_id)
     cut = cutoffs(principal, org, f.days, utcnow())
     query = overdue_query(principal, f, cut)
-    total = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    paged = _ordered(query, f.newest_first)
-    if limit is not None:
-        paged = paged.offset(offset or 0).limit(limit)
-    residents = list((await session.scalars(paged)).all())
+    counts = query.with_only_columns(
+        func.count(), func.count(Resident.last_contact_at), maintain_column_froms=True
+    )
+    total, reached = (await session.execute(counts)).one()
+    residents = await _page(session, query, f, cut, total - reached, total, offset, limit)
     rows = await _rows(session, principal, residents, cut)
     audit.record(
         session,

@@ -25,6 +25,7 @@ class Resident(IdMixin, OrgMixin, TimestampMixin, FeedMixin, Base):
         Index("ix_residents_org_feed", "org_id", "feed_seq"),
         Index("ix_residents_org_district", "org_id", "district_id"),
         Index("ux_residents_org_register_number", "org_id", "register_number", unique=True),
+        Index("ix_residents_org_last_contact", "org_id", "last_contact_at"),  # the working list's page
     )
 
     district_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("districts.id"))

@@ -262,3 +262,28 @@ async def test_a_long_list_is_detailed_in_slices_with_the_same_answer(client, to
     monkeypatch.setattr(working_list, "DETAIL_BATCH", 1)
     sliced = (await client.get(URL, headers=coord)).json()["items"]
     assert sliced == whole and whole[-1]["last_contact_method"] == "phone"
+
+
+@pytest.mark.parametrize(
+    ("sort", "in_order"),
+    [
+        ("last_contact_at", ["お", "う", "え", "く", "あ", "い"]),  # never reached first
+        ("-last_contact_at", ["い", "あ", "く", "う", "え", "お"]),  # never reached last
+    ],
+)
+async def test_every_page_size_gives_the_same_list_as_the_file(client, town, sort, in_order) -> None:
+    """A page is read as two parts, the residents never reached and those reached; pages of any
+    size join up to one list, across the two parts, in the order of the CSV file (う and え were
+    last reached at the same moment: by kana)."""
+    coord = await login(client, "coord")
+    query = f"?days=13&sort={sort}"
+    response = await client.get(URL + query + "&format=csv", headers=coord)
+    lines = response.content.decode("utf-8-sig").split("\r\n")[1:]
+    assert [line.split(",")[0] for line in lines if line] == in_order
+    for size in range(1, 8):
+        joined = []
+        for page in range(1, 8):
+            response = await client.get(URL + f"{query}&page={page}&page_size={size}", headers=coord)
+            assert response.json()["total"] == 6
+            joined += [row["name"] for row in response.json()["items"]]
+        assert joined == in_order, size
