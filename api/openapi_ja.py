@@ -83,4 +83,6 @@ SUMMARIES_JA: dict[str, str] = {
     "weeklyTrends": "週ごとの推移",
     "exportVisits": "期間内の訪問をCSVで出力する",
     "exportAlerts": "期間内のアラートをCSVで出力する",
+    # exports (issue #11)
+    "exportAuditEvents": "監査ログをファイルで出力する（CSV・CP932・XLSX）",
 }
