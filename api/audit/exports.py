@@ -21,6 +21,7 @@ from api.reports import export_files
 from api.reports.csv_export import header
 from domain import audit
 from domain.access import Principal
+from domain.base import new_id
 from domain.clock import utcnow
 from domain.db import READ_ONLY
 from domain.i18n import register
@@ -51,10 +52,12 @@ async def audit_file(
     config: SQLAlchemyAsyncConfig,
     fmt: export_files.ExportFormat,
 ) -> Stream:
-    started = utcnow()
-    query = service.events_query(principal, f).where(AuditEvent.at < started)  # 403 unless coordinator
+    own_id = new_id()  # this export's own event: not in its file
+    query = service.events_query(principal, f).where(  # 403 unless a coordinator
+        AuditEvent.at <= utcnow(), AuditEvent.id != own_id
+    )
     count = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    audit.record(
+    own = audit.record(
         session,
         principal,
         "export",
@@ -70,6 +73,7 @@ async def audit_file(
             "until": f.until.isoformat() if f.until else None,
         },
     )
+    own.id = own_id
 
     async def batches() -> AsyncIterator[Iterable[Sequence[object]]]:
         after: tuple[object, str] | None = None

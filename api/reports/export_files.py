@@ -43,10 +43,11 @@ FORMAT_DESCRIPTION = (
     "in the organisation's zone)"
 )
 _EXTENSIONS = {"csv": "csv", "csv-cp932": "csv", "xlsx": "xlsx"}
+# (media type, charset): Litestar adds the charset to text/* types itself
 _MEDIA_TYPES = {
-    "csv": "text/csv; charset=utf-8",
-    "csv-cp932": "text/csv; charset=Shift_JIS",
-    "xlsx": xlsx.MEDIA_TYPE,
+    "csv": ("text/csv", "utf-8"),
+    "csv-cp932": ("text/csv", "Shift_JIS"),
+    "xlsx": (xlsx.MEDIA_TYPE, "utf-8"),
 }
 
 register(
@@ -109,7 +110,8 @@ async def export_response(
         body = _read_and_close(spooled)
     else:
         body = _read_and_close(await _xlsx_file(headers, batches, file))
-    return FileStream(body, media_type=_MEDIA_TYPES[fmt], headers=response_headers)
+    media_type, charset = _MEDIA_TYPES[fmt]
+    return FileStream(body, media_type=media_type, encoding=charset, headers=response_headers)
 
 
 async def _cp932_file(headers: Sequence[str], batches: Batches, zone: ZoneInfo) -> tuple[IO[bytes], int]:
