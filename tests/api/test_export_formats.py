@@ -11,7 +11,7 @@ import io
 import re
 import zipfile
 from datetime import UTC, datetime, timedelta
-from xml.etree import ElementTree
+from defusedxml import ElementTree
 from zoneinfo import ZoneInfo
 
 import pytest
