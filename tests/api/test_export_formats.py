@@ -11,10 +11,10 @@ import io
 import re
 import zipfile
 from datetime import UTC, datetime, timedelta
-from defusedxml import ElementTree
 from zoneinfo import ZoneInfo
 
 import pytest
+from defusedxml import ElementTree
 from sqlalchemy import func, select
 
 from api.reports import cp932
