@@ -25,6 +25,7 @@ from litestar.template.config import TemplateConfig
 from console.controllers import SignInController, TodayController, provide_console_principal
 from console.errors import console_exception_handlers
 from console.guards import csrf_guard
+from console.import_export_page import ImportExportController
 from console.residents_page import ResidentsController
 from console.working_list_page import WorkingListController
 
@@ -41,7 +42,13 @@ async def root() -> Redirect:
 def console_route_handlers() -> list[Any]:
     pages = Router(
         path="/console",
-        route_handlers=[SignInController, TodayController, WorkingListController, ResidentsController],
+        route_handlers=[
+            SignInController,
+            TodayController,
+            WorkingListController,
+            ResidentsController,
+            ImportExportController,
+        ],
         dependencies={"principal": Provide(provide_console_principal)},
         guards=[csrf_guard],
         exception_handlers=console_exception_handlers,
