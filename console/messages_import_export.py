@@ -26,6 +26,7 @@ register(
             "ja": "問題のある行（{count}件）— 直してからもう一度確認してください。何も登録していません。",
             "en": "Lines with problems ({count}) — fix them and check again. Nothing was registered.",
         },
+        "console.import.errors_caption": {"ja": "問題のある行", "en": "Lines with problems"},
         "console.import.line": {"ja": "行", "en": "Line"},
         "console.import.column": {"ja": "列", "en": "Column"},
         "console.import.reason": {"ja": "理由", "en": "Reason"},
@@ -47,6 +48,7 @@ register(
             "en": "Only what you may read is exported. Every export is recorded in the audit log. "
             "Visits and alerts: the last 30 days.",
         },
+        "console.export.caption": {"ja": "出力できるファイル", "en": "Files you may export"},
         "console.export.what": {"ja": "出力するもの", "en": "What"},
         "console.export.format": {"ja": "形式", "en": "Format"},
         "console.export.format.csv": {"ja": "CSV（UTF-8）", "en": "CSV (UTF-8)"},
