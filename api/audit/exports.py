@@ -110,4 +110,4 @@ async def audit_file(
 
     headers = [header(f"csv.audit.{c}", locale) for c in COLUMNS]
     file = export_files.ExportFile("audit-log", principal.today(), principal.zone, locale)
-    return await export_files.export_response(fmt, file, headers, batches())
+    return await export_files.export_response(fmt, file, headers, batches(), session=session)

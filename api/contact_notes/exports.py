@@ -122,4 +122,4 @@ async def notes_file(
 
     headers = [header(f"csv.note.{c}", locale) for c in COLUMNS]
     file = export_files.ExportFile("contact-notes", principal.today(), principal.zone, locale)
-    return await export_files.export_response(fmt, file, headers, batches())
+    return await export_files.export_response(fmt, file, headers, batches(), session=session)

@@ -116,7 +116,7 @@ class ReportController(Controller):
 
             file = ExportFile("working-list", cut.today, principal.zone, locale)
             headers = csv_export.working_list_headers(locale)
-            return await export_files.export_response(format, file, headers, batches())
+            return await export_files.export_response(format, file, headers, batches(), session=db_session)
         rows, total, cut = await working_list.working_list(
             db_session, principal, f, pagination.offset, pagination.page_size
         )
@@ -168,7 +168,9 @@ class ReportController(Controller):
             locale = _reader_locale(request, principal)
             headers, rows = csv_export.coverage_table(report, locale, k)
             file = ExportFile("coverage", principal.today(), principal.zone, locale)
-            return await export_files.export_response(format, file, headers, _one_batch(rows))
+            return await export_files.export_response(
+                format, file, headers, _one_batch(rows), session=db_session
+            )
         return await coverage.coverage(db_session, principal, period, district_id)
 
     @get("/trends", operation_id="weeklyTrends")

@@ -17,7 +17,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from litestar import Response
-from litestar.response import Stream
 
 from api.reports import suppression
 from api.reports.suppression import Sum
@@ -197,20 +196,6 @@ async def csv_chunks(
     async for text in csv_text_chunks(headers, batches, zone):
         yield (BOM + text).encode("utf-8") if first else text.encode("utf-8")
         first = False
-
-
-class _CsvStream(Stream):
-    """Litestar 2's `Stream.to_asgi_response` prefers the handler's media type (JSON here, the
-    handler also answers JSON) over the response's own, against its docstring: keep ours."""
-
-    def to_asgi_response(self, *args: Any, **kwargs: Any) -> Any:
-        kwargs["media_type"] = self.media_type
-        return super().to_asgi_response(*args, **kwargs)
-
-
-def csv_stream(body: AsyncIterator[bytes], stem: str, day: date) -> Stream:
-    """A file of any length, sent as it is written (see `csv_chunks`)."""
-    return _CsvStream(body, media_type="text/csv", encoding="utf-8", headers=_file_headers(stem, day))
 
 
 WORKING_LIST_COLUMNS = (

@@ -107,6 +107,7 @@ async def _ids(session: AsyncSession, query: Any) -> tuple[list[str], list[str]]
 
 
 async def _stream(
+    session: AsyncSession,
     config: SQLAlchemyAsyncConfig,
     ids: list[str],
     load: Callable[[AsyncSession, list[str]], Awaitable[dict[str, Sequence[object]]]],
@@ -125,7 +126,7 @@ async def _stream(
             yield [found[i] for i in batch if i in found]
 
     file = export_files.ExportFile(stem, principal.today(), principal.zone, locale)
-    return await export_files.export_response(fmt, file, headers, batches())
+    return await export_files.export_response(fmt, file, headers, batches(), session=session)
 
 
 async def _start(session: AsyncSession, principal: Principal, district_id: str | None) -> None:
@@ -194,7 +195,7 @@ async def visits_file(
         }
 
     headers = [header(f"csv.visit.{c}", locale) for c in VISIT_COLUMNS]
-    return await _stream(config, ids, load, headers, "visits", principal, locale, fmt)
+    return await _stream(session, config, ids, load, headers, "visits", principal, locale, fmt)
 
 
 async def alerts_file(
@@ -256,4 +257,4 @@ async def alerts_file(
         }
 
     headers = [header(f"csv.alert.{c}", locale) for c in ALERT_COLUMNS]
-    return await _stream(config, ids, load, headers, "alerts", principal, locale, fmt)
+    return await _stream(session, config, ids, load, headers, "alerts", principal, locale, fmt)

@@ -62,4 +62,4 @@ async def residents_file(
 
     file = export_files.ExportFile("residents", principal.today(), principal.zone, locale)
     headers = csv_export.resident_headers(columns, locale)
-    return await export_files.export_response(fmt, file, headers, batches())
+    return await export_files.export_response(fmt, file, headers, batches(), session=session)
