@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import tempfile
 import zipfile
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -205,8 +206,11 @@ def test_cp932_encoding_counts_each_replaced_character() -> None:
 
 
 async def test_xlsx_is_a_workbook_with_a_frozen_bold_header_excel_dates_and_text_kept_text(
-    client, town
+    client, town, tmp_path, monkeypatch
 ) -> None:
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spool))  # where the workbook is written
     coord = await login(client, "coord")
     response = await client.get("/api/v1/contact-notes?format=xlsx", headers=coord)
     rows, book = _xlsx_rows(response.content)
@@ -227,6 +231,9 @@ async def test_xlsx_is_a_workbook_with_a_frozen_bold_header_excel_dates_and_text
     assert "<f>" not in sheet  # no formula anywhere
     assert 'quotePrefix="1"' in book.read("xl/styles.xml").decode()  # Excel keeps it text on edit
     assert people[0][2] == "生年" and "+81-90-1111-2222" in [r[4] for r in people]
+    assert list(spool.iterdir()) == []  # the temporary workbook is gone once sent
+    cp932_file = await client.get("/api/v1/residents?format=csv-cp932", headers=coord)
+    assert cp932_file.status_code == 200 and list(spool.iterdir()) == []
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
