@@ -18,6 +18,7 @@ import pytest
 from defusedxml import ElementTree
 from sqlalchemy import func, select
 
+from api.audit import exports as audit_exports
 from api.reports import cp932
 from domain.clock import clock
 from domain.enums import AlertStatus, ConsentRecipient, Role, VisitStatus
@@ -266,13 +267,21 @@ async def test_an_unknown_format_is_refused_naming_the_choices(client, town, nam
     assert all(choice in error["message"] for choice in FORMATS), error
 
 
-async def test_audit_export_follows_the_list_filters_and_is_itself_audited(client, db, town) -> None:
+async def test_audit_export_follows_the_list_filters_and_is_itself_audited(
+    client, db, town, monkeypatch
+) -> None:
+    monkeypatch.setattr(audit_exports, "EXPORT_BATCH", 2)  # keyset pages of 2 events, same instant
     coord = await login(client, "coord")
+    await login(client, "coord")
     await client.get("/api/v1/residents", headers=coord)  # a read: audited
     listed = (await client.get("/api/v1/audit?entity=resident&page_size=100", headers=coord)).json()
     rows = read_export(await client.get("/api/v1/audit/export?entity=resident", headers=coord), "csv")
     assert rows[0] == ["日時", "操作者", "端末", "操作", "対象", "対象ID", "詳細（項目名・ID）"]
     assert len(rows) - 1 == listed["total"] >= 1
+    everything = (await client.get("/api/v1/audit?page_size=100", headers=coord)).json()
+    whole = read_export(await client.get("/api/v1/audit/export", headers=coord), "csv")
+    assert everything["total"] >= 4 and len(whole) - 1 == everything["total"]  # every page, once each
+    assert sorted(r[5] for r in whole[1:]) == sorted(e["entity_id"] or "" for e in everything["items"])
     assert {r[4] for r in rows[1:]} == {"resident"} and rows[1][1] == "調整 花子"
     english = read_export(
         await client.get("/api/v1/audit/export?format=xlsx", headers={**coord, "Accept-Language": "en"}),
@@ -287,10 +296,11 @@ async def test_audit_export_follows_the_list_filters_and_is_itself_audited(clien
         ).all()
     assert [(e.action, e.detail["format"], e.detail["filters"]["entity"]) for e in events] == [
         ("export", "csv", "resident"),
+        ("export", "csv", None),
         ("export", "xlsx", None),
     ]
     assert events[0].detail["events"] == listed["total"]
     found = await client.get("/api/v1/audit?entity=audit_event", headers=coord)
-    assert found.json()["total"] == 2
+    assert found.json()["total"] == 3
     naive = await client.get("/api/v1/audit/export?since=2026-06-01T00:00:00", headers=coord)
     assert naive.status_code == 400 and naive.json()["errors"][0]["field"] == "since"
