@@ -35,6 +35,7 @@ ExportFormat = Literal["csv", "csv-cp932", "xlsx"]
 ListFormat = Literal["json", "csv", "csv-cp932", "xlsx"]
 EXPORT_FORMATS: Final = ("csv", "csv-cp932", "xlsx")
 REPLACED_HEADER: Final = "X-Replaced-Characters"
+EXPOSED_EXPORT_HEADERS: Final = ("Content-Disposition", REPLACED_HEADER)  # to browsers under CORS
 CHUNK_BYTES = 64 * 1024
 
 FORMAT_DESCRIPTION = (

@@ -304,3 +304,18 @@ async def test_audit_export_follows_the_list_filters_and_is_itself_audited(
     assert found.json()["total"] == 3
     naive = await client.get("/api/v1/audit/export?since=2026-06-01T00:00:00", headers=coord)
     assert naive.status_code == 400 and naive.json()["errors"][0]["field"] == "since"
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])  # about headers, not the database
+async def test_a_web_client_under_cors_may_read_the_file_name_and_the_replaced_count(settings, town) -> None:
+    from litestar.testing import AsyncTestClient
+
+    from api.app import create_app
+
+    origin = "https://office.example"
+    app = create_app(settings.model_copy(update={"cors_origins": [origin]}))
+    async with AsyncTestClient(app=app) as client:
+        coord = await login(client, "coord")
+        response = await client.get("/api/v1/residents?format=csv-cp932", headers={**coord, "Origin": origin})
+    exposed = response.headers["access-control-expose-headers"].lower()
+    assert "x-replaced-characters" in exposed and "content-disposition" in exposed
