@@ -4,8 +4,9 @@ Import (coordinators): the office's resident list as CSV, checked first with the
 `api.residents.csv_import.import_residents` (dry run: every bad line with its number and reason,
 nothing written), then imported on a confirm button that sends the same file again. The import is
 all-or-nothing; a second press (or a second tab) finds every row already registered and changes
-nothing, and is told so. Imports of one organisation run one at a time in this process and commit
-before the next begins, so two presses at once cannot both insert.
+nothing, and is told so. Imports of one organisation run one at a time (in this process here, and
+across processes by the import's own PostgreSQL lock) and commit before the next begins, so two
+presses at once cannot both insert.
 
 Export: every file the person may take, in each format (`api.reports.export_files`), through the
 API's own export functions with the console's principal, so scope, consent, audit are the API's:
