@@ -20,6 +20,7 @@ from api.logging import configure_logging
 from api.openapi import install as install_openapi
 from api.openapi import openapi_config
 from api.query_params import refuse_unknown_query_params, remember_declared
+from api.reports.export_files import EXPOSED_EXPORT_HEADERS
 from api.request_log import RequestObserver
 from api.routes import route_handlers
 from api.security_headers import SecurityHeadersMiddleware
@@ -56,7 +57,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         before_request=_check_request,
         middleware=[DefineMiddleware(SecurityHeadersMiddleware, hsts_max_age=settings.hsts_max_age_seconds)],
         openapi_config=openapi_config(render_plugins=openapi_render_plugins()),
-        cors_config=CORSConfig(allow_origins=settings.cors_origins) if settings.cors_origins else None,
+        cors_config=(
+            # a web client reads the export's file name and the CP932 replaced count
+            CORSConfig(allow_origins=settings.cors_origins, expose_headers=list(EXPOSED_EXPORT_HEADERS))
+            if settings.cors_origins
+            else None
+        ),
         request_max_body_size=settings.max_request_bytes,
         compression_config=compression_config(),
         template_config=template_config(),

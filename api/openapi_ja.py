@@ -86,4 +86,6 @@ SUMMARIES_JA: dict[str, str] = {
     # charts (issue #11)
     "coverageChart": "地区別の見守り状況のグラフ（SVG）",
     "trendChart": "週ごとの推移のグラフ（SVG）",
+    # exports (issue #11)
+    "exportAuditEvents": "監査ログをファイルで出力する（CSV・CP932・XLSX）",
 }

@@ -30,6 +30,7 @@ from console.guards import csrf_guard
 from console.people_page import PeopleController
 from console.quarantine_page import QuarantineController
 from console.resident_actions import ResidentActionsController
+from console.import_export_page import ImportExportController
 from console.residents_page import ResidentsController
 from console.safety_checks_page import SafetyChecksController
 from console.working_list_page import WorkingListController
@@ -58,6 +59,7 @@ def console_route_handlers() -> list[Any]:
             ResidentActionsController,
             DistrictsController,  # issue #12: districts
             SafetyChecksController,  # issue #12: safety checks
+            ImportExportController,
         ],
         dependencies={"principal": Provide(provide_console_principal)},
         guards=[csrf_guard],

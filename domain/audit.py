@@ -16,6 +16,7 @@ from domain.models import AuditEvent
 # takes it. The API's own word is accepted where it differs (a plan is stored as visit_plan).
 ENTITIES = (
     "alert",
+    "audit_event",
     "assignment",
     "consent",
     "device",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.audit.schemas import AuditEventOut
@@ -35,9 +35,9 @@ class AuditFilter:
     action: str | None = None
 
 
-async def list_events(
-    session: AsyncSession, principal: Principal, f: AuditFilter, offset: int, limit: int
-) -> tuple[list[AuditEventOut], int]:
+def events_query(principal: Principal, f: AuditFilter) -> Select[tuple[AuditEvent]]:
+    """The caller's organisation's events that match `f` (unordered); the list and the export
+    share it. Coordinators only."""
     if not may_read_audit(principal):
         raise Forbidden()
     for name in ("since", "until"):
@@ -64,18 +64,25 @@ async def list_events(
         query = query.where(AuditEvent.at >= f.since)
     if f.until:
         query = query.where(AuditEvent.at < f.until)
+    return query
+
+
+async def list_events(
+    session: AsyncSession, principal: Principal, f: AuditFilter, offset: int, limit: int
+) -> tuple[list[AuditEventOut], int]:
+    query = events_query(principal, f)
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = (
         await session.scalars(query.order_by(AuditEvent.at.desc(), AuditEvent.id).offset(offset).limit(limit))
     ).all()
-    names = await _actor_names(session, principal, {e.actor_id for e in rows if e.actor_id})
+    names = await actor_names(session, principal, {e.actor_id for e in rows if e.actor_id})
     items = [AuditEventOut.model_validate(e) for e in rows]
     for item in items:
         item.actor_name = names.get(item.actor_id) if item.actor_id else None
     return items, total
 
 
-async def _actor_names(session: AsyncSession, principal: Principal, ids: set[str]) -> dict[str, str]:
+async def actor_names(session: AsyncSession, principal: Principal, ids: set[str]) -> dict[str, str]:
     """Display names of the actors (of this organisation only), so a listing reads as people."""
     names = {audit.CLI_ACTOR: "mimamori CLI"}
     if ids:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.di import NamedDependency
@@ -22,6 +22,7 @@ from api.contact_notes.schemas import (
     ContactNoteRevisionOut,
 )
 from api.deps import Pagination, page_of
+from api.reports.export_files import FORMAT_DESCRIPTION, ListFormat
 from api.schemas import ID_PATTERN
 from domain.access import Principal
 from domain.enums import ContactMethod, ContactOutcome
@@ -109,11 +110,11 @@ class ContactNoteController(Controller):
         outcome: FromQuery[ContactOutcome | None] = None,
         author_id: Annotated[str | None, QueryParameter(pattern=ID_PATTERN)] = None,
         format: Annotated[
-            Literal["json", "csv"],
+            ListFormat,
             QueryParameter(
-                description="csv: every matching note as a file for Excel (UTF-8 with BOM, headers in the "
-                "reader's language, streamed; page and page_size do not apply); coordinators and "
-                "commissioners only; audited as an export"
+                description="json (default), or every matching note as a file for Excel (page and "
+                "page_size do not apply; headers in the reader's language): " + FORMAT_DESCRIPTION + ". "
+                "Files: coordinators and commissioners only; audited as an export"
             ),
         ] = "json",
     ) -> ContactNotePage | Stream:
@@ -127,9 +128,14 @@ class ContactNoteController(Controller):
             outcome=outcome,
             author_id=author_id,
         )
-        if format == "csv":
+        if format != "json":
             return await exports.notes_file(
-                db_session, principal, f, request.headers.get("accept-language"), request.app.state.db_config
+                db_session,
+                principal,
+                f,
+                request.headers.get("accept-language"),
+                request.app.state.db_config,
+                format,
             )
         items, total = await service.list_notes(
             db_session, principal, f, pagination.offset, pagination.page_size

@@ -1,4 +1,5 @@
-"""Contact notes as a CSV file (GET /contact-notes?format=csv): the notes the caller may list with
+"""Contact notes as a file (GET /contact-notes?format=csv|csv-cp932|xlsx, see
+`api.reports.export_files`): the notes the caller may list with
 the same filters (e.g. a district's, for a period), newest first, every page at once. Restricted
 notes appear only for those who may read them (`domain.access.visible_notes`, as the list).
 Coordinators and commissioners; volunteers export nothing. Audited as an export naming the notes.
@@ -16,8 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.contact_notes import service
-from api.reports import csv_export
-from api.reports.csv_export import header, local_time, value
+from api.reports import export_files
+from api.reports.csv_export import header, value
 from domain import audit
 from domain.access import Principal, may_export
 from domain.db import READ_ONLY
@@ -57,6 +58,7 @@ async def notes_file(
     f: service.NoteFilter,
     accept_language: str | None,
     config: SQLAlchemyAsyncConfig,
+    fmt: export_files.ExportFormat = "csv",
 ) -> Stream:
     if not may_export(principal):
         raise Forbidden()
@@ -104,7 +106,7 @@ async def notes_file(
                 }
             yield (
                 [
-                    local_time(note.occurred_at, principal.zone),
+                    note.occurred_at,
                     resident,
                     district,
                     value("method", note.method, locale),
@@ -119,6 +121,5 @@ async def notes_file(
             )
 
     headers = [header(f"csv.note.{c}", locale) for c in COLUMNS]
-    return csv_export.csv_stream(
-        csv_export.csv_chunks(headers, batches()), "contact-notes", principal.today()
-    )
+    file = export_files.ExportFile("contact-notes", principal.today(), principal.zone, locale)
+    return await export_files.export_response(fmt, file, headers, batches(), session=session)

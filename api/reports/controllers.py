@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Iterable
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, QueryParameter
 from litestar.response import Stream
@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.deps import Pagination
 from api.organisation.schemas import ID_PATTERN
 from api.organisation.service import check_districts
-from api.reports import coverage, csv_export, record_exports, trends, working_list
+from api.reports import coverage, csv_export, export_files, record_exports, trends, working_list
+from api.reports.export_files import ExportFile, ExportFormat, ListFormat
 from api.reports.schemas import CoverageReport, TrendReport, WorkingListPage
 from domain.access import Principal, may_export
 from domain.enums import RiskLevel
@@ -25,7 +26,6 @@ from domain.i18n import negotiate, register
 from domain.models import Organisation
 from domain.org_settings import rules_for
 
-Format = Literal["json", "csv"]
 SUPPRESS_DESCRIPTION = (
     "true: for sharing outside the office: counts only, counts from 1 to k-1 and the cells that "
     "would give them away through a total hidden (k: the organisation's small_cell_k, default 5)"
@@ -34,15 +34,17 @@ SUPPRESS_DESCRIPTION = (
 register(
     {
         "field.suppress_needs_csv": {
-            "ja": "秘匿処理はCSV出力（format=csv）でのみ使えます。",
-            "en": "Suppression applies to the CSV file only (format=csv).",
+            "ja": "秘匿処理はファイル出力（format=csv、csv-cp932、xlsx）でのみ使えます。",
+            "en": "Suppression applies to the exported file only (format=csv, csv-cp932 or xlsx).",
         }
     }
 )
 FORMAT_DESCRIPTION = (
-    "csv: a file for Excel (UTF-8 with BOM, headers in the reader's language, every row of the "
-    "report: page and page_size do not apply); coordinators and commissioners only. Audited as an export."
+    "json (default), or a file for Excel with every row of the report (page and page_size do not "
+    "apply; headers in the reader's language): " + export_files.FORMAT_DESCRIPTION + ". Files: "
+    "coordinators and commissioners only; audited as an export."
 )
+EXPORT_FORMAT_DESCRIPTION = export_files.FORMAT_DESCRIPTION
 
 
 def _reader_locale(request: Request[Any, Any, Any], principal: Principal) -> str:
@@ -56,6 +58,10 @@ def _require_export(principal: Principal) -> None:
 
 async def _small_cell_k(session: AsyncSession, principal: Principal) -> int:
     return rules_for(await session.get_one(Organisation, principal.org_id)).small_cell_k
+
+
+async def _one_batch(rows: list[list[object]]) -> AsyncIterator[Iterable[list[object]]]:
+    yield rows
 
 
 class ReportController(Controller):
@@ -87,7 +93,7 @@ class ReportController(Controller):
             Literal["last_contact_at", "-last_contact_at"],
             QueryParameter(description="oldest contact first (never contacted first), or newest first"),
         ] = "last_contact_at",
-        format: Annotated[Format, QueryParameter(description=FORMAT_DESCRIPTION)] = "json",
+        format: Annotated[ListFormat, QueryParameter(description=FORMAT_DESCRIPTION)] = "json",
     ) -> WorkingListPage | Stream:
         """Residents not contacted within their risk level's limit (or `days`), with the last
         contact's time and method, the primary watcher, when the watcher's phone last synced and
@@ -99,7 +105,7 @@ class ReportController(Controller):
         f = working_list.WorkingListFilter(
             days, district_id, assignee_id, risk_level, newest_first=sort.startswith("-")
         )
-        if format == "csv":
+        if format != "json":
             _require_export(principal)
             ids, cut = await working_list.export_plan(db_session, principal, f)
             locale = _reader_locale(request, principal)
@@ -108,8 +114,9 @@ class ReportController(Controller):
                 async for rows in working_list.export_rows(request.app.state.db_config, principal, ids, cut):
                     yield csv_export.working_list_cells(rows, locale, principal.zone)
 
-            body = csv_export.csv_chunks(csv_export.working_list_headers(locale), batches())
-            return csv_export.csv_stream(body, "working-list", cut.today)
+            file = ExportFile("working-list", cut.today, principal.zone, locale)
+            headers = csv_export.working_list_headers(locale)
+            return await export_files.export_response(format, file, headers, batches(), session=db_session)
         rows, total, cut = await working_list.working_list(
             db_session, principal, f, pagination.offset, pagination.page_size
         )
@@ -137,11 +144,11 @@ class ReportController(Controller):
             date | None, QueryParameter(description="last local day, inclusive (default: today)")
         ] = None,
         district_id: Annotated[str | None, QueryParameter(pattern=ID_PATTERN)] = None,
-        format: Annotated[Format, QueryParameter(description=FORMAT_DESCRIPTION)] = "json",
+        format: Annotated[ListFormat, QueryParameter(description=FORMAT_DESCRIPTION)] = "json",
         suppress: Annotated[
             bool, QueryParameter(description=SUPPRESS_DESCRIPTION + "; with format=csv")
         ] = False,
-    ) -> CoverageReport | Response[bytes]:
+    ) -> CoverageReport | Stream:
         """Coverage per district over a period of the organisation's local days (at most 366):
         residents watched by risk level and household; the share reached in the period, overall and
         by contact method; visits due, done, done late, missed and open; alerts raised,
@@ -150,16 +157,20 @@ class ReportController(Controller):
         a commissioner. Counts only, no resident named. Coordinators: every district;
         commissioners: their own districts; volunteers: 403."""
         period = coverage.period_of(principal, from_, to)
-        if suppress and format != "csv":
+        if suppress and format == "json":
             raise InvalidInput.field("suppress", "field.suppress_needs_csv")
-        if format == "csv":
+        if format != "json":
             _require_export(principal)
             k = await _small_cell_k(db_session, principal) if suppress else None
             report = await coverage.coverage(
                 db_session, principal, period, district_id, purpose="export", suppressed_k=k
             )
-            text = csv_export.coverage_csv(report, _reader_locale(request, principal), k)
-            return csv_export.csv_response(text, "coverage", principal.today())
+            locale = _reader_locale(request, principal)
+            headers, rows = csv_export.coverage_table(report, locale, k)
+            file = ExportFile("coverage", principal.today(), principal.zone, locale)
+            return await export_files.export_response(
+                format, file, headers, _one_batch(rows), session=db_session
+            )
         return await coverage.coverage(db_session, principal, period, district_id)
 
     @get("/trends", operation_id="weeklyTrends")
@@ -196,9 +207,10 @@ class ReportController(Controller):
             date | None, QueryParameter(description="last local day, inclusive (default: today)")
         ] = None,
         district_id: Annotated[str | None, QueryParameter(pattern=ID_PATTERN)] = None,
+        format: Annotated[ExportFormat, QueryParameter(description=EXPORT_FORMAT_DESCRIPTION)] = "csv",
     ) -> Stream:
-        """Visits whose window starts in the period, as a CSV file for Excel (UTF-8 with BOM,
-        headers in the reader's language, streamed): those about residents the caller may see.
+        """Visits whose window starts in the period, as a file for Excel (CSV in UTF-8 with BOM
+        or CP932, or XLSX; headers in the reader's language): those about residents the caller may see.
         Coordinators and commissioners; volunteers 403. Audited as an export."""
         period = coverage.period_of(principal, from_, to)
         return await record_exports.visits_file(
@@ -208,6 +220,7 @@ class ReportController(Controller):
             district_id,
             _reader_locale(request, principal),
             request.app.state.db_config,
+            format,
         )
 
     @get("/exports/alerts", operation_id="exportAlerts")
@@ -224,9 +237,10 @@ class ReportController(Controller):
             date | None, QueryParameter(description="last local day, inclusive (default: today)")
         ] = None,
         district_id: Annotated[str | None, QueryParameter(pattern=ID_PATTERN)] = None,
+        format: Annotated[ExportFormat, QueryParameter(description=EXPORT_FORMAT_DESCRIPTION)] = "csv",
     ) -> Stream:
-        """Alerts opened in the period, as a CSV file for Excel (UTF-8 with BOM, headers in the
-        reader's language, streamed): those about residents the caller may see. Coordinators and
+        """Alerts opened in the period, as a file for Excel (CSV in UTF-8 with BOM or CP932, or
+        XLSX; headers in the reader's language): those about residents the caller may see. Coordinators and
         commissioners; volunteers 403. Audited as an export."""
         period = coverage.period_of(principal, from_, to)
         return await record_exports.alerts_file(
@@ -236,4 +250,5 @@ class ReportController(Controller):
             district_id,
             _reader_locale(request, principal),
             request.app.state.db_config,
+            format,
         )

@@ -17,7 +17,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from litestar import Response
-from litestar.response import Stream
 
 from api.reports import suppression
 from api.reports.suppression import Sum
@@ -137,17 +136,23 @@ def local_time(moment: datetime | None, zone: ZoneInfo) -> str:
     return "" if moment is None else moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
 
-def _cell(item: object) -> str:
+def _cell(item: object, zone: ZoneInfo | None = None) -> str:
+    """A cell as text: a time in the organisation's zone, a day as ISO, a formula-like value
+    with a leading apostrophe."""
+    if isinstance(item, datetime):
+        return local_time(item, zone) if zone else item.isoformat()
+    if isinstance(item, date):
+        return item.isoformat()
     text = "" if item is None else str(item)
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def csv_text(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+def csv_text(headers: Sequence[str], rows: Iterable[Sequence[object]], zone: ZoneInfo | None = None) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([_cell(h) for h in headers])
     for row in rows:
-        writer.writerow([_cell(item) for item in row])
+        writer.writerow([_cell(item, zone) for item in row])
     return BOM + out.getvalue()
 
 
@@ -161,40 +166,36 @@ def csv_response(text: str, stem: str, day: date) -> Response[bytes]:
     return Response(text.encode("utf-8"), media_type=CSV_MEDIA_TYPE, headers=_file_headers(stem, day))
 
 
-async def csv_chunks(
-    headers: Sequence[str], batches: AsyncIterator[Iterable[Sequence[object]]]
-) -> AsyncIterator[bytes]:
-    """The file as it is written: the BOM and the header line, then one chunk per batch of rows,
-    so memory follows a batch, not the file."""
+async def csv_text_chunks(
+    headers: Sequence[str], batches: AsyncIterator[Iterable[Sequence[object]]], zone: ZoneInfo | None = None
+) -> AsyncIterator[str]:
+    """The CSV text as it is written: the header line, then one chunk per batch of rows, so
+    memory follows a batch, not the file."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
 
-    def take() -> bytes:
-        chunk = out.getvalue().encode("utf-8")
+    def take() -> str:
+        chunk = out.getvalue()
         out.seek(0)
         out.truncate()
         return chunk
 
     writer.writerow([_cell(h) for h in headers])
-    yield BOM.encode("utf-8") + take()
+    yield take()
     async for rows in batches:
         for row in rows:
-            writer.writerow([_cell(item) for item in row])
+            writer.writerow([_cell(item, zone) for item in row])
         yield take()
 
 
-class _CsvStream(Stream):
-    """Litestar 2's `Stream.to_asgi_response` prefers the handler's media type (JSON here, the
-    handler also answers JSON) over the response's own, against its docstring: keep ours."""
-
-    def to_asgi_response(self, *args: Any, **kwargs: Any) -> Any:
-        kwargs["media_type"] = self.media_type
-        return super().to_asgi_response(*args, **kwargs)
-
-
-def csv_stream(body: AsyncIterator[bytes], stem: str, day: date) -> Stream:
-    """A file of any length, sent as it is written (see `csv_chunks`)."""
-    return _CsvStream(body, media_type="text/csv", encoding="utf-8", headers=_file_headers(stem, day))
+async def csv_chunks(
+    headers: Sequence[str], batches: AsyncIterator[Iterable[Sequence[object]]], zone: ZoneInfo | None = None
+) -> AsyncIterator[bytes]:
+    """The UTF-8 file as it is written: the BOM with the header line, then one chunk per batch."""
+    first = True
+    async for text in csv_text_chunks(headers, batches, zone):
+        yield (BOM + text).encode("utf-8") if first else text.encode("utf-8")
+        first = False
 
 
 WORKING_LIST_COLUMNS = (
@@ -228,11 +229,11 @@ def working_list_cells(rows: Iterable[Any], locale: str, zone: ZoneInfo) -> Iter
             r.district_name,
             value("risk", r.risk_level, locale),
             r.limit_days,
-            local_time(r.last_contact_at, zone) or never,
+            r.last_contact_at or never,
             value("method", r.last_contact_method, locale),
             r.days_without_contact,
             r.assignee.display_name if r.assignee else "",
-            local_time(r.assignee_last_sync_at, zone),
+            r.assignee_last_sync_at,
             value("state", r.state, locale),
         ]
         for r in rows
@@ -241,7 +242,7 @@ def working_list_cells(rows: Iterable[Any], locale: str, zone: ZoneInfo) -> Iter
 
 def working_list_csv(rows: Sequence[Any], locale: str, zone: ZoneInfo) -> str:
     """`rows`: `WorkingListRow`s, the whole file at once."""
-    return csv_text(working_list_headers(locale), working_list_cells(rows, locale, zone))
+    return csv_text(working_list_headers(locale), working_list_cells(rows, locale, zone), zone)
 
 
 SAFETY_COLUMNS = ("campaigns", "residents", "confirmed_safe", "needs_help", "unreachable", "not_checked")
@@ -315,15 +316,15 @@ _ROW_SUMS = (
 )
 
 
-def coverage_csv(report: Any, locale: str, k: int | None = None) -> str:
+def coverage_table(report: Any, locale: str, k: int | None = None) -> tuple[list[str], list[list[object]]]:
     """`report`: a `CoverageReport`; one row per district. With `k` (statistics leaving the
     organisation, see suppression.py): counts only, a totals row, small cells and their
     complements shown as X."""
     columns = _coverage_columns(report, locale)
     if k is None:
-        return csv_text(
+        return (
             [header("csv.district", locale), *(c[1] for c in columns)],
-            ([d.name, *(c[2](d) for c in columns)] for d in report.districts),
+            [[d.name, *(c[2](d) for c in columns)] for d in report.districts],
         )
     columns = [c for c in columns if c[3]]
     keys = [c[0] for c in columns]
@@ -339,13 +340,18 @@ def coverage_csv(report: Any, locale: str, k: int | None = None) -> str:
     ] + [Sum(("total", key), tuple((i, key) for i in rows[:-1])) for key in keys]
     hidden = suppression.suppress(cells, sums, k)
     names = [d.name for d in report.districts] + [header("csv.total", locale)]
-    return csv_text(
+    return (
         [header("csv.district", locale), *(c[1] for c in columns)],
-        (
+        [
             [name, *(suppression.HIDDEN if (row, key) in hidden else cells[(row, key)] for key in keys)]
             for name, row in zip(names, rows, strict=True)
-        ),
+        ],
     )
+
+
+def coverage_csv(report: Any, locale: str, k: int | None = None) -> str:
+    """`coverage_table` as one CSV text."""
+    return csv_text(*coverage_table(report, locale, k))
 
 
 RESIDENT_COLUMNS = (
@@ -383,8 +389,6 @@ def resident_cells(
         raw = getattr(resident, column)
         if column == "district_id":
             return districts.get(raw, "")
-        if column == "last_contact_at":
-            return local_time(raw, zone)
         if column in _RESIDENT_VALUES:
             return value(_RESIDENT_VALUES[column], raw, locale)
         return raw

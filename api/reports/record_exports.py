@@ -1,4 +1,5 @@
-"""Visits and alerts of a period as CSV files (GET /reports/exports/visits, /reports/exports/alerts):
+"""Visits and alerts of a period as files (GET /reports/exports/visits, /reports/exports/alerts;
+`?format=csv|csv-cp932|xlsx`, see `api.reports.export_files`):
 the period is local days as in coverage (visits by the start of their window, alerts by when they
 opened), optionally one district. Rows are those the caller may read: visits and alerts about the
 residents they may see (`domain.access.visible_residents` / `visible_alerts`), so a commissioner
@@ -20,9 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from api.organisation.service import check_districts
-from api.reports import csv_export
+from api.reports import export_files
 from api.reports.coverage import Period
-from api.reports.csv_export import header, local_time, value
+from api.reports.csv_export import header, value
 from domain import audit
 from domain.access import Principal, may_export, visible_alerts, visible_residents
 from domain.db import READ_ONLY
@@ -105,13 +106,16 @@ async def _ids(session: AsyncSession, query: Any) -> tuple[list[str], list[str]]
     return ids, sorted(residents)
 
 
-def _stream(
+async def _stream(
+    session: AsyncSession,
     config: SQLAlchemyAsyncConfig,
     ids: list[str],
     load: Callable[[AsyncSession, list[str]], Awaitable[dict[str, Sequence[object]]]],
     headers: list[str],
     stem: str,
     principal: Principal,
+    locale: str,
+    fmt: export_files.ExportFormat,
 ) -> Stream:
     async def batches() -> AsyncIterator[Iterable[Sequence[object]]]:
         for start in range(0, len(ids), EXPORT_BATCH):
@@ -121,7 +125,8 @@ def _stream(
                 found = await load(reading, batch)
             yield [found[i] for i in batch if i in found]
 
-    return csv_export.csv_stream(csv_export.csv_chunks(headers, batches()), stem, principal.today())
+    file = export_files.ExportFile(stem, principal.today(), principal.zone, locale)
+    return await export_files.export_response(fmt, file, headers, batches(), session=session)
 
 
 async def _start(session: AsyncSession, principal: Principal, district_id: str | None) -> None:
@@ -138,6 +143,7 @@ async def visits_file(
     district_id: str | None,
     locale: str,
     config: SQLAlchemyAsyncConfig,
+    fmt: export_files.ExportFormat = "csv",
 ) -> Stream:
     await _start(session, principal, district_id)
     query = (
@@ -165,7 +171,6 @@ async def visits_file(
         resident_ids=residents,
         period=[period.first.isoformat(), period.last.isoformat()],
     )
-    zone = principal.zone
 
     async def load(reading: AsyncSession, batch: list[str]) -> dict[str, Sequence[object]]:
         rows = await reading.execute(
@@ -177,20 +182,20 @@ async def visits_file(
         )
         return {
             visit.id: [
-                local_time(visit.due_start, zone),
-                local_time(visit.due_end, zone),
+                visit.due_start,
+                visit.due_end,
                 resident,
                 district,
                 _known("visit_kind", visit.kind, locale),
                 _known("visit_status", visit.status, locale),
                 assignee or "",
-                local_time(visit.completed_at, zone),
+                visit.completed_at,
             ]
             for visit, resident, district, assignee in rows.tuples()
         }
 
     headers = [header(f"csv.visit.{c}", locale) for c in VISIT_COLUMNS]
-    return _stream(config, ids, load, headers, "visits", principal)
+    return await _stream(session, config, ids, load, headers, "visits", principal, locale, fmt)
 
 
 async def alerts_file(
@@ -200,6 +205,7 @@ async def alerts_file(
     district_id: str | None,
     locale: str,
     config: SQLAlchemyAsyncConfig,
+    fmt: export_files.ExportFormat = "csv",
 ) -> Stream:
     await _start(session, principal, district_id)
     query = (
@@ -226,7 +232,6 @@ async def alerts_file(
         resident_ids=residents,
         period=[period.first.isoformat(), period.last.isoformat()],
     )
-    zone = principal.zone
     resident_row = aliased(Resident)
 
     async def load(reading: AsyncSession, batch: list[str]) -> dict[str, Sequence[object]]:
@@ -238,18 +243,18 @@ async def alerts_file(
         )
         return {
             alert.id: [
-                local_time(alert.opened_at, zone),
+                alert.opened_at,
                 resident,
                 district,
                 _known("alert_kind", alert.kind, locale),
                 _known("severity", alert.severity, locale),
                 _known("alert_status", alert.status, locale),
-                local_time(alert.acknowledged_at, zone),
-                local_time(alert.resolved_at, zone),
+                alert.acknowledged_at,
+                alert.resolved_at,
                 _known("resolution", alert.resolution, locale),
             ]
             for alert, resident, district in rows.tuples()
         }
 
     headers = [header(f"csv.alert.{c}", locale) for c in ALERT_COLUMNS]
-    return _stream(config, ids, load, headers, "alerts", principal)
+    return await _stream(session, config, ids, load, headers, "alerts", principal, locale, fmt)

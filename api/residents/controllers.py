@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from litestar import Controller, Request, get, patch, post, put
 from litestar.di import NamedDependency
@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import Pagination, page_of
 from api.organisation.schemas import ID_PATTERN
+from api.reports.export_files import FORMAT_DESCRIPTION, ListFormat
 from api.residents import exports, service
 from api.residents.schemas import (
     AssignmentCreatedOut,
@@ -59,11 +60,11 @@ class ResidentController(Controller):
             QueryParameter(name="q", max_length=100, description="Part of the name or kana (かな or カナ)"),
         ] = None,
         format: Annotated[
-            Literal["json", "csv"],
+            ListFormat,
             QueryParameter(
-                description="csv: every matching resident as a file for Excel (UTF-8 with BOM, headers in "
-                "the reader's language; page and page_size do not apply); coordinators and commissioners "
-                "only; audited as an export"
+                description="json (default), or every matching resident as a file for Excel (page and "
+                "page_size do not apply; headers in the reader's language): " + FORMAT_DESCRIPTION + ". "
+                "Files: coordinators and commissioners only; audited as an export"
             ),
         ] = "json",
     ) -> ResidentPage | Stream:
@@ -71,9 +72,14 @@ class ResidentController(Controller):
         commissioners their districts and assigned residents with consent, volunteers only their
         assigned residents whose consent covers volunteers (fewer fields). The read is audited."""
         f = service.ResidentFilter(district_id, risk_level, status, assignee_id, q)
-        if format == "csv":
+        if format != "json":
             return await exports.residents_file(
-                db_session, principal, f, request.headers.get("accept-language"), request.app.state.db_config
+                db_session,
+                principal,
+                f,
+                request.headers.get("accept-language"),
+                request.app.state.db_config,
+                format,
             )
         items, total = await service.list_residents(
             db_session, principal, f, pagination.offset, pagination.page_size

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import audit, events, feed
@@ -740,6 +740,8 @@ async def import_residents(
     report.dry_run = dry_run
     if update:
         return await _update_register(session, org_id, rows, report, principal=principal, today=today)
+    if rows and not dry_run:
+        await _one_import_at_a_time(session, org_id)
     if rows:
         registered = await _already_registered(session, org_id, rows)
         report.errors = sorted([*report.errors, *registered], key=lambda e: e.line)
@@ -764,6 +766,21 @@ async def import_residents(
     await session.flush()
     report.imported = counts["imported"]
     return report
+
+
+IMPORT_LOCK_NAMESPACE = 7_210_011  # first key of the two-key advisory lock: "resident import"
+
+
+async def _one_import_at_a_time(session: AsyncSession, org_id: str) -> None:
+    """A real import checks "already registered" and inserts under an organisation-wide lock held
+    until its transaction ends, so the same file sent twice at once (a double click, a retried
+    request, two API processes) registers nobody twice: the second waits, then finds them all.
+    PostgreSQL only; SQLite serialises writers itself and the console also imports one at a time."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(:ns, hashtext(:org))"),
+            {"ns": IMPORT_LOCK_NAMESPACE, "org": org_id},
+        )
 
 
 async def _insert(

@@ -1,5 +1,6 @@
-"""The resident list as a CSV file (GET /residents?format=csv): the same rows and fields the
-caller may list, every page at once; coordinators and commissioners only; audited as an export.
+"""The resident list as a file (GET /residents?format=csv|csv-cp932|xlsx, see
+`api.reports.export_files`): the same rows and fields the caller may list, every page at once;
+coordinators and commissioners only; audited as an export.
 
 The file is streamed: the request's session picks who is in it (ids only) and records the audit
 event; the rows are then read EXPORT_BATCH at a time, each batch in a session of its own (the
@@ -14,7 +15,7 @@ from litestar.response import Stream
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.reports import csv_export
+from api.reports import csv_export, export_files
 from api.residents import service
 from domain import audit
 from domain.access import Principal, may_export, resident_fields_for
@@ -32,6 +33,7 @@ async def residents_file(
     f: service.ResidentFilter,
     accept_language: str | None,
     config: SQLAlchemyAsyncConfig,
+    fmt: export_files.ExportFormat = "csv",
 ) -> Stream:
     if not may_export(principal):
         raise Forbidden()
@@ -58,5 +60,6 @@ async def residents_file(
                 residents = [service._out(found[i], fields, None) for i in batch if i in found]
             yield csv_export.resident_cells(residents, columns, districts, locale, principal.zone)
 
-    body = csv_export.csv_chunks(csv_export.resident_headers(columns, locale), batches())
-    return csv_export.csv_stream(body, "residents", principal.today())
+    file = export_files.ExportFile("residents", principal.today(), principal.zone, locale)
+    headers = csv_export.resident_headers(columns, locale)
+    return await export_files.export_response(fmt, file, headers, batches(), session=session)

@@ -235,8 +235,9 @@ async def test_csv_export_follows_sight_and_volunteers_export_nothing(client, to
     vol = await login(client, "vol")
     assert (await client.get(URL + "?format=csv", headers=vol)).status_code == 403
     coord = await login(client, "coord")
-    bad = await client.get(URL + "?format=xlsx", headers=coord)
+    bad = await client.get(URL + "?format=ods", headers=coord)
     assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "format"
+    assert "csv-cp932" in bad.json()["errors"][0]["message"], bad.json()
 
 
 async def test_a_restricted_last_note_hides_its_method_from_a_volunteer(client, db, town) -> None:
