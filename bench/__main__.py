@@ -6,7 +6,8 @@ Full-size runs (100,000 residents) take tens of minutes each; run them one by on
     python -m bench.sweep_bench           # the sweep per due visit, 1,000 and 10,000 due (vs a bare SELECT)
     python -m bench.notify_bench          # push dispatch vs. bare send_each_async
     python -m bench.reports_bench         # working list, coverage, CSV export vs. bare aggregates
-Recorded figures: bench/sync_results.md, bench/sched_results.md, and the issues' closing notes.
+    python -m bench.throughput            # req/s over HTTP (wrk): no-op pull, list, /healthz
+Recorded figures: bench/sync_results.md, bench/sched_results.md, bench/throughput_results.md, and the issues' closing notes.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ QUICK = [
     ["bench.sweep_bench", "--due", "1000", "10000"],
     ["bench.notify_bench", "--n", "2000", "--rounds", "2"],
     ["bench.reports_bench", "--scale", "0.02", "--runs", "2"],
+    ["bench.throughput", "--workers", "1", "2", "--duration", "5"],
 ]
 
 
