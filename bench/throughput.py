@@ -69,6 +69,8 @@ class Figure:
     p50_ms: float
     p99_ms: float
     errors: int
+    app_cpu_ms: float = 0.0  # CPU time of the server's processes per request (less load-sensitive)
+    db_cpu_ms: float = 0.0  # CPU time of the database's backends for this database per request
 
 
 # --- the database and the accounts -----------------------------------------------------------------
@@ -141,6 +143,7 @@ def _start(
     command = [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
     if workers is not None:
         command += ["--workers", str(workers)]
+    offset = log.stat().st_size if log.exists() else 0
     with log.open("ab") as out:
         server = subprocess.Popen(
             command, cwd=source, env={**env, "PYTHONPATH": str(source)}, stdout=out, stderr=subprocess.STDOUT
@@ -152,9 +155,17 @@ def _start(
             raise SystemExit(f"the server stopped at start-up (log: {log})")
         try:
             with urllib.request.urlopen(base + "/healthz", timeout=2):  # noqa: S310
-                return server, base
+                pass
         except (urllib.error.URLError, OSError):
             time.sleep(0.3)
+            continue
+        # Every process has started (one answering is not enough: the others' start-up would
+        # be measured as the requests' cost).
+        with log.open("rb") as written:
+            written.seek(offset)
+            if written.read().count(b"Application startup complete") >= (workers or 1):
+                return server, base
+        time.sleep(0.3)
     server.terminate()
     raise SystemExit(f"the server did not answer /healthz within 120 s (log: {log})")
 
@@ -239,7 +250,12 @@ def _measure(
             ("resident list", listing[0][0], listing),
         ):
             load = _load()
+            app_before, db_before = _cpu(_tree(server.pid)), _cpu(_backends(env["DATABASE_URL"]))
             figure = _wrk(base, path, entries, args, args.duration)
+            app_after, db_after = _cpu(_tree(server.pid)), _cpu(_backends(env["DATABASE_URL"]))
+            requests = max(1.0, figure.rps * args.duration)
+            figure.app_cpu_ms = _growth(app_before, app_after) * 1000 / requests
+            figure.db_cpu_ms = _growth(db_before, db_after) * 1000 / requests
             figure.name = name
             rows.append((label, load, figure))
             print(_row(label, load, figure, rows[0][2].rps), flush=True)
@@ -248,15 +264,72 @@ def _measure(
         _stop(server)
 
 
-HEADER = f"{'server':<22} {'load avg (1/5/15)':<19} {'figure':<14} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} {'/healthz':>9}"
+HEADER = (
+    f"{'server':<22} {'load avg (1/5/15)':<19} {'figure':<14} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+    f"{'errors':>6} {'/healthz':>9} {'app CPU ms/req':>15} {'PG CPU ms/req':>14}"
+)
 
 
 def _row(label: str, load: str, f: Figure, healthz_rps: float) -> str:
     ratio = f.rps / healthz_rps if healthz_rps else 0.0
     return (
         f"{label:<22} {load:<19} {f.name:<14} {f.rps:>8.0f} {f.p50_ms:>8.1f} {f.p99_ms:>8.1f} "
-        f"{f.errors:>6} {ratio:>8.1%}"
+        f"{f.errors:>6} {ratio:>8.1%} {f.app_cpu_ms:>15.2f} {f.db_cpu_ms:>14.2f}"
     )
+
+
+# --- CPU time from /proc: what a request costs, whatever else the machine is doing ------------------
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _tree(pid: int) -> list[int]:
+    """The server and every process under it (uvicorn's supervisor starts the workers)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        out.append(current)
+        todo += children.get(current, [])
+    return out
+
+
+def _backends(url: str) -> list[int]:
+    """PostgreSQL backends serving the benchmark's database (their process title names it)."""
+    database = url.rsplit("/", 1)[1]
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if title.startswith("postgres: ") and f" {database} " in title:
+                out.append(int(entry.name))
+    return out
+
+
+def _cpu(pids: list[int]) -> dict[int, float]:
+    seconds = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        seconds[pid] = (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
+    return seconds
+
+
+def _growth(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU used between two readings (a backend started in between counts from zero)."""
+    return sum(value - before.get(pid, 0.0) for pid, value in after.items())
 
 
 def _verdict(rows: list[tuple[str, str, Figure]]) -> list[str]:
@@ -282,7 +355,9 @@ def main() -> int:
     parser.add_argument(
         "--baseline-source",
         type=Path,
-        help="another checkout (e.g. a git worktree of main) served first, 1 process",
+        nargs="*",
+        default=[],
+        help="other checkouts (e.g. git worktrees of older commits) served first, 1 process each",
     )
     parser.add_argument("--record", action="store_true", help=f"append the table to {RESULTS.name}")
     args = parser.parse_args()
@@ -314,10 +389,9 @@ def main() -> int:
             _stop(server)
         print(f"wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s; {len(phones)} phones")
         print(HEADER, flush=True)
-        if args.baseline_source:
-            rows += _measure(
-                "baseline, 1 process", env, args.baseline_source, None, phones, coordinator, args, log
-            )
+        for source in args.baseline_source:
+            label = f"{source.name[:12]}, 1 proc"
+            rows += _measure(label, env, source, None, phones, coordinator, args, log)
         for workers in args.workers:
             label = f"--workers {workers}"
             rows += _measure(label, env, ROOT, workers, phones, coordinator, args, log)
