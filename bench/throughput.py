@@ -9,7 +9,7 @@ benchmark signs phones in, gives each its first sync, then starts the server and
 package `wrk`) load it over loopback:
 
 * `/healthz` — the floor: Litestar, uvicorn, the access log and metrics, no database;
-* a no-op sync pull — phones (one device each, as many as connections) asking with their own
+* a no-op sync pull — phones (one device each, twice as many as connections) asking with their own
   cursor while nothing changed: authentication, the feed watermark, the device's manifest, the
   device's `last_sync_at` (wrk cycles through the phones, so no request waits for another's lock);
 * the resident list's first page (50 residents) as a coordinator: authentication, count and page
@@ -51,11 +51,18 @@ RESULTS = Path(__file__).with_name("throughput_results.md")
 PASSWORD = "mimamori-demo"  # the demo accounts' published password (MIMAMORI_DEMO_PASSWORD)
 TARGETS = {"no-op pull": (500.0, 100.0), "resident list": (1000.0, None)}
 
+# Each wrk thread starts at its own place in the list (`setup` runs once per thread), so that two
+# threads do not ask for the same phone at the same moment (a phone's pulls queue on its own lock).
 LUA = """
 local entries = {%s}
-local n = 0
+local stride = %d
+local started = 0
+function setup(thread)
+  thread:set("n", started * stride)
+  started = started + 1
+end
 request = function()
-  n = n + 1
+  n = (n or 0) + 1
   local e = entries[(n %% #entries) + 1]
   return wrk.format("GET", e[1], {["Authorization"] = "Bearer " .. e[2], ["Accept-Encoding"] = "gzip"})
 end
@@ -194,7 +201,8 @@ def _wrk(
     ]
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         if entries:
-            script.write(LUA % ", ".join(f'{{"{p}", "{t}"}}' for p, t in entries))
+            listed = ", ".join(f'{{"{p}", "{t}"}}' for p, t in entries)
+            script.write(LUA % (listed, max(1, len(entries) // args.threads)))
     try:
         if entries:
             command += ["-s", script.name]
@@ -383,7 +391,7 @@ def main() -> int:
         )
         server, base = _start(env, ROOT, 1, log)
         try:
-            phones = _phones(base, max(args.connections, 8))
+            phones = _phones(base, 2 * args.connections)
             coordinator = _sign_in(base, "demo-coordinator", "bench-console-0001")
         finally:
             _stop(server)
