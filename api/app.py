@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -99,9 +101,12 @@ def compression_config() -> CompressionConfig:
 
 @asynccontextmanager
 async def _background(app: Litestar, settings: Settings) -> AsyncIterator[None]:
+    from api.serving import runs_jobs
     from domain import live
     from notifications.background import push_dispatch
 
+    if settings.run_scheduler and not runs_jobs(settings):  # another process of `serve --workers N`
+        settings = settings.model_copy(update={"run_scheduler": False})
     # One listener per process (PostgreSQL LISTEN), shared by every alert stream and the
     # dispatcher's wake-up: a change committed by any process reaches this one at once.
     async with (
@@ -120,9 +125,11 @@ async def _scheduler(app: Litestar, settings: Settings) -> AsyncIterator[None]:
     from schedules.runner import build_scheduler, stop
 
     # Started inside the lifespan: AsyncIOScheduler needs the running loop. With several API
-    # processes, set MIMAMORI_RUN_SCHEDULER=false and run `mimamori worker` instead.
+    # processes, set MIMAMORI_RUN_SCHEDULER=false and run `mimamori worker` instead (`serve
+    # --workers N` runs it in one of its processes, see api/serving.py).
     scheduler = build_scheduler(app.state.db_config, settings.default_timezone)
     scheduler.start()
+    logging.getLogger("mimamori.jobs").info("scheduler started in process %d", os.getpid())
     app.state.scheduler = scheduler
     try:
         yield

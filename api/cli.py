@@ -97,12 +97,19 @@ def migrate() -> None:
 @click.option("--demo/--no-demo", default=False, help="Load the demo town when the database is empty.")
 @click.option("--host", default=None, help="Default: MIMAMORI_HOST or 127.0.0.1")
 @click.option("--port", default=None, type=int, help="Default: MIMAMORI_PORT or 8000")
-def serve(demo: bool, host: str | None, port: int | None) -> None:
+@click.option(
+    "--workers",
+    default=1,
+    type=click.IntRange(1, 64),
+    show_default=True,
+    help="API processes on the one port; the scheduler runs in one of them (api/serving.py).",
+)
+def serve(demo: bool, host: str | None, port: int | None, workers: int) -> None:
     """Migrate, optionally load demo data, and serve the API (with the scheduler unless disabled)."""
     import uvicorn
 
-    from api.app import create_app
     from api.proxy import uvicorn_proxy_options
+    from api.serving import worker_environment
     from domain import migrate as migrations
 
     settings = get_settings()
@@ -115,14 +122,21 @@ def serve(demo: bool, host: str | None, port: int | None) -> None:
         loaded = run_in_session(lambda session: load_demo_if_empty(session, settings))
         click.echo("demo data: loaded" if loaded else "demo data: database not empty, left as it is")
     _print_start_up(settings, host or settings.host, port or settings.port, demo)
-    uvicorn.run(
-        create_app(settings),
-        host=host or settings.host,
-        port=port or settings.port,
-        log_level=settings.log_level.lower(),
-        access_log=False,  # access logs carry query strings; our own logs carry no personal data
+    options: dict[str, Any] = {
+        "host": host or settings.host,
+        "port": port or settings.port,
+        "log_level": settings.log_level.lower(),
+        "access_log": False,  # access logs carry query strings; our own logs carry no personal data
         **uvicorn_proxy_options(settings),  # X-Forwarded-* only from MIMAMORI_TRUSTED_PROXIES
-    )
+    }
+    if workers == 1:
+        from api.app import create_app
+
+        uvicorn.run(create_app(settings), **options)
+        return
+    # Each process builds its own app from the environment (settings, the stored secret key).
+    with worker_environment(settings, workers):
+        uvicorn.run("api.app:create_app", factory=True, workers=workers, **options)
 
 
 def _print_start_up(settings: Any, host: str, port: int, demo: bool) -> None:

@@ -27,10 +27,10 @@ from console.controllers import SignInController, TodayController, provide_conso
 from console.districts_page import DistrictsController
 from console.errors import console_exception_handlers
 from console.guards import csrf_guard
+from console.import_export_page import ImportExportController
 from console.people_page import PeopleController
 from console.quarantine_page import QuarantineController
 from console.resident_actions import ResidentActionsController
-from console.import_export_page import ImportExportController
 from console.residents_page import ResidentsController
 from console.safety_checks_page import SafetyChecksController
 from console.working_list_page import WorkingListController

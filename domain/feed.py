@@ -32,7 +32,7 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 
 from domain.base import Base, FeedMixin
@@ -136,6 +136,35 @@ async def high_watermark(session: AsyncSession, org_id: str) -> int:
         select(change_feed_counter.c.position).where(change_feed_counter.c.id == 1)
     )
     return int(position or 0)
+
+
+# One statement: the exclusive lock, then (CASE evaluates its condition first) the sequence. Run in
+# autocommit, its transaction ends with the statement, so the lock is held for no round trip.
+_WATERMARK_SQL = text(
+    "SELECT CASE WHEN pg_advisory_xact_lock(:ns, hashtext(:org))::text = '' "
+    f"THEN coalesce(pg_sequence_last_value('{FEED_SEQUENCE}'::regclass), 0) END"
+)
+
+
+async def watermark(session: AsyncSession, org_id: str) -> int:
+    """`high_watermark`, leaving nothing held: the caller's transaction may go on reading.
+
+    On PostgreSQL, on a connection of its own in autocommit: lock and read in one statement, the
+    lock released as it ends. (Taken in the caller's transaction, the organisation's lock would be
+    held until its commit, across event-loop turns: on a busy process every pull of the town then
+    queues behind the one that holds it.) The caller reads in READ COMMITTED, so its next
+    statements see every position up to the watermark. On SQLite the counter is read and the
+    session's transaction committed (writers are serialised by the database there)."""
+    if session.get_bind().dialect.name != "postgresql":
+        position = await high_watermark(session, org_id)
+        await session.commit()
+        return position
+    bind = session.bind
+    assert isinstance(bind, AsyncEngine)
+    async with bind.connect() as conn:
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        value = await conn.scalar(_WATERMARK_SQL, {"ns": LOCK_NAMESPACE, "org": org_id})
+    return int(value or 0)
 
 
 def guard_ddl(dialect: str, table: str) -> list[str]:

@@ -13,7 +13,10 @@ from domain.models import Organisation, User, UserDistrict
 
 async def org_timezone(session: AsyncSession, org_id: str) -> str:
     """The organisation's IANA time zone (identity-mapped: one lookup per session)."""
-    org = await session.get(Organisation, org_id)
+    return org_zone(await session.get(Organisation, org_id))
+
+
+def org_zone(org: Organisation | None) -> str:
     return (org.timezone if org is not None else None) or "Asia/Tokyo"
 
 

@@ -90,17 +90,16 @@ def scope_moment(principal: Principal, now: datetime) -> datetime:
 async def pull(session: AsyncSession, principal: Principal, params: PullParams) -> dict[str, Any]:
     if principal.device_id is None:
         raise Unauthorized("error.sync.no_device")
-    await session.commit()  # the watermark must be taken in a transaction of its own
-    watermark = await feed.high_watermark(session, principal.org_id)
-    await session.commit()
+    # Taken holding nothing afterwards (see `feed.watermark`): the reads below see every position
+    # up to it; authentication's transaction goes on (READ COMMITTED).
+    watermark = await feed.watermark(session, principal.org_id)
     result = await _compute(session, principal, params, watermark)
     if result is None:
         # Something must be sent but the feed has not moved past the phone's cursor (or is empty):
         # a new position, so that the phone's next cursor names this response and no other.
         await feed.next_position(session, principal.org_id)
         await session.commit()
-        watermark = await feed.high_watermark(session, principal.org_id)
-        await session.commit()
+        watermark = await feed.watermark(session, principal.org_id)
         result = await _compute(session, principal, params, watermark)
         assert result is not None
     return result

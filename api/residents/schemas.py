@@ -139,8 +139,9 @@ class ResidentOut(BaseModel):
     @model_serializer(mode="wrap")
     def _serialise(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         data: dict[str, Any] = handler(self)
-        if self._only is not None:
-            return {k: v for k, v in data.items() if k in self._only}
+        only = self._only  # once: each read of a private attribute goes through pydantic's __getattr__
+        if only is not None:
+            return {k: v for k, v in data.items() if k in only}
         return data
 
 

@@ -231,12 +231,23 @@ async def list_residents(
 ) -> tuple[list[ResidentOut], int]:
     """A page (`limit=None`: every row, for an export; `purpose` names the audit action)."""
     query = _filtered(principal, f)
-    total = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    rows = (
-        await session.scalars(
-            query.order_by(Resident.kana, Resident.name, Resident.id).offset(offset).limit(limit)
+    # The total rides on the page's rows (a window is counted before OFFSET/LIMIT): one round trip.
+    # Only a page past the end, which has no row to carry it, counts on its own.
+    page = (
+        await session.execute(
+            query.add_columns(func.count().over())
+            .order_by(Resident.kana, Resident.name, Resident.id)
+            .offset(offset)
+            .limit(limit)
         )
     ).all()
+    rows = [resident for resident, _ in page]
+    if page:
+        total = int(page[0][1])
+    elif offset == 0:
+        total = 0
+    else:
+        total = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     fields = (resident_fields_for(principal) or ALL_RESIDENT_FIELDS) - LIST_HIDDEN
     audit.record(
         session, principal, purpose, "resident", None, fields=fields, resident_ids=[r.id for r in rows]

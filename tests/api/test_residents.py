@@ -119,6 +119,11 @@ async def test_search_by_name_or_kana_and_filters(client, db) -> None:
     assert await names(assignee_id=vol_id) == [ids["b"]]
     page = (await client.get("/api/v1/residents", params={"page_size": 2, "page": 2}, headers=coord)).json()
     assert page["total"] == 3 and len(page["items"]) == 1 and page["page"] == 2
+    past = (await client.get("/api/v1/residents", params={"page_size": 2, "page": 5}, headers=coord)).json()
+    assert past["total"] == 3 and past["items"] == []  # a page past the end still tells the total
+    assert (await client.get("/api/v1/residents", params={"q": "該当なし"}, headers=coord)).json()[
+        "total"
+    ] == 0
     bad = await client.get("/api/v1/residents", params={"risk_level": "extreme"}, headers=coord)
     assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "risk_level"
 

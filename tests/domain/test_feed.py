@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from domain import feed
 from domain.clock import utcnow
+from domain.db import create_db_config
 from domain.models import Resident
 from tests.factories import make_district, make_org, make_resident
 
@@ -71,3 +74,25 @@ async def test_tombstones_keep_the_row_and_advance_the_feed(db) -> None:
     async with db() as session:
         row = await session.get(Resident, resident.id)
         assert row.deleted_at is not None and row.feed_seq > resident.feed_seq
+
+
+@pytest.mark.postgres_only
+async def test_the_watermark_leaves_the_feed_lock_free_while_the_reader_goes_on(
+    db, settings, backend
+) -> None:
+    """A pull reads on after taking its watermark: writers must not queue behind it meanwhile."""
+    org, district, resident = await _town(db)
+    config = create_db_config(settings)
+    async with config.get_session() as reader:
+        await reader.execute(select(Resident.id).limit(1))  # the reader's transaction is open
+        mark = await feed.watermark(reader, org.id)
+        assert mark >= resident.feed_seq
+
+        async def write() -> int:
+            async with db() as writer:
+                return (await make_resident(writer, org, district)).feed_seq
+
+        position = await asyncio.wait_for(write(), timeout=10)  # not blocked by the reader
+        assert position > mark
+        await reader.rollback()
+    await config.get_engine().dispose()
