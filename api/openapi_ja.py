@@ -83,4 +83,8 @@ SUMMARIES_JA: dict[str, str] = {
     "weeklyTrends": "週ごとの推移",
     "exportVisits": "期間内の訪問をCSVで出力する",
     "exportAlerts": "期間内のアラートをCSVで出力する",
+    # 民生委員・児童委員活動記録 (activity record)
+    "activityRecord": "民生委員・児童委員活動記録（月ごとの集計）",
+    "reviewActivityRecord": "活動記録の月を確認済みにする",
+    "districtActivityRecord": "地区民児協の活動記録の合計（月ごと）",
 }
