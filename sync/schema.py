@@ -155,7 +155,7 @@ TABLES: dict[str, tuple[Column, ...]] = {
         _s("district_id", optional=True),
         _s("kind"),
         _s("activity_date", indexed=True),
-        _n("count"),
+        _n("count", optional=True),  # null: one
         _s("memo"),
         *_STAMPS,
     ),

@@ -3,8 +3,6 @@ counted is in activity_record.py, who may see it in domain.access."""
 
 from __future__ import annotations
 
-from litestar.params import FromQuery
-
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, get, post
@@ -20,7 +18,7 @@ from domain.errors import Forbidden
 from domain.i18n import negotiate
 
 MONTH_DESCRIPTION = "YYYY-MM, a month of the organisation's calendar (default: the current month)"
-MonthQuery = Annotated[str | None, QueryParameter(pattern=r"^\d{4}-\d{2}$", description=MONTH_DESCRIPTION)]
+MONTH_PATTERN = r"^\d{4}-\d{2}$"
 
 
 def _locale(request: Request[Any, Any, Any], principal: Principal) -> str:
@@ -37,7 +35,9 @@ class ActivityRecordController(Controller):
         request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
         db_session: NamedDependency[AsyncSession],
-        month: FromQuery[MonthQuery] = None,
+        month: Annotated[
+            str | None, QueryParameter(pattern=MONTH_PATTERN, description=MONTH_DESCRIPTION)
+        ] = None,
         commissioner_id: Annotated[
             str | None, QueryParameter(pattern=ID_PATTERN, description="default: the caller")
         ] = None,
@@ -83,7 +83,9 @@ class ActivityRecordController(Controller):
         district_id: FromPath[str],
         principal: NamedDependency[Principal],
         db_session: NamedDependency[AsyncSession],
-        month: FromQuery[MonthQuery] = None,
+        month: Annotated[
+            str | None, QueryParameter(pattern=MONTH_PATTERN, description=MONTH_DESCRIPTION)
+        ] = None,
     ) -> DistrictActivityTotal:
         """The district council's (民児協) total for a month: the records of the district's active
         commissioners summed, and how many of them reviewed it with nothing changed since.
