@@ -164,12 +164,12 @@ async def _tallies(
     for author, support_field, topic, n in consultations:
         out[author].consultations[(support_field, topic or SupportTopic.OTHER)] += n
     by_method = await session.execute(
-        select(ContactNote.author_id, ContactNote.method == ContactMethod.HOME_VISIT, func.count())
+        select(ContactNote.author_id, ContactNote.method, func.count())
         .where(*notes_of_month)
-        .group_by(ContactNote.author_id, ContactNote.method == ContactMethod.HOME_VISIT)
+        .group_by(ContactNote.author_id, ContactNote.method)
     )
-    for author, is_visit, n in by_method:
-        if is_visit:
+    for author, method, n in by_method:
+        if method == ContactMethod.HOME_VISIT:
             out[author].visits += n
         else:
             out[author].contacts += n
