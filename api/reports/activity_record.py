@@ -120,7 +120,7 @@ def month_of(principal: Principal, text: str | None) -> Month:
             first = date(int(text[:4]), int(text[5:]), 1)
         except ValueError:
             raise InvalidInput.field("month", "field.month") from None
-        if first.year < 2000:
+        if not 2000 <= first.year <= 2100:
             raise InvalidInput.field("month", "field.month")
     next_first = date(first.year + first.month // 12, first.month % 12 + 1, 1)
 

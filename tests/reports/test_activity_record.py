@@ -307,7 +307,7 @@ async def test_who_may_read_a_record(
     assert response.status_code == status, response.text
 
 
-@pytest.mark.parametrize("month", ["2026-13", "2026/11", "26-11", "1999-12"])
+@pytest.mark.parametrize("month", ["2026-13", "2026/11", "26-11", "1999-12", "9999-12", "2026-00"])
 async def test_a_bad_month_is_a_400_naming_it(client, town: Town, month: str) -> None:
     headers = await login(client, "comm")
     response = await client.get(f"{URL}?month={month}", headers=headers)
