@@ -64,6 +64,8 @@ OWN = {
 UNPROCESSABLE = {"activateAccount", "recordLegalBasis", "createPlan", "updatePlan", "previewPlan"}
 # Answered 429 with Retry-After: sign-in throttling, the quarantine allowance, stream slots.
 RATE_LIMITED = {"login", "activateAccount", "syncPush", "streamAlerts"}
+# Operations naming a record in a query parameter: an unknown or another organisation's id is 404.
+FOUND_BY_QUERY = {"activityRecord"}
 # Bodies that must be a file of a given type (a CSV register).
 MEDIA_TYPED = {"importResidents"}
 
@@ -284,7 +286,7 @@ def _statuses(operation: Operation, method: str, path: str) -> list[int]:
         statuses.append(401)
     if op_id not in PUBLIC and op_id not in OWN:
         statuses.append(403)
-    if "{" in path:
+    if "{" in path or op_id in FOUND_BY_QUERY:
         statuses.append(404)
     if method != "get":
         statuses.append(409)

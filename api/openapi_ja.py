@@ -88,4 +88,8 @@ SUMMARIES_JA: dict[str, str] = {
     "trendChart": "週ごとの推移のグラフ（SVG）",
     # exports (issue #11)
     "exportAuditEvents": "監査ログをファイルで出力する（CSV・CP932・XLSX）",
+    # 民生委員・児童委員活動記録 (activity record)
+    "activityRecord": "民生委員・児童委員活動記録（月ごとの集計）",
+    "reviewActivityRecord": "活動記録の月を確認済みにする",
+    "districtActivityRecord": "地区民児協の活動記録の合計（月ごと）",
 }

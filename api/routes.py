@@ -11,6 +11,7 @@ from api.health import healthz, readyz
 from api.imports import ResidentImportController
 from api.metrics import metrics
 from api.organisation.controllers import DistrictController, UserController
+from api.reports.activity_record_controllers import ActivityRecordController
 from api.reports.chart_controllers import ChartController
 from api.reports.controllers import ReportController
 from api.residents.controllers import AssignmentController, LegalBasisController, ResidentController
@@ -38,6 +39,7 @@ def route_handlers() -> list[Any]:
         AuditController,
         ReportController,
         ChartController,
+        ActivityRecordController,
         InboxController,
         AlertController,
         SyncController,

@@ -44,6 +44,7 @@ from domain.legal_bases import bases_for_recipient, basis_covers
 from domain.models import (
     Alert,
     Assignment,
+    CommissionerActivity,
     Consent,
     ContactNote,
     EmergencyContact,
@@ -410,6 +411,45 @@ def phone_notifications(principal: Principal, now: datetime) -> ColumnElement[bo
         Notification.created_at >= now - PHONE_NOTIFICATIONS_BACK,
         names_only(phone_residents(principal, now)),
     )
+
+
+# The commissioners' activity record: a commissioner's own activities stay on their own phone for
+# a little over a year (the month under review and the year before it).
+PHONE_ACTIVITIES_BACK = timedelta(days=400)
+
+
+def phone_activities(principal: Principal, now: datetime) -> ColumnElement[bool]:
+    """WHERE clause on `CommissionerActivity`: a commissioner's own activities of the last 400
+    local days. Nobody else's phone holds them (volunteers and coordinators record none)."""
+    if principal.role != Role.COMMISSIONER:
+        return false()
+    return and_(
+        CommissionerActivity.org_id == principal.org_id,
+        CommissionerActivity.commissioner_id == principal.user_id,
+        CommissionerActivity.deleted_at.is_(None),
+        CommissionerActivity.activity_date >= principal.today(now) - PHONE_ACTIVITIES_BACK,
+    )
+
+
+def may_record_activities(principal: Principal) -> bool:
+    """Activities of the activity record (民生委員・児童委員活動記録): commissioners, their own."""
+    return principal.role == Role.COMMISSIONER
+
+
+def may_read_activity_record(principal: Principal, commissioner: User) -> bool:
+    """A commissioner's monthly activity record (counts only, no resident named): the commissioner
+    and the organisation's coordinators. Volunteers never (`Forbidden` before this is asked)."""
+    if commissioner.org_id != principal.org_id:
+        return False
+    return principal.role == Role.COORDINATOR or commissioner.id == principal.user_id
+
+
+def may_read_district_activity_total(principal: Principal, district_id: str) -> bool:
+    """The district council's (民児協) total of its commissioners' records: coordinators and the
+    commissioners of that district."""
+    if principal.role == Role.COORDINATOR:
+        return True
+    return principal.role == Role.COMMISSIONER and district_id in principal.district_ids
 
 
 # --- Messages follow sight ------------------------------------------------------------------------

@@ -19,7 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import events
 from domain.clock import to_millis
-from domain.enums import NOT_REACHED, ContactMethod, ContactOutcome, NoteVisibility
+from domain.enums import (
+    NOT_REACHED,
+    ContactMethod,
+    ContactOutcome,
+    NoteVisibility,
+    SupportField,
+    SupportTopic,
+)
 from domain.models import ContactNote, Resident, Visit
 from sync import schema
 from sync.validation import (
@@ -48,6 +55,8 @@ NOTE_FIELDS = (
     "warning_signs",
     "referral",
     "wellbeing",
+    "support_field",
+    "support_topic",
 )
 REQUIRED_ON_CREATE = ("resident_id", "method", "outcome", "occurred_at")
 # An edit of any of these may change which visit the note fulfils or what its outcome sets off:
@@ -71,6 +80,8 @@ def read_note(data: dict[str, Any], version: int, *, creating: bool) -> dict[str
         "warning_signs": lambda: _warning_signs(data),
         "referral": lambda: read_str(data, "referral", max_len=MAX_REFERRAL, optional=True),
         "wellbeing": lambda: read_json(data, "wellbeing", dict),
+        "support_field": lambda: _optional_choice(data, "support_field", SupportField),
+        "support_topic": lambda: _optional_choice(data, "support_topic", SupportTopic),
     }
     out: dict[str, Any] = {}
     for name in NOTE_FIELDS:
@@ -78,7 +89,17 @@ def read_note(data: dict[str, Any], version: int, *, creating: bool) -> dict[str
             continue
         if name in data or (creating and name in REQUIRED_ON_CREATE):
             out[name] = readers[name]()
+    if creating and out.get("support_topic") is not None and out.get("support_field") is None:
+        # A topic belongs to a consultation, and a consultation is counted in its field.
+        raise invalid("support_field", "field.required")
     return out
+
+
+def _optional_choice(data: dict[str, Any], name: str, choices: type) -> str | None:
+    """An optional closed value: absent, null or "" (WatermelonDB's empty string) is none."""
+    if data.get(name) in (None, ""):
+        return None
+    return read_choice(data, name, choices)
 
 
 def _warning_signs(data: dict[str, Any]) -> list[str]:

@@ -32,6 +32,7 @@ from domain.access import (
     Principal,
     may_edit_note,
     may_handle_alerts,
+    may_record_activities,
     visible_residents,
     visit_fields_phone_may_change,
     visit_status_phone_may_set,
@@ -41,9 +42,10 @@ from domain.db import is_transient, sqlstate_of
 from domain.enums import AlertStatus
 from domain.errors import Conflict, InvalidInput, RateLimited, Unauthorized
 from domain.metrics import SYNC_PUSHES, SYNC_RECORDS_RECEIVED
-from domain.models import ContactNote, QuarantinedRecord, Resident, User
+from domain.models import CommissionerActivity, ContactNote, QuarantinedRecord, Resident, User
 from domain.settings import Settings
 from sync import quarantine, schema
+from sync.activities import read_activity
 from sync.manifest import load_state, remember_pushed
 from sync.notes import NOTE_FIELDS, RECHECKED_FIELDS, check_visit, note_recorded, read_note, same
 from sync.pull import FIGURES, touch_device
@@ -308,13 +310,17 @@ async def _judge(ctx: _Context, record: PushedRecord) -> Apply | None:
         raise _Conflict()  # the phone must pull the deletion
     if record.table == "contact_notes":
         return await _judge_note(ctx, record, row)
+    if record.table == "commissioner_activities":
+        return _judge_activity(ctx, record, row)
     if row is None:
         raise forbidden("create")
     return await _judge_update(ctx, record, row)
 
 
 async def _judge_delete(ctx: _Context, record: PushedRecord, row: Any) -> Apply | None:
-    if record.table != "contact_notes" or not may_edit_note(ctx.principal, row):
+    if record.table == "commissioner_activities":
+        _check_activity_owner(ctx, row)
+    elif record.table != "contact_notes" or not may_edit_note(ctx.principal, row):
         raise forbidden("delete")
     if row.feed_seq > ctx.params.last_pulled_at:
         raise _Conflict()
@@ -369,6 +375,47 @@ async def _judge_note(ctx: _Context, record: PushedRecord, row: ContactNote | No
             setattr(row, name, value)
         if changes.keys() & RECHECKED_FIELDS:
             ctx.notes_written.append(row)
+
+    return edit
+
+
+def _check_activity_owner(ctx: _Context, row: CommissionerActivity | None) -> None:
+    if not may_record_activities(ctx.principal):
+        raise forbidden("commissioners_only")
+    if row is not None and row.commissioner_id != ctx.principal.user_id:
+        raise forbidden("other_commissioner")
+
+
+def _judge_activity(ctx: _Context, record: PushedRecord, row: CommissionerActivity | None) -> Apply | None:
+    """A commissioner's own activity (schema v4): created, edited or (above) deleted by its
+    commissioner only; a stale edit is a conflict, an edit the server already has a no-op."""
+    _check_activity_owner(ctx, row)
+    principal = ctx.principal
+    fields = read_activity(record.data, principal, creating=row is None)
+    if row is None:
+
+        async def create() -> None:
+            ctx.session.add(
+                CommissionerActivity(
+                    id=record.id,
+                    org_id=principal.org_id,
+                    commissioner_id=principal.user_id,
+                    device_id=principal.device_id,
+                    **fields,
+                )
+            )
+
+        return create
+
+    changes = {k: v for k, v in fields.items() if not same(getattr(row, k), v)}
+    if not changes:
+        return None
+    if row.feed_seq > ctx.params.last_pulled_at:
+        raise _Conflict()
+
+    async def edit() -> None:
+        for name, value in changes.items():
+            setattr(row, name, value)
 
     return edit
 

@@ -14,7 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import access
 from domain.access import Principal
-from domain.models import Alert, ContactNote, EmergencyContact, Notification, Resident, Visit
+from domain.models import (
+    Alert,
+    CommissionerActivity,
+    ContactNote,
+    EmergencyContact,
+    Notification,
+    Resident,
+    Visit,
+)
 from sync import schema
 
 CHUNK = 500  # ids per IN list: well below every database's parameter limit
@@ -58,6 +66,14 @@ SYNC_TABLES: dict[str, SyncTable] = {
         access.phone_emergency_contacts,
         EmergencyContact.resident_id,
         read_only=True,
+    ),
+    "commissioner_activities": SyncTable(
+        # Not about a resident: a commissioner's own rows, held by their phone only.
+        "commissioner_activities",
+        CommissionerActivity,
+        access.phone_activities,
+        None,
+        CommissionerActivity.commissioner_id,
     ),
 }
 assert tuple(SYNC_TABLES) == schema.TABLE_NAMES

@@ -105,6 +105,9 @@ TABLES: dict[str, tuple[Column, ...]] = {
         _j("warning_signs", optional=True, since=2),
         _s("referral", optional=True, since=2),
         _j("wellbeing", optional=True, since=2),
+        # v4: a consultation (相談・支援) of the activity record: field and topic (domain.enums).
+        _s("support_field", optional=True, since=4),
+        _s("support_topic", optional=True, since=4),
         *_STAMPS,
     ),
     "alerts": (
@@ -143,10 +146,23 @@ TABLES: dict[str, tuple[Column, ...]] = {
         _n("priority"),
         *_STAMPS,
     ),
+    # v4: a commissioner's own activities that are not about one resident (a survey, a meeting,
+    # certificates, liaison…), for the monthly activity record. Only commissioners hold and push
+    # them, each their own. `activity_date` is the organisation's calendar day, "YYYY-MM-DD".
+    "commissioner_activities": _added_in(
+        4,
+        _s("commissioner_id"),
+        _s("district_id", optional=True),
+        _s("kind"),
+        _s("activity_date", indexed=True),
+        _n("count", optional=True),  # null: one
+        _s("memo"),
+        *_STAMPS,
+    ),
 }
 TABLE_NAMES: tuple[str, ...] = tuple(TABLES)
-LATEST_VERSION = 3
-VERSIONS: tuple[int, ...] = (1, 2, 3)
+LATEST_VERSION = 4
+VERSIONS: tuple[int, ...] = (1, 2, 3, 4)
 
 
 def tables(version: int = LATEST_VERSION) -> tuple[str, ...]:

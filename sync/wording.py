@@ -24,6 +24,7 @@ _TABLES: dict[str, tuple[str, str]] = {
     "alerts": ("アラート", "alert"),
     "notifications": ("お知らせ", "notice"),
     "emergency_contacts": ("緊急連絡先", "emergency contact"),
+    "commissioner_activities": ("活動の記録", "activity"),
 }
 _FIELDS: dict[str, tuple[str, str]] = {
     "resident_id": ("対象者", "person"),
@@ -72,6 +73,12 @@ _FIELDS: dict[str, tuple[str, str]] = {
     "read_at": ("既読日時", "time read"),
     "relation": ("続柄", "relationship"),
     "priority": ("連絡の順番", "order to call"),
+    "support_field": ("相談・支援の分野", "support field"),
+    "support_topic": ("相談・支援の内容", "support topic"),
+    "commissioner_id": ("委員", "commissioner"),
+    "activity_date": ("活動日", "activity date"),
+    "count": ("件数", "count"),
+    "memo": ("メモ", "memo"),
     "created_at": ("作成日時", "time created"),
     "updated_at": ("更新日時", "time updated"),
 }
@@ -123,6 +130,14 @@ FORBIDDEN_CAUSES: dict[str, tuple[str, str]] = {
         "変更はコーディネーターに依頼してください。",
         "The office keeps this record: it cannot be created, changed or deleted from a phone. "
         "Please ask a coordinator to change it.",
+    ),
+    "commissioners_only": (
+        "活動の記録は民生委員の端末からだけ記録できます。",
+        "Activities can only be recorded from a commissioner's phone.",
+    ),
+    "other_commissioner": (
+        "ほかの委員の活動の記録は変更できません。",
+        "Another commissioner's activity cannot be changed.",
     ),
     "acknowledge_only": (
         "アラートは端末からは「確認済み」にすることだけができます。",

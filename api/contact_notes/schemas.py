@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 from api.schemas import ID_PATTERN, InputModel, strip_control
-from domain.enums import ContactMethod, ContactOutcome, NoteVisibility
+from domain.enums import ContactMethod, ContactOutcome, NoteVisibility, SupportField, SupportTopic
 from sync.notes import MAX_BODY, MAX_REFERRAL, MAX_WARNING_SIGN_LENGTH, MAX_WARNING_SIGNS
 
 WarningSign = Annotated[str, StringConstraints(min_length=1, max_length=MAX_WARNING_SIGN_LENGTH)]
@@ -57,6 +57,10 @@ class ContactNoteIn(_NoteFields):
     warning_signs: list[WarningSign] = Field(default_factory=list, max_length=MAX_WARNING_SIGNS)
     referral: str | None = Field(default=None, max_length=MAX_REFERRAL)
     wellbeing: dict[str, Any] | None = Field(default=None, description="e.g. the 3-item UCLA scale")
+    support_field: SupportField | None = Field(
+        default=None, description="A consultation (相談・支援) of the activity record: its field"
+    )
+    support_topic: SupportTopic | None = Field(default=None, description="The consultation's topic")
 
 
 class ContactNoteCorrection(_NoteFields):
@@ -72,6 +76,8 @@ class ContactNoteCorrection(_NoteFields):
     warning_signs: list[WarningSign] | None = Field(default=None, max_length=MAX_WARNING_SIGNS)
     referral: str | None = Field(default=None, max_length=MAX_REFERRAL)
     wellbeing: dict[str, Any] | None = None
+    support_field: SupportField | None = None
+    support_topic: SupportTopic | None = None
     reason: str = Field(default="", max_length=200, description="Why it is corrected (kept with it)")
 
 
@@ -92,6 +98,8 @@ class ContactNoteOut(BaseModel):
     warning_signs: list[str]
     referral: str | None
     wellbeing: dict[str, Any] | None
+    support_field: SupportField | None = None
+    support_topic: SupportTopic | None = None
     corrections: int = Field(description="How many times it was corrected")
     correctable_until: datetime = Field(description="The end of the organisation's correction window")
 

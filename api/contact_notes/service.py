@@ -166,6 +166,8 @@ def _out(note: ContactNote, author_name: str, corrections: int, window: timedelt
         warning_signs=list(note.warning_signs or []),
         referral=note.referral,
         wellbeing=note.wellbeing,
+        support_field=note.support_field,
+        support_topic=note.support_topic,
         corrections=corrections,
         correctable_until=note.received_at + window,
     )

@@ -1,6 +1,7 @@
 """All ORM models, one module per aggregate, gathered here so that metadata is complete."""
 
 from domain.base import Base
+from domain.models._activity import ActivityRecordReview, CommissionerActivity
 from domain.models._alert import Alert, AlertEvent
 from domain.models._audit import AuditEvent
 from domain.models._console_session import ConsoleSession
@@ -14,11 +15,13 @@ from domain.models._user import Device, LoginThrottle, RefreshToken, User
 from domain.models._visit import SafetyCheckCampaign, Visit, VisitPlan
 
 __all__ = [
+    "ActivityRecordReview",
     "Alert",
     "AlertEvent",
     "Assignment",
     "AuditEvent",
     "Base",
+    "CommissionerActivity",
     "Consent",
     "ConsoleSession",
     "ContactNote",

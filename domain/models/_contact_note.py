@@ -8,7 +8,7 @@ from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.base import ID_LENGTH, Base, FeedMixin, IdMixin, OrgMixin, TimestampMixin
-from domain.enums import ContactMethod, ContactOutcome, NoteVisibility
+from domain.enums import ContactMethod, ContactOutcome, NoteVisibility, SupportField, SupportTopic
 
 
 class ContactNote(IdMixin, OrgMixin, TimestampMixin, FeedMixin, Base):
@@ -34,6 +34,10 @@ class ContactNote(IdMixin, OrgMixin, TimestampMixin, FeedMixin, Base):
     visibility: Mapped[NoteVisibility] = mapped_column(String(12), default=NoteVisibility.TEAM)
     occurred_at: Mapped[datetime]  # the phone's clock
     received_at: Mapped[datetime]  # the server's
+    # The activity record (民生委員・児童委員活動記録): a note with a support field is a
+    # consultation (相談・支援) in that field, about `support_topic` (sync schema v4).
+    support_field: Mapped[SupportField | None] = mapped_column(String(20), default=None)
+    support_topic: Mapped[SupportTopic | None] = mapped_column(String(30), default=None)
 
 
 class ContactNoteRevision(IdMixin, OrgMixin, Base):

@@ -16,8 +16,8 @@ from domain.clock import utcnow
 from domain.db import create_db_config
 from domain.enums import ConsentRecipient, LegalBasis, Role
 from domain.feed import ChangeFeedError, feed_tables
+from domain.models import CommissionerActivity, EmergencyContact, LegalBasisRecord, Resident
 from domain.models import Device as DeviceRow
-from domain.models import EmergencyContact, LegalBasisRecord, Resident
 from notifications.outbox import enqueue
 from sync.pull import PullParams, pull
 from sync.records import SYNC_TABLES
@@ -30,6 +30,14 @@ async def test_every_syncable_table_is_guarded(db, town: Town, now) -> None:
         await open_alert(s, org_id=town.org.id, kind="k", cause_key="c", resident_id=town.shared.id)
         await enqueue(s, org_id=town.org.id, user_ids=[town.volunteer.id], kind="k", title="t")
         s.add(EmergencyContact(org_id=town.org.id, resident_id=town.shared.id, name="長男", phone="090"))
+        s.add(
+            CommissionerActivity(
+                org_id=town.org.id,
+                commissioner_id=town.commissioner.id,
+                kind="survey",
+                activity_date=now.date(),
+            )
+        )
         s.add(
             LegalBasisRecord(
                 org_id=town.org.id,

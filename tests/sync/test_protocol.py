@@ -90,8 +90,35 @@ async def test_schema_is_app_schema_with_migrations(client) -> None:
         for column in table["columns"]:
             assert column["type"] in ("string", "number", "boolean")
             assert set(column) <= {"name", "type", "isOptional", "isIndexed"}
-    step, step_3 = body["migrations"]
-    assert step["toVersion"] == 2 and step_3["toVersion"] == 3
+    step, step_3, step_4 = body["migrations"]
+    assert step["toVersion"] == 2 and step_3["toVersion"] == 3 and step_4["toVersion"] == 4
+    # version 4 adds the notes' support field and topic and creates the commissioners' activities
+    assert step_4["steps"] == [
+        {
+            "type": "add_columns",
+            "table": "contact_notes",
+            "columns": [
+                {"name": "support_field", "type": "string", "isOptional": True},
+                {"name": "support_topic", "type": "string", "isOptional": True},
+            ],
+        },
+        {
+            "type": "create_table",
+            "schema": {
+                "name": "commissioner_activities",
+                "columns": [
+                    {"name": "commissioner_id", "type": "string"},
+                    {"name": "district_id", "type": "string", "isOptional": True},
+                    {"name": "kind", "type": "string"},
+                    {"name": "activity_date", "type": "string", "isIndexed": True},
+                    {"name": "count", "type": "number", "isOptional": True},
+                    {"name": "memo", "type": "string"},
+                    {"name": "created_at", "type": "number"},
+                    {"name": "updated_at", "type": "number"},
+                ],
+            },
+        },
+    ]
     # version 3 creates the (read-only) emergency contacts table, whole
     [create] = step_3["steps"]
     assert create["type"] == "create_table" and create["schema"]["name"] == "emergency_contacts"

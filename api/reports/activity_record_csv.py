@@ -1,0 +1,47 @@
+"""The monthly activity record as a CSV file for Excel (api.reports.csv_export's conventions): one
+row per figure of the national form, in the form's order, headers in the reader's language."""
+
+from __future__ import annotations
+
+from api.reports.activity_record_schemas import ActivityRecord
+from api.reports.csv_export import csv_text, header
+from domain.i18n import register
+
+register(
+    {
+        "csv.activity.section": {"ja": "区分", "en": "Section"},
+        "csv.activity.item": {"ja": "項目", "en": "Item"},
+        "csv.activity.count": {"ja": "件数", "en": "Count"},
+        "csv.activity.consultations": {"ja": "相談・支援件数", "en": "Consultations and support"},
+        "csv.activity.by_topic": {"ja": "相談・支援件数（内容別）", "en": "Consultations by topic"},
+        "csv.activity.total": {"ja": "合計", "en": "Total"},
+        "csv.activity.other": {"ja": "その他の活動", "en": "Other activities"},
+        "csv.activity.visits": {"ja": "訪問回数", "en": "Visits"},
+        "csv.activity.contacts": {"ja": "訪問以外の連絡", "en": "Other contacts"},
+        "csv.activity.liaison": {"ja": "連絡調整回数", "en": "Liaison"},
+        "csv.activity.days_active": {"ja": "活動日数", "en": "Days active"},
+    }
+)
+
+
+def activity_record_csv(record: ActivityRecord, locale: str) -> str:
+    f = record.figures
+    consult = header("csv.activity.consultations", locale)
+    rows: list[list[object]] = [[consult, header("csv.activity.total", locale), f.consultations.total]]
+    for by_field in f.consultations.by_field:
+        rows.append([consult, by_field.label, by_field.total])
+        rows += [[consult, f"{by_field.label}／{t.label}", t.count] for t in by_field.topics]
+    by_topic = header("csv.activity.by_topic", locale)
+    rows += [[by_topic, t.label, t.count] for t in f.consultations.by_topic]
+    other = header("csv.activity.other", locale)
+    rows += [[other, a.label, a.count] for a in f.other_activities]
+    rows.append([other, header("csv.activity.total", locale), f.other_activities_total])
+    for code, count in (
+        ("csv.activity.visits", f.visits),
+        ("csv.activity.contacts", f.contacts),
+        ("csv.activity.liaison", f.liaison),
+        ("csv.activity.days_active", f.days_active),
+    ):
+        rows.append([header(code, locale), "", count])
+    headers = [header(c, locale) for c in ("csv.activity.section", "csv.activity.item", "csv.activity.count")]
+    return csv_text(headers, rows)

@@ -1,0 +1,86 @@
+"""Response bodies of the monthly activity record (民生委員・児童委員活動記録)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from api.schemas import InputModel
+from domain.enums import ActivityKind, SupportField, SupportTopic
+
+
+class TopicCount(BaseModel):
+    topic: SupportTopic
+    label: str
+    count: int
+
+
+class ConsultationField(BaseModel):
+    field: SupportField
+    label: str
+    total: int
+    topics: list[TopicCount] = Field(description="every topic of the national form, zeros included")
+
+
+class Consultations(BaseModel):
+    """相談・支援件数: notes with a support field, by field × topic."""
+
+    total: int
+    by_field: list[ConsultationField]
+    by_topic: list[TopicCount] = Field(description="each topic summed over the fields")
+
+
+class ActivityCount(BaseModel):
+    kind: ActivityKind
+    label: str
+    count: int
+
+
+class ActivityFigures(BaseModel):
+    consultations: Consultations
+    other_activities: list[ActivityCount] = Field(
+        description="the six other activities of the national form, each kind's counts summed"
+    )
+    other_activities_total: int
+    visits: int = Field(description="訪問回数: notes whose method is a home visit, answered or not")
+    contacts: int = Field(description="notes of every other method (phone, meeting place, …): not visits")
+    liaison: int = Field(description="連絡調整回数: liaison activities, their counts summed")
+    days_active: int = Field(description="活動日数: distinct local days with a note or an activity")
+
+
+class ActivityReview(BaseModel):
+    reviewed_at: datetime
+    reviewed_by: str
+    changed_since_review: bool = Field(description="whether any figure differs from those reviewed")
+
+
+class CommissionerRef(BaseModel):
+    id: str
+    display_name: str
+
+
+class ActivityRecord(BaseModel):
+    month: str = Field(description="YYYY-MM, the organisation's calendar")
+    commissioner: CommissionerRef
+    figures: ActivityFigures
+    review: ActivityReview | None = Field(description="null until the commissioner reviews the month")
+
+
+class DistrictMember(BaseModel):
+    commissioner: CommissionerRef
+    review: ActivityReview | None
+
+
+class DistrictActivityTotal(BaseModel):
+    month: str
+    district_id: str
+    district_name: str
+    commissioners: int = Field(description="active commissioners of the district, whose records are summed")
+    reviewed: int = Field(description="how many of them reviewed the month (and nothing changed since)")
+    figures: ActivityFigures = Field(description="the sum of their records (days active: summed too)")
+    members: list[DistrictMember]
+
+
+class ActivityReviewIn(InputModel):
+    month: str = Field(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM, the organisation's calendar")
