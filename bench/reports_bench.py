@@ -242,7 +242,9 @@ async def _bench(backend: str, scale: float, runs: int, fresh: bool, explain: bo
                     yield csv_export.working_list_cells(rows, "ja", coordinator.zone)
 
             size = 0
-            async for chunk in csv_export.csv_chunks(csv_export.working_list_headers("ja"), batches()):
+            async for chunk in csv_export.csv_chunks(
+                csv_export.working_list_headers("ja"), batches(), coordinator.zone
+            ):
                 size += len(chunk)
             return size
 
