@@ -21,6 +21,11 @@ from tests.live_server import serving
 
 TABLET = {"viewport": {"width": 768, "height": 1024}, "has_touch": True, "is_mobile": True}
 FITS = "() => document.documentElement.scrollWidth <= window.innerWidth"
+OPEN_DISCLOSURES = """() => {
+    const closed = [...document.querySelectorAll("details:not([open])")];
+    closed.forEach((d) => { d.open = true; });
+    return closed.length;
+}"""
 VOLUNTEER_PAGE = "スマートフォンのアプリをお使いください"
 
 
@@ -79,6 +84,9 @@ async def check_page(page, base: str, path: str, locale: str, problems: dict[str
     assert await page.get_attribute("html", "lang") == locale, path
     found = [f"axe {finding}" for finding in await serious_accessibility_problems(page)]
     await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    # What hides behind disclosures (resolve an alert, add a person, correct a held note) too.
+    if await page.evaluate(OPEN_DISCLOSURES):
+        found += [f"axe (disclosures open) {f}" for f in await serious_accessibility_problems(page)]
     await page.set_viewport_size({"width": 640, "height": 900})
     if not await page.evaluate(FITS):
         found.append("scrolls sideways at 640 px")
