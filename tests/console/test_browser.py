@@ -1,6 +1,7 @@
 """The console in a real browser: Debian's Chromium driven by Playwright against a live server.
-Sign in, watch a new alert arrive without reloading, acknowledge and resolve one with the keyboard
-alone.
+Sign in, watch new alerts arrive without reloading (one raised by a sweep, one by a phone pushing an
+emergency note through the sync API), acknowledge and resolve one with the keyboard alone; a
+request without the right CSRF token is refused and changes nothing.
 
 Skips when Chromium (/usr/bin/chromium) or Playwright is missing, except under CI (CI=true),
 where the test must run: .ci/run installs Chromium. Screenshots go to var/screenshots/.
@@ -8,14 +9,51 @@ where the test must run: .ci/run installs Chromium. Screenshots go to var/screen
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import httpx
 import pytest
+from sqlalchemy import select
 
 from domain import alerts as lifecycle
+from domain.clock import to_millis, utcnow
 from domain.enums import AlertSeverity, AlertStatus
 from domain.models import Alert
-from tests.console.browser import CHROMIUM, SCREENSHOTS, serious_accessibility_problems, tab_to
+from tests.console.browser import (
+    CHROMIUM,
+    SCREENSHOTS,
+    open_browser,
+    serious_accessibility_problems,
+    sign_in,
+    tab_to,
+)
 from tests.factories import PASSWORD
 from tests.live_server import serving
+from tests.sync.device import Device
+
+
+async def push_emergency_note(base: str, world) -> str:
+    """The volunteer's phone, as the app does it: sign in, pull, record an emergency note about the
+    resident in their care, push (WatermelonDB's changes body, bearer token). Returns the note's id."""
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        response = await client.post(
+            "/api/v1/auth/login",
+            json={
+                "login": "vol",
+                "password": PASSWORD,
+                "device": {"id": "phone-live", "platform": "android"},
+            },
+        )
+        assert response.status_code == 200, response.text
+        phone = Device(client, {"Authorization": f"Bearer {response.json()['access_token']}"})
+        await phone.pull()
+        moment = to_millis(utcnow() - timedelta(minutes=5))
+        assert moment is not None
+        note_id = phone.create_note(
+            world.resident.id, moment, outcome="emergency", body="玄関で倒れていた。救急車を呼んだ"
+        )
+        assert await phone.push() == {"applied": 1, "quarantined": []}
+    return note_id
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])  # the browser's part does not depend on the database
@@ -62,6 +100,22 @@ async def test_sign_in_see_a_new_alert_live_acknowledge_and_resolve_with_the_key
                     )
                 await page.get_by_text("未対応のアラート（3件）").wait_for(timeout=15_000)
                 await page.get_by_text("2回続けて応答なし").wait_for()
+
+                # The volunteer's phone records an emergency and pushes it through the sync API:
+                # the urgent alert appears on the open page without a reload.
+                await page.evaluate("() => { window.loadedBeforeThePush = true; }")  # gone if reloaded
+                note_id = await push_emergency_note(base, world)
+                async with db() as session:
+                    raised = await session.scalar(
+                        select(Alert).where(Alert.cause_key == f"emergency:{note_id}")
+                    )
+                assert raised is not None and raised.severity == AlertSeverity.URGENT
+                await page.get_by_text("未対応のアラート（4件）").wait_for(timeout=15_000)
+                card = page.locator(f"#alert-{raised.id}")
+                await card.wait_for()
+                assert "山田 花子" in await card.inner_text()
+                assert "緊急の記録" in await card.inner_text()
+                assert await page.evaluate("() => window.loadedBeforeThePush === true")  # no reload
                 await page.screenshot(path=str(SCREENSHOTS / "console-today-ja.png"), full_page=True)
                 assert await serious_accessibility_problems(page) == []
 
@@ -108,7 +162,7 @@ async def test_sign_in_see_a_new_alert_live_acknowledge_and_resolve_with_the_key
                 await page.get_by_role("button", name="ログイン").click()
                 await page.get_by_role("heading", name="Today").wait_for()
                 assert await page.get_attribute("html", "lang") == "en"
-                await page.get_by_text("Open alerts (1)").wait_for()
+                await page.get_by_text("Open alerts (2)").wait_for()  # the sweep's and the phone's
                 assert await page.get_by_text("佐藤 一郎").count() == 0  # another district
                 await page.screenshot(path=str(SCREENSHOTS / "console-today-en.png"), full_page=True)
                 assert await serious_accessibility_problems(page) == []
@@ -165,3 +219,52 @@ async def test_working_list_and_residents_by_the_menu_with_no_serious_accessibil
             await page.screenshot(path=str(SCREENSHOTS / "console-resident-ja.png"), full_page=True)
             await browser.close()
             assert problems == []
+
+
+FORGED_POST = """async ([url, token]) => {
+    const headers = {"content-type": "application/x-www-form-urlencoded"};
+    const body = token === null ? "" : "_csrf=" + encodeURIComponent(token);
+    const response = await fetch(url, {method: "POST", headers, body, credentials: "same-origin"});
+    return response.status;
+}"""
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_a_post_without_the_right_csrf_token_is_refused_and_changes_nothing(
+    async_playwright, app, world, db
+):
+    with serving(app) as base:
+        async with async_playwright() as pw:
+            browser, page = await open_browser(pw)
+            await sign_in(page, base)
+            await page.get_by_role("heading", name="今日の対応").wait_for()
+            url = f"/console/alerts/{world.missed.id}/acknowledge"
+            # From the signed-in page (its session cookie goes along): no token, a made-up token, and
+            # a form forged into the page without the hidden token field.
+            assert await page.evaluate(FORGED_POST, [url, None]) == 403
+            assert await page.evaluate(FORGED_POST, [url, "0" * 64]) == 403
+            forged_form = await page.evaluate(
+                """async (url) => {
+                    const form = document.createElement("form");
+                    form.method = "post";
+                    form.action = url;
+                    document.body.append(form);
+                    const response = await fetch(url, {method: "POST", body: new FormData(form)});
+                    return response.status;
+                }""",
+                url,
+            )
+            assert forged_form == 403
+            async with db() as session:
+                alert = await session.get_one(Alert, world.missed.id)
+                assert alert.status == AlertStatus.OPEN and alert.acknowledged_by is None
+
+            # The same request with the page's own token is accepted: the token alone made the difference.
+            token = await page.locator(f"#alert-{world.missed.id} input[name=_csrf]").first.get_attribute(
+                "value"
+            )
+            assert await page.evaluate(FORGED_POST, [url, token]) == 200
+            await browser.close()
+    async with db() as session:
+        alert = await session.get_one(Alert, world.missed.id)
+        assert alert.status == AlertStatus.ACKNOWLEDGED and alert.acknowledged_by == world.coordinator.id
