@@ -183,3 +183,20 @@ async def test_a_user_with_no_district_ticked_is_created_not_a_server_error(clie
     assert "本部 四郎 さんを追加しました" in created.text
     refused = await client.post(PEOPLE, data={**form, "login": "office5", "role": "superuser"})
     assert refused.status_code == 400 and "本部 四郎" in refused.text
+
+
+async def test_a_district_that_cannot_be_an_id_is_named_not_sent_to_the_database(client, world, db):
+    """A NUL in a district id reached PostgreSQL (its refusal answered as the API's problem+json)."""
+    await sign_in(client, "coord")
+    token = await csrf_from(client, PEOPLE)
+    form = {
+        "_csrf": token,
+        "display_name": "新人",
+        "login": "nulid",
+        "role": "volunteer",
+        "district_ids": "a\x00b",
+    }
+    refused = await client.post(PEOPLE, data=form)
+    assert refused.status_code == 400 and refused.headers["content-type"].startswith("text/html")
+    async with db() as session:
+        assert await session.scalar(select(func.count()).select_from(User).where(User.login == "nulid")) == 0
