@@ -76,7 +76,15 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
     return _refusal(request, exc.status_code, codes.get(exc.status_code, "error.bad_request"), {})
 
 
+def _overflow(request: Request[Any, Any, Any], exc: OverflowError) -> Response[Any]:
+    # A date or number past what can be stored (a start in the year 9999): the person's input, so
+    # the console's own 400 page, not the API's problem+json (api.errors answers it that way).
+    log.warning("console_overflow", path=request.url.path)
+    return _refusal(request, 400, "error.bad_request", {})
+
+
 console_exception_handlers: dict[Any, Any] = {
+    OverflowError: _overflow,
     DomainError: _domain_error,
     ValidationException: _validation_error,
     HTTPException: _http_error,

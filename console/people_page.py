@@ -212,7 +212,7 @@ class PeopleController(Controller):
             "display_name": _text(form, "display_name", 100).strip(),
             "role": _text(form, "role", 20),
             "locale": _text(form, "locale", 8) or "ja",
-            "district_ids": [d for d in form.getall("district_ids") if isinstance(d, str) and d][:100],
+            "district_ids": [d for d in form.getall("district_ids", []) if isinstance(d, str) and d][:100],
         }
         try:
             data = UserIn(**sent)

@@ -24,6 +24,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.schemas import strip_control
 from console.filters import Pager, link
 from console.views import page_locale, render
 from domain.access import Principal, require_role
@@ -250,6 +251,8 @@ def _text(form: Any, name: str, max_length: int) -> str:
     text = value if isinstance(value, str) else ""
     if len(text) > max_length:
         raise InvalidInput.field(name, "field.too_long", max=max_length)
+    if strip_control(text) != text:  # the API's rule for every text (PostgreSQL refuses NUL)
+        raise InvalidInput.field(name, "field.invalid")
     return text
 
 

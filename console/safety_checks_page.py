@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import console.messages_districts  # noqa: F401  (registers the page's texts)
+from api.schemas import is_id, strip_control
 from console.controllers import PASSIVE
 from console.views import render
 from domain import audit
@@ -111,9 +112,13 @@ def _start_fields(form: Any) -> tuple[str, list[str], int | None, str]:
     title = _text(form, "title", TITLE_MAX)
     if not title:
         errors.append(FieldError("title", "field.required"))
+    elif strip_control(title) != title:  # the API's rule for every text (PostgreSQL refuses NUL)
+        errors.append(FieldError("title", "field.invalid"))
     district_ids = sorted({d for d in form.getall("district_ids", []) if isinstance(d, str) and d})
     if not district_ids:
         errors.append(FieldError("district_ids", "field.required"))
+    elif not all(is_id(d) for d in district_ids):  # could not be a district: never to the database
+        errors.append(FieldError("district_ids", "campaign.unknown_district"))
     raw_hours = _text(form, "hours", 4)
     hours = None
     if raw_hours:

@@ -162,14 +162,18 @@ async def check_districts(session: AsyncSession, org_id: str, ids: Sequence[str]
     wanted = set(ids)
     if not wanted:
         return
+    # A value that cannot be an id is unknown without asking the database (PostgreSQL refuses NUL).
+    possible = sorted(i for i in wanted if is_id(i))
     found = set(
         (
             await session.scalars(
-                select(District.id).where(District.org_id == org_id, District.id.in_(wanted))
+                select(District.id).where(District.org_id == org_id, District.id.in_(possible))
             )
         ).all()
+        if possible
+        else ()
     )
-    missing = sorted(wanted - found)
+    missing = sorted(strip_control(i) for i in wanted - found)
     if missing:
         raise InvalidInput.field(field, "field.unknown_district", ids=", ".join(missing))
 

@@ -170,3 +170,33 @@ async def test_in_english_when_the_coordinators_setting_is_english(client, world
     assert '<html lang="en">' in page and "People (3)" in page and "last synced: 27 Nov 2026 07:00" in page
     for path, heading in (("/console/quarantine", "Held records (0)"), ("/console/audit", "Audit log")):
         assert heading in (await client.get(path)).text, path
+
+
+async def test_a_user_with_no_district_ticked_is_created_not_a_server_error(client, world, db):
+    """A coordinator needs no district: the form without any district box ticked sends no
+    `district_ids` at all."""
+    await sign_in(client, "coord")
+    token = await csrf_from(client, PEOPLE)
+    form = {"_csrf": token, "display_name": "本部 四郎", "login": "office4", "role": "coordinator"}
+    created = await client.post(PEOPLE, data=form)
+    assert created.status_code == 200, created.text
+    assert "本部 四郎 さんを追加しました" in created.text
+    refused = await client.post(PEOPLE, data={**form, "login": "office5", "role": "superuser"})
+    assert refused.status_code == 400 and "本部 四郎" in refused.text
+
+
+async def test_a_district_that_cannot_be_an_id_is_named_not_sent_to_the_database(client, world, db):
+    """A NUL in a district id reached PostgreSQL (its refusal answered as the API's problem+json)."""
+    await sign_in(client, "coord")
+    token = await csrf_from(client, PEOPLE)
+    form = {
+        "_csrf": token,
+        "display_name": "新人",
+        "login": "nulid",
+        "role": "volunteer",
+        "district_ids": "a\x00b",
+    }
+    refused = await client.post(PEOPLE, data=form)
+    assert refused.status_code == 400 and refused.headers["content-type"].startswith("text/html")
+    async with db() as session:
+        assert await session.scalar(select(func.count()).select_from(User).where(User.login == "nulid")) == 0

@@ -130,6 +130,8 @@ async def test_discard_needs_a_reason(client, world, held, db):
     token = await csrf_from(client, PAGE)
     path = f"{PAGE}/{held.note.id}/discard"
     assert (await client.post(path, data={"_csrf": token, "note": " "})).status_code == 400
+    nul = await client.post(path, data={"_csrf": token, "note": "重複\x00"})  # stored, or PostgreSQL's error
+    assert nul.status_code == 400 and nul.headers["content-type"].startswith("text/html")
     done = await client.post(path, data={"_csrf": token, "note": "本人に確認し重複と判明"})
     assert done.status_code == 200 and "保留データを破棄しました。" in done.text
     async with db() as session:

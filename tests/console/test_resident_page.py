@@ -459,3 +459,19 @@ async def test_one_read_gathers_reads_but_never_changes(db, world):
     assert page.detail["fields"] == ["name"]
     assert [p["entity"] for p in page.detail["parts"]] == ["resident", "contact_note"]
     assert page.detail["parts"][1]["note_ids"] == ["n1"]
+
+
+async def test_a_start_date_past_what_can_be_stored_is_a_console_page_and_saves_nothing(client, world, db):
+    """Year 9999 overflows when the visits are laid out: a 400 page in the console's words, not
+    the API's problem+json, and no plan."""
+    await sign_in(client, "coord")
+    page, token = await _page(client, world.resident.id)
+    form = {**EDITOR_TUESDAY, "starts_on": "9999-12-31", "_csrf": token, "plan_key": _key(page, "plan_key")}
+    response = await client.post(
+        f"/console/residents/{world.resident.id}/plans", data=form, follow_redirects=False
+    )
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith("text/html")
+    assert "リクエストが正しくありません" in response.text
+    async with db() as session:
+        assert (await session.scalars(select(VisitPlan))).all() == []

@@ -113,6 +113,13 @@ async def test_bad_forms_are_named_and_start_nothing(client, world, db):
     assert bad_key.status_code == 400 and "key" in bad_key.text
     unknown = await _start(client, token, ["nosuchdistrict"])
     assert unknown.status_code == 400
+    # A NUL reached PostgreSQL (its refusal answered as the API's problem+json) and SQLite stored it.
+    nul_title = await _start(client, token, [world.resident.district_id], title="地\x00震")
+    assert nul_title.status_code == 400 and "title" in nul_title.text
+    assert nul_title.headers["content-type"].startswith("text/html")
+    nul_district = await _start(client, token, [world.resident.district_id + "\x00"])
+    assert nul_district.status_code == 400 and "district_ids" in nul_district.text
+    assert nul_district.headers["content-type"].startswith("text/html")
     assert await _campaigns(db) == []
 
 
