@@ -27,7 +27,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, insert, text
+from sqlalchemy import Table, insert, inspect, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -283,7 +283,18 @@ async def _marker(engine: AsyncEngine) -> Town | None:
 
 
 def _create_missing_indexes(sync_conn: Any) -> None:
+    """Bring a kept town up to the models without rebuilding it: tables added since it was built
+    (with their indexes), nullable columns added since (`ADD COLUMN`, no rewrite), new indexes."""
+    Base.metadata.create_all(sync_conn, checkfirst=True)
+    inspector = inspect(sync_conn)
     for table in Base.metadata.sorted_tables:
+        present = {c["name"] for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name not in present and column.nullable:
+                kind = column.type.compile(dialect=sync_conn.dialect)
+                sync_conn.execute(
+                    text(f'ALTER TABLE {table.name} ADD COLUMN IF NOT EXISTS "{column.name}" {kind}')
+                )
         for index in table.indexes:
             index.create(sync_conn, checkfirst=True)
 
