@@ -16,6 +16,7 @@ handful of index range scans on `(org_id, feed_seq)` and never reads the manifes
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import func, select, text, union_all, update
+from sqlalchemy import Select, String, bindparam, func, select, text, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import audit, feed
@@ -270,21 +271,28 @@ async def _feed_heads(session: AsyncSession, principal: Principal, version: int)
     """The highest feed position of each table that can change this phone's data (its schema's
     tables), in one round trip. `max()` on the `(org_id, feed_seq)` indexes reads one index entry
     per table, whatever the plan and however big the town."""
+    names, stmt = _feed_heads_statement(version)
+    row = (await session.execute(stmt, {"org_id": principal.org_id})).one()
+    return {name: int(value) for name, value in zip(names, row, strict=True)}
+
+
+@functools.cache
+def _feed_heads_statement(version: int) -> tuple[tuple[str, ...], Select[Any]]:
+    """Built once per schema version, the organisation a bound parameter: every no-op pull runs
+    it, and building it (a scalar subquery per table) and its cache key cost more than running
+    it. One statement object reused keeps its cache key (SQLAlchemy memoises it on the object)."""
     phone_tables = schema.tables(version)
     models = {name: t.model for name, t in SYNC_TABLES.items() if name in phone_tables} | {
         "consents": Consent,
         "legal_bases": LegalBasisRecord,
         "assignments": Assignment,
     }
+    org_id = bindparam("org_id", type_=String)
     heads = [
-        select(func.coalesce(func.max(m.feed_seq), 0))
-        .where(m.org_id == principal.org_id)
-        .scalar_subquery()
-        .label(n)
+        select(func.coalesce(func.max(m.feed_seq), 0)).where(m.org_id == org_id).scalar_subquery().label(n)
         for n, m in models.items()
     ]
-    row = (await session.execute(select(*heads))).one()
-    return {name: int(value) for name, value in zip(models, row, strict=True)}
+    return tuple(models), select(*heads)
 
 
 async def _changed_resident_ids(session: AsyncSession, principal: Principal, since: int) -> set[str]:
