@@ -119,10 +119,7 @@ async def _compute(
     now = utcnow()
     moment = scope_moment(principal, now)
     since = params.last_pulled_at
-    if session.get_bind().dialect.name == "postgresql":
-        # Prepared statements turn generic after a few runs; a generic plan cannot see that
-        # `feed_seq > :since` matches a handful of rows and may scan the town instead.
-        await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    custom_plans = _CustomPlans(session)  # one transaction: `_compute` ends it
     key = scope_key(principal, params.schema_version, now)
     state = await load_state(session, principal)
     versions = await load_versions(session, state.device_id)
@@ -149,6 +146,7 @@ async def _compute(
         heads = await _feed_heads(session, principal, params.schema_version)
         candidates = set(base_recheck["residents"])
         if max(heads["residents"], heads["consents"], heads["legal_bases"], heads["assignments"]) > since:
+            await custom_plans()
             candidates |= await _changed_resident_ids(session, principal, since)
         nothing_changed = (
             not candidates
@@ -166,6 +164,7 @@ async def _compute(
             return _response({}, watermark, params.schema_version)
         if base is None:
             base = await _combined(session, using)
+        await custom_plans()
         resident_scope_changes = await _residents_changing_scope(
             session, principal, moment, candidates, base.held["residents"]
         )
@@ -174,6 +173,7 @@ async def _compute(
     else:
         base = await _combined(session, using)
 
+    await custom_plans()
     diffs: dict[str, _Diff] = {}
     phone_tables = schema.tables(params.schema_version)
     for name, table in SYNC_TABLES.items():
@@ -238,6 +238,22 @@ async def _compute(
     await session.commit()
     _count(mode, sent, reason if mode == "unknown" else None)
     return _response(diffs, watermark, params.schema_version)
+
+
+class _CustomPlans:
+    """Before the first `feed_seq > :since` read of a transaction (PostgreSQL): prepared
+    statements turn generic after a few runs, and a generic plan cannot see that `feed_seq >
+    :since` matches a handful of rows and may scan the town instead. A no-op pull reads nothing
+    of the kind (index `max()`es, the device's rows) and never pays this round trip."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.done = session.get_bind().dialect.name != "postgresql"
+
+    async def __call__(self) -> None:
+        if not self.done:
+            await self.session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+            self.done = True
 
 
 def _count(mode: str, sent: dict[str, int], resend_reason: str | None) -> None:
