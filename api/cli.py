@@ -104,7 +104,14 @@ def migrate() -> None:
     show_default=True,
     help="API processes on the one port; the scheduler runs in one of them (api/serving.py).",
 )
-def serve(demo: bool, host: str | None, port: int | None, workers: int) -> None:
+@click.option(
+    "--migrate/--no-migrate",
+    default=True,
+    show_default=True,
+    help="Migrate to the newest schema first; --no-migrate where a one-shot `mimamori migrate` "
+    "has done so before the API starts (compose.yaml).",
+)
+def serve(demo: bool, host: str | None, port: int | None, workers: int, migrate: bool) -> None:
     """Migrate, optionally load demo data, and serve the API (with the scheduler unless disabled)."""
     import uvicorn
 
@@ -115,7 +122,8 @@ def serve(demo: bool, host: str | None, port: int | None, workers: int) -> None:
     settings = get_settings()
     if demo:
         _refuse_demo_in_production(settings)
-    migrations.upgrade(create_db_config(settings))
+    if migrate:
+        migrations.upgrade(create_db_config(settings))
     if demo:
         from api.demo import load_demo_if_empty
 

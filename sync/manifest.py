@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
@@ -82,10 +82,9 @@ async def load_state(session: AsyncSession, principal: Principal) -> SyncDeviceS
     transaction) and created on first use. Every pull and push of one phone takes it first, so
     they run one at a time, in one lock order."""
     assert principal.device_id is not None
-    stmt = select(SyncDeviceState).where(SyncDeviceState.device_id == principal.device_id)
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    state = await session.scalar(stmt)
+    stmt = _STATE_LOCKED if session.get_bind().dialect.name == "postgresql" else _STATE
+    params = {"device_id": principal.device_id}
+    state = await session.scalar(stmt, params)
     if state is not None:
         return state
     state = SyncDeviceState(
@@ -96,7 +95,7 @@ async def load_state(session: AsyncSession, principal: Principal) -> SyncDeviceS
             session.add(state)
             await session.flush()
     except IntegrityError:  # a concurrent first request of the same device created it
-        state = await session.scalar(stmt.execution_options(populate_existing=True))
+        state = await session.scalar(stmt.execution_options(populate_existing=True), params)
         assert state is not None
     return state
 
@@ -105,15 +104,23 @@ async def load_versions(
     session: AsyncSession, device_id: str, *, with_held: bool = False
 ) -> list[SyncManifestVersion]:
     """All versions of one device; `held` (big) is read only when asked for."""
-    stmt = (
-        select(SyncManifestVersion)
-        .where(SyncManifestVersion.device_id == device_id)
-        .order_by(SyncManifestVersion.lo, SyncManifestVersion.created_at, SyncManifestVersion.id)
-        .execution_options(populate_existing=True)
-    )
-    if not with_held:
-        stmt = stmt.options(defer(SyncManifestVersion.held))
-    return list((await session.scalars(stmt)).all())
+    stmt = _VERSIONS if with_held else _VERSIONS_WITHOUT_HELD
+    return list((await session.scalars(stmt, {"device_id": device_id})).all())
+
+
+# Every pull and push runs these: built once, the device a bound parameter (a reused statement
+# keeps its SQLAlchemy cache key instead of building and hashing it again).
+_STATE = select(SyncDeviceState).where(
+    SyncDeviceState.device_id == bindparam("device_id", type_=SyncDeviceState.device_id.type)
+)
+_STATE_LOCKED = _STATE.with_for_update()
+_VERSIONS = (
+    select(SyncManifestVersion)
+    .where(SyncManifestVersion.device_id == bindparam("device_id", type_=SyncManifestVersion.device_id.type))
+    .order_by(SyncManifestVersion.lo, SyncManifestVersion.created_at, SyncManifestVersion.id)
+    .execution_options(populate_existing=True)
+)
+_VERSIONS_WITHOUT_HELD = _VERSIONS.options(defer(SyncManifestVersion.held))
 
 
 def covering(versions: Sequence[SyncManifestVersion], cursor: int) -> list[SyncManifestVersion]:

@@ -16,6 +16,7 @@ handful of index range scans on `(org_id, feed_seq)` and never reads the manifes
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import func, select, text, union_all, update
+from sqlalchemy import Select, String, bindparam, func, select, text, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import audit, feed
@@ -118,10 +119,7 @@ async def _compute(
     now = utcnow()
     moment = scope_moment(principal, now)
     since = params.last_pulled_at
-    if session.get_bind().dialect.name == "postgresql":
-        # Prepared statements turn generic after a few runs; a generic plan cannot see that
-        # `feed_seq > :since` matches a handful of rows and may scan the town instead.
-        await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    custom_plans = _CustomPlans(session)  # one transaction: `_compute` ends it
     key = scope_key(principal, params.schema_version, now)
     state = await load_state(session, principal)
     versions = await load_versions(session, state.device_id)
@@ -148,6 +146,7 @@ async def _compute(
         heads = await _feed_heads(session, principal, params.schema_version)
         candidates = set(base_recheck["residents"])
         if max(heads["residents"], heads["consents"], heads["legal_bases"], heads["assignments"]) > since:
+            await custom_plans()
             candidates |= await _changed_resident_ids(session, principal, since)
         nothing_changed = (
             not candidates
@@ -165,6 +164,7 @@ async def _compute(
             return _response({}, watermark, params.schema_version)
         if base is None:
             base = await _combined(session, using)
+        await custom_plans()
         resident_scope_changes = await _residents_changing_scope(
             session, principal, moment, candidates, base.held["residents"]
         )
@@ -173,6 +173,7 @@ async def _compute(
     else:
         base = await _combined(session, using)
 
+    await custom_plans()
     diffs: dict[str, _Diff] = {}
     phone_tables = schema.tables(params.schema_version)
     for name, table in SYNC_TABLES.items():
@@ -239,6 +240,22 @@ async def _compute(
     return _response(diffs, watermark, params.schema_version)
 
 
+class _CustomPlans:
+    """Before the first `feed_seq > :since` read of a transaction (PostgreSQL): prepared
+    statements turn generic after a few runs, and a generic plan cannot see that `feed_seq >
+    :since` matches a handful of rows and may scan the town instead. A no-op pull reads nothing
+    of the kind (index `max()`es, the device's rows) and never pays this round trip."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.done = session.get_bind().dialect.name != "postgresql"
+
+    async def __call__(self) -> None:
+        if not self.done:
+            await self.session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+            self.done = True
+
+
 def _count(mode: str, sent: dict[str, int], resend_reason: str | None) -> None:
     """Metrics of one answered pull (counted once committed): mode, records per table, resends."""
     SYNC_PULLS.labels(mode).inc()
@@ -270,21 +287,28 @@ async def _feed_heads(session: AsyncSession, principal: Principal, version: int)
     """The highest feed position of each table that can change this phone's data (its schema's
     tables), in one round trip. `max()` on the `(org_id, feed_seq)` indexes reads one index entry
     per table, whatever the plan and however big the town."""
+    names, stmt = _feed_heads_statement(version)
+    row = (await session.execute(stmt, {"org_id": principal.org_id})).one()
+    return {name: int(value) for name, value in zip(names, row, strict=True)}
+
+
+@functools.cache
+def _feed_heads_statement(version: int) -> tuple[tuple[str, ...], Select[Any]]:
+    """Built once per schema version, the organisation a bound parameter: every no-op pull runs
+    it, and building it (a scalar subquery per table) and its cache key cost more than running
+    it. One statement object reused keeps its cache key (SQLAlchemy memoises it on the object)."""
     phone_tables = schema.tables(version)
     models = {name: t.model for name, t in SYNC_TABLES.items() if name in phone_tables} | {
         "consents": Consent,
         "legal_bases": LegalBasisRecord,
         "assignments": Assignment,
     }
+    org_id = bindparam("org_id", type_=String)
     heads = [
-        select(func.coalesce(func.max(m.feed_seq), 0))
-        .where(m.org_id == principal.org_id)
-        .scalar_subquery()
-        .label(n)
+        select(func.coalesce(func.max(m.feed_seq), 0)).where(m.org_id == org_id).scalar_subquery().label(n)
         for n, m in models.items()
     ]
-    row = (await session.execute(select(*heads))).one()
-    return {name: int(value) for name, value in zip(models, row, strict=True)}
+    return tuple(models), select(*heads)
 
 
 async def _changed_resident_ids(session: AsyncSession, principal: Principal, since: int) -> set[str]:

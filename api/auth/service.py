@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import throttle
@@ -267,6 +267,17 @@ async def activate(
     audit.record(session, None, "activate", "user", user.id, org_id=user.org_id, actor_id=user.id)
 
 
+# Built once (the device a bound parameter): every request runs it, and a reused statement keeps
+# its SQLAlchemy cache key instead of building and hashing the joins again.
+_AUTHENTICATE = (
+    select(Device, User, Organisation, UserDistrict.district_id)
+    .join(User, User.id == Device.user_id)
+    .outerjoin(Organisation, Organisation.id == User.org_id)
+    .outerjoin(UserDistrict, UserDistrict.user_id == User.id)
+    .where(Device.id == bindparam("device_id", type_=Device.id.type))
+)
+
+
 async def authenticate(session: AsyncSession, settings: Settings, authorization: str | None) -> Principal:
     """Bearer token → Principal, checking the user is active and the device neither revoked nor
     signed out. A revoked device is told to wipe its local data.
@@ -277,15 +288,7 @@ async def authenticate(session: AsyncSession, settings: Settings, authorization:
     if not authorization or not authorization.lower().startswith("bearer "):
         raise Unauthorized()
     claims = decode_access_token(settings.secret_key, authorization[7:].strip())
-    rows = (
-        await session.execute(
-            select(Device, User, Organisation, UserDistrict.district_id)
-            .join(User, User.id == Device.user_id)
-            .outerjoin(Organisation, Organisation.id == User.org_id)
-            .outerjoin(UserDistrict, UserDistrict.user_id == User.id)
-            .where(Device.id == claims.device_id)
-        )
-    ).all()
+    rows = (await session.execute(_AUTHENTICATE, {"device_id": claims.device_id})).all()
     if not rows:  # no such device (or, impossibly, no user behind it)
         raise Unauthorized("error.token_invalid")
     device, user, org = rows[0][0], rows[0][1], rows[0][2]

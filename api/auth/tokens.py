@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -45,25 +46,36 @@ def issue_access_token(
 
 def decode_access_token(secret: str, token: str) -> AccessClaims:
     try:
-        claims = jwt.decode(
-            token,
-            secret,
-            algorithms=[ALGORITHM],
-            issuer=ISSUER,
-            # exp is checked against the service clock below, so that tests can move time.
-            options={"verify_exp": False, "verify_iat": False, "require": ["exp", "sub", "org", "dev"]},
-        )
-    except jwt.PyJWTError as exc:
+        claims, expires = _verified(secret, token)
+    except (jwt.PyJWTError, TypeError, ValueError) as exc:  # a claim of the wrong type too
         raise Unauthorized("error.token_invalid") from exc
-    if claims["exp"] < utcnow().timestamp():
+    if expires < utcnow().timestamp():
         # Distinct from a bad token: the app refreshes instead of sending the person to sign in.
         raise Unauthorized("error.token_expired")
-    return AccessClaims(
+    return claims
+
+
+@functools.lru_cache(maxsize=4096)
+def _verified(secret: str, token: str) -> tuple[AccessClaims, float]:
+    """Signature and claims of one token string: the same every time (a phone sends its token
+    with each request until it expires), so verified once per process. Only verified tokens are
+    kept (an exception is never cached); expiry is checked on every use by the caller, and whether
+    the device or user may still act is read from the database on every request."""
+    claims = jwt.decode(
+        token,
+        secret,
+        algorithms=[ALGORITHM],
+        issuer=ISSUER,
+        # exp is checked against the service clock by the caller, so that tests can move time.
+        options={"verify_exp": False, "verify_iat": False, "require": ["exp", "sub", "org", "dev"]},
+    )
+    access = AccessClaims(
         user_id=str(claims["sub"]),
         org_id=str(claims["org"]),
         device_id=str(claims["dev"]),
         issued_at_ms=int(claims.get("iat_ms") or claims.get("iat", 0) * 1000),
     )
+    return access, float(claims["exp"])
 
 
 def new_refresh_token() -> str:

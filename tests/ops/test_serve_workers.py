@@ -113,3 +113,35 @@ def test_two_processes_answer_one_runs_the_jobs_and_both_stop(served) -> None:
     assert server.wait(timeout=30) == 0, log.read_text()
     assert not any(_running(pid) for pid in workers)
     assert not list(data_dir.glob("scheduler-*.lock"))  # the supervisor's lock file is removed
+
+
+@pytest.mark.parametrize(("flags", "migrated"), [([], True), (["--no-migrate"], False)])
+def test_serve_migrates_unless_told_not_to(
+    flags: list[str], migrated: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """compose.yaml's API runs `serve --no-migrate` (its one-shot migrate service has done it): the
+    processes start on the schema as it is, with the host, port and process count given."""
+    import uvicorn
+    from click.testing import CliRunner
+
+    from api.cli import main
+    from domain import migrate
+    from domain.settings import get_settings
+
+    upgraded: list[object] = []
+    served: list[dict[str, object]] = []
+    monkeypatch.setattr(migrate, "upgrade", lambda config: upgraded.append(config))
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: served.append({"app": app, **options}))
+    monkeypatch.setenv("MIMAMORI_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'serve.sqlite3'}")
+    monkeypatch.setenv("MIMAMORI_ENVIRONMENT", "test")
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(main, ["serve", *flags, "--host=0.0.0.0", "--port=8123", "--workers=3"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert bool(upgraded) is migrated
+    [options] = served
+    assert (options["host"], options["port"], options["workers"]) == ("0.0.0.0", 8123, 3)
+    assert options["access_log"] is False
