@@ -4,7 +4,6 @@ events, volunteers 403)."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get
@@ -15,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.organisation.schemas import ID_PATTERN
 from api.reports import charts, coverage, trends
 from api.reports.controllers import SUPPRESS_DESCRIPTION, _reader_locale, _small_cell_k
+from api.reports.params import DistrictFilter, PeriodEnd, PeriodStart
 from domain.access import Principal
 
 SVG = "image/svg+xml"
@@ -35,14 +35,9 @@ class ChartController(Controller):
         request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
         db_session: NamedDependency[AsyncSession],
-        from_: Annotated[
-            date | None,
-            QueryParameter(name="from", description="first local day (default: 29 days before `to`)"),
-        ] = None,
-        to: Annotated[
-            date | None, QueryParameter(description="last local day, inclusive (default: today)")
-        ] = None,
-        district_id: Annotated[str | None, QueryParameter(pattern=ID_PATTERN)] = None,
+        from_: PeriodStart = None,
+        to: PeriodEnd = None,
+        district_id: DistrictFilter = None,
         suppress: Annotated[bool, QueryParameter(description=CHART_SUPPRESS)] = False,
     ) -> Response[str]:
         """Coverage per district as an SVG chart: the share of active residents reached in the

@@ -4,7 +4,6 @@ it in domain.access."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, get
@@ -18,6 +17,7 @@ from api.organisation.schemas import ID_PATTERN
 from api.organisation.service import check_districts
 from api.reports import coverage, csv_export, export_files, record_exports, trends, working_list
 from api.reports.export_files import ExportFile, ExportFormat, ListFormat
+from api.reports.params import DistrictFilter, PeriodEnd, PeriodStart
 from api.reports.schemas import CoverageReport, TrendReport, WorkingListPage
 from domain.access import Principal, may_export
 from domain.enums import RiskLevel
@@ -136,14 +136,9 @@ class ReportController(Controller):
         request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
         db_session: NamedDependency[AsyncSession],
-        from_: Annotated[
-            date | None,
-            QueryParameter(name="from", description="first local day (default: 29 days before `to`)"),
-        ] = None,
-        to: Annotated[
-            date | None, QueryParameter(description="last local day, inclusive (default: today)")
-        ] = None,
-        district_id: Annotated[str | None, QueryParameter(pattern=ID_PATTERN)] = None,
+        from_: PeriodStart = None,
+        to: PeriodEnd = None,
+        district_id: DistrictFilter = None,
         format: Annotated[ListFormat, QueryParameter(description=FORMAT_DESCRIPTION)] = "json",
         suppress: Annotated[
             bool, QueryParameter(description=SUPPRESS_DESCRIPTION + "; with format=csv")
@@ -199,14 +194,9 @@ class ReportController(Controller):
         request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
         db_session: NamedDependency[AsyncSession],
-        from_: Annotated[
-            date | None,
-            QueryParameter(name="from", description="first local day (default: 29 days before `to`)"),
-        ] = None,
-        to: Annotated[
-            date | None, QueryParameter(description="last local day, inclusive (default: today)")
-        ] = None,
-        district_id: Annotated[str | None, QueryParameter(pattern=ID_PATTERN)] = None,
+        from_: PeriodStart = None,
+        to: PeriodEnd = None,
+        district_id: DistrictFilter = None,
         format: Annotated[ExportFormat, QueryParameter(description=EXPORT_FORMAT_DESCRIPTION)] = "csv",
     ) -> Stream:
         """Visits whose window starts in the period, as a file for Excel (CSV in UTF-8 with BOM
@@ -229,14 +219,9 @@ class ReportController(Controller):
         request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
         db_session: NamedDependency[AsyncSession],
-        from_: Annotated[
-            date | None,
-            QueryParameter(name="from", description="first local day (default: 29 days before `to`)"),
-        ] = None,
-        to: Annotated[
-            date | None, QueryParameter(description="last local day, inclusive (default: today)")
-        ] = None,
-        district_id: Annotated[str | None, QueryParameter(pattern=ID_PATTERN)] = None,
+        from_: PeriodStart = None,
+        to: PeriodEnd = None,
+        district_id: DistrictFilter = None,
         format: Annotated[ExportFormat, QueryParameter(description=EXPORT_FORMAT_DESCRIPTION)] = "csv",
     ) -> Stream:
         """Alerts opened in the period, as a file for Excel (CSV in UTF-8 with BOM or CP932, or
