@@ -29,7 +29,7 @@ from api.security_headers import SecurityHeadersMiddleware
 from console import openapi_render_plugins, template_config
 from domain import migrate
 from domain.access import Principal
-from domain.db import create_db_config
+from domain.db import create_db_config, tolerate_asyncpg_cancel_race
 from domain.settings import Settings, get_settings
 from schedules import recurrence
 
@@ -105,6 +105,7 @@ async def _background(app: Litestar, settings: Settings) -> AsyncIterator[None]:
     from domain import live
     from notifications.background import push_dispatch
 
+    tolerate_asyncpg_cancel_race()  # a client hanging up mid-query is routine, not an error
     if settings.run_scheduler and not runs_jobs(settings):  # another process of `serve --workers N`
         settings = settings.model_copy(update={"run_scheduler": False})
     # One listener per process (PostgreSQL LISTEN), shared by every alert stream and the

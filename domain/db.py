@@ -5,6 +5,8 @@ Requests get their session from the Litestar plugin; jobs, the CLI and tests use
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import time
 from collections.abc import AsyncIterator
@@ -183,3 +185,39 @@ def is_transient(exc: BaseException) -> bool:
     """A failure that running the same transaction again can cure (PostgreSQL broke a lock cycle
     or a serialization conflict by aborting this transaction)."""
     return sqlstate_of(exc) in TRANSIENT_SQLSTATES
+
+
+def _is_asyncpg_cancel_race(context: dict[str, Any]) -> bool:
+    exception = context.get("exception")
+    return (
+        type(exception) is ConnectionError
+        and str(exception) == "unexpected connection_lost() call"
+        and "never retrieved" in str(context.get("message", ""))
+    )
+
+
+def tolerate_asyncpg_cancel_race(loop: asyncio.AbstractEventLoop | None = None) -> None:
+    """Keep a known asyncpg race out of the error log (MagicStack/asyncpg#1310, #1211).
+
+    Cancelling a task mid-query (stopping the scheduler, a client hanging up) makes asyncpg send a
+    best-effort cancel request over a new TLS-probed connection; when that connection closes while
+    asyncpg is itself cancelling the request, the probe's future keeps a `ConnectionError` nobody
+    reads and asyncio logs "Future exception was never retrieved" at ERROR. Nothing was lost: the
+    query was being abandoned anyway. Every other unhandled error still reaches the previous
+    handler. Idempotent per loop."""
+    loop = loop or asyncio.get_running_loop()
+    previous = loop.get_exception_handler()
+    if getattr(previous, "tolerates_asyncpg_cancel_race", False):
+        return
+
+    def handler(event_loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if _is_asyncpg_cancel_race(context):
+            logging.getLogger("mimamori.db").info("asyncpg cancel request abandoned (query was cancelled)")
+            return
+        if previous is not None:
+            previous(event_loop, context)
+        else:
+            event_loop.default_exception_handler(context)
+
+    handler.tolerates_asyncpg_cancel_race = True  # type: ignore[attr-defined]
+    loop.set_exception_handler(handler)

@@ -21,6 +21,7 @@ from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from domain.db import tolerate_asyncpg_cancel_race
 from domain.metrics import JOB_FAILURES, JOB_SECONDS
 from schedules import jobs
 
@@ -116,6 +117,8 @@ async def stop(scheduler: AsyncIOScheduler, grace_seconds: float = 10) -> None:
         scheduler.pause()
         await asyncio.sleep(0)
     in_flight = [task for task in _running if not task.done() and task is not asyncio.current_task()]
+    if in_flight:
+        tolerate_asyncpg_cancel_race()  # interrupting a query must not log an asyncpg race as an error
     for task in in_flight:
         task.cancel()
     if in_flight:
