@@ -195,18 +195,24 @@ def _refuse_weak_production(settings: Settings) -> None:
 
 def _stored_secret(data_dir: Path) -> str:
     """Embedded default: generate the signing key once and keep it beside the database. The file is
-    created owner-only from the first byte (no window in which another user could read it)."""
+    created owner-only from the first byte (no window in which another user could read it), and
+    appears only complete: several processes starting together (`serve --workers N`) never read a
+    half-written or empty key."""
     path = data_dir / "secret_key"
     if path.exists():
         return path.read_text().strip()
     ensure_private_dir(data_dir)
     key = secrets.token_urlsafe(48)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process got there first: use its key
-        return path.read_text().strip()
+    draft = data_dir / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(key)
+    try:
+        os.link(draft, path)  # atomic, and refuses to replace a key another process linked first
+    except FileExistsError:
+        return path.read_text().strip()
+    finally:
+        draft.unlink()
     return key
 
 

@@ -119,3 +119,34 @@ def test_each_push_variable_takes_effect_in_the_one_settings_object(
         assert _attribute(get_settings(), attribute) == value  # what the app and the jobs read
     finally:
         get_settings.cache_clear()
+
+
+def _read_key_at_once(data_dir: str, barrier, keys) -> None:  # type: ignore[no-untyped-def]
+    from domain.settings import _stored_secret
+
+    barrier.wait()
+    keys.put(_stored_secret(Path(data_dir)))
+
+
+def test_processes_starting_together_all_get_the_same_complete_key(tmp_path: Path) -> None:
+    """`serve --workers N` starts N processes at once on a fresh data directory: none may sign
+    tokens with an empty or half-written key (the old create-then-write let a second process read
+    the file between the two)."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    for round_ in range(30):
+        data_dir = tmp_path / f"round{round_}"
+        barrier, keys = context.Barrier(6), context.Queue()
+        processes = [
+            context.Process(target=_read_key_at_once, args=(str(data_dir), barrier, keys)) for _ in range(6)
+        ]
+        for process in processes:
+            process.start()
+        seen = [keys.get(timeout=30) for _ in processes]
+        for process in processes:
+            process.join(timeout=30)
+        stored = (data_dir / "secret_key").read_text()
+        assert len(stored) >= 32
+        assert seen == [stored] * 6
+        assert sorted(p.name for p in data_dir.iterdir()) == ["secret_key"]  # no draft left behind
