@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# pytest-xdist processes for the parallel phase of `make test` (the 2-core CI machine: 2; 0 = one process)
+TEST_PROCESSES ?= 2
 
 .PHONY: run test lint format bench lock audit sbom clean
 
@@ -21,7 +23,8 @@ test: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m release.lockfile
 	$(BIN)/python -m release.audit
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_PROCESSES) --dist worksteal -m "not alone" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m alone $(PYTEST_ARGS) || test $$? -eq 5  # 5: none selected
 
 # Recompile both locks after a change to pyproject.toml's dependencies (keeps existing pins that
 # still fit; `make lock LOCK_ARGS=--upgrade` moves every pin to the newest allowed release).

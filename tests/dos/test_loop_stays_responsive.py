@@ -28,6 +28,9 @@ from domain.settings import Settings
 from tests.factories import assign, give_consent, login, make_district, make_org, make_resident, make_user
 from tests.live_server import serving
 
+# Timing-sensitive: `make test` runs it after the parallel phase, with nothing else running.
+pytestmark = [pytest.mark.alone]
+
 BUDGET = 0.200  # seconds, per probe
 HOSTILE_PREVIEWS = [
     # The rule (refused by the grammar limits).

@@ -20,6 +20,9 @@ from notifications.stream_slots import StreamSlots
 from tests.factories import login
 from tests.live_server import serving
 
+# Timing-sensitive: `make test` runs it after the parallel phase, with nothing else running.
+pytestmark = [pytest.mark.alone]
+
 
 @pytest.fixture
 def stream_caps(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:

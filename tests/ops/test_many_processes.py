@@ -15,6 +15,9 @@ import pytest
 
 from bench.multiprocess import POLL_SECONDS, exercise, running_cluster, summary
 
+# Timing-sensitive: `make test` runs it after the parallel phase, with nothing else running.
+pytestmark = [pytest.mark.alone]
+
 EMERGENCIES = 5
 VISITS = 30
 

@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 
+# Timing-sensitive: `make test` runs it after the parallel phase, with nothing else running.
+pytestmark = [pytest.mark.alone]
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
