@@ -108,44 +108,39 @@ def client_went_away(exc: HTTPException) -> bool:
     return exc.detail == _CLIENT_GONE
 
 
-def _transient(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[dict[str, Any]]:
-    # PostgreSQL aborted this transaction to break a deadlock or a serialization conflict: nothing
-    # was applied and the client may simply try again, so 409, not 500.
-    log.warning("transient_conflict", path=request.url.path, sqlstate=sqlstate_of(exc))
-    return problem(request, 409, "error.conflict")
-
-
-def _integrity_error(request: Request[Any, Any, Any], exc: IntegrityError) -> Response[dict[str, Any]]:
-    # A unique or foreign-key rule the service did not check first: the client's data clashes.
-    log.warning("integrity_error", path=request.url.path, constraint=str(exc.orig).splitlines()[0][:200])
-    return problem(request, 409, "error.conflict")
-
-
-def _data_error(request: Request[Any, Any, Any], exc: DataError) -> Response[dict[str, Any]]:
-    # The database refused a value (e.g. NUL in text on PostgreSQL) that validation let through:
-    # still the client's input, so a 400 — and a warning for us to tighten the validation.
-    log.warning("data_error", path=request.url.path, error_type=type(exc.orig).__name__)
-    return problem(request, 400, "error.bad_request")
-
-
-def _database_error(request: Request[Any, Any, Any], exc: StatementError) -> Response[dict[str, Any]]:
-    # SQLSTATE class 22 is "data exception" (NUL in text, numeric or date out of range), and an
-    # OverflowError while binding is a date or number past its type: the client's value, so a 400.
-    # Anything else is ours.
-    if isinstance(exc.orig, OverflowError):
-        return _overflow(request, exc.orig)
-    sqlstate = str(getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None) or "")
-    if sqlstate.startswith("22"):
-        return _data_error(request, exc)  # type: ignore[arg-type]
+def client_database_error(request: Request[Any, Any, Any], exc: Exception) -> tuple[int, str] | None:
+    """The database refused something a client sent: (status, message code), logged for us to
+    tighten the validation. None when the fault is ours. Shared by the API's problem+json answers
+    and the console's pages, so both draw the line in the same place."""
+    path = request.url.path
+    if isinstance(exc, IntegrityError):
+        # A unique or foreign-key rule the service did not check first: the client's data clashes.
+        log.warning("integrity_error", path=path, constraint=str(exc.orig).splitlines()[0][:200])
+        return 409, "error.conflict"
+    orig = getattr(exc, "orig", exc)
+    if isinstance(orig, OverflowError):
+        # Only client input reaches these sizes (a year 10000, a 30-digit page number).
+        log.warning("overflow", path=path)
+        return 400, "error.bad_request"
+    # SQLSTATE class 22 is "data exception" (NUL in text, numeric or date out of range): a value
+    # validation let through, still the client's input.
+    sqlstate = str(getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None) or "")
+    if isinstance(exc, DataError) or sqlstate.startswith("22"):
+        log.warning("data_error", path=path, error_type=type(orig).__name__)
+        return 400, "error.bad_request"
     if isinstance(exc, DBAPIError) and is_transient(exc):
-        return _transient(request, exc)
-    return _unexpected(request, exc)
+        # PostgreSQL aborted this transaction to break a deadlock or a serialization conflict:
+        # nothing was applied and the client may simply try again, so 409, not 500.
+        log.warning("transient_conflict", path=path, sqlstate=sqlstate_of(exc))
+        return 409, "error.conflict"
+    return None
 
 
-def _overflow(request: Request[Any, Any, Any], exc: OverflowError) -> Response[dict[str, Any]]:
-    # Only client input reaches these sizes (a year 10000, a 30-digit page number).
-    log.warning("overflow", path=request.url.path)
-    return problem(request, 400, "error.bad_request")
+def _database_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    refused = client_database_error(request, exc)
+    if refused is None:
+        return _unexpected(request, exc)
+    return problem(request, *refused)
 
 
 async def reject_control_characters(request: Request[Any, Any, Any]) -> Response[dict[str, Any]] | None:
@@ -171,12 +166,18 @@ exception_handlers: dict[Any, Any] = {
     MethodNotAllowedException: _http_error,
     TooManyRequestsException: _http_error,
     HTTPException: _http_error,
-    IntegrityError: _integrity_error,
-    DataError: _data_error,
+    IntegrityError: _database_error,
+    DataError: _database_error,
     DBAPIError: _database_error,
     StatementError: _database_error,
-    OverflowError: _overflow,
+    OverflowError: _database_error,
     Exception: _unexpected,
 }
 
-__all__ = ["HTTP_413_REQUEST_ENTITY_TOO_LARGE", "exception_handlers", "problem", "request_locale"]
+__all__ = [
+    "HTTP_413_REQUEST_ENTITY_TOO_LARGE",
+    "client_database_error",
+    "exception_handlers",
+    "problem",
+    "request_locale",
+]

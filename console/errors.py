@@ -10,7 +10,9 @@ import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Redirect
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 
+from api.errors import client_database_error
 from console.views import is_htmx, render
 from domain.errors import DomainError, FieldError, Unauthorized
 
@@ -76,15 +78,25 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
     return _refusal(request, exc.status_code, codes.get(exc.status_code, "error.bad_request"), {})
 
 
-def _overflow(request: Request[Any, Any, Any], exc: OverflowError) -> Response[Any]:
-    # A date or number past what can be stored (a start in the year 9999): the person's input, so
-    # the console's own 400 page, not the API's problem+json (api.errors answers it that way).
-    log.warning("console_overflow", path=request.url.path)
-    return _refusal(request, 400, "error.bad_request", {})
+def _database_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    # The same line as the API's (a clash is 409, a value past what can be stored 400), but the
+    # console's own page or #flash message, never the API's problem+json.
+    refused = client_database_error(request, exc)
+    if refused is None:
+        log.exception("console_unexpected_error", path=request.url.path, error_type=type(exc).__name__)
+        return _refusal(request, 500, "error.internal", {})
+    status, code = refused
+    return _refusal(request, status, code, {})
 
 
 console_exception_handlers: dict[Any, Any] = {
-    OverflowError: _overflow,
+    # Each listed, not only StatementError: the API's handlers for the subclasses would be found
+    # first otherwise (a handler is looked up by the exception's own class before its bases).
+    OverflowError: _database_error,
+    IntegrityError: _database_error,
+    DataError: _database_error,
+    DBAPIError: _database_error,
+    StatementError: _database_error,
     DomainError: _domain_error,
     ValidationException: _validation_error,
     HTTPException: _http_error,

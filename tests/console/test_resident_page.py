@@ -10,9 +10,11 @@ from datetime import date, datetime, time, timedelta
 import pytest
 from dateutil.rrule import rrulestr
 from sqlalchemy import func, select
+from sqlalchemy.exc import DataError, IntegrityError
 
 from api.residents import service as resident_service
 from api.residents.schemas import ConsentIn
+from console import resident_actions
 from console.cadence import CadenceChoice, build_rrule, choice_of, in_words
 from domain import alerts as lifecycle
 from domain.access import Principal
@@ -475,3 +477,40 @@ async def test_a_start_date_past_what_can_be_stored_is_a_console_page_and_saves_
     assert "リクエストが正しくありません" in response.text
     async with db() as session:
         assert (await session.scalars(select(VisitPlan))).all() == []
+
+
+@pytest.mark.parametrize(
+    ("refusal", "status", "words"),
+    [
+        (IntegrityError("INSERT", {}, Exception("UNIQUE constraint failed")), 409, "他の変更と競合しました"),
+        (DataError("INSERT", {}, Exception("invalid byte sequence")), 400, "リクエストが正しくありません"),
+    ],
+)
+async def test_a_database_refusal_the_service_did_not_foresee_is_a_console_page(
+    client, world, db, monkeypatch, refusal, status, words
+):
+    """Whatever the database refuses of what a person typed is answered like the API answers it
+    (a clash 409, a bad value 400) but as the console's own page, never problem+json or a 500."""
+
+    async def refuse(*args, **kwargs):
+        raise refusal
+
+    monkeypatch.setattr(resident_actions, "create_note", refuse)
+    await sign_in(client, "coord")
+    page, token = await _page(client, world.resident.id)
+    form = {"note_key": _key(page, "note_key"), "method": "phone", "outcome": "met_well", "_csrf": token}
+    response = await client.post(
+        f"/console/residents/{world.resident.id}/contact-notes", data=form, follow_redirects=False
+    )
+    assert response.status_code == status
+    assert response.headers["content-type"].startswith("text/html")
+    assert words in response.text
+    htmx = await client.post(
+        f"/console/residents/{world.resident.id}/contact-notes",
+        data=form,
+        headers={"HX-Request": "true"},
+        follow_redirects=False,
+    )
+    assert htmx.status_code == status
+    assert htmx.headers["hx-retarget"] == "#flash"
+    assert words in htmx.text
