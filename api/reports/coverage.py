@@ -22,6 +22,8 @@ period, not one query per district.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from statistics import median
@@ -281,9 +283,10 @@ async def resident_counts(
         query = query.add_columns(
             func.count(reached.c.resident_id), *(func.coalesce(func.sum(c), 0) for c in per_method)
         ).outerjoin(reached, reached.c.resident_id == Resident.id)
-    rows = await session.execute(query.group_by(*keys))
+    async with _hashed_grouping(session):
+        rows = (await session.execute(query.group_by(*keys))).tuples().all()
     n_keys = len(keys)
-    for row in rows.tuples():
+    for row in rows:
         district_id, status, risk, household = row[:4]
         flags, n, contacts = row[4:n_keys], row[n_keys], row[n_keys + 1 :]
         c = counts[district_id]
@@ -301,6 +304,21 @@ async def resident_counts(
             for m, k in zip(ContactMethod, contacts[1:], strict=True):
                 c["by_method"][m] += k
     return counts
+
+
+@asynccontextmanager
+async def _hashed_grouping(session: AsyncSession) -> AsyncIterator[None]:
+    """Group by hashing, not by sorting every resident (PostgreSQL; a no-op elsewhere). The groups
+    are few (district x status x risk x household x the two gaps), but the consent sub-queries'
+    estimated cost, evaluated per resident, dwarfs the difference, so the planner calls the two
+    plans equal and keeps the sorted one: a sort of 100,000 rows (~400 ms at 100,000 residents
+    against ~80 ms for the hash)."""
+    if session.bind.dialect.name != "postgresql":
+        yield
+        return
+    await session.execute(text("SET LOCAL enable_sort = off"))
+    yield
+    await session.execute(text("SET LOCAL enable_sort TO DEFAULT"))
 
 
 def _planned() -> Any:
