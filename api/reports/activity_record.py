@@ -42,6 +42,7 @@ from api.reports.activity_record_schemas import (
     Consultations,
     DistrictActivityTotal,
     DistrictMember,
+    DistrictRef,
     TopicCount,
 )
 from domain import audit
@@ -381,11 +382,30 @@ async def review(session: AsyncSession, principal: Principal, month: Month, loca
     return record.model_copy(update={"review": _review_out(existing, current)})
 
 
+async def _counted_in(session: AsyncSession, principal: Principal, ids: Sequence[str]) -> dict[str, District]:
+    """The one district each commissioner's record is counted in: of the districts they hold, the
+    first by name (then id). Chosen here, in code-point order, because the databases' collations
+    would order Japanese names differently (SQLite binary, PostgreSQL the locale's)."""
+    if not ids:
+        return {}
+    held: dict[str, list[District]] = {}
+    rows = await session.execute(
+        select(UserDistrict.user_id, District)
+        .join(District, District.id == UserDistrict.district_id)
+        .where(UserDistrict.user_id.in_(list(ids)), District.org_id == principal.org_id)
+    )
+    for user_id, district in rows.tuples():
+        held.setdefault(user_id, []).append(district)
+    return {user_id: min(districts, key=lambda d: (d.name, d.id)) for user_id, districts in held.items()}
+
+
 async def district_total(
     session: AsyncSession, principal: Principal, district_id: str, month: Month, locale: str
 ) -> DistrictActivityTotal:
     """The district council's (民児協) total: the sum of the records of the district's active
-    commissioners, and how many of them reviewed the month (with figures unchanged since)."""
+    commissioners, and how many of them reviewed the month (with figures unchanged since).
+    A commissioner holding several districts is counted in one of them (`_counted_in`) and listed
+    in the others as counted elsewhere, so the district totals add up to the records."""
     if principal.role == Role.VOLUNTEER:
         raise Forbidden()
     district = await session.get(District, district_id)
@@ -408,16 +428,20 @@ async def district_total(
             )
         ).all()
     )
-    ids = [u.id for u in users]
-    tallies = await _tallies(session, principal, ids, month)
-    reviews = await _reviews(session, principal, ids, month)
+    homes = await _counted_in(session, principal, [u.id for u in users])
+    counted = [u.id for u in users if homes[u.id].id == district.id]
+    tallies = await _tallies(session, principal, [u.id for u in users], month)
+    reviews = await _reviews(session, principal, [u.id for u in users], month)
     members = []
     for user in users:
         current = fingerprint(_figures(tallies[user.id], locale))
+        home = homes[user.id]
         members.append(
             DistrictMember(
                 commissioner=CommissionerRef(id=user.id, display_name=user.display_name),
                 review=_review_out(reviews.get(user.id), current),
+                counted_in=DistrictRef(id=home.id, name=home.name),
+                counted_elsewhere=home.id != district.id,
             )
         )
     audit.record(session, principal, "read", "activity_record_district", district.id, month=month.key)
@@ -425,8 +449,12 @@ async def district_total(
         month=month.key,
         district_id=district.id,
         district_name=district.name,
-        commissioners=len(users),
-        reviewed=sum(1 for m in members if m.review is not None and not m.review.changed_since_review),
-        figures=_figures(_sum(list(tallies.values())), locale),
+        commissioners=len(counted),
+        reviewed=sum(
+            1
+            for m in members
+            if not m.counted_elsewhere and m.review is not None and not m.review.changed_since_review
+        ),
+        figures=_figures(_sum([tallies[i] for i in counted]), locale),
         members=members,
     )

@@ -67,19 +67,39 @@ class ActivityRecord(BaseModel):
     review: ActivityReview | None = Field(description="null until the commissioner reviews the month")
 
 
+class DistrictRef(BaseModel):
+    id: str
+    name: str
+
+
 class DistrictMember(BaseModel):
     commissioner: CommissionerRef
     review: ActivityReview | None
+    counted_in: DistrictRef = Field(
+        description="the one district whose total holds this commissioner's record: of the districts "
+        "they hold, the first by name (so that district totals add up to the commissioners' records)"
+    )
+    counted_elsewhere: bool = Field(
+        description="true when the record is counted in another district's total (`counted_in`), "
+        "not in this one"
+    )
 
 
 class DistrictActivityTotal(BaseModel):
     month: str
     district_id: str
     district_name: str
-    commissioners: int = Field(description="active commissioners of the district, whose records are summed")
-    reviewed: int = Field(description="how many of them reviewed the month (and nothing changed since)")
+    commissioners: int = Field(
+        description="active commissioners counted in this district, whose records are summed (one who "
+        "holds several districts counts in one of them only: see `members[].counted_in`)"
+    )
+    reviewed: int = Field(
+        description="how many of those counted here reviewed the month (and nothing changed since)"
+    )
     figures: ActivityFigures = Field(description="the sum of their records (days active: summed too)")
-    members: list[DistrictMember]
+    members: list[DistrictMember] = Field(
+        description="every active commissioner of the district, those counted elsewhere included"
+    )
 
 
 class ActivityReviewIn(InputModel):

@@ -383,6 +383,89 @@ async def test_the_district_councils_total(client, town: Town) -> None:
     )
 
 
+_COUNTS = ("visits", "contacts", "liaison", "other_activities_total", "days_active")
+
+
+def _counts(figures: dict[str, Any]) -> tuple[int, ...]:
+    return (figures["consultations"]["total"], *(figures[k] for k in _COUNTS))
+
+
+async def test_a_commissioner_holding_two_districts_counts_once(client, db, town: Town) -> None:
+    """両 三郎 holds 西地区 and 東地区 (西 recorded first): counted in 東地区, the first by name, and
+    listed in 西地区 as counted elsewhere. The district totals add up to the records."""
+    async with db() as s:
+        both = await make_user(
+            s,
+            town.org,
+            Role.COMMISSIONER,
+            "comm-both",
+            districts=[town.west, town.east],
+            display_name="両 三郎",
+        )
+        home, phone = ContactMethod.HOME_VISIT, ContactMethod.PHONE
+        s.add_all(
+            [
+                _note(town, both, town.r1, jst(2026, 11, 3, 10, 0), home, support_field="elderly"),
+                _note(town, both, town.r1, jst(2026, 11, 21, 10, 0), phone),
+                _activity(town, both, date(2026, 11, 21), ActivityKind.LIAISON, count=2),
+                _activity(town, both, date(2026, 11, 22), ActivityKind.EVENTS_MEETINGS),
+                _note(
+                    town,
+                    town.comm_w,
+                    town.r2,
+                    jst(2026, 11, 10, 10, 0),
+                    home,
+                    support_field="elderly",
+                    support_topic="housing",
+                ),
+            ]
+        )
+    headers = await login(client, "coord")
+    # (consultations, visits, contacts, liaison, other activities, days active), counted by hand
+    records = {
+        "comm": (5, 4, 2, 3, 9, 10),
+        "comm2": (1, 1, 0, 1, 0, 1),
+        "comm-both": (1, 1, 1, 2, 1, 3),  # 3, 21, 22 November
+        "comm-w": (1, 1, 0, 0, 0, 1),
+    }
+    ids = {"comm": town.comm.id, "comm2": town.comm2.id, "comm-both": both.id, "comm-w": town.comm_w.id}
+    for name, expected in records.items():
+        record = await client.get(f"{URL}?month=2026-11&commissioner_id={ids[name]}", headers=headers)
+        assert _counts(record.json()["figures"]) == expected, name
+
+    east = (await client.get(f"{URL}/districts/{town.east.id}?month=2026-11", headers=headers)).json()
+    west = (await client.get(f"{URL}/districts/{town.west.id}?month=2026-11", headers=headers)).json()
+    assert _counts(east["figures"]) == (7, 6, 3, 6, 10, 14)  # comm + comm2 + comm-both
+    assert _counts(west["figures"]) == (1, 1, 0, 0, 0, 1)  # comm-w alone
+    sums = tuple(sum(column) for column in zip(*records.values(), strict=True))
+    assert (
+        tuple(e + w for e, w in zip(_counts(east["figures"]), _counts(west["figures"]), strict=True)) == sums
+    )
+    assert (east["commissioners"], west["commissioners"]) == (3, 1)
+
+    def member(total: dict[str, Any], user_id: str) -> dict[str, Any]:
+        return next(m for m in total["members"] if m["commissioner"]["id"] == user_id)
+
+    here = member(east, both.id)
+    assert here["counted_in"] == {"id": town.east.id, "name": "東地区"} and here["counted_elsewhere"] is False
+    there = member(west, both.id)
+    assert (
+        there["counted_in"] == {"id": town.east.id, "name": "東地区"} and there["counted_elsewhere"] is True
+    )
+    assert member(west, town.comm_w.id)["counted_elsewhere"] is False
+    assert [m["commissioner"]["display_name"] for m in west["members"]] == ["comm-w", "両 三郎"]
+
+    # A review by the commissioner counted elsewhere counts where they are counted only.
+    both_headers = await login(client, "comm-both")
+    assert (
+        await client.post(f"{URL}/review", json={"month": "2026-11"}, headers=both_headers)
+    ).status_code == 200
+    east = (await client.get(f"{URL}/districts/{town.east.id}?month=2026-11", headers=headers)).json()
+    west = (await client.get(f"{URL}/districts/{town.west.id}?month=2026-11", headers=headers)).json()
+    assert (east["reviewed"], west["reviewed"]) == (1, 0)
+    assert member(west, both.id)["review"]["changed_since_review"] is False
+
+
 @pytest.mark.parametrize(
     ("login_name", "district", "status"),
     [
