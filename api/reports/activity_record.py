@@ -32,6 +32,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.reports.activity_record_csv import SINGLE_FIGURES
 from api.reports.activity_record_schemas import (
     ActivityCount,
     ActivityFigures,
@@ -43,6 +44,7 @@ from api.reports.activity_record_schemas import (
     DistrictActivityTotal,
     DistrictMember,
     DistrictRef,
+    FigureChange,
     TopicCount,
 )
 from domain import audit
@@ -64,7 +66,7 @@ from domain.enums import (
     label,
 )
 from domain.errors import Forbidden, InvalidInput, NotFound
-from domain.i18n import register
+from domain.i18n import register, translate
 from domain.models import (
     ActivityRecordReview,
     CommissionerActivity,
@@ -316,13 +318,54 @@ async def _reviews(
     return {r.commissioner_id: r for r in rows}
 
 
-def _review_out(review: ActivityRecordReview | None, current: str) -> ActivityReview | None:
+def _by_figure(counts: dict[str, Any]) -> dict[str, int]:
+    """Each count of a record (label-free, as reviews keep it) by its name, in the form's order:
+    the field × topic cells, the other activities by kind, the single figures. Totals are left out:
+    they follow from these. A figure a stored review lacks (a later version's) reads as absent."""
+    out: dict[str, int] = {}
+    for by_field in counts.get("consultations", {}).get("by_field", []):
+        for topic in by_field.get("topics", []):
+            out[f"consultations.{by_field['field']}.{topic['topic']}"] = topic["count"]
+    for activity in counts.get("other_activities", []):
+        out[f"other_activities.{activity['kind']}"] = activity["count"]
+    for name in SINGLE_FIGURES:
+        if name in counts:
+            out[name] = counts[name]
+    return out
+
+
+def _figure_labels(figures: ActivityFigures, locale: str) -> dict[str, str]:
+    labels = {
+        f"consultations.{f.field}.{t.topic}": f"{f.label}／{t.label}"
+        for f in figures.consultations.by_field
+        for t in f.topics
+    }
+    labels |= {f"other_activities.{a.kind}": a.label for a in figures.other_activities}
+    return labels | {name: translate(code, locale) for name, code in SINGLE_FIGURES.items()}
+
+
+def _changes(reviewed: dict[str, Any], figures: ActivityFigures, locale: str) -> list[FigureChange]:
+    """Which counts differ from those reviewed, old → new."""
+    before, now = _by_figure(reviewed or {}), _by_figure(_strip_labels(figures.model_dump()))
+    labels = _figure_labels(figures, locale)
+    return [
+        FigureChange(figure=name, label=labels.get(name, name), reviewed=before.get(name, 0), current=count)
+        for name, count in (now | {k: 0 for k in before if k not in now}).items()
+        if before.get(name, 0) != count
+    ]
+
+
+def _review_out(
+    review: ActivityRecordReview | None, figures: ActivityFigures, locale: str
+) -> ActivityReview | None:
     if review is None:
         return None
+    changed = review.fingerprint != fingerprint(figures)
     return ActivityReview(
         reviewed_at=review.reviewed_at,
         reviewed_by=review.reviewed_by,
-        changed_since_review=review.fingerprint != current,
+        changed_since_review=changed,
+        changes=_changes(review.figures, figures, locale) if changed else [],
     )
 
 
@@ -341,7 +384,7 @@ async def activity_record(
         month=month.key,
         commissioner=CommissionerRef(id=user.id, display_name=user.display_name),
         figures=figures,
-        review=_review_out(review, fingerprint(figures)),
+        review=_review_out(review, figures, locale),
     )
 
 
@@ -379,7 +422,7 @@ async def review(session: AsyncSession, principal: Principal, month: Month, loca
         existing.fingerprint, existing.figures = current, counts
     await session.flush()
     audit.record(session, principal, "review", "activity_record", principal.user_id, month=month.key)
-    return record.model_copy(update={"review": _review_out(existing, current)})
+    return record.model_copy(update={"review": _review_out(existing, record.figures, locale)})
 
 
 async def _counted_in(session: AsyncSession, principal: Principal, ids: Sequence[str]) -> dict[str, District]:
@@ -434,12 +477,11 @@ async def district_total(
     reviews = await _reviews(session, principal, [u.id for u in users], month)
     members = []
     for user in users:
-        current = fingerprint(_figures(tallies[user.id], locale))
         home = homes[user.id]
         members.append(
             DistrictMember(
                 commissioner=CommissionerRef(id=user.id, display_name=user.display_name),
-                review=_review_out(reviews.get(user.id), current),
+                review=_review_out(reviews.get(user.id), _figures(tallies[user.id], locale), locale),
                 counted_in=DistrictRef(id=home.id, name=home.name),
                 counted_elsewhere=home.id != district.id,
             )

@@ -49,10 +49,25 @@ class ActivityFigures(BaseModel):
     days_active: int = Field(description="活動日数: distinct local days with a note or an activity")
 
 
+class FigureChange(BaseModel):
+    figure: str = Field(
+        description="which count: `consultations.<field>.<topic>`, `other_activities.<kind>`, `visits`, "
+        "`contacts`, `liaison` or `days_active`"
+    )
+    label: str = Field(description="the figure as the form names it, in the reader's language")
+    reviewed: int = Field(description="the count when the month was reviewed")
+    current: int = Field(description="the count now")
+
+
 class ActivityReview(BaseModel):
     reviewed_at: datetime
     reviewed_by: str
     changed_since_review: bool = Field(description="whether any figure differs from those reviewed")
+    changes: list[FigureChange] = Field(
+        default_factory=list,
+        description="each count that differs from the reviewed one, old → new, in the form's order "
+        "(totals, which follow from these, are not repeated); empty when nothing changed",
+    )
 
 
 class CommissionerRef(BaseModel):

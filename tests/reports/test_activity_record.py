@@ -332,18 +332,41 @@ async def test_review_is_kept_idempotent_and_notices_later_changes(client, db, t
     district = (await client.get(f"{URL}/districts/{town.east.id}?month=2026-11", headers=headers)).json()
     assert (district["commissioners"], district["reviewed"]) == (2, 1)
 
-    async with db() as s:  # a late phone sync adds an activity to November
+    assert review["changes"] == []
+    async with db() as s:  # a late phone sync adds an activity and a consultation to November
         s.add(_activity(town, town.comm, date(2026, 11, 28), ActivityKind.SURVEY))
+        s.add(
+            _note(
+                town,
+                town.comm,
+                town.r1,
+                jst(2026, 11, 28, 10, 0),
+                ContactMethod.HOME_VISIT,
+                support_field="elderly",
+                support_topic="health",
+            )
+        )
     changed = (await client.get(f"{URL}?month=2026-11", headers=headers)).json()
     assert changed["review"]["changed_since_review"] is True
     assert changed["figures"]["other_activities_total"] == 10
+    # each changed count named, old → new, in the form's order; totals not repeated
+    assert [(c["figure"], c["label"], c["reviewed"], c["current"]) for c in changed["review"]["changes"]] == [
+        ("consultations.elderly.health", "高齢者に関すること／健康・保健医療", 1, 2),
+        ("other_activities.survey", "調査・実態把握", 1, 2),
+        ("visits", "訪問回数", 4, 5),
+        ("days_active", "活動日数", 10, 11),
+    ]
+    english = await client.get(f"{URL}?month=2026-11", headers={**headers, "Accept-Language": "en"})
+    assert [c["label"] for c in english.json()["review"]["changes"]][2:] == ["Visits", "Days active"]
     district = (await client.get(f"{URL}/districts/{town.east.id}?month=2026-11", headers=headers)).json()
     assert district["reviewed"] == 0
+    member = next(m for m in district["members"] if m["commissioner"]["id"] == town.comm.id)
+    assert member["review"]["changes"] == changed["review"]["changes"]
 
     renewed = (await client.post(f"{URL}/review", json={"month": "2026-11"}, headers=headers)).json()[
         "review"
     ]
-    assert renewed["changed_since_review"] is False
+    assert renewed["changed_since_review"] is False and renewed["changes"] == []
     assert datetime.fromisoformat(renewed["reviewed_at"]) > datetime.fromisoformat(review["reviewed_at"])
 
 
