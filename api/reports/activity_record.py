@@ -12,7 +12,8 @@ Counting rules (docs/reports.md):
 * visits (訪問回数): notes of the month whose method is a home visit, answered or not — a door
   nobody opened was still a visit made (`no_answer`, `away`);
 * contacts (other methods: phone, meeting place, …) are shown beside visits, not in them;
-* liaison (連絡調整回数): activities of kind `liaison`, by their count;
+* liaison (連絡調整回数): activities of kind `liaison`, by their count, also split by counterpart
+  (sync schema v5; a liaison without one — older phones — counts under その他);
 * days active (活動日数): distinct local days with any note or activity of the commissioner.
 
 Deleted (tombstoned) notes and activities never count.
@@ -24,7 +25,7 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -41,6 +42,7 @@ from api.reports.activity_record_schemas import (
     CommissionerRef,
     ConsultationField,
     Consultations,
+    CounterpartCount,
     DistrictActivityTotal,
     DistrictMember,
     DistrictRef,
@@ -56,10 +58,12 @@ from domain.access import (
 from domain.clock import utcnow
 from domain.enums import (
     ACTIVITY_KIND_LABELS,
+    LIAISON_COUNTERPART_LABELS,
     SUPPORT_FIELD_LABELS,
     SUPPORT_TOPIC_LABELS,
     ActivityKind,
     ContactMethod,
+    LiaisonCounterpart,
     Role,
     SupportField,
     SupportTopic,
@@ -143,6 +147,7 @@ class _Tally:
     visits: int
     contacts: int
     days: int
+    liaison: Counter[str] = field(default_factory=Counter)  # by counterpart
 
 
 async def _tallies(
@@ -187,13 +192,19 @@ async def _tallies(
         select(
             CommissionerActivity.commissioner_id,
             CommissionerActivity.kind,
+            CommissionerActivity.counterpart,
             func.sum(CommissionerActivity.count),
         )
         .where(*activities_of_month)
-        .group_by(CommissionerActivity.commissioner_id, CommissionerActivity.kind)
+        .group_by(
+            CommissionerActivity.commissioner_id, CommissionerActivity.kind, CommissionerActivity.counterpart
+        )
     )
-    for commissioner, kind, n in kinds:
+    for commissioner, kind, counterpart, n in kinds:
         out[commissioner].activities[kind] += int(n or 0)
+        if kind == ActivityKind.LIAISON:
+            known = counterpart in LIAISON_COUNTERPART_LABELS
+            out[commissioner].liaison[counterpart if known else LiaisonCounterpart.OTHER] += int(n or 0)
     # Days active: local calendar days, so the moments are read and placed in the zone here (a
     # commissioner records a few dozen notes a month).
     days: dict[str, set[date]] = {i: set() for i in ids}
@@ -219,6 +230,7 @@ def _sum(tallies: Sequence[_Tally]) -> _Tally:
     for t in tallies:
         total.consultations.update(t.consultations)
         total.activities.update(t.activities)
+        total.liaison.update(t.liaison)
         total.visits += t.visits
         total.contacts += t.contacts
         total.days += t.days
@@ -266,6 +278,12 @@ def _figures(tally: _Tally, locale: str) -> ActivityFigures:
         visits=tally.visits,
         contacts=tally.contacts,
         liaison=tally.activities[ActivityKind.LIAISON],
+        liaison_by_counterpart=[
+            CounterpartCount(
+                counterpart=c, label=label(LIAISON_COUNTERPART_LABELS, c, locale), count=tally.liaison[c]
+            )
+            for c in LiaisonCounterpart
+        ],
         days_active=tally.days,
     )
 
@@ -331,6 +349,9 @@ def _by_figure(counts: dict[str, Any]) -> dict[str, int]:
     for name in SINGLE_FIGURES:
         if name in counts:
             out[name] = counts[name]
+        if name == "liaison":
+            for by in counts.get("liaison_by_counterpart", []):
+                out[f"liaison.{by['counterpart']}"] = by["count"]
     return out
 
 
@@ -341,12 +362,19 @@ def _figure_labels(figures: ActivityFigures, locale: str) -> dict[str, str]:
         for t in f.topics
     }
     labels |= {f"other_activities.{a.kind}": a.label for a in figures.other_activities}
-    return labels | {name: translate(code, locale) for name, code in SINGLE_FIGURES.items()}
+    labels |= {name: translate(code, locale) for name, code in SINGLE_FIGURES.items()}
+    liaison = labels["liaison"]
+    return labels | {
+        f"liaison.{c.counterpart}": f"{liaison}／{c.label}" for c in figures.liaison_by_counterpart
+    }
 
 
 def _changes(reviewed: dict[str, Any], figures: ActivityFigures, locale: str) -> list[FigureChange]:
-    """Which counts differ from those reviewed, old → new."""
+    """Which counts differ from those reviewed, old → new. A breakdown the review predates (the
+    liaison by counterpart, sync schema v5) is not a change: its total was reviewed."""
     before, now = _by_figure(reviewed or {}), _by_figure(_strip_labels(figures.model_dump()))
+    if "liaison_by_counterpart" not in (reviewed or {}):
+        now = {k: v for k, v in now.items() if not k.startswith("liaison.")}
     labels = _figure_labels(figures, locale)
     return [
         FigureChange(figure=name, label=labels.get(name, name), reviewed=before.get(name, 0), current=count)
@@ -360,12 +388,12 @@ def _review_out(
 ) -> ActivityReview | None:
     if review is None:
         return None
-    changed = review.fingerprint != fingerprint(figures)
+    changes = _changes(review.figures, figures, locale) if review.fingerprint != fingerprint(figures) else []
     return ActivityReview(
         reviewed_at=review.reviewed_at,
         reviewed_by=review.reviewed_by,
-        changed_since_review=changed,
-        changes=_changes(review.figures, figures, locale) if changed else [],
+        changed_since_review=bool(changes),
+        changes=changes,
     )
 
 
@@ -398,8 +426,10 @@ async def review(session: AsyncSession, principal: Principal, month: Month, loca
     record = await activity_record(session, principal, month, None, locale)
     current = fingerprint(record.figures)
     existing = (await _reviews(session, principal, [principal.user_id], month)).get(principal.user_id)
-    if existing is not None and existing.fingerprint == current:
-        return record
+    if existing is not None and (
+        existing.fingerprint == current or not _changes(existing.figures, record.figures, locale)
+    ):
+        return record  # unchanged (a review kept before a new breakdown existed included)
     counts = _strip_labels(record.figures.model_dump())
     now = utcnow()
     if existing is None:

@@ -47,5 +47,7 @@ def activity_record_csv(record: ActivityRecord, locale: str) -> str:
     rows.append([other, header("csv.activity.total", locale), f.other_activities_total])
     for name, code in SINGLE_FIGURES.items():
         rows.append([header(code, locale), "", getattr(f, name)])
+        if name == "liaison":
+            rows += [[header(code, locale), c.label, c.count] for c in f.liaison_by_counterpart]
     headers = [header(c, locale) for c in ("csv.activity.section", "csv.activity.item", "csv.activity.count")]
     return csv_text(headers, rows)

@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from api.schemas import InputModel
-from domain.enums import ActivityKind, SupportField, SupportTopic
+from domain.enums import ActivityKind, LiaisonCounterpart, SupportField, SupportTopic
 
 
 class TopicCount(BaseModel):
@@ -37,6 +37,12 @@ class ActivityCount(BaseModel):
     count: int
 
 
+class CounterpartCount(BaseModel):
+    counterpart: LiaisonCounterpart
+    label: str
+    count: int
+
+
 class ActivityFigures(BaseModel):
     consultations: Consultations
     other_activities: list[ActivityCount] = Field(
@@ -46,13 +52,18 @@ class ActivityFigures(BaseModel):
     visits: int = Field(description="訪問回数: notes whose method is a home visit, answered or not")
     contacts: int = Field(description="notes of every other method (phone, meeting place, …): not visits")
     liaison: int = Field(description="連絡調整回数: liaison activities, their counts summed")
+    liaison_by_counterpart: list[CounterpartCount] = Field(
+        default_factory=list,
+        description="the liaison split by counterpart (行政, 社協, 学校, 警察, 医療・介護, その他), every "
+        "counterpart present; a liaison without one (older phones) counts as その他",
+    )
     days_active: int = Field(description="活動日数: distinct local days with a note or an activity")
 
 
 class FigureChange(BaseModel):
     figure: str = Field(
         description="which count: `consultations.<field>.<topic>`, `other_activities.<kind>`, `visits`, "
-        "`contacts`, `liaison` or `days_active`"
+        "`contacts`, `liaison`, `liaison.<counterpart>` or `days_active`"
     )
     label: str = Field(description="the figure as the form names it, in the reader's language")
     reviewed: int = Field(description="the count when the month was reviewed")

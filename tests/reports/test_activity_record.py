@@ -13,10 +13,19 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
 
 from domain.clock import clock
 from domain.enums import ActivityKind, ConsentRecipient, ContactMethod, ContactOutcome, Role
-from domain.models import CommissionerActivity, ContactNote, District, Organisation, Resident, User
+from domain.models import (
+    ActivityRecordReview,
+    CommissionerActivity,
+    ContactNote,
+    District,
+    Organisation,
+    Resident,
+    User,
+)
 from tests.factories import give_consent, login, make_district, make_org, make_resident, make_user
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -233,6 +242,16 @@ async def test_a_hand_counted_month(client, town: Town) -> None:
     assert f["other_activities_total"] == 9
     # home visits, the unanswered door included; phone and meeting place are other contacts
     assert (f["visits"], f["contacts"], f["liaison"]) == (4, 2, 3)
+    # liaisons recorded without a counterpart (phones before sync schema v5) count as その他
+    assert {c["counterpart"]: c["count"] for c in f["liaison_by_counterpart"] if c["count"]} == {"other": 3}
+    assert [c["label"] for c in f["liaison_by_counterpart"]] == [
+        "行政",
+        "社協",
+        "学校",
+        "警察",
+        "医療・介護",
+        "その他",
+    ]
     # 1, 3, 5, 8, 10, 12, 20, 25, 26, 30 November
     assert f["days_active"] == 10
     labels = {x["field"]: x["label"] for x in f["consultations"]["by_field"]}
@@ -537,3 +556,23 @@ async def test_the_office_records_a_consultation_through_the_rest_api(client, to
     assert bad.status_code == 400
     december = (await client.get(f"{URL}?month=2026-12", headers=headers)).json()["figures"]
     assert _consultations(december)[("elderly", "housing")] == 1
+
+
+async def test_a_review_kept_before_the_counterpart_split_is_not_changed_by_it(
+    client, db, town: Town
+) -> None:
+    headers = await login(client, "comm")
+    assert (await client.post(f"{URL}/review", json={"month": "2026-11"}, headers=headers)).status_code == 200
+    async with db() as s:  # as a review kept by the previous version stored it
+        review = await s.scalar(select(ActivityRecordReview))
+        review.figures = {k: v for k, v in review.figures.items() if k != "liaison_by_counterpart"}
+        review.fingerprint = "before-v5"
+    shown = (await client.get(f"{URL}?month=2026-11", headers=headers)).json()["review"]
+    assert (shown["changed_since_review"], shown["changes"]) == (False, [])
+    async with db() as s:  # a liaison with the school arrives later: that is a change
+        s.add(_activity(town, town.comm, date(2026, 11, 29), ActivityKind.LIAISON, counterpart="school"))
+    shown = (await client.get(f"{URL}?month=2026-11", headers=headers)).json()["review"]
+    assert [(c["figure"], c["reviewed"], c["current"]) for c in shown["changes"]] == [
+        ("liaison", 3, 4),
+        ("days_active", 10, 11),
+    ]
