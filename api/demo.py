@@ -43,6 +43,8 @@ from domain.enums import (
     ResidentStatus,
     RiskLevel,
     Role,
+    SupportField,
+    SupportTopic,
     VisitKind,
     VisitStatus,
 )
@@ -911,8 +913,12 @@ class _Town:
         occurred = start + timedelta(minutes=rng.randint(0, min(span, 6 * 60)))
         received = occurred + timedelta(minutes=rng.choice((2, 5, 15, 60, 240, 600)))
         concern = outcome == ContactOutcome.MET_CONCERN
+        note_id = new_id()
+        support_field, support_topic = _consultation(note_id, author, outcome)
         return ContactNote(
-            id=new_id(),
+            id=note_id,
+            support_field=support_field,
+            support_topic=support_topic,
             org_id=self.org.id,
             resident_id=resident.id,
             visit_id=visit.id if visit else None,
@@ -928,6 +934,44 @@ class _Town:
             occurred_at=occurred,
             received_at=min(received, self.now),
         )
+
+
+# What a commissioner's conversation turned into a consultation (相談・支援) was about, so that the
+# demo's monthly activity record has figures in every field: mostly older people's matters.
+CONSULTATIONS: tuple[tuple[SupportField, SupportTopic, int], ...] = (
+    (SupportField.ELDERLY, SupportTopic.LONG_TERM_CARE, 14),
+    (SupportField.ELDERLY, SupportTopic.HEALTH, 12),
+    (SupportField.ELDERLY, SupportTopic.DAILY_SUPPORT, 12),
+    (SupportField.ELDERLY, SupportTopic.HOME_WELFARE, 8),
+    (SupportField.ELDERLY, SupportTopic.FAMILY, 6),
+    (SupportField.ELDERLY, SupportTopic.LIVING_COSTS, 4),
+    (SupportField.ELDERLY, SupportTopic.HOUSING, 3),
+    (SupportField.DISABLED, SupportTopic.HEALTH, 3),
+    (SupportField.DISABLED, SupportTopic.DAILY_SUPPORT, 2),
+    (SupportField.CHILDREN, SupportTopic.CHILD_REARING, 2),
+    (SupportField.CHILDREN, SupportTopic.CHILD_EDUCATION, 1),
+    (SupportField.OTHER, SupportTopic.LIVING_ENVIRONMENT, 3),
+    (SupportField.OTHER, SupportTopic.OTHER, 2),
+)
+
+
+def _consultation(
+    note_id: str, author: User, outcome: ContactOutcome
+) -> tuple[SupportField | None, SupportTopic | None]:
+    """A commissioner's note that met the person is a consultation about one time in three (more
+    often when there was a concern). Its own random stream, seeded by the note, so the rest of the
+    town is the same as before notes carried a field."""
+    if author.role != Role.COMMISSIONER or outcome not in (
+        ContactOutcome.MET_WELL,
+        ContactOutcome.MET_CONCERN,
+        ContactOutcome.PHONE_ONLY,
+    ):
+        return None, None
+    rng = random.Random(f"{SEED}:consultation:{note_id}")
+    if rng.random() >= (0.6 if outcome == ContactOutcome.MET_CONCERN else 0.3):
+        return None, None
+    field, topic, _ = rng.choices(CONSULTATIONS, weights=[w for *_, w in CONSULTATIONS])[0]
+    return field, topic
 
 
 def _phone(rng: random.Random, *, mobile: bool = False) -> str:

@@ -91,5 +91,5 @@ SUMMARIES_JA: dict[str, str] = {
     # 民生委員・児童委員活動記録 (activity record)
     "activityRecord": "民生委員・児童委員活動記録（月ごとの集計）",
     "reviewActivityRecord": "活動記録の月を確認済みにする",
-    "districtActivityRecord": "地区民児協の活動記録の合計（月ごと）",
+    "districtActivityRecord": "地区民児協の活動記録の合計（月ごと。複数地区の委員は名前順で最初の地区で集計）",
 }

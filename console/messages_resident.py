@@ -3,7 +3,18 @@ plan editor and the office contact form (Japanese and English)."""
 
 from __future__ import annotations
 
+from domain.enums import SUPPORT_FIELD_LABELS, SUPPORT_TOPIC_LABELS
 from domain.i18n import register
+
+# The activity record's words for a consultation's field and topic, from the one table in
+# domain.enums, so the timeline says what the record counts.
+register(
+    {
+        f"console.support_{kind}.{code}": {"ja": ja, "en": en}
+        for kind, labels in (("field", SUPPORT_FIELD_LABELS), ("topic", SUPPORT_TOPIC_LABELS))
+        for code, (ja, en) in labels.items()
+    }
+)
 
 register(
     {
@@ -11,6 +22,7 @@ register(
         "console.resident.no_timeline": {"ja": "記録はまだありません。", "en": "Nothing recorded yet."},
         "console.resident.more": {"ja": "さらに表示", "en": "Show more"},
         "console.resident.restricted": {"ja": "限定公開", "en": "restricted"},
+        "console.resident.support": {"ja": "相談・支援", "en": "Consultation"},
         "console.visit_status.planned": {"ja": "予定", "en": "planned"},
         "console.visit_status.done": {"ja": "実施済み", "en": "done"},
         "console.visit_status.missed": {"ja": "未実施", "en": "missed"},

@@ -181,6 +181,17 @@ class ActivityKind(StrEnum):
     LIAISON = "liaison"  # 連絡調整
 
 
+class LiaisonCounterpart(StrEnum):
+    """With whom a liaison (連絡調整) was made (sync schema v5; older phones' liaisons: other)."""
+
+    GOVERNMENT = "government"  # 行政
+    SOCIAL_WELFARE_COUNCIL = "social_welfare_council"  # 社協
+    SCHOOL = "school"  # 学校
+    POLICE = "police"  # 警察
+    MEDICAL_CARE = "medical_care"  # 医療・介護
+    OTHER = "other"  # その他
+
+
 # (ja, en) labels, as the national form words them; one table per vocabulary ("other" is in two).
 SUPPORT_FIELD_LABELS: dict[str, tuple[str, str]] = {
     SupportField.ELDERLY: ("高齢者に関すること", "Older people"),
@@ -218,6 +229,14 @@ ACTIVITY_KIND_LABELS: dict[str, tuple[str, str]] = {
         "Reporting or referring children in need of protection",
     ),
     ActivityKind.LIAISON: ("連絡調整", "Liaison"),
+}
+LIAISON_COUNTERPART_LABELS: dict[str, tuple[str, str]] = {
+    LiaisonCounterpart.GOVERNMENT: ("行政", "Local government"),
+    LiaisonCounterpart.SOCIAL_WELFARE_COUNCIL: ("社協", "Social welfare council"),
+    LiaisonCounterpart.SCHOOL: ("学校", "Schools"),
+    LiaisonCounterpart.POLICE: ("警察", "Police"),
+    LiaisonCounterpart.MEDICAL_CARE: ("医療・介護", "Medical and care services"),
+    LiaisonCounterpart.OTHER: ("その他", "Other"),
 }
 
 

@@ -9,33 +9,47 @@ from datetime import date, timedelta
 from typing import Any
 
 from domain.access import Principal
-from domain.enums import ActivityKind
+from domain.enums import ActivityKind, LiaisonCounterpart
+from sync import schema
 from sync.validation import EARLIEST, invalid, read_choice, read_str
 
 MAX_MEMO = 2000
 MAX_COUNT = 999
-ACTIVITY_FIELDS = ("district_id", "kind", "activity_date", "count", "memo")
+ACTIVITY_FIELDS = ("district_id", "kind", "activity_date", "count", "memo", "counterpart")
 REQUIRED_ON_CREATE = ("kind", "activity_date")
 
 
-def read_activity(data: dict[str, Any], principal: Principal, *, creating: bool) -> dict[str, Any]:
+def read_activity(
+    data: dict[str, Any], principal: Principal, version: int, *, creating: bool
+) -> dict[str, Any]:
     """The activity fields in `data` (wire form), decoded and validated (only those present when
-    editing; on creation the district defaults to the commissioner's only district). Raises
-    `sync.validation.Refused` naming the field and the rule broken."""
+    editing, and only the columns of the phone's schema `version`: a v4 phone's edit leaves a
+    counterpart set by a v5 phone alone; on creation the district defaults to the commissioner's
+    only district). Raises `sync.validation.Refused` naming the field and the rule broken."""
+    allowed = schema.column_names("commissioner_activities", version)
     readers: dict[str, Callable[[], Any]] = {
         "district_id": lambda: _district(data, principal),
         "kind": lambda: read_choice(data, "kind", ActivityKind),
         "activity_date": lambda: _local_date(data, principal),
         "count": lambda: _count(data),
         "memo": lambda: read_str(data, "memo", max_len=MAX_MEMO, default="") or "",
+        "counterpart": lambda: _counterpart(data),
     }
     out: dict[str, Any] = {}
     for name in ACTIVITY_FIELDS:
+        if name not in allowed:
+            continue
         if name in data or (creating and name in REQUIRED_ON_CREATE):
             out[name] = readers[name]()
     if creating and out.get("district_id") is None and len(principal.district_ids) == 1:
         out["district_id"] = next(iter(principal.district_ids))
     return out
+
+
+def _counterpart(data: dict[str, Any]) -> LiaisonCounterpart | None:
+    if data.get("counterpart") in (None, ""):
+        return None
+    return read_choice(data, "counterpart", LiaisonCounterpart)
 
 
 def _district(data: dict[str, Any], principal: Principal) -> str | None:

@@ -391,7 +391,7 @@ def _judge_activity(ctx: _Context, record: PushedRecord, row: CommissionerActivi
     commissioner only; a stale edit is a conflict, an edit the server already has a no-op."""
     _check_activity_owner(ctx, row)
     principal = ctx.principal
-    fields = read_activity(record.data, principal, creating=row is None)
+    fields = read_activity(record.data, principal, ctx.params.schema_version, creating=row is None)
     if row is None:
 
         async def create() -> None:

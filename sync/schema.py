@@ -149,20 +149,24 @@ TABLES: dict[str, tuple[Column, ...]] = {
     # v4: a commissioner's own activities that are not about one resident (a survey, a meeting,
     # certificates, liaison…), for the monthly activity record. Only commissioners hold and push
     # them, each their own. `activity_date` is the organisation's calendar day, "YYYY-MM-DD".
-    "commissioner_activities": _added_in(
-        4,
-        _s("commissioner_id"),
-        _s("district_id", optional=True),
-        _s("kind"),
-        _s("activity_date", indexed=True),
-        _n("count", optional=True),  # null: one
-        _s("memo"),
-        *_STAMPS,
+    "commissioner_activities": (
+        *_added_in(
+            4,
+            _s("commissioner_id"),
+            _s("district_id", optional=True),
+            _s("kind"),
+            _s("activity_date", indexed=True),
+            _n("count", optional=True),  # null: one
+            _s("memo"),
+            *_STAMPS,
+        ),
+        # v5: with whom a liaison was made (domain.enums.LiaisonCounterpart); null: その他.
+        _s("counterpart", optional=True, since=5),
     ),
 }
 TABLE_NAMES: tuple[str, ...] = tuple(TABLES)
-LATEST_VERSION = 4
-VERSIONS: tuple[int, ...] = (1, 2, 3, 4)
+LATEST_VERSION = 5
+VERSIONS: tuple[int, ...] = (1, 2, 3, 4, 5)
 
 
 def tables(version: int = LATEST_VERSION) -> tuple[str, ...]:
@@ -198,11 +202,13 @@ def migrations(from_version: int = 1, to_version: int = LATEST_VERSION) -> dict[
             new = [c for c in cols if c.since == version]
             if not new:
                 continue
-            if all(c.since == version for c in cols):
+            if min(c.since for c in cols) == version:
+                # Created whole in this version, with this version's columns only: a published
+                # step never changes when a later version adds columns to the table.
                 step_list.append(
                     {
                         "type": "create_table",
-                        "schema": {"name": table, "columns": [c.as_schema() for c in cols]},
+                        "schema": {"name": table, "columns": [c.as_schema() for c in new]},
                     }
                 )
             else:

@@ -22,6 +22,7 @@ from api.reports.csv_export import header, value
 from domain import audit
 from domain.access import Principal, may_export
 from domain.db import READ_ONLY
+from domain.enums import SUPPORT_FIELD_LABELS, SUPPORT_TOPIC_LABELS, label
 from domain.errors import Forbidden
 from domain.i18n import negotiate, translate
 from domain.models import ContactNote, District, Resident, User
@@ -37,6 +38,8 @@ COLUMNS = (
     "follow_up",
     "visibility",
     "warning_signs",
+    "support_field",
+    "support_topic",
     "body",
 )
 FIELDS = (
@@ -48,8 +51,18 @@ FIELDS = (
     "follow_up_needed",
     "visibility",
     "warning_signs",
+    "support_field",
+    "support_topic",
     "body",
 )
+
+
+def _support(labels: dict[str, tuple[str, str]], raw: str | None, locale: str) -> str:
+    """The activity record's field or topic as the reader reads it; empty for a note that is not a
+    consultation (or from a phone before sync schema v4). A code unknown to this version as it is."""
+    if not raw:
+        return ""
+    return label(labels, raw, locale) if raw in labels else raw
 
 
 async def notes_file(
@@ -115,6 +128,8 @@ async def notes_file(
                     yes if note.follow_up_needed else "",
                     value("visibility", note.visibility, locale),
                     " ".join(note.warning_signs or []),
+                    _support(SUPPORT_FIELD_LABELS, note.support_field, locale),
+                    _support(SUPPORT_TOPIC_LABELS, note.support_topic, locale),
                     note.body,
                 ]
                 for note, resident, district, author in (found[i] for i in batch if i in found)

@@ -12,7 +12,8 @@ Counting rules (docs/reports.md):
 * visits (訪問回数): notes of the month whose method is a home visit, answered or not — a door
   nobody opened was still a visit made (`no_answer`, `away`);
 * contacts (other methods: phone, meeting place, …) are shown beside visits, not in them;
-* liaison (連絡調整回数): activities of kind `liaison`, by their count;
+* liaison (連絡調整回数): activities of kind `liaison`, by their count, also split by counterpart
+  (sync schema v5; a liaison without one — older phones — counts under その他);
 * days active (活動日数): distinct local days with any note or activity of the commissioner.
 
 Deleted (tombstoned) notes and activities never count.
@@ -24,7 +25,7 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -32,6 +33,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.reports.activity_record_csv import SINGLE_FIGURES
 from api.reports.activity_record_schemas import (
     ActivityCount,
     ActivityFigures,
@@ -40,8 +42,11 @@ from api.reports.activity_record_schemas import (
     CommissionerRef,
     ConsultationField,
     Consultations,
+    CounterpartCount,
     DistrictActivityTotal,
     DistrictMember,
+    DistrictRef,
+    FigureChange,
     TopicCount,
 )
 from domain import audit
@@ -53,17 +58,19 @@ from domain.access import (
 from domain.clock import utcnow
 from domain.enums import (
     ACTIVITY_KIND_LABELS,
+    LIAISON_COUNTERPART_LABELS,
     SUPPORT_FIELD_LABELS,
     SUPPORT_TOPIC_LABELS,
     ActivityKind,
     ContactMethod,
+    LiaisonCounterpart,
     Role,
     SupportField,
     SupportTopic,
     label,
 )
 from domain.errors import Forbidden, InvalidInput, NotFound
-from domain.i18n import register
+from domain.i18n import register, translate
 from domain.models import (
     ActivityRecordReview,
     CommissionerActivity,
@@ -140,6 +147,7 @@ class _Tally:
     visits: int
     contacts: int
     days: int
+    liaison: Counter[str] = field(default_factory=Counter)  # by counterpart
 
 
 async def _tallies(
@@ -184,13 +192,19 @@ async def _tallies(
         select(
             CommissionerActivity.commissioner_id,
             CommissionerActivity.kind,
+            CommissionerActivity.counterpart,
             func.sum(CommissionerActivity.count),
         )
         .where(*activities_of_month)
-        .group_by(CommissionerActivity.commissioner_id, CommissionerActivity.kind)
+        .group_by(
+            CommissionerActivity.commissioner_id, CommissionerActivity.kind, CommissionerActivity.counterpart
+        )
     )
-    for commissioner, kind, n in kinds:
+    for commissioner, kind, counterpart, n in kinds:
         out[commissioner].activities[kind] += int(n or 0)
+        if kind == ActivityKind.LIAISON:
+            known = counterpart in LIAISON_COUNTERPART_LABELS
+            out[commissioner].liaison[counterpart if known else LiaisonCounterpart.OTHER] += int(n or 0)
     # Days active: local calendar days, so the moments are read and placed in the zone here (a
     # commissioner records a few dozen notes a month).
     days: dict[str, set[date]] = {i: set() for i in ids}
@@ -216,6 +230,7 @@ def _sum(tallies: Sequence[_Tally]) -> _Tally:
     for t in tallies:
         total.consultations.update(t.consultations)
         total.activities.update(t.activities)
+        total.liaison.update(t.liaison)
         total.visits += t.visits
         total.contacts += t.contacts
         total.days += t.days
@@ -263,6 +278,12 @@ def _figures(tally: _Tally, locale: str) -> ActivityFigures:
         visits=tally.visits,
         contacts=tally.contacts,
         liaison=tally.activities[ActivityKind.LIAISON],
+        liaison_by_counterpart=[
+            CounterpartCount(
+                counterpart=c, label=label(LIAISON_COUNTERPART_LABELS, c, locale), count=tally.liaison[c]
+            )
+            for c in LiaisonCounterpart
+        ],
         days_active=tally.days,
     )
 
@@ -315,13 +336,64 @@ async def _reviews(
     return {r.commissioner_id: r for r in rows}
 
 
-def _review_out(review: ActivityRecordReview | None, current: str) -> ActivityReview | None:
+def _by_figure(counts: dict[str, Any]) -> dict[str, int]:
+    """Each count of a record (label-free, as reviews keep it) by its name, in the form's order:
+    the field × topic cells, the other activities by kind, the single figures. Totals are left out:
+    they follow from these. A figure a stored review lacks (a later version's) reads as absent."""
+    out: dict[str, int] = {}
+    for by_field in counts.get("consultations", {}).get("by_field", []):
+        for topic in by_field.get("topics", []):
+            out[f"consultations.{by_field['field']}.{topic['topic']}"] = topic["count"]
+    for activity in counts.get("other_activities", []):
+        out[f"other_activities.{activity['kind']}"] = activity["count"]
+    for name in SINGLE_FIGURES:
+        if name in counts:
+            out[name] = counts[name]
+        if name == "liaison":
+            for by in counts.get("liaison_by_counterpart", []):
+                out[f"liaison.{by['counterpart']}"] = by["count"]
+    return out
+
+
+def _figure_labels(figures: ActivityFigures, locale: str) -> dict[str, str]:
+    labels = {
+        f"consultations.{f.field}.{t.topic}": f"{f.label}／{t.label}"
+        for f in figures.consultations.by_field
+        for t in f.topics
+    }
+    labels |= {f"other_activities.{a.kind}": a.label for a in figures.other_activities}
+    labels |= {name: translate(code, locale) for name, code in SINGLE_FIGURES.items()}
+    liaison = labels["liaison"]
+    return labels | {
+        f"liaison.{c.counterpart}": f"{liaison}／{c.label}" for c in figures.liaison_by_counterpart
+    }
+
+
+def _changes(reviewed: dict[str, Any], figures: ActivityFigures, locale: str) -> list[FigureChange]:
+    """Which counts differ from those reviewed, old → new. A breakdown the review predates (the
+    liaison by counterpart, sync schema v5) is not a change: its total was reviewed."""
+    before, now = _by_figure(reviewed or {}), _by_figure(_strip_labels(figures.model_dump()))
+    if "liaison_by_counterpart" not in (reviewed or {}):
+        now = {k: v for k, v in now.items() if not k.startswith("liaison.")}
+    labels = _figure_labels(figures, locale)
+    return [
+        FigureChange(figure=name, label=labels.get(name, name), reviewed=before.get(name, 0), current=count)
+        for name, count in (now | {k: 0 for k in before if k not in now}).items()
+        if before.get(name, 0) != count
+    ]
+
+
+def _review_out(
+    review: ActivityRecordReview | None, figures: ActivityFigures, locale: str
+) -> ActivityReview | None:
     if review is None:
         return None
+    changes = _changes(review.figures, figures, locale) if review.fingerprint != fingerprint(figures) else []
     return ActivityReview(
         reviewed_at=review.reviewed_at,
         reviewed_by=review.reviewed_by,
-        changed_since_review=review.fingerprint != current,
+        changed_since_review=bool(changes),
+        changes=changes,
     )
 
 
@@ -340,7 +412,7 @@ async def activity_record(
         month=month.key,
         commissioner=CommissionerRef(id=user.id, display_name=user.display_name),
         figures=figures,
-        review=_review_out(review, fingerprint(figures)),
+        review=_review_out(review, figures, locale),
     )
 
 
@@ -354,8 +426,10 @@ async def review(session: AsyncSession, principal: Principal, month: Month, loca
     record = await activity_record(session, principal, month, None, locale)
     current = fingerprint(record.figures)
     existing = (await _reviews(session, principal, [principal.user_id], month)).get(principal.user_id)
-    if existing is not None and existing.fingerprint == current:
-        return record
+    if existing is not None and (
+        existing.fingerprint == current or not _changes(existing.figures, record.figures, locale)
+    ):
+        return record  # unchanged (a review kept before a new breakdown existed included)
     counts = _strip_labels(record.figures.model_dump())
     now = utcnow()
     if existing is None:
@@ -378,14 +452,33 @@ async def review(session: AsyncSession, principal: Principal, month: Month, loca
         existing.fingerprint, existing.figures = current, counts
     await session.flush()
     audit.record(session, principal, "review", "activity_record", principal.user_id, month=month.key)
-    return record.model_copy(update={"review": _review_out(existing, current)})
+    return record.model_copy(update={"review": _review_out(existing, record.figures, locale)})
+
+
+async def _counted_in(session: AsyncSession, principal: Principal, ids: Sequence[str]) -> dict[str, District]:
+    """The one district each commissioner's record is counted in: of the districts they hold, the
+    first by name (then id). Chosen here, in code-point order, because the databases' collations
+    would order Japanese names differently (SQLite binary, PostgreSQL the locale's)."""
+    if not ids:
+        return {}
+    held: dict[str, list[District]] = {}
+    rows = await session.execute(
+        select(UserDistrict.user_id, District)
+        .join(District, District.id == UserDistrict.district_id)
+        .where(UserDistrict.user_id.in_(list(ids)), District.org_id == principal.org_id)
+    )
+    for user_id, district in rows.tuples():
+        held.setdefault(user_id, []).append(district)
+    return {user_id: min(districts, key=lambda d: (d.name, d.id)) for user_id, districts in held.items()}
 
 
 async def district_total(
     session: AsyncSession, principal: Principal, district_id: str, month: Month, locale: str
 ) -> DistrictActivityTotal:
     """The district council's (民児協) total: the sum of the records of the district's active
-    commissioners, and how many of them reviewed the month (with figures unchanged since)."""
+    commissioners, and how many of them reviewed the month (with figures unchanged since).
+    A commissioner holding several districts is counted in one of them (`_counted_in`) and listed
+    in the others as counted elsewhere, so the district totals add up to the records."""
     if principal.role == Role.VOLUNTEER:
         raise Forbidden()
     district = await session.get(District, district_id)
@@ -408,16 +501,19 @@ async def district_total(
             )
         ).all()
     )
-    ids = [u.id for u in users]
-    tallies = await _tallies(session, principal, ids, month)
-    reviews = await _reviews(session, principal, ids, month)
+    homes = await _counted_in(session, principal, [u.id for u in users])
+    counted = [u.id for u in users if homes[u.id].id == district.id]
+    tallies = await _tallies(session, principal, [u.id for u in users], month)
+    reviews = await _reviews(session, principal, [u.id for u in users], month)
     members = []
     for user in users:
-        current = fingerprint(_figures(tallies[user.id], locale))
+        home = homes[user.id]
         members.append(
             DistrictMember(
                 commissioner=CommissionerRef(id=user.id, display_name=user.display_name),
-                review=_review_out(reviews.get(user.id), current),
+                review=_review_out(reviews.get(user.id), _figures(tallies[user.id], locale), locale),
+                counted_in=DistrictRef(id=home.id, name=home.name),
+                counted_elsewhere=home.id != district.id,
             )
         )
     audit.record(session, principal, "read", "activity_record_district", district.id, month=month.key)
@@ -425,8 +521,12 @@ async def district_total(
         month=month.key,
         district_id=district.id,
         district_name=district.name,
-        commissioners=len(users),
-        reviewed=sum(1 for m in members if m.review is not None and not m.review.changed_since_review),
-        figures=_figures(_sum(list(tallies.values())), locale),
+        commissioners=len(counted),
+        reviewed=sum(
+            1
+            for m in members
+            if not m.counted_elsewhere and m.review is not None and not m.review.changed_since_review
+        ),
+        figures=_figures(_sum([tallies[i] for i in counted]), locale),
         members=members,
     )

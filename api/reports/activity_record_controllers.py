@@ -88,8 +88,11 @@ class ActivityRecordController(Controller):
         ] = None,
     ) -> DistrictActivityTotal:
         """The district council's (民児協) total for a month: the records of the district's active
-        commissioners summed, and how many of them reviewed it with nothing changed since.
-        Coordinators, and the commissioners of that district; volunteers 403."""
+        commissioners summed, and how many of them reviewed it with nothing changed since. A
+        commissioner holding several districts is counted once, in the first of them by name
+        (`members[].counted_in`); the others list them with `counted_elsewhere: true`, so the
+        districts' totals add up to the commissioners' records. Coordinators, and the
+        commissioners of that district; volunteers 403."""
         period = activity_record.month_of(principal, month)
         return await activity_record.district_total(
             db_session, principal, district_id, period, _locale(request, principal)

@@ -24,6 +24,15 @@ register(
 )
 
 
+# The single figures of the form, by their field in `ActivityFigures`, with their words.
+SINGLE_FIGURES = {
+    "visits": "csv.activity.visits",
+    "contacts": "csv.activity.contacts",
+    "liaison": "csv.activity.liaison",
+    "days_active": "csv.activity.days_active",
+}
+
+
 def activity_record_csv(record: ActivityRecord, locale: str) -> str:
     f = record.figures
     consult = header("csv.activity.consultations", locale)
@@ -36,12 +45,9 @@ def activity_record_csv(record: ActivityRecord, locale: str) -> str:
     other = header("csv.activity.other", locale)
     rows += [[other, a.label, a.count] for a in f.other_activities]
     rows.append([other, header("csv.activity.total", locale), f.other_activities_total])
-    for code, count in (
-        ("csv.activity.visits", f.visits),
-        ("csv.activity.contacts", f.contacts),
-        ("csv.activity.liaison", f.liaison),
-        ("csv.activity.days_active", f.days_active),
-    ):
-        rows.append([header(code, locale), "", count])
+    for name, code in SINGLE_FIGURES.items():
+        rows.append([header(code, locale), "", getattr(f, name)])
+        if name == "liaison":
+            rows += [[header(code, locale), c.label, c.count] for c in f.liaison_by_counterpart]
     headers = [header(c, locale) for c in ("csv.activity.section", "csv.activity.item", "csv.activity.count")]
     return csv_text(headers, rows)

@@ -86,6 +86,8 @@ register(
         "csv.note.follow_up": {"ja": "要フォロー", "en": "Follow-up needed"},
         "csv.note.visibility": {"ja": "公開範囲", "en": "Visibility"},
         "csv.note.warning_signs": {"ja": "気になるサイン", "en": "Warning signs"},
+        "csv.note.support_field": {"ja": "相談・支援の分野", "en": "Support field"},
+        "csv.note.support_topic": {"ja": "相談・支援の内容", "en": "Support topic"},
         "csv.note.body": {"ja": "内容", "en": "Note"},
         # values
         "value.yes": {"ja": "○", "en": "yes"},

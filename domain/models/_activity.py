@@ -8,7 +8,7 @@ from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.base import ID_LENGTH, Base, FeedMixin, IdMixin, OrgMixin, TimestampMixin
-from domain.enums import ActivityKind
+from domain.enums import ActivityKind, LiaisonCounterpart
 
 
 class CommissionerActivity(IdMixin, OrgMixin, TimestampMixin, FeedMixin, Base):
@@ -31,6 +31,9 @@ class CommissionerActivity(IdMixin, OrgMixin, TimestampMixin, FeedMixin, Base):
     activity_date: Mapped[date]  # the organisation's calendar day
     count: Mapped[int] = mapped_column(default=1)  # e.g. three certificates in one sitting
     memo: Mapped[str] = mapped_column(Text, default="")
+    # With whom a liaison was made (sync schema v5); null — older phones, other kinds — counts as
+    # その他 in the activity record.
+    counterpart: Mapped[LiaisonCounterpart | None] = mapped_column(String(30), default=None)
 
 
 class ActivityRecordReview(IdMixin, OrgMixin, Base):

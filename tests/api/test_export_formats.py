@@ -251,8 +251,8 @@ async def test_restricted_notes_only_for_who_may_read_them(client, town, fmt) ->
     url = EXPORTS["contact_notes"] + f"format={fmt}"
     coord_rows = read_export(await client.get(url, headers=await login(client, "coord")), fmt)
     comm_rows = read_export(await client.get(url, headers=await login(client, "comm")), fmt)
-    assert sorted(r[9] for r in coord_rows[1:]) == ["元気", "秘密"]
-    assert [r[9] for r in comm_rows[1:]] == ["元気"]  # sees 西 一郎, not the restricted note
+    assert sorted(r[11] for r in coord_rows[1:]) == ["元気", "秘密"]
+    assert [r[11] for r in comm_rows[1:]] == ["元気"]  # sees 西 一郎, not the restricted note
     other = read_export(await client.get(url, headers=await login(client, "other-coord")), fmt)
     assert len(other) == 1  # another organisation: the header only
 

@@ -28,6 +28,8 @@ from domain.enums import (
     NoteVisibility,
     PlanStatus,
     Role,
+    SupportField,
+    SupportTopic,
     VisitKind,
     VisitStatus,
 )
@@ -408,6 +410,42 @@ async def test_the_timeline_merges_newest_first_and_pages_with_more(client, worl
     assert more.status_code == 200
     # 24 notes + the alert-free missed visit + the fixture's note: 6 more, no further button.
     assert more.text.count('class="tl-entry') == 6 and "記録24" in more.text and "さらに表示" not in more.text
+
+
+async def test_a_timeline_note_shows_its_support_field_and_topic_as_the_activity_record_counts(
+    client, world, db
+):
+    async with db() as session:
+        for body, support_field, topic in (
+            ("学校のことで相談", SupportField.CHILDREN, SupportTopic.CHILD_EDUCATION),
+            ("ただの訪問", None, None),
+        ):
+            session.add(
+                ContactNote(
+                    org_id=world.org.id,
+                    resident_id=world.resident.id,
+                    author_id=world.coordinator.id,
+                    method=ContactMethod.HOME_VISIT,
+                    outcome=ContactOutcome.MET_WELL,
+                    body=body,
+                    support_field=support_field,
+                    support_topic=topic,
+                    occurred_at=DAYTIME - timedelta(hours=2 if support_field else 1),
+                    received_at=DAYTIME,
+                )
+            )
+    await sign_in(client, "coord")
+    page, _ = await _page(client, world.resident.id)
+    timeline = page[page.index('id="timeline"') :]
+    entries = timeline.split('class="tl-entry')[1:]
+    consultation = next(e for e in entries if "学校のことで相談" in e)
+    assert "相談・支援: 子どもに関すること — 子どもの教育・学校生活" in consultation
+    plain = next(e for e in entries if "ただの訪問" in e)
+    assert "相談・支援" not in plain
+    async with db() as session:
+        (await session.get_one(User, world.coordinator.id)).locale = "en"
+    english = (await client.get(f"/console/residents/{world.resident.id}")).text
+    assert "Consultation: Children — Children&#39;s education and school life" in english
 
 
 async def test_consent_history_names_who_changed_what_and_the_view_is_one_audit_event(client, world, db):

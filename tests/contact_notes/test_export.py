@@ -46,6 +46,8 @@ async def test_notes_export_follows_who_may_read_each_note(client, db, town: Tow
         now - timedelta(hours=1),
         method="phone",
         outcome="no_answer",
+        support_field="elderly",
+        support_topic="long_term_care",
     )
     async with db() as s:
         await assign(s, town.other, town.commissioner)  # comm sees 田中 (district B) by assignment
@@ -77,28 +79,34 @@ async def test_notes_export_follows_who_may_read_each_note(client, db, town: Tow
         "要フォロー",
         "公開範囲",
         "気になるサイン",
+        "相談・支援の分野",
+        "相談・支援の内容",
         "内容",
     ]
-    assert [(r[1], r[9]) for r in rows[1:]] == [
+    assert [(r[1], r[11]) for r in rows[1:]] == [
         ("田中 次郎", ""),
         ("田中 次郎", "秘密"),
         ("佐藤 一郎", "'=cmd"),
     ]
     assert rows[1][3:5] == ["電話", "応答なし"] and rows[2][7] == "限定"
+    # the activity record's field and topic of a consultation; nothing for a plain visit
+    assert rows[1][9:11] == ["高齢者に関すること", "介護保険"] and rows[3][9:11] == ["", ""]
     assert rows[3][4:8] == ["面会（元気）", "vol", "○", "チーム"]
 
     comm = await login(client, "comm", device_id="comm-pc")
-    assert [r[9] for r in _rows(await client.get(URL, headers=comm))[1:]] == ["", "'=cmd"]  # not 秘密
+    assert [r[11] for r in _rows(await client.get(URL, headers=comm))[1:]] == ["", "'=cmd"]  # not 秘密
 
     by_district = _rows(await client.get(URL + f"&district_id={town.district_b.id}", headers=coord))
     assert [r[1] for r in by_district[1:]] == ["田中 次郎", "田中 次郎"]
     english = _rows(await client.get(URL, headers={**coord, "Accept-Language": "en"}))
     assert english[0][:3] == ["When", "Resident", "District"] and english[1][4] == "no answer"
+    assert english[0][9:11] == ["Support field", "Support topic"]
+    assert english[1][9:11] == ["Older people", "Long-term care insurance"]
 
     vol = await login(client, "vol", device_id="vol-pc")
     assert (await client.get(URL, headers=vol)).status_code == 403
     other_coord = await login(client, "other-coord")
-    assert [r[9] for r in _rows(await client.get(URL, headers=other_coord))[1:]] == ["よそのメモ"]
+    assert [r[11] for r in _rows(await client.get(URL, headers=other_coord))[1:]] == ["よそのメモ"]
 
     async with db() as s:
         exported = (

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from api.demo import DEMO_LOGINS, load_demo_if_empty
+from api.reports.activity_record import activity_record, month_of
 from domain.access import Principal, visible_residents
 from domain.clock import clock, utcnow
 from domain.db import create_db_config, session_scope
@@ -195,6 +196,23 @@ async def test_demo_town_has_the_promised_people_and_respects_consent(db, settin
         seen = list(await session.scalars(select(Resident).where(visible_residents(principal))))
         assert len(seen) >= 80
         assert {r.district_id for r in seen} == set(districts)
+        # Their activity record of last month (the demo holds eight weeks) is not empty: notes
+        # carry a support field and topic, mostly about older people, some about the others.
+        first = principal.today().replace(day=1)
+        last_month = f"{(first - timedelta(days=1)):%Y-%m}"
+        record = await activity_record(session, principal, month_of(principal, last_month), None, "ja")
+        consultations = record.figures.consultations
+        by_field = {f.field: f.total for f in consultations.by_field}
+        assert consultations.total >= 5 and by_field["elderly"] == max(by_field.values())
+        assert record.figures.visits > consultations.total > 0
+        fields = set(await session.scalars(select(ContactNote.support_field).distinct()))
+        assert fields == {None, "elderly", "disabled", "children", "other"}
+        assert not await _count(
+            session,
+            ContactNote,
+            ContactNote.support_field.is_not(None),
+            ContactNote.author_id.not_in(select(User.id).where(User.role == Role.COMMISSIONER)),
+        )
 
 
 async def test_each_demo_account_signs_in_with_the_demo_password(client, db, settings) -> None:

@@ -13,10 +13,19 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
 
 from domain.clock import clock
 from domain.enums import ActivityKind, ConsentRecipient, ContactMethod, ContactOutcome, Role
-from domain.models import CommissionerActivity, ContactNote, District, Organisation, Resident, User
+from domain.models import (
+    ActivityRecordReview,
+    CommissionerActivity,
+    ContactNote,
+    District,
+    Organisation,
+    Resident,
+    User,
+)
 from tests.factories import give_consent, login, make_district, make_org, make_resident, make_user
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -233,6 +242,16 @@ async def test_a_hand_counted_month(client, town: Town) -> None:
     assert f["other_activities_total"] == 9
     # home visits, the unanswered door included; phone and meeting place are other contacts
     assert (f["visits"], f["contacts"], f["liaison"]) == (4, 2, 3)
+    # liaisons recorded without a counterpart (phones before sync schema v5) count as その他
+    assert {c["counterpart"]: c["count"] for c in f["liaison_by_counterpart"] if c["count"]} == {"other": 3}
+    assert [c["label"] for c in f["liaison_by_counterpart"]] == [
+        "行政",
+        "社協",
+        "学校",
+        "警察",
+        "医療・介護",
+        "その他",
+    ]
     # 1, 3, 5, 8, 10, 12, 20, 25, 26, 30 November
     assert f["days_active"] == 10
     labels = {x["field"]: x["label"] for x in f["consultations"]["by_field"]}
@@ -332,18 +351,41 @@ async def test_review_is_kept_idempotent_and_notices_later_changes(client, db, t
     district = (await client.get(f"{URL}/districts/{town.east.id}?month=2026-11", headers=headers)).json()
     assert (district["commissioners"], district["reviewed"]) == (2, 1)
 
-    async with db() as s:  # a late phone sync adds an activity to November
+    assert review["changes"] == []
+    async with db() as s:  # a late phone sync adds an activity and a consultation to November
         s.add(_activity(town, town.comm, date(2026, 11, 28), ActivityKind.SURVEY))
+        s.add(
+            _note(
+                town,
+                town.comm,
+                town.r1,
+                jst(2026, 11, 28, 10, 0),
+                ContactMethod.HOME_VISIT,
+                support_field="elderly",
+                support_topic="health",
+            )
+        )
     changed = (await client.get(f"{URL}?month=2026-11", headers=headers)).json()
     assert changed["review"]["changed_since_review"] is True
     assert changed["figures"]["other_activities_total"] == 10
+    # each changed count named, old → new, in the form's order; totals not repeated
+    assert [(c["figure"], c["label"], c["reviewed"], c["current"]) for c in changed["review"]["changes"]] == [
+        ("consultations.elderly.health", "高齢者に関すること／健康・保健医療", 1, 2),
+        ("other_activities.survey", "調査・実態把握", 1, 2),
+        ("visits", "訪問回数", 4, 5),
+        ("days_active", "活動日数", 10, 11),
+    ]
+    english = await client.get(f"{URL}?month=2026-11", headers={**headers, "Accept-Language": "en"})
+    assert [c["label"] for c in english.json()["review"]["changes"]][2:] == ["Visits", "Days active"]
     district = (await client.get(f"{URL}/districts/{town.east.id}?month=2026-11", headers=headers)).json()
     assert district["reviewed"] == 0
+    member = next(m for m in district["members"] if m["commissioner"]["id"] == town.comm.id)
+    assert member["review"]["changes"] == changed["review"]["changes"]
 
     renewed = (await client.post(f"{URL}/review", json={"month": "2026-11"}, headers=headers)).json()[
         "review"
     ]
-    assert renewed["changed_since_review"] is False
+    assert renewed["changed_since_review"] is False and renewed["changes"] == []
     assert datetime.fromisoformat(renewed["reviewed_at"]) > datetime.fromisoformat(review["reviewed_at"])
 
 
@@ -381,6 +423,89 @@ async def test_the_district_councils_total(client, town: Town) -> None:
         9,
         11,
     )
+
+
+_COUNTS = ("visits", "contacts", "liaison", "other_activities_total", "days_active")
+
+
+def _counts(figures: dict[str, Any]) -> tuple[int, ...]:
+    return (figures["consultations"]["total"], *(figures[k] for k in _COUNTS))
+
+
+async def test_a_commissioner_holding_two_districts_counts_once(client, db, town: Town) -> None:
+    """両 三郎 holds 西地区 and 東地区 (西 recorded first): counted in 東地区, the first by name, and
+    listed in 西地区 as counted elsewhere. The district totals add up to the records."""
+    async with db() as s:
+        both = await make_user(
+            s,
+            town.org,
+            Role.COMMISSIONER,
+            "comm-both",
+            districts=[town.west, town.east],
+            display_name="両 三郎",
+        )
+        home, phone = ContactMethod.HOME_VISIT, ContactMethod.PHONE
+        s.add_all(
+            [
+                _note(town, both, town.r1, jst(2026, 11, 3, 10, 0), home, support_field="elderly"),
+                _note(town, both, town.r1, jst(2026, 11, 21, 10, 0), phone),
+                _activity(town, both, date(2026, 11, 21), ActivityKind.LIAISON, count=2),
+                _activity(town, both, date(2026, 11, 22), ActivityKind.EVENTS_MEETINGS),
+                _note(
+                    town,
+                    town.comm_w,
+                    town.r2,
+                    jst(2026, 11, 10, 10, 0),
+                    home,
+                    support_field="elderly",
+                    support_topic="housing",
+                ),
+            ]
+        )
+    headers = await login(client, "coord")
+    # (consultations, visits, contacts, liaison, other activities, days active), counted by hand
+    records = {
+        "comm": (5, 4, 2, 3, 9, 10),
+        "comm2": (1, 1, 0, 1, 0, 1),
+        "comm-both": (1, 1, 1, 2, 1, 3),  # 3, 21, 22 November
+        "comm-w": (1, 1, 0, 0, 0, 1),
+    }
+    ids = {"comm": town.comm.id, "comm2": town.comm2.id, "comm-both": both.id, "comm-w": town.comm_w.id}
+    for name, expected in records.items():
+        record = await client.get(f"{URL}?month=2026-11&commissioner_id={ids[name]}", headers=headers)
+        assert _counts(record.json()["figures"]) == expected, name
+
+    east = (await client.get(f"{URL}/districts/{town.east.id}?month=2026-11", headers=headers)).json()
+    west = (await client.get(f"{URL}/districts/{town.west.id}?month=2026-11", headers=headers)).json()
+    assert _counts(east["figures"]) == (7, 6, 3, 6, 10, 14)  # comm + comm2 + comm-both
+    assert _counts(west["figures"]) == (1, 1, 0, 0, 0, 1)  # comm-w alone
+    sums = tuple(sum(column) for column in zip(*records.values(), strict=True))
+    assert (
+        tuple(e + w for e, w in zip(_counts(east["figures"]), _counts(west["figures"]), strict=True)) == sums
+    )
+    assert (east["commissioners"], west["commissioners"]) == (3, 1)
+
+    def member(total: dict[str, Any], user_id: str) -> dict[str, Any]:
+        return next(m for m in total["members"] if m["commissioner"]["id"] == user_id)
+
+    here = member(east, both.id)
+    assert here["counted_in"] == {"id": town.east.id, "name": "東地区"} and here["counted_elsewhere"] is False
+    there = member(west, both.id)
+    assert (
+        there["counted_in"] == {"id": town.east.id, "name": "東地区"} and there["counted_elsewhere"] is True
+    )
+    assert member(west, town.comm_w.id)["counted_elsewhere"] is False
+    assert [m["commissioner"]["display_name"] for m in west["members"]] == ["comm-w", "両 三郎"]
+
+    # A review by the commissioner counted elsewhere counts where they are counted only.
+    both_headers = await login(client, "comm-both")
+    assert (
+        await client.post(f"{URL}/review", json={"month": "2026-11"}, headers=both_headers)
+    ).status_code == 200
+    east = (await client.get(f"{URL}/districts/{town.east.id}?month=2026-11", headers=headers)).json()
+    west = (await client.get(f"{URL}/districts/{town.west.id}?month=2026-11", headers=headers)).json()
+    assert (east["reviewed"], west["reviewed"]) == (1, 0)
+    assert member(west, both.id)["review"]["changed_since_review"] is False
 
 
 @pytest.mark.parametrize(
@@ -431,3 +556,23 @@ async def test_the_office_records_a_consultation_through_the_rest_api(client, to
     assert bad.status_code == 400
     december = (await client.get(f"{URL}?month=2026-12", headers=headers)).json()["figures"]
     assert _consultations(december)[("elderly", "housing")] == 1
+
+
+async def test_a_review_kept_before_the_counterpart_split_is_not_changed_by_it(
+    client, db, town: Town
+) -> None:
+    headers = await login(client, "comm")
+    assert (await client.post(f"{URL}/review", json={"month": "2026-11"}, headers=headers)).status_code == 200
+    async with db() as s:  # as a review kept by the previous version stored it
+        review = await s.scalar(select(ActivityRecordReview))
+        review.figures = {k: v for k, v in review.figures.items() if k != "liaison_by_counterpart"}
+        review.fingerprint = "before-v5"
+    shown = (await client.get(f"{URL}?month=2026-11", headers=headers)).json()["review"]
+    assert (shown["changed_since_review"], shown["changes"]) == (False, [])
+    async with db() as s:  # a liaison with the school arrives later: that is a change
+        s.add(_activity(town, town.comm, date(2026, 11, 29), ActivityKind.LIAISON, counterpart="school"))
+    shown = (await client.get(f"{URL}?month=2026-11", headers=headers)).json()["review"]
+    assert [(c["figure"], c["reviewed"], c["current"]) for c in shown["changes"]] == [
+        ("liaison", 3, 4),
+        ("days_active", 10, 11),
+    ]

@@ -31,7 +31,7 @@ def _activities(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 async def test_commissioner_round_trip_of_activities_and_consultations(client, db, town: Town, now) -> None:
-    first = await phone(client, "comm", "phone-1")
+    first = await phone(client, "comm", "phone-1", version=4)
     await first.pull()
     activity = first.create(
         "commissioner_activities",
@@ -59,7 +59,7 @@ async def test_commissioner_round_trip_of_activities_and_consultations(client, d
     assert (stored.support_field, stored.support_topic) == ("elderly", "long_term_care")
 
     # The commissioner's second phone receives both, in v4's columns.
-    second = await phone(client, "comm", "phone-2")
+    second = await phone(client, "comm", "phone-2", version=4)
     body = await second.pull()
     sent = _activities(body)
     assert set(sent) == {activity}
@@ -135,6 +135,11 @@ async def test_nobody_else_holds_or_changes_a_commissioners_activities(client, d
         (
             {"kind": "survey", "activity_date": "2026-05-01", "district_id": "nope"},
             "district_id",
+            "field.not_allowed",
+        ),
+        (
+            {"kind": "liaison", "activity_date": "2026-05-01", "counterpart": "fire_brigade"},
+            "counterpart",
             "field.not_allowed",
         ),
     ],
@@ -231,3 +236,69 @@ async def test_updating_the_app_to_v4_brings_the_activities_whole(client, town: 
         }
     )
     assert set(_activities(body)) == {activity}
+
+
+async def test_v5_liaison_counterparts_and_a_v4_phone_that_never_hears_of_them(
+    client, db, town: Town, now
+) -> None:
+    """Schema v5 adds `commissioner_activities.counterpart`. A v4 phone of the same commissioner
+    never receives the column, cannot set it, leaves it alone when editing, and its own liaisons
+    count as その他 in the activity record."""
+    new = await phone(client, "comm", "phone-new")
+    await new.pull()
+    school = new.create(
+        "commissioner_activities", kind="liaison", activity_date="2026-05-20", count=2, counterpart="school"
+    )
+    new.create("commissioner_activities", kind="liaison", activity_date="2026-05-21", counterpart="police")
+    assert await new.push() == {"applied": 2, "quarantined": []}
+
+    old = await phone(client, "comm", "phone-old", version=4)
+    body = await old.pull()
+    sent = _activities(body)
+    assert school in sent and all(set(r) == ACTIVITY_FIELDS for r in sent.values())
+    assert not any("counterpart" in r for r in sent.values())
+    mine = old.create(
+        "commissioner_activities", kind="liaison", activity_date="2026-05-22", counterpart="government"
+    )
+    old.update("commissioner_activities", school, memo="学校と相談")
+    assert await old.push() == {"applied": 2, "quarantined": []}
+    async with db() as s:
+        stored, edited = await s.get(CommissionerActivity, mine), await s.get(CommissionerActivity, school)
+    assert stored.counterpart is None  # a v4 phone cannot set it
+    assert (edited.memo, edited.counterpart) == ("学校と相談", "school")
+
+    got = _activities(await new.pull())
+    assert got[mine]["counterpart"] is None and got[school]["counterpart"] == "school"
+    record = await client.get("/api/v1/reports/activity-record?month=2026-05", headers=new.headers)
+    figures = record.json()["figures"]
+    by = {c["counterpart"]: c["count"] for c in figures["liaison_by_counterpart"]}
+    assert figures["liaison"] == 4
+    assert by == {
+        "government": 0,
+        "social_welfare_council": 0,
+        "school": 2,
+        "police": 1,
+        "medical_care": 0,
+        "other": 1,  # the v4 phone's liaison
+    }
+
+
+async def test_updating_the_app_to_v5_brings_the_counterparts(client, town: Town, now) -> None:
+    new = await phone(client, "comm", "phone-new")
+    await new.pull()
+    liaison = new.create(
+        "commissioner_activities", kind="liaison", activity_date="2026-05-15", counterpart="medical_care"
+    )
+    await new.push()
+    old = await phone(client, "comm", "phone-old", version=4)
+    await old.pull()
+    assert "counterpart" not in old.records()["commissioner_activities"][liaison]
+    old.version = 5  # the app updated and migrated its database locally (addColumns)
+    body = await old.pull(
+        migration={
+            "from": 4,
+            "tables": [],
+            "columns": [{"table": "commissioner_activities", "columns": ["counterpart"]}],
+        }
+    )
+    assert _activities(body)[liaison]["counterpart"] == "medical_care"

@@ -90,8 +90,19 @@ async def test_schema_is_app_schema_with_migrations(client) -> None:
         for column in table["columns"]:
             assert column["type"] in ("string", "number", "boolean")
             assert set(column) <= {"name", "type", "isOptional", "isIndexed"}
-    step, step_3, step_4 = body["migrations"]
+    step, step_3, step_4, step_5 = body["migrations"]
     assert step["toVersion"] == 2 and step_3["toVersion"] == 3 and step_4["toVersion"] == 4
+    # version 5 adds the liaison's counterpart to the activities (created by v4 without it)
+    assert step_5 == {
+        "toVersion": 5,
+        "steps": [
+            {
+                "type": "add_columns",
+                "table": "commissioner_activities",
+                "columns": [{"name": "counterpart", "type": "string", "isOptional": True}],
+            }
+        ],
+    }
     # version 4 adds the notes' support field and topic and creates the commissioners' activities
     assert step_4["steps"] == [
         {
