@@ -144,7 +144,7 @@ async def _unchanged(session: AsyncSession, principal: Principal, params: PullPa
     stmt = _unchanged_statement(params.schema_version, postgres)
     binds = {"device_id": principal.device_id, "org_id": principal.org_id, "since": since}
     rows = (await session.execute(stmt, binds)).all()
-    if len(rows) != 1:  # no state yet, or several covering versions (their differences re-checked)
+    if len(rows) != 1:  # no state yet, locked by another request, or several covering versions
         return False
     row = rows[0]
     now = utcnow()
@@ -219,7 +219,10 @@ def _unchanged_statement(version: int, postgres: bool) -> Select[Any]:
         .outerjoin(v, and_(v.device_id == SyncDeviceState.device_id, covers))
         .where(SyncDeviceState.device_id == device_id)
     )
-    return stmt.with_for_update(of=SyncDeviceState) if postgres else stmt
+    # SKIP LOCKED: while a push or pull of the same phone holds the row, its changes (a re-check
+    # added by a push) may commit after this statement's snapshot: no row, and the full
+    # comparison waits for the lock and reads afresh.
+    return stmt.with_for_update(of=SyncDeviceState, skip_locked=True) if postgres else stmt
 
 
 @dataclass
