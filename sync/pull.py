@@ -10,8 +10,10 @@ its scope now:
 
 Only rows that changed after the cursor and rows of residents whose scope changed are examined,
 unless the scope itself moved (another day: horizons; other districts or role; another schema
-version; an unknown cursor): then the whole scope is compared with the manifest. A no-op pull is a
-handful of index range scans on `(org_id, feed_seq)` and never reads the manifest.
+version; an unknown cursor): then the whole scope is compared with the manifest. A no-op pull is
+answered by `_unchanged`: after the watermark, one SELECT (index probes on `(org_id, feed_seq)`,
+the device's state row and covering version, never the manifest's ids) decides it, and it writes
+only what the full comparison's no-op branch writes, `last_sync_at` at most once a minute.
 """
 
 from __future__ import annotations
