@@ -10,8 +10,10 @@ its scope now:
 
 Only rows that changed after the cursor and rows of residents whose scope changed are examined,
 unless the scope itself moved (another day: horizons; other districts or role; another schema
-version; an unknown cursor): then the whole scope is compared with the manifest. A no-op pull is a
-handful of index range scans on `(org_id, feed_seq)` and never reads the manifest.
+version; an unknown cursor): then the whole scope is compared with the manifest. A no-op pull is
+answered by `_unchanged`: after the watermark, one SELECT (index probes on `(org_id, feed_seq)`,
+the device's state row and covering version, never the manifest's ids) decides it, and it writes
+only what the full comparison's no-op branch writes, `last_sync_at` at most once a minute.
 """
 
 from __future__ import annotations
@@ -24,7 +26,20 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import Select, String, bindparam, func, select, text, union_all, update
+from sqlalchemy import (
+    Select,
+    String,
+    and_,
+    bindparam,
+    exists,
+    false,
+    func,
+    or_,
+    select,
+    text,
+    union_all,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import audit, feed
@@ -39,10 +54,13 @@ from domain.models import (
     Device,
     LegalBasisRecord,
     Resident,
+    SyncDeviceState,
     SyncManifestVersion,
 )
 from sync import records, schema
 from sync.manifest import (
+    KEEP_STALE,
+    MAX_VERSIONS,
     Manifest,
     add_version,
     collect_garbage,
@@ -58,6 +76,10 @@ log = structlog.get_logger("mimamori.sync")
 # Process-local figures read by the fault-injection tests and the benchmark.
 FIGURES: Counter[str] = Counter()
 MAX_TARGETED_RESIDENTS = 2000  # beyond this many residents changing scope, compare the whole scope
+# A no-op pull refreshes the device's `last_sync_at` only when the stored value is at least this
+# old: coordinators read it to the minute ("not synced" phones), and a write per pull is the
+# largest part of a no-op pull's cost.
+LAST_SYNC_REFRESH_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -94,6 +116,8 @@ async def pull(session: AsyncSession, principal: Principal, params: PullParams) 
     # Taken holding nothing afterwards (see `feed.watermark`): the reads below see every position
     # up to it; authentication's transaction goes on (READ COMMITTED).
     watermark = await feed.watermark(session, principal.org_id)
+    if await _unchanged(session, principal, params, watermark):
+        return _response({}, watermark, params.schema_version)
     result = await _compute(session, principal, params, watermark)
     if result is None:
         # Something must be sent but the feed has not moved past the phone's cursor (or is empty):
@@ -104,6 +128,103 @@ async def pull(session: AsyncSession, principal: Principal, params: PullParams) 
         result = await _compute(session, principal, params, watermark)
         assert result is not None
     return result
+
+
+async def _unchanged(session: AsyncSession, principal: Principal, params: PullParams, watermark: int) -> bool:
+    """The no-op pull's fast path: one SELECT decides, from the very inputs by which `_compute`
+    finds that nothing changed, and then writes only what that branch writes (the covering
+    version widened to the watermark, a raised floor) and `last_sync_at` when it is old. True
+    when the phone's answer is the empty one at `watermark`; anything else (a first sync, a
+    migration, a cursor no version or several versions cover, another scope, a re-check pending,
+    any feed row of the organisation that can reach the phone after the cursor, garbage to drop
+    or merge) returns False and takes `_compute` untouched. A false True would be a change the
+    phone never receives: every condition errs towards False."""
+    since = params.last_pulled_at
+    if since <= 0 or params.migration is not None or watermark <= 0 or since > watermark:
+        return False
+    postgres = session.get_bind().dialect.name == "postgresql"
+    stmt = _unchanged_statement(params.schema_version, postgres)
+    binds = {"device_id": principal.device_id, "org_id": principal.org_id, "since": since}
+    rows = (await session.execute(stmt, binds)).all()
+    if len(rows) != 1:  # no state yet, locked by another request, or several covering versions
+        return False
+    row = rows[0]
+    now = utcnow()
+    if (
+        row.version_id is None
+        or row.changed
+        or any((row.recheck or {}).values())
+        or row.scope_key != scope_key(principal, params.schema_version, now)
+    ):
+        return False
+    raise_floor = since > row.cursor_floor
+    if raise_floor and (row.stale > KEEP_STALE or row.versions - row.stale > MAX_VERSIONS):
+        return False  # `collect_garbage` would drop or merge versions: the slow path does it
+    if row.hi < watermark:  # `widen`
+        await session.execute(
+            update(SyncManifestVersion)
+            .where(SyncManifestVersion.id == row.version_id)
+            .values(hi=watermark)
+            .execution_options(synchronize_session=False)
+        )
+    if raise_floor:  # `collect_garbage` with nothing stale to drop and nothing to merge
+        await session.execute(
+            update(SyncDeviceState)
+            .where(SyncDeviceState.device_id == principal.device_id)
+            .values(cursor_floor=since)
+            .execution_options(synchronize_session=False)
+        )
+    if row.last_sync_at is None or (now - row.last_sync_at).total_seconds() >= LAST_SYNC_REFRESH_SECONDS:
+        await touch_device(session, principal, now)
+    await session.commit()
+    FIGURES["unchanged_pulls"] += 1
+    return True
+
+
+@functools.cache
+def _unchanged_statement(version: int, postgres: bool) -> Select[Any]:
+    """The device's state row (locked, as `load_state` locks it), joined to the versions covering
+    the cursor (one row each), with: whether any feed row the phone's scope depends on (its schema's
+    tables, consents, legal bases, assignments — `_feed_heads`) moved past the cursor, the
+    version counts `collect_garbage` would judge, and the device's `last_sync_at`. Built once per
+    schema version and dialect (a reused statement keeps its SQLAlchemy cache key)."""
+    device_id = bindparam("device_id", type_=String)
+    org_id = bindparam("org_id", type_=String)
+    since = bindparam("since", type_=SyncManifestVersion.lo.type)
+    names, _ = _feed_heads_statement(version)
+    models = {name: t.model for name, t in SYNC_TABLES.items() if name in schema.tables(version)} | {
+        "consents": Consent,
+        "legal_bases": LegalBasisRecord,
+        "assignments": Assignment,
+    }
+    assert tuple(models) == names  # the same tables as the slow path's heads
+    changed = or_(false(), *(exists().where(m.org_id == org_id, m.feed_seq > since) for m in models.values()))
+    v = SyncManifestVersion
+    mine = v.device_id == device_id
+    covers = and_(v.lo <= since, v.hi >= since)
+    stale = select(func.count()).where(mine, v.base < since, ~covers).scalar_subquery()
+    total = select(func.count()).where(mine).scalar_subquery()
+    last_sync = select(Device.last_sync_at).where(Device.id == device_id).scalar_subquery()
+    stmt = (
+        select(
+            SyncDeviceState.cursor_floor,
+            v.id.label("version_id"),
+            v.hi,
+            v.scope_key,
+            v.recheck,
+            stale.label("stale"),
+            total.label("versions"),
+            last_sync.label("last_sync_at"),
+            changed.label("changed"),
+        )
+        .select_from(SyncDeviceState)
+        .outerjoin(v, and_(v.device_id == SyncDeviceState.device_id, covers))
+        .where(SyncDeviceState.device_id == device_id)
+    )
+    # SKIP LOCKED: while a push or pull of the same phone holds the row, its changes (a re-check
+    # added by a push) may commit after this statement's snapshot: no row, and the full
+    # comparison waits for the lock and reads afresh.
+    return stmt.with_for_update(of=SyncDeviceState, skip_locked=True) if postgres else stmt
 
 
 @dataclass
