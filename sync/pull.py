@@ -320,16 +320,20 @@ async def _compute(
 
     changed = any(d.updated or d.deleted for d in diffs.values())
     cleared_recheck = any(base.recheck.values())
+    # The same rows under another scope key (a new local day, another time zone or schema): kept
+    # as a version under the new key, else every later pull of the phone would compare in full
+    # again until something changed for it (and never take the no-op fast path).
+    rescoped = mode == "known" and base_key != key
     # An answer that changes something must name a position of its own (a cursor from beyond the
     # watermark was never handed out: it is answered at the watermark, like any unknown cursor).
-    if (changed or cleared_recheck or mode in ("first", "unknown")) and watermark == since:
+    if (changed or cleared_recheck or rescoped or mode in ("first", "unknown")) and watermark == since:
         await session.rollback()
         return None
     if watermark <= 0:
         await session.rollback()
         return None
 
-    if not changed and not cleared_recheck and mode == "known":
+    if not changed and not cleared_recheck and not rescoped and mode == "known":
         await widen(session, using, watermark)  # the versions at the cursor also describe the answer
     else:
         # A new version for the answer's timestamp, merged with (never replacing) any other.

@@ -312,15 +312,43 @@ async def test_another_scope_takes_the_full_comparison(client, db, town: Town, n
             update(Organisation).where(Organisation.id == town.org.id).values(timezone="America/Los_Angeles")
         )
     await device.pull()  # 20:00 the previous day in Los Angeles: another scope day
+    assert FIGURES["unchanged_pulls"] == fast
     clock.set(now + timedelta(days=1))
     device.headers = await login(client, "vol")  # the access token expired overnight
     await device.pull()
+    assert FIGURES["unchanged_pulls"] == fast
     device.version -= 1
     await device.pull()
+    assert FIGURES["unchanged_pulls"] == fast
     device.version += 1
-    await device.pull(migration={"from": device.version - 1, "tables": [], "columns": []})
     await device.pull()
     assert FIGURES["unchanged_pulls"] == fast
+    await device.pull(migration={"from": device.version - 1, "tables": [], "columns": []})
+    assert FIGURES["unchanged_pulls"] == fast
+
+
+async def test_after_a_new_day_one_full_comparison_then_the_fast_path_again(
+    client, db, town: Town, now
+) -> None:
+    """The day is part of the scope: the first pull after local midnight compares in full and,
+    finding the same rows, keeps them under the new day's key, so the pulls after it are no-ops
+    again (not a full comparison on every pull until something changes for the phone)."""
+    device = await _settled(client, "vol")
+    held = device.ids("residents")
+    clock.set(now + timedelta(days=1))
+    device.headers = await login(client, "vol")  # the access token expired overnight
+    fast = FIGURES["unchanged_pulls"]
+    assert _empty(await device.pull())
+    assert FIGURES["unchanged_pulls"] == fast  # the new day: compared in full
+    for _ in range(2):
+        assert _empty(await device.pull())
+    assert FIGURES["unchanged_pulls"] == fast + 2
+    assert device.ids("residents") == held
+    # A change that day is still delivered, by the full comparison.
+    await add_note(db, town, town.shared, town.coordinator, now + timedelta(days=1))
+    body = await device.pull()
+    assert body["changes"]["contact_notes"]["updated"] or body["changes"]["contact_notes"]["created"]
+    assert FIGURES["unchanged_pulls"] == fast + 2
 
 
 async def _last_sync(db: Any, client_id: str = "phone-1") -> datetime | None:
