@@ -4,6 +4,8 @@ events, volunteers 403)."""
 
 from __future__ import annotations
 
+from litestar.params import FromQuery
+
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get
@@ -35,9 +37,9 @@ class ChartController(Controller):
         request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
         db_session: NamedDependency[AsyncSession],
-        from_: PeriodStart = None,
-        to: PeriodEnd = None,
-        district_id: DistrictFilter = None,
+        from_: FromQuery[PeriodStart] = None,
+        to: FromQuery[PeriodEnd] = None,
+        district_id: FromQuery[DistrictFilter] = None,
         suppress: Annotated[bool, QueryParameter(description=CHART_SUPPRESS)] = False,
     ) -> Response[str]:
         """Coverage per district as an SVG chart: the share of active residents reached in the
@@ -47,7 +49,8 @@ class ChartController(Controller):
         period = coverage.period_of(principal, from_, to)
         k = await _small_cell_k(db_session, principal) if suppress else None
         report = await coverage.coverage(db_session, principal, period, district_id, suppressed_k=k)
-        return svg_response(charts.coverage_svg(report, _reader_locale(request, principal), k=k))
+        locale = _reader_locale(request, principal)
+        return svg_response(charts.coverage_svg(report, locale, k=k, district_id=district_id))
 
     @get("/trends.svg", operation_id="trendChart", media_type=SVG)
     async def trend_chart(

@@ -3,6 +3,8 @@ it in domain.access."""
 
 from __future__ import annotations
 
+from litestar.params import FromQuery
+
 from collections.abc import AsyncIterator, Iterable
 from typing import Annotated, Any, Literal
 
@@ -136,9 +138,9 @@ class ReportController(Controller):
         request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
         db_session: NamedDependency[AsyncSession],
-        from_: PeriodStart = None,
-        to: PeriodEnd = None,
-        district_id: DistrictFilter = None,
+        from_: FromQuery[PeriodStart] = None,
+        to: FromQuery[PeriodEnd] = None,
+        district_id: FromQuery[DistrictFilter] = None,
         format: Annotated[ListFormat, QueryParameter(description=FORMAT_DESCRIPTION)] = "json",
         suppress: Annotated[
             bool, QueryParameter(description=SUPPRESS_DESCRIPTION + "; with format=csv")
@@ -161,7 +163,7 @@ class ReportController(Controller):
                 db_session, principal, period, district_id, purpose="export", suppressed_k=k
             )
             locale = _reader_locale(request, principal)
-            headers, rows = csv_export.coverage_table(report, locale, k)
+            headers, rows = csv_export.coverage_table(report, locale, k, district_id)
             file = ExportFile("coverage", principal.today(), principal.zone, locale)
             return await export_files.export_response(
                 format, file, headers, _one_batch(rows), session=db_session
@@ -194,9 +196,9 @@ class ReportController(Controller):
         request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
         db_session: NamedDependency[AsyncSession],
-        from_: PeriodStart = None,
-        to: PeriodEnd = None,
-        district_id: DistrictFilter = None,
+        from_: FromQuery[PeriodStart] = None,
+        to: FromQuery[PeriodEnd] = None,
+        district_id: FromQuery[DistrictFilter] = None,
         format: Annotated[ExportFormat, QueryParameter(description=EXPORT_FORMAT_DESCRIPTION)] = "csv",
     ) -> Stream:
         """Visits whose window starts in the period, as a file for Excel (CSV in UTF-8 with BOM
@@ -219,9 +221,9 @@ class ReportController(Controller):
         request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
         db_session: NamedDependency[AsyncSession],
-        from_: PeriodStart = None,
-        to: PeriodEnd = None,
-        district_id: DistrictFilter = None,
+        from_: FromQuery[PeriodStart] = None,
+        to: FromQuery[PeriodEnd] = None,
+        district_id: FromQuery[DistrictFilter] = None,
         format: Annotated[ExportFormat, QueryParameter(description=EXPORT_FORMAT_DESCRIPTION)] = "csv",
     ) -> Stream:
         """Alerts opened in the period, as a file for Excel (CSV in UTF-8 with BOM or CP932, or

@@ -151,7 +151,6 @@ async def test_the_hand_built_town_has_small_cells_to_hide(client, small_town) -
     assert o.shown[(TOTAL, "見守り中")] == 9  # the totals themselves are not small
 
 
-@pytest.mark.xfail(strict=True, reason="coverage CSV, chart and trends are suppressed separately")
 async def test_no_hidden_cell_follows_from_all_published_tables_together(client, small_town) -> None:
     o = await _gather(client, small_town)
     assert o.recovered() == {}
