@@ -4,8 +4,6 @@ events, volunteers 403)."""
 
 from __future__ import annotations
 
-from litestar.params import FromQuery
-
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get
@@ -37,9 +35,9 @@ class ChartController(Controller):
         request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
         db_session: NamedDependency[AsyncSession],
-        from_: FromQuery[PeriodStart] = None,
-        to: FromQuery[PeriodEnd] = None,
-        district_id: FromQuery[DistrictFilter] = None,
+        from_: PeriodStart = None,
+        to: PeriodEnd = None,
+        district_id: DistrictFilter = None,
         suppress: Annotated[bool, QueryParameter(description=CHART_SUPPRESS)] = False,
     ) -> Response[str]:
         """Coverage per district as an SVG chart: the share of active residents reached in the

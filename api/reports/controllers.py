@@ -3,8 +3,6 @@ it in domain.access."""
 
 from __future__ import annotations
 
-from litestar.params import FromQuery
-
 from collections.abc import AsyncIterator, Iterable
 from typing import Annotated, Any, Literal
 
@@ -138,9 +136,9 @@ class ReportController(Controller):
         request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
         db_session: NamedDependency[AsyncSession],
-        from_: FromQuery[PeriodStart] = None,
-        to: FromQuery[PeriodEnd] = None,
-        district_id: FromQuery[DistrictFilter] = None,
+        from_: PeriodStart = None,
+        to: PeriodEnd = None,
+        district_id: DistrictFilter = None,
         format: Annotated[ListFormat, QueryParameter(description=FORMAT_DESCRIPTION)] = "json",
         suppress: Annotated[
             bool, QueryParameter(description=SUPPRESS_DESCRIPTION + "; with format=csv")
@@ -196,9 +194,9 @@ class ReportController(Controller):
         request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
         db_session: NamedDependency[AsyncSession],
-        from_: FromQuery[PeriodStart] = None,
-        to: FromQuery[PeriodEnd] = None,
-        district_id: FromQuery[DistrictFilter] = None,
+        from_: PeriodStart = None,
+        to: PeriodEnd = None,
+        district_id: DistrictFilter = None,
         format: Annotated[ExportFormat, QueryParameter(description=EXPORT_FORMAT_DESCRIPTION)] = "csv",
     ) -> Stream:
         """Visits whose window starts in the period, as a file for Excel (CSV in UTF-8 with BOM
@@ -221,9 +219,9 @@ class ReportController(Controller):
         request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
         db_session: NamedDependency[AsyncSession],
-        from_: FromQuery[PeriodStart] = None,
-        to: FromQuery[PeriodEnd] = None,
-        district_id: FromQuery[DistrictFilter] = None,
+        from_: PeriodStart = None,
+        to: PeriodEnd = None,
+        district_id: DistrictFilter = None,
         format: Annotated[ExportFormat, QueryParameter(description=EXPORT_FORMAT_DESCRIPTION)] = "csv",
     ) -> Stream:
         """Alerts opened in the period, as a file for Excel (CSV in UTF-8 with BOM or CP932, or
