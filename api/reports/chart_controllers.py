@@ -47,7 +47,8 @@ class ChartController(Controller):
         period = coverage.period_of(principal, from_, to)
         k = await _small_cell_k(db_session, principal) if suppress else None
         report = await coverage.coverage(db_session, principal, period, district_id, suppressed_k=k)
-        return svg_response(charts.coverage_svg(report, _reader_locale(request, principal), k=k))
+        locale = _reader_locale(request, principal)
+        return svg_response(charts.coverage_svg(report, locale, k=k, district_id=district_id))
 
     @get("/trends.svg", operation_id="trendChart", media_type=SVG)
     async def trend_chart(

@@ -12,7 +12,7 @@ presentation attributes are used (no `style`), so the console's strict CSP allow
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
@@ -113,30 +113,38 @@ class CoverageRow:
     share: float | None
 
 
-def coverage_rows(report: CoverageReport, k: int | None) -> list[CoverageRow]:
-    """The figures the chart shows. With `k`: counts from 1 to k-1 hidden (suppression.py); a share
-    is shown only when both its counts are (a share and one count give the other)."""
-    cells: dict[Hashable, int] = {}
-    for i, d in enumerate(report.districts):
-        cells[(i, "reached")] = d.contacted.residents
-        cells[(i, "active")] = d.residents.active
-    hidden = suppression.suppress(cells, [], k) if k else set()
+def coverage_rows(report: CoverageReport, k: int | None, district_id: str | None = None) -> list[CoverageRow]:
+    """The figures the chart shows. With `k`: hidden as the coverage CSV and the trends hide them
+    (suppression.coverage_hidden, over the report's districts: the caller's whole scope; with
+    `district_id`, that district's row); a share is shown only when both its counts are (a share
+    and one count give the other)."""
+    table = suppression.coverage_hidden(report, k) if k else None
     rows = []
-    for i, d in enumerate(report.districts):
-        reached = None if (i, "reached") in hidden else d.contacted.residents
-        active = None if (i, "active") in hidden else d.residents.active
+    for d in report.districts:
+        if district_id and d.district_id != district_id:
+            continue
+        reached = d.contacted.residents
+        active = d.residents.active
+        if table is not None:
+            reached = reached if table.shows(d.district_id, "contacted") else None
+            active = active if table.shows(d.district_id, "active") else None
         share = d.contacted.share if reached is not None and active is not None else None
         rows.append(CoverageRow(d.name, reached, active, share))
     return rows
 
 
 def coverage_svg(
-    report: CoverageReport, locale: str, *, k: int | None = None, chart_id: str = "coverage"
+    report: CoverageReport,
+    locale: str,
+    *,
+    k: int | None = None,
+    district_id: str | None = None,
+    chart_id: str = "coverage",
 ) -> str:
     """Horizontal bars: per district, the share of its active residents reached in the period, with
     "reached of residents (share)" written after each bar."""
     t = _translator(locale)
-    rows = coverage_rows(report, k)
+    rows = coverage_rows(report, k, district_id)
     left, right = 190, WIDTH - 200  # name column; value text after the bar
     span = right - left
     top, step = 44, 34

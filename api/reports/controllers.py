@@ -161,7 +161,7 @@ class ReportController(Controller):
                 db_session, principal, period, district_id, purpose="export", suppressed_k=k
             )
             locale = _reader_locale(request, principal)
-            headers, rows = csv_export.coverage_table(report, locale, k)
+            headers, rows = csv_export.coverage_table(report, locale, k, district_id)
             file = ExportFile("coverage", principal.today(), principal.zone, locale)
             return await export_files.export_response(
                 format, file, headers, _one_batch(rows), session=db_session

@@ -160,8 +160,13 @@ async def coverage(
     *,
     purpose: str = "report",
     suppressed_k: int | None = None,
+    audited: bool = True,
 ) -> CoverageReport:
-    districts = await districts_in_scope(session, principal, district_id)
+    """With `suppressed_k` and a district: every district of the caller's scope is counted, as the
+    suppression is one over the whole table (suppression.py); the caller shows that district's row.
+    `audited=False`: a part of another report that records its own event."""
+    shown = await districts_in_scope(session, principal, district_id)
+    districts = await districts_in_scope(session, principal, None) if suppressed_k and district_id else shown
     ids = [d.id for d in districts]
     await report_memory(session)
     counts = await resident_counts(session, principal, ids, gaps=True, period=period)
@@ -201,16 +206,17 @@ async def coverage(
                 caseload=caseload[district.id],
             )
         )
-    audit.record(
-        session,
-        principal,
-        purpose,
-        "coverage",
-        None,
-        district_ids=ids,
-        period=[period.first.isoformat(), period.last.isoformat()],
-        **({"suppressed_k": suppressed_k} if suppressed_k else {}),
-    )
+    if audited:
+        audit.record(
+            session,
+            principal,
+            purpose,
+            "coverage",
+            None,
+            district_ids=[d.id for d in shown],
+            period=[period.first.isoformat(), period.last.isoformat()],
+            **({"suppressed_k": suppressed_k} if suppressed_k else {}),
+        )
     return CoverageReport(
         from_date=period.first,
         to_date=period.last,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from functools import partial
 from typing import Any
@@ -19,7 +19,6 @@ from zoneinfo import ZoneInfo
 from litestar import Response
 
 from api.reports import suppression
-from api.reports.suppression import Sum
 from domain.i18n import register, translate
 
 BOM = "\ufeff"
@@ -247,9 +246,9 @@ def working_list_csv(rows: Sequence[Any], locale: str, zone: ZoneInfo) -> str:
     return csv_text(working_list_headers(locale), working_list_cells(rows, locale, zone), zone)
 
 
-SAFETY_COLUMNS = ("campaigns", "residents", "confirmed_safe", "needs_help", "unreachable", "not_checked")
-_RISKS = ("high", "medium", "low")
-_VISITS = ("due", "done", "done_late", "missed", "open")
+SAFETY_COLUMNS = suppression.SAFETY_RESULTS
+_RISKS = suppression.RISKS
+_VISITS = suppression.VISIT_OUTCOMES
 
 
 def _blank_none(x: object) -> object:
@@ -309,19 +308,13 @@ def _coverage_columns(report: Any, locale: str) -> list[tuple[str, str, Callable
     ]
 
 
-# Sums within a district's row that a reader of the file can check (and so could use to undo a
-# suppression): residents by risk, visits by outcome, safety checks by result.
-_ROW_SUMS = (
-    ("active", tuple(f"risk.{r}" for r in _RISKS)),
-    ("visits.due", tuple(f"visits.{c}" for c in _VISITS[1:])),
-    ("safety.residents", tuple(f"safety.{c}" for c in SAFETY_COLUMNS[2:])),
-)
-
-
-def coverage_table(report: Any, locale: str, k: int | None = None) -> tuple[list[str], list[list[object]]]:
+def coverage_table(
+    report: Any, locale: str, k: int | None = None, district_id: str | None = None
+) -> tuple[list[str], list[list[object]]]:
     """`report`: a `CoverageReport`; one row per district. With `k` (statistics leaving the
     organisation, see suppression.py): counts only, a totals row, small cells and their
-    complements shown as X."""
+    complements shown as X, hidden as in the chart and the trends (one suppression over the
+    report's districts, the caller's whole scope; with `district_id`, that district's row)."""
     columns = _coverage_columns(report, locale)
     if k is None:
         return (
@@ -330,30 +323,28 @@ def coverage_table(report: Any, locale: str, k: int | None = None) -> tuple[list
         )
     columns = [c for c in columns if c[3]]
     keys = [c[0] for c in columns]
-    cells: dict[Hashable, int] = {}
-    for i, d in enumerate(report.districts):
-        for key, _, get, _ in columns:
-            cells[(i, key)] = int(get(d))  # type: ignore[call-overload]
-    for key in keys:
-        cells[("total", key)] = sum(cells[(i, key)] for i in range(len(report.districts)))
-    rows: list[Hashable] = [*range(len(report.districts)), "total"]
-    sums = [
-        Sum((row, whole), tuple((row, p) for p in parts)) for row in rows for whole, parts in _ROW_SUMS
-    ] + [Sum(("total", key), tuple((i, key) for i in rows[:-1])) for key in keys]
-    hidden = suppression.suppress(cells, sums, k)
-    names = [d.name for d in report.districts] + [header("csv.total", locale)]
+    table = suppression.coverage_hidden(report, k)
+    districts = report.districts
+    if district_id:
+        table = suppression.one_district(table, district_id)
+        districts = [d for d in districts if d.district_id == district_id]
+    rows = [*(d.district_id for d in districts), suppression.TOTAL]
+    names = [d.name for d in districts] + [header("csv.total", locale)]
     return (
         [header("csv.district", locale), *(c[1] for c in columns)],
         [
-            [name, *(suppression.HIDDEN if (row, key) in hidden else cells[(row, key)] for key in keys)]
+            [
+                name,
+                *(table.cells[(row, key)] if table.shows(row, key) else suppression.HIDDEN for key in keys),
+            ]
             for name, row in zip(names, rows, strict=True)
         ],
     )
 
 
-def coverage_csv(report: Any, locale: str, k: int | None = None) -> str:
+def coverage_csv(report: Any, locale: str, k: int | None = None, district_id: str | None = None) -> str:
     """`coverage_table` as one CSV text."""
-    return csv_text(*coverage_table(report, locale, k))
+    return csv_text(*coverage_table(report, locale, k, district_id))
 
 
 RESIDENT_COLUMNS = (

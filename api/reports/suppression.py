@@ -10,9 +10,22 @@ The rule, the same for every table shared outside the office:
 3. Then no hidden cell may follow from any combination of the sums (exact linear algebra over the
    hidden cells); while one does, another cell of one of its sums is hidden, and the check runs
    again. Hiding only ever grows, so this ends.
+4. Each group of cells linked by sums is suppressed on its own: whether a cell is hidden depends
+   only on the cells it shares a sum with. So a count of residents now (active, by risk level) is
+   hidden alike whatever the period asked, as nothing links it to the period's counts.
 
-Hidden cells read "X" in a CSV (as 秘匿 in Japanese official statistics) and null in JSON. Shares,
-medians and names are left out of suppressed tables: a share times its base is a count.
+Jointly suppressed (one suppression, `coverage_hidden`, over the union of their cells): the
+coverage CSV, the coverage chart (SVG) and the weekly trends (JSON and SVG). They publish the same
+quantities under shared keys (district or `TOTAL`, quantity) — a district's active residents, the
+residents reached, visits due, missed and done (done + done late, as the trends count it), alerts
+raised — for the same period (a trend week is the coverage of that week), and the sums of all of
+them are solved together: a cell hidden in one is hidden in every one, and nothing follows from
+putting them side by side. The table is always the whole of the caller's districts; a request for
+one district shows that district's row of it (its total is that row).
+
+Hidden cells read "X" in a CSV (as 秘匿 in Japanese official statistics), null in JSON and 秘匿 in a
+chart. Shares, medians and names are left out of suppressed tables: a share times its base is a
+count.
 """
 
 from __future__ import annotations
@@ -20,9 +33,11 @@ from __future__ import annotations
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 HIDDEN = "X"
 DEFAULT_K = 5
+TOTAL = "total"  # the row of a table's totals
 
 
 @dataclass(frozen=True)
@@ -39,7 +54,37 @@ class Sum:
 
 def suppress(cells: Mapping[Hashable, int], sums: Sequence[Sum], k: int = DEFAULT_K) -> set[Hashable]:
     """The cells to hide. `cells` holds every published count, `sums` every exact relation between
-    them that a reader knows."""
+    them that a reader knows. Each group of cells linked by sums is suppressed on its own (rule 4)."""
+    hidden: set[Hashable] = set()
+    for group, group_sums in _linked(cells, sums):
+        hidden |= _suppress_linked({c: cells[c] for c in group}, group_sums, k)
+    return hidden
+
+
+def _linked(cells: Mapping[Hashable, int], sums: Sequence[Sum]) -> list[tuple[list[Hashable], list[Sum]]]:
+    """The cells in groups linked by sums (in `cells`' order), each with its sums."""
+    parent = {c: c for c in cells}
+
+    def root(c: Hashable) -> Hashable:
+        while parent[c] != c:
+            parent[c] = parent[parent[c]]
+            c = parent[c]
+        return c
+
+    for s in sums:
+        first = root(s.whole)
+        for c in s.parts:
+            parent[root(c)] = first
+    groups: dict[Hashable, list[Hashable]] = {}
+    for c in cells:
+        groups.setdefault(root(c), []).append(c)
+    by_group: dict[Hashable, list[Sum]] = {}
+    for s in sums:
+        by_group.setdefault(root(s.whole), []).append(s)
+    return [(members, by_group.get(r, [])) for r, members in groups.items()]
+
+
+def _suppress_linked(cells: Mapping[Hashable, int], sums: Sequence[Sum], k: int) -> set[Hashable]:
     hidden = {c for c, n in cells.items() if 0 < n < k}
     order = {c: i for i, c in enumerate(cells)}
 
@@ -123,3 +168,81 @@ def _reduce(row: list[Fraction], basis: list[tuple[int, list[Fraction]]]) -> lis
     for pivot, b in basis:
         row = _eliminate(row, b, pivot)
     return row
+
+
+# The counts of a district's coverage that statistics leaving the office may show, by key (the
+# coverage CSV's column keys), and the sums a reader can check within a row. `visits.done_all` is
+# the trends' "visits done" (done + done late): published by the trends, so part of the table.
+RISKS = ("high", "medium", "low")
+VISIT_OUTCOMES = ("due", "done", "done_late", "missed", "open")
+SAFETY_RESULTS = ("campaigns", "residents", "confirmed_safe", "needs_help", "unreachable", "not_checked")
+ROW_SUMS = (
+    ("active", tuple(f"risk.{r}" for r in RISKS)),
+    ("visits.due", tuple(f"visits.{c}" for c in VISIT_OUTCOMES[1:])),
+    ("visits.done_all", ("visits.done", "visits.done_late")),
+    ("safety.residents", tuple(f"safety.{c}" for c in SAFETY_RESULTS[2:])),
+)
+
+
+def coverage_counts(district: Any) -> dict[str, int]:
+    """`district`: a `DistrictCoverage`; its published counts by key."""
+    d = district
+    return {
+        "active": d.residents.active,
+        "paused": d.residents.paused,
+        **{f"risk.{r}": d.residents.by_risk.get(r, 0) for r in RISKS},
+        "contacted": d.contacted.residents,
+        **{f"method.{m}": s.residents for m, s in d.contacted.by_method.items()},
+        **{f"visits.{c}": getattr(d.visits, c) for c in VISIT_OUTCOMES},
+        "visits.done_all": d.visits.done + d.visits.done_late,
+        "alerts.raised": d.alerts.raised,
+        "alerts.acknowledged": d.alerts.acknowledged,
+        "alerts.resolved": d.alerts.resolved,
+        **{f"safety.{c}": getattr(d.safety_checks, c) for c in SAFETY_RESULTS},
+        "without_plan": d.residents_without_plan,
+        "without_consent": d.residents_without_visiting_consent,
+    }
+
+
+@dataclass(frozen=True)
+class CoverageCells:
+    """A coverage report as published outside the office: `cells[(district_id or TOTAL, key)]`
+    and the cells to hide."""
+
+    cells: dict[Hashable, int]
+    hidden: set[Hashable]
+
+    def shows(self, row: str, key: str) -> bool:
+        return (row, key) not in self.hidden
+
+
+def coverage_hidden(report: Any, k: int) -> CoverageCells:
+    """The one suppression of the coverage CSV, the coverage chart and the trends: `report` (a
+    `CoverageReport`) holds every district of the caller's scope; totals over them, the row sums,
+    and the totals' sums (districts to the total)."""
+    counts = [(d.district_id, coverage_counts(d)) for d in report.districts]
+    keys = list(counts[0][1]) if counts else []
+    cells: dict[Hashable, int] = {}
+    for row, values in counts:
+        for key in keys:
+            cells[(row, key)] = values[key]
+    for key in keys:
+        cells[(TOTAL, key)] = sum(values[key] for _, values in counts)
+    rows = [row for row, _ in counts] + [TOTAL]
+    sums = [Sum((row, whole), tuple((row, p) for p in parts)) for row in rows for whole, parts in ROW_SUMS]
+    sums += [Sum((TOTAL, key), tuple((row, key) for row in rows[:-1])) for key in keys]
+    return CoverageCells(cells, suppress(cells, sums, k))
+
+
+def one_district(table: CoverageCells, district_id: str) -> CoverageCells:
+    """The table for one district of it: its row, and a totals row that is that row (hidden where
+    the row is)."""
+    cells: dict[Hashable, int] = {}
+    hidden: set[Hashable] = set()
+    for (row, key), n in table.cells.items():
+        if row == district_id:
+            for r in (row, TOTAL):
+                cells[(r, key)] = n
+                if (row, key) in table.hidden:
+                    hidden.add((r, key))
+    return CoverageCells(cells, hidden)

@@ -1,11 +1,11 @@
 """Weekly trends over the last N weeks (default 12): per local week (Monday to Sunday, the current
 week up to today), summed over the districts the caller may read (or one): residents reached,
 visits due / done / missed and alerts raised. The same counting rules as coverage (coverage.py),
-one period per week, so a week's figures equal a coverage report for that week."""
+one period per week, so a week's figures equal a coverage report for that week (and are suppressed
+with it, suppression.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Hashable
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,9 +19,11 @@ from domain.access import Principal
 async def weekly(
     session: AsyncSession, principal: Principal, weeks: int, district_id: str | None, k: int | None = None
 ) -> TrendReport:
-    """With `k` (figures leaving the organisation): counts from 1 to k-1 become null and shares are
-    left out (a share times the residents is a count). No sum links the published figures (the
-    weeks are not totalled, visits still planned are not shown), so nothing else needs hiding."""
+    """With `k` (figures leaving the organisation): each week's figures are hidden as the coverage
+    CSV and chart of that week hide them — one suppression over the week's coverage of every
+    district of the caller's scope (suppression.coverage_hidden), as a week's figures are that
+    coverage's totals row (or with `district_id`, its row) and sum the districts' rows. Shares are
+    left out (a share times the residents is a count)."""
     districts = await coverage.districts_in_scope(session, principal, district_id)
     ids = [d.id for d in districts]
     today = principal.today()
@@ -29,6 +31,7 @@ async def weekly(
     counts = await coverage.resident_counts(session, principal, ids)
     active = sum(c["active"] for c in counts.values())
     out = []
+    tables: list[suppression.CoverageCells] = []
     for back in range(weeks - 1, -1, -1):
         first = monday - timedelta(weeks=back)
         last = min(first + timedelta(days=6), today)
@@ -49,6 +52,10 @@ async def weekly(
                 alerts_raised=sum(a.raised for a in alerts.values()),
             )
         )
+        if k:
+            week = await coverage.coverage(session, principal, period, None, suppressed_k=k, audited=False)
+            table = suppression.coverage_hidden(week, k)
+            tables.append(suppression.one_district(table, district_id) if district_id else table)
     audit.record(
         session,
         principal,
@@ -60,28 +67,30 @@ async def weekly(
         **({"suppressed_k": k} if k else {}),
     )
     report = TrendReport(district_ids=ids, active_residents=active, timezone=principal.timezone, weeks=out)
-    return _suppressed(report, k) if k else report
+    return _suppressed(report, k, tables) if k else report
 
 
-_WEEK_COUNTS = ("contacted", "visits_due", "visits_done", "visits_missed", "alerts_raised")
+# a week's figure: the coverage key it is (suppression.coverage_counts)
+_WEEK_KEYS = {
+    "contacted": "contacted",
+    "visits_due": "visits.due",
+    "visits_done": "visits.done_all",
+    "visits_missed": "visits.missed",
+    "alerts_raised": "alerts.raised",
+}
 
 
-def _suppressed(report: TrendReport, k: int) -> TrendReport:
-    cells: dict[Hashable, int] = {("all", "active"): report.active_residents}
-    for i, week in enumerate(report.weeks):
-        for name in _WEEK_COUNTS:
-            cells[(i, name)] = getattr(week, name)
-    hidden = suppression.suppress(cells, [], k)
+def _suppressed(report: TrendReport, k: int, tables: list[suppression.CoverageCells]) -> TrendReport:
+    total = suppression.TOTAL
     weeks = [
         week.model_copy(
-            update={"contacted_share": None, **{n: None for n in _WEEK_COUNTS if (i, n) in hidden}}
+            update={
+                "contacted_share": None,
+                **{n: None for n, key in _WEEK_KEYS.items() if not table.shows(total, key)},
+            }
         )
-        for i, week in enumerate(report.weeks)
+        for week, table in zip(report.weeks, tables, strict=True)
     ]
-    return report.model_copy(
-        update={
-            "weeks": weeks,
-            "active_residents": None if ("all", "active") in hidden else report.active_residents,
-            "suppressed_k": k,
-        }
-    )
+    # residents now are hidden alike in every week's table (nothing links them to a period's counts)
+    active = report.active_residents if tables[-1].shows(total, "active") else None
+    return report.model_copy(update={"weeks": weeks, "active_residents": active, "suppressed_k": k})

@@ -114,3 +114,19 @@ def test_large_counts_and_zeros_are_shown_and_k_is_honoured() -> None:
 
 def test_cells_without_sums_hide_only_small_counts() -> None:
     assert suppress({"a": 3, "b": 0, "c": 5, "d": 40}, []) == {"a"}
+
+
+def test_cells_linked_by_no_sum_are_hidden_alike_whatever_the_rest() -> None:
+    """Residents now (active = risk split, a totals row) are published with every period's counts;
+    nothing sums one with the other, so the period's counts must not change what is hidden of the
+    residents: otherwise two periods' files show a cell each other hid."""
+    now = {("a", "active"): 3, ("b", "active"): 6, ("c", "active"): 5, ("T", "active"): 14}
+    now_sums = [Sum(("T", "active"), (("a", "active"), ("b", "active"), ("c", "active")))]
+    seen = set()
+    for a, b, c in [(0, 0, 0), (2, 9, 7), (2, 6, 7), (40, 1, 3)]:
+        period = {("a", "alerts"): a, ("b", "alerts"): b, ("c", "alerts"): c, ("T", "alerts"): a + b + c}
+        sums = [*now_sums, Sum(("T", "alerts"), (("a", "alerts"), ("b", "alerts"), ("c", "alerts")))]
+        hidden = suppress({**now, **period}, sums)
+        assert_protected({**now, **period}, sums, hidden)
+        seen.add(frozenset(c for c in hidden if c[1] == "active"))
+    assert seen == {frozenset({("a", "active"), ("c", "active")})}
