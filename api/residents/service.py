@@ -295,7 +295,7 @@ async def resident_page(
     else:
         counted = _filtered(principal, f, Resident.id).subquery()
         total = await session.scalar(select(func.count()).select_from(counted)) or 0
-    audit.record(
+    await audit.record_read(
         session, principal, "list", "resident", None, fields=fields, resident_ids=[r["id"] for r in rows]
     )
     return rows, total
