@@ -278,9 +278,11 @@ async def resident_page(
     string values, datetimes and floats as they are)."""
     fields = (resident_fields_for(principal) or ALL_RESIDENT_FIELDS) - LIST_HIDDEN
     names = _list_columns(fields)
-    query = _filtered(principal, f, *(getattr(Resident, n) for n in names))
+    query = _filtered(principal, f, *(Resident.__table__.c[n] for n in names))
+    # On the connection: plain rows, without the ORM's result machinery.
+    connection = await session.connection()
     page = (
-        await session.execute(
+        await connection.execute(
             query.add_columns(func.count().over())
             .order_by(Resident.kana, Resident.name, Resident.id)
             .offset(offset)
