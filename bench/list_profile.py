@@ -136,7 +136,7 @@ async def _run(url: str, args: argparse.Namespace) -> None:
             for _ in range(20):  # warm caches (statement cache, token cache)
                 assert (await client.get(path, headers=headers)).status_code == 200
             statements = 0
-            profiler = cProfile.Profile() if args.profile == role else None
+            profiler = cProfile.Profile() if args.profile == role or args.calls else None
             cpu, wall = time.process_time(), time.perf_counter()
             if profiler:
                 profiler.enable()
@@ -146,12 +146,15 @@ async def _run(url: str, args: argparse.Namespace) -> None:
                 profiler.disable()
             cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
             body = response.json()
+            calls = (
+                f"  {pstats.Stats(profiler).total_calls / args.requests:7.0f} calls/req" if profiler else ""
+            )
             print(
                 f"{role:13s} items {len(body['items']):3d} total {body['total']:4d}  "
                 f"{args.requests / wall:7.1f} req/s  {cpu * 1000 / args.requests:6.2f} CPU ms/req  "
-                f"{statements / args.requests:4.1f} statements/req  {len(response.content)} bytes"
+                f"{statements / args.requests:4.1f} statements/req  {len(response.content)} bytes{calls}"
             )
-            if profiler:
+            if profiler and args.profile == role:
                 out = io.StringIO()
                 stats = pstats.Stats(profiler, stream=out)
                 stats.sort_stats(args.sort).print_stats(args.top)
@@ -165,6 +168,11 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--residents", type=int, default=200)
     parser.add_argument("--profile", choices=["coordinator", "commissioner", "volunteer"])
+    parser.add_argument(
+        "--calls",
+        action="store_true",
+        help="Python function calls per request for every role (cProfile on: deterministic, unlike CPU time)",
+    )
     parser.add_argument("--sort", default="tottime", help="pstats sort key (tottime, cumulative)")
     parser.add_argument("--top", type=int, default=30)
     args = parser.parse_args()
