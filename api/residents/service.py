@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.organisation.schemas import is_id, strip_control
@@ -52,7 +52,9 @@ from domain.access import (
     may_see_emergency_contacts,
     record_is_active,
     resident_fields_for,
+    visible_parameters,
     visible_residents,
+    visible_residents_bound,
 )
 from domain.clock import utcnow
 from domain.enums import (
@@ -259,6 +261,7 @@ async def list_residents(
 
 # The columns of a list page per set of visible fields, in ResidentOut's order (the JSON's order).
 _LIST_COLUMNS: dict[frozenset[str], tuple[str, ...]] = {}
+_PAGE_STATEMENTS: dict[tuple[str, bool, tuple[str, ...]], Select[Any]] = {}
 
 
 def _list_columns(fields: frozenset[str]) -> tuple[str, ...]:
@@ -278,17 +281,30 @@ async def resident_page(
     string values, datetimes and floats as they are)."""
     fields = (resident_fields_for(principal) or ALL_RESIDENT_FIELDS) - LIST_HIDDEN
     names = _list_columns(fields)
-    query = _filtered(principal, f, *(Resident.__table__.c[n] for n in names))
-    # On the connection: plain rows, without the ORM's result machinery.
-    connection = await session.connection()
-    page = (
-        await connection.execute(
-            query.add_columns(func.count().over())
-            .order_by(Resident.kana, Resident.name, Resident.id)
-            .offset(offset)
-            .limit(limit)
-        )
-    ).all()
+    connection = await session.connection()  # plain rows, without the ORM's result machinery
+    if f == ResidentFilter():  # the usual page: a statement built once per shape
+        key = (principal.role, bool(principal.district_ids), names)
+        statement = _PAGE_STATEMENTS.get(key)
+        if statement is None:
+            statement = _PAGE_STATEMENTS[key] = (
+                select(*(Resident.__table__.c[n] for n in names), func.count().over())
+                .where(visible_residents_bound(principal.role, bool(principal.district_ids)))
+                .order_by(Resident.kana, Resident.name, Resident.id)
+                .offset(bindparam("offset", type_=Integer))
+                .limit(bindparam("limit", type_=Integer))
+            )
+        parameters = {**visible_parameters(principal), "offset": offset, "limit": limit}
+        page = (await connection.execute(statement, parameters)).all()
+    else:
+        query = _filtered(principal, f, *(Resident.__table__.c[n] for n in names))
+        page = (
+            await connection.execute(
+                query.add_columns(func.count().over())
+                .order_by(Resident.kana, Resident.name, Resident.id)
+                .offset(offset)
+                .limit(limit)
+            )
+        ).all()
     rows = [dict(zip(names, row, strict=False)) for row in page]  # stops before the count
     if page:
         total = int(page[0][-1])

@@ -30,6 +30,7 @@ async def _town(db) -> None:
         await make_user(s, org, Role.COORDINATOR, "coord")
         await make_user(s, org, Role.COMMISSIONER, "comm", districts=[east])
         vol = await make_user(s, org, Role.VOLUNTEER, "vol")
+        lone = await make_user(s, org, Role.COMMISSIONER, "comm2")  # no district: assigned only
         for n in range(14):
             r = await make_resident(
                 s,
@@ -49,6 +50,8 @@ async def _town(db) -> None:
                 last_contact_at=utcnow() - timedelta(days=n, microseconds=n * 1234) if n % 5 else None,
             )
             await give_consent(s, r, ConsentRecipient.DISTRICT_COMMISSIONER)
+            if n in (0, 1):
+                await assign(s, r, lone)
             if n % 2 == 0:
                 status = ConsentStatus.GIVEN if n != 4 else ConsentStatus.WITHDRAWN
                 await give_consent(s, r, ConsentRecipient.VOLUNTEERS, status)
@@ -82,7 +85,7 @@ async def _expected(db, login_name: str, page: int, page_size: int) -> bytes:
 
 async def test_list_page_is_the_same_answer_for_each_role(client, db) -> None:
     await _town(db)
-    for login_name, visible in (("coord", 14), ("comm", 7), ("vol", 6)):  # vol: n=4 withdrew
+    for login_name, visible in (("coord", 14), ("comm", 7), ("comm2", 2), ("vol", 6)):  # vol: n=4 withdrew
         headers = await login(client, login_name, device_id=f"phone-{login_name}")
         for page, page_size in ((1, 50), (1, 4), (2, 4), (9, 4)):
             response = await client.get(
@@ -116,7 +119,7 @@ async def test_list_page_statements(client, app, db) -> None:
         if not statement.lstrip().upper().startswith(("BEGIN", "PRAGMA")):
             counted.append(statement)
 
-    for login_name in ("coord", "comm", "vol"):
+    for login_name in ("coord", "comm", "comm2", "vol"):
         headers = await login(client, login_name, device_id=f"phone-{login_name}")
         event.listen(engine, "before_cursor_execute", _count)
         try:
