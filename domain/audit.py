@@ -6,9 +6,11 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.access import Principal
+from domain.base import new_id
 from domain.clock import utcnow
 from domain.models import AuditEvent
 
@@ -90,6 +92,46 @@ def record(
         return event
     session.add(event)
     return event
+
+
+_INSERT = insert(AuditEvent.__table__)  # type: ignore[arg-type]
+
+
+async def record_read(
+    session: AsyncSession,
+    principal: Principal,
+    action: str,
+    entity: str,
+    entity_id: str | None = None,
+    *,
+    fields: Iterable[str] | None = None,
+    **detail: Any,
+) -> None:
+    """A read's event, written at once by one Core INSERT in the session's transaction: on a hot
+    read (the resident list) the ORM unit of work at commit cost more than the read's own query.
+    Same row as `record`, and gathered the same way inside `one_read`."""
+    at = utcnow()  # the same moment, and the same value, as `record` would take
+    entity = ALIASES.get(entity, entity)
+    values = {**detail, **({"fields": sorted(fields)} if fields is not None else {})}
+    gathered = session.info.get(_GATHERED)
+    if gathered is not None and action in READS:
+        gathered.append({"action": action, "entity": entity, "entity_id": entity_id, **values})
+        return
+    connection = await session.connection()
+    await connection.execute(
+        _INSERT,
+        {
+            "id": new_id(),
+            "org_id": principal.org_id,
+            "at": at,
+            "actor_id": principal.user_id,
+            "device_id": principal.device_id,
+            "action": action,
+            "entity": entity,
+            "entity_id": entity_id,
+            "detail": values,
+        },
+    )
 
 
 @contextmanager

@@ -1,0 +1,190 @@
+"""The resident list page in-process: CPU per request, statements per request, and a profile.
+
+    python -m bench.list_profile                        # 200 requests per role, figures only
+    python -m bench.list_profile --profile coordinator  # + cProfile's top functions for that role
+    python -m bench.list_profile --requests 500 --residents 200
+
+A fresh PostgreSQL database (dropped at the end) with one organisation of `--residents` residents
+in two districts (a commissioner for one of them, a volunteer assigned to a third of them with
+consent for volunteers), then `GET /api/v1/residents` (first page, default page size) through
+httpx's ASGITransport on the same event loop: no network, no server, so the figure is the service's own CPU plus the
+test client's. Run it from a checkout's root to measure that checkout (old vs new: the same script
+in both, one after the other).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import io
+import logging
+import os
+import pstats
+import random
+import tempfile
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
+
+
+async def _admin(statement: str) -> None:
+    engine = create_async_engine(PG_ADMIN, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+async def _seed(url: str, residents: int) -> None:
+    import api.app  # noqa: F401  (every model and sequence on the metadata, as the app sees it)
+    from domain.clock import utcnow
+    from domain.enums import ConsentRecipient, Household, ResidentStatus, RiskLevel, Role
+    from domain.models import Base
+    from tests.factories import (
+        assign,
+        give_consent,
+        make_district,
+        make_org,
+        make_resident,
+        make_user,
+    )
+
+    engine = create_async_engine(url, poolclass=NullPool)
+    async with engine.begin() as conn:
+        await conn.run_sync(Base.metadata.create_all)
+    await engine.dispose()
+    from domain.db import create_db_config, session_scope
+    from domain.settings import Settings
+
+    config = create_db_config(Settings(database_url=url, db_pool_disabled=True, environment="test"))
+    rng = random.Random(13)
+    async with session_scope(config) as s:
+        org = await make_org(s)
+        east = await make_district(s, org, "東地区")
+        west = await make_district(s, org, "西地区")
+        await make_user(s, org, Role.COORDINATOR, "coord")
+        await make_user(s, org, Role.COMMISSIONER, "comm", districts=[east])
+        vol = await make_user(s, org, Role.VOLUNTEER, "vol")
+        for n in range(residents):
+            r = await make_resident(
+                s,
+                org,
+                east if n % 2 else west,
+                name=f"住民 {n:04d}",
+                kana=f"ジュウミン {n:04d}",
+                birth_year=rng.choice([None, 1930 + n % 40]),
+                latitude=rng.choice([None, 35.0 + n / 1000]),
+                longitude=rng.choice([None, 139.0 + n / 1000]),
+                phone=rng.choice([None, f"03-1234-{n:04d}"]),
+                household=rng.choice(list(Household)),
+                risk_level=rng.choice(list(RiskLevel)),
+                support_needs=rng.choice(["", "杖歩行", "難聴のため大きな声で"]),
+                status=ResidentStatus.PAUSED if n % 17 == 0 else ResidentStatus.ACTIVE,
+                status_reason="入院" if n % 17 == 0 else None,
+                last_contact_at=utcnow() - timedelta(days=n % 30) if n % 3 else None,
+            )
+            await give_consent(s, r, ConsentRecipient.DISTRICT_COMMISSIONER)
+            if n % 3 == 0:
+                await give_consent(s, r, ConsentRecipient.VOLUNTEERS)
+                await assign(s, r, vol)
+
+
+async def _run(url: str, args: argparse.Namespace) -> None:
+    import httpx
+
+    from api.app import create_app
+    from domain.settings import Settings
+    from tests.factories import login
+
+    settings = Settings(
+        environment="test",
+        database_url=url,
+        data_dir=Path(tempfile.mkdtemp()),
+        secret_key="bench-secret-key-that-is-long-enough-for-hs256",
+        run_scheduler=False,
+        push_transport="recording",
+        log_level="WARNING",
+        password_hash_profile="fast",
+    )
+    app = create_app(settings)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request otherwise
+    statements = 0
+
+    # httpx over the ASGI app on this event loop (Litestar's test client runs the app in another
+    # thread, where cProfile would not see it).
+    transport = httpx.ASGITransport(app=app)
+    async with app.lifespan(), httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+        engine = app.state.db_config.get_engine()
+
+        @event.listens_for(engine.sync_engine, "before_cursor_execute")
+        def _count(*_: object) -> None:
+            nonlocal statements
+            statements += 1
+
+        for role, login_name in (("coordinator", "coord"), ("commissioner", "comm"), ("volunteer", "vol")):
+            headers = await login(client, login_name, device_id=f"bench-{login_name}")
+            path = "/api/v1/residents"
+            for _ in range(20):  # warm caches (statement cache, token cache)
+                assert (await client.get(path, headers=headers)).status_code == 200
+            statements = 0
+            profiler = cProfile.Profile() if args.profile == role or args.calls else None
+            cpu, wall = time.process_time(), time.perf_counter()
+            if profiler:
+                profiler.enable()
+            for _ in range(args.requests):
+                response = await client.get(path, headers=headers)
+            if profiler:
+                profiler.disable()
+            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+            body = response.json()
+            calls = (
+                f"  {pstats.Stats(profiler).total_calls / args.requests:7.0f} calls/req" if profiler else ""
+            )
+            print(
+                f"{role:13s} items {len(body['items']):3d} total {body['total']:4d}  "
+                f"{args.requests / wall:7.1f} req/s  {cpu * 1000 / args.requests:6.2f} CPU ms/req  "
+                f"{statements / args.requests:4.1f} statements/req  {len(response.content)} bytes{calls}"
+            )
+            if profiler and args.profile == role:
+                out = io.StringIO()
+                stats = pstats.Stats(profiler, stream=out)
+                stats.sort_stats(args.sort).print_stats(args.top)
+                print(out.getvalue())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--residents", type=int, default=200)
+    parser.add_argument("--profile", choices=["coordinator", "commissioner", "volunteer"])
+    parser.add_argument(
+        "--calls",
+        action="store_true",
+        help="Python function calls per request for every role (cProfile on: deterministic, unlike CPU time)",
+    )
+    parser.add_argument("--sort", default="tottime", help="pstats sort key (tottime, cumulative)")
+    parser.add_argument("--top", type=int, default=30)
+    args = parser.parse_args()
+    name = f"mimamori_list_{uuid.uuid4().hex[:8]}"
+    url = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    try:
+        asyncio.run(_seed(url, args.residents))
+        asyncio.run(_run(url, args))
+    finally:
+        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+if __name__ == "__main__":
+    main()
