@@ -47,7 +47,7 @@ from typing import Any
 from litestar.response import Stream
 from sqlalchemy import and_, event, func, or_, select, text
 
-from api.reports import coverage, csv_export, working_list
+from api.reports import coverage, csv_export, suppression, trends, working_list
 from api.residents import exports as resident_exports
 from api.residents import service as resident_service
 from bench.reports_town import NOTES_PER_RESIDENT, NOW, Town, postgres_town, sqlite_town
@@ -190,7 +190,13 @@ async def _stream_size(stream: Stream) -> int:
 
 
 async def _bench(
-    backend: str, scale: float, runs: int, fresh: bool, explain: bool, exports: bool = True
+    backend: str,
+    scale: float,
+    runs: int,
+    fresh: bool,
+    explain: bool,
+    exports: bool = True,
+    suppression_only: bool = False,
 ) -> None:
     residents = int(100_000 * scale)
     rng = random.Random(11)
@@ -324,6 +330,39 @@ async def _bench(
             await session.commit()
             return await _stream_size(stream)
 
+        async def trends_of(session: Any, k: int | None) -> Any:
+            return await trends.weekly(session, coordinator, 12, None, k)
+
+        async def coverage_csv_of(session: Any, k: int | None) -> Any:
+            """As GET /reports/coverage?format=csv counts it (the file's writing left out)."""
+            report = await coverage.coverage(
+                session, coordinator, period, None, purpose="export", suppressed_k=k
+            )
+            return suppression.coverage_hidden(report, k) if k else report
+
+        # suppress=true beside suppress=false, both as the endpoints run them (k = 5)
+        suppressed_rows = (
+            (
+                "trends, 12 weeks, suppress=true vs false",
+                lambda s: trends_of(s, 5),
+                lambda s: trends_of(s, None),
+            ),
+            (
+                "coverage CSV, suppress=true vs false",
+                lambda s: coverage_csv_of(s, 5),
+                lambda s: coverage_csv_of(s, None),
+            ),
+        )
+        for label, ours, plain in suppressed_rows:
+            ours_ms, plain_ms = await _best_pair_ms(config, ours, plain, runs)
+            print(
+                f"[{backend}] {label:40s} {ours_ms:9.1f} ms   unsuppressed {plain_ms:8.1f} ms   "
+                f"ratio {ours_ms / plain_ms:5.2f}",
+                flush=True,
+            )
+        if suppression_only:
+            print(f"[{backend}] load average after: {_loadavg()}")
+            return
         rows = (
             ("working list, first page (coordinator)", page_of(coordinator), bare_count_of(coordinator)),
             ("working list, first page (commissioner)", page_of(commissioner), bare_count_of(commissioner)),
@@ -375,8 +414,23 @@ def main() -> None:
     parser.add_argument("--fresh", action="store_true", help="rebuild the kept PostgreSQL town")
     parser.add_argument("--explain", action="store_true", help="print the reports' query plans")
     parser.add_argument("--no-exports", action="store_true", help="skip the whole-town CSV exports")
+    parser.add_argument(
+        "--suppression-only",
+        action="store_true",
+        help="only the suppressed trends and coverage CSV beside the unsuppressed ones",
+    )
     args = parser.parse_args()
-    asyncio.run(_bench(args.db, args.scale, args.runs, args.fresh, args.explain, not args.no_exports))
+    asyncio.run(
+        _bench(
+            args.db,
+            args.scale,
+            args.runs,
+            args.fresh,
+            args.explain,
+            not args.no_exports,
+            args.suppression_only,
+        )
+    )
 
 
 if __name__ == "__main__":
