@@ -30,20 +30,22 @@ async def weekly(
     monday = today - timedelta(days=today.weekday())
     counts = await coverage.resident_counts(session, principal, ids)
     active = sum(c["active"] for c in counts.values())
+    periods = [
+        coverage.period_of(principal, first, min(first + timedelta(days=6), today))
+        for back in range(weeks - 1, -1, -1)
+        for first in [monday - timedelta(weeks=back)]
+    ]
+    # every week in one grouped statement per row set (the week a group key), as coverage counts it
+    reached_in, _ = await coverage.contacted(session, principal, ids, periods)
+    visits_in = await coverage.visits(session, principal, ids, periods)
+    alerts_in = await coverage.alerts(session, principal, ids, periods)
     out = []
-    tables: list[suppression.CoverageCells] = []
-    for back in range(weeks - 1, -1, -1):
-        first = monday - timedelta(weeks=back)
-        last = min(first + timedelta(days=6), today)
-        period = coverage.period_of(principal, first, last)
-        reached, _ = await coverage.contacted(session, principal, ids, period)
-        visits = await coverage.visits(session, principal, ids, period)
-        alerts = await coverage.alerts(session, principal, ids, period)
+    for period, reached, visits, alerts in zip(periods, reached_in, visits_in, alerts_in, strict=True):
         contacted = sum(reached.values())
         out.append(
             WeekTrend(
-                week_start=first,
-                week_end=last,
+                week_start=period.first,
+                week_end=period.last,
                 contacted=contacted,
                 contacted_share=round(contacted / active, 4) if active else None,
                 visits_due=sum(v.due for v in visits.values()),
@@ -52,8 +54,10 @@ async def weekly(
                 alerts_raised=sum(a.raised for a in alerts.values()),
             )
         )
-        if k:
-            week = await coverage.coverage(session, principal, period, None, suppressed_k=k, audited=False)
+    tables: list[suppression.CoverageCells] = []
+    if k:
+        # each week's table as the coverage CSV of that week counts it, every week's at once
+        for week in await coverage.weekly_coverage(session, principal, periods):
             table = suppression.coverage_hidden(week, k)
             tables.append(suppression.one_district(table, district_id) if district_id else table)
     audit.record(
