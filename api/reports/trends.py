@@ -35,10 +35,23 @@ async def weekly(
         for back in range(weeks - 1, -1, -1)
         for first in [monday - timedelta(weeks=back)]
     ]
-    # every week in one grouped statement per row set (the week a group key), as coverage counts it
-    reached_in, _ = await coverage.contacted(session, principal, ids, periods)
-    visits_in = await coverage.visits(session, principal, ids, periods)
-    alerts_in = await coverage.alerts(session, principal, ids, periods)
+    tables: list[suppression.CoverageCells] = []
+    if k:
+        # each week's table as the coverage CSV of that week counts it, every week's at once; the
+        # week's figures are read from it (the same counts) rather than counted a second time
+        week_reports = await coverage.weekly_coverage(session, principal, periods)
+        for week in week_reports:
+            table = suppression.coverage_hidden(week, k)
+            tables.append(suppression.one_district(table, district_id) if district_id else table)
+        rows = [[d for d in week.districts if d.district_id in ids] for week in week_reports]
+        reached_in = [{d.district_id: d.contacted.residents for d in r} for r in rows]
+        visits_in = [{d.district_id: d.visits for d in r} for r in rows]
+        alerts_in = [{d.district_id: d.alerts for d in r} for r in rows]
+    else:
+        # every week in one grouped statement per row set (the week a group key), as coverage counts it
+        reached_in, _ = await coverage.contacted(session, principal, ids, periods)
+        visits_in = await coverage.visits(session, principal, ids, periods)
+        alerts_in = await coverage.alerts(session, principal, ids, periods)
     out = []
     for period, reached, visits, alerts in zip(periods, reached_in, visits_in, alerts_in, strict=True):
         contacted = sum(reached.values())
@@ -54,12 +67,6 @@ async def weekly(
                 alerts_raised=sum(a.raised for a in alerts.values()),
             )
         )
-    tables: list[suppression.CoverageCells] = []
-    if k:
-        # each week's table as the coverage CSV of that week counts it, every week's at once
-        for week in await coverage.weekly_coverage(session, principal, periods):
-            table = suppression.coverage_hidden(week, k)
-            tables.append(suppression.one_district(table, district_id) if district_id else table)
     audit.record(
         session,
         principal,
