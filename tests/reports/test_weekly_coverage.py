@@ -58,3 +58,15 @@ async def test_suppressed_trends_statements_do_not_grow_with_the_weeks(db, small
         finally:
             event.remove(engine, "before_cursor_execute", count)
         assert statements[0] == statements[1]
+
+
+async def test_suppressed_trends_show_the_unsuppressed_figures_where_shown(db, small_town) -> None:  # noqa: F811
+    async with db() as s:
+        principal = await _coordinator(s)
+        for district_id in [None, *(d for d in small_town.values() if d)]:
+            plain = await trends.weekly(s, principal, 3, district_id)
+            hidden = await trends.weekly(s, principal, 3, district_id, k=5)
+            for shown, full in zip(hidden.weeks, plain.weeks, strict=True):
+                for name, value in shown.model_dump(exclude={"contacted_share"}).items():
+                    assert value is None or value == getattr(full, name)
+        assert [w.alerts_raised for w in plain.weeks] != [None] * 3
