@@ -13,7 +13,7 @@ unless the scope itself moved (another day: horizons; other districts or role; a
 version; an unknown cursor): then the whole scope is compared with the manifest. A no-op pull is
 answered by `_unchanged`: after the watermark, one SELECT (index probes on `(org_id, feed_seq)`,
 the device's state row and covering version, never the manifest's ids) decides it, and it writes
-only what the full comparison's no-op branch writes, `last_sync_at` at most once a minute.
+only what the full comparison's no-op branch writes, `last_sync_at` at most every few seconds.
 """
 
 from __future__ import annotations
@@ -77,9 +77,10 @@ log = structlog.get_logger("mimamori.sync")
 FIGURES: Counter[str] = Counter()
 MAX_TARGETED_RESIDENTS = 2000  # beyond this many residents changing scope, compare the whole scope
 # A no-op pull refreshes the device's `last_sync_at` only when the stored value is at least this
-# old: coordinators read it to the minute ("not synced" phones), and a write per pull is the
-# largest part of a no-op pull's cost.
-LAST_SYNC_REFRESH_SECONDS = 60
+# old: a phone retrying in a loop costs a write every few seconds, not one per pull. Kept short:
+# missed-contact alerts say whether the phone synced after the visit window closed, and a pull
+# just after the close must count (a minute here hid exactly those).
+LAST_SYNC_REFRESH_SECONDS = 5
 
 
 @dataclass(frozen=True)
