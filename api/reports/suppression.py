@@ -18,7 +18,7 @@ The rule, the same for every table shared outside the office:
    active). A shown part next to its hidden bound is a floor on it (7 reached: at least 7 active),
    which the sums can turn into a value (8 in all: the other district at most 1). So a cell is
    hidden whenever a cell bounding it is, and rules 2–4 and this one run again until nothing
-   changes (hiding only grows, so this ends). Only downwards: a hidden part hides nothing above
+   changes (hiding only grows, so this ends). A part of 0 stays shown: a floor of 0 says nothing. Only downwards: a hidden part hides nothing above
    it, so residents now stay hidden alike whatever the period (rule 4).
 
 Jointly suppressed (one suppression, `coverage_hidden`, over the union of their cells): the
@@ -75,7 +75,8 @@ def suppress(
         for group, group_sums in groups:
             seen = {c: cells[c] for c in group}
             hidden |= _suppress_linked(seen, group_sums, k, hidden & seen.keys())
-        hidden |= {part for part, bound in bounds if bound in hidden}
+        # a shown 0 is a floor of 0: it says nothing (and X already reads as not 0)
+        hidden |= {part for part, bound in bounds if bound in hidden and cells[part]}
         if len(hidden) == before:
             return hidden
 
