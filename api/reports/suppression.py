@@ -13,6 +13,13 @@ The rule, the same for every table shared outside the office:
 4. Each group of cells linked by sums is suppressed on its own: whether a cell is hidden depends
    only on the cells it shares a sum with. So a count of residents now (active, by risk level) is
    hidden alike whatever the period asked, as nothing links it to the period's counts.
+5. Bounds: some cells are known to be at most another of their row (residents reached ≤ active
+   residents; residents reached by a method ≤ reached ≤ active; without a plan, without consent ≤
+   active). A shown part next to its hidden bound is a floor on it (7 reached: at least 7 active),
+   which the sums can turn into a value (8 in all: the other district at most 1). So a cell is
+   hidden whenever a cell bounding it is, and rules 2–4 and this one run again until nothing
+   changes (hiding only grows, so this ends). A part of 0 stays shown: a floor of 0 says nothing. Only downwards: a hidden part hides nothing above
+   it, so residents now stay hidden alike whatever the period (rule 4).
 
 Jointly suppressed (one suppression, `coverage_hidden`, over the union of their cells): the
 coverage CSV, the coverage chart (SVG) and the weekly trends (JSON and SVG). They publish the same
@@ -52,13 +59,26 @@ class Sum:
         return (self.whole, *self.parts)
 
 
-def suppress(cells: Mapping[Hashable, int], sums: Sequence[Sum], k: int = DEFAULT_K) -> set[Hashable]:
+def suppress(
+    cells: Mapping[Hashable, int],
+    sums: Sequence[Sum],
+    k: int = DEFAULT_K,
+    bounds: Sequence[tuple[Hashable, Hashable]] = (),
+) -> set[Hashable]:
     """The cells to hide. `cells` holds every published count, `sums` every exact relation between
-    them that a reader knows. Each group of cells linked by sums is suppressed on its own (rule 4)."""
+    them that a reader knows, `bounds` every (part, bound): part ≤ bound. Each group of cells linked
+    by sums is suppressed on its own (rule 4); a part is hidden with its bound (rule 5)."""
     hidden: set[Hashable] = set()
-    for group, group_sums in _linked(cells, sums):
-        hidden |= _suppress_linked({c: cells[c] for c in group}, group_sums, k)
-    return hidden
+    groups = _linked(cells, sums)
+    while True:
+        before = len(hidden)
+        for group, group_sums in groups:
+            seen = {c: cells[c] for c in group}
+            hidden |= _suppress_linked(seen, group_sums, k, hidden & seen.keys())
+        # a shown 0 is a floor of 0: it says nothing (and X already reads as not 0)
+        hidden |= {part for part, bound in bounds if bound in hidden and cells[part]}
+        if len(hidden) == before:
+            return hidden
 
 
 def _linked(cells: Mapping[Hashable, int], sums: Sequence[Sum]) -> list[tuple[list[Hashable], list[Sum]]]:
@@ -84,8 +104,10 @@ def _linked(cells: Mapping[Hashable, int], sums: Sequence[Sum]) -> list[tuple[li
     return [(members, by_group.get(r, [])) for r, members in groups.items()]
 
 
-def _suppress_linked(cells: Mapping[Hashable, int], sums: Sequence[Sum], k: int) -> set[Hashable]:
-    hidden = {c for c, n in cells.items() if 0 < n < k}
+def _suppress_linked(
+    cells: Mapping[Hashable, int], sums: Sequence[Sum], k: int, already: set[Hashable]
+) -> set[Hashable]:
+    hidden = {c for c, n in cells.items() if 0 < n < k} | already
     order = {c: i for i, c in enumerate(cells)}
 
     def cheapest(candidates: Sequence[Hashable]) -> Hashable | None:
@@ -182,6 +204,9 @@ ROW_SUMS = (
     ("visits.done_all", ("visits.done", "visits.done_late")),
     ("safety.residents", tuple(f"safety.{c}" for c in SAFETY_RESULTS[2:])),
 )
+# (part, bound) within a row: the part is at most the bound (rule 5); `method.*` keys also sit
+# under "contacted" and "active" (added in `coverage_hidden`, as the methods vary)
+ROW_BOUNDS = (("contacted", "active"), ("without_plan", "active"), ("without_consent", "active"))
 
 
 def coverage_counts(district: Any) -> dict[str, int]:
@@ -231,7 +256,10 @@ def coverage_hidden(report: Any, k: int) -> CoverageCells:
     rows = [row for row, _ in counts] + [TOTAL]
     sums = [Sum((row, whole), tuple((row, p) for p in parts)) for row in rows for whole, parts in ROW_SUMS]
     sums += [Sum((TOTAL, key), tuple((row, key) for row in rows[:-1])) for key in keys]
-    return CoverageCells(cells, suppress(cells, sums, k))
+    row_bounds = [*ROW_BOUNDS]
+    row_bounds += [(m, b) for m in keys if m.startswith("method.") for b in ("contacted", "active")]
+    bounds = [((row, part), (row, bound)) for row in rows for part, bound in row_bounds]
+    return CoverageCells(cells, suppress(cells, sums, k, bounds))
 
 
 def one_district(table: CoverageCells, district_id: str) -> CoverageCells:

@@ -244,3 +244,121 @@ async def test_no_hidden_cell_follows_from_overlapping_periods(client, small_tow
             o.sums.append(Sum((row, column, period), parts))
     o.sums = list({(s.whole, s.parts): s for s in o.sums}.values())
     assert o.recovered() == {}
+
+
+@pytest.fixture
+async def all_reached(db):
+    """The reviewer's town: 東地区 7 active low-risk residents, all 7 reached in the first week;
+    西地区 one active high-risk resident, not reached. Total 8 active, 7 reached."""
+    clock.set(NOW)
+    async with db() as s:
+        org = await make_org(s)
+        east = await make_district(s, org, "東地区")
+        west = await make_district(s, org, "西地区")
+        await make_user(s, org, Role.COORDINATOR, "coord")
+        author = await make_user(s, org, Role.VOLUNTEER, "vol")
+        east_people = [
+            await make_resident(s, org, east, name=f"東{i}", kana="カナ", risk_level=RiskLevel.LOW)
+            for i in range(7)
+        ]
+        await make_resident(s, org, west, name="西0", kana="カナ", risk_level=RiskLevel.HIGH)
+        first = datetime(2026, 6, 3, 10, 0, tzinfo=TOKYO).astimezone(UTC)
+        s.add_all(
+            ContactNote(
+                org_id=org.id,
+                resident_id=r.id,
+                author_id=author.id,
+                method=ContactMethod.PHONE,
+                outcome=ContactOutcome.MET_WELL,
+                occurred_at=first,
+                received_at=first,
+            )
+            for r in east_people
+        )
+        await s.commit()
+
+
+def _possible_values(shown: dict, hidden: list, rows: list[str], columns: dict, top: int) -> dict:
+    """Brute force over 0..`top` for every hidden cell: the values each can take in some table
+    that agrees with every shown cell, every sum (risk split, districts to the total) and every
+    bound a reader knows (reached ≤ active, reached by a method ≤ reached, without plan or consent
+    ≤ active). Stops at two values per cell (enough to say it is not pinned)."""
+    districts = [r for r in rows if r != TOTAL]
+    checks = []  # (cells, test on their values)
+    for row in rows:
+        checks.append(([(row, "見守り中"), *((row, r) for r in RISKS)], lambda a, *p: a == sum(p)))
+        checks.append(([(row, "期間内に接触した人数"), (row, "見守り中")], lambda c, a: c <= a))
+        for m in columns["methods"]:
+            checks.append(([(row, m), (row, "期間内に接触した人数")], lambda m, c: m <= c))
+    for column in columns["all"]:
+        checks.append(([(TOTAL, column), *((d, column) for d in districts)], lambda t, *p: t == sum(p)))
+    values = dict(shown)
+
+    def consistent() -> bool:
+        return all(c(*(values[x] for x in cells)) for cells, c in checks if all(x in values for x in cells))
+
+    def feasible(at: int) -> bool:
+        if at == len(hidden):
+            return True
+        for v in range(1, top + 1):  # X reads as not 0: zeros are shown (complements too, here)
+            values[hidden[at]] = v
+            if consistent() and feasible(at + 1):
+                return True
+        del values[hidden[at]]
+        return False
+
+    possible: dict = {}
+    for cell in hidden:
+        found = possible.setdefault(cell, set())
+        for v in range(1, top + 1):
+            values.clear()
+            values.update(shown)
+            values[cell] = v
+            rest = [c for c in hidden if c != cell]
+            hidden_now, hidden[:] = hidden[:], rest
+            ok = consistent() and feasible(0)
+            hidden[:] = hidden_now
+            if ok:
+                found.add(v)
+            if len(found) >= 2:
+                break
+    return possible
+
+
+async def test_no_hidden_cell_follows_from_the_bounds_between_cells(client, all_reached) -> None:
+    """東地区 all 7 reached, 西地区 its one high-risk resident: with active residents hidden and the
+    7 reached shown, a reader knows 東地区 has at least 7 of the 8, so 西地区 at most 1, and with
+    西地区's medium and low risk 0 shown, its one high-risk resident. Reached (and by method, and
+    without plan or consent) is at most active: hidden wherever active is, and no hidden cell of
+    the file is pinned by its sums and bounds together."""
+    coord = await login(client, "coord")
+    lines = _csv(
+        await client.get(
+            f"/api/v1/reports/coverage?from={WEEK1[0]}&to={WEEK1[1]}&suppress=true&format=csv", headers=coord
+        )
+    )
+    headers, body = lines[0], lines[1:]
+    methods = [h for h in headers if h.startswith("接触（")]
+    wanted = ["見守り中", *RISKS, "期間内に接触した人数", *methods]
+    rows = [r[0] for r in body]
+    assert rows == ["東地区", "西地区", TOTAL]
+    shown, hidden = {}, []
+    for row in body:
+        for h, v in zip(headers[1:], row[1:], strict=True):
+            if h in wanted:
+                if v == "X":
+                    hidden.append((row[0], h))
+                else:
+                    shown[(row[0], h)] = int(v)
+    for cell in [c for c in hidden if shown.get((TOTAL, c[1])) == 0]:
+        hidden.remove(cell)
+        shown[cell] = 0
+    hidden.sort(key=lambda c: (wanted.index(c[1]), rows.index(c[0])))  # sums close early
+    assert ("西地区", "リスク高") in hidden  # the small cell itself
+    assert shown[(TOTAL, "見守り中")] == 8  # every count here is at most 8
+    possible = _possible_values(shown, hidden, rows, {"methods": methods, "all": wanted}, top=8)
+    # a method nobody was reached by (its total a shown 0) is 0 in every district: "nobody"
+    # identifies nobody (rule 1); any other hidden cell keeps two values at least
+    pinned = {cell: v for cell, v in possible.items() if len(v) < 2}
+    assert pinned == {}, pinned
+    assert len(possible[("西地区", "リスク高")]) >= 2
