@@ -98,7 +98,7 @@ class _BoundedRule(rrule):
     scans (every period for MONTHLY/YEARLY, every month change for DAILY/WEEKLY) and reads
     `_byeaster` each time; counting those reads bounds the scan without touching its logic. Past
     the caller's window the scan simply ends (no more dates there); past the hard budget (months or
-    wall time, see settings) the rule is refused. tests/schedules/test_rrule_limits.py checks the
+    CPU time of the scanning thread, see settings) the rule is refused. tests/schedules/test_rrule_limits.py checks the
     hook still fires with the installed dateutil.
     """
 
@@ -117,7 +117,9 @@ class _BoundedRule(rrule):
 
     def _iter(self) -> Iterator[datetime]:  # type: ignore[override]
         self._months_scanned = 0
-        self._deadline = monotonic_clock.monotonic() + self._seconds
+        # The thread's CPU time, not the wall clock: on a busy machine a plain rule's thread may
+        # wait for a core (or the GIL) longer than the budget, and must not be refused for it.
+        self._deadline = monotonic_clock.thread_time() + self._seconds
         yield from super()._iter()  # type: ignore[misc]
 
     @property  # type: ignore[override]
@@ -125,7 +127,7 @@ class _BoundedRule(rrule):
         self._months_scanned += 1
         if self._months_scanned > self._window_months:
             raise _WindowEnd
-        if self._months_scanned > self._budget_months or monotonic_clock.monotonic() > self._deadline:
+        if self._months_scanned > self._budget_months or monotonic_clock.thread_time() > self._deadline:
             raise RuleTooExpensive.field("rrule", "rrule.too_expensive")
         # Hand the GIL over once a month scanned: this runs in a worker thread, and the event
         # loop's thread should not wait a whole switch interval to serve other requests.

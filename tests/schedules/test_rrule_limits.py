@@ -192,3 +192,18 @@ async def test_the_hourly_expansion_skips_a_stored_rule_too_expensive_and_expand
         plans_with_visits = set(await session.scalars(select(Visit.plan_id).distinct()))
     assert plans_with_visits == {weekly.id}
     assert ancient.id in caplog.text and "too expensive" in caplog.text
+
+
+def test_a_plain_rule_is_not_refused_when_its_thread_waits_for_a_core(monkeypatch) -> None:
+    """The time budget counts the scanning thread's CPU, not the wall clock: on a loaded machine
+    (a CI run, a busy server) a weekly rule whose thread waited seconds for a core or the GIL is
+    still expanded, while a rule that really costs CPU is still refused (tests above)."""
+    wall = [0.0]
+
+    def jumping_wall_clock() -> float:
+        wall[0] += 5.0  # each month scanned, five seconds pass elsewhere
+        return wall[0]
+
+    monkeypatch.setattr(recurrence.monotonic_clock, "monotonic", jumping_wall_clock)
+    found = next_occurrences(_cadence("FREQ=WEEKLY;BYDAY=TU"), ZoneInfo("Asia/Tokyo"), after=NOW, count=5)
+    assert len(found) == 5
