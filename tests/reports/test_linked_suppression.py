@@ -1,6 +1,6 @@
 """An outsider holds every suppressed (suppress=true) figure the service publishes: the coverage
 CSV (all districts and each one), the coverage chart (all and each), the weekly trends (all
-districts and each). Put together, the same quantity appears in several of them (a district's
+districts and each), the coordinator's (every district) and a commissioner's (their districts). Put together, the same quantity appears in several of them (a district's
 active residents: CSV, chart, trends by district, and every period's CSV; a week's visits and alerts:
 the CSV of that week and the trend week) and sums link them (districts to the total row; a risk
 split to its residents; the trends' visits done = done + done late). The attacker gathers every
@@ -42,9 +42,10 @@ ADDITIVE = {"訪問予定", *VISITS, "アラート発生", "アラート確認�
 @pytest.fixture
 async def small_town(db):
     """東地区: 3 active residents (one per risk level), 2 of them reached in the first week, 2
-    alerts in the second: every figure a small cell. 西地区: 6 low-risk residents, all reached in
-    the first week, 6 alerts in each week. 南地区: 5 residents, 7 alerts in the second week. 北地区:
-    nobody. Totals: 14 active, 8 reached in the first week; alerts 6 then 15."""
+        alerts in the second: every figure a small cell. 西地区: 6 low-risk residents, all reached in
+        the first week, 6 alerts in each week. 南地区: 5 residents, 7 alerts in the second week. 北地区:
+        nobody. Totals: 14 active, 8 reached in the first week; alerts 6 then 15. The commissioner
+    "comm" holds 東地区 and 西地区."""
     clock.set(NOW)
     async with db() as s:
         org = await make_org(s)
@@ -53,6 +54,7 @@ async def small_town(db):
         south = await make_district(s, org, "南地区")
         await make_district(s, org, "北地区")
         await make_user(s, org, Role.COORDINATOR, "coord")
+        await make_user(s, org, Role.COMMISSIONER, "comm", districts=[east, west])
         author = await make_user(s, org, Role.VOLUNTEER, "vol")
 
         async def resident(district, name, risk):
@@ -128,22 +130,41 @@ def _key(row: str, column: str, period: tuple[str, str]) -> tuple[str, str]:
     return (row, column, "now" if column in NOW_COLUMNS else "..".join(period))  # type: ignore[return-value]
 
 
-async def _gather(client, ids: dict[str, str | None], periods: list[tuple[str, str]]) -> Outsider:
-    coord = await login(client, "coord")
-    o = Outsider()
+def _total(names: list[str], districts: list[str]) -> str:
+    """The key of the totals row of a file over `names`: one district's total is its row, every
+    district's is the organisation's total, any other is a sum of its own (a sub-total)."""
+    if len(names) == 1:
+        return names[0]
+    return TOTAL if set(names) == set(districts) else f"{TOTAL}({'+'.join(names)})"
+
+
+async def _gather(
+    client,
+    ids: dict[str, str | None],
+    periods: list[tuple[str, str]],
+    user: str = "coord",
+    scope: list[str] | None = None,
+    o: Outsider | None = None,
+) -> Outsider:
+    """Every suppressed file `user` can fetch over `scope` (the district names they may read,
+    default all): their whole scope and each district."""
+    headers_of = await login(client, user)
+    o = o or Outsider()
     districts = [n for n, i in ids.items() if i]
+    scope = scope or districts
     for period in periods:
         query = f"from={period[0]}&to={period[1]}&suppress=true"
-        # 1. the coverage CSV, all districts and each; a totals row; row sums (risk, visits)
-        for one in [None, *districts]:
+        # 1. the coverage CSV, the whole scope and each district; a totals row; row sums (risk, visits)
+        for one in [None, *scope]:
             only = f"&district_id={ids[one]}" if one else ""
             lines = _csv(
-                await client.get(f"/api/v1/reports/coverage?{query}&format=csv{only}", headers=coord)
+                await client.get(f"/api/v1/reports/coverage?{query}&format=csv{only}", headers=headers_of)
             )
             headers, rows = lines[0], lines[1:]
-            names = [r[0] for r in rows]
+            names = [r[0] for r in rows if r[0] != TOTAL]
+            total = _total(names, districts)
             for row in rows:
-                name = one if one and row[0] == TOTAL else row[0]  # one district: its total is its row
+                name = total if row[0] == TOTAL else row[0]
                 for h, v in zip(headers[1:], row[1:], strict=True):
                     o.see(_key(name, h, period), v)
                 o.sums.append(
@@ -152,12 +173,12 @@ async def _gather(client, ids: dict[str, str | None], periods: list[tuple[str, s
                 o.sums.append(
                     Sum(_key(name, "訪問予定", period), tuple(_key(name, v, period) for v in VISITS))
                 )
-            if not one:
+            if len(names) > 1 and any(r[0] == TOTAL for r in rows):
                 for h in headers[1:]:
-                    parts = tuple(_key(n, h, period) for n in names if n != TOTAL)
-                    o.sums.append(Sum(_key(TOTAL, h, period), parts))
+                    parts = tuple(_key(n, h, period) for n in names)
+                    o.sums.append(Sum(_key(total, h, period), parts))
             # 2. the coverage chart: per district "reached of residents" or 秘匿
-            chart = await client.get(f"/api/v1/reports/charts/coverage.svg?{query}{only}", headers=coord)
+            chart = await client.get(f"/api/v1/reports/charts/coverage.svg?{query}{only}", headers=headers_of)
             desc = ET.fromstring(chart.content).find(f"{SVG_NS}desc").text  # noqa: S314
             for part in desc.split("; "):
                 name, _, value = part.partition(": ")
@@ -168,14 +189,19 @@ async def _gather(client, ids: dict[str, str | None], periods: list[tuple[str, s
                     o.see(_key(name, "期間内に接触した人数", period), m[2])
                 else:  # 秘匿: one of the two is hidden, which one is not said
                     assert value in ("秘匿", "対象者なし"), value
-    # 3. the weekly trends, all districts (the totals row) and each district: a week's figures are
-    #    that week's coverage; its visits done = done + done late
-    for scope in [TOTAL, *districts]:
-        only = f"&district_id={ids[scope]}" if scope != TOTAL else ""
-        response = await client.get(f"/api/v1/reports/trends?weeks=2&suppress=true{only}", headers=coord)
+    # 3. the weekly trends, the whole scope (its totals row) and each district: a week's figures
+    #    are that week's coverage; its visits done = done + done late
+    for one in [None, *scope]:
+        only = f"&district_id={ids[one]}" if one else ""
+        response = await client.get(f"/api/v1/reports/trends?weeks=2&suppress=true{only}", headers=headers_of)
+        name = one or _total(scope, districts)
+        if response.status_code == 400 and name not in (TOTAL, *districts):
+            # a sub-total need not be published (the commissioner is asked to choose a district)
+            assert response.json()["errors"][0]["field"] == "district_id", response.text
+            continue
         assert response.status_code == 200, response.text
         report = response.json()
-        o.see(_key(scope, "見守り中", WEEK1), report["active_residents"])
+        o.see(_key(name, "見守り中", WEEK1), report["active_residents"])
         for week, period in zip(report["weeks"], (WEEK1, WEEK2), strict=True):
             assert week["week_start"] == period[0] and week["week_end"] == period[1]
             for field, column in (
@@ -185,10 +211,28 @@ async def _gather(client, ids: dict[str, str | None], periods: list[tuple[str, s
                 ("alerts_raised", "アラート発生"),
                 ("visits_done", "trend.visits_done"),
             ):
-                o.see(_key(scope, column, period), week[field])
-            done = (_key(scope, "訪問実施", period), _key(scope, "遅れて実施", period))
-            o.sums.append(Sum(_key(scope, "trend.visits_done", period), done))
+                o.see(_key(name, column, period), week[field])
+            done = (_key(name, "訪問実施", period), _key(name, "遅れて実施", period))
+            o.sums.append(Sum(_key(name, "trend.visits_done", period), done))
+            if name not in (TOTAL, *districts):  # a sub-total's trend: the sum of its districts
+                for column in (
+                    "期間内に接触した人数",
+                    "訪問予定",
+                    "未実施",
+                    "アラート発生",
+                    "trend.visits_done",
+                ):
+                    parts = tuple(_key(n, column, period) for n in scope)
+                    o.sums.append(Sum(_key(name, column, period), parts))
+        if name not in (TOTAL, *districts):
+            o.sums.append(
+                Sum(_key(name, "見守り中", WEEK1), tuple(_key(n, "見守り中", WEEK1) for n in scope))
+            )
+    o.sums = list({(s.whole, s.parts): s for s in o.sums}.values())
     return o
+
+
+COMMISSIONER = ["東地区", "西地区"]  # comm's districts in the small town
 
 
 async def test_the_hand_built_town_has_small_cells_to_hide(client, small_town) -> None:
@@ -201,6 +245,20 @@ async def test_the_hand_built_town_has_small_cells_to_hide(client, small_town) -
 
 async def test_no_hidden_cell_follows_from_all_published_tables_together(client, small_town) -> None:
     o = await _gather(client, small_town, [WEEK1, WEEK2, BOTH])
+    assert o.recovered() == {}
+
+
+async def test_no_hidden_cell_follows_from_a_commissioners_and_the_coordinators_files(
+    client, small_town
+) -> None:
+    """The commissioner's files (東地区 and 西地区, together and each) next to the coordinator's
+    (every district): each of them is rows of the organisation's one suppression, so a cell hidden
+    in one is hidden in the other, and no sub-total over the commissioner's districts is published
+    outside that suppression. (Before, each was suppressed as its own table: 東地区+西地区 = 9
+    active was shown, 西地区's 6 shown by the coordinator, and 9 − 6 gave 東地区's 3.)"""
+    o = await _gather(client, small_town, [WEEK1, WEEK2, BOTH])
+    o = await _gather(client, small_town, [WEEK1, WEEK2, BOTH], "comm", COMMISSIONER, o)
+    assert ("東地区", "見守り中", "now") in o.hidden  # the small cell is there to find
     assert o.recovered() == {}
 
 
@@ -362,3 +420,33 @@ async def test_no_hidden_cell_follows_from_the_bounds_between_cells(client, all_
     pinned = {cell: v for cell, v in possible.items() if len(v) < 2}
     assert pinned == {}, pinned
     assert len(possible[("西地区", "リスク高")]) >= 2
+
+
+async def test_a_commissioners_file_is_their_rows_of_the_organisations_file(client, small_town) -> None:
+    """One suppression per organisation and period, whoever asks: the commissioner's suppressed CSV
+    shows their districts' rows exactly as the coordinator's file shows them, with no totals row of
+    their own (a sub-total is left out); with one district, its row. Their suppressed trends are
+    per district, as the coordinator's of that district; over both districts (a sub-total) they
+    are refused, naming district_id."""
+    coord, comm = await login(client, "coord"), await login(client, "comm")
+    for period in (WEEK1, WEEK2, BOTH):
+        url = f"/api/v1/reports/coverage?from={period[0]}&to={period[1]}&suppress=true&format=csv"
+        everyone = _csv(await client.get(url, headers=coord))
+        rows = {row[0]: row for row in everyone[1:]}
+        mine = _csv(await client.get(url, headers=comm))
+        assert mine[0] == everyone[0]
+        assert mine[1:] == [rows[name] for name in COMMISSIONER]
+        for name in COMMISSIONER:
+            one = _csv(await client.get(url + f"&district_id={small_town[name]}", headers=comm))
+            assert one[1:] == [rows[name], [TOTAL, *rows[name][1:]]]
+    both = await client.get("/api/v1/reports/trends?weeks=2&suppress=true", headers=comm)
+    assert both.status_code == 400 and both.json()["errors"][0]["field"] == "district_id"
+    chart = await client.get("/api/v1/reports/charts/trends.svg?weeks=2&suppress=true", headers=comm)
+    assert chart.status_code == 400
+    for name in COMMISSIONER:
+        url = f"/api/v1/reports/trends?weeks=2&suppress=true&district_id={small_town[name]}"
+        theirs, ours = (
+            (await client.get(url, headers=comm)).json(),
+            (await client.get(url, headers=coord)).json(),
+        )
+        assert theirs["weeks"] == ours["weeks"] and theirs["active_residents"] == ours["active_residents"]
