@@ -47,7 +47,7 @@ from typing import Any
 from litestar.response import Stream
 from sqlalchemy import and_, event, func, or_, select, text
 
-from api.reports import coverage, csv_export, suppression, trends, working_list
+from api.reports import coverage, csv_export, trends, working_list
 from api.residents import exports as resident_exports
 from api.residents import service as resident_service
 from bench.reports_town import NOTES_PER_RESIDENT, NOW, Town, postgres_town, sqlite_town
@@ -335,10 +335,11 @@ async def _bench(
 
         async def coverage_csv_of(session: Any, k: int | None) -> Any:
             """As GET /reports/coverage?format=csv counts it (the file's writing left out)."""
-            report = await coverage.coverage(
-                session, coordinator, period, None, purpose="export", suppressed_k=k
-            )
-            return suppression.coverage_hidden(report, k) if k else report
+            if k:
+                return await coverage.suppressed_coverage(
+                    session, coordinator, period, None, k, purpose="export"
+                )
+            return await coverage.coverage(session, coordinator, period, None, purpose="export")
 
         # suppress=true beside suppress=false, both as the endpoints run them (k = 5)
         suppressed_rows = (

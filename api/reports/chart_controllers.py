@@ -45,10 +45,16 @@ class ChartController(Controller):
         /reports/coverage; same scope (coordinators: every district; commissioners: theirs;
         volunteers 403). Labels in the caller's language (Accept-Language)."""
         period = coverage.period_of(principal, from_, to)
-        k = await _small_cell_k(db_session, principal) if suppress else None
-        report = await coverage.coverage(db_session, principal, period, district_id, suppressed_k=k)
         locale = _reader_locale(request, principal)
-        return svg_response(charts.coverage_svg(report, locale, k=k, district_id=district_id))
+        if suppress:
+            k = await _small_cell_k(db_session, principal)
+            published = await coverage.suppressed_coverage(db_session, principal, period, district_id, k)
+            svg = charts.coverage_svg(published.report, locale, k=k, table=published.table)
+        else:
+            svg = charts.coverage_svg(
+                await coverage.coverage(db_session, principal, period, district_id), locale
+            )
+        return svg_response(svg)
 
     @get("/trends.svg", operation_id="trendChart", media_type=SVG)
     async def trend_chart(

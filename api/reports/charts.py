@@ -113,16 +113,13 @@ class CoverageRow:
     share: float | None
 
 
-def coverage_rows(report: CoverageReport, k: int | None, district_id: str | None = None) -> list[CoverageRow]:
-    """The figures the chart shows. With `k`: hidden as the coverage CSV and the trends hide them
-    (suppression.coverage_hidden, over the report's districts: the caller's whole scope; with
-    `district_id`, that district's row); a share is shown only when both its counts are (a share
-    and one count give the other)."""
-    table = suppression.coverage_hidden(report, k) if k else None
+def coverage_rows(report: CoverageReport, table: suppression.CoverageCells | None) -> list[CoverageRow]:
+    """The figures the chart shows, one per district of `report`. With `table` (its rows of the
+    organisation's one suppression, `coverage.suppressed_coverage`): hidden as the coverage CSV and
+    the trends hide them; a share is shown only when both its counts are (a share and one count
+    give the other)."""
     rows = []
     for d in report.districts:
-        if district_id and d.district_id != district_id:
-            continue
         reached = d.contacted.residents
         active = d.residents.active
         if table is not None:
@@ -138,13 +135,14 @@ def coverage_svg(
     locale: str,
     *,
     k: int | None = None,
-    district_id: str | None = None,
+    table: suppression.CoverageCells | None = None,
     chart_id: str = "coverage",
 ) -> str:
     """Horizontal bars: per district, the share of its active residents reached in the period, with
-    "reached of residents (share)" written after each bar."""
+    "reached of residents (share)" written after each bar. Suppressed: `k` and `table` (see
+    `coverage_rows`)."""
     t = _translator(locale)
-    rows = coverage_rows(report, k, district_id)
+    rows = coverage_rows(report, table)
     left, right = 190, WIDTH - 200  # name column; value text after the bar
     span = right - left
     top, step = 44, 34

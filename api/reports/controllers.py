@@ -156,12 +156,16 @@ class ReportController(Controller):
             raise InvalidInput.field("suppress", "field.suppress_needs_csv")
         if format != "json":
             _require_export(principal)
-            k = await _small_cell_k(db_session, principal) if suppress else None
-            report = await coverage.coverage(
-                db_session, principal, period, district_id, purpose="export", suppressed_k=k
-            )
             locale = _reader_locale(request, principal)
-            headers, rows = csv_export.coverage_table(report, locale, k, district_id)
+            if suppress:
+                k = await _small_cell_k(db_session, principal)
+                published = await coverage.suppressed_coverage(
+                    db_session, principal, period, district_id, k, purpose="export"
+                )
+                headers, rows = csv_export.coverage_table(published.report, locale, published.table)
+            else:
+                report = await coverage.coverage(db_session, principal, period, district_id, purpose="export")
+                headers, rows = csv_export.coverage_table(report, locale)
             file = ExportFile("coverage", principal.today(), principal.zone, locale)
             return await export_files.export_response(
                 format, file, headers, _one_batch(rows), session=db_session

@@ -35,6 +35,7 @@ from sqlalchemy import and_, case, exists, func, not_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.organisation.service import check_districts
+from api.reports import suppression
 from api.reports.schemas import (
     AlertCounts,
     AssigneeOut,
@@ -143,6 +144,13 @@ async def districts_in_scope(
     return list((await session.scalars(query.order_by(District.name, District.id))).all())
 
 
+async def organisation_districts(session: AsyncSession, principal: Principal) -> list[District]:
+    """Every district of the organisation, whoever asks: the rows of the one suppressed table
+    (suppression.py); never shown beyond the caller's scope."""
+    query = select(District).where(District.org_id == principal.org_id)
+    return list((await session.scalars(query.order_by(District.name, District.id))).all())
+
+
 def _share(count: int, of: int) -> float | None:
     return round(count / of, 4) if of else None
 
@@ -161,14 +169,58 @@ async def coverage(
     district_id: str | None,
     *,
     purpose: str = "report",
-    suppressed_k: int | None = None,
     audited: bool = True,
 ) -> CoverageReport:
-    """With `suppressed_k` and a district: every district of the caller's scope is counted, as the
-    suppression is one over the whole table (suppression.py); the caller shows that district's row.
-    `audited=False`: a part of another report that records its own event."""
+    """`audited=False`: a part of another report that records its own event."""
     shown = await districts_in_scope(session, principal, district_id)
-    districts = await districts_in_scope(session, principal, None) if suppressed_k and district_id else shown
+    report = await _coverage_of(session, principal, period, shown)
+    if audited:
+        _audit(session, principal, purpose, period, shown)
+    return report
+
+
+@dataclass(frozen=True)
+class SuppressedCoverage:
+    """A coverage for outside the office (suppression.py): the caller's districts and their rows of
+    the organisation's one suppressed table."""
+
+    report: CoverageReport  # the caller's districts (or the one asked) only
+    table: suppression.CoverageCells
+    k: int
+
+
+async def suppressed_coverage(
+    session: AsyncSession,
+    principal: Principal,
+    period: Period,
+    district_id: str | None,
+    k: int,
+    *,
+    purpose: str = "report",
+) -> SuppressedCoverage:
+    """Every district of the organisation is counted and suppressed as one table whoever asks, and
+    only the caller's rows (or `district_id`'s) leave here: a commissioner's districts suppressed
+    as a table of their own would hide other cells than the coordinator's file, and the two side by
+    side would give hidden cells away."""
+    shown = await districts_in_scope(session, principal, district_id)
+    report = await _coverage_of(session, principal, period, await organisation_districts(session, principal))
+    _audit(session, principal, purpose, period, shown, k)
+    ids = {d.id for d in shown}
+    table = suppression.scope_rows(suppression.coverage_hidden(report, k), ids)
+    mine = report.model_copy(
+        update={
+            "districts": [d for d in report.districts if d.district_id in ids],
+            "districts_without_commissioner": [
+                d for d in report.districts_without_commissioner if d.id in ids
+            ],
+        }
+    )
+    return SuppressedCoverage(mine, table, k)
+
+
+async def _coverage_of(
+    session: AsyncSession, principal: Principal, period: Period, districts: list[District]
+) -> CoverageReport:
     ids = [d.id for d in districts]
     await report_memory(session)
     counts = await resident_counts(session, principal, ids, gaps=True, period=period)
@@ -179,17 +231,6 @@ async def coverage(
     out = _district_rows(
         districts, counts, visit_counts[0], alert_counts[0], checks[0], commissioners, caseload
     )
-    if audited:
-        audit.record(
-            session,
-            principal,
-            purpose,
-            "coverage",
-            None,
-            district_ids=[d.id for d in shown],
-            period=[period.first.isoformat(), period.last.isoformat()],
-            **({"suppressed_k": suppressed_k} if suppressed_k else {}),
-        )
     return CoverageReport(
         from_date=period.first,
         to_date=period.last,
@@ -198,6 +239,26 @@ async def coverage(
         districts_without_commissioner=[
             DistrictRef(id=d.id, name=d.name) for d in districts if not commissioners[d.id]
         ],
+    )
+
+
+def _audit(
+    session: AsyncSession,
+    principal: Principal,
+    purpose: str,
+    period: Period,
+    shown: list[District],
+    suppressed_k: int | None = None,
+) -> None:
+    audit.record(
+        session,
+        principal,
+        purpose,
+        "coverage",
+        None,
+        district_ids=[d.id for d in shown],
+        period=[period.first.isoformat(), period.last.isoformat()],
+        **({"suppressed_k": suppressed_k} if suppressed_k else {}),
     )
 
 
@@ -249,11 +310,13 @@ def _district_rows(
 async def weekly_coverage(
     session: AsyncSession, principal: Principal, periods: list[Period]
 ) -> list[CoverageReport]:
-    """The coverage of every district of the caller's scope for each of `periods` (consecutive
-    weeks), as `coverage` counts each, in one grouped statement per row set (the period as a group
-    key) instead of one whole report per week. Residents, plans, consent and caseloads stand as
-    now, alike in every week's table: read once. Not audited: a part of another report."""
-    districts = await districts_in_scope(session, principal, None)
+    """The coverage of every district of the organisation (the one suppressed table's rows,
+    suppression.py; whoever asks, so never shown beyond the caller's scope) for each of `periods`
+    (consecutive weeks), as `coverage` counts each, in one grouped statement per row set (the
+    period as a group key) instead of one whole report per week. Residents, plans, consent and
+    caseloads stand as now, alike in every week's table: read once. Not audited: a part of another
+    report."""
+    districts = await organisation_districts(session, principal)
     ids = [d.id for d in districts]
     await report_memory(session)
     now = await resident_counts(session, principal, ids, gaps=True)

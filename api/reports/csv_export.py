@@ -309,27 +309,23 @@ def _coverage_columns(report: Any, locale: str) -> list[tuple[str, str, Callable
 
 
 def coverage_table(
-    report: Any, locale: str, k: int | None = None, district_id: str | None = None
+    report: Any, locale: str, table: suppression.CoverageCells | None = None
 ) -> tuple[list[str], list[list[object]]]:
-    """`report`: a `CoverageReport`; one row per district. With `k` (statistics leaving the
-    organisation, see suppression.py): counts only, a totals row, small cells and their
-    complements shown as X, hidden as in the chart and the trends (one suppression over the
-    report's districts, the caller's whole scope; with `district_id`, that district's row)."""
+    """`report`: a `CoverageReport`; one row per district. With `table` (statistics leaving the
+    organisation, `coverage.suppressed_coverage`): counts only, small cells and their complements
+    shown as X, hidden as in the chart and the trends (the report's rows of the organisation's one
+    suppression), and a totals row where the table has one (not over some of the districts)."""
     columns = _coverage_columns(report, locale)
-    if k is None:
+    if table is None:
         return (
             [header("csv.district", locale), *(c[1] for c in columns)],
             [[d.name, *(c[2](d) for c in columns)] for d in report.districts],
         )
     columns = [c for c in columns if c[3]]
     keys = [c[0] for c in columns]
-    table = suppression.coverage_hidden(report, k)
-    districts = report.districts
-    if district_id:
-        table = suppression.one_district(table, district_id)
-        districts = [d for d in districts if d.district_id == district_id]
-    rows = [*(d.district_id for d in districts), suppression.TOTAL]
-    names = [d.name for d in districts] + [header("csv.total", locale)]
+    total = [suppression.TOTAL] if table.has_total else []
+    rows = [*(d.district_id for d in report.districts), *total]
+    names = [d.name for d in report.districts] + [header("csv.total", locale) for _ in total]
     return (
         [header("csv.district", locale), *(c[1] for c in columns)],
         [
@@ -342,9 +338,9 @@ def coverage_table(
     )
 
 
-def coverage_csv(report: Any, locale: str, k: int | None = None, district_id: str | None = None) -> str:
+def coverage_csv(report: Any, locale: str, table: suppression.CoverageCells | None = None) -> str:
     """`coverage_table` as one CSV text."""
-    return csv_text(*coverage_table(report, locale, k, district_id))
+    return csv_text(*coverage_table(report, locale, table))
 
 
 RESIDENT_COLUMNS = (

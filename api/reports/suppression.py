@@ -27,8 +27,14 @@ quantities under shared keys (district or `TOTAL`, quantity) — a district's ac
 residents reached, visits due, missed and done (done + done late, as the trends count it), alerts
 raised — for the same period (a trend week is the coverage of that week), and the sums of all of
 them are solved together: a cell hidden in one is hidden in every one, and nothing follows from
-putting them side by side. The table is always the whole of the caller's districts; a request for
-one district shows that district's row of it (its total is that row).
+putting them side by side. The table is always every district of the organisation, whoever asks:
+one suppression per organisation and period. A narrower file (a commissioner's districts, one
+district) shows its rows of that table (`scope_rows`), so a commissioner's file and the
+coordinator's agree cell for cell. A narrower file shows no totals row of its own: a sum over
+some districts is a new sum, outside the suppression (side by side with the organisation's rows it
+would give a hidden cell away: 東+西 = 9 shown, 西 = 6 shown, so 東 = 3); one district's total is
+its row. Which cells are hidden in a commissioner's rows depends on other districts' counts, as
+the suppression is of the whole table — the same table the coordinator publishes.
 
 Hidden cells read "X" in a CSV (as 秘匿 in Japanese official statistics), null in JSON and 秘匿 in a
 chart. Shares, medians and names are left out of suppressed tables: a share times its base is a
@@ -37,7 +43,7 @@ count.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -240,11 +246,16 @@ class CoverageCells:
     def shows(self, row: str, key: str) -> bool:
         return (row, key) not in self.hidden
 
+    @property
+    def has_total(self) -> bool:
+        return any(row == TOTAL for row, _ in self.cells)
+
 
 def coverage_hidden(report: Any, k: int) -> CoverageCells:
     """The one suppression of the coverage CSV, the coverage chart and the trends: `report` (a
-    `CoverageReport`) holds every district of the caller's scope; totals over them, the row sums,
-    and the totals' sums (districts to the total)."""
+    `CoverageReport`) holds every district of the organisation, whoever asks (`scope_rows` keeps
+    the caller's); totals over them, the row sums, and the totals' sums (districts to the
+    total)."""
     counts = [(d.district_id, coverage_counts(d)) for d in report.districts]
     keys = list(counts[0][1]) if counts else []
     cells: dict[Hashable, int] = {}
@@ -262,14 +273,29 @@ def coverage_hidden(report: Any, k: int) -> CoverageCells:
     return CoverageCells(cells, suppress(cells, sums, k, bounds))
 
 
-def one_district(table: CoverageCells, district_id: str) -> CoverageCells:
-    """The table for one district of it: its row, and a totals row that is that row (hidden where
-    the row is)."""
+def publishes_total(district_ids: Collection[str], whole: Collection[str]) -> bool:
+    """Whether a file over `district_ids` (of the organisation's districts `whole`) may show a
+    totals row: only where that total is a cell of the organisation's table — every district's
+    (its totals row) or one district's (its row). A sum over some of the districts (a
+    commissioner's) would be a new sum, outside the one suppression. No district: a sum of
+    nothing (0), which says nothing."""
+    return len(district_ids) <= 1 or set(district_ids) == set(whole)
+
+
+def scope_rows(table: CoverageCells, district_ids: Collection[str]) -> CoverageCells:
+    """The part of the organisation's table (`coverage_hidden`) a file over `district_ids` shows:
+    their rows, hidden as the whole table hides them, and its totals row where `publishes_total`
+    (one district's total is its row)."""
+    whole = {row for row, _ in table.cells if row != TOTAL}
+    wanted = set(district_ids)
+    if wanted == whole:
+        return table
+    total_of = next(iter(wanted)) if publishes_total(wanted, whole) and wanted else None
     cells: dict[Hashable, int] = {}
     hidden: set[Hashable] = set()
     for (row, key), n in table.cells.items():
-        if row == district_id:
-            for r in (row, TOTAL):
+        if row in wanted:
+            for r in (row, TOTAL) if row == total_of else (row,):
                 cells[(r, key)] = n
                 if (row, key) in table.hidden:
                     hidden.add((r, key))

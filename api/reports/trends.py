@@ -14,6 +14,17 @@ from api.reports import coverage, suppression
 from api.reports.schemas import TrendReport, WeekTrend
 from domain import audit
 from domain.access import Principal
+from domain.errors import InvalidInput
+from domain.i18n import register
+
+register(
+    {
+        "field.suppressed_subtotal": {
+            "ja": "複数地区の合計は秘匿処理の対象外のため出力できません。地区を1つ選んでください。",
+            "en": "A total over several of your districts cannot be suppressed safely: choose one district.",
+        }
+    }
+)
 
 
 async def weekly(
@@ -21,11 +32,17 @@ async def weekly(
 ) -> TrendReport:
     """With `k` (figures leaving the organisation): each week's figures are hidden as the coverage
     CSV and chart of that week hide them — one suppression over the week's coverage of every
-    district of the caller's scope (suppression.coverage_hidden), as a week's figures are that
-    coverage's totals row (or with `district_id`, its row) and sum the districts' rows. Shares are
-    left out (a share times the residents is a count)."""
+    district of the organisation, whoever asks (suppression.coverage_hidden), as a week's figures
+    are that coverage's totals row (or one district's row) and sum the districts' rows. A sum over
+    some of the districts (a commissioner's several) is no cell of that table: refused, naming
+    `district_id` (suppression.publishes_total). Shares are left out (a share times the residents
+    is a count)."""
     districts = await coverage.districts_in_scope(session, principal, district_id)
     ids = [d.id for d in districts]
+    if k and not suppression.publishes_total(
+        ids, [d.id for d in await coverage.organisation_districts(session, principal)]
+    ):
+        raise InvalidInput.field("district_id", "field.suppressed_subtotal")
     today = principal.today()
     monday = today - timedelta(days=today.weekday())
     counts = await coverage.resident_counts(session, principal, ids)
@@ -41,8 +58,7 @@ async def weekly(
         # week's figures are read from it (the same counts) rather than counted a second time
         week_reports = await coverage.weekly_coverage(session, principal, periods)
         for week in week_reports:
-            table = suppression.coverage_hidden(week, k)
-            tables.append(suppression.one_district(table, district_id) if district_id else table)
+            tables.append(suppression.scope_rows(suppression.coverage_hidden(week, k), ids))
         rows = [[d for d in week.districts if d.district_id in ids] for week in week_reports]
         reached_in = [{d.district_id: d.contacted.residents for d in r} for r in rows]
         visits_in = [{d.district_id: d.visits for d in r} for r in rows]
