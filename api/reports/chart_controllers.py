@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.organisation.schemas import ID_PATTERN
 from api.reports import charts, coverage, trends
-from api.reports.controllers import SUPPRESS_DESCRIPTION, _reader_locale, _small_cell_k
+from api.reports.controllers import MONTH_ONLY, SUPPRESS_DESCRIPTION, _reader_locale, _small_cell_k
 from api.reports.params import DistrictFilter, PeriodEnd, PeriodStart
 from domain.access import Principal
 
@@ -38,17 +38,20 @@ class ChartController(Controller):
         from_: PeriodStart = None,
         to: PeriodEnd = None,
         district_id: DistrictFilter = None,
-        suppress: Annotated[bool, QueryParameter(description=CHART_SUPPRESS)] = False,
+        suppress: Annotated[bool, QueryParameter(description=CHART_SUPPRESS + MONTH_ONLY)] = False,
     ) -> Response[str]:
         """Coverage per district as an SVG chart: the share of active residents reached in the
         period, one bar per district, with the counts written next to each bar. The figures of GET
         /reports/coverage; same scope (coordinators: every district; commissioners: theirs;
         volunteers 403). Labels in the caller's language (Accept-Language)."""
         period = coverage.period_of(principal, from_, to)
+        if suppress:
+            coverage.published_month(principal, period)
         k = await _small_cell_k(db_session, principal) if suppress else None
         report = await coverage.coverage(db_session, principal, period, district_id, suppressed_k=k)
+        weeks = await trends.month_weeks(db_session, principal, period, k)
         locale = _reader_locale(request, principal)
-        return svg_response(charts.coverage_svg(report, locale, k=k, district_id=district_id))
+        return svg_response(charts.coverage_svg(report, locale, k=k, district_id=district_id, weeks=weeks))
 
     @get("/trends.svg", operation_id="trendChart", media_type=SVG)
     async def trend_chart(

@@ -113,12 +113,17 @@ class CoverageRow:
     share: float | None
 
 
-def coverage_rows(report: CoverageReport, k: int | None, district_id: str | None = None) -> list[CoverageRow]:
+def coverage_rows(
+    report: CoverageReport,
+    k: int | None,
+    district_id: str | None = None,
+    weeks: Sequence[suppression.CoverageCells] = (),
+) -> list[CoverageRow]:
     """The figures the chart shows. With `k`: hidden as the coverage CSV and the trends hide them
     (suppression.coverage_hidden, over the report's districts: the caller's whole scope; with
-    `district_id`, that district's row); a share is shown only when both its counts are (a share
-    and one count give the other)."""
-    table = suppression.coverage_hidden(report, k) if k else None
+    `district_id`, that district's row; `weeks`, the published weeks the period is made of); a
+    share is shown only when both its counts are (a share and one count give the other)."""
+    table = suppression.coverage_hidden(report, k, weeks) if k else None
     rows = []
     for d in report.districts:
         if district_id and d.district_id != district_id:
@@ -140,11 +145,12 @@ def coverage_svg(
     k: int | None = None,
     district_id: str | None = None,
     chart_id: str = "coverage",
+    weeks: Sequence[suppression.CoverageCells] = (),
 ) -> str:
     """Horizontal bars: per district, the share of its active residents reached in the period, with
     "reached of residents (share)" written after each bar."""
     t = _translator(locale)
-    rows = coverage_rows(report, k, district_id)
+    rows = coverage_rows(report, k, district_id, weeks)
     left, right = 190, WIDTH - 200  # name column; value text after the bar
     span = right - left
     top, step = 44, 34

@@ -30,6 +30,10 @@ SUPPRESS_DESCRIPTION = (
     "true: for sharing outside the office: counts only, counts from 1 to k-1 and the cells that "
     "would give them away through a total hidden (k: the organisation's small_cell_k, default 5)"
 )
+MONTH_ONLY = (
+    "; suppressed statistics are published for whole calendar months only: `from` the first day "
+    "of a month that has ended, `to` its last day (anything else: 400 naming from/to)"
+)
 
 register(
     {
@@ -141,7 +145,7 @@ class ReportController(Controller):
         district_id: DistrictFilter = None,
         format: Annotated[ListFormat, QueryParameter(description=FORMAT_DESCRIPTION)] = "json",
         suppress: Annotated[
-            bool, QueryParameter(description=SUPPRESS_DESCRIPTION + "; with format=csv")
+            bool, QueryParameter(description=SUPPRESS_DESCRIPTION + "; with format=csv" + MONTH_ONLY)
         ] = False,
     ) -> CoverageReport | Stream:
         """Coverage per district over a period of the organisation's local days (at most 366):
@@ -156,12 +160,15 @@ class ReportController(Controller):
             raise InvalidInput.field("suppress", "field.suppress_needs_csv")
         if format != "json":
             _require_export(principal)
+            if suppress:
+                coverage.published_month(principal, period)
             k = await _small_cell_k(db_session, principal) if suppress else None
             report = await coverage.coverage(
                 db_session, principal, period, district_id, purpose="export", suppressed_k=k
             )
+            weeks = await trends.month_weeks(db_session, principal, period, k)
             locale = _reader_locale(request, principal)
-            headers, rows = csv_export.coverage_table(report, locale, k, district_id)
+            headers, rows = csv_export.coverage_table(report, locale, k, district_id, weeks)
             file = ExportFile("coverage", principal.today(), principal.zone, locale)
             return await export_files.export_response(
                 format, file, headers, _one_batch(rows), session=db_session

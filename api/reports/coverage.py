@@ -98,6 +98,18 @@ register(
             "ja": "期間が長すぎます（{max}日以内）。",
             "en": "The period is too long (at most {max} days).",
         },
+        "field.suppressed_whole_month": {
+            "ja": "秘匿処理をした統計は暦月単位で公表します。開始日（from）は月の初日、終了日（to）は"
+            "同じ月の末日にしてください。",
+            "en": "Suppressed statistics are published for whole calendar months: `from` must be the "
+            "first day of a month and `to` the last day of the same month.",
+        },
+        "field.suppressed_month_not_ended": {
+            "ja": "秘匿処理をした統計は暦月単位で、終わった月についてのみ公表します（{month}はまだ"
+            "終わっていません）。",
+            "en": "Suppressed statistics are published for whole calendar months, once the month has "
+            "ended ({month} has not ended yet).",
+        },
     }
 )
 
@@ -125,6 +137,40 @@ def period_of(principal: Principal, first: date | None, last: date | None) -> Pe
         return datetime.combine(day, time(0), tzinfo=principal.zone).astimezone(UTC)
 
     return Period(first, last, midnight(first), midnight(last + timedelta(days=1)))
+
+
+def published_month(principal: Principal, period: Period) -> None:
+    """Statistics leaving the office (suppress=true) are published for whole calendar months of the
+    organisation's calendar only, once the month has ended: fixed periods that never overlap, so
+    that no two published tables can be differenced into a smaller period (counts of events add up
+    over periods). A month still running would change every day (its table on the 10th and on the
+    11th differ by one day), so it is refused until its last day has passed."""
+    first, last = period.first, period.last
+    month_end = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    errors = []
+    if first.day != 1:
+        errors.append(FieldError("from", "field.suppressed_whole_month"))
+    if last != month_end:
+        errors.append(FieldError("to", "field.suppressed_whole_month"))
+    elif last >= principal.today():
+        errors.append(
+            FieldError("to", "field.suppressed_month_not_ended", {"month": first.strftime("%Y-%m")})
+        )
+    if errors:
+        raise InvalidInput(errors=errors)
+
+
+def whole_weeks(principal: Principal, period: Period) -> list[Period]:
+    """The local weeks (Monday to Sunday) a period is made of exactly, or none when it does not
+    start on a Monday and end on a Sunday (of calendar months: a February of 28 days from a
+    Monday)."""
+    if period.first.weekday() != 0 or period.last.weekday() != 6:
+        return []
+    mondays = range(0, (period.last - period.first).days + 1, 7)
+    return [
+        period_of(principal, period.first + timedelta(days=d), period.first + timedelta(days=d + 6))
+        for d in mondays
+    ]
 
 
 async def districts_in_scope(

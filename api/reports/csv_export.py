@@ -309,12 +309,17 @@ def _coverage_columns(report: Any, locale: str) -> list[tuple[str, str, Callable
 
 
 def coverage_table(
-    report: Any, locale: str, k: int | None = None, district_id: str | None = None
+    report: Any,
+    locale: str,
+    k: int | None = None,
+    district_id: str | None = None,
+    weeks: Sequence[suppression.CoverageCells] = (),
 ) -> tuple[list[str], list[list[object]]]:
     """`report`: a `CoverageReport`; one row per district. With `k` (statistics leaving the
     organisation, see suppression.py): counts only, a totals row, small cells and their
     complements shown as X, hidden as in the chart and the trends (one suppression over the
-    report's districts, the caller's whole scope; with `district_id`, that district's row)."""
+    report's districts, the caller's whole scope; with `district_id`, that district's row;
+    `weeks`: the published weeks the period is made of, trends.month_weeks)."""
     columns = _coverage_columns(report, locale)
     if k is None:
         return (
@@ -323,7 +328,7 @@ def coverage_table(
         )
     columns = [c for c in columns if c[3]]
     keys = [c[0] for c in columns]
-    table = suppression.coverage_hidden(report, k)
+    table = suppression.coverage_hidden(report, k, weeks)
     districts = report.districts
     if district_id:
         table = suppression.one_district(table, district_id)

@@ -11,7 +11,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.reports import coverage, suppression
-from api.reports.schemas import TrendReport, WeekTrend
+from api.reports.schemas import CoverageReport, TrendReport, WeekTrend
 from domain import audit
 from domain.access import Principal
 
@@ -39,10 +39,8 @@ async def weekly(
     if k:
         # each week's table as the coverage CSV of that week counts it, every week's at once; the
         # week's figures are read from it (the same counts) rather than counted a second time
-        week_reports = await coverage.weekly_coverage(session, principal, periods)
-        for week in week_reports:
-            table = suppression.coverage_hidden(week, k)
-            tables.append(suppression.one_district(table, district_id) if district_id else table)
+        week_reports, whole = await week_tables(session, principal, periods, k)
+        tables = [suppression.one_district(t, district_id) if district_id else t for t in whole]
         rows = [[d for d in week.districts if d.district_id in ids] for week in week_reports]
         reached_in = [{d.district_id: d.contacted.residents for d in r} for r in rows]
         visits_in = [{d.district_id: d.visits for d in r} for r in rows]
@@ -79,6 +77,25 @@ async def weekly(
     )
     report = TrendReport(district_ids=ids, active_residents=active, timezone=principal.timezone, weeks=out)
     return _suppressed(report, k, tables) if k else report
+
+
+async def week_tables(
+    session: AsyncSession, principal: Principal, periods: list[coverage.Period], k: int
+) -> tuple[list[CoverageReport], list[suppression.CoverageCells]]:
+    """Each week's coverage over the caller's whole scope and its table as the suppressed trends
+    publish it (each week suppressed on its own): the trends, and a month made of whole weeks,
+    which is suppressed knowing what these show (suppression rule 6)."""
+    reports = await coverage.weekly_coverage(session, principal, periods)
+    return reports, [suppression.coverage_hidden(week, k) for week in reports]
+
+
+async def month_weeks(
+    session: AsyncSession, principal: Principal, period: coverage.Period, k: int | None
+) -> list[suppression.CoverageCells]:
+    """With `k`: the published tables of the weeks `period` is exactly made of (none for most
+    months), for `suppression.coverage_hidden(..., weeks=)`."""
+    weeks = coverage.whole_weeks(principal, period) if k else []
+    return (await week_tables(session, principal, weeks, k))[1] if weeks and k else []
 
 
 # a week's figure: the coverage key it is (suppression.coverage_counts)
