@@ -121,7 +121,7 @@ def coverage_rows(
 ) -> list[CoverageRow]:
     """The figures the chart shows. With `k`: hidden as the coverage CSV and the trends hide them
     (suppression.coverage_hidden, over the report's districts: the caller's whole scope; with
-    `district_id`, that district's row; `weeks`, the published weeks the period is made of); a
+    `district_id`, that district's row; `weeks`, the published weeks that add up to the period); a
     share is shown only when both its counts are (a share and one count give the other)."""
     table = suppression.coverage_hidden(report, k, weeks) if k else None
     rows = []

@@ -160,17 +160,20 @@ def published_month(principal: Principal, period: Period) -> None:
         raise InvalidInput(errors=errors)
 
 
-def whole_weeks(principal: Principal, period: Period) -> list[Period]:
-    """The local weeks (Monday to Sunday) a period is made of exactly, or none when it does not
-    start on a Monday and end on a Sunday (of calendar months: a February of 28 days from a
-    Monday)."""
-    if period.first.weekday() != 0 or period.last.weekday() != 6:
-        return []
-    mondays = range(0, (period.last - period.first).days + 1, 7)
-    return [
-        period_of(principal, period.first + timedelta(days=d), period.first + timedelta(days=d + 6))
-        for d in mondays
-    ]
+def trend_weeks_of(principal: Principal, period: Period) -> list[list[Period]]:
+    """The weeks the trends publish (Monday to Sunday; the current one up to today) whose counts of
+    events add up to the period's (a month's): the week it starts in, whole, less that week up to
+    the day before it (the trends' current week on that day), then the whole weeks inside, and the
+    week it ends in up to its last day (the current week on that day). Each list is consecutive
+    periods (one grouped count); a month from a Monday to a Sunday (February 2027) is its weeks."""
+    first, last = period.first, period.last
+    monday = first - timedelta(days=first.weekday())
+    before = [[period_of(principal, monday, first - timedelta(days=1))]] if monday < first else []
+    weeks = []
+    while monday <= last:
+        weeks.append(period_of(principal, monday, min(monday + timedelta(days=6), last)))
+        monday += timedelta(weeks=1)
+    return [*before, weeks]
 
 
 async def districts_in_scope(

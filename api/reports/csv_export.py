@@ -319,7 +319,7 @@ def coverage_table(
     organisation, see suppression.py): counts only, a totals row, small cells and their
     complements shown as X, hidden as in the chart and the trends (one suppression over the
     report's districts, the caller's whole scope; with `district_id`, that district's row;
-    `weeks`: the published weeks the period is made of, trends.month_weeks)."""
+    `weeks`: the published weeks that add up to the period, trends.month_weeks)."""
     columns = _coverage_columns(report, locale)
     if k is None:
         return (

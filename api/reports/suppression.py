@@ -271,10 +271,10 @@ def _table_sums(rows: list[str], keys: list[str]) -> list[Sum]:
 def coverage_hidden(report: Any, k: int, weeks: Sequence[CoverageCells] = ()) -> CoverageCells:
     """The one suppression of the coverage CSV, the coverage chart and the trends: `report` (a
     `CoverageReport`) holds every district of the caller's scope; totals over them, the row sums,
-    and the totals' sums (districts to the total). `weeks`: when the period is exactly whole
-    weeks the trends publish (a February from a Monday to a Sunday), those weeks' tables, each
-    suppressed on its own: the period's visits and alerts are their sums, so what the weeks show
-    is taken as known (rule 6, `known_from_weeks`)."""
+    and the totals' sums (districts to the total). `weeks`: the tables of the trend weeks whose
+    visits and alerts add up to the period's (a month: the weeks inside it, and the current weeks
+    of its last day and of the day before it, coverage.trend_weeks_of), each suppressed on its own
+    and published first: what they show is taken as known (rule 6, `known_from_weeks`)."""
     counts = [(d.district_id, coverage_counts(d)) for d in report.districts]
     keys = list(counts[0][1]) if counts else []
     cells: dict[Hashable, int] = {}
@@ -300,8 +300,10 @@ ADDS_UP = (*(f"visits.{c}" for c in VISIT_OUTCOMES), "visits.done_all", "alerts.
 
 
 def known_from_weeks(weeks: Sequence[CoverageCells], rows: list[str]) -> list[Known]:
-    """Rule 6: the combinations of a period's counts a reader knows from the weeks it is made of.
-    Each of the period's `ADDS_UP` cells is the sum of the same cell over the weeks; a week shows
+    """Rule 6: the combinations of a period's counts a reader knows from the weeks that add up to
+    it. Each of the period's `ADDS_UP` cells is a sum (or difference) of the same cell over the
+    weeks (a month: its weeks, the part-week it ends with, and the week it starts in less that
+    week's days before it, all published by the trends); a week shows
     its `WEEK_KEYS` cells where its own suppression does, and its sums hold. The weeks' sum may vary
     in the span T of the weeks' own freedoms (per week, the unknown cells' values that keep its sums:
     the null space of its sums over them); a combination is known exactly when it is 0 on T (T's

@@ -83,8 +83,8 @@ async def week_tables(
     session: AsyncSession, principal: Principal, periods: list[coverage.Period], k: int
 ) -> tuple[list[CoverageReport], list[suppression.CoverageCells]]:
     """Each week's coverage over the caller's whole scope and its table as the suppressed trends
-    publish it (each week suppressed on its own): the trends, and a month made of whole weeks,
-    which is suppressed knowing what these show (suppression rule 6)."""
+    publish it (each week suppressed on its own): the trends, and a month, which is suppressed
+    knowing what the weeks that add up to it show (suppression rule 6)."""
     reports = await coverage.weekly_coverage(session, principal, periods)
     return reports, [suppression.coverage_hidden(week, k) for week in reports]
 
@@ -92,10 +92,14 @@ async def week_tables(
 async def month_weeks(
     session: AsyncSession, principal: Principal, period: coverage.Period, k: int | None
 ) -> list[suppression.CoverageCells]:
-    """With `k`: the published tables of the weeks `period` is exactly made of (none for most
-    months), for `suppression.coverage_hidden(..., weeks=)`."""
-    weeks = coverage.whole_weeks(principal, period) if k else []
-    return (await week_tables(session, principal, weeks, k))[1] if weeks and k else []
+    """With `k`: the published tables of the trend weeks whose counts add up to `period`'s
+    (coverage.trend_weeks_of), for `suppression.coverage_hidden(..., weeks=)`."""
+    if not k:
+        return []
+    tables = []
+    for run in coverage.trend_weeks_of(principal, period):
+        tables += (await week_tables(session, principal, run, k))[1]
+    return tables
 
 
 # a week's figure: the coverage key it is (suppression.coverage_counts)

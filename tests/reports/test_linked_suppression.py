@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, date, datetime
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -153,10 +154,40 @@ def _key(row: str, column: str, period: tuple[str, str]) -> tuple[str, str]:
 
 
 async def _gather(
-    client, ids: dict[str, str | None], periods: list[tuple[str, str]], weeks: int = 2
+    client,
+    ids: dict[str, str | None],
+    periods: list[tuple[str, str]],
+    weeks: int = 2,
+    trends_on: tuple[datetime, ...] = (),
 ) -> Outsider:
-    coord = await login(client, "coord")
+    """Every suppressed file and chart of `periods` (today), and the trends of the last `weeks`
+    weeks asked today and on each day of `trends_on` (the current week then runs up to that day)."""
     o = Outsider()
+    today = clock.now()
+    seen_weeks: set[tuple[str, str]] = set()
+    for day in (*trends_on, today):
+        clock.set(day)
+        seen_weeks |= await _trends(client, ids, weeks, o)
+    await _files(client, ids, periods, o)
+    # 4. a month is the sum of the trend weeks (a last one up to its last day) that make it up
+    districts = [n for n, i in ids.items() if i]
+    for period in periods:
+        first, last = date.fromisoformat(period[0]), date.fromisoformat(period[1])
+        inside = sorted(w for w in seen_weeks if period[0] <= w[0] and w[1] <= period[1])
+        days = [date.fromisoformat(w[1]) - date.fromisoformat(w[0]) for w in inside]
+        covered = all(b[0] > a[1] for a, b in pairwise(inside))
+        if not covered or sum(d.days + 1 for d in days) != (last - first).days + 1:
+            continue
+        for row, column, _ in {*o.shown, *o.hidden}:
+            if column in ADDITIVE and column != "trend.visits_done" and row in (TOTAL, *districts):
+                whole = _key(row, column, period)
+                o.sums.append(Sum(whole, tuple(_key(row, column, w) for w in inside)))
+    o.sums = list({(s.whole, s.parts): s for s in o.sums}.values())
+    return o
+
+
+async def _files(client, ids: dict[str, str | None], periods: list[tuple[str, str]], o: Outsider) -> None:
+    coord = await login(client, "coord")
     districts = [n for n, i in ids.items() if i]
     for period in periods:
         query = f"from={period[0]}&to={period[1]}&suppress=true"
@@ -194,8 +225,13 @@ async def _gather(
                     o.see(_key(name, "期間内に接触した人数", period), m[2])
                 else:  # 秘匿: one of the two is hidden, which one is not said
                     assert value in ("秘匿", "対象者なし"), value
-    # 3. the weekly trends, all districts (the totals row) and each district: a week's figures are
-    #    that week's coverage; its visits done = done + done late
+
+
+async def _trends(client, ids: dict[str, str | None], weeks: int, o: Outsider) -> set[tuple[str, str]]:
+    """3. the weekly trends, all districts (the totals row) and each district: a week's figures are
+    that week's coverage; its visits done = done + done late."""
+    coord = await login(client, "coord")
+    districts = [n for n, i in ids.items() if i]
     seen_weeks = []
     for scope in [TOTAL, *districts]:
         only = f"&district_id={ids[scope]}" if scope != TOTAL else ""
@@ -217,18 +253,7 @@ async def _gather(
                 o.see(_key(scope, column, period), week[field])
             done = (_key(scope, "訪問実施", period), _key(scope, "遅れて実施", period))
             o.sums.append(Sum(_key(scope, "trend.visits_done", period), done))
-    # 4. a month made of whole weeks: its counts of events are the sums of those weeks'
-    for period in periods:
-        first, last = date.fromisoformat(period[0]), date.fromisoformat(period[1])
-        inside = [w for w in seen_weeks if period[0] <= w[0] and w[1] <= period[1]]
-        if (last - first).days + 1 != 7 * len(inside):
-            continue
-        for row, column, _ in {*o.shown, *o.hidden}:
-            if column in ADDITIVE and column != "trend.visits_done" and row in (TOTAL, *districts):
-                whole = _key(row, column, period)
-                o.sums.append(Sum(whole, tuple(_key(row, column, w) for w in inside)))
-    o.sums = list({(s.whole, s.parts): s for s in o.sums}.values())
-    return o
+    return set(seen_weeks)
 
 
 async def test_the_hand_built_town_has_small_cells_to_hide(client, february_town) -> None:
@@ -263,6 +288,28 @@ async def test_a_month_suppressed_apart_from_its_weeks_gives_a_cell_away(
     recovered = o.recovered()
     assert recovered[("東地区", "アラート発生", "2027-02-08..2027-02-14")] == "solved"
     assert recovered[("東地区", "アラート発生", "..".join(FEB))] == "solved"
+
+
+async def test_a_month_and_the_trends_up_to_its_last_day_recover_nothing(
+    client, small_town, monkeypatch
+) -> None:
+    """June 2026 ends on a Tuesday, yet the trends asked on 30 June show the week of 29 June up to
+    that day: June's alerts are its four weeks' and that part-week's. Asked then and on 1 July, with
+    June's file and chart: nothing hidden is recovered; suppressed apart from those weeks, June
+    gives 東地区's 2 alerts away (as February does)."""
+    clock.set(JUNE_ENDED)
+    last_day = datetime(2026, 6, 30, 3, 0, tzinfo=UTC)
+    o = await _gather(client, small_town, [JUNE], weeks=5, trends_on=(last_day,))
+    assert any(s.parts[-1][2] == "2026-06-29..2026-06-30" for s in o.sums)  # June = its weeks
+    assert o.recovered() == {}
+
+    async def apart(session, principal, period, k):
+        return []
+
+    monkeypatch.setattr(trends, "month_weeks", apart)
+    clock.set(JUNE_ENDED)
+    o = await _gather(client, small_town, [JUNE], weeks=5, trends_on=(last_day,))
+    assert o.recovered()[("東地区", "アラート発生", "..".join(JUNE))] == "solved"
 
 
 async def test_the_attack_finds_a_cell_one_table_gives_away(client, february_town, monkeypatch) -> None:
