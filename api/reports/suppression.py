@@ -20,6 +20,13 @@ The rule, the same for every table shared outside the office:
    hidden whenever a cell bounding it is, and rules 2–4 and this one run again until nothing
    changes (hiding only grows, so this ends). A part of 0 stays shown: a floor of 0 says nothing. Only downwards: a hidden part hides nothing above
    it, so residents now stay hidden alike whatever the period (rule 4).
+6. Published before: suppressed coverage is for whole calendar months that have ended only
+   (coverage.published_month), so two files never overlap. But a month's visits and alerts add up
+   from trend weeks published before it, each suppressed on its own (the weeks inside it, the
+   current week on its last day, and the week it starts in less that week on the day before it,
+   coverage.trend_weeks_of). The month is suppressed knowing every combination of its cells those
+   weeks give (`known_from_weeks`): no hidden cell may follow from it, and a cell they give alone is
+   never a complement (hiding it protects nothing). The weeks are never changed by the month.
 
 Jointly suppressed (one suppression, `coverage_hidden`, over the union of their cells): the
 coverage CSV, the coverage chart (SVG) and the weekly trends (JSON and SVG). They publish the same
