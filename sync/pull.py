@@ -146,7 +146,8 @@ async def _unchanged(session: AsyncSession, principal: Principal, params: PullPa
     postgres = session.get_bind().dialect.name == "postgresql"
     stmt = _unchanged_statement(params.schema_version, postgres)
     binds = {"device_id": principal.device_id, "org_id": principal.org_id, "since": since}
-    rows = (await session.execute(stmt, binds)).all()
+    # On the session's connection: plain rows, without the ORM's result setup per pull.
+    rows = (await (await session.connection()).execute(stmt, binds)).all()
     if len(rows) != 1:  # no state yet, locked by another request, or several covering versions
         return False
     row = rows[0]
