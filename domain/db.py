@@ -44,8 +44,9 @@ READ_ONLY = {READ_ONLY_OPTION: True}
 # A route opt (`opt={AUTOCOMMIT_START: True}`): on PostgreSQL the request's session starts in
 # autocommit, so that authentication and the reads that decide a no-op answer run without BEGIN
 # and COMMIT (two round trips of a five-round-trip request). The handler must end that unit
-# (`session.commit()`, no round trip; `feed.in_autocommit` tells) before anything that needs a transaction: the next statement
-# then checks out a connection in the default isolation, and begins as usual.
+# (`session.commit()`, no round trip; `feed.in_autocommit` tells whether it runs in one) before
+# anything that needs a transaction: the next statement then checks out a connection in the
+# default isolation, and begins as usual.
 AUTOCOMMIT_START = "autocommit_start"
 
 
