@@ -41,20 +41,6 @@ register_guard_events()
 READ_ONLY_OPTION = "mimamori_read_only"
 READ_ONLY = {READ_ONLY_OPTION: True}
 
-# A route opt (`opt={AUTOCOMMIT_START: True}`): on PostgreSQL the request's session starts in
-# autocommit, so that authentication and the reads that decide a no-op answer run without BEGIN
-# and COMMIT (two round trips of a five-round-trip request). The handler must end that unit
-# (`session.commit()`, no round trip; `feed.in_autocommit` tells whether it runs in one) before
-# anything that needs a transaction: the next statement then checks out a connection in the
-# default isolation, and begins as usual.
-AUTOCOMMIT_START = "autocommit_start"
-
-
-async def start_in_autocommit(session: AsyncSession) -> None:
-    """Before the session's first statement: its connection in autocommit (PostgreSQL only)."""
-    if session.get_bind().dialect.name == "postgresql" and not session.in_transaction():
-        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-
 
 def create_db_config(settings: Settings) -> SQLAlchemyAsyncConfig:
     # hide_parameters: a database error's message never carries bound values (names, note bodies)

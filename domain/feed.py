@@ -35,6 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 
+from domain.autocommit import in_autocommit
 from domain.base import Base, FeedMixin
 
 FEED_SEQUENCE = "change_feed_seq"
@@ -168,19 +169,10 @@ async def watermark(session: AsyncSession, org_id: str) -> int:
     assert isinstance(bind, AsyncEngine)
     if await in_autocommit(session):
         # The request's own connection already runs each statement on its own (a route that
-        # starts in autocommit, domain/db.py): no second connection.
+        # starts in autocommit, domain/autocommit.py): no second connection.
         return await _watermark_on(await session.connection(), org_id)
     async with bind.connect() as conn:
         return await _watermark_on(conn, org_id)
-
-
-async def in_autocommit(session: AsyncSession) -> bool:
-    """Whether the session's current connection runs each statement on its own (a route that
-    starts in autocommit: `domain.db.AUTOCOMMIT_START`)."""
-    if not session.in_transaction():
-        return False
-    options = (await session.connection()).sync_connection.get_execution_options()  # type: ignore[union-attr]
-    return options.get("isolation_level") == "AUTOCOMMIT"
 
 
 async def _watermark_on(conn: AsyncConnection, org_id: str) -> int:

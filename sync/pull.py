@@ -45,6 +45,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import audit, feed
 from domain.access import Principal
+from domain.autocommit import end_autocommit, in_autocommit
 from domain.clock import local_midnight, utcnow
 from domain.enums import Role
 from domain.errors import Unauthorized
@@ -119,12 +120,12 @@ async def pull(session: AsyncSession, principal: Principal, params: PullParams) 
     # up to it; authentication's transaction, if any, goes on (READ COMMITTED).
     watermark = await feed.watermark(session, principal.org_id)
     outcome = _NoOp.NEEDS_WRITES
-    if await feed.in_autocommit(session):
+    if await in_autocommit(session):
         # The route starts in autocommit (`AUTOCOMMIT_START`, PostgreSQL): the usual no-op pull,
         # which writes nothing, is decided and answered by one statement without BEGIN/COMMIT.
         # Anything else ends the autocommit unit and goes on as before, in a transaction.
         outcome = await _unchanged(session, principal, params, watermark, may_write=False)
-        await session.commit()  # no round trip: only ends the unit (the connection goes back)
+        await end_autocommit(session)
     if outcome is _NoOp.NEEDS_WRITES:
         outcome = await _unchanged(session, principal, params, watermark)
     if outcome is _NoOp.ANSWERED:
