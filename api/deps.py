@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.service import authenticate
 from domain.access import Principal
+from domain.autocommit import AUTOCOMMIT_START, start_in_autocommit
 from domain.db import READ_ONLY
 from domain.settings import Settings
 
@@ -28,6 +29,8 @@ async def provide_principal(
         # A handler marked read-only never writes: on SQLite it need not queue behind a long
         # write (a phone's push) for the write lock (see domain/db.py).
         await db_session.connection(execution_options=READ_ONLY)
+    elif request.route_handler.opt.get(AUTOCOMMIT_START):
+        await start_in_autocommit(db_session)  # domain/autocommit.py: the handler ends it
     principal = await authenticate(db_session, settings, request.headers.get("authorization"))
     request.scope["state"]["principal"] = principal
     return principal

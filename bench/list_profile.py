@@ -1,14 +1,17 @@
-"""The resident list page in-process: CPU per request, statements per request, and a profile.
+"""The resident list page (or a no-op sync pull) in-process: CPU, statements, and a profile.
 
     python -m bench.list_profile                        # 200 requests per role, figures only
     python -m bench.list_profile --profile coordinator  # + cProfile's top functions for that role
     python -m bench.list_profile --requests 500 --residents 200
+    python -m bench.list_profile --route pull --profile commissioner   # the no-op sync pull
 
 A fresh PostgreSQL database (dropped at the end) with one organisation of `--residents` residents
 in two districts (a commissioner for one of them, a volunteer assigned to a third of them with
 consent for volunteers), then `GET /api/v1/residents` (first page, default page size) through
 httpx's ASGITransport on the same event loop: no network, no server, so the figure is the service's own CPU plus the
-test client's. Run it from a checkout's root to measure that checkout (old vs new: the same script
+test client's. With `--route pull`, each role's phone pulls once from 0 (its first sync), then
+`GET /api/v1/sync/pull?last_pulled_at=<that cursor>` is measured: the no-op pull (nothing moves
+the feed meanwhile). Run it from a checkout's root to measure that checkout (old vs new: the same script
 in both, one after the other).
 """
 
@@ -133,6 +136,10 @@ async def _run(url: str, args: argparse.Namespace) -> None:
         for role, login_name in (("coordinator", "coord"), ("commissioner", "comm"), ("volunteer", "vol")):
             headers = await login(client, login_name, device_id=f"bench-{login_name}")
             path = "/api/v1/residents"
+            if args.route == "pull":
+                first = await client.get("/api/v1/sync/pull?last_pulled_at=0", headers=headers)
+                assert first.status_code == 200, first.text
+                path = f"/api/v1/sync/pull?last_pulled_at={first.json()['timestamp']}"
             for _ in range(20):  # warm caches (statement cache, token cache)
                 assert (await client.get(path, headers=headers)).status_code == 200
             statements = 0
@@ -146,6 +153,9 @@ async def _run(url: str, args: argparse.Namespace) -> None:
                 profiler.disable()
             cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
             body = response.json()
+            if args.route == "pull":  # a no-op: nothing sent, the cursor unchanged
+                assert not any(c["updated"] or c["deleted"] for c in body["changes"].values()), body
+                body = {"items": [], "total": body["timestamp"]}
             calls = (
                 f"  {pstats.Stats(profiler).total_calls / args.requests:7.0f} calls/req" if profiler else ""
             )
@@ -165,6 +175,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--route", choices=["list", "pull"], default="list")
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--residents", type=int, default=200)
     parser.add_argument("--profile", choices=["coordinator", "commissioner", "volunteer"])

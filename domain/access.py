@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
@@ -519,8 +519,21 @@ def visible_notifications(principal: Principal, today: date | None = None) -> Co
     )
 
 
+class UserFacts(Protocol):
+    """What a principal is built from: a `User`, or a row of the same columns (authentication)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def org_id(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def locale(self) -> str: ...
+
+
 def principal_for(
-    user: User, district_ids: Iterable[str], timezone: str, device_id: str | None = None
+    user: UserFacts | User, district_ids: Iterable[str], timezone: str, device_id: str | None = None
 ) -> Principal:
     """A user as a principal: how sign-in sees them (`domain.principals.principal_of`), and how a
     job judges who may be told. `timezone` is the organisation's: every calendar rule uses it."""

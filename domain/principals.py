@@ -17,7 +17,12 @@ async def org_timezone(session: AsyncSession, org_id: str) -> str:
 
 
 def org_zone(org: Organisation | None) -> str:
-    return (org.timezone if org is not None else None) or "Asia/Tokyo"
+    return zone_or_default(org.timezone if org is not None else None)
+
+
+def zone_or_default(timezone: str | None) -> str:
+    """An organisation's time zone as read (possibly none): the default when there is none."""
+    return timezone or "Asia/Tokyo"
 
 
 async def principal_of(session: AsyncSession, user: User, *, device_id: str | None = None) -> Principal:

@@ -116,7 +116,9 @@ class Settings(BaseSettings):
     # Resource limits (docs/security.md, "Resource limits"): no single request may hold the event
     # loop, the database's write lock or the coordinators' inboxes.
     rrule_max_scan_months: int = Field(default=600, ge=12)  # calendar months one rule may scan
-    rrule_max_seconds: float = Field(default=1.0, gt=0)  # CPU time one rule expansion may take
+    rrule_max_seconds: float = Field(
+        default=5.0, gt=0
+    )  # backstop: the months bound refuses hostile rules in <0.1 s
     sync_push_max_records: int = Field(default=500, ge=1)  # records in one push, all tables
     sync_push_max_records_per_table: int = Field(default=500, ge=1)
     # Refused records held per device per hour; at least one full push, or a push refused whole

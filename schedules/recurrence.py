@@ -8,6 +8,7 @@ the window is converted to UTC per occurrence, so a DST change moves nothing in 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time as monotonic_clock
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from domain.enums import HolidayRule
 from domain.errors import FieldError, InvalidInput
 from domain.settings import Settings
 
+log = logging.getLogger("mimamori.schedules")
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -127,7 +129,16 @@ class _BoundedRule(rrule):
         self._months_scanned += 1
         if self._months_scanned > self._window_months:
             raise _WindowEnd
-        if self._months_scanned > self._budget_months or monotonic_clock.thread_time() > self._deadline:
+        if self._months_scanned > self._budget_months:
+            raise RuleTooExpensive.field("rrule", "rrule.too_expensive")
+        if monotonic_clock.thread_time() > self._deadline:
+            # The backstop, never seen to trip on a hostile rule (the months bound comes first):
+            # logged so that a refusal of a plain rule can be told apart (no personal data here).
+            log.warning(
+                "rrule expansion refused by the CPU backstop after %d months (window %d)",
+                self._months_scanned,
+                self._window_months,
+            )
             raise RuleTooExpensive.field("rrule", "rrule.too_expensive")
         # Hand the GIL over once a month scanned: this runs in a worker thread, and the event
         # loop's thread should not wait a whole switch interval to serve other requests.

@@ -18,6 +18,7 @@ only what the full comparison's no-op branch writes, `last_sync_at` at most ever
 
 from __future__ import annotations
 
+import enum
 import functools
 import hashlib
 from collections import Counter
@@ -44,6 +45,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import audit, feed
 from domain.access import Principal
+from domain.autocommit import end_autocommit, in_autocommit
 from domain.clock import local_midnight, utcnow
 from domain.enums import Role
 from domain.errors import Unauthorized
@@ -115,9 +117,18 @@ async def pull(session: AsyncSession, principal: Principal, params: PullParams) 
     if principal.device_id is None:
         raise Unauthorized("error.sync.no_device")
     # Taken holding nothing afterwards (see `feed.watermark`): the reads below see every position
-    # up to it; authentication's transaction goes on (READ COMMITTED).
+    # up to it; authentication's transaction, if any, goes on (READ COMMITTED).
     watermark = await feed.watermark(session, principal.org_id)
-    if await _unchanged(session, principal, params, watermark):
+    outcome = _NoOp.NEEDS_WRITES
+    if await in_autocommit(session):
+        # The route starts in autocommit (`AUTOCOMMIT_START`, PostgreSQL): the usual no-op pull,
+        # which writes nothing, is decided and answered by one statement without BEGIN/COMMIT.
+        # Anything else ends the autocommit unit and goes on as before, in a transaction.
+        outcome = await _unchanged(session, principal, params, watermark, may_write=False)
+        await end_autocommit(session)
+    if outcome is _NoOp.NEEDS_WRITES:
+        outcome = await _unchanged(session, principal, params, watermark)
+    if outcome is _NoOp.ANSWERED:
         return _response({}, watermark, params.schema_version)
     result = await _compute(session, principal, params, watermark)
     if result is None:
@@ -131,24 +142,38 @@ async def pull(session: AsyncSession, principal: Principal, params: PullParams) 
     return result
 
 
-async def _unchanged(session: AsyncSession, principal: Principal, params: PullParams, watermark: int) -> bool:
+class _NoOp(enum.Enum):
+    ANSWERED = "answered"  # the empty answer at the watermark, its writes (if any) committed
+    NEEDS_WRITES = "needs_writes"  # the empty answer, but only after writes (`may_write=False`)
+    NO = "no"  # the full comparison decides
+
+
+async def _unchanged(
+    session: AsyncSession, principal: Principal, params: PullParams, watermark: int, *, may_write: bool = True
+) -> _NoOp:
     """The no-op pull's fast path: one SELECT decides, from the very inputs by which `_compute`
     finds that nothing changed, and then writes only what that branch writes (the covering
-    version widened to the watermark, a raised floor) and `last_sync_at` when it is old. True
+    version widened to the watermark, a raised floor) and `last_sync_at` when it is old. ANSWERED
     when the phone's answer is the empty one at `watermark`; anything else (a first sync, a
     migration, a cursor no version or several versions cover, another scope, a re-check pending,
     any feed row of the organisation that can reach the phone after the cursor, garbage to drop
-    or merge) returns False and takes `_compute` untouched. A false True would be a change the
-    phone never receives: every condition errs towards False."""
+    or merge) is NO and takes `_compute` untouched. A false ANSWERED would be a change the
+    phone never receives: every condition errs towards NO.
+
+    With `may_write=False` (outside a transaction: the row lock is released as the SELECT ends)
+    nothing is written: a pull that would write is NEEDS_WRITES, and is decided again, afresh,
+    in a transaction holding the lock. One that writes nothing needs no lock held: the same
+    SELECT at the same moment gives the same answer, and nothing of it is kept."""
     since = params.last_pulled_at
     if since <= 0 or params.migration is not None or watermark <= 0 or since > watermark:
-        return False
+        return _NoOp.NO
     postgres = session.get_bind().dialect.name == "postgresql"
     stmt = _unchanged_statement(params.schema_version, postgres)
     binds = {"device_id": principal.device_id, "org_id": principal.org_id, "since": since}
-    rows = (await session.execute(stmt, binds)).all()
+    # On the session's connection: plain rows, without the ORM's result setup per pull.
+    rows = (await (await session.connection()).execute(stmt, binds)).all()
     if len(rows) != 1:  # no state yet, locked by another request, or several covering versions
-        return False
+        return _NoOp.NO
     row = rows[0]
     now = utcnow()
     if (
@@ -157,11 +182,15 @@ async def _unchanged(session: AsyncSession, principal: Principal, params: PullPa
         or any((row.recheck or {}).values())
         or row.scope_key != scope_key(principal, params.schema_version, now)
     ):
-        return False
+        return _NoOp.NO
     raise_floor = since > row.cursor_floor
     if raise_floor and (row.stale > KEEP_STALE or row.versions - row.stale > MAX_VERSIONS):
-        return False  # `collect_garbage` would drop or merge versions: the slow path does it
-    if row.hi < watermark:  # `widen`
+        return _NoOp.NO  # `collect_garbage` would drop or merge versions: the slow path does it
+    widen = row.hi < watermark
+    touch = row.last_sync_at is None or (now - row.last_sync_at).total_seconds() >= LAST_SYNC_REFRESH_SECONDS
+    if not may_write:
+        return _NoOp.NEEDS_WRITES if widen or raise_floor or touch else _answered()
+    if widen:  # `widen`
         await session.execute(
             update(SyncManifestVersion)
             .where(SyncManifestVersion.id == row.version_id)
@@ -175,11 +204,15 @@ async def _unchanged(session: AsyncSession, principal: Principal, params: PullPa
             .values(cursor_floor=since)
             .execution_options(synchronize_session=False)
         )
-    if row.last_sync_at is None or (now - row.last_sync_at).total_seconds() >= LAST_SYNC_REFRESH_SECONDS:
+    if touch:
         await touch_device(session, principal, now)
     await session.commit()
+    return _answered()
+
+
+def _answered() -> _NoOp:
     FIGURES["unchanged_pulls"] += 1
-    return True
+    return _NoOp.ANSWERED
 
 
 @functools.cache

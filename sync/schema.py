@@ -8,6 +8,7 @@ phone's own `schema_version`, so older phones keep working.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -169,6 +170,7 @@ LATEST_VERSION = 5
 VERSIONS: tuple[int, ...] = (1, 2, 3, 4, 5)
 
 
+@functools.cache  # asked on every pull's answer and every pushed record: fixed per version
 def tables(version: int = LATEST_VERSION) -> tuple[str, ...]:
     """The tables a phone of `version` has: a phone never hears of a table its schema lacks."""
     return tuple(t for t, cols in TABLES.items() if min(c.since for c in cols) <= version)

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.organisation.schemas import ID_PATTERN
 from api.reports import charts, coverage, trends
-from api.reports.controllers import SUPPRESS_DESCRIPTION, _reader_locale, _small_cell_k
+from api.reports.controllers import MONTH_ONLY, SUPPRESS_DESCRIPTION, _reader_locale, _small_cell_k
 from api.reports.params import DistrictFilter, PeriodEnd, PeriodStart
 from domain.access import Principal
 
@@ -38,7 +38,7 @@ class ChartController(Controller):
         from_: PeriodStart = None,
         to: PeriodEnd = None,
         district_id: DistrictFilter = None,
-        suppress: Annotated[bool, QueryParameter(description=CHART_SUPPRESS)] = False,
+        suppress: Annotated[bool, QueryParameter(description=CHART_SUPPRESS + MONTH_ONLY)] = False,
     ) -> Response[str]:
         """Coverage per district as an SVG chart: the share of active residents reached in the
         period, one bar per district, with the counts written next to each bar. The figures of GET
@@ -47,8 +47,12 @@ class ChartController(Controller):
         period = coverage.period_of(principal, from_, to)
         locale = _reader_locale(request, principal)
         if suppress:
+            coverage.published_month(principal, period)
             k = await _small_cell_k(db_session, principal)
-            published = await coverage.suppressed_coverage(db_session, principal, period, district_id, k)
+            weeks = await trends.month_weeks(db_session, principal, period, k)
+            published = await coverage.suppressed_coverage(
+                db_session, principal, period, district_id, k, weeks=weeks
+            )
             svg = charts.coverage_svg(published.report, locale, k=k, table=published.table)
         else:
             svg = charts.coverage_svg(

@@ -30,6 +30,10 @@ SUPPRESS_DESCRIPTION = (
     "true: for sharing outside the office: counts only, counts from 1 to k-1 and the cells that "
     "would give them away through a total hidden (k: the organisation's small_cell_k, default 5)"
 )
+MONTH_ONLY = (
+    "; suppressed statistics are published for whole calendar months only: `from` the first day "
+    "of a month that has ended, `to` its last day (anything else: 400 naming from/to)"
+)
 
 register(
     {
@@ -141,7 +145,7 @@ class ReportController(Controller):
         district_id: DistrictFilter = None,
         format: Annotated[ListFormat, QueryParameter(description=FORMAT_DESCRIPTION)] = "json",
         suppress: Annotated[
-            bool, QueryParameter(description=SUPPRESS_DESCRIPTION + "; with format=csv")
+            bool, QueryParameter(description=SUPPRESS_DESCRIPTION + "; with format=csv" + MONTH_ONLY)
         ] = False,
     ) -> CoverageReport | Stream:
         """Coverage per district over a period of the organisation's local days (at most 366):
@@ -158,9 +162,11 @@ class ReportController(Controller):
             _require_export(principal)
             locale = _reader_locale(request, principal)
             if suppress:
+                coverage.published_month(principal, period)
                 k = await _small_cell_k(db_session, principal)
+                weeks = await trends.month_weeks(db_session, principal, period, k)
                 published = await coverage.suppressed_coverage(
-                    db_session, principal, period, district_id, k, purpose="export"
+                    db_session, principal, period, district_id, k, purpose="export", weeks=weeks
                 )
                 headers, rows = csv_export.coverage_table(published.report, locale, published.table)
             else:

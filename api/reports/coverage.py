@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -99,6 +99,18 @@ register(
             "ja": "期間が長すぎます（{max}日以内）。",
             "en": "The period is too long (at most {max} days).",
         },
+        "field.suppressed_whole_month": {
+            "ja": "秘匿処理をした統計は暦月単位で公表します。開始日（from）は月の初日、終了日（to）は"
+            "同じ月の末日にしてください。",
+            "en": "Suppressed statistics are published for whole calendar months: `from` must be the "
+            "first day of a month and `to` the last day of the same month.",
+        },
+        "field.suppressed_month_not_ended": {
+            "ja": "秘匿処理をした統計は暦月単位で、終わった月についてのみ公表します（{month}はまだ"
+            "終わっていません）。",
+            "en": "Suppressed statistics are published for whole calendar months, once the month has "
+            "ended ({month} has not ended yet).",
+        },
     }
 )
 
@@ -126,6 +138,43 @@ def period_of(principal: Principal, first: date | None, last: date | None) -> Pe
         return datetime.combine(day, time(0), tzinfo=principal.zone).astimezone(UTC)
 
     return Period(first, last, midnight(first), midnight(last + timedelta(days=1)))
+
+
+def published_month(principal: Principal, period: Period) -> None:
+    """Statistics leaving the office (suppress=true) are published for whole calendar months of the
+    organisation's calendar only, once the month has ended: fixed periods that never overlap, so
+    that no two published tables can be differenced into a smaller period (counts of events add up
+    over periods). A month still running would change every day (its table on the 10th and on the
+    11th differ by one day), so it is refused until its last day has passed."""
+    first, last = period.first, period.last
+    month_end = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    errors = []
+    if first.day != 1:
+        errors.append(FieldError("from", "field.suppressed_whole_month"))
+    if last != month_end:
+        errors.append(FieldError("to", "field.suppressed_whole_month"))
+    elif last >= principal.today():
+        errors.append(
+            FieldError("to", "field.suppressed_month_not_ended", {"month": first.strftime("%Y-%m")})
+        )
+    if errors:
+        raise InvalidInput(errors=errors)
+
+
+def trend_weeks_of(principal: Principal, period: Period) -> list[list[Period]]:
+    """The weeks the trends publish (Monday to Sunday; the current one up to today) whose counts of
+    events add up to the period's (a month's): the week it starts in, whole, less that week up to
+    the day before it (the trends' current week on that day), then the whole weeks inside, and the
+    week it ends in up to its last day (the current week on that day). Each list is consecutive
+    periods (one grouped count); a month from a Monday to a Sunday (February 2027) is its weeks."""
+    first, last = period.first, period.last
+    monday = first - timedelta(days=first.weekday())
+    before = [[period_of(principal, monday, first - timedelta(days=1))]] if monday < first else []
+    weeks = []
+    while monday <= last:
+        weeks.append(period_of(principal, monday, min(monday + timedelta(days=6), last)))
+        monday += timedelta(weeks=1)
+    return [*before, weeks]
 
 
 async def districts_in_scope(
@@ -197,16 +246,19 @@ async def suppressed_coverage(
     k: int,
     *,
     purpose: str = "report",
+    weeks: Sequence[suppression.CoverageCells] = (),
 ) -> SuppressedCoverage:
     """Every district of the organisation is counted and suppressed as one table whoever asks, and
     only the caller's rows (or `district_id`'s) leave here: a commissioner's districts suppressed
     as a table of their own would hide other cells than the coordinator's file, and the two side by
-    side would give hidden cells away."""
+    side would give hidden cells away. `weeks`: the organisation's tables of the trend weeks that
+    add up to the period (trends.month_weeks; suppression rule 6); the caller checks the period is
+    a published month first (`published_month`)."""
     shown = await districts_in_scope(session, principal, district_id)
     report = await _coverage_of(session, principal, period, await organisation_districts(session, principal))
     _audit(session, principal, purpose, period, shown, k)
     ids = {d.id for d in shown}
-    table = suppression.scope_rows(suppression.coverage_hidden(report, k), ids)
+    table = suppression.scope_rows(suppression.coverage_hidden(report, k, weeks), ids)
     mine = report.model_copy(
         update={
             "districts": [d for d in report.districts if d.district_id in ids],

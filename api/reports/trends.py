@@ -11,7 +11,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.reports import coverage, suppression
-from api.reports.schemas import TrendReport, WeekTrend
+from api.reports.schemas import CoverageReport, TrendReport, WeekTrend
 from domain import audit
 from domain.access import Principal
 from domain.errors import InvalidInput
@@ -56,9 +56,8 @@ async def weekly(
     if k:
         # each week's table as the coverage CSV of that week counts it, every week's at once; the
         # week's figures are read from it (the same counts) rather than counted a second time
-        week_reports = await coverage.weekly_coverage(session, principal, periods)
-        for week in week_reports:
-            tables.append(suppression.scope_rows(suppression.coverage_hidden(week, k), ids))
+        week_reports, whole = await week_tables(session, principal, periods, k)
+        tables = [suppression.scope_rows(t, ids) for t in whole]
         rows = [[d for d in week.districts if d.district_id in ids] for week in week_reports]
         reached_in = [{d.district_id: d.contacted.residents for d in r} for r in rows]
         visits_in = [{d.district_id: d.visits for d in r} for r in rows]
@@ -95,6 +94,31 @@ async def weekly(
     )
     report = TrendReport(district_ids=ids, active_residents=active, timezone=principal.timezone, weeks=out)
     return _suppressed(report, k, tables) if k else report
+
+
+async def week_tables(
+    session: AsyncSession, principal: Principal, periods: list[coverage.Period], k: int
+) -> tuple[list[CoverageReport], list[suppression.CoverageCells]]:
+    """Each week's coverage of every district of the organisation and its table as the suppressed
+    trends publish it (each week suppressed on its own, one table per organisation and week whoever
+    asks; a caller's rows are `scope_rows` of it): the trends, and a month, which is suppressed
+    knowing what the weeks that add up to it show (suppression rule 6)."""
+    reports = await coverage.weekly_coverage(session, principal, periods)
+    return reports, [suppression.coverage_hidden(week, k) for week in reports]
+
+
+async def month_weeks(
+    session: AsyncSession, principal: Principal, period: coverage.Period, k: int | None
+) -> list[suppression.CoverageCells]:
+    """With `k`: the organisation's published tables of the trend weeks whose counts add up to
+    `period`'s (coverage.trend_weeks_of), for `coverage.suppressed_coverage(..., weeks=)`: the
+    month's table is the organisation's too, so its weeks are the whole tables, not a caller's rows."""
+    if not k:
+        return []
+    tables = []
+    for run in coverage.trend_weeks_of(principal, period):
+        tables += (await week_tables(session, principal, run, k))[1]
+    return tables
 
 
 # a week's figure: the coverage key it is (suppression.coverage_counts)

@@ -37,6 +37,7 @@ from api.residents.schemas import (
     ResidentStatusIn,
 )
 from domain.access import Principal
+from domain.autocommit import AUTOCOMMIT_START, end_autocommit
 from domain.enums import ConsentRecipient, ResidentStatus, RiskLevel
 
 
@@ -44,7 +45,9 @@ class ResidentController(Controller):
     path = "/api/v1/residents"
     tags = ["residents"]
 
-    @get("/", operation_id="listResidents")
+    # Starts in autocommit on PostgreSQL (domain/autocommit.py): a page is three round trips
+    # (authentication, the page, its audit INSERT), not five.
+    @get("/", operation_id="listResidents", opt={AUTOCOMMIT_START: True})
     async def list_residents(
         self,
         request: Request[Any, Any, Any],
@@ -73,6 +76,7 @@ class ResidentController(Controller):
         assigned residents whose consent covers volunteers (fewer fields). The read is audited."""
         f = service.ResidentFilter(district_id, risk_level, status, assignee_id, q)
         if format != "json":
+            await end_autocommit(db_session)  # an export works in transactions, as before
             return await exports.residents_file(
                 db_session,
                 principal,

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+from domain.clock import clock
 from domain.models import Organisation
-from tests.api.test_coverage import WEEK, town  # noqa: F401  (the hand-counted fixture)
+from tests.api.test_coverage import MONTH, MONTH_ENDED, WEEK, town  # noqa: F401  (the hand-counted fixture)
 from tests.factories import login, make_district
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
@@ -67,18 +68,20 @@ async def test_trend_chart_carries_the_weekly_figures(client, town) -> None:  # 
 
 
 async def test_suppressed_charts_say_hidden_and_never_draw_the_small_counts(client, town) -> None:  # noqa: F811
-    root = await _svg(client, "coord", COVERAGE + WEEK + "&suppress=true")
-    texts = _texts(root)
-    # k = 5: 東地区's 2 of 3 and 西地区's 1 resident are small cells
-    assert texts.count("秘匿") == 2 and "対象者なし" in texts
-    assert not any("66.7" in t or "人中" in t for t in texts)
-    assert "66.7" not in root.find(f"{SVG_NS}desc").text
-    assert not [r for r in root.iter(f"{SVG_NS}rect") if r.get("fill") == "#0b5cad"]
     trend = await _svg(client, "coord", TRENDS + "?suppress=true")
     desc = trend.find(f"{SVG_NS}desc").text
     assert "2026-06-01〜2026-06-07の週 秘匿" in desc and "%" not in desc
     assert "2026-04-06〜2026-04-12の週 0" in desc  # zero is shown: nobody identifies nobody
     assert "5人未満の数" in desc
+    # suppressed coverage: whole calendar months that have ended only (June, from 1 July)
+    clock.set(MONTH_ENDED)
+    root = await _svg(client, "coord", COVERAGE + MONTH + "&suppress=true")
+    texts = _texts(root)
+    # k = 5: 東地区's 2 of 3 and 西地区's 1 of 1 are small cells
+    assert texts.count("秘匿") == 2 and "対象者なし" in texts
+    assert not any("66.7" in t or "人中" in t for t in texts)
+    assert "66.7" not in root.find(f"{SVG_NS}desc").text
+    assert not [r for r in root.iter(f"{SVG_NS}rect") if r.get("fill") == "#0b5cad"]
 
 
 async def test_charts_follow_who_may_read_the_reports(client, town) -> None:  # noqa: F811

@@ -41,6 +41,9 @@ TOKYO = ZoneInfo("Asia/Tokyo")
 NOW = datetime(2026, 6, 10, 3, 0, tzinfo=UTC)  # 12:00 on 10 June in Tokyo
 URL = "/api/v1/reports/coverage"
 WEEK = "?from=2026-06-01&to=2026-06-07"
+# suppressed statistics are published for whole calendar months that have ended: June, from 1 July
+MONTH = "?from=2026-06-01&to=2026-06-30"
+MONTH_ENDED = datetime(2026, 7, 1, 3, 0, tzinfo=UTC)
 
 
 def jst(*args: int) -> datetime:
@@ -511,8 +514,9 @@ def _csv(response) -> list[list[str]]:
 
 
 async def test_suppressed_coverage_csv_hides_small_cells_and_their_complements(client, db, town) -> None:
+    clock.set(MONTH_ENDED)
     coord = await login(client, "coord")
-    lines = _csv(await client.get(URL + WEEK + "&format=csv&suppress=true", headers=coord))
+    lines = _csv(await client.get(URL + MONTH + "&format=csv&suppress=true", headers=coord))
     headers, rows = lines[0], {row[0]: dict(zip(lines[0], row, strict=True)) for row in lines[1:]}
     assert set(rows) == {"北地区", "東地区", "西地区", "合計"}
     # counts only: no share (share x residents is a count), no median, no names
@@ -539,8 +543,9 @@ async def test_the_organisation_sets_k_and_suppression_needs_the_csv(client, db,
         org = await s.get(Organisation, town["org"])
         org.settings = {**(org.settings or {}), "small_cell_k": 2}
         await s.commit()
+    clock.set(MONTH_ENDED)
     coord = await login(client, "coord")
-    lines = _csv(await client.get(URL + WEEK + "&format=csv&suppress=true", headers=coord))
+    lines = _csv(await client.get(URL + MONTH + "&format=csv&suppress=true", headers=coord))
     rows = {row[0]: dict(zip(lines[0], row, strict=True)) for row in lines[1:]}
     cells = [v for row in rows.values() for h, v in row.items() if h != "地区"]
     assert "1" not in cells and {"2", "3"} & set(cells)  # only the ones are small now

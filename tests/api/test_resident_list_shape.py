@@ -5,8 +5,10 @@ fewer fields), in few statements per page."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import msgspec
+import pytest
 from sqlalchemy import event, select
 
 from api.residents.schemas import ResidentOut, ResidentPage
@@ -129,3 +131,29 @@ async def test_list_page_statements(client, app, db) -> None:
         assert response.status_code == 200
         assert len(counted) <= STATEMENTS_PER_PAGE, (login_name, counted)
         counted.clear()
+
+
+async def test_list_page_needs_no_transaction_on_postgresql(client, app, db, backend) -> None:
+    """PostgreSQL: the page is authentication, the page and its audit INSERT, each on its own
+    (the route starts in autocommit): no BEGIN or COMMIT round trips. The read is still audited."""
+    if backend != "postgresql":
+        pytest.skip("SQLite's transactions cost no round trip")
+    await _town(db)
+    headers = await login(client, "coord")
+    engine = app.state.db_config.get_engine().sync_engine
+    begun: list[str] = []
+
+    def _begin(conn: Any) -> None:
+        if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+            begun.append("BEGIN")
+
+    event.listen(engine, "begin", _begin)
+    try:
+        response = await client.get("/api/v1/residents", headers=headers)
+    finally:
+        event.remove(engine, "begin", _begin)
+    assert response.status_code == 200
+    assert begun == []
+    async with db() as s:
+        audited = (await s.scalars(select(AuditEvent).where(AuditEvent.action == "list"))).all()
+    assert [e.detail["resident_ids"] for e in audited] == [[r["id"] for r in response.json()["items"]]]

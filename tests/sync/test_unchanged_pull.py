@@ -43,6 +43,7 @@ class _Counted:
         self.statements: list[tuple[int, str]] = []  # (connection, SQL) while `pull()` runs
         self.request: list[tuple[int, str]] = []  # the whole request, BEGIN and COMMIT included
         self.in_pull = False
+        self.watermarks = 0  # `feed.watermark` statements sent straight to asyncpg (no engine event)
 
 
 @contextmanager
@@ -75,7 +76,14 @@ def counting(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Counted]:
         if sent(conn):
             counted.request.append((id(conn.connection.dbapi_connection), "COMMIT"))
 
+    original_watermark_on = feed._watermark_on
+
+    async def watermark_on(conn: Any, org_id: str) -> int:
+        counted.watermarks += conn.dialect.driver == "asyncpg"
+        return await original_watermark_on(conn, org_id)
+
     monkeypatch.setattr(pull_module, "pull", pull)
+    monkeypatch.setattr(feed, "_watermark_on", watermark_on)
     listeners = [("before_cursor_execute", execute), ("begin", begin), ("commit", end), ("rollback", end)]
     for name, fn in listeners:
         event.listen(Engine, name, fn)
@@ -88,8 +96,8 @@ def counting(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Counted]:
 
 @contextmanager
 def slow_path(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    async def never(*_: Any) -> bool:
-        return False
+    async def never(*_: Any, **__: Any) -> pull_module._NoOp:
+        return pull_module._NoOp.NO
 
     with monkeypatch.context() as m:
         m.setattr(pull_module, "_unchanged", never)
@@ -120,15 +128,14 @@ async def test_a_no_op_pull_is_two_statements(client, db, town: Town, monkeypatc
     assert not any(
         s.lstrip().upper().startswith(("UPDATE", "INSERT", "DELETE")) for _, s in counted.statements
     )
-    # PostgreSQL, on the request's connection: BEGIN, authentication, the read, COMMIT; the
-    # watermark is one statement on a short autocommit connection of its own. (SQLite's watermark
-    # ends a transaction and begins another, on whichever pooled connection: no network there.)
+    # PostgreSQL: three round trips on the request's one connection, in autocommit (the route's
+    # AUTOCOMMIT_START): authentication, the watermark (sent to the driver directly, so counted
+    # here by `watermarks`), the read; no BEGIN, no COMMIT, no second connection. (SQLite's
+    # watermark ends a transaction and begins another, on whichever pooled connection: no network.)
     if backend == "postgresql":
-        per_connection: dict[int, int] = {}
-        for conn, _ in counted.request:
-            per_connection[conn] = per_connection.get(conn, 0) + 1
-        assert max(per_connection.values()) <= 4, counted.request
-        assert sum(per_connection.values()) <= 5, counted.request
+        assert [s for _, s in counted.request if s in ("BEGIN", "COMMIT")] == [], counted.request
+        assert len({conn for conn, _ in counted.request}) == 1, counted.request
+        assert len(counted.request) + counted.watermarks <= 3, counted.request
 
     with slow_path(monkeypatch), counting(monkeypatch) as slow:
         assert _empty(await device.pull())
@@ -372,6 +379,28 @@ async def test_last_sync_at_is_refreshed_unless_seconds_old(client, db, town: To
     await add_note(db, town, town.shared, town.coordinator, now)
     await device.pull()
     assert await _last_sync(db) == now + timedelta(seconds=12)
+
+
+async def test_a_no_op_pull_that_writes_does_so_in_a_transaction(
+    client, db, town: Town, now, monkeypatch, backend
+) -> None:
+    """PostgreSQL: the autocommit read only answers a pull that writes nothing; one that must
+    write (here `last_sync_at`, 10 s old) is decided again and written between BEGIN and COMMIT
+    on one connection, holding the state row's lock."""
+    if backend != "postgresql":
+        pytest.skip("SQLite's pull runs in its usual transactions")
+    device = await _settled(client, "vol")
+    clock.set(now + timedelta(seconds=10))
+    with counting(monkeypatch) as counted:
+        assert _empty(await device.pull())
+    assert await _last_sync(db) == now + timedelta(seconds=10)
+    written = [i for i, (_, s) in enumerate(counted.request) if s.lstrip().upper().startswith("UPDATE")]
+    assert written, counted.request
+    conn = counted.request[written[0]][0]
+    mine = [s.lstrip().split()[0].upper() for c, s in counted.request if c == conn]
+    begin, commit = mine.index("BEGIN"), len(mine) - 1 - mine[::-1].index("COMMIT")
+    assert begin < mine.index("UPDATE") < commit, mine
+    assert "FOR UPDATE" in " ".join(s for c, s in counted.request if c == conn), mine
 
 
 async def test_a_phone_busy_elsewhere_waits_for_the_full_comparison(live, db, town: Town, backend) -> None:
