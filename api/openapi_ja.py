@@ -80,12 +80,12 @@ SUMMARIES_JA: dict[str, str] = {
     "listContactNoteRevisions": "連絡記録の訂正履歴",
     "workingList": "要連絡者リスト（期限内に連絡がない対象者）",
     "coverageReport": "地区別の見守り状況（期間集計）",
-    "weeklyTrends": "週ごとの推移",
+    "weeklyTrends": "週ごとの推移（suppress=true：終わった月ごとの秘匿処理済みの推移）",
     "exportVisits": "期間内の訪問をCSVで出力する",
     "exportAlerts": "期間内のアラートをCSVで出力する",
     # charts (issue #11)
     "coverageChart": "地区別の見守り状況のグラフ（SVG）",
-    "trendChart": "週ごとの推移のグラフ（SVG）",
+    "trendChart": "推移のグラフ（SVG、週ごと／suppress=true：終わった月ごと）",
     # exports (issue #11)
     "exportAuditEvents": "監査ログをファイルで出力する（CSV・CP932・XLSX）",
     # 民生委員・児童委員活動記録 (activity record)

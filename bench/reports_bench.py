@@ -331,25 +331,31 @@ async def _bench(
             return await _stream_size(stream)
 
         async def trends_of(session: Any, k: int | None) -> Any:
-            return await trends.weekly(session, coordinator, 12, None, k)
+            """suppress=true: the last 12 ended months; without: the last 12 weeks."""
+            if k:
+                return await trends.monthly(session, coordinator, 12, None, k)
+            return await trends.weekly(session, coordinator, 12, None)
+
+        # suppressed coverage is published for whole ended months only: the last one, both ways
+        month = coverage.ended_months(coordinator, 1)[0]
 
         async def coverage_csv_of(session: Any, k: int | None) -> Any:
             """As GET /reports/coverage?format=csv counts it (the file's writing left out)."""
             if k:
                 return await coverage.suppressed_coverage(
-                    session, coordinator, period, None, k, purpose="export"
+                    session, coordinator, month, None, k, purpose="export"
                 )
-            return await coverage.coverage(session, coordinator, period, None, purpose="export")
+            return await coverage.coverage(session, coordinator, month, None, purpose="export")
 
         # suppress=true beside suppress=false, both as the endpoints run them (k = 5)
         suppressed_rows = (
             (
-                "trends, 12 weeks, suppress=true vs false",
+                "trends, 12 months suppressed vs 12 weeks",
                 lambda s: trends_of(s, 5),
                 lambda s: trends_of(s, None),
             ),
             (
-                "coverage CSV, suppress=true vs false",
+                "coverage CSV of a month, suppress vs not",
                 lambda s: coverage_csv_of(s, 5),
                 lambda s: coverage_csv_of(s, None),
             ),
@@ -418,7 +424,7 @@ def main() -> None:
     parser.add_argument(
         "--suppression-only",
         action="store_true",
-        help="only the suppressed trends and coverage CSV beside the unsuppressed ones",
+        help="only the suppressed trends (12 ended months) and a month's coverage CSV beside the unsuppressed ones",
     )
     args = parser.parse_args()
     asyncio.run(

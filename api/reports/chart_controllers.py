@@ -12,8 +12,17 @@ from litestar.params import QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.organisation.schemas import ID_PATTERN
-from api.reports import charts, coverage, trends
-from api.reports.controllers import MONTH_ONLY, SUPPRESS_DESCRIPTION, _reader_locale, _small_cell_k
+from api.reports import charts, coverage
+from api.reports.controllers import (
+    MONTH_ONLY,
+    SUPPRESS_DESCRIPTION,
+    TREND_MONTHS,
+    TREND_SUPPRESS,
+    TREND_WEEKS,
+    _reader_locale,
+    _small_cell_k,
+    trend_report,
+)
 from api.reports.params import DistrictFilter, PeriodEnd, PeriodStart
 from domain.access import Principal
 
@@ -49,10 +58,7 @@ class ChartController(Controller):
         if suppress:
             coverage.published_month(principal, period)
             k = await _small_cell_k(db_session, principal)
-            weeks = await trends.month_weeks(db_session, principal, period, k)
-            published = await coverage.suppressed_coverage(
-                db_session, principal, period, district_id, k, weeks=weeks
-            )
+            published = await coverage.suppressed_coverage(db_session, principal, period, district_id, k)
             svg = charts.coverage_svg(published.report, locale, k=k, table=published.table)
         else:
             svg = charts.coverage_svg(
@@ -66,18 +72,16 @@ class ChartController(Controller):
         request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
         db_session: NamedDependency[AsyncSession],
-        weeks: Annotated[
-            int, QueryParameter(ge=1, le=52, description="how many local weeks, the current one last")
-        ] = 12,
+        weeks: TREND_WEEKS = None,
+        months: TREND_MONTHS = None,
         district_id: Annotated[str | None, QueryParameter(pattern=ID_PATTERN)] = None,
-        suppress: Annotated[bool, QueryParameter(description=CHART_SUPPRESS)] = False,
+        suppress: Annotated[bool, QueryParameter(description=CHART_SUPPRESS + TREND_SUPPRESS)] = False,
     ) -> Response[str]:
-        """The weekly trend as an SVG chart: per local week, the share of residents reached (the
-        count with suppress=true) and the alerts raised, each bar with its value written. The
-        figures of GET /reports/trends, for one district or all the caller may read; volunteers
-        403."""
-        k = await _small_cell_k(db_session, principal) if suppress else None
-        report = await trends.weekly(db_session, principal, weeks, district_id, k)
+        """The trend as an SVG chart: per local week, the share of residents reached and the
+        alerts raised, each bar with its value written; with suppress=true, per calendar month
+        that has ended, the count reached and the alerts raised. The figures of GET
+        /reports/trends, for one district or all the caller may read; volunteers 403."""
+        report = await trend_report(db_session, principal, weeks, months, district_id, suppress)
         name = None
         if district_id:
             districts = await coverage.districts_in_scope(db_session, principal, district_id)

@@ -1,6 +1,6 @@
 """Charts of the reports as SVG, drawn here (no chart service, no new dependency): coverage per
-district (horizontal bars of the share reached in the period) and the weekly trend (share reached
-and alerts raised per week).
+district (horizontal bars of the share reached in the period) and the trend (share reached and
+alerts raised per week; suppressed, counts reached and alerts raised per ended month).
 
 Made to be read without colour and printed in black and white: every bar carries its value in
 words next to it, the second series is hatched, text is near-black on white (contrast over 15:1),
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from html import escape
 
 from api.reports import suppression
-from api.reports.schemas import CoverageReport, TrendReport
+from api.reports.schemas import CoverageReport, MonthlyTrendReport, MonthTrend, TrendReport, WeekTrend
 from domain.i18n import register, translate
 
 register(
@@ -47,6 +47,11 @@ register(
         },
         "chart.trend.alerts": {"ja": "発生したアラート（件）", "en": "Alerts raised"},
         "chart.trend.week": {"ja": "{start}〜{end}の週", "en": "week of {start} to {end}"},
+        "chart.trend.monthly_title": {
+            "ja": "月ごとの推移：{scope}（終わった直近{months}か月）",
+            "en": "Monthly trend: {scope} (last {months} ended months)",
+        },
+        "chart.trend.month": {"ja": "{year}年{number}月", "en": "{month}"},
         "chart.hidden": {"ja": "秘匿", "en": "suppressed"},
         "chart.no_value": {"ja": "—", "en": "—"},
         "chart.suppressed_note": {
@@ -192,37 +197,57 @@ def _coverage_value(row: CoverageRow, t: _T) -> str:
 
 
 def trend_svg(
-    report: TrendReport, locale: str, scope_name: str | None = None, *, chart_id: str = "trend"
+    report: TrendReport | MonthlyTrendReport,
+    locale: str,
+    scope_name: str | None = None,
+    *,
+    chart_id: str = "trend",
 ) -> str:
-    """Two panels over the weeks, oldest first: the share of the residents reached each week (the
-    count when the report is suppressed: shares are left out then) and the alerts raised (hatched).
-    Each bar has its value written above it; hidden values read 秘匿."""
+    """Two panels over the periods, oldest first: the share of the residents reached each week
+    (the count per month when the report is the suppressed monthly one: shares are left out then)
+    and the alerts raised (hatched). Each bar has its value written above it; hidden values read
+    秘匿."""
     t = _translator(locale)
-    weeks = report.weeks
-    k = report.suppressed_k
     scope = scope_name or t("chart.trend.all")
-    title = t("chart.trend.title", scope=scope, weeks=len(weeks))
+    if isinstance(report, MonthlyTrendReport):
+        k: int | None = report.suppressed_k
+        entries: Sequence[WeekTrend | MonthTrend] = report.months
+        title = t("chart.trend.monthly_title", scope=scope, months=len(entries))
+        labels = [f"{m.month_start.year}/{m.month_start.month}" for m in report.months]
+        spans = [
+            t("chart.trend.month", month=m.month, year=m.month_start.year, number=m.month_start.month)
+            for m in report.months
+        ]
+    else:
+        k = None
+        entries = report.weeks
+        title = t("chart.trend.title", scope=scope, weeks=len(entries))
+        labels = [f"{w.week_start.month}/{w.week_start.day}" for w in report.weeks]
+        spans = [
+            t("chart.trend.week", start=w.week_start.isoformat(), end=w.week_end.isoformat())
+            for w in report.weeks
+        ]
     left, right = 16, WIDTH - 16
-    slot = (right - left) / max(len(weeks), 1)
-    panel = 150  # one panel's height: heading, bars, week labels
+    slot = (right - left) / max(len(entries), 1)
+    panel = 150  # one panel's height: heading, bars, period labels
     bars_h = 90
     height = 34 + panel * 2 + (22 if k else 0)
     body: list[str] = [_text(10, 24, title, size=16, bold=True)]
-    if k or report.active_residents is None:
+    if isinstance(report, MonthlyTrendReport):
         first_heading = t("chart.trend.contacted_counts")
-        first: list[float | None] = [w.contacted for w in weeks]
-        first_text = [_count(w.contacted, t) for w in weeks]
+        first: list[float | None] = [m.contacted for m in report.months]
+        first_text = [_count(m.contacted, t) for m in report.months]
         first_scale = max([v for v in first if v is not None] + [1])
     else:
         first_heading = t("chart.trend.contacted", active=report.active_residents)
-        first = [w.contacted_share for w in weeks]
+        first = [w.contacted_share for w in report.weeks]
         first_text = [
             _percent(w.contacted_share) if w.contacted_share is not None else t("chart.no_value")
-            for w in weeks
+            for w in report.weeks
         ]
         first_scale = 1
-    alerts: list[float | None] = [w.alerts_raised for w in weeks]
-    alerts_text = [_count(w.alerts_raised, t) for w in weeks]
+    alerts: list[float | None] = [e.alerts_raised for e in entries]
+    alerts_text = [_count(e.alerts_raised, t) for e in entries]
     alerts_scale = max([v for v in alerts if v is not None] + [1])
     descs = []
     for p, (heading, values, texts, scale, fill) in enumerate(
@@ -238,7 +263,7 @@ def trend_svg(
             f'<line x1="{left}" y1="{base}" x2="{right}" y2="{base}" stroke="{TEXT}" stroke-width="1"/>'
         )
         parts = []
-        for i, week in enumerate(weeks):
+        for i in range(len(entries)):
             x = left + slot * i
             value = values[i]
             h = bars_h * value / scale if value else 0
@@ -248,17 +273,8 @@ def trend_svg(
                     f'height="{h:.1f}" fill="{fill}" stroke="{TEXT}" stroke-width="1"/>'
                 )
             body.append(_text(x + slot / 2, base - h - 5, texts[i], anchor="middle", size=12))
-            body.append(
-                _text(
-                    x + slot / 2,
-                    base + 16,
-                    f"{week.week_start.month}/{week.week_start.day}",
-                    anchor="middle",
-                    size=12,
-                )
-            )
-            when = t("chart.trend.week", start=week.week_start.isoformat(), end=week.week_end.isoformat())
-            parts.append(f"{when} {texts[i]}")
+            body.append(_text(x + slot / 2, base + 16, labels[i], anchor="middle", size=12))
+            parts.append(f"{spans[i]} {texts[i]}")
         descs.append(f"{heading}: " + ", ".join(parts))
     if k:
         body.append(_text(10, height - 10, t("chart.suppressed_note", k=k), size=12))

@@ -18,7 +18,7 @@ from api.organisation.service import check_districts
 from api.reports import coverage, csv_export, export_files, record_exports, trends, working_list
 from api.reports.export_files import ExportFile, ExportFormat, ListFormat
 from api.reports.params import DistrictFilter, PeriodEnd, PeriodStart
-from api.reports.schemas import CoverageReport, TrendReport, WorkingListPage
+from api.reports.schemas import CoverageReport, MonthlyTrendReport, TrendReport, WorkingListPage
 from domain.access import Principal, may_export
 from domain.enums import RiskLevel
 from domain.errors import Forbidden, InvalidInput
@@ -30,6 +30,7 @@ SUPPRESS_DESCRIPTION = (
     "true: for sharing outside the office: counts only, counts from 1 to k-1 and the cells that "
     "would give them away through a total hidden (k: the organisation's small_cell_k, default 5)"
 )
+DEFAULT_TRENDS = 12  # weeks, or with suppress=true months
 MONTH_ONLY = (
     "; suppressed statistics are published for whole calendar months only: `from` the first day "
     "of a month that has ended, `to` its last day (anything else: 400 naming from/to)"
@@ -40,9 +41,65 @@ register(
         "field.suppress_needs_csv": {
             "ja": "秘匿処理はファイル出力（format=csv、csv-cp932、xlsx）でのみ使えます。",
             "en": "Suppression applies to the exported file only (format=csv, csv-cp932 or xlsx).",
-        }
+        },
+        "field.suppressed_trends_by_month": {
+            "ja": "秘匿処理をした推移は暦月単位で、終わった月についてのみ公表します。weeks ではなく months"
+            "（終わった月の数）を指定してください。",
+            "en": "Suppressed trends are published by whole calendar months that have ended: give "
+            "`months` (how many ended months), not `weeks`.",
+        },
+        "field.months_needs_suppress": {
+            "ja": "months は秘匿処理をした月ごとの推移（suppress=true）でのみ使えます。週ごとの推移は weeks "
+            "で指定してください。",
+            "en": "`months` applies to the suppressed monthly trends (suppress=true) only; the weekly "
+            "trends take `weeks`.",
+        },
     }
 )
+TREND_WEEKS = Annotated[
+    int | None,
+    QueryParameter(
+        ge=1,
+        le=52,
+        description="how many local weeks, the current one last (default 12); not with suppress=true "
+        "(400 naming weeks)",
+    ),
+]
+TREND_MONTHS = Annotated[
+    int | None,
+    QueryParameter(
+        ge=1,
+        le=24,
+        description="with suppress=true: how many calendar months that have ended, the last one last "
+        "(default 12); without it 400 naming months",
+    ),
+]
+TREND_SUPPRESS = (
+    "; the trends are then monthly: per calendar month of the organisation's calendar that has ended "
+    "(never the running month), each figure as that month's suppressed coverage file publishes it"
+)
+
+
+async def trend_report(
+    session: AsyncSession,
+    principal: Principal,
+    weeks: int | None,
+    months: int | None,
+    district_id: str | None,
+    suppress: bool,
+) -> TrendReport | MonthlyTrendReport:
+    """The weekly trends for the office, or with `suppress` the monthly ones that may leave it
+    (statistics leaving the organisation are published by whole ended calendar month only)."""
+    if suppress:
+        if weeks is not None:
+            raise InvalidInput.field("weeks", "field.suppressed_trends_by_month")
+        k = await _small_cell_k(session, principal)
+        return await trends.monthly(session, principal, months or DEFAULT_TRENDS, district_id, k)
+    if months is not None:
+        raise InvalidInput.field("months", "field.months_needs_suppress")
+    return await trends.weekly(session, principal, weeks or DEFAULT_TRENDS, district_id)
+
+
 FORMAT_DESCRIPTION = (
     "json (default), or a file for Excel with every row of the report (page and page_size do not "
     "apply; headers in the reader's language): " + export_files.FORMAT_DESCRIPTION + ". Files: "
@@ -164,9 +221,8 @@ class ReportController(Controller):
             if suppress:
                 coverage.published_month(principal, period)
                 k = await _small_cell_k(db_session, principal)
-                weeks = await trends.month_weeks(db_session, principal, period, k)
                 published = await coverage.suppressed_coverage(
-                    db_session, principal, period, district_id, k, purpose="export", weeks=weeks
+                    db_session, principal, period, district_id, k, purpose="export"
                 )
                 headers, rows = csv_export.coverage_table(published.report, locale, published.table)
             else:
@@ -183,20 +239,22 @@ class ReportController(Controller):
         self,
         principal: NamedDependency[Principal],
         db_session: NamedDependency[AsyncSession],
-        weeks: Annotated[
-            int, QueryParameter(ge=1, le=52, description="how many local weeks, the current one last")
-        ] = 12,
+        weeks: TREND_WEEKS = None,
+        months: TREND_MONTHS = None,
         district_id: Annotated[str | None, QueryParameter(pattern=ID_PATTERN)] = None,
         suppress: Annotated[
-            bool, QueryParameter(description=SUPPRESS_DESCRIPTION + "; null marks X")
+            bool, QueryParameter(description=SUPPRESS_DESCRIPTION + "; null marks X" + TREND_SUPPRESS)
         ] = False,
-    ) -> TrendReport:
+    ) -> TrendReport | MonthlyTrendReport:
         """Per local week (Monday to Sunday; the current week up to today), summed over the
         districts the caller may read or one district: residents reached and their share of the
         residents active now, visits due / done / missed, alerts raised. Counted as coverage counts
-        them. Coordinators and commissioners (their districts); volunteers 403."""
-        k = await _small_cell_k(db_session, principal) if suppress else None
-        return await trends.weekly(db_session, principal, weeks, district_id, k)
+        them. With suppress=true, for outside the office: per calendar month that has ended
+        (`months`, `period` "month"), each month's figures exactly as that month's suppressed
+        coverage file shows them (its totals row, or the district's row); a commissioner holding
+        several districts names one. Coordinators and commissioners (their districts); volunteers
+        403."""
+        return await trend_report(db_session, principal, weeks, months, district_id, suppress)
 
     @get("/exports/visits", operation_id="exportVisits")
     async def export_visits(

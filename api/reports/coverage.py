@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -147,11 +147,10 @@ def published_month(principal: Principal, period: Period) -> None:
     over periods). A month still running would change every day (its table on the 10th and on the
     11th differ by one day), so it is refused until its last day has passed."""
     first, last = period.first, period.last
-    month_end = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
     errors = []
     if first.day != 1:
         errors.append(FieldError("from", "field.suppressed_whole_month"))
-    if last != month_end:
+    if last != month_end(first):
         errors.append(FieldError("to", "field.suppressed_whole_month"))
     elif last >= principal.today():
         errors.append(
@@ -161,20 +160,21 @@ def published_month(principal: Principal, period: Period) -> None:
         raise InvalidInput(errors=errors)
 
 
-def trend_weeks_of(principal: Principal, period: Period) -> list[list[Period]]:
-    """The weeks the trends publish (Monday to Sunday; the current one up to today) whose counts of
-    events add up to the period's (a month's): the week it starts in, whole, less that week up to
-    the day before it (the trends' current week on that day), then the whole weeks inside, and the
-    week it ends in up to its last day (the current week on that day). Each list is consecutive
-    periods (one grouped count); a month from a Monday to a Sunday (February 2027) is its weeks."""
-    first, last = period.first, period.last
-    monday = first - timedelta(days=first.weekday())
-    before = [[period_of(principal, monday, first - timedelta(days=1))]] if monday < first else []
-    weeks = []
-    while monday <= last:
-        weeks.append(period_of(principal, monday, min(monday + timedelta(days=6), last)))
-        monday += timedelta(weeks=1)
-    return [*before, weeks]
+def month_end(first: date) -> date:
+    """The last day of the calendar month `first` falls in."""
+    return (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+
+
+def ended_months(principal: Principal, n: int) -> list[Period]:
+    """The last `n` calendar months of the organisation's calendar that have ended, oldest first:
+    the periods suppressed statistics are published for (`published_month`), consecutive (one
+    grouped count, `coverage_by_period`). The running month is never one of them."""
+    first = principal.today().replace(day=1)
+    months = []
+    for _ in range(n):
+        first = (first - timedelta(days=1)).replace(day=1)
+        months.append(period_of(principal, first, month_end(first)))
+    return months[::-1]
 
 
 async def districts_in_scope(
@@ -246,19 +246,17 @@ async def suppressed_coverage(
     k: int,
     *,
     purpose: str = "report",
-    weeks: Sequence[suppression.CoverageCells] = (),
 ) -> SuppressedCoverage:
     """Every district of the organisation is counted and suppressed as one table whoever asks, and
     only the caller's rows (or `district_id`'s) leave here: a commissioner's districts suppressed
     as a table of their own would hide other cells than the coordinator's file, and the two side by
-    side would give hidden cells away. `weeks`: the organisation's tables of the trend weeks that
-    add up to the period (trends.month_weeks; suppression rule 6); the caller checks the period is
-    a published month first (`published_month`)."""
+    side would give hidden cells away. The caller checks the period is a published month first
+    (`published_month`)."""
     shown = await districts_in_scope(session, principal, district_id)
     report = await _coverage_of(session, principal, period, await organisation_districts(session, principal))
     _audit(session, principal, purpose, period, shown, k)
     ids = {d.id for d in shown}
-    table = suppression.scope_rows(suppression.coverage_hidden(report, k, weeks), ids)
+    table = suppression.scope_rows(suppression.coverage_hidden(report, k), ids)
     mine = report.model_copy(
         update={
             "districts": [d for d in report.districts if d.district_id in ids],
@@ -359,15 +357,15 @@ def _district_rows(
     return out
 
 
-async def weekly_coverage(
+async def coverage_by_period(
     session: AsyncSession, principal: Principal, periods: list[Period]
 ) -> list[CoverageReport]:
     """The coverage of every district of the organisation (the one suppressed table's rows,
     suppression.py; whoever asks, so never shown beyond the caller's scope) for each of `periods`
-    (consecutive weeks), as `coverage` counts each, in one grouped statement per row set (the
-    period as a group key) instead of one whole report per week. Residents, plans, consent and
-    caseloads stand as now, alike in every week's table: read once. Not audited: a part of another
-    report."""
+    (consecutive: the months of the suppressed trends, trends.monthly), as `coverage` counts each,
+    in one grouped statement per row set (the period as a group key) instead of one whole report
+    per period. Residents, plans, consent and caseloads stand as now, alike in every period's
+    table: read once. Not audited: a part of another report."""
     districts = await organisation_districts(session, principal)
     ids = [d.id for d in districts]
     await report_memory(session)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -153,21 +154,45 @@ class CoverageReport(BaseModel):
 class WeekTrend(BaseModel):
     week_start: date = Field(description="Monday, local")
     week_end: date = Field(description="Sunday, local (the current week ends today)")
+    contacted: int = Field(description="active residents reached at least once that week")
+    contacted_share: float | None = Field(description="of the residents active now (null: nobody active)")
+    visits_due: int
+    visits_done: int = Field(description="done, on time or late")
+    visits_missed: int
+    alerts_raised: int
+
+
+class TrendReport(BaseModel):
+    district_ids: list[str] = Field(description="the districts summed")
+    active_residents: int
+    timezone: str
+    weeks: list[WeekTrend] = Field(description="oldest first")
+
+
+class MonthTrend(BaseModel):
+    month: str = Field(description="YYYY-MM, the organisation's calendar")
+    month_start: date = Field(description="the 1st, local")
+    month_end: date = Field(description="the month's last day, local (a month that has ended)")
     contacted: int | None = Field(
-        description="active residents reached at least once that week (null: hidden, suppress=true)"
+        description="active residents reached at least once that month (null: hidden)"
     )
-    contacted_share: float | None = Field(description="of the residents active now (null with suppress=true)")
     visits_due: int | None
     visits_done: int | None = Field(description="done, on time or late")
     visits_missed: int | None
     alerts_raised: int | None
 
 
-class TrendReport(BaseModel):
-    district_ids: list[str] = Field(description="the districts summed")
-    active_residents: int | None = Field(description="null: hidden (suppress=true)")
-    suppressed_k: int | None = Field(
-        default=None, description="with suppress=true: counts from 1 to this minus one are null"
+class MonthlyTrendReport(BaseModel):
+    """The suppressed trends (suppress=true): per calendar month that has ended, each figure as the
+    coverage file of that month publishes it (its totals row, or the one district's row)."""
+
+    period: Literal["month"] = Field(
+        default="month", description="always month: suppressed trends are monthly"
+    )
+    district_ids: list[str] = Field(description="the districts summed (all of the caller's, or one)")
+    active_residents: int | None = Field(description="residents active now (null: hidden)")
+    suppressed_k: int = Field(
+        description="counts from 1 to this minus one are null, with those that would give them away"
     )
     timezone: str
-    weeks: list[WeekTrend] = Field(description="oldest first")
+    months: list[MonthTrend] = Field(description="oldest first; the running month is never one")

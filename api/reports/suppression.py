@@ -20,19 +20,18 @@ The rule, the same for every table shared outside the office:
    hidden whenever a cell bounding it is, and rules 2–4 and this one run again until nothing
    changes (hiding only grows, so this ends). A part of 0 stays shown: a floor of 0 says nothing. Only downwards: a hidden part hides nothing above
    it, so residents now stay hidden alike whatever the period (rule 4).
-6. Published before: suppressed coverage is for whole calendar months that have ended only
-   (coverage.published_month), so two files never overlap. But a month's visits and alerts add up
-   from trend weeks published before it, each suppressed on its own (the weeks inside it, the
-   current week on its last day, and the week it starts in less that week on the day before it,
-   coverage.trend_weeks_of). The month is suppressed knowing every combination of its cells those
-   weeks give (`known_from_weeks`): no hidden cell may follow from it, and a cell they give alone is
-   never a complement (hiding it protects nothing). The weeks are never changed by the month.
+6. Fixed periods: statistics leaving the office are published for whole calendar months of the
+   organisation's calendar that have ended only (coverage.published_month; the suppressed trends
+   are those months, trends.monthly), so no two published tables overlap or can be differenced
+   into a smaller period (counts of events add up over periods). Weeks are never published
+   suppressed: a week straddling two months would link them, and a running week asked on two
+   days differs by one day's events.
 
 Jointly suppressed (one suppression, `coverage_hidden`, over the union of their cells): the
-coverage CSV, the coverage chart (SVG) and the weekly trends (JSON and SVG). They publish the same
+coverage CSV, the coverage chart (SVG) and the monthly trends (JSON and SVG). They publish the same
 quantities under shared keys (district or `TOTAL`, quantity) — a district's active residents, the
 residents reached, visits due, missed and done (done + done late, as the trends count it), alerts
-raised — for the same period (a trend week is the coverage of that week), and the sums of all of
+raised — for the same month (a trend month is the coverage of that month), and the sums of all of
 them are solved together: a cell hidden in one is hidden in every one, and nothing follows from
 putting them side by side. The table is always every district of the organisation, whoever asks:
 one suppression per organisation and period. A narrower file (a commissioner's districts, one
@@ -72,32 +71,22 @@ class Sum:
         return (self.whole, *self.parts)
 
 
-Known = Mapping[Hashable, Fraction]  # a combination of cells whose value a reader knows elsewhere
-
-
 def suppress(
     cells: Mapping[Hashable, int],
     sums: Sequence[Sum],
     k: int = DEFAULT_K,
     bounds: Sequence[tuple[Hashable, Hashable]] = (),
-    known: Sequence[Known] = (),
 ) -> set[Hashable]:
     """The cells to hide. `cells` holds every published count, `sums` every exact relation between
-    them that a reader knows, `bounds` every (part, bound): part ≤ bound, `known` every combination
-    of cells whose value a reader learns from tables published before (a month's weeks, rule 6).
-    Each group of cells linked by sums is suppressed on its own (rule 4); a part is hidden with its
-    bound (rule 5)."""
+    them that a reader knows, `bounds` every (part, bound): part ≤ bound. Each group of cells linked
+    by sums is suppressed on its own (rule 4); a part is hidden with its bound (rule 5)."""
     hidden: set[Hashable] = set()
-    # a cell known alone is published already: hiding it protects nothing, so never a complement
-    public = {c for row in known if len(row) == 1 for c in row}
-    groups = _linked(cells, [*sums, *(Sum(next(iter(row)), tuple(row)) for row in known)])
+    groups = _linked(cells, sums)
     while True:
         before = len(hidden)
-        for group, _ in groups:
+        for group, group_sums in groups:
             seen = {c: cells[c] for c in group}
-            group_sums = [s for s in sums if s.whole in seen]
-            group_known = [row for row in known if next(iter(row)) in seen]
-            hidden |= _suppress_linked(seen, group_sums, k, hidden & seen.keys(), group_known, public)
+            hidden |= _suppress_linked(seen, group_sums, k, hidden & seen.keys())
         # a shown 0 is a floor of 0: it says nothing (and X already reads as not 0)
         hidden |= {part for part, bound in bounds if bound in hidden and cells[part]}
         if len(hidden) == before:
@@ -128,18 +117,13 @@ def _linked(cells: Mapping[Hashable, int], sums: Sequence[Sum]) -> list[tuple[li
 
 
 def _suppress_linked(
-    cells: Mapping[Hashable, int],
-    sums: Sequence[Sum],
-    k: int,
-    already: set[Hashable],
-    known: Sequence[Known] = (),
-    public: set[Hashable] | frozenset[Hashable] = frozenset(),
+    cells: Mapping[Hashable, int], sums: Sequence[Sum], k: int, already: set[Hashable]
 ) -> set[Hashable]:
     hidden = {c for c, n in cells.items() if 0 < n < k} | already
     order = {c: i for i, c in enumerate(cells)}
 
     def cheapest(candidates: Sequence[Hashable]) -> Hashable | None:
-        shown = [c for c in candidates if c not in hidden and c not in public]
+        shown = [c for c in candidates if c not in hidden]
         if not shown:
             return None
         # a non-zero cell first: a hidden zero next to a hidden 1 leaves the reader 0 or 1
@@ -155,7 +139,7 @@ def _suppress_linked(
                     grew = True
         if grew:
             continue
-        exposed = recoverable(hidden, sums, known) - public
+        exposed = recoverable(hidden, sums)
         if not exposed:
             return hidden
         target = min(exposed, key=order.__getitem__)
@@ -165,29 +149,24 @@ def _suppress_linked(
                 break
         if pick is None:  # every sum it is in is all hidden yet it is determined: widen
             pick = cheapest([c for s in sums if set(s.cells) & hidden for c in s.cells])
-        if pick is None:  # determined by what a reader knows from elsewhere: hide a cell it involves
-            pick = cheapest([c for row in known if target in row for c in row])
         if pick is None:
             return hidden  # nothing left to hide
         hidden.add(pick)
 
 
-def recoverable(hidden: set[Hashable], sums: Sequence[Sum], known: Sequence[Known] = ()) -> set[Hashable]:
-    """Hidden cells whose value follows from the shown cells, the sums and the combinations a
-    reader knows: those whose unit vector lies in the row space of the sums (and `known`)
-    restricted to the hidden cells."""
+def recoverable(hidden: set[Hashable], sums: Sequence[Sum]) -> set[Hashable]:
+    """Hidden cells whose value follows from the shown cells and the sums: those whose unit
+    vector lies in the row space of the sums restricted to the hidden cells."""
     unknowns = sorted(hidden, key=repr)
     index = {c: i for i, c in enumerate(unknowns)}
     rows: list[list[Fraction]] = []
-    relations = [{**{c: Fraction(0) for c in s.parts}, s.whole: Fraction(-1)} for s in sums]
-    for s, relation in zip(sums, relations, strict=True):
-        for c in s.parts:
-            relation[c] += 1
-    for relation in [*relations, *known]:
+    for s in sums:
         row = [Fraction(0)] * len(unknowns)
-        for c, factor in relation.items():
+        for c in s.parts:
             if c in index:
-                row[index[c]] += factor
+                row[index[c]] += 1
+        if s.whole in index:
+            row[index[s.whole]] -= 1
         if any(row):
             rows.append(row)
     basis = _echelon(rows)
@@ -285,14 +264,10 @@ def _table_sums(rows: list[str], keys: list[str]) -> list[Sum]:
     return sums + [Sum((TOTAL, key), tuple((row, key) for row in rows[:-1])) for key in keys]
 
 
-def coverage_hidden(report: Any, k: int, weeks: Sequence[CoverageCells] = ()) -> CoverageCells:
+def coverage_hidden(report: Any, k: int) -> CoverageCells:
     """The one suppression of the coverage CSV, the coverage chart and the trends: `report` (a
     `CoverageReport`) holds every district of the organisation, whoever asks (`scope_rows` keeps
-    the caller's); totals over them, the row sums, and the totals' sums (districts to the total).
-    `weeks`: the organisation's tables of the trend weeks whose visits and alerts add up to the
-    period's (a month: the weeks inside it, and the current weeks of its last day and of the day
-    before it, coverage.trend_weeks_of), each suppressed on its own and published first: what they
-    show is taken as known (rule 6, `known_from_weeks`)."""
+    the caller's); totals over them, the row sums, and the totals' sums (districts to the total)."""
     counts = [(d.district_id, coverage_counts(d)) for d in report.districts]
     keys = list(counts[0][1]) if counts else []
     cells: dict[Hashable, int] = {}
@@ -306,67 +281,7 @@ def coverage_hidden(report: Any, k: int, weeks: Sequence[CoverageCells] = ()) ->
     row_bounds = [*ROW_BOUNDS]
     row_bounds += [(m, b) for m in keys if m.startswith("method.") for b in ("contacted", "active")]
     bounds = [((row, part), (row, bound)) for row in rows for part, bound in row_bounds]
-    known = known_from_weeks(weeks, rows) if counts else []
-    return CoverageCells(cells, suppress(cells, sums, k, bounds, known))
-
-
-# What a trend week publishes of its table (trends._WEEK_KEYS), and the counts of events that add
-# up over weeks with the sums that link them to those (residents reached do not add up: one person
-# may be reached in two weeks).
-WEEK_KEYS = frozenset({"contacted", "visits.due", "visits.done_all", "visits.missed", "alerts.raised"})
-ADDS_UP = (*(f"visits.{c}" for c in VISIT_OUTCOMES), "visits.done_all", "alerts.raised")
-
-
-def known_from_weeks(weeks: Sequence[CoverageCells], rows: list[str]) -> list[Known]:
-    """Rule 6: the combinations of a period's counts a reader knows from the weeks that add up to
-    it. Each of the period's `ADDS_UP` cells is a sum (or difference) of the same cell over the
-    weeks (a month: its weeks, the part-week it ends with, and the week it starts in less that
-    week's days before it, all published by the trends); a week shows
-    its `WEEK_KEYS` cells where its own suppression does, and its sums hold. The weeks' sum may vary
-    in the span T of the weeks' own freedoms (per week, the unknown cells' values that keep its sums:
-    the null space of its sums over them); a combination is known exactly when it is 0 on T (T's
-    annihilator, returned as rows over the period's cells). A cell known alone is a row of one."""
-    if not weeks:
-        return []
-    coords = [(row, key) for row in rows for key in ADDS_UP]
-    at = {c: i for i, c in enumerate(coords)}
-    sums = [s for s in _table_sums(rows, list(ADDS_UP)) if all(c in at for c in s.cells)]
-    freedoms: list[list[Fraction]] = []
-    for week in weeks:
-        unknown = [c for c in coords if c[1] not in WEEK_KEYS or c in week.hidden]
-        index = {c: i for i, c in enumerate(unknown)}
-        equations = []
-        for s in sums:
-            row = [Fraction(0)] * len(unknown)
-            for c in s.parts:
-                if c in index:
-                    row[index[c]] += 1
-            if s.whole in index:
-                row[index[s.whole]] -= 1
-            if any(row):
-                equations.append(row)
-        for free in _null_space(equations, len(unknown)):
-            vector = [Fraction(0)] * len(coords)
-            for c, v in zip(unknown, free, strict=True):
-                vector[at[c]] = v
-            freedoms.append(vector)
-    return [{coords[i]: v for i, v in enumerate(row) if v} for row in _null_space(freedoms, len(coords))]
-
-
-def _null_space(rows: list[list[Fraction]], n: int) -> list[list[Fraction]]:
-    """A basis of the vectors x (length `n`) with row · x = 0 for every row."""
-    basis = _echelon(rows)
-    pivots = {p for p, _ in basis}
-    out = []
-    for free in range(n):
-        if free in pivots:
-            continue
-        x = [Fraction(0)] * n
-        x[free] = Fraction(1)
-        for p, row in basis:
-            x[p] = -row[free]
-        out.append(x)
-    return out
+    return CoverageCells(cells, suppress(cells, sums, k, bounds))
 
 
 def publishes_total(district_ids: Collection[str], whole: Collection[str]) -> bool:

@@ -1,8 +1,16 @@
-"""Weekly trends over the last N weeks (default 12): per local week (Monday to Sunday, the current
-week up to today), summed over the districts the caller may read (or one): residents reached,
-visits due / done / missed and alerts raised. The same counting rules as coverage (coverage.py),
-one period per week, so a week's figures equal a coverage report for that week (and are suppressed
-with it, suppression.py)."""
+"""Trends over the last N periods, summed over the districts the caller may read (or one):
+residents reached, visits due / done / missed and alerts raised, counted by the same rules as
+coverage (coverage.py).
+
+* `weekly`, for use in the office: per local week (Monday to Sunday, the current week up to
+  today), the last N weeks (default 12), with the share reached.
+* `monthly`, statistics that leave the organisation (suppress=true): per calendar month of the
+  organisation's calendar that has ended, the last N months (default 12), each month's figures
+  exactly as the coverage file and chart of that month publish them (one suppression per
+  organisation and month, suppression.py). Weeks are never published suppressed: a week straddling
+  two months would link the two months' files, and the running week asked on two days would give
+  one day's events away (suppression rule 6).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +19,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.reports import coverage, suppression
-from api.reports.schemas import CoverageReport, TrendReport, WeekTrend
+from api.reports.schemas import MonthlyTrendReport, MonthTrend, TrendReport, WeekTrend
 from domain import audit
 from domain.access import Principal
 from domain.errors import InvalidInput
@@ -28,21 +36,11 @@ register(
 
 
 async def weekly(
-    session: AsyncSession, principal: Principal, weeks: int, district_id: str | None, k: int | None = None
+    session: AsyncSession, principal: Principal, weeks: int, district_id: str | None
 ) -> TrendReport:
-    """With `k` (figures leaving the organisation): each week's figures are hidden as the coverage
-    CSV and chart of that week hide them — one suppression over the week's coverage of every
-    district of the organisation, whoever asks (suppression.coverage_hidden), as a week's figures
-    are that coverage's totals row (or one district's row) and sum the districts' rows. A sum over
-    some of the districts (a commissioner's several) is no cell of that table: refused, naming
-    `district_id` (suppression.publishes_total). Shares are left out (a share times the residents
-    is a count)."""
+    """For use in the office only (never suppressed; see `monthly`)."""
     districts = await coverage.districts_in_scope(session, principal, district_id)
     ids = [d.id for d in districts]
-    if k and not suppression.publishes_total(
-        ids, [d.id for d in await coverage.organisation_districts(session, principal)]
-    ):
-        raise InvalidInput.field("district_id", "field.suppressed_subtotal")
     today = principal.today()
     monday = today - timedelta(days=today.weekday())
     counts = await coverage.resident_counts(session, principal, ids)
@@ -52,21 +50,10 @@ async def weekly(
         for back in range(weeks - 1, -1, -1)
         for first in [monday - timedelta(weeks=back)]
     ]
-    tables: list[suppression.CoverageCells] = []
-    if k:
-        # each week's table as the coverage CSV of that week counts it, every week's at once; the
-        # week's figures are read from it (the same counts) rather than counted a second time
-        week_reports, whole = await week_tables(session, principal, periods, k)
-        tables = [suppression.scope_rows(t, ids) for t in whole]
-        rows = [[d for d in week.districts if d.district_id in ids] for week in week_reports]
-        reached_in = [{d.district_id: d.contacted.residents for d in r} for r in rows]
-        visits_in = [{d.district_id: d.visits for d in r} for r in rows]
-        alerts_in = [{d.district_id: d.alerts for d in r} for r in rows]
-    else:
-        # every week in one grouped statement per row set (the week a group key), as coverage counts it
-        reached_in, _ = await coverage.contacted(session, principal, ids, periods)
-        visits_in = await coverage.visits(session, principal, ids, periods)
-        alerts_in = await coverage.alerts(session, principal, ids, periods)
+    # every week in one grouped statement per row set (the week a group key), as coverage counts it
+    reached_in, _ = await coverage.contacted(session, principal, ids, periods)
+    visits_in = await coverage.visits(session, principal, ids, periods)
+    alerts_in = await coverage.alerts(session, principal, ids, periods)
     out = []
     for period, reached, visits, alerts in zip(periods, reached_in, visits_in, alerts_in, strict=True):
         contacted = sum(reached.values())
@@ -82,47 +69,12 @@ async def weekly(
                 alerts_raised=sum(a.raised for a in alerts.values()),
             )
         )
-    audit.record(
-        session,
-        principal,
-        "report",
-        "trends",
-        None,
-        district_ids=ids,
-        weeks=weeks,
-        **({"suppressed_k": k} if k else {}),
-    )
-    report = TrendReport(district_ids=ids, active_residents=active, timezone=principal.timezone, weeks=out)
-    return _suppressed(report, k, tables) if k else report
+    audit.record(session, principal, "report", "trends", None, district_ids=ids, weeks=weeks)
+    return TrendReport(district_ids=ids, active_residents=active, timezone=principal.timezone, weeks=out)
 
 
-async def week_tables(
-    session: AsyncSession, principal: Principal, periods: list[coverage.Period], k: int
-) -> tuple[list[CoverageReport], list[suppression.CoverageCells]]:
-    """Each week's coverage of every district of the organisation and its table as the suppressed
-    trends publish it (each week suppressed on its own, one table per organisation and week whoever
-    asks; a caller's rows are `scope_rows` of it): the trends, and a month, which is suppressed
-    knowing what the weeks that add up to it show (suppression rule 6)."""
-    reports = await coverage.weekly_coverage(session, principal, periods)
-    return reports, [suppression.coverage_hidden(week, k) for week in reports]
-
-
-async def month_weeks(
-    session: AsyncSession, principal: Principal, period: coverage.Period, k: int | None
-) -> list[suppression.CoverageCells]:
-    """With `k`: the organisation's published tables of the trend weeks whose counts add up to
-    `period`'s (coverage.trend_weeks_of), for `coverage.suppressed_coverage(..., weeks=)`: the
-    month's table is the organisation's too, so its weeks are the whole tables, not a caller's rows."""
-    if not k:
-        return []
-    tables = []
-    for run in coverage.trend_weeks_of(principal, period):
-        tables += (await week_tables(session, principal, run, k))[1]
-    return tables
-
-
-# a week's figure: the coverage key it is (suppression.coverage_counts)
-_WEEK_KEYS = {
+# a month's figure: the coverage key it is (suppression.coverage_counts)
+_MONTH_KEYS = {
     "contacted": "contacted",
     "visits_due": "visits.due",
     "visits_done": "visits.done_all",
@@ -131,17 +83,48 @@ _WEEK_KEYS = {
 }
 
 
-def _suppressed(report: TrendReport, k: int, tables: list[suppression.CoverageCells]) -> TrendReport:
-    total = suppression.TOTAL
-    weeks = [
-        week.model_copy(
-            update={
-                "contacted_share": None,
-                **{n: None for n, key in _WEEK_KEYS.items() if not table.shows(total, key)},
-            }
+async def monthly(
+    session: AsyncSession, principal: Principal, months: int, district_id: str | None, k: int
+) -> MonthlyTrendReport:
+    """The last `months` calendar months that have ended (coverage.ended_months; never the running
+    month), each month's figures read from that month's one suppressed table — the coverage of
+    every district of the organisation, whoever asks (suppression.coverage_hidden), the table the
+    coverage file and chart of that month publish: a month's figures are its totals row, or the
+    one district's row (suppression.scope_rows). A sum over some of the districts (a commissioner's
+    several) is no cell of that table: refused, naming `district_id` (suppression.publishes_total).
+    Every month is counted at once (coverage.coverage_by_period: one grouped statement per row
+    set). Shares are left out (a share times the residents is a count)."""
+    districts = await coverage.districts_in_scope(session, principal, district_id)
+    ids = [d.id for d in districts]
+    if not suppression.publishes_total(
+        ids, [d.id for d in await coverage.organisation_districts(session, principal)]
+    ):
+        raise InvalidInput.field("district_id", "field.suppressed_subtotal")
+    periods = coverage.ended_months(principal, months)
+    reports = await coverage.coverage_by_period(session, principal, periods)
+    tables = [suppression.scope_rows(suppression.coverage_hidden(r, k), ids) for r in reports]
+
+    def figure(table: suppression.CoverageCells, key: str) -> int | None:
+        # no district at all: a sum of nothing, 0, which says nothing
+        return table.cells.get((suppression.TOTAL, key), 0) if table.shows(suppression.TOTAL, key) else None
+
+    out = [
+        MonthTrend(
+            month=period.first.strftime("%Y-%m"),
+            month_start=period.first,
+            month_end=period.last,
+            **{name: figure(table, key) for name, key in _MONTH_KEYS.items()},
         )
-        for week, table in zip(report.weeks, tables, strict=True)
+        for period, table in zip(periods, tables, strict=True)
     ]
-    # residents now are hidden alike in every week's table (nothing links them to a period's counts)
-    active = report.active_residents if tables[-1].shows(total, "active") else None
-    return report.model_copy(update={"weeks": weeks, "active_residents": active, "suppressed_k": k})
+    audit.record(
+        session, principal, "report", "trends", None, district_ids=ids, months=months, suppressed_k=k
+    )
+    return MonthlyTrendReport(
+        district_ids=ids,
+        # residents now: hidden alike in every month's table (nothing links them to a period's counts)
+        active_residents=figure(tables[-1], "active"),
+        suppressed_k=k,
+        timezone=principal.timezone,
+        months=out,
+    )

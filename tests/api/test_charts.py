@@ -68,13 +68,15 @@ async def test_trend_chart_carries_the_weekly_figures(client, town) -> None:  # 
 
 
 async def test_suppressed_charts_say_hidden_and_never_draw_the_small_counts(client, town) -> None:  # noqa: F811
-    trend = await _svg(client, "coord", TRENDS + "?suppress=true")
-    desc = trend.find(f"{SVG_NS}desc").text
-    assert "2026-06-01〜2026-06-07の週 秘匿" in desc and "%" not in desc
-    assert "2026-04-06〜2026-04-12の週 0" in desc  # zero is shown: nobody identifies nobody
-    assert "5人未満の数" in desc
-    # suppressed coverage: whole calendar months that have ended only (June, from 1 July)
+    # suppressed statistics: whole calendar months that have ended only (June, from 1 July)
     clock.set(MONTH_ENDED)
+    trend = await _svg(client, "coord", TRENDS + "?suppress=true&months=3")
+    assert trend.find(f"{SVG_NS}title").text == "月ごとの推移：担当の全地区（終わった直近3か月）"
+    desc = trend.find(f"{SVG_NS}desc").text
+    assert "2026年6月 秘匿" in desc and "%" not in desc and "週" not in desc
+    assert "2026年4月 0" in desc  # zero is shown: nobody identifies nobody
+    assert "5人未満の数" in desc
+    assert [t for t in _texts(trend) if "/" in t][:3] == ["2026/4", "2026/5", "2026/6"]
     root = await _svg(client, "coord", COVERAGE + MONTH + "&suppress=true")
     texts = _texts(root)
     # k = 5: 東地区's 2 of 3 and 西地区's 1 of 1 are small cells

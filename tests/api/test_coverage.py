@@ -555,27 +555,73 @@ async def test_the_organisation_sets_k_and_suppression_needs_the_csv(client, db,
     assert (await client.get(URL + "?format=csv&suppress=true", headers=vol)).status_code == 403
 
 
-async def test_suppressed_trends_hide_small_counts_and_shares(client, town) -> None:
+TRENDS = "/api/v1/reports/trends"
+# a trend month's figure: the coverage file's column it is (its totals row, or the district's row)
+TREND_COLUMNS = {
+    "contacted": "期間内に接触した人数",
+    "visits_due": "訪問予定",
+    "visits_missed": "未実施",
+    "alerts_raised": "アラート発生",
+}
+
+
+async def test_suppressed_trends_are_the_ended_months_as_their_files_publish_them(client, town) -> None:
+    """Statistics leaving the office are published by whole ended calendar month only: with
+    suppress=true the trends are monthly, the running month never among them, and each month's
+    figures are the month's suppressed coverage file's, cell for cell (its totals row; with
+    district_id, the district's row)."""
     coord = await login(client, "coord")
-    response = await client.get("/api/v1/reports/trends?suppress=true", headers=coord)
+    response = await client.get(TRENDS + "?suppress=true", headers=coord)
     assert response.status_code == 200, response.text
     report = response.json()
+    assert report["period"] == "month" and "weeks" not in report
     assert report["suppressed_k"] == 5 and report["active_residents"] is None  # 4 active
-    week = next(w for w in report["weeks"] if w["week_start"] == "2026-06-01")
-    assert week == {
-        "week_start": "2026-06-01",
-        "week_end": "2026-06-07",
-        "contacted": None,
-        "contacted_share": None,
-        "visits_due": None,
-        "visits_done": None,
-        "visits_missed": None,
-        "alerts_raised": None,
-    }
-    quiet = next(w for w in report["weeks"] if w["week_start"] == "2026-04-06")
-    assert quiet["contacted"] == 0 and quiet["alerts_raised"] == 0
-    plain = (await client.get("/api/v1/reports/trends", headers=coord)).json()
-    assert plain["suppressed_k"] is None and plain["active_residents"] == 4
+    # today is 10 June: the last twelve months that have ended, June (running) not among them
+    assert [m["month"] for m in report["months"]][-2:] == ["2026-04", "2026-05"]
+    assert len(report["months"]) == 12 and report["months"][0]["month_start"] == "2025-06-01"
+    assert report["months"][-1]["month_end"] == "2026-05-31"
+    assert all("contacted_share" not in m for m in report["months"])
+    clock.set(MONTH_ENDED)
+    coord = await login(client, "coord")
+    for district_id in (None, town["east"]):
+        only = f"&district_id={district_id}" if district_id else ""
+        months = (await client.get(TRENDS + f"?suppress=true&months=2{only}", headers=coord)).json()
+        assert [m["month"] for m in months["months"]] == ["2026-05", "2026-06"]
+        june = months["months"][-1]
+        lines = _csv(await client.get(URL + MONTH + f"&format=csv&suppress=true{only}", headers=coord))
+        total = dict(zip(lines[0], lines[-1], strict=True))
+        assert lines[-1][0] == "合計"
+        for name, column in TREND_COLUMNS.items():
+            assert june[name] == (None if total[column] == "X" else int(total[column])), (name, total)
+        assert months["active_residents"] == (None if total["見守り中"] == "X" else int(total["見守り中"]))
+    assert june["contacted"] is None and june["alerts_raised"] is None  # 東地区's small cells
+    plain = (await client.get(TRENDS, headers=coord)).json()
+    assert "suppressed_k" not in plain and plain["active_residents"] == 4 and len(plain["weeks"]) == 12
+
+
+async def test_suppressed_trends_refuse_weeks_and_months_need_suppress(client, town) -> None:
+    """The weekly suppressed trends are gone (a week straddling two months linked their files; the
+    running week asked on two days gave a day away): weeks with suppress=true answer 400 naming
+    weeks, in Japanese by default and in English; months apply to the suppressed trends only."""
+    coord = await login(client, "coord")
+    english = {**coord, "Accept-Language": "en"}
+    for url in (TRENDS, "/api/v1/reports/charts/trends.svg"):
+        for query, field, ja, en in (
+            ("?suppress=true&weeks=4", "weeks", "暦月単位", "whole calendar months"),
+            ("?suppress=true&weeks=12", "weeks", "暦月単位", "whole calendar months"),
+            ("?months=3", "months", "suppress=true", "suppress=true"),
+            ("?suppress=true&months=25", "months", None, None),
+            ("?suppress=true&months=0", "months", None, None),
+        ):
+            refused = await client.get(url + query, headers=coord)
+            assert refused.status_code == 400, (url, query, refused.text)
+            assert refused.headers["content-type"].startswith("application/problem+json")
+            errors = refused.json()["errors"]
+            assert [e["field"] for e in errors] == [field], errors
+            if ja:
+                assert ja in errors[0]["message"], errors
+                message = (await client.get(url + query, headers=english)).json()["errors"][0]["message"]
+                assert en in message, message
 
 
 async def test_visits_export_of_a_period_follows_who_may_see_the_resident(client, db, town) -> None:

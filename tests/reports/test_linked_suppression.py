@@ -1,12 +1,13 @@
 """An outsider holds every suppressed (suppress=true) figure the service publishes: the coverage
-CSV (all districts and each one), the coverage chart (all and each), the weekly trends (all
+CSV (all districts and each one), the coverage chart (all and each), the monthly trends (all
 districts and each), the coordinator's (every district) and a commissioner's (their districts).
-Suppressed coverage is published for whole calendar months that have ended only (any other period:
-400), so two files never overlap. Put together, the same quantity appears in several of them (a
-district's active residents: CSV, chart, trends by district, and every month's CSV; a month's
-visits and alerts: the sums of its weeks' when the month is whole weeks, as February 2027 is) and
-sums link them (districts to the total row; a risk split to its residents; the trends' visits done
-= done + done late; a month to its weeks). The attacker gathers every
+Statistics leaving the office are published by whole calendar months that have ended only: the
+coverage file and chart of such a month (any other period: 400), and the trends as those months
+(weeks with suppress=true: 400), so no two published tables overlap. Put together, the same
+quantity appears in several of them (a district's active residents: CSV, chart, trends by district,
+and every month's CSV; a month's alerts: its CSV and its trend month) and sums link them (districts
+to the total row; a risk split to its residents; the trends' visits done = done + done late; a
+published period to published periods that tile it, had any been). The attacker gathers every
 shown cell under one key per quantity (row, column, period) and solves all the published sums at
 once (exact linear algebra, suppression.recoverable): no cell hidden anywhere may be shown
 elsewhere or follow from the rest."""
@@ -15,13 +16,13 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from api.reports import charts, suppression, trends
+from api.reports import charts, coverage, suppression
 from api.reports.suppression import Sum, recoverable
 from domain.clock import clock
 from domain.enums import AlertStatus, ContactMethod, ContactOutcome, RiskLevel, Role
@@ -35,9 +36,13 @@ WEEK2 = ("2026-06-08", "2026-06-10")  # the current week, up to today
 BOTH = ("2026-06-01", "2026-06-10")
 JUNE = ("2026-06-01", "2026-06-30")
 JUNE_ENDED = datetime(2026, 7, 1, 3, 0, tzinfo=UTC)  # Wednesday 1 July in Tokyo
-# February 2027 runs from Monday 1 to Sunday 28: exactly four weeks of the trends
+# February 2027 runs from Monday 1 to Sunday 28: exactly four weeks
 FEB_NOW = datetime(2027, 3, 3, 3, 0, tzinfo=UTC)  # Wednesday 3 March in Tokyo: February has ended
 FEB = ("2027-02-01", "2027-02-28")
+JAN = ("2027-01-01", "2027-01-31")
+# the week of Monday 29 June 2026 straddles June and July
+JULY = ("2026-07-01", "2026-07-31")
+JULY_ENDED = datetime(2026, 8, 5, 3, 0, tzinfo=UTC)  # Wednesday 5 August in Tokyo
 SVG_NS = "{http://www.w3.org/2000/svg}"
 TOTAL = "合計"
 RISKS = ("リスク高", "リスク中", "リスク低")
@@ -119,6 +124,18 @@ async def february_town(db):
     )
 
 
+@pytest.fixture
+async def straddling_town(db):
+    """The same town across June and July 2026, today 5 August: reached on Tuesday 30 June, alerts
+    on 30 June and on Thursday 2 July, both in the week of 29 June that straddles the two months."""
+    return await _town(
+        db,
+        JULY_ENDED,
+        datetime(2026, 6, 30, 10, 0, tzinfo=TOKYO),
+        datetime(2026, 7, 2, 10, 0, tzinfo=TOKYO),
+    )
+
+
 class Outsider:
     """What the attacker learns: shown cells, cells seen hidden, and the sums a reader knows."""
 
@@ -169,34 +186,35 @@ async def _gather(
     client,
     ids: dict[str, str | None],
     periods: list[tuple[str, str]],
-    weeks: int = 2,
+    months: int = 3,
     trends_on: tuple[datetime, ...] = (),
     user: str = "coord",
     scope: list[str] | None = None,
     o: Outsider | None = None,
 ) -> Outsider:
     """Every suppressed file and chart `user` can fetch over `scope` (the district names they may
-    read, default all; their whole scope and each district) of `periods` (today), and the trends of
-    the last `weeks` weeks asked today and on each day of `trends_on` (the current week then runs
-    up to that day)."""
+    read, default all; their whole scope and each district) of `periods` (today), and the
+    suppressed trends of the last `months` ended months asked today and on each day of
+    `trends_on`."""
     o = o or Outsider()
     today = clock.now()
-    seen_weeks: set[tuple[str, str]] = set()
+    published: set[tuple[str, str]] = set(periods)
     for day in (*trends_on, today):
         clock.set(day)
-        seen_weeks |= await _trends(client, ids, weeks, o, user, scope)
+        published |= await _trends(client, ids, months, o, user, scope)
     await _files(client, ids, periods, o, user, scope)
-    # 4. a month is the sum of the trend weeks (a last one up to its last day) that make it up
+    # 4. a published period tiled by other published periods is their sum (counts of events add
+    # up); published months never tile one another, weeks would tile a month (see the break test)
     districts = [n for n, i in ids.items() if i]
-    for period in periods:
+    for period in published:
         first, last = date.fromisoformat(period[0]), date.fromisoformat(period[1])
-        inside = sorted(w for w in seen_weeks if period[0] <= w[0] and w[1] <= period[1])
+        inside = sorted(w for w in published if w != period and period[0] <= w[0] and w[1] <= period[1])
         days = [date.fromisoformat(w[1]) - date.fromisoformat(w[0]) for w in inside]
         covered = all(b[0] > a[1] for a, b in pairwise(inside))
-        if not covered or sum(d.days + 1 for d in days) != (last - first).days + 1:
+        if not inside or not covered or sum(d.days + 1 for d in days) != (last - first).days + 1:
             continue
         for row, column, _ in {*o.shown, *o.hidden}:
-            if column in ADDITIVE and column != "trend.visits_done" and row in (TOTAL, *districts):
+            if column in ADDITIVE and row in (TOTAL, *districts):
                 whole = _key(row, column, period)
                 o.sums.append(Sum(whole, tuple(_key(row, column, w) for w in inside)))
     o.sums = list({(s.whole, s.parts): s for s in o.sums}.values())
@@ -256,22 +274,22 @@ async def _files(
 async def _trends(
     client,
     ids: dict[str, str | None],
-    weeks: int,
+    months: int,
     o: Outsider,
     user: str = "coord",
     scope: list[str] | None = None,
 ) -> set[tuple[str, str]]:
-    """3. the weekly trends, the whole scope (its totals row) and each district: a week's figures
-    are that week's coverage; its visits done = done + done late."""
+    """3. the suppressed trends, the whole scope (its totals row) and each district: a month's
+    figures are that month's coverage; its visits done = done + done late."""
     headers_of = await login(client, user)
     districts = [n for n, i in ids.items() if i]
     narrower = scope is not None  # a commissioner's districts; else every district's trends
     scope = scope or districts
-    seen_weeks = []
+    seen: list[tuple[str, str]] = []
     for one in [None, *scope]:
         only = f"&district_id={ids[one]}" if one else ""
         response = await client.get(
-            f"/api/v1/reports/trends?weeks={weeks}&suppress=true{only}", headers=headers_of
+            f"/api/v1/reports/trends?months={months}&suppress=true{only}", headers=headers_of
         )
         name = one or (_total(scope, ids) if narrower else TOTAL)
         if response.status_code == 400 and name not in (TOTAL, *districts):
@@ -280,9 +298,10 @@ async def _trends(
             continue
         assert response.status_code == 200, response.text
         report = response.json()
-        seen_weeks = [(w["week_start"], w["week_end"]) for w in report["weeks"]]
-        o.see(_key(name, "見守り中", seen_weeks[0]), report["active_residents"])
-        for week, period in zip(report["weeks"], seen_weeks, strict=True):
+        assert report["period"] == "month"
+        seen = [(m["month_start"], m["month_end"]) for m in report["months"]]
+        o.see(_key(name, "見守り中", seen[0]), report["active_residents"])
+        for month, period in zip(report["months"], seen, strict=True):
             for field, column in (
                 ("contacted", "期間内に接触した人数"),
                 ("visits_due", "訪問予定"),
@@ -290,102 +309,103 @@ async def _trends(
                 ("alerts_raised", "アラート発生"),
                 ("visits_done", "trend.visits_done"),
             ):
-                o.see(_key(name, column, period), week[field])
+                o.see(_key(name, column, period), month[field])
             done = (_key(name, "訪問実施", period), _key(name, "遅れて実施", period))
             o.sums.append(Sum(_key(name, "trend.visits_done", period), done))
-            if name not in (TOTAL, *districts):  # a sub-total's trend: the sum of its districts
-                for column in (
-                    "期間内に接触した人数",
-                    "訪問予定",
-                    "未実施",
-                    "アラート発生",
-                    "trend.visits_done",
-                ):
-                    parts = tuple(_key(n, column, period) for n in scope)
-                    o.sums.append(Sum(_key(name, column, period), parts))
-        if name not in (TOTAL, *districts):
-            o.sums.append(
-                Sum(
-                    _key(name, "見守り中", seen_weeks[0]),
-                    tuple(_key(n, "見守り中", seen_weeks[0]) for n in scope),
-                )
-            )
-    return set(seen_weeks)
+    return set(seen)
 
 
 COMMISSIONER = ["東地区", "西地区"]  # comm's districts in the town
 
 
 async def test_the_hand_built_town_has_small_cells_to_hide(client, february_town) -> None:
-    o = await _gather(client, february_town, [FEB], weeks=5)
+    o = await _gather(client, february_town, [JAN, FEB])
     assert ("東地区", "見守り中", "now") in o.hidden
     assert ("東地区", "期間内に接触した人数", "..".join(FEB)) in o.hidden
-    assert ("東地区", "アラート発生", "2027-02-08..2027-02-14") in o.hidden
+    assert ("東地区", "アラート発生", "..".join(FEB)) in o.hidden
     assert o.shown[(TOTAL, "見守り中", "now")] == 14  # the totals themselves are not small
     assert o.shown[(TOTAL, "アラート発生", "..".join(FEB))] == 21
+    # the trends are the months that have ended (December to February), never March, running
+    assert {p for _, _, p in o.shown} == {"now", "2026-12-01..2026-12-31", "..".join(JAN), "..".join(FEB)}
 
 
 async def test_no_hidden_cell_follows_from_all_published_tables_together(client, february_town) -> None:
-    """The month, its four weeks (and the current one) in the trends, every district and all:
-    the month's alerts are the weeks' sums, and still nothing hidden is recovered."""
-    o = await _gather(client, february_town, [FEB], weeks=5)
-    assert any(len(s.parts) == 4 and s.whole[2] == "..".join(FEB) for s in o.sums)  # the month = its weeks
+    """January and February's files and charts, the monthly trends over them, every district and
+    all: nothing hidden is recovered."""
+    o = await _gather(client, february_town, [JAN, FEB])
     assert o.recovered() == {}
+
+
+async def test_no_hidden_cell_follows_across_the_week_straddling_two_months(client, straddling_town) -> None:
+    """June and July 2026, the events of the week of 29 June on both sides of the month's end
+    (reached and alerts on 30 June, alerts on 2 July): that week is never published suppressed,
+    so nothing links the two months but their own files and trend months, and nothing hidden is
+    recovered."""
+    o = await _gather(client, straddling_town, [JUNE, JULY])
+    assert ("東地区", "アラート発生", "..".join(JULY)) in o.hidden
+    assert not any("2026-06-29" in p for _, _, p in {*o.shown, *o.hidden})
+    assert o.recovered() == {}
+    coord = await login(client, "coord")
+    refused = await client.get("/api/v1/reports/trends?weeks=6&suppress=true", headers=coord)
+    assert refused.status_code == 400 and refused.json()["errors"][0]["field"] == "weeks"
 
 
 async def test_no_hidden_cell_follows_from_a_commissioners_and_the_coordinators_files(
     client, february_town
 ) -> None:
     """The commissioner's files (東地区 and 西地区, together and each) next to the coordinator's
-    (every district), February and its weeks: each of them is rows of the organisation's one
-    suppression, so a cell hidden in one is hidden in the other, and no sub-total over the
-    commissioner's districts is published outside that suppression. (Before, each was suppressed
-    as its own table: 東地区+西地区 = 9 active was shown, 西地区's 6 shown by the coordinator, and
-    9 − 6 gave 東地区's 3.)"""
-    o = await _gather(client, february_town, [FEB], weeks=5)
-    o = await _gather(client, february_town, [FEB], weeks=5, user="comm", scope=COMMISSIONER, o=o)
+    (every district), January and February and the trend months: each of them is rows of the
+    organisation's one suppression, so a cell hidden in one is hidden in the other, and no
+    sub-total over the commissioner's districts is published outside that suppression. (Before,
+    each was suppressed as its own table: 東地区+西地区 = 9 active was shown, 西地区's 6 shown by
+    the coordinator, and 9 − 6 gave 東地区's 3.)"""
+    o = await _gather(client, february_town, [JAN, FEB])
+    o = await _gather(client, february_town, [JAN, FEB], user="comm", scope=COMMISSIONER, o=o)
     assert ("東地区", "見守り中", "now") in o.hidden  # the small cell is there to find
-    assert any(len(s.parts) == 4 and s.whole[2] == "..".join(FEB) for s in o.sums)  # the month = its weeks
     assert o.recovered() == {}
 
 
-async def test_a_month_suppressed_apart_from_its_weeks_gives_a_cell_away(
+async def test_weeks_published_suppressed_beside_the_month_give_a_cell_away(
     client, february_town, monkeypatch
 ) -> None:
-    """The guard can fail: February suppressed without knowing what its weeks show (as before)
-    hides 南地区's 7 alerts to protect 東地区's 2 and shows 西地区's 12, while the second week hides
-    西地区's 6 instead: 12 − 6 (its first week, shown) gives the 6, and 15 − 6 − 7 東地区's 2."""
+    """The guard can fail: had the suppressed trends published weeks (each suppressed on its own,
+    as before), February's four weeks tile the month: February's file hides 南地区's 7 alerts to
+    protect 東地区's 2 and shows 西地区's 12, while the second week hides 西地区's 6 instead:
+    12 − 6 (its first week, shown) gives the 6, and 15 − 6 − 7 東地区's 2."""
 
-    async def apart(session, principal, period, k):
-        return []
+    def weeks_of_february(principal, n):
+        first = date(2027, 2, 1)
+        return [
+            coverage.period_of(principal, first + timedelta(weeks=w), first + timedelta(weeks=w, days=6))
+            for w in range(4)
+        ]
 
-    monkeypatch.setattr(trends, "month_weeks", apart)
-    o = await _gather(client, february_town, [FEB], weeks=5)
+    monkeypatch.setattr(coverage, "ended_months", weeks_of_february)
+    o = await _gather(client, february_town, [FEB])
+    assert any(len(s.parts) == 4 and s.whole[2] == "..".join(FEB) for s in o.sums)  # the month = its weeks
     recovered = o.recovered()
     assert recovered[("東地区", "アラート発生", "2027-02-08..2027-02-14")] == "solved"
     assert recovered[("東地区", "アラート発生", "..".join(FEB))] == "solved"
 
 
-async def test_a_month_and_the_trends_up_to_its_last_day_recover_nothing(
-    client, small_town, monkeypatch
-) -> None:
-    """June 2026 ends on a Tuesday, yet the trends asked on 30 June show the week of 29 June up to
-    that day: June's alerts are its four weeks' and that part-week's. Asked then and on 1 July, with
-    June's file and chart: nothing hidden is recovered; suppressed apart from those weeks, June
-    gives 東地区's 2 alerts away (as February does)."""
+async def test_the_running_month_is_never_in_the_suppressed_trends(client, small_town) -> None:
+    """Asked on 10 June, on 30 June (June's last day) and on 1 July, the trends end with the last
+    month that has ended: May, May, then June, whole; with June's file and chart nothing hidden is
+    recovered."""
+    for day, last in (
+        (NOW, "2026-05"),
+        (datetime(2026, 6, 30, 14, 0, tzinfo=UTC), "2026-05"),  # 23:00 on 30 June in Tokyo
+        (datetime(2026, 6, 30, 15, 0, tzinfo=UTC), "2026-06"),  # midnight: 1 July in Tokyo
+    ):
+        clock.set(day)
+        coord = await login(client, "coord")  # weeks apart: a new session
+        months = (await client.get("/api/v1/reports/trends?suppress=true", headers=coord)).json()["months"]
+        assert months[-1]["month"] == last and len(months) == 12, (day, months[-1])
     clock.set(JUNE_ENDED)
     last_day = datetime(2026, 6, 30, 3, 0, tzinfo=UTC)
-    o = await _gather(client, small_town, [JUNE], weeks=5, trends_on=(last_day,))
-    assert any(s.parts[-1][2] == "2026-06-29..2026-06-30" for s in o.sums)  # June = its weeks
+    o = await _gather(client, small_town, [JUNE], trends_on=(last_day,))
+    assert ("東地区", "アラート発生", "..".join(JUNE)) in o.hidden
     assert o.recovered() == {}
-
-    async def apart(session, principal, period, k):
-        return []
-
-    monkeypatch.setattr(trends, "month_weeks", apart)
-    clock.set(JUNE_ENDED)
-    o = await _gather(client, small_town, [JUNE], weeks=5, trends_on=(last_day,))
-    assert o.recovered()[("東地区", "アラート発生", "..".join(JUNE))] == "solved"
 
 
 async def test_the_attack_finds_a_cell_one_table_gives_away(client, february_town, monkeypatch) -> None:
@@ -409,7 +429,7 @@ async def test_the_attack_finds_a_cell_one_table_gives_away(client, february_tow
         ]
 
     monkeypatch.setattr(charts, "coverage_rows", alone)
-    o = await _gather(client, february_town, [FEB], weeks=5)
+    o = await _gather(client, february_town, [FEB])
     recovered = o.recovered()
     assert recovered[("南地区", "見守り中", "now")] == 5
     assert recovered[("東地区", "見守り中", "now")] == "solved"
@@ -616,14 +636,26 @@ async def test_a_commissioners_file_is_their_rows_of_the_organisations_file(clie
         for name in COMMISSIONER:
             one = _csv(await client.get(url + f"&district_id={february_town[name]}", headers=comm))
             assert one[1:] == [rows[name], [TOTAL, *rows[name][1:]]]
-    both = await client.get("/api/v1/reports/trends?weeks=2&suppress=true", headers=comm)
+    both = await client.get("/api/v1/reports/trends?months=2&suppress=true", headers=comm)
     assert both.status_code == 400 and both.json()["errors"][0]["field"] == "district_id"
-    chart = await client.get("/api/v1/reports/charts/trends.svg?weeks=2&suppress=true", headers=comm)
+    chart = await client.get("/api/v1/reports/charts/trends.svg?months=2&suppress=true", headers=comm)
     assert chart.status_code == 400
     for name in COMMISSIONER:
-        url = f"/api/v1/reports/trends?weeks=2&suppress=true&district_id={february_town[name]}"
+        url = f"/api/v1/reports/trends?months=2&suppress=true&district_id={february_town[name]}"
         theirs, ours = (
             (await client.get(url, headers=comm)).json(),
             (await client.get(url, headers=coord)).json(),
         )
-        assert theirs["weeks"] == ours["weeks"] and theirs["active_residents"] == ours["active_residents"]
+        assert theirs["months"] == ours["months"] and theirs["active_residents"] == ours["active_residents"]
+        # a trend month is the district's row of that month's file
+        file = _csv(
+            await client.get(
+                f"/api/v1/reports/coverage?from={FEB[0]}&to={FEB[1]}&suppress=true&format=csv"
+                f"&district_id={february_town[name]}",
+                headers=comm,
+            )
+        )
+        row = dict(zip(file[0], file[1], strict=True))
+        february = theirs["months"][-1]
+        assert february["month"] == "2027-02"
+        assert february["alerts_raised"] == (None if row["アラート発生"] == "X" else int(row["アラート発生"]))
