@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import os
+import socket
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -122,6 +124,7 @@ def serve(demo: bool, host: str | None, port: int | None, workers: int, migrate:
     settings = get_settings()
     if demo:
         _refuse_demo_in_production(settings)
+    _refuse_port_in_use(host or settings.host, port or settings.port)
     if migrate:
         migrations.upgrade(create_db_config(settings))
     if demo:
@@ -160,6 +163,25 @@ def _print_start_up(settings: Any, host: str, port: int, demo: bool) -> None:
 
         logins = ", ".join(DEMO_LOGINS.values())
         click.echo(f"demo accounts: {logins} (password: MIMAMORI_DEMO_PASSWORD, default mimamori-demo)")
+
+
+def _refuse_port_in_use(host: str, port: int) -> None:
+    """Checked before migrating and loading the demo town: uvicorn would only find out after both,
+    and after the scheduler had started its jobs, and then say so in English and in passing."""
+    try:
+        address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    except (socket.gaierror, UnicodeError):
+        return  # a host that does not resolve: uvicorn's own error names it
+    family, kind, proto, _, sockaddr = address
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(sockaddr)
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                return
+            click.echo(translate("cli.port_in_use", _locale(None), host=host, port=port), err=True)
+            sys.exit(1)
 
 
 def _refuse_demo_in_production(settings: Any) -> None:
@@ -210,6 +232,12 @@ register(
         "cli.bad_login": {
             "ja": "ログインIDは英数字と . _ - で3〜100文字にしてください。",
             "en": "The login must be 3–100 letters, digits, “.”, “_” or “-”.",
+        },
+        "cli.port_in_use": {
+            "ja": "{host}:{port} は別のプログラムが使っています。別のポートを指定してください"
+            "（例: MIMAMORI_PORT=8001 make run、または mimamori serve --port 8001）。",
+            "en": "{host}:{port} is already in use by another program. Choose another port "
+            "(e.g. MIMAMORI_PORT=8001 make run, or mimamori serve --port 8001).",
         },
         "cli.demo_in_production": {
             "ja": "本番環境（MIMAMORI_ENVIRONMENT=production）ではデモデータを読み込めません。デモアカウントのパスワードは公開されています。",
