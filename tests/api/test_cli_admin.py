@@ -168,15 +168,28 @@ def test_serve_says_where_the_api_documents_are(tmp_path: Path, monkeypatch: pyt
     monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: None)
     monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'serve.sqlite3'}")
     monkeypatch.setenv("MIMAMORI_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(cli_module, "_chosen_locale", None)
+    for variable in ("LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("LANG", "ja_JP.UTF-8")
     get_settings.cache_clear()
     try:
-        result = CliRunner().invoke(main, ["serve", "--port", "8123"], catch_exceptions=False)
+        result = CliRunner().invoke(main, ["serve", "--demo", "--port", "8123"], catch_exceptions=False)
+        monkeypatch.setenv("LANG", "en_US.UTF-8")
+        english = CliRunner().invoke(main, ["serve", "--demo", "--port", "8123"], catch_exceptions=False)
     finally:
         get_settings.cache_clear()
     assert result.exit_code == 0, result.output
     assert "Swagger UI: http://127.0.0.1:8123/schema/swagger" in result.stdout
     assert "OpenAPI: http://127.0.0.1:8123/schema/openapi.json" in result.stdout
-    assert str(tmp_path / "serve.sqlite3") in result.stdout
+    assert f"データベース: {tmp_path / 'serve.sqlite3'}" in result.stdout
+    # Japanese by default like every other command; English with LANG=en….
+    assert "デモデータを読み込みました。" in result.stdout
+    assert "コンソール: http://127.0.0.1:8123/console" in result.stdout
+    assert "デモアカウント: demo-coordinator" in result.stdout
+    assert english.exit_code == 0, english.output
+    assert "demo data: database not empty, left as it is" in english.stdout
+    assert "console: http://127.0.0.1:8123/console" in english.stdout
 
 
 def test_serve_on_a_port_in_use_says_so_before_touching_the_database(
