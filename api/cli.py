@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import os
+import socket
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -122,13 +124,14 @@ def serve(demo: bool, host: str | None, port: int | None, workers: int, migrate:
     settings = get_settings()
     if demo:
         _refuse_demo_in_production(settings)
+    _refuse_port_in_use(host or settings.host, port or settings.port)
     if migrate:
         migrations.upgrade(create_db_config(settings))
     if demo:
         from api.demo import load_demo_if_empty
 
         loaded = run_in_session(lambda session: load_demo_if_empty(session, settings))
-        click.echo("demo data: loaded" if loaded else "demo data: database not empty, left as it is")
+        click.echo(translate("cli.demo_loaded" if loaded else "cli.demo_left", _locale(None)))
     _print_start_up(settings, host or settings.host, port or settings.port, demo)
     options: dict[str, Any] = {
         "host": host or settings.host,
@@ -152,14 +155,34 @@ def _print_start_up(settings: Any, host: str, port: int, demo: bool) -> None:
     from api.cli_errors import database_target
 
     base = f"http://{'127.0.0.1' if host in {'0.0.0.0', '::'} else host}:{port}"  # noqa: S104
-    click.echo(f"database: {database_target(settings.database_url)}")
+    locale = _locale(None)
+    click.echo(translate("cli.start_database", locale, target=database_target(settings.database_url)))
     click.echo(f"API: {base}/api/v1  OpenAPI: {base}/schema/openapi.json  Swagger UI: {base}/schema/swagger")
-    click.echo(f"console: {base}/console")
+    click.echo(translate("cli.start_console", locale, url=f"{base}/console"))
     if demo:
         from api.demo import DEMO_LOGINS
 
         logins = ", ".join(DEMO_LOGINS.values())
-        click.echo(f"demo accounts: {logins} (password: MIMAMORI_DEMO_PASSWORD, default mimamori-demo)")
+        click.echo(translate("cli.start_demo_accounts", locale, logins=logins))
+
+
+def _refuse_port_in_use(host: str, port: int) -> None:
+    """Checked before migrating and loading the demo town: uvicorn would only find out after both,
+    and after the scheduler had started its jobs, and then say so in English and in passing."""
+    try:
+        address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    except (socket.gaierror, UnicodeError):
+        return  # a host that does not resolve: uvicorn's own error names it
+    family, kind, proto, _, sockaddr = address
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(sockaddr)
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                return
+            click.echo(translate("cli.port_in_use", _locale(None), host=host, port=port), err=True)
+            sys.exit(1)
 
 
 def _refuse_demo_in_production(settings: Any) -> None:
@@ -179,7 +202,7 @@ def demo() -> None:
     _refuse_demo_in_production(settings)
     migrations.upgrade(create_db_config(settings))
     loaded = run_in_session(lambda session: load_demo_if_empty(session, settings))
-    click.echo("demo data: loaded" if loaded else "demo data: database not empty, nothing loaded")
+    click.echo(translate("cli.demo_loaded" if loaded else "cli.demo_not_empty", _locale(None)))
     if not loaded:
         sys.exit(1)
 
@@ -210,6 +233,27 @@ register(
         "cli.bad_login": {
             "ja": "ログインIDは英数字と . _ - で3〜100文字にしてください。",
             "en": "The login must be 3–100 letters, digits, “.”, “_” or “-”.",
+        },
+        "cli.demo_loaded": {"ja": "デモデータを読み込みました。", "en": "demo data: loaded"},
+        "cli.demo_left": {
+            "ja": "デモデータ: データベースが空ではないので、そのままにしました。",
+            "en": "demo data: database not empty, left as it is",
+        },
+        "cli.demo_not_empty": {
+            "ja": "デモデータ: データベースが空ではないので、読み込みませんでした。",
+            "en": "demo data: database not empty, nothing loaded",
+        },
+        "cli.start_database": {"ja": "データベース: {target}", "en": "database: {target}"},
+        "cli.start_console": {"ja": "コンソール: {url}", "en": "console: {url}"},
+        "cli.start_demo_accounts": {
+            "ja": "デモアカウント: {logins}（パスワード: MIMAMORI_DEMO_PASSWORD、既定は mimamori-demo）",
+            "en": "demo accounts: {logins} (password: MIMAMORI_DEMO_PASSWORD, default mimamori-demo)",
+        },
+        "cli.port_in_use": {
+            "ja": "{host}:{port} は別のプログラムが使っています。別のポートを指定してください"
+            "（例: MIMAMORI_PORT=8001 make run、または mimamori serve --port 8001）。",
+            "en": "{host}:{port} is already in use by another program. Choose another port "
+            "(e.g. MIMAMORI_PORT=8001 make run, or mimamori serve --port 8001).",
         },
         "cli.demo_in_production": {
             "ja": "本番環境（MIMAMORI_ENVIRONMENT=production）ではデモデータを読み込めません。デモアカウントのパスワードは公開されています。",

@@ -14,6 +14,7 @@ from litestar.exceptions import (
     NotAuthorizedException,
     NotFoundException,
     PermissionDeniedException,
+    SerializationException,
     TooManyRequestsException,
     ValidationException,
 )
@@ -90,6 +91,9 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
         413: "error.too_large",
         429: "error.rate_limited",
     }.get(status, "error.internal" if status >= 500 else "error.bad_request")
+    if status == 400 and isinstance(exc.__cause__, SerializationException):
+        # Litestar wraps the decoder's error in a bare 400; say what is wrong with the body.
+        code = "error.not_json"
     if status >= 500 and client_went_away(exc):
         # A phone whose connection died mid-upload: nobody is left to answer and nothing failed
         # here. 499 (nginx's "client closed request") keeps it out of the server-error figures.

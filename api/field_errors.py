@@ -32,6 +32,10 @@ register(
         "field.too_many": {"ja": "{max}件以内にしてください。", "en": "At most {max} items."},
         "field.too_few": {"ja": "{min}件以上にしてください。", "en": "At least {min} items."},
         "field.pattern": {"ja": "形式が正しくありません。", "en": "The format is not valid."},
+        "field.empty_query": {
+            "ja": "値が空です。使わないときはパラメータごと省いてください。",
+            "en": "The value is empty: leave the parameter out when you do not use it.",
+        },
         "field.control_characters": {
             "ja": "制御文字は使えません。",
             "en": "Control characters are not allowed.",
@@ -236,8 +240,18 @@ def field_errors(request: Request[Any, Any, Any], exc: ValidationException) -> l
         definition = parameters.get(key)
         field = _sent_name(definition, key) if definition is not None else key
         choices = _allowed_values(definition.annotation) if definition is not None else []
+        if item.get("source") == "query" and _sent_empty(request, field):
+            # `?district_id=&from=` from a URL template or an empty form field: "not a valid
+            # format" would send the reader looking for a typo in a value that is not there.
+            errors.append(FieldError(field, "field.empty_query"))
+            continue
         errors.append(_from_msgspec(field, str(item.get("message", "")), choices))
     return errors
+
+
+def _sent_empty(request: Request[Any, Any, Any], name: str) -> bool:
+    sent = request.query_params.getall(name, [])
+    return bool(sent) and all(value == "" for value in sent)
 
 
 def pydantic_field_errors(exc: PydanticValidationError) -> list[FieldError]:

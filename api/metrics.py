@@ -34,6 +34,11 @@ from domain.i18n import register
 from domain.models import Alert, Delivery
 from domain.settings import Settings
 
+# Litestar appends "; charset=utf-8" to every text/* media type itself; prometheus-client's type
+# already names it, and a parameter given twice makes Prometheus 3 (Go's mime.ParseMediaType)
+# refuse the scrape.
+METRICS_MEDIA_TYPE = CONTENT_TYPE_LATEST.replace("; charset=utf-8", "")
+
 register(
     {
         "error.metrics_forbidden": {
@@ -67,7 +72,7 @@ def may_scrape(request: Request[Any, Any, Any], settings: Settings) -> bool:
     "/metrics",
     include_in_schema=False,
     security=[],
-    media_type=CONTENT_TYPE_LATEST,
+    media_type=METRICS_MEDIA_TYPE,
 )
 async def metrics(
     request: Request[Any, Any, Any],
@@ -78,7 +83,7 @@ async def metrics(
         return problem(request, 403, "error.metrics_forbidden")
     database = await _database_gauges(db_session)
     body = generate_latest(_process_registry()) + generate_latest(_Fixed(database))
-    return Response(body, media_type=CONTENT_TYPE_LATEST)
+    return Response(body, media_type=METRICS_MEDIA_TYPE)
 
 
 def _process_registry() -> CollectorRegistry:

@@ -54,6 +54,10 @@ def negotiate(accept_language: str | None, default: str = DEFAULT_LOCALE) -> str
 register(
     {
         "error.bad_request": {"ja": "リクエストが正しくありません。", "en": "The request is not valid."},
+        "error.not_json": {
+            "ja": "リクエスト本文を JSON として読めません。",
+            "en": "The request body is not valid JSON.",
+        },
         "error.validation": {"ja": "入力内容に誤りがあります。", "en": "Some fields are not valid."},
         "error.unauthorized": {"ja": "ログインが必要です。", "en": "You need to sign in."},
         "error.token_invalid": {

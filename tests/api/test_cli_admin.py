@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import socket
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -14,6 +15,7 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import func, select
 
+from api import cli as cli_module
 from api.auth import service as auth_service
 from api.auth import throttle
 from api.cli import main
@@ -166,12 +168,49 @@ def test_serve_says_where_the_api_documents_are(tmp_path: Path, monkeypatch: pyt
     monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: None)
     monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'serve.sqlite3'}")
     monkeypatch.setenv("MIMAMORI_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(cli_module, "_chosen_locale", None)
+    for variable in ("LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("LANG", "ja_JP.UTF-8")
     get_settings.cache_clear()
     try:
-        result = CliRunner().invoke(main, ["serve", "--port", "8123"], catch_exceptions=False)
+        result = CliRunner().invoke(main, ["serve", "--demo", "--port", "8123"], catch_exceptions=False)
+        monkeypatch.setenv("LANG", "en_US.UTF-8")
+        english = CliRunner().invoke(main, ["serve", "--demo", "--port", "8123"], catch_exceptions=False)
     finally:
         get_settings.cache_clear()
     assert result.exit_code == 0, result.output
     assert "Swagger UI: http://127.0.0.1:8123/schema/swagger" in result.stdout
     assert "OpenAPI: http://127.0.0.1:8123/schema/openapi.json" in result.stdout
-    assert str(tmp_path / "serve.sqlite3") in result.stdout
+    assert f"データベース: {tmp_path / 'serve.sqlite3'}" in result.stdout
+    # Japanese by default like every other command; English with LANG=en….
+    assert "デモデータを読み込みました。" in result.stdout
+    assert "コンソール: http://127.0.0.1:8123/console" in result.stdout
+    assert "デモアカウント: demo-coordinator" in result.stdout
+    assert english.exit_code == 0, english.output
+    assert "demo data: database not empty, left as it is" in english.stdout
+    assert "console: http://127.0.0.1:8123/console" in english.stdout
+
+
+def test_serve_on_a_port_in_use_says_so_before_touching_the_database(
+    cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second `make run` (or another program on 8000): one line saying what to do, before the
+    database is migrated, the demo town loaded or any job started."""
+    from domain import migrate
+
+    def no_migration(*_: Any) -> None:
+        raise AssertionError("migrated although the server cannot listen")
+
+    monkeypatch.setattr(migrate, "upgrade", no_migration)
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = cli("serve", "--demo", "--host", "127.0.0.1", "--port", port)
+        monkeypatch.setattr(cli_module, "_chosen_locale", None)
+        monkeypatch.setenv("LANG", "en_US.UTF-8")
+        english = cli("serve", "--host", "127.0.0.1", "--port", port)
+    assert result.exit_code == 1, result.output
+    assert f"127.0.0.1:{port} は別のプログラムが使っています。" in result.output
+    assert "MIMAMORI_PORT=8001 make run" in result.output
+    assert english.exit_code == 1, english.output
+    assert f"127.0.0.1:{port} is already in use by another program." in english.output

@@ -17,6 +17,14 @@ async def test_malformed_json_is_a_400_problem(client) -> None:
     assert response.headers["content-type"].startswith(PROBLEM)
     body = response.json()
     assert body["status"] == 400 and body["type"].startswith("https://")
+    # The reader is told what is wrong (the body), not just "the request is not valid".
+    assert (body["code"], body["title"]) == ("error.not_json", "リクエスト本文を JSON として読めません。")
+    english = await client.post(
+        "/api/v1/auth/login",
+        content=b'{"login": "a"',
+        headers={"content-type": "application/json", "accept-language": "en"},
+    )
+    assert (english.status_code, english.json()["title"]) == (400, "The request body is not valid JSON.")
 
 
 async def test_missing_field_names_the_field_in_japanese_and_english(client) -> None:

@@ -79,3 +79,22 @@ async def test_a_query_parameter_is_named_as_the_client_sent_it(client, coordina
     assert error["message"].startswith("Must be a date")
     flag = _only_error(await client.get("/api/v1/users?active=maybe", headers=coordinator))
     assert flag["message"] == "true または false で指定してください。"
+
+
+async def test_an_empty_query_parameter_is_called_empty_not_malformed(client, coordinator) -> None:
+    """`?district_id=` (a URL template copied as written, an empty form field): the reader is told
+    the value is empty and may be left out, not that its format is wrong."""
+    empty = _only_error(await client.get("/api/v1/residents?district_id=", headers=coordinator))
+    assert empty == {
+        "field": "district_id",
+        "code": "field.empty_query",
+        "message": "値が空です。使わないときはパラメータごと省いてください。",
+    }
+    english = _only_error(await client.get("/api/v1/contact-notes?from=", headers={**coordinator, **EN}))
+    assert (english["field"], english["message"]) == (
+        "from",
+        "The value is empty: leave the parameter out when you do not use it.",
+    )
+    # A value that is there and wrong is still named as such.
+    wrong = _only_error(await client.get("/api/v1/residents?district_id=a/b", headers=coordinator))
+    assert wrong["code"] == "field.pattern"

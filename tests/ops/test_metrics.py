@@ -67,6 +67,10 @@ async def test_metrics_name_route_templates_and_database_gauges_never_ids(settin
 
     assert scraped.status_code == 200, scraped.text
     assert scraped.headers["content-type"].startswith("text/plain")
+    # Prometheus reads the header with Go's mime.ParseMediaType, which refuses a parameter given
+    # twice ("charset=utf-8; charset=utf-8"): Prometheus 3 then fails the scrape.
+    params = [part.split("=")[0].strip() for part in scraped.headers["content-type"].split(";")[1:]]
+    assert sorted(params) == ["charset", "version"], scraped.headers["content-type"]
     text = scraped.text
     route = 'route="/api/v1/residents/{resident_id}"'
     assert f'mimamori_http_request_duration_seconds_count{{method="GET",{route},status="200"}}' in text
