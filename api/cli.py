@@ -212,6 +212,10 @@ def demo() -> None:
 
 register(
     {
+        "cli.push_dispatched": {
+            "ja": "プッシュ通知: {count} 件の配信を処理しました",
+            "en": "push: {count} deliveries handled",
+        },
         "cli.org_created": {
             "ja": "組織を作成しました: {name}\n組織ID: {id}",
             "en": "Organisation created: {name}\nOrganisation id: {id}",
@@ -900,7 +904,8 @@ def dispatch_push() -> None:
     """Send the due push deliveries now, once (the scheduler does this periodically)."""
     from notifications.cli import dispatch_now
 
-    click.echo(f"push: {asyncio.run(dispatch_now(get_settings()))} deliveries handled")
+    handled = asyncio.run(dispatch_now(get_settings()))
+    click.echo(translate("cli.push_dispatched", _locale(None), count=handled))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -310,6 +310,9 @@ async def _commissioner(session: AsyncSession, principal: Principal, commissione
     user reads as unknown (404); someone else's record without the right is 403."""
     if principal.role == Role.VOLUNTEER:
         raise Forbidden()
+    if commissioner_id is None and principal.role != Role.COMMISSIONER:
+        # only a commissioner has a record of their own: everyone else names whose they want
+        raise InvalidInput.field("commissioner_id", "field.required")
     user_id = commissioner_id or principal.user_id
     user = await session.get(User, user_id)
     if user is None or user.org_id != principal.org_id:

@@ -22,7 +22,8 @@ from api.reports import suppression
 from domain.i18n import register, translate
 
 BOM = "\ufeff"
-CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
+# Litestar appends "; charset=utf-8" to text/* media types itself (naming it here too gave it twice)
+CSV_MEDIA_TYPE = "text/csv"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 register(

@@ -214,3 +214,9 @@ def test_serve_on_a_port_in_use_says_so_before_touching_the_database(
     assert "MIMAMORI_PORT=8001 make run" in result.output
     assert english.exit_code == 1, english.output
     assert f"127.0.0.1:{port} is already in use by another program." in english.output
+
+
+def test_dispatch_push_reports_in_japanese_by_default(cli, settings: Settings) -> None:
+    result = cli("dispatch-push")
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "プッシュ通知: 0 件の配信を処理しました"

@@ -288,6 +288,7 @@ async def test_coverage_csv_has_one_row_per_district(client, db, town) -> None:
     response = await client.get(URL + WEEK + "&format=csv", headers=coord)
     assert response.status_code == 200, response.text
     assert response.content.startswith(b"\xef\xbb\xbf")
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"  # one charset: Excel and proxies
     assert 'filename="coverage-2026-06-10.csv"' in response.headers["content-disposition"]
     lines = [line.split(",") for line in response.content.decode("utf-8-sig").split("\r\n") if line]
     headers, rows = lines[0], {row[0]: row for row in lines[1:]}

@@ -291,7 +291,7 @@ async def test_coordinator_reads_any_commissioner_and_a_csv(client, town: Town) 
         f"{URL}?month=2026-11&commissioner_id={town.comm.id}&format=csv", headers=headers
     )
     assert response.status_code == 200
-    assert response.headers["content-type"].startswith("text/csv")
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"
     text = response.content.decode("utf-8")
     assert text.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(text[1:])))
@@ -324,6 +324,17 @@ async def test_who_may_read_a_record(
     query = "?month=2026-11" + (f"&commissioner_id={ids[target]}" if target else "")
     response = await client.get(URL + query, headers=headers)
     assert response.status_code == status, response.text
+
+
+async def test_a_coordinator_is_asked_to_name_the_commissioner(client, town: Town) -> None:
+    for language, wording in (("ja", "必須項目です。"), ("en", "This field is required.")):
+        headers = {**await login(client, "coord"), "Accept-Language": language}
+        response = await client.get(URL + "?month=2026-11", headers=headers)
+        assert response.status_code == 400
+        problem = response.json()
+        assert [(e["field"], e["message"]) for e in problem["errors"]] == [("commissioner_id", wording)], (
+            problem
+        )
 
 
 @pytest.mark.parametrize("month", ["2026-13", "2026/11", "26-11", "1999-12", "9999-12", "2026-00"])
