@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     port: int = 8000
     access_token_minutes: int = 15
     refresh_token_days: int = 30
+    # A refresh repeated this soon after it rotated, before its successor was used, is the same
+    # request arriving again (a retry after a lost answer, a duplicate): answered, not taken as theft.
+    refresh_retry_seconds: int = Field(default=60, ge=0, le=600)
     # Absolute limit of one device session: refresh rotates at most this long after the sign-in.
     session_max_days: int = 90
     activation_code_hours: int = 72

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import throttle
@@ -184,7 +184,8 @@ async def refresh(session: AsyncSession, settings: Settings, token: str) -> Toke
     if row is None:
         raise Unauthorized("error.token_invalid")
     now = utcnow()
-    if row.used_at is not None or row.revoked_at is not None:
+    retry = row.used_at is not None and await _is_retry(session, settings, row, now)
+    if (row.used_at is not None and not retry) or row.revoked_at is not None:
         # Reuse of a rotated token: somebody else may hold the chain. End the device's session.
         await end_device_session(session, row.device_id)
         await session.commit()
@@ -198,9 +199,38 @@ async def refresh(session: AsyncSession, settings: Settings, token: str) -> Toke
         raise Unauthorized("error.device_revoked", extra=WIPE)
     if user is None or not user.active:
         raise Unauthorized("error.user_inactive")
-    row.used_at = now
+    if not retry:
+        row.used_at = now
+        # The family's other unused tokens are answers to retries of the token before this one, which
+        # the phone did not keep: only one branch of a chain lives on (presenting another ends it all).
+        await session.execute(
+            update(RefreshToken)
+            .where(
+                RefreshToken.family_id == row.family_id,
+                RefreshToken.id != row.id,
+                RefreshToken.used_at.is_(None),
+                RefreshToken.revoked_at.is_(None),
+            )
+            .values(revoked_at=now)
+        )
     device.last_seen_at = now
     return await _issue(session, settings, user, device, family=row.family_id, started=started)
+
+
+async def _is_retry(session: AsyncSession, settings: Settings, row: RefreshToken, now: datetime) -> bool:
+    """A used token presented again soon after it rotated, while no token of its family has been used
+    since: the phone never received (or never kept) the answer — a retried or duplicated request on
+    a bad network. It gets a fresh answer instead of losing its session; the answers it does not keep
+    are revoked when it next refreshes. Anything later, or after the chain moved on, is reuse."""
+    assert row.used_at is not None
+    if now - row.used_at > timedelta(seconds=settings.refresh_retry_seconds):
+        return False
+    moved_on = await session.scalar(
+        select(RefreshToken.id)
+        .where(RefreshToken.family_id == row.family_id, RefreshToken.used_at > row.used_at)
+        .limit(1)
+    )
+    return moved_on is None
 
 
 async def logout(session: AsyncSession, principal: Principal) -> None:

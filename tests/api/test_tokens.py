@@ -71,8 +71,9 @@ async def test_refresh_rotates_and_reuse_ends_the_session(client, db) -> None:
     assert second["refresh_token"] != first["refresh_token"]
     assert (await client.get("/api/v1/me", headers=_bearer(second))).status_code == 200
 
-    clock.advance(timedelta(seconds=1))
-    # The old refresh token again: somebody replayed it. The whole device session ends.
+    clock.advance(timedelta(seconds=61))
+    # The old refresh token again, after the retry allowance (60 s): somebody replayed it. The whole
+    # device session ends.
     replay = await client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
     assert replay.status_code == 401
     assert replay.json()["code"] == "error.refresh_reused"
@@ -81,6 +82,43 @@ async def test_refresh_rotates_and_reuse_ends_the_session(client, db) -> None:
     assert (await client.get("/api/v1/me", headers=_bearer(second))).status_code == 401
     # Signing in again works.
     assert (await _login(client)).status_code == 200
+
+
+async def test_a_refresh_sent_twice_keeps_the_phone_signed_in(client, db) -> None:
+    """The network duplicates the request, or the answer is lost and the phone retries: the same
+    refresh token arrives twice within a minute. Both are answered; the phone keeps one answer, and
+    the one it did not keep stops working once it refreshes again."""
+    await _setup(db)
+    first = (await _login(client)).json()
+    refresh = {"refresh_token": first["refresh_token"]}
+    lost = await client.post("/api/v1/auth/refresh", json=refresh)
+    clock.advance(timedelta(seconds=20))
+    retried = await client.post("/api/v1/auth/refresh", json=refresh)
+    assert (lost.status_code, retried.status_code) == (200, 200), retried.text
+    kept, dropped = retried.json(), lost.json()
+    assert (await client.get("/api/v1/me", headers=_bearer(kept))).status_code == 200
+    onward = await client.post("/api/v1/auth/refresh", json={"refresh_token": kept["refresh_token"]})
+    assert onward.status_code == 200
+    # the answer the phone never received was revoked when it refreshed: presenting it is reuse
+    stale = await client.post("/api/v1/auth/refresh", json={"refresh_token": dropped["refresh_token"]})
+    assert stale.status_code == 401 and stale.json()["code"] == "error.refresh_reused"
+    assert (await client.get("/api/v1/me", headers=_bearer(onward.json()))).status_code == 401
+
+
+async def test_a_refresh_repeated_after_the_chain_moved_on_is_reuse(client, db) -> None:
+    await _setup(db)
+    first = (await _login(client)).json()
+    second = (
+        await client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    ).json()
+    clock.advance(timedelta(seconds=5))
+    third = await client.post("/api/v1/auth/refresh", json={"refresh_token": second["refresh_token"]})
+    assert third.status_code == 200
+    clock.advance(timedelta(seconds=5))
+    # within the minute, but the phone already used what the first refresh gave: not a retry
+    replay = await client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert replay.status_code == 401 and replay.json()["code"] == "error.refresh_reused"
+    assert (await client.get("/api/v1/me", headers=_bearer(third.json()))).status_code == 401
 
 
 async def test_refresh_token_expires(client, db) -> None:
