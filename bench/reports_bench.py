@@ -47,7 +47,7 @@ from typing import Any
 from litestar.response import Stream
 from sqlalchemy import and_, event, func, or_, select, text
 
-from api.reports import coverage, csv_export, trends, working_list
+from api.reports import coverage, csv_export, publication, trends, working_list
 from api.residents import exports as resident_exports
 from api.residents import service as resident_service
 from bench.reports_town import NOTES_PER_RESIDENT, NOW, Town, postgres_town, sqlite_town
@@ -333,7 +333,7 @@ async def _bench(
         async def trends_of(session: Any, k: int | None) -> Any:
             """suppress=true: the last 12 ended months; without: the last 12 weeks."""
             if k:
-                return await trends.monthly(session, coordinator, 12, None, k)
+                return await trends.monthly(session, coordinator, 12, None, k, settle_days=0)
             return await trends.weekly(session, coordinator, 12, None)
 
         # suppressed coverage is published for whole ended months only: the last one, both ways
@@ -342,8 +342,8 @@ async def _bench(
         async def coverage_csv_of(session: Any, k: int | None) -> Any:
             """As GET /reports/coverage?format=csv counts it (the file's writing left out)."""
             if k:
-                return await coverage.suppressed_coverage(
-                    session, coordinator, month, None, k, purpose="export"
+                return await publication.suppressed_coverage(
+                    session, coordinator, month, None, k, settle_days=0, purpose="export"
                 )
             return await coverage.coverage(session, coordinator, month, None, purpose="export")
 
