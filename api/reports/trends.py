@@ -5,9 +5,10 @@ coverage (coverage.py).
 * `weekly`, for use in the office: per local week (Monday to Sunday, the current week up to
   today), the last N weeks (default 12), with the share reached.
 * `monthly`, statistics that leave the organisation (suppress=true): per calendar month of the
-  organisation's calendar that has ended, the last N months (default 12), each month's figures
-  exactly as the coverage file and chart of that month publish them (one suppression per
-  organisation and month, suppression.py). Weeks are never published suppressed: a week straddling
+  organisation's calendar that is published or publishable (ended and settled, publication.py),
+  the last N months (default 12), each month's figures exactly as the coverage file and chart of
+  that month publish them (one suppression per organisation and month, suppression.py, stored
+  once and frozen). Weeks are never published suppressed: a week straddling
   two months would link the two months' files, and the running week asked on two days would give
   one day's events away (suppression rule 6).
 """
