@@ -104,6 +104,10 @@ async def test_a_late_sync_after_publication_changes_the_office_report_not_the_p
     assert [(e.entity, e.detail["month"], e.detail["k"]) for e in events] == [
         ("published_statistics", "2026-06", 5)
     ]
+    found = await client.get(
+        "/api/v1/audit", params={"entity": "published_statistics"}, headers=await login(client, "coord")
+    )
+    assert [e["action"] for e in found.json()["items"]] == ["publish"]
 
 
 async def test_a_month_is_refused_until_it_has_settled_then_published(client, town) -> None:  # noqa: F811
