@@ -195,6 +195,7 @@ register(
         "console.audit.entity.notification": {"ja": "お知らせ", "en": "notification"},
         "console.audit.entity.org_rules": {"ja": "組織のルール", "en": "organisation rules"},
         "console.audit.entity.organisation": {"ja": "組織", "en": "organisation"},
+        "console.audit.entity.published_statistics": {"ja": "公表した統計", "en": "published statistics"},
         "console.audit.entity.resident": {"ja": "対象者", "en": "resident"},
         "console.audit.entity.safety_check": {"ja": "安否確認", "en": "safety check"},
         "console.audit.entity.sync": {"ja": "同期", "en": "sync"},

@@ -28,6 +28,7 @@ ENTITIES = (
     "notification",
     "org_rules",
     "organisation",
+    "published_statistics",
     "resident",
     "safety_check",
     "sync",

@@ -127,6 +127,12 @@ class Settings(BaseSettings):
     # Refused records held per device per hour; at least one full push, or a push refused whole
     # (429) could never fit and the phone would be stuck.
     sync_quarantine_per_device_hour: int = Field(default=500, ge=1)
+    # Suppressed statistics of a calendar month are published (and frozen) only this many days
+    # after the month ended, in the organisation's calendar (api/reports/publication.py): phones
+    # sync late, and a note may still be corrected 72 hours after the server received it
+    # (note_correction_hours). A week covers a phone left offline over a weekend or a weekly round
+    # plus that correction window; anything later is a correction the published month never shows.
+    statistics_settle_days: int = Field(default=7, ge=0, le=92)
 
     @model_validator(mode="after")
     def _defaults(self) -> Settings:

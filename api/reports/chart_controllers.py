@@ -12,7 +12,7 @@ from litestar.params import QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.organisation.schemas import ID_PATTERN
-from api.reports import charts, coverage
+from api.reports import charts, coverage, publication
 from api.reports.controllers import (
     MONTH_ONLY,
     SUPPRESS_DESCRIPTION,
@@ -25,6 +25,7 @@ from api.reports.controllers import (
 )
 from api.reports.params import DistrictFilter, PeriodEnd, PeriodStart
 from domain.access import Principal
+from domain.settings import Settings
 
 SVG = "image/svg+xml"
 CHART_SUPPRESS = SUPPRESS_DESCRIPTION.replace("counts only, ", "") + "; hidden figures read 秘匿"
@@ -44,6 +45,7 @@ class ChartController(Controller):
         request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
         db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
         from_: PeriodStart = None,
         to: PeriodEnd = None,
         district_id: DistrictFilter = None,
@@ -58,8 +60,10 @@ class ChartController(Controller):
         if suppress:
             coverage.published_month(principal, period)
             k = await _small_cell_k(db_session, principal)
-            published = await coverage.suppressed_coverage(db_session, principal, period, district_id, k)
-            svg = charts.coverage_svg(published.report, locale, k=k, table=published.table)
+            published = await publication.suppressed_coverage(
+                db_session, principal, period, district_id, k, settle_days=settings.statistics_settle_days
+            )
+            svg = charts.coverage_svg(published.report, locale, k=published.k, table=published.table)
         else:
             svg = charts.coverage_svg(
                 await coverage.coverage(db_session, principal, period, district_id), locale
@@ -72,6 +76,7 @@ class ChartController(Controller):
         request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
         db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
         weeks: TREND_WEEKS = None,
         months: TREND_MONTHS = None,
         district_id: Annotated[str | None, QueryParameter(pattern=ID_PATTERN)] = None,
@@ -81,7 +86,7 @@ class ChartController(Controller):
         alerts raised, each bar with its value written; with suppress=true, per calendar month
         that has ended, the count reached and the alerts raised. The figures of GET
         /reports/trends, for one district or all the caller may read; volunteers 403."""
-        report = await trend_report(db_session, principal, weeks, months, district_id, suppress)
+        report = await trend_report(db_session, principal, weeks, months, district_id, suppress, settings)
         name = None
         if district_id:
             districts = await coverage.districts_in_scope(db_session, principal, district_id)

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.deps import Pagination
 from api.organisation.schemas import ID_PATTERN
 from api.organisation.service import check_districts
-from api.reports import coverage, csv_export, export_files, record_exports, trends, working_list
+from api.reports import coverage, csv_export, export_files, publication, record_exports, trends, working_list
 from api.reports.export_files import ExportFile, ExportFormat, ListFormat
 from api.reports.params import DistrictFilter, PeriodEnd, PeriodStart
 from api.reports.schemas import CoverageReport, MonthlyTrendReport, TrendReport, WorkingListPage
@@ -25,6 +25,7 @@ from domain.errors import Forbidden, InvalidInput
 from domain.i18n import negotiate, register
 from domain.models import Organisation
 from domain.org_settings import rules_for
+from domain.settings import Settings
 
 SUPPRESS_DESCRIPTION = (
     "true: for sharing outside the office: counts only, counts from 1 to k-1 and the cells that "
@@ -33,7 +34,10 @@ SUPPRESS_DESCRIPTION = (
 DEFAULT_TRENDS = 12  # weeks, or with suppress=true months
 MONTH_ONLY = (
     "; suppressed statistics are published for whole calendar months only: `from` the first day "
-    "of a month that has ended, `to` its last day (anything else: 400 naming from/to)"
+    "of a month that has ended, `to` its last day (anything else: 400 naming from/to). A month is "
+    "published MIMAMORI_STATISTICS_SETTLE_DAYS days after it ended (before: 400 naming `to`, with "
+    "the date it will be available) and then never changes: every later suppressed file, chart or "
+    "trend of that month shows the figures and hidden cells first published, with the k then in force"
 )
 
 register(
@@ -75,8 +79,9 @@ TREND_MONTHS = Annotated[
     ),
 ]
 TREND_SUPPRESS = (
-    "; the trends are then monthly: per calendar month of the organisation's calendar that has ended "
-    "(never the running month), each figure as that month's suppressed coverage file publishes it"
+    "; the trends are then monthly: per calendar month of the organisation's calendar that is "
+    "published or publishable (ended MIMAMORI_STATISTICS_SETTLE_DAYS days ago; never the running "
+    "month), each figure as that month's suppressed coverage file publishes it, frozen once published"
 )
 
 
@@ -87,6 +92,7 @@ async def trend_report(
     months: int | None,
     district_id: str | None,
     suppress: bool,
+    settings: Settings,
 ) -> TrendReport | MonthlyTrendReport:
     """The weekly trends for the office, or with `suppress` the monthly ones that may leave it
     (statistics leaving the organisation are published by whole ended calendar month only)."""
@@ -94,7 +100,14 @@ async def trend_report(
         if weeks is not None:
             raise InvalidInput.field("weeks", "field.suppressed_trends_by_month")
         k = await _small_cell_k(session, principal)
-        return await trends.monthly(session, principal, months or DEFAULT_TRENDS, district_id, k)
+        return await trends.monthly(
+            session,
+            principal,
+            months or DEFAULT_TRENDS,
+            district_id,
+            k,
+            settle_days=settings.statistics_settle_days,
+        )
     if months is not None:
         raise InvalidInput.field("months", "field.months_needs_suppress")
     return await trends.weekly(session, principal, weeks or DEFAULT_TRENDS, district_id)
@@ -197,6 +210,7 @@ class ReportController(Controller):
         request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
         db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
         from_: PeriodStart = None,
         to: PeriodEnd = None,
         district_id: DistrictFilter = None,
@@ -221,8 +235,14 @@ class ReportController(Controller):
             if suppress:
                 coverage.published_month(principal, period)
                 k = await _small_cell_k(db_session, principal)
-                published = await coverage.suppressed_coverage(
-                    db_session, principal, period, district_id, k, purpose="export"
+                published = await publication.suppressed_coverage(
+                    db_session,
+                    principal,
+                    period,
+                    district_id,
+                    k,
+                    settle_days=settings.statistics_settle_days,
+                    purpose="export",
                 )
                 headers, rows = csv_export.coverage_table(published.report, locale, published.table)
             else:
@@ -239,6 +259,7 @@ class ReportController(Controller):
         self,
         principal: NamedDependency[Principal],
         db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
         weeks: TREND_WEEKS = None,
         months: TREND_MONTHS = None,
         district_id: Annotated[str | None, QueryParameter(pattern=ID_PATTERN)] = None,
@@ -254,7 +275,7 @@ class ReportController(Controller):
         coverage file shows them (its totals row, or the district's row); a commissioner holding
         several districts names one. Coordinators and commissioners (their districts); volunteers
         403."""
-        return await trend_report(db_session, principal, weeks, months, district_id, suppress)
+        return await trend_report(db_session, principal, weeks, months, district_id, suppress, settings)
 
     @get("/exports/visits", operation_id="exportVisits")
     async def export_visits(

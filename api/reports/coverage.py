@@ -35,7 +35,6 @@ from sqlalchemy import and_, case, exists, func, not_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.organisation.service import check_districts
-from api.reports import suppression
 from api.reports.schemas import (
     AlertCounts,
     AssigneeOut,
@@ -169,11 +168,17 @@ def ended_months(principal: Principal, n: int) -> list[Period]:
     """The last `n` calendar months of the organisation's calendar that have ended, oldest first:
     the periods suppressed statistics are published for (`published_month`), consecutive (one
     grouped count, `coverage_by_period`). The running month is never one of them."""
-    first = principal.today().replace(day=1)
+    last = (principal.today().replace(day=1) - timedelta(days=1)).replace(day=1)
+    return months_up_to(principal, last, n)
+
+
+def months_up_to(principal: Principal, last: date, n: int) -> list[Period]:
+    """`n` consecutive calendar months, oldest first, the last one the month starting on `last`."""
     months = []
+    first = last
     for _ in range(n):
-        first = (first - timedelta(days=1)).replace(day=1)
         months.append(period_of(principal, first, month_end(first)))
+        first = (first - timedelta(days=1)).replace(day=1)
     return months[::-1]
 
 
@@ -224,48 +229,17 @@ async def coverage(
     shown = await districts_in_scope(session, principal, district_id)
     report = await _coverage_of(session, principal, period, shown)
     if audited:
-        _audit(session, principal, purpose, period, shown)
+        audit_coverage(session, principal, purpose, period, shown)
     return report
 
 
-@dataclass(frozen=True)
-class SuppressedCoverage:
-    """A coverage for outside the office (suppression.py): the caller's districts and their rows of
-    the organisation's one suppressed table."""
-
-    report: CoverageReport  # the caller's districts (or the one asked) only
-    table: suppression.CoverageCells
-    k: int
-
-
-async def suppressed_coverage(
-    session: AsyncSession,
-    principal: Principal,
-    period: Period,
-    district_id: str | None,
-    k: int,
-    *,
-    purpose: str = "report",
-) -> SuppressedCoverage:
-    """Every district of the organisation is counted and suppressed as one table whoever asks, and
-    only the caller's rows (or `district_id`'s) leave here: a commissioner's districts suppressed
-    as a table of their own would hide other cells than the coordinator's file, and the two side by
-    side would give hidden cells away. The caller checks the period is a published month first
-    (`published_month`)."""
-    shown = await districts_in_scope(session, principal, district_id)
-    report = await _coverage_of(session, principal, period, await organisation_districts(session, principal))
-    _audit(session, principal, purpose, period, shown, k)
-    ids = {d.id for d in shown}
-    table = suppression.scope_rows(suppression.coverage_hidden(report, k), ids)
-    mine = report.model_copy(
-        update={
-            "districts": [d for d in report.districts if d.district_id in ids],
-            "districts_without_commissioner": [
-                d for d in report.districts_without_commissioner if d.id in ids
-            ],
-        }
-    )
-    return SuppressedCoverage(mine, table, k)
+async def organisation_coverage(
+    session: AsyncSession, principal: Principal, period: Period
+) -> CoverageReport:
+    """The coverage of every district of the organisation, whoever asks: the one table a month's
+    suppressed statistics are published from (publication.py); never shown beyond the caller's
+    scope. Not audited: publishing records its own event."""
+    return await _coverage_of(session, principal, period, await organisation_districts(session, principal))
 
 
 async def _coverage_of(
@@ -292,7 +266,7 @@ async def _coverage_of(
     )
 
 
-def _audit(
+def audit_coverage(
     session: AsyncSession,
     principal: Principal,
     purpose: str,

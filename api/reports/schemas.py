@@ -180,6 +180,7 @@ class MonthTrend(BaseModel):
     visits_done: int | None = Field(description="done, on time or late")
     visits_missed: int | None
     alerts_raised: int | None
+    suppressed_k: int = Field(description="the k this month was published with (its figures never change)")
 
 
 class MonthlyTrendReport(BaseModel):
@@ -190,9 +191,15 @@ class MonthlyTrendReport(BaseModel):
         default="month", description="always month: suppressed trends are monthly"
     )
     district_ids: list[str] = Field(description="the districts summed (all of the caller's, or one)")
-    active_residents: int | None = Field(description="residents active now (null: hidden)")
+    active_residents: int | None = Field(
+        description="residents active as the last month was published (null: hidden)"
+    )
     suppressed_k: int = Field(
-        description="counts from 1 to this minus one are null, with those that would give them away"
+        description="counts from 1 to this minus one are null, with those that would give them away "
+        "(the smallest k of the months, each published once with the k then in force)"
     )
     timezone: str
-    months: list[MonthTrend] = Field(description="oldest first; the running month is never one")
+    months: list[MonthTrend] = Field(
+        description="oldest first; the months published or publishable (ended at least "
+        "MIMAMORI_STATISTICS_SETTLE_DAYS days ago); the running month is never one"
+    )

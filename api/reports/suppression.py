@@ -26,6 +26,9 @@ The rule, the same for every table shared outside the office:
    into a smaller period (counts of events add up over periods). Weeks are never published
    suppressed: a week straddling two months would link them, and a running week asked on two
    days differs by one day's events.
+7. Frozen: a month is suppressed once, when first published (publication.py, after its settling
+   days), and every later file, chart or trend of it is that stored table: two editions of the
+   same month (before and after a late sync, or a new k) would be differenced into hidden cells.
 
 Jointly suppressed (one suppression, `coverage_hidden`, over the union of their cells): the
 coverage CSV, the coverage chart (SVG) and the monthly trends (JSON and SVG). They publish the same

@@ -5,9 +5,10 @@ coverage (coverage.py).
 * `weekly`, for use in the office: per local week (Monday to Sunday, the current week up to
   today), the last N weeks (default 12), with the share reached.
 * `monthly`, statistics that leave the organisation (suppress=true): per calendar month of the
-  organisation's calendar that has ended, the last N months (default 12), each month's figures
-  exactly as the coverage file and chart of that month publish them (one suppression per
-  organisation and month, suppression.py). Weeks are never published suppressed: a week straddling
+  organisation's calendar that is published or publishable (ended and settled, publication.py),
+  the last N months (default 12), each month's figures exactly as the coverage file and chart of
+  that month publish them (one suppression per organisation and month, suppression.py, stored
+  once and frozen). Weeks are never published suppressed: a week straddling
   two months would link the two months' files, and the running week asked on two days would give
   one day's events away (suppression rule 6).
 """
@@ -18,7 +19,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.reports import coverage, suppression
+from api.reports import coverage, publication, suppression
 from api.reports.schemas import MonthlyTrendReport, MonthTrend, TrendReport, WeekTrend
 from domain import audit
 from domain.access import Principal
@@ -84,25 +85,31 @@ _MONTH_KEYS = {
 
 
 async def monthly(
-    session: AsyncSession, principal: Principal, months: int, district_id: str | None, k: int
+    session: AsyncSession,
+    principal: Principal,
+    months: int,
+    district_id: str | None,
+    k: int,
+    *,
+    settle_days: int,
 ) -> MonthlyTrendReport:
-    """The last `months` calendar months that have ended (coverage.ended_months; never the running
-    month), each month's figures read from that month's one suppressed table — the coverage of
-    every district of the organisation, whoever asks (suppression.coverage_hidden), the table the
-    coverage file and chart of that month publish: a month's figures are its totals row, or the
-    one district's row (suppression.scope_rows). A sum over some of the districts (a commissioner's
+    """The last `months` calendar months that are published or may be (publication.available_months:
+    ended at least `settle_days` ago; never the running month), each month's figures read from that
+    month's one published table — the coverage of every district of the organisation, whoever
+    asks, suppressed once and frozen (publication.py), the table the coverage file and chart of
+    that month publish: a month's figures are its totals row, or the one district's row
+    (suppression.scope_rows). Months nobody has asked for yet are published now with `k`, counted
+    at once (coverage.coverage_by_period). A sum over some of the districts (a commissioner's
     several) is no cell of that table: refused, naming `district_id` (suppression.publishes_total).
-    Every month is counted at once (coverage.coverage_by_period: one grouped statement per row
-    set). Shares are left out (a share times the residents is a count)."""
+    Shares are left out (a share times the residents is a count)."""
     districts = await coverage.districts_in_scope(session, principal, district_id)
     ids = [d.id for d in districts]
     if not suppression.publishes_total(
         ids, [d.id for d in await coverage.organisation_districts(session, principal)]
     ):
         raise InvalidInput.field("district_id", "field.suppressed_subtotal")
-    periods = coverage.ended_months(principal, months)
-    reports = await coverage.coverage_by_period(session, principal, periods)
-    tables = [suppression.scope_rows(suppression.coverage_hidden(r, k), ids) for r in reports]
+    published = await publication.publications(session, principal, months, k, settle_days)
+    tables = [publication.scoped(p, ids) for _, p in published]
 
     def figure(table: suppression.CoverageCells, key: str) -> int | None:
         # no district at all: a sum of nothing, 0, which says nothing
@@ -113,18 +120,27 @@ async def monthly(
             month=period.first.strftime("%Y-%m"),
             month_start=period.first,
             month_end=period.last,
+            suppressed_k=p.k,
             **{name: figure(table, key) for name, key in _MONTH_KEYS.items()},
         )
-        for period, table in zip(periods, tables, strict=True)
+        for (period, p), table in zip(published, tables, strict=True)
     ]
     audit.record(
-        session, principal, "report", "trends", None, district_ids=ids, months=months, suppressed_k=k
+        session,
+        principal,
+        "report",
+        "trends",
+        None,
+        district_ids=ids,
+        months=months,
+        suppressed_k=min(p.k for _, p in published),
     )
     return MonthlyTrendReport(
         district_ids=ids,
-        # residents now: hidden alike in every month's table (nothing links them to a period's counts)
+        # residents as the last month was published: hidden alike in every month's table (nothing
+        # links them to a period's counts)
         active_residents=figure(tables[-1], "active"),
-        suppressed_k=k,
+        suppressed_k=min(p.k for _, p in published),
         timezone=principal.timezone,
         months=out,
     )

@@ -8,6 +8,7 @@ from domain.models._console_session import ConsoleSession
 from domain.models._contact_note import ContactNote, ContactNoteRevision
 from domain.models._notification import Delivery, DeliveryAttempt, Notification
 from domain.models._organisation import District, Organisation, UserDistrict
+from domain.models._published_statistics import PublishedStatistics
 from domain.models._quarantine import QuarantinedRecord
 from domain.models._resident import Assignment, Consent, EmergencyContact, LegalBasisRecord, Resident
 from domain.models._sync_state import SyncDeviceState, SyncManifestVersion
@@ -35,6 +36,7 @@ __all__ = [
     "LoginThrottle",
     "Notification",
     "Organisation",
+    "PublishedStatistics",
     "QuarantinedRecord",
     "RefreshToken",
     "Resident",

@@ -7,10 +7,21 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+import pytest
+
 from domain.clock import clock
 from domain.models import Organisation
+from domain.settings import Settings
 from tests.api.test_coverage import MONTH, MONTH_ENDED, WEEK, town  # noqa: F401  (the hand-counted fixture)
 from tests.factories import login, make_district
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """What is hidden, not when (the settling time: tests/reports/test_publication.py): a month's
+    suppressed statistics are published as soon as it has ended."""
+    return settings.model_copy(update={"statistics_settle_days": 0})
+
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 COVERAGE = "/api/v1/reports/charts/coverage.svg"

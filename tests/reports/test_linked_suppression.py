@@ -22,12 +22,21 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from api.reports import charts, coverage, suppression
+from api.reports import charts, coverage, publication, suppression
 from api.reports.suppression import Sum, recoverable
 from domain.clock import clock
 from domain.enums import AlertStatus, ContactMethod, ContactOutcome, RiskLevel, Role
 from domain.models import Alert, ContactNote
+from domain.settings import Settings
 from tests.factories import login, make_district, make_org, make_resident, make_user
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """What is hidden, not when (the settling time: tests/reports/test_publication.py): a month's
+    suppressed statistics are published as soon as it has ended."""
+    return settings.model_copy(update={"statistics_settle_days": 0})
+
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 NOW = datetime(2026, 6, 10, 3, 0, tzinfo=UTC)  # Wednesday 10 June in Tokyo
@@ -373,14 +382,27 @@ async def test_weeks_published_suppressed_beside_the_month_give_a_cell_away(
     protect 東地区's 2 and shows 西地区's 12, while the second week hides 西地区's 6 instead:
     12 − 6 (its first week, shown) gives the 6, and 15 − 6 − 7 東地区's 2."""
 
-    def weeks_of_february(principal, n):
+    async def weeks_of_february(session, principal, n, k, settle_days):
         first = date(2027, 2, 1)
-        return [
+        weeks = [
             coverage.period_of(principal, first + timedelta(weeks=w), first + timedelta(weeks=w, days=6))
             for w in range(4)
         ]
+        reports = await coverage.coverage_by_period(session, principal, weeks)
+        return [
+            (
+                week,
+                publication.Publication(
+                    week.first,
+                    k,
+                    [(d.district_id, d.name) for d in report.districts],
+                    suppression.coverage_hidden(report, k),
+                ),
+            )
+            for week, report in zip(weeks, reports, strict=True)
+        ]
 
-    monkeypatch.setattr(coverage, "ended_months", weeks_of_february)
+    monkeypatch.setattr(publication, "publications", weeks_of_february)
     o = await _gather(client, february_town, [FEB])
     assert any(len(s.parts) == 4 and s.whole[2] == "..".join(FEB) for s in o.sums)  # the month = its weeks
     recovered = o.recovered()

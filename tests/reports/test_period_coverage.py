@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import event, select
 
-from api.reports import coverage, suppression, trends
+from api.reports import coverage, publication, suppression, trends
 from domain.access import Principal
 from domain.clock import clock
 from domain.enums import Role
@@ -65,7 +65,7 @@ async def test_suppressed_trends_statements_do_not_grow_with_the_months(db, smal
             statements = []
             for months in (2, 24):
                 seen.clear()
-                report = await trends.monthly(s, principal, months, None, k=5)
+                report = await trends.monthly(s, principal, months, None, k=5, settle_days=0)
                 assert len(report.months) == months
                 statements.append(len(seen))
         finally:
@@ -82,12 +82,14 @@ async def test_each_trend_month_is_that_months_file_cell_for_cell(db, small_town
         principal = await _coordinator(s)
         seen = {}
         for district_id in [None, *(d for d in small_town.values() if d)]:
-            report = await trends.monthly(s, principal, 3, district_id, k=5)
+            report = await trends.monthly(s, principal, 3, district_id, k=5, settle_days=0)
             assert report.months[-1].month == "2026-06" and len(report.months) == 3
             for month in report.months:
                 period = coverage.period_of(principal, month.month_start, month.month_end)
                 coverage.published_month(principal, period)  # a month its file may be asked for
-                file = await coverage.suppressed_coverage(s, principal, period, district_id, 5)
+                file = await publication.suppressed_coverage(
+                    s, principal, period, district_id, 5, settle_days=0
+                )
                 table = file.table
                 row = suppression.TOTAL
                 for name, key in trends._MONTH_KEYS.items():
