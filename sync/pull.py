@@ -43,7 +43,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain import audit, feed
+from domain import audit, autocommit, feed
 from domain.access import Principal
 from domain.autocommit import end_autocommit, in_autocommit
 from domain.clock import local_midnight, utcnow
@@ -170,8 +170,11 @@ async def _unchanged(
     postgres = session.get_bind().dialect.name == "postgresql"
     stmt = _unchanged_statement(params.schema_version, postgres)
     binds = {"device_id": principal.device_id, "org_id": principal.org_id, "since": since}
-    # On the session's connection: plain rows, without the ORM's result setup per pull.
-    rows = (await (await session.connection()).execute(stmt, binds)).all()
+    asyncpg = autocommit.driver(session)
+    if asyncpg is not None:  # the route's autocommit unit: straight to the driver (domain/autocommit.py)
+        rows = await autocommit.fetch(asyncpg, stmt, session.get_bind().dialect, binds)
+    else:  # on the session's connection: plain rows, without the ORM's result setup per pull
+        rows = list((await (await session.connection()).execute(stmt, binds)).all())
     if len(rows) != 1:  # no state yet, locked by another request, or several covering versions
         return _NoOp.NO
     row = rows[0]
