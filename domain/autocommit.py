@@ -20,9 +20,10 @@ import functools
 from collections import namedtuple
 from typing import Any
 
-from sqlalchemy import Select
+from sqlalchemy import Insert, Select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.base import Executable
 
 AUTOCOMMIT_START = "autocommit_start"
 # session.info: the SessionTransaction begun in autocommit and its asyncpg connection. A later
@@ -70,23 +71,44 @@ async def end_autocommit(session: AsyncSession) -> None:
 
 
 @functools.cache
-def _compiled(stmt: Select[Any], dialect: Dialect) -> tuple[str, tuple[str, ...], Any, dict[str, Any]]:
-    compiled = stmt.compile(dialect=dialect)
-    # Only plain values may be passed on unprocessed (strings, integers): a bind type that converts
-    # its value would be skipped here.
-    processors = getattr(compiled, "_bind_processors", {})
-    assert not processors, f"bind processors not supported on the driver path: {sorted(processors)}"
+def _compiled(
+    stmt: Executable, dialect: Dialect, keys: frozenset[str]
+) -> tuple[str, tuple[str, ...], Any, dict[str, Any], dict[str, Any]]:
+    """SQL, bind names in order, row type, default bind values and bind converters of `stmt`."""
+    if isinstance(stmt, Insert):
+        # Values for every column: no column default would be left for SQLAlchemy to compute.
+        missing = set(stmt.table.c.keys()) - keys
+        assert not missing, f"an INSERT on the driver path names every column: {sorted(missing)}"
+        compiled = stmt.compile(dialect=dialect, column_keys=sorted(keys))
+    else:
+        compiled = stmt.compile(dialect=dialect)
+    expanding = [name for name, bind in compiled.binds.items() if bind.expanding]
+    assert not expanding, f"expanding parameters not supported on the driver path: {expanding}"
     names = tuple(compiled.positiontup or ())
-    row = namedtuple("row", stmt.selected_columns.keys(), rename=False)  # type: ignore[misc]
-    return str(compiled), names, row, dict(compiled.params)
+    columns = stmt.selected_columns.keys() if isinstance(stmt, Select) else ()
+    row = namedtuple("row", columns, rename=True)  # type: ignore[misc]
+    processors = dict(getattr(compiled, "_bind_processors", {}))
+    return str(compiled), names, row, dict(compiled.params), processors
 
 
-async def fetch(connection: Any, stmt: Select[Any], dialect: Dialect, binds: dict[str, Any]) -> list[Any]:
+@functools.cache
+def runs(stmt: Executable) -> bool:
+    """Whether `fetch` can run `stmt`: no IN list expanded per execution (only SQLAlchemy does
+    that; e.g. a commissioner's districts, or a fixed list of legal bases)."""
+    return not any(bind.expanding for bind in stmt.compile().binds.values())
+
+
+async def fetch(connection: Any, stmt: Executable, dialect: Dialect, binds: dict[str, Any]) -> list[Any]:
     """`stmt`'s rows from an asyncpg connection, as named tuples with the statement's column keys
-    (`row.revoked_at`, as SQLAlchemy's rows). For statements whose result columns need no
-    conversion beyond asyncpg's own (timestamptz comes back aware, in UTC; JSONB decoded by the
-    codec SQLAlchemy installs on each connection)."""
-    sql, names, row, defaults = _compiled(stmt, dialect)
+    (`row.revoked_at`, as SQLAlchemy's rows). Bind values go through their types' converters, as
+    SQLAlchemy would send them; result values come as asyncpg gives them, so only for columns
+    that need no conversion beyond asyncpg's own (timestamptz comes back aware, in UTC, as
+    DateTimeUTC gives it; JSONB decoded by the codec SQLAlchemy installs on each connection;
+    strings, numbers, booleans as they are). No IN list expanded per execution."""
+    sql, names, row, defaults, processors = _compiled(stmt, dialect, frozenset(binds))
     values = {**defaults, **binds}
+    for name, convert in processors.items():
+        if name in values:
+            values[name] = convert(values[name])
     records = await connection.fetch(sql, *(values[name] for name in names))
     return [row._make(record) for record in records]
