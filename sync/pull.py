@@ -125,7 +125,10 @@ async def pull(session: AsyncSession, principal: Principal, params: PullParams) 
         # which writes nothing, is decided and answered by one statement without BEGIN/COMMIT.
         # Anything else ends the autocommit unit and goes on as before, in a transaction.
         outcome = await _unchanged(session, principal, params, watermark, may_write=False)
-        await end_autocommit(session)
+        if outcome is not _NoOp.ANSWERED:
+            await end_autocommit(session)
+        # else nothing follows: the request's own commit, as the response starts, ends the unit
+        # (one commit, not two; the connection is held for the response's encoding, no longer).
     if outcome is _NoOp.NEEDS_WRITES:
         outcome = await _unchanged(session, principal, params, watermark)
     if outcome is _NoOp.ANSWERED:
