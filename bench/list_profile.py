@@ -115,7 +115,7 @@ async def _run(url: str, args: argparse.Namespace) -> None:
         secret_key="bench-secret-key-that-is-long-enough-for-hs256",
         run_scheduler=False,
         push_transport="recording",
-        log_level="WARNING",
+        log_level=os.environ.get("BENCH_LOG_LEVEL", "WARNING"),  # INFO: with the access log, as served
         password_hash_profile="fast",
     )
     app = create_app(settings)
