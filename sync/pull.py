@@ -23,7 +23,7 @@ import functools
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import structlog
@@ -102,9 +102,24 @@ class PullParams:
 def scope_key(principal: Principal, version: int, now: datetime) -> str:
     """What the scope depends on besides feed rows: role, districts, the organisation's calendar
     day (horizons, consent expiry), schema."""
-    districts = hashlib.sha256(",".join(sorted(principal.district_ids)).encode()).hexdigest()[:16]
-    day = principal.today(now).isoformat()
-    return f"{principal.role}|{principal.user_id}|{districts}|{principal.timezone}|{day}|v{version}"
+    return _scope_key(
+        principal.role,
+        principal.user_id,
+        principal.district_ids,
+        principal.timezone,
+        principal.today(now),
+        version,
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _scope_key(
+    role: Role, user_id: str, district_ids: frozenset[str], timezone: str, day: date, version: int
+) -> str:
+    # A pure function of its arguments (every request reads them afresh): memoised, since a
+    # phone pulling every few seconds asks the same all day.
+    districts = hashlib.sha256(",".join(sorted(district_ids)).encode()).hexdigest()[:16]
+    return f"{role}|{user_id}|{districts}|{timezone}|{day.isoformat()}|v{version}"
 
 
 def scope_moment(principal: Principal, now: datetime) -> datetime:
