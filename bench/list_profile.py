@@ -133,6 +133,18 @@ async def _run(url: str, args: argparse.Namespace) -> None:
             nonlocal statements
             statements += 1
 
+        from domain import autocommit
+
+        if hasattr(autocommit, "fetch"):  # statements sent straight to asyncpg pass no engine event
+            straight = autocommit.fetch
+
+            async def _fetch(*args: object) -> object:
+                nonlocal statements
+                statements += 1
+                return await straight(*args)  # type: ignore[arg-type]
+
+            autocommit.fetch = _fetch  # type: ignore[assignment]
+
         for role, login_name in (("coordinator", "coord"), ("commissioner", "comm"), ("volunteer", "vol")):
             headers = await login(client, login_name, device_id=f"bench-{login_name}")
             path = "/api/v1/residents"
