@@ -56,7 +56,8 @@ def remember_declared(app: Litestar) -> None:
 
 
 async def refuse_unknown_query_params(request: Request[Any, Any, Any]) -> Response[dict[str, Any]] | None:
-    if request.method not in _GUARDED_METHODS or not request.url.path.startswith("/api/"):
+    # The scope's path, not `request.url`: building the URL object cost more than this whole check.
+    if request.method not in _GUARDED_METHODS or not str(request.scope.get("path", "")).startswith("/api/"):
         return None
     sent = request.query_params.keys()
     if not sent:

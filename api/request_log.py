@@ -13,7 +13,6 @@ import time
 import uuid
 
 import structlog
-from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from domain.metrics import HTTP_REQUEST_SECONDS
@@ -41,7 +40,8 @@ class RequestObserver:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
-                MutableScopeHeaders.from_message(message)["X-Request-ID"] = request_id
+                # Appended as it is (no handler sets it): cheaper than MutableScopeHeaders' search.
+                message["headers"] = [*(message.get("headers") or ()), (b"x-request-id", request_id.encode())]
             await send(message)
 
         try:

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 ALWAYS = {
@@ -36,10 +35,31 @@ def _https(scope: Scope) -> bool:
     return scope.get("scheme") == "https"
 
 
+def _headers(
+    console: bool, api: bool, hsts_max_age: int
+) -> tuple[frozenset[bytes], list[tuple[bytes, bytes]]]:
+    headers = dict(ALWAYS)
+    if console:
+        headers["Content-Security-Policy"] = CONSOLE_CSP
+    if api:
+        headers["Cache-Control"] = "no-store"
+    if hsts_max_age:
+        headers["Strict-Transport-Security"] = f"max-age={hsts_max_age}"
+    pairs = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
+    return frozenset(name for name, _ in pairs), pairs
+
+
 class SecurityHeadersMiddleware:
     def __init__(self, app: ASGIApp, hsts_max_age: int = 0) -> None:
         self.app = app
         self.hsts_max_age = hsts_max_age
+        # Encoded once per kind of response (console page, API, HTTPS), not on every response.
+        self._sets = {
+            (console, api, hsts): _headers(console, api, hsts_max_age if hsts else 0)
+            for console in (False, True)
+            for api in (False, True)
+            for hsts in (False, True)
+        }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -49,18 +69,13 @@ class SecurityHeadersMiddleware:
         api = path.startswith("/api/")
         console = path == "/console" or path.startswith("/console/")
         hsts = self.hsts_max_age > 0 and _https(scope)
+        names, pairs = self._sets[(console, api, hsts)]
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableScopeHeaders.from_message(message)
-                for name, value in ALWAYS.items():
-                    headers[name] = value
-                if console:
-                    headers["Content-Security-Policy"] = CONSOLE_CSP
-                if api:
-                    headers["Cache-Control"] = "no-store"
-                if hsts:
-                    headers["Strict-Transport-Security"] = f"max-age={self.hsts_max_age}"
+                # Ours replace any the handler set under the same names (case-insensitively).
+                kept = [(k, v) for k, v in message.get("headers") or () if bytes(k).lower() not in names]
+                message["headers"] = [*kept, *pairs]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -115,7 +115,7 @@ async def _run(url: str, args: argparse.Namespace) -> None:
         secret_key="bench-secret-key-that-is-long-enough-for-hs256",
         run_scheduler=False,
         push_transport="recording",
-        log_level="WARNING",
+        log_level=os.environ.get("BENCH_LOG_LEVEL", "WARNING"),  # INFO: with the access log, as served
         password_hash_profile="fast",
     )
     app = create_app(settings)
@@ -133,6 +133,18 @@ async def _run(url: str, args: argparse.Namespace) -> None:
             nonlocal statements
             statements += 1
 
+        from domain import autocommit
+
+        if hasattr(autocommit, "fetch"):  # statements sent straight to asyncpg pass no engine event
+            straight = autocommit.fetch
+
+            async def _fetch(*args: object) -> object:
+                nonlocal statements
+                statements += 1
+                return await straight(*args)  # type: ignore[arg-type]
+
+            autocommit.fetch = _fetch  # type: ignore[assignment]
+
         for role, login_name in (("coordinator", "coord"), ("commissioner", "comm"), ("volunteer", "vol")):
             headers = await login(client, login_name, device_id=f"bench-{login_name}")
             path = "/api/v1/residents"
@@ -143,16 +155,26 @@ async def _run(url: str, args: argparse.Namespace) -> None:
             for _ in range(20):  # warm caches (statement cache, token cache)
                 assert (await client.get(path, headers=headers)).status_code == 200
             statements = 0
-            profiler = cProfile.Profile() if args.profile == role or args.calls else None
+            # With --asgi the profile counts CPU time (waits for PostgreSQL are not the server's work).
+            timer = (time.process_time,) if args.asgi else ()
+            profiled = (args.profile == role and not args.sample) or args.calls
+            profiler = cProfile.Profile(*timer) if profiled else None
             cpu, wall = time.process_time(), time.perf_counter()
             if profiler:
                 profiler.enable()
-            for _ in range(args.requests):
+            sampler = _Sampler() if args.sample and args.profile == role else None
+            if sampler:
+                sampler.start()
+            if args.asgi:  # straight into the ASGI app: the server's own work, no client
+                raw = await _asgi_driver(app, path, headers, args.requests)
+            for _ in range(0 if args.asgi else args.requests):
                 response = await client.get(path, headers=headers)
             if profiler:
                 profiler.disable()
+            if sampler:
+                sampler.stop()
             cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-            body = response.json()
+            body = raw if args.asgi else response.json()
             if args.route == "pull":  # a no-op: nothing sent, the cursor unchanged
                 assert not any(c["updated"] or c["deleted"] for c in body["changes"].values()), body
                 body = {"items": [], "total": body["timestamp"]}
@@ -162,13 +184,113 @@ async def _run(url: str, args: argparse.Namespace) -> None:
             print(
                 f"{role:13s} items {len(body['items']):3d} total {body['total']:4d}  "
                 f"{args.requests / wall:7.1f} req/s  {cpu * 1000 / args.requests:6.2f} CPU ms/req  "
-                f"{statements / args.requests:4.1f} statements/req  {len(response.content)} bytes{calls}"
+                f"{statements / args.requests:4.1f} statements/req  "
+                f"{len(raw_bytes) if args.asgi else len(response.content)} bytes{calls}"
             )
+            if sampler:
+                print(sampler.report(args.top))
             if profiler and args.profile == role:
                 out = io.StringIO()
                 stats = pstats.Stats(profiler, stream=out)
                 stats.sort_stats(args.sort).print_stats(args.top)
                 print(out.getvalue())
+
+
+raw_bytes = b""
+
+
+class _Sampler:
+    """A sampling profiler on CPU time (SIGPROF every millisecond of the process's CPU): where the
+    CPU goes, without cProfile's per-call cost, which inflates small Python functions most."""
+
+    def __init__(self) -> None:
+        from collections import Counter
+
+        self.inclusive: Counter[str] = Counter()
+        self.own: Counter[str] = Counter()
+        self.samples = 0
+
+    def _handler(self, _signum: int, frame: object) -> None:
+        self.samples += 1
+        seen = set()
+        first = True
+        while frame is not None:
+            code = frame.f_code  # type: ignore[attr-defined]
+            name = f"{code.co_filename.replace('/work/main/.venv/lib/python3.11/site-packages/', '')}:{code.co_firstlineno}({code.co_name})"
+            if first:
+                self.own[name] += 1
+                first = False
+            if name not in seen:
+                seen.add(name)
+                self.inclusive[name] += 1
+            frame = frame.f_back  # type: ignore[attr-defined]
+
+    def start(self) -> None:
+        import signal
+
+        signal.signal(signal.SIGPROF, self._handler)
+        signal.setitimer(signal.ITIMER_PROF, 0.001, 0.001)
+
+    def stop(self) -> None:
+        import signal
+
+        signal.setitimer(signal.ITIMER_PROF, 0, 0)
+
+    def report(self, top: int) -> str:
+        lines = [f"{self.samples} samples (1 ms of CPU each); inclusive % | own %"]
+        for name, n in self.inclusive.most_common(top):
+            lines.append(f"{100 * n / self.samples:6.1f} {100 * self.own[name] / self.samples:6.1f}  {name}")
+        lines.append("own (top):")
+        for name, n in self.own.most_common(top // 2):
+            lines.append(f"{100 * n / self.samples:6.1f}  {name}")
+        return "\n".join(lines)
+
+
+async def _asgi_driver(app: object, path: str, headers: dict[str, str], requests: int) -> dict[str, object]:
+    """`requests` GETs of `path` called on the ASGI app itself, as uvicorn would call it: the
+    profile shows the server's functions only (httpx's own work is half of the default mode's)."""
+    import json
+
+    global raw_bytes
+    route, _, query = path.partition("?")
+    raw_headers = [(b"host", b"bench"), *((k.lower().encode(), v.encode()) for k, v in headers.items())]
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    chunks: list[bytes] = []
+    status = 0
+
+    async def send(message: dict[str, object]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = int(message["status"])  # type: ignore[call-overload]
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))  # type: ignore[arg-type]
+
+    for _ in range(requests):
+        chunks.clear()
+        status = 0
+
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": route,
+            "raw_path": route.encode(),
+            "root_path": "",
+            "query_string": query.encode(),
+            "headers": raw_headers,
+            "client": ("127.0.0.1", 40000),
+            "server": ("127.0.0.1", 8000),
+            "state": {},
+        }
+        await app(scope, receive, send)  # type: ignore[operator]
+        assert status == 200, (status, b"".join(chunks)[:300])
+    raw_bytes = b"".join(chunks)
+    return json.loads(raw_bytes)  # type: ignore[no-any-return]
 
 
 def main() -> None:
@@ -183,6 +305,14 @@ def main() -> None:
         "--calls",
         action="store_true",
         help="Python function calls per request for every role (cProfile on: deterministic, unlike CPU time)",
+    )
+    parser.add_argument(
+        "--asgi",
+        action="store_true",
+        help="call the ASGI app directly (no httpx): CPU and profile of the server alone",
+    )
+    parser.add_argument(
+        "--sample", action="store_true", help="with --profile ROLE: a sampling profile of CPU time instead"
     )
     parser.add_argument("--sort", default="tottime", help="pstats sort key (tottime, cumulative)")
     parser.add_argument("--top", type=int, default=30)

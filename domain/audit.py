@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain import autocommit
 from domain.access import Principal
 from domain.base import new_id
 from domain.clock import utcnow
@@ -118,21 +119,22 @@ async def record_read(
     if gathered is not None and action in READS:
         gathered.append({"action": action, "entity": entity, "entity_id": entity_id, **values})
         return
-    connection = await session.connection()
-    await connection.execute(
-        _INSERT,
-        {
-            "id": new_id(),
-            "org_id": principal.org_id,
-            "at": at,
-            "actor_id": principal.user_id,
-            "device_id": principal.device_id,
-            "action": action,
-            "entity": entity,
-            "entity_id": entity_id,
-            "detail": values,
-        },
-    )
+    row = {
+        "id": new_id(),
+        "org_id": principal.org_id,
+        "at": at,
+        "actor_id": principal.user_id,
+        "device_id": principal.device_id,
+        "action": action,
+        "entity": entity,
+        "entity_id": entity_id,
+        "detail": values,
+    }
+    asyncpg = autocommit.driver(session)
+    if asyncpg is not None:  # a hot read's autocommit unit: straight to the driver (domain/autocommit.py)
+        await autocommit.fetch(asyncpg, _INSERT, session.get_bind().dialect, row)
+    else:
+        await (await session.connection()).execute(_INSERT, row)
 
 
 @contextmanager

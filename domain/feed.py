@@ -35,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 
-from domain.autocommit import in_autocommit
+from domain import autocommit
 from domain.base import Base, FeedMixin
 
 FEED_SEQUENCE = "change_feed_seq"
@@ -167,9 +167,12 @@ async def watermark(session: AsyncSession, org_id: str) -> int:
         return position
     bind = session.bind
     assert isinstance(bind, AsyncEngine)
-    if await in_autocommit(session):
+    own = autocommit.driver(session)
+    if own is not None:
         # The request's own connection already runs each statement on its own (a route that
         # starts in autocommit, domain/autocommit.py): no second connection.
+        return await _watermark_on_driver(own, org_id)
+    if await autocommit.in_autocommit(session):  # another driver than asyncpg
         return await _watermark_on(await session.connection(), org_id)
     async with bind.connect() as conn:
         return await _watermark_on(conn, org_id)
@@ -182,14 +185,18 @@ async def _watermark_on(conn: AsyncConnection, org_id: str) -> int:
         # (autocommit), without SQLAlchemy setting and resetting the connection's isolation
         # level and building a result around one value (about a tenth of a no-op pull's CPU).
         # The connection is still the pool's (checkout checks, reset on return).
-        driver = (await conn.get_raw_connection()).driver_connection
-        assert driver is not None and not driver.is_in_transaction()
-        value = await driver.fetchval(_WATERMARK_DRIVER_SQL, LOCK_NAMESPACE, org_id)
+        return await _watermark_on_driver((await conn.get_raw_connection()).driver_connection, org_id)
     else:
         if conn.sync_connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":  # type: ignore[union-attr]
             conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
         value = await conn.scalar(_WATERMARK_SQL, {"ns": LOCK_NAMESPACE, "org": org_id})
     return int(value or 0)
+
+
+async def _watermark_on_driver(driver: Any, org_id: str) -> int:
+    """The watermark statement on an asyncpg connection outside any transaction."""
+    assert driver is not None and not driver.is_in_transaction()
+    return int(await driver.fetchval(_WATERMARK_DRIVER_SQL, LOCK_NAMESPACE, org_id) or 0)
 
 
 def guard_ddl(dialect: str, table: str) -> list[str]:

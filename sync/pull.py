@@ -23,7 +23,7 @@ import functools
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import structlog
@@ -43,7 +43,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain import audit, feed
+from domain import audit, autocommit, feed
 from domain.access import Principal
 from domain.autocommit import end_autocommit, in_autocommit
 from domain.clock import local_midnight, utcnow
@@ -102,9 +102,24 @@ class PullParams:
 def scope_key(principal: Principal, version: int, now: datetime) -> str:
     """What the scope depends on besides feed rows: role, districts, the organisation's calendar
     day (horizons, consent expiry), schema."""
-    districts = hashlib.sha256(",".join(sorted(principal.district_ids)).encode()).hexdigest()[:16]
-    day = principal.today(now).isoformat()
-    return f"{principal.role}|{principal.user_id}|{districts}|{principal.timezone}|{day}|v{version}"
+    return _scope_key(
+        principal.role,
+        principal.user_id,
+        principal.district_ids,
+        principal.timezone,
+        principal.today(now),
+        version,
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _scope_key(
+    role: Role, user_id: str, district_ids: frozenset[str], timezone: str, day: date, version: int
+) -> str:
+    # A pure function of its arguments (every request reads them afresh): memoised, since a
+    # phone pulling every few seconds asks the same all day.
+    districts = hashlib.sha256(",".join(sorted(district_ids)).encode()).hexdigest()[:16]
+    return f"{role}|{user_id}|{districts}|{timezone}|{day.isoformat()}|v{version}"
 
 
 def scope_moment(principal: Principal, now: datetime) -> datetime:
@@ -125,7 +140,10 @@ async def pull(session: AsyncSession, principal: Principal, params: PullParams) 
         # which writes nothing, is decided and answered by one statement without BEGIN/COMMIT.
         # Anything else ends the autocommit unit and goes on as before, in a transaction.
         outcome = await _unchanged(session, principal, params, watermark, may_write=False)
-        await end_autocommit(session)
+        if outcome is not _NoOp.ANSWERED:
+            await end_autocommit(session)
+        # else nothing follows: the request's own commit, as the response starts, ends the unit
+        # (one commit, not two; the connection is held for the response's encoding, no longer).
     if outcome is _NoOp.NEEDS_WRITES:
         outcome = await _unchanged(session, principal, params, watermark)
     if outcome is _NoOp.ANSWERED:
@@ -170,8 +188,11 @@ async def _unchanged(
     postgres = session.get_bind().dialect.name == "postgresql"
     stmt = _unchanged_statement(params.schema_version, postgres)
     binds = {"device_id": principal.device_id, "org_id": principal.org_id, "since": since}
-    # On the session's connection: plain rows, without the ORM's result setup per pull.
-    rows = (await (await session.connection()).execute(stmt, binds)).all()
+    asyncpg = autocommit.driver(session)
+    if asyncpg is not None:  # the route's autocommit unit: straight to the driver (domain/autocommit.py)
+        rows = await autocommit.fetch(asyncpg, stmt, session.get_bind().dialect, binds)
+    else:  # on the session's connection: plain rows, without the ORM's result setup per pull
+        rows = list((await (await session.connection()).execute(stmt, binds)).all())
     if len(rows) != 1:  # no state yet, locked by another request, or several covering versions
         return _NoOp.NO
     row = rows[0]

@@ -19,7 +19,7 @@ from api.auth.tokens import (
     new_refresh_token,
     refresh_expiry,
 )
-from domain import audit
+from domain import audit, autocommit
 from domain.access import Principal, principal_for
 from domain.clock import to_millis, utcnow
 from domain.db import READ_ONLY
@@ -331,9 +331,12 @@ async def authenticate(session: AsyncSession, settings: Settings, authorization:
     if not authorization or not authorization.lower().startswith("bearer "):
         raise Unauthorized()
     claims = decode_access_token(settings.secret_key, authorization[7:].strip())
-    # On the session's connection, as Core rows: no ORM result loading (see `_AUTHENTICATE`).
-    connection = await session.connection()
-    rows = (await connection.execute(_AUTHENTICATE, {"device_id": claims.device_id})).all()
+    binds = {"device_id": claims.device_id}
+    asyncpg = autocommit.driver(session)
+    if asyncpg is not None:  # a hot route's autocommit unit: straight to the driver (domain/autocommit.py)
+        rows = await autocommit.fetch(asyncpg, _AUTHENTICATE, session.get_bind().dialect, binds)
+    else:  # on the session's connection, as Core rows: no ORM result loading (see `_AUTHENTICATE`)
+        rows = list((await (await session.connection()).execute(_AUTHENTICATE, binds)).all())
     if not rows:  # no such device (or, impossibly, no user behind it)
         raise Unauthorized("error.token_invalid")
     row = rows[0]

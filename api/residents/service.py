@@ -41,7 +41,7 @@ from api.residents.schemas import (
     ResidentPatch,
     ResidentStatusIn,
 )
-from domain import audit, events
+from domain import audit, autocommit, events
 from domain.access import (
     Principal,
     assigned_to,
@@ -281,7 +281,7 @@ async def resident_page(
     string values, datetimes and floats as they are)."""
     fields = (resident_fields_for(principal) or ALL_RESIDENT_FIELDS) - LIST_HIDDEN
     names = _list_columns(fields)
-    connection = await session.connection()  # plain rows, without the ORM's result machinery
+    # Plain rows, without the ORM's result machinery.
     if f == ResidentFilter():  # the usual page: a statement built once per shape
         key = (principal.role, bool(principal.district_ids), names)
         statement = _PAGE_STATEMENTS.get(key)
@@ -294,11 +294,17 @@ async def resident_page(
                 .limit(bindparam("limit", type_=Integer))
             )
         parameters = {**visible_parameters(principal), "offset": offset, "limit": limit}
-        page = (await connection.execute(statement, parameters)).all()
+        asyncpg = autocommit.driver(session)
+        if asyncpg is not None and autocommit.runs(statement):
+            # The route's autocommit unit: straight to the driver (domain/autocommit.py).
+            del parameters["v_district_ids"]
+            page = await autocommit.fetch(asyncpg, statement, session.get_bind().dialect, parameters)
+        else:
+            page = (await (await session.connection()).execute(statement, parameters)).all()
     else:
         query = _filtered(principal, f, *(Resident.__table__.c[n] for n in names))
         page = (
-            await connection.execute(
+            await (await session.connection()).execute(
                 query.add_columns(func.count().over())
                 .order_by(Resident.kana, Resident.name, Resident.id)
                 .offset(offset)

@@ -16,7 +16,7 @@ from sqlalchemy import event, select, update
 from sqlalchemy.engine import Engine
 
 import sync.pull as pull_module
-from domain import feed
+from domain import autocommit, feed
 from domain.clock import clock
 from domain.enums import ConsentRecipient, ConsentStatus
 from domain.models import (
@@ -44,6 +44,13 @@ class _Counted:
         self.request: list[tuple[int, str]] = []  # the whole request, BEGIN and COMMIT included
         self.in_pull = False
         self.watermarks = 0  # `feed.watermark` statements sent straight to asyncpg (no engine event)
+        self.driver = 0  # statements sent straight to asyncpg by `domain.autocommit.fetch` (ditto)
+
+
+def _connection_id(dbapi_connection: Any) -> int:
+    """The driver's connection (asyncpg's, under SQLAlchemy's adapter): the same identity whether a
+    statement went through the engine or straight to the driver."""
+    return id(getattr(dbapi_connection, "_connection", dbapi_connection))
 
 
 @contextmanager
@@ -59,31 +66,41 @@ def counting(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Counted]:
             counted.in_pull = False
 
     def execute(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        counted.request.append((id(conn.connection.dbapi_connection), statement))
+        counted.request.append((_connection_id(conn.connection.dbapi_connection), statement))
         # SQLite's BEGIN (IMMEDIATE) is issued as a statement (domain/db.py): counted as a round
         # trip of the request, not as one of the pull's statements.
         if counted.in_pull and not statement.startswith("BEGIN"):
-            counted.statements.append((id(conn.connection.dbapi_connection), statement))
+            counted.statements.append((_connection_id(conn.connection.dbapi_connection), statement))
 
     def sent(conn: Any) -> bool:  # no BEGIN / COMMIT goes to the server in autocommit
         return conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT"
 
     def begin(conn: Any) -> None:
         if conn.dialect.name == "postgresql" and sent(conn):
-            counted.request.append((id(conn.connection.dbapi_connection), "BEGIN"))
+            counted.request.append((_connection_id(conn.connection.dbapi_connection), "BEGIN"))
 
     def end(conn: Any) -> None:
         if sent(conn):
-            counted.request.append((id(conn.connection.dbapi_connection), "COMMIT"))
+            counted.request.append((_connection_id(conn.connection.dbapi_connection), "COMMIT"))
 
-    original_watermark_on = feed._watermark_on
+    original_watermark_on = feed._watermark_on_driver
+    original_fetch = autocommit.fetch
 
-    async def watermark_on(conn: Any, org_id: str) -> int:
-        counted.watermarks += conn.dialect.driver == "asyncpg"
-        return await original_watermark_on(conn, org_id)
+    async def watermark_on(driver: Any, org_id: str) -> int:
+        counted.watermarks += 1
+        return await original_watermark_on(driver, org_id)
+
+    async def fetch(driver: Any, stmt: Any, dialect: Any, binds: dict[str, Any]) -> list[Any]:
+        counted.driver += 1
+        sql = str(stmt.compile(dialect=dialect))
+        counted.request.append((id(driver), sql))
+        if counted.in_pull:
+            counted.statements.append((id(driver), sql))
+        return await original_fetch(driver, stmt, dialect, binds)
 
     monkeypatch.setattr(pull_module, "pull", pull)
-    monkeypatch.setattr(feed, "_watermark_on", watermark_on)
+    monkeypatch.setattr(feed, "_watermark_on_driver", watermark_on)
+    monkeypatch.setattr(autocommit, "fetch", fetch)
     listeners = [("before_cursor_execute", execute), ("begin", begin), ("commit", end), ("rollback", end)]
     for name, fn in listeners:
         event.listen(Engine, name, fn)
@@ -132,10 +149,13 @@ async def test_a_no_op_pull_is_two_statements(client, db, town: Town, monkeypatc
     # AUTOCOMMIT_START): authentication, the watermark (sent to the driver directly, so counted
     # here by `watermarks`), the read; no BEGIN, no COMMIT, no second connection. (SQLite's
     # watermark ends a transaction and begins another, on whichever pooled connection: no network.)
+    # Authentication and the read go to asyncpg straight (domain/autocommit.py `fetch`), on that
+    # same connection.
     if backend == "postgresql":
         assert [s for _, s in counted.request if s in ("BEGIN", "COMMIT")] == [], counted.request
         assert len({conn for conn, _ in counted.request}) == 1, counted.request
         assert len(counted.request) + counted.watermarks <= 3, counted.request
+        assert counted.driver == 2 and counted.watermarks == 1, counted.request
 
     with slow_path(monkeypatch), counting(monkeypatch) as slow:
         assert _empty(await device.pull())
