@@ -20,8 +20,10 @@ import functools
 from collections import namedtuple
 from typing import Any
 
+import asyncpg
 from sqlalchemy import Insert, Select
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.base import Executable
 
@@ -110,5 +112,10 @@ async def fetch(connection: Any, stmt: Executable, dialect: Dialect, binds: dict
     for name, convert in processors.items():
         if name in values:
             values[name] = convert(values[name])
-    records = await connection.fetch(sql, *(values[name] for name in names))
+    try:
+        records = await connection.fetch(sql, *(values[name] for name in names))
+    except asyncpg.PostgresError as error:
+        # as SQLAlchemy would raise it, so that the one database error handler (api.errors) answers
+        # a data error 400 and a deadlock or serialisation failure 409, as on every other path
+        raise DBAPIError(sql, None, error) from error
     return [row._make(record) for record in records]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import throttle
@@ -18,6 +18,7 @@ from api.auth.tokens import (
     issue_access_token,
     new_refresh_token,
     refresh_expiry,
+    successor_token,
 )
 from domain import audit, autocommit
 from domain.access import Principal, principal_for
@@ -66,17 +67,17 @@ async def user_out(session: AsyncSession, user: User) -> UserOut:
 
 
 async def _issue(
-    session: AsyncSession, settings: Settings, user: User, device: Device, family: str, started: datetime
+    session: AsyncSession,
+    settings: Settings,
+    user: User,
+    device: Device,
+    family: str,
+    started: datetime,
+    refresh: str | None = None,
 ) -> TokenOut:
-    access, expires_in = issue_access_token(
-        settings.secret_key,
-        user_id=user.id,
-        org_id=user.org_id,
-        role=user.role,
-        device_id=device.id,
-        minutes=settings.access_token_minutes,
-    )
-    refresh = new_refresh_token()
+    """A new refresh token in `family` (random at sign-in; derived from its predecessor when rotated)
+    and an access token with it."""
+    refresh = refresh or new_refresh_token()
     session.add(
         RefreshToken(
             org_id=user.org_id,
@@ -92,6 +93,20 @@ async def _issue(
             ),
             session_started_at=started,
         )
+    )
+    return await _answer(session, settings, user, device, refresh)
+
+
+async def _answer(
+    session: AsyncSession, settings: Settings, user: User, device: Device, refresh: str
+) -> TokenOut:
+    access, expires_in = issue_access_token(
+        settings.secret_key,
+        user_id=user.id,
+        org_id=user.org_id,
+        role=user.role,
+        device_id=device.id,
+        minutes=settings.access_token_minutes,
     )
     return TokenOut(
         access_token=access, refresh_token=refresh, expires_in=expires_in, user=await user_out(session, user)
@@ -175,62 +190,69 @@ async def check_credentials(
 
 
 async def refresh(session: AsyncSession, settings: Settings, token: str) -> TokenOut:
-    query = select(RefreshToken).where(RefreshToken.token_hash == hash_refresh_token(token))
-    if session.get_bind().dialect.name == "postgresql":
-        # Two refreshes of one token queue here: the second sees it used (reuse), never both rotate.
-        # SQLite serialises writers already (BEGIN IMMEDIATE).
-        query = query.with_for_update()
-    row = await session.scalar(query.execution_options(populate_existing=True))
+    """Rotate a refresh token. Its successor is derived from it (`successor_token`), so a retried or
+    duplicated refresh — the answer lost on a bad network — is answered with the same successor while
+    that is unused, within `refresh_retry_seconds`: one chain only, and whoever rotates the successor
+    second is caught as reuse. Any other use of a used token ends the device's session."""
+    row = await _locked(session, hash_refresh_token(token))
     if row is None:
         raise Unauthorized("error.token_invalid")
+    device = await session.get(Device, row.device_id)
+    if device is None or device.revoked_at is not None:
+        raise Unauthorized("error.device_revoked", extra=WIPE)  # before anything else: the phone must wipe
+    if row.revoked_at is not None:
+        # Ended with its session (sign-out, password reset, an earlier reuse): that family is dead
+        # already, and the device may have signed in again since — a late copy must not end that.
+        raise Unauthorized("error.token_invalid")
     now = utcnow()
-    retry = row.used_at is not None and await _is_retry(session, settings, row, now)
-    if (row.used_at is not None and not retry) or row.revoked_at is not None:
-        # Reuse of a rotated token: somebody else may hold the chain. End the device's session.
-        await end_device_session(session, row.device_id)
-        await session.commit()
-        raise Unauthorized("error.refresh_reused")
+    successor = successor_token(settings.secret_key, token)
+    retried: RefreshToken | None = None
+    if row.used_at is not None:
+        retried = await _unused_successor(session, settings, row, successor, now)
+        if retried is None:
+            # Reuse of a rotated token: somebody else may hold the chain. End the device's session.
+            await end_device_session(session, row.device_id)
+            await session.commit()
+            raise Unauthorized("error.refresh_reused")
     started = row.session_started_at or row.issued_at
     if row.expires_at <= now or started + timedelta(days=settings.session_max_days) <= now:
         raise Unauthorized("error.token_invalid")
-    device = await session.get(Device, row.device_id)
     user = await session.get(User, row.user_id)
-    if device is None or device.revoked_at is not None:
-        raise Unauthorized("error.device_revoked", extra=WIPE)
     if user is None or not user.active:
         raise Unauthorized("error.user_inactive")
-    if not retry:
-        row.used_at = now
-        # The family's other unused tokens are answers to retries of the token before this one, which
-        # the phone did not keep: only one branch of a chain lives on (presenting another ends it all).
-        await session.execute(
-            update(RefreshToken)
-            .where(
-                RefreshToken.family_id == row.family_id,
-                RefreshToken.id != row.id,
-                RefreshToken.used_at.is_(None),
-                RefreshToken.revoked_at.is_(None),
-            )
-            .values(revoked_at=now)
-        )
     device.last_seen_at = now
-    return await _issue(session, settings, user, device, family=row.family_id, started=started)
+    if retried is not None:
+        audit.record(
+            session, None, "refresh_retry", "device", device.id, org_id=user.org_id, actor_id=user.id
+        )
+        return await _answer(session, settings, user, device, successor)
+    row.used_at = now
+    return await _issue(
+        session, settings, user, device, family=row.family_id, started=started, refresh=successor
+    )
 
 
-async def _is_retry(session: AsyncSession, settings: Settings, row: RefreshToken, now: datetime) -> bool:
-    """A used token presented again soon after it rotated, while no token of its family has been used
-    since: the phone never received (or never kept) the answer — a retried or duplicated request on
-    a bad network. It gets a fresh answer instead of losing its session; the answers it does not keep
-    are revoked when it next refreshes. Anything later, or after the chain moved on, is reuse."""
+async def _locked(session: AsyncSession, token_hash: str) -> RefreshToken | None:
+    query = select(RefreshToken).where(RefreshToken.token_hash == token_hash)
+    if session.get_bind().dialect.name == "postgresql":
+        # Two refreshes of one token queue here and are decided one after the other.
+        # SQLite serialises writers already (BEGIN IMMEDIATE).
+        query = query.with_for_update()
+    return await session.scalar(query.execution_options(populate_existing=True))
+
+
+async def _unused_successor(
+    session: AsyncSession, settings: Settings, row: RefreshToken, successor: str, now: datetime
+) -> RefreshToken | None:
+    """The token `row` rotated into, if the phone can still be given it again: soon after the
+    rotation and before anyone used it (then a used token presented again is a retry, not theft)."""
     assert row.used_at is not None
     if now - row.used_at > timedelta(seconds=settings.refresh_retry_seconds):
-        return False
-    moved_on = await session.scalar(
-        select(RefreshToken.id)
-        .where(RefreshToken.family_id == row.family_id, RefreshToken.used_at > row.used_at)
-        .limit(1)
-    )
-    return moved_on is None
+        return None
+    following = await _locked(session, hash_refresh_token(successor))
+    if following is None or following.used_at is not None or following.revoked_at is not None:
+        return None
+    return following
 
 
 async def logout(session: AsyncSession, principal: Principal) -> None:

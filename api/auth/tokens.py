@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -80,6 +82,13 @@ def _verified(secret: str, token: str) -> tuple[AccessClaims, float]:
 
 def new_refresh_token() -> str:
     return secrets.token_urlsafe(32)
+
+
+def successor_token(secret_key: str, token: str) -> str:
+    """The refresh token `token` rotates into. Derived, not random, so that a retried rotation can be
+    answered with the same successor (the server keeps only hashes); unguessable without the key."""
+    digest = hmac.new(secret_key.encode(), b"refresh-successor:" + token.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 def hash_refresh_token(token: str) -> str:

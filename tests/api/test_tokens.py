@@ -86,8 +86,8 @@ async def test_refresh_rotates_and_reuse_ends_the_session(client, db) -> None:
 
 async def test_a_refresh_sent_twice_keeps_the_phone_signed_in(client, db) -> None:
     """The network duplicates the request, or the answer is lost and the phone retries: the same
-    refresh token arrives twice within a minute. Both are answered; the phone keeps one answer, and
-    the one it did not keep stops working once it refreshes again."""
+    refresh token arrives twice within a minute. The retry gets the same new refresh token (one chain),
+    and the phone goes on with whichever answer reached it."""
     await _setup(db)
     first = (await _login(client)).json()
     refresh = {"refresh_token": first["refresh_token"]}
@@ -95,14 +95,48 @@ async def test_a_refresh_sent_twice_keeps_the_phone_signed_in(client, db) -> Non
     clock.advance(timedelta(seconds=20))
     retried = await client.post("/api/v1/auth/refresh", json=refresh)
     assert (lost.status_code, retried.status_code) == (200, 200), retried.text
-    kept, dropped = retried.json(), lost.json()
-    assert (await client.get("/api/v1/me", headers=_bearer(kept))).status_code == 200
-    onward = await client.post("/api/v1/auth/refresh", json={"refresh_token": kept["refresh_token"]})
+    assert retried.json()["refresh_token"] == lost.json()["refresh_token"]
+    assert (await client.get("/api/v1/me", headers=_bearer(retried.json()))).status_code == 200
+    onward = await client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": retried.json()["refresh_token"]}
+    )
     assert onward.status_code == 200
-    # the answer the phone never received was revoked when it refreshed: presenting it is reuse
-    stale = await client.post("/api/v1/auth/refresh", json={"refresh_token": dropped["refresh_token"]})
-    assert stale.status_code == 401 and stale.json()["code"] == "error.refresh_reused"
-    assert (await client.get("/api/v1/me", headers=_bearer(onward.json()))).status_code == 401
+    assert (await client.get("/api/v1/me", headers=_bearer(onward.json()))).status_code == 200
+
+
+async def test_a_thief_replaying_within_the_minute_is_caught_at_the_next_refresh(client, db) -> None:
+    """A copy of a just-used refresh token gets the successor the phone already holds, no chain of
+    its own: whichever of the two rotates it second ends the session, the thief's access included."""
+    await _setup(db)
+    first = (await _login(client)).json()
+    phone = (await client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})).json()
+    clock.advance(timedelta(seconds=30))
+    thief = await client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert thief.status_code == 200 and thief.json()["refresh_token"] == phone["refresh_token"]
+    clock.advance(timedelta(minutes=5))
+    onward = await client.post("/api/v1/auth/refresh", json={"refresh_token": phone["refresh_token"]})
+    assert onward.status_code == 200
+    clock.advance(timedelta(minutes=2))  # the thief's next refresh: not within the phone's minute
+    stolen = await client.post("/api/v1/auth/refresh", json={"refresh_token": thief.json()["refresh_token"]})
+    assert stolen.status_code == 401 and stolen.json()["code"] == "error.refresh_reused"
+    for tokens in (thief.json(), onward.json()):
+        assert (await client.get("/api/v1/me", headers=_bearer(tokens))).status_code == 401
+
+
+async def test_a_late_copy_from_an_ended_session_leaves_the_new_one_alone(client, db) -> None:
+    await _setup(db)
+    first = (await _login(client)).json()
+    assert (
+        await client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    ).status_code == 200
+    clock.advance(timedelta(seconds=5))
+    assert (await client.post("/api/v1/auth/logout", headers=_bearer(first))).status_code in (200, 204)
+    clock.advance(timedelta(seconds=1))
+    again = (await _login(client)).json()  # the same phone signs in again
+    clock.advance(timedelta(seconds=5))
+    late = await client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert late.status_code == 401 and late.json()["code"] == "error.token_invalid"
+    assert (await client.get("/api/v1/me", headers=_bearer(again))).status_code == 200
 
 
 async def test_a_refresh_repeated_after_the_chain_moved_on_is_reuse(client, db) -> None:

@@ -145,7 +145,9 @@ async def test_revoked_device_is_cut_off_and_told_to_wipe(client, db) -> None:
     cut_off = await client.get("/api/v1/me", headers={**phone, "Accept-Language": "en"})
     assert cut_off.status_code == 401
     assert cut_off.json()["wipe"] is True and cut_off.json()["action"] == "wipe_local_data"
-    assert (await client.post("/api/v1/auth/refresh", json={"refresh_token": refresh})).status_code == 401
+    # a phone whose access token has expired only refreshes: it must be told to wipe there too
+    refused = await client.post("/api/v1/auth/refresh", json={"refresh_token": refresh})
+    assert refused.status_code == 401 and refused.json()["wipe"] is True, refused.text
     after = (await client.get(f"/api/v1/users/{volunteer_id}/devices", headers=coord)).json()
     assert after[0]["revoked_at"] is not None and after[0]["revoked_by"] is not None
 
