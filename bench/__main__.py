@@ -7,7 +7,7 @@ Full-size runs (100,000 residents) take tens of minutes each; run them one by on
     python -m bench.notify_bench          # push dispatch vs. bare send_each_async
     python -m bench.reports_bench         # working list, coverage, CSV export vs. bare aggregates
     python -m bench.multiprocess          # 2 API + 2 worker processes: cross-process alert latency
-    python -m bench.throughput            # req/s over HTTP (wrk): no-op pull, list, /healthz
+    python -m bench.throughput --floor    # req/s over HTTP (wrk): no-op pull, list, /healthz, the list's floor
 Recorded figures: bench/sync_results.md, bench/sched_results.md, bench/multiprocess_results.md,
 bench/throughput_results.md, bench/reports_results.md and the issues' closing notes.
 """
@@ -24,7 +24,7 @@ QUICK = [
     ["bench.notify_bench", "--n", "2000", "--rounds", "2"],
     ["bench.reports_bench", "--scale", "0.02", "--runs", "2"],
     ["bench.multiprocess", "--alerts", "20", "--visits", "40"],
-    ["bench.throughput", "--workers", "1", "2", "--duration", "5"],
+    ["bench.throughput", "--workers", "1", "2", "--duration", "5", "--floor"],
 ]
 
 

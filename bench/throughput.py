@@ -13,7 +13,12 @@ package `wrk`) load it over loopback:
   cursor while nothing changed: authentication, the feed watermark, the device's manifest, the
   device's `last_sync_at` (wrk cycles through the phones, so no request waits for another's lock);
 * the resident list's first page (50 residents) as a coordinator: authentication, count and page
-  queries, the read's audit event.
+  queries, the read's audit event;
+* with `--floor`, the same list page served by bench/floor.py — a bare ASGI app doing the page's
+  database work (the app's own SQL on an asyncpg pool, JWT, JSON, gzip) with no framework — with
+  all its steps and without each of them: what this machine can serve at all, and what each
+  guarantee (authentication, the read audit, gzip) costs there. Its page is checked to equal the
+  app's before it is measured.
 
 Each row gives requests/s, p50 and p99 and the ratio of its requests/s to `/healthz` measured on
 the same server in the same run (the machine is shared: read the ratios, and the load average
@@ -177,6 +182,81 @@ def _start(
     raise SystemExit(f"the server did not answer /healthz within 120 s (log: {log})")
 
 
+def _start_floor(
+    env: dict[str, str], workers: int, steps: str, log: Path
+) -> tuple[subprocess.Popen[bytes], str]:
+    """bench/floor.py under uvicorn as `mimamori serve` runs the app (httptools, uvloop, no access
+    log): the same list page's database work with no framework around it."""
+    port = _free_port()
+    command = [sys.executable, "-m", "uvicorn", "bench.floor:app", "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--workers", str(workers), "--no-access-log", "--log-level", "warning"]
+    with log.open("ab") as out:
+        server = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env={**env, "MIMAMORI_FLOOR_STEPS": steps},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"the floor server stopped at start-up (log: {log})")
+        try:
+            with urllib.request.urlopen(base + "/", timeout=2):  # noqa: S310
+                pass
+        except urllib.error.HTTPError:
+            pass  # answered: started (no token on this probe)
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.3)
+            continue
+        time.sleep(1.0)  # the other processes
+        return server, base
+    server.terminate()
+    raise SystemExit(f"the floor server did not answer within 60 s (log: {log})")
+
+
+# What the list page does, and the same without one step each (bench/floor.py).
+FLOOR_STEPS = ("auth,page,audit,gzip", "page,audit,gzip", "auth,page,gzip", "auth,page,audit", "auth,page")
+
+
+def _measure_floor(
+    env: dict[str, str],
+    workers: int,
+    coordinator: str,
+    app_page: Any,
+    args: argparse.Namespace,
+    log: Path,
+) -> list[tuple[str, str, Figure]]:
+    rows = []
+    listing = [("/api/v1/residents?page=1&page_size=50", coordinator)]
+    for steps in FLOOR_STEPS:
+        server, base = _start_floor(env, workers, steps, log)
+        try:
+            if "page" in steps:  # the same page as the app's, or the comparison means nothing
+                floor_page = _call(base, "GET", listing[0][0], coordinator)
+                if floor_page != app_page:
+                    raise SystemExit(
+                        "bench/floor.py answers another page than the app: fix it before comparing"
+                    )
+            _wrk(base, listing[0][0], listing, args, 2)
+            load = _load()
+            app_before, db_before = _cpu(_tree(server.pid)), _cpu(_backends(env["DATABASE_URL"]))
+            figure = _wrk(base, listing[0][0], listing, args, args.duration)
+            app_after, db_after = _cpu(_tree(server.pid)), _cpu(_backends(env["DATABASE_URL"]))
+            requests = max(1.0, figure.rps * args.duration)
+            figure.app_cpu_ms = _growth(app_before, app_after) * 1000 / requests
+            figure.db_cpu_ms = _growth(db_before, db_after) * 1000 / requests
+            figure.name = "+".join(steps.split(","))
+            label = f"floor, {workers} proc"
+            rows.append((label, load, figure))
+            print(_row(label, load, figure, 0.0), flush=True)
+        finally:
+            _stop(server)
+    return rows
+
+
 def _stop(server: subprocess.Popen[bytes]) -> None:
     server.terminate()
     try:
@@ -273,7 +353,7 @@ def _measure(
 
 
 HEADER = (
-    f"{'server':<22} {'load avg (1/5/15)':<19} {'figure':<14} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+    f"{'server':<22} {'load avg (1/5/15)':<19} {'figure':<20} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
     f"{'errors':>6} {'/healthz':>9} {'app CPU ms/req':>15} {'PG CPU ms/req':>14}"
 )
 
@@ -281,7 +361,7 @@ HEADER = (
 def _row(label: str, load: str, f: Figure, healthz_rps: float) -> str:
     ratio = f.rps / healthz_rps if healthz_rps else 0.0
     return (
-        f"{label:<22} {load:<19} {f.name:<14} {f.rps:>8.0f} {f.p50_ms:>8.1f} {f.p99_ms:>8.1f} "
+        f"{label:<22} {load:<19} {f.name:<20} {f.rps:>8.0f} {f.p50_ms:>8.1f} {f.p99_ms:>8.1f} "
         f"{f.errors:>6} {ratio:>8.1%} {f.app_cpu_ms:>15.2f} {f.db_cpu_ms:>14.2f}"
     )
 
@@ -367,6 +447,11 @@ def main() -> int:
         default=[],
         help="other checkouts (e.g. git worktrees of older commits) served first, 1 process each",
     )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also the list page's work on a bare ASGI app (bench/floor.py), with and without each step",
+    )
     parser.add_argument("--record", action="store_true", help=f"append the table to {RESULTS.name}")
     args = parser.parse_args()
     if not Path(args.wrk).exists():
@@ -393,6 +478,7 @@ def main() -> int:
         try:
             phones = _phones(base, 2 * args.connections)
             coordinator = _sign_in(base, "demo-coordinator", "bench-console-0001")
+            app_page = _call(base, "GET", "/api/v1/residents?page=1&page_size=50", coordinator)
         finally:
             _stop(server)
         print(f"wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s; {len(phones)} phones")
@@ -403,6 +489,8 @@ def main() -> int:
         for workers in args.workers:
             label = f"--workers {workers}"
             rows += _measure(label, env, ROOT, workers, phones, coordinator, args, log)
+        if args.floor:
+            rows += _measure_floor(env, max(args.workers), coordinator, app_page, args, log)
     finally:
         asyncio.run(_database("drop", name))
         shutil.rmtree(data_dir, ignore_errors=True)
