@@ -70,6 +70,12 @@ def _values(
 AUTH_SQL = _sql(_AUTHENTICATE, frozenset({"device_id"}))
 PAGE_SQL = _sql(PAGE, frozenset({"v_org_id", "v_user_id", "v_today", "offset", "limit"}))
 AUDIT_SQL = _sql(_INSERT, AUDIT_KEYS)
+MERGED = (
+    "WITH page AS (" + PAGE_SQL[0] + "), audit AS (INSERT INTO audit_events "  # noqa: S608 - constants
+    "(id, org_id, at, actor_id, device_id, action, entity, entity_id, detail) "
+    "SELECT $4, $1, $5, $6, $7, 'list', 'resident', NULL, jsonb_build_object('fields', to_jsonb($8::text[]), "
+    "'resident_ids', coalesce((SELECT jsonb_agg(id ORDER BY kana, name, id) FROM page), '[]'::jsonb))) SELECT * FROM page"
+)
 
 
 class Floor:
@@ -124,6 +130,25 @@ class Floor:
                     "limit": 50,
                 }
                 page = await connection.fetch(PAGE_SQL[0], *_values(PAGE_SQL, binds))
+                items = [dict(zip(NAMES, r, strict=False)) for r in page]
+                total = int(page[0][-1]) if page else 0
+            if "pageaudit" in STEPS:  # the page and its audit row in one statement (a data-modifying CTE)
+                binds = {
+                    "v_org_id": org_id,
+                    "v_user_id": user_id,
+                    "v_today": utcnow().date(),
+                    "offset": 0,
+                    "limit": 50,
+                }
+                page = await connection.fetch(
+                    MERGED,
+                    *_values(PAGE_SQL, binds),
+                    new_id(),
+                    utcnow(),
+                    user_id,
+                    device_id,
+                    sorted(FIELDS),
+                )
                 items = [dict(zip(NAMES, r, strict=False)) for r in page]
                 total = int(page[0][-1]) if page else 0
             if "audit" in STEPS:
