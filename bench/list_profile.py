@@ -193,6 +193,8 @@ async def _run(url: str, args: argparse.Namespace) -> None:
                 out = io.StringIO()
                 stats = pstats.Stats(profiler, stream=out)
                 stats.sort_stats(args.sort).print_stats(args.top)
+                if os.environ.get("BENCH_CALLERS"):
+                    stats.print_callers(os.environ["BENCH_CALLERS"])
                 print(out.getvalue())
 
 

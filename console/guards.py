@@ -23,5 +23,7 @@ async def csrf_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRout
         value = (await connection.form()).get(sessions.CSRF_FIELD)
         presented = value if isinstance(value, str) else None
     secret_key = connection.app.state.settings.secret_key
-    if not sessions.csrf_valid(secret_key, connection.cookies.get(sessions.CSRF_COOKIE), presented):
+    cookies = connection.cookies
+    session_cookie = cookies.get(sessions.SESSION_COOKIE)
+    if not sessions.csrf_valid(secret_key, cookies.get(sessions.CSRF_COOKIE), session_cookie, presented):
         raise Forbidden("error.console.csrf")

@@ -5,9 +5,13 @@ the database cannot be replayed as a cookie. A session is refused once ended (si
 reset, deactivation: `api.auth.sessions.end_user_sessions`), idle too long or past its absolute
 end, and whenever its user is no longer active.
 
-CSRF: a signed double-submit token. A second cookie holds a random nonce; every form and HTMX
-request carries HMAC(secret_key, nonce), which a cross-site page can neither read nor compute. The
-nonce is renewed at sign-in and sign-out. SameSite=Lax on both cookies is a second line.
+CSRF: a signed double-submit token bound to the session. A second cookie holds a random nonce;
+every form and HTMX request carries HMAC(secret_key, nonce, SHA-256 of the session cookie), which
+a cross-site page can neither read nor compute. Binding it to the session matters where an
+attacker can set cookies for the host (a sibling subdomain, plain http): a nonce and token taken
+from an anonymous visit are worth nothing in somebody else's signed-in browser, since the
+session cookie (HttpOnly) is part of the token. The nonce is renewed at sign-in and sign-out.
+SameSite=Lax on both cookies is a second line.
 """
 
 from __future__ import annotations
@@ -131,11 +135,15 @@ def new_csrf_nonce() -> str:
     return secrets.token_urlsafe(24)
 
 
-def csrf_token(secret_key: str, nonce: str) -> str:
-    return hmac.new(secret_key.encode(), f"console-csrf:{nonce}".encode(), hashlib.sha256).hexdigest()
+def csrf_token(secret_key: str, nonce: str, session_cookie: str | None) -> str:
+    """The token for forms of the browser holding `nonce` and `session_cookie` (None before
+    sign-in: the sign-in form's token is bound to the nonce only)."""
+    bound = _hash(session_cookie) if session_cookie and len(session_cookie) <= 200 else ""
+    message = f"console-csrf:{nonce}:{bound}".encode()
+    return hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()
 
 
-def csrf_valid(secret_key: str, nonce: str | None, presented: str | None) -> bool:
+def csrf_valid(secret_key: str, nonce: str | None, session_cookie: str | None, presented: str | None) -> bool:
     if not nonce or not presented or len(presented) > 200:
         return False
-    return hmac.compare_digest(csrf_token(secret_key, nonce), presented)
+    return hmac.compare_digest(csrf_token(secret_key, nonce, session_cookie), presented)

@@ -119,7 +119,9 @@ def render(
             "label": labeller(locale),
             "user_name": request.scope.get("state", {}).get("console_user_name"),
             "local_time": time_formatter(timezone, locale),
-            "csrf_token": sessions.csrf_token(settings.secret_key, nonce),
+            "csrf_token": sessions.csrf_token(
+                settings.secret_key, nonce, request.cookies.get(sessions.SESSION_COOKIE)
+            ),
             "csrf_field": sessions.CSRF_FIELD,
             "principal": principal,
             **context,

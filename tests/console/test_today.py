@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import re
 
+from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
 from domain.enums import AlertStatus
 from domain.models import Alert, AlertEvent
-from tests.console.conftest import csrf_from, sign_in
+from tests.console.conftest import CSRF, csrf_from, sign_in
 
 HTMX = {"HX-Request": "true"}
 
@@ -111,6 +112,37 @@ async def test_a_post_without_a_valid_csrf_token_changes_nothing(client, world, 
     assert response.status_code == 403
     async with db() as session:
         assert (await session.get(Alert, world.missed.id)).status == AlertStatus.OPEN
+
+
+async def test_a_nonce_and_token_planted_from_an_anonymous_visit_do_not_fit_a_signed_in_browser(
+    app, client, world, db
+):
+    """Cookie tossing (a sibling subdomain, plain http): an attacker takes a nonce and its token
+    from the sign-in page and plants the nonce in a coordinator's browser. The token is bound to
+    the session cookie, which the attacker cannot know: refused, nothing changes."""
+    async with AsyncTestClient(app=app) as attacker:
+        page = await attacker.get("/console/sign-in")
+        planted_token = CSRF.search(page.text).group(1)
+        planted_nonce = attacker.cookies.get("mimamori_console_csrf")
+    await sign_in(client, "coord")
+    client.cookies.set("mimamori_console_csrf", planted_nonce, path="/console")
+    for data, headers in (({"_csrf": planted_token}, {}), ({}, {**HTMX, "X-CSRF-Token": planted_token})):
+        response = await client.post(
+            f"/console/alerts/{world.missed.id}/acknowledge",
+            data=data,
+            headers=headers,
+            follow_redirects=False,
+        )
+        assert response.status_code == 403
+        assert "別のサイトから送信されました" in response.text
+    async with db() as session:
+        assert (await session.get(Alert, world.missed.id)).status == AlertStatus.OPEN
+    # The coordinator's own page, rendered with the planted nonce, still works.
+    token = await csrf_from(client, "/console")
+    response = await client.post(f"/console/alerts/{world.missed.id}/acknowledge", data={"_csrf": token})
+    assert response.status_code == 200
+    async with db() as session:
+        assert (await session.get(Alert, world.missed.id)).status == AlertStatus.ACKNOWLEDGED
 
 
 async def test_another_organisations_alert_cannot_be_touched(client, world, db):
