@@ -13,6 +13,7 @@ from litestar import Litestar, Request, Response
 from litestar.config.compression import CompressionConfig
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
+from litestar.exceptions import MethodNotAllowedException, NotFoundException
 from litestar.middleware import DefineMiddleware
 
 from api.auth import passwords
@@ -27,6 +28,7 @@ from api.request_log import RequestObserver
 from api.routes import route_handlers
 from api.security_headers import SecurityHeadersMiddleware
 from console import openapi_render_plugins, template_config
+from console.errors import outside_routes
 from domain import migrate
 from domain.access import Principal
 from domain.db import create_db_config, tolerate_asyncpg_cancel_race
@@ -55,7 +57,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "settings": Provide(provide_settings, sync_to_thread=False),
             "pagination": Provide(provide_pagination, sync_to_thread=False),
         },
-        exception_handlers=exception_handlers,
+        exception_handlers={
+            **exception_handlers,
+            # no route matched: under /console the console's page, elsewhere problem+json
+            NotFoundException: outside_routes(exception_handlers[NotFoundException]),
+            MethodNotAllowedException: outside_routes(exception_handlers[MethodNotAllowedException]),
+        },
         before_request=_check_request,
         middleware=[DefineMiddleware(SecurityHeadersMiddleware, hsts_max_age=settings.hsts_max_age_seconds)],
         openapi_config=openapi_config(render_plugins=openapi_render_plugins()),

@@ -4,6 +4,7 @@ an error page, or for an HTMX request a message swapped into the page's status a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -73,6 +74,7 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
         401: "error.unauthorized",
         403: "error.forbidden",
         404: "error.not_found",
+        405: "error.method_not_allowed",
         429: "error.rate_limited",
     }
     return _refusal(request, exc.status_code, codes.get(exc.status_code, "error.bad_request"), {})
@@ -101,3 +103,17 @@ console_exception_handlers: dict[Any, Any] = {
     ValidationException: _validation_error,
     HTTPException: _http_error,
 }
+
+
+def outside_routes(api_handler: Callable[..., Response[Any]]) -> Callable[..., Response[Any]]:
+    """For a 404 or 405 raised before any route matched (no such page, a method the page does not
+    take), which the console's own handlers never see: the console's page or `#flash` message
+    under /console, the API's problem+json elsewhere."""
+
+    def handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+        path = request.scope.get("path", "")
+        if path == "/console" or path.startswith("/console/"):
+            return _http_error(request, exc)
+        return api_handler(request, exc)
+
+    return handler

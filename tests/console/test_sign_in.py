@@ -148,3 +148,24 @@ async def test_signing_in_again_and_again_keeps_ten_live_sessions_at_most(client
         rows = (await session.scalars(select(ConsoleSession))).all()
     assert len([r for r in rows if r.ended_at is None]) == 10
     assert (await client.get("/console", follow_redirects=False)).status_code == 200  # the newest works
+
+
+async def test_a_page_that_does_not_exist_answers_the_consoles_page_not_problem_json(client, world):
+    """No console route matched (a mistyped address, a method the page does not take): the
+    console's own error page in Japanese, or its #flash message for HTMX — the API's
+    problem+json stays the API's."""
+    await sign_in(client, "coord")
+    missing = await client.get("/console/no-such-page")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("text/html")
+    assert "見つかりません" in missing.text
+    wrong_method = await client.delete("/console")
+    assert wrong_method.status_code == 405
+    assert wrong_method.headers["content-type"].startswith("text/html")
+    assert "このメソッドは使用できません" in wrong_method.text
+    fragment = await client.get("/console/no-such-page", headers={"HX-Request": "true"})
+    assert fragment.status_code == 404
+    assert fragment.headers["hx-retarget"] == "#flash"
+    api = await client.get("/api/v1/no-such-thing")
+    assert api.status_code == 404
+    assert api.headers["content-type"].startswith("application/problem+json")
