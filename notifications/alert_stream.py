@@ -8,7 +8,16 @@ reconnects with `Last-Event-ID` misses nothing. Between looks it waits for the p
 whichever comes first — the interval is only the safety net. Sessions are opened inside the generator: the
 request's own session is closed before a streamed body runs. The stream ends after a bounded
 lifetime (the client reconnects), as soon as the client disconnects (Litestar cancels it), and
-when the caller is signed out, deactivated or their device revoked (checked at every look).
+with an `end` event whose `reason` says why:
+
+- `signed_out`: the caller was signed out or deactivated, or their device revoked;
+- `scope_changed`: the caller's role or districts are no longer those the stream opened with (a
+  coordinator took a district away, or changed the role). The stream's filter is the principal
+  built when it opened, so it must not go on: the client reconnects and authentication builds a
+  fresh principal (resuming from `Last-Event-ID`, nothing in the new scope is missed).
+
+Both are checked at every look, *after* the alerts are read and *before* any is sent: an alert
+raised after a scope change, or read in the same instant as one, is never sent under the old scope.
 """
 
 from __future__ import annotations
@@ -20,13 +29,13 @@ from datetime import datetime
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from litestar.response import ServerSentEventMessage
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from domain import audit, feed, live
-from domain.access import Principal, visible_alerts
+from domain.access import Principal, principal_for, visible_alerts
 from domain.clock import utcnow
 from domain.db import READ_ONLY, session_scope
-from domain.models import Alert, Device, Resident, User
+from domain.models import Alert, Device, Resident, User, UserDistrict
 from domain.settings import PushSettings
 from notifications.schemas import AlertOut
 from notifications.stream_slots import StreamSlot
@@ -38,28 +47,62 @@ async def current_position(db_config: SQLAlchemyAsyncConfig, org_id: str) -> int
         return await feed.high_watermark(session, org_id)
 
 
-async def still_signed_in(db_config: SQLAlchemyAsyncConfig, principal: Principal, since: datetime) -> bool:
-    """A long stream re-checks what the bearer token was checked for: the user is still active and
-    the device neither revoked nor signed out since the stream opened."""
+# Why a stream ends before its lifetime is over (the `end` event's `reason`).
+SIGNED_OUT = "signed_out"
+SCOPE_CHANGED = "scope_changed"
+
+# The user and their districts in one statement (one row per district), as authentication reads
+# them: a stream looks every few seconds, so this stays one round trip (plus the device's).
+_USER_SCOPE = (
+    select(User.id, User.org_id, User.role, User.locale, User.active, UserDistrict.district_id)
+    .outerjoin(UserDistrict, UserDistrict.user_id == User.id)
+    .where(User.id == bindparam("user_id", type_=User.id.type))
+)
+
+
+async def why_stream_ends(
+    db_config: SQLAlchemyAsyncConfig, principal: Principal, since: datetime
+) -> str | None:
+    """None while the stream may go on; otherwise the reason it must end. A long stream re-checks
+    what its bearer token was checked for (the user still active, the device neither revoked nor
+    signed out since the stream opened — `signed_out`) and rebuilds the principal the way
+    authentication does: a role or districts other than those the stream filters with end it
+    (`scope_changed`)."""
     async with session_scope(db_config) as session:
         await session.connection(execution_options=READ_ONLY)  # polled by every open stream
-        user = await session.get(User, principal.user_id)
-        if user is None or not user.active or user.org_id != principal.org_id:
-            return False
-        if principal.device_id is None:
-            return True
-        device = await session.get(Device, principal.device_id)
-        return (
-            device is not None
-            and device.revoked_at is None
-            and (device.signed_out_at is None or device.signed_out_at < since)
-        )
+        rows = (await session.execute(_USER_SCOPE, {"user_id": principal.user_id})).all()
+        if not rows or not rows[0].active or rows[0].org_id != principal.org_id:
+            return SIGNED_OUT
+        if principal.device_id is not None:
+            device = await session.get(Device, principal.device_id)
+            if (
+                device is None
+                or device.revoked_at is not None
+                or (device.signed_out_at is not None and device.signed_out_at >= since)
+            ):
+                return SIGNED_OUT
+    districts = {r.district_id for r in rows if r.district_id is not None}
+    current = principal_for(rows[0], districts, principal.timezone, device_id=principal.device_id)
+    if current.role != principal.role or current.district_ids != principal.district_ids:
+        return SCOPE_CHANGED
+    return None
 
 
 async def changes_since(
     db_config: SQLAlchemyAsyncConfig, principal: Principal, cursor: int, limit: int
 ) -> tuple[list[AlertOut], int]:
-    """Alerts changed after `cursor` that the principal may see, and the new cursor."""
+    """Alerts changed after `cursor` that the principal may see, and the new cursor (their sending
+    audited)."""
+    out, cursor = await read_changes(db_config, principal, cursor, limit)
+    await record_sent(db_config, principal, out)
+    return out, cursor
+
+
+async def read_changes(
+    db_config: SQLAlchemyAsyncConfig, principal: Principal, cursor: int, limit: int
+) -> tuple[list[AlertOut], int]:
+    """Alerts changed after `cursor` that the principal may see, and the new cursor; not audited
+    (`record_sent` does that once they are sent)."""
     watermark = await current_position(db_config, principal.org_id)
     if watermark <= cursor:
         return [], cursor
@@ -78,21 +121,25 @@ async def changes_since(
         item = AlertOut.model_validate(alert)
         item.resident_name, item.district_id = name, district_id
         out.append(item)
-    if out:
-        # Residents' names leave the server: one audit event per batch sent, not per alert.
-        async with session_scope(db_config) as session:
-            audit.record(
-                session,
-                principal,
-                "stream",
-                "alert",
-                None,
-                fields=["resident_name"],
-                alert_ids=[a.id for a in out],
-                resident_ids=sorted({a.resident_id for a in out}),
-            )
     # A full page may stop short of the watermark; otherwise nothing visible lies in between.
     return out, (out[-1].feed_seq if len(out) == limit else watermark)
+
+
+async def record_sent(db_config: SQLAlchemyAsyncConfig, principal: Principal, out: list[AlertOut]) -> None:
+    """Residents' names leave the server: one audit event per batch sent, not per alert."""
+    if not out:
+        return
+    async with session_scope(db_config) as session:
+        audit.record(
+            session,
+            principal,
+            "stream",
+            "alert",
+            None,
+            fields=["resident_name"],
+            alert_ids=[a.id for a in out],
+            resident_ids=sorted({a.resident_id for a in out}),
+        )
 
 
 async def alert_events(
@@ -129,11 +176,16 @@ async def _events(
         event="ready", id=str(cursor), data=json.dumps({"cursor": cursor}), retry=3000
     )
     while loop.time() < deadline:
-        if not await still_signed_in(db_config, principal, opened_at):
-            yield ServerSentEventMessage(event="end", data=json.dumps({"reason": "signed_out"}))
-            return
         change = live.watch(live.ALERTS, principal.org_id)  # before looking: nothing slips between
-        items, cursor = await changes_since(db_config, principal, cursor, config.stream_batch)
+        items, next_cursor = await read_changes(db_config, principal, cursor, config.stream_batch)
+        # Checked after reading and before sending: what was read under a scope the caller no
+        # longer has (changed before the look, or while it read) is never sent.
+        reason = await why_stream_ends(db_config, principal, opened_at)
+        if reason is not None:
+            yield ServerSentEventMessage(event="end", data=json.dumps({"reason": reason}))
+            return
+        await record_sent(db_config, principal, items)
+        cursor = next_cursor
         for item in items:
             yield ServerSentEventMessage(event="alert", id=str(item.feed_seq), data=item.model_dump_json())
         if len(items) < config.stream_batch:

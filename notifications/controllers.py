@@ -156,8 +156,11 @@ class AlertController(Controller):
     ) -> ServerSentEvent:
         """Server-sent events: `alert` for every new or changed alert in the caller's scope, `ready`
         first. Event ids are change-feed positions: reconnect with `Last-Event-ID` to resume. The
-        stream ends after a while (at most `max_seconds`); clients reconnect. Open streams are
-        capped per device, per user and per server (429 beyond)."""
+        stream ends after a while (at most `max_seconds`); clients reconnect. It also ends early
+        with an `end` event, `{"reason": ...}`: `signed_out` (signed out, deactivated or device
+        revoked: do not reconnect) or `scope_changed` (the caller's role or districts changed:
+        reconnect with `Last-Event-ID` to follow the new scope). Open streams are capped per
+        device, per user and per server (429 beyond)."""
         config = get_settings().push
         last_event_id = parse_last_event_id(request.headers.get("last-event-id"))
         limit = min(max_seconds or config.stream_max_seconds, config.stream_max_seconds)

@@ -38,12 +38,28 @@ register(
 async def check_assignee(session: AsyncSession, org_id: str, assignee_id: str, resident: Resident) -> None:
     """The assignee must be an active user of the organisation who may see the resident: a visit
     must never send somebody a resident's name that consent keeps from them (422 says why)."""
+    problem = await assignee_problem(session, org_id, assignee_id, resident)
+    if problem == UNKNOWN_ASSIGNEE:
+        raise InvalidInput.field("assignee_id", problem)
+    if problem is not None:
+        raise InvalidInput(errors=[FieldError("assignee_id", problem)], status=422)
+
+
+UNKNOWN_ASSIGNEE = "plan.assignee_unknown"
+
+
+async def assignee_problem(
+    session: AsyncSession, org_id: str, assignee_id: str, resident: Resident
+) -> str | None:
+    """Why `assignee_id` may not be given the resident's visits (a message code: not a user of the
+    organisation or not active, `UNKNOWN_ASSIGNEE`; else `domain.access.why_hidden`'s), or None.
+    The one rule for a plan's assignee (REST) and a visit's (REST and sync push)."""
     user = await session.get(User, assignee_id)
     if user is None or user.org_id != org_id or not user.active:
-        raise InvalidInput.field("assignee_id", "plan.assignee_unknown")
+        return UNKNOWN_ASSIGNEE
     if not await who_may_see(session, [(assignee_id, resident.id)]):
-        why = await why_hidden(session, user, resident)
-        raise InvalidInput(errors=[FieldError("assignee_id", why)], status=422)
+        return await why_hidden(session, user, resident)
+    return None
 
 
 async def plan_assignee(

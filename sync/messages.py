@@ -64,6 +64,18 @@ register(
             "ja": "同じ番号の別の連絡記録がすでにあるため適用できません。この記録は破棄してください。",
             "en": "Another contact note already has this id, so this one cannot be applied. Discard it instead.",
         },
+        "error.sync.apply_note_deleted": {
+            "ja": "この連絡記録は保留の後に削除されたため、適用すると削除した記録が戻ってしまいます。"
+            "この保留データは破棄してください。",
+            "en": "This contact note was deleted after it was held: applying it would bring the deleted "
+            "note back. Discard this held record instead.",
+        },
+        "error.sync.apply_note_changed": {
+            "ja": "この連絡記録は保留の後に変更されているため、適用すると新しい内容が古い内容で上書きされます。"
+            "記録の今の内容を確認し、この保留データは破棄してください。",
+            "en": "This contact note has changed since it was held: applying it would replace the newer "
+            "text with the older. Check the note as it is now and discard this held record.",
+        },
         "sync.refused.invalid": {
             "ja": "入力内容に誤りがあります。",
             "en": "A detail is not valid.",

@@ -22,7 +22,7 @@ import enum
 import functools
 import hashlib
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -312,6 +312,8 @@ async def _compute(
         mode, base_key, using = "unknown", "", versions
     full = mode in ("first", "unknown") or base_key != key
     forced = _forced_tables(params)
+    # The roles the phone's rows were sent under (a role change moves the scope key, so `full`).
+    held_roles = {v.scope_key.partition("|")[0] for v in using} if mode == "known" else set()
 
     resident_scope_changes: set[str] = set()
     base: Manifest | None = None
@@ -358,19 +360,29 @@ async def _compute(
             # may hold is kept (a superset stays correct).
             diffs[name] = _Diff(new_held=set(base.held[name]))
             continue
-        encoder = Encoder(table, table.wire_columns(principal, params.schema_version))
+        columns = table.wire_columns(principal, params.schema_version)
+        encoder = Encoder(table, columns)
         held = base.held[name]
         recheck = base.recheck[name]
+        # Rows held under another role were sent with that role's columns: every one in scope is
+        # sent again (not only the changed ones), and a column this role may not see goes as null
+        # (WatermelonDB keeps a local column the server leaves out). A cursor the server cannot
+        # place may hide any role: the same.
+        rerole = mode == "unknown" or _columns_moved(table, principal, params.schema_version, held_roles)
         if mode == "first":
             diff = await _first(session, principal, moment, table, encoder)
         elif full:
-            diff = await _full(session, principal, moment, table, encoder, since, held, recheck, mode)
+            diff = await _full(session, principal, moment, table, encoder, since, held, recheck, rerole)
         else:
             diff = await _incremental(
                 session, principal, moment, table, encoder, since, held, recheck, resident_scope_changes
             )
         if name in forced:
             await _add_forced(session, principal, moment, table, encoder, forced[name], diff)
+        if rerole and diff.updated:
+            blank = dict.fromkeys(_hidden_columns(table, columns, params.schema_version))
+            for record in diff.updated:
+                record.update(blank)
         diffs[name] = diff
 
     changed = any(d.updated or d.deleted for d in diffs.values())
@@ -549,17 +561,37 @@ async def _full(
     since: int,
     held: set[str],
     recheck: set[str],
-    mode: str,
+    resend_all: bool,
 ) -> _Diff:
     in_scope = await records.scope_ids(session, table, principal, moment)
-    send = {
-        i for i, seq in in_scope.items() if mode == "unknown" or seq > since or i not in held or i in recheck
-    }
+    send = {i for i, seq in in_scope.items() if resend_all or seq > since or i not in held or i in recheck}
     rows = await records.fetch_records_by_id(session, table, principal, moment, encoder, sorted(send))
     diff = _Diff(updated=[r for r, _ in rows])
     diff.deleted = (held | recheck) - in_scope.keys()
     diff.new_held = (held - diff.deleted) | {r["id"] for r in diff.updated}
     return diff
+
+
+def _columns_moved(
+    table: records.SyncTable, principal: Principal, version: int, held_roles: set[str]
+) -> bool:
+    """Whether a role the phone's rows were sent under saw other columns of `table` than the
+    principal's role does (a key the server cannot read: assume so)."""
+    now = table.wire_columns(principal, version)
+    for held_role in held_roles - {str(principal.role)}:
+        try:
+            role = Role(held_role)
+        except ValueError:
+            return True
+        if table.wire_columns(replace(principal, role=role), version) != now:
+            return True
+    return False
+
+
+def _hidden_columns(table: records.SyncTable, shown: list[schema.Column], version: int) -> list[str]:
+    """Columns of the phone's schema for `table` that the principal's role is not sent."""
+    names = {c.name for c in shown}
+    return [c.name for c in schema.columns(table.name, version) if c.name not in names]
 
 
 async def _incremental(

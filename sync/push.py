@@ -42,8 +42,9 @@ from domain.db import is_transient, sqlstate_of
 from domain.enums import AlertStatus
 from domain.errors import Conflict, InvalidInput, RateLimited, Unauthorized
 from domain.metrics import SYNC_PUSHES, SYNC_RECORDS_RECEIVED
-from domain.models import CommissionerActivity, ContactNote, QuarantinedRecord, Resident, User
+from domain.models import CommissionerActivity, ContactNote, QuarantinedRecord, Resident
 from domain.settings import Settings
+from schedules.assignees import UNKNOWN_ASSIGNEE, assignee_problem
 from sync import quarantine, schema
 from sync.activities import read_activity
 from sync.manifest import load_state, remember_pushed
@@ -541,15 +542,18 @@ async def _validate_update(ctx: _Context, table: str, row: Any, changes: dict[st
         ):
             raise invalid("status", "field.not_allowed")
         if changes.get("assignee_id") is not None:
-            user = await ctx.session.scalar(
-                select(User.id).where(
-                    User.id == changes["assignee_id"],
-                    User.org_id == ctx.principal.org_id,
-                    User.active.is_(True),
+            # The rule of a plan's assignee over REST (`check_assignee`), with its words: never a
+            # visit, and so a resident's name, for somebody who may not see the resident.
+            resident = await ctx.session.get(Resident, row.resident_id)
+            problem = (
+                UNKNOWN_ASSIGNEE
+                if resident is None
+                else await assignee_problem(
+                    ctx.session, ctx.principal.org_id, changes["assignee_id"], resident
                 )
             )
-            if user is None:
-                raise invalid("assignee_id", "field.not_found")
+            if problem is not None:
+                raise invalid("assignee_id", problem)
     if table == "alerts" and (
         changes.get("status") != AlertStatus.ACKNOWLEDGED or row.status != AlertStatus.OPEN
     ):
@@ -578,6 +582,13 @@ async def apply_held_note(
         existing.org_id != coordinator.org_id or existing.author_id != entry.user_id
     ):
         raise Conflict("error.sync.apply_id_taken")
+    # The held record is what the phone sent then: never over a deletion (the author's, or the
+    # office's) nor over whatever was written since — it would bring back what they removed or
+    # replace the newer text with the older.
+    if existing is not None and existing.deleted_at is not None:
+        raise Conflict("error.sync.apply_note_deleted")
+    if existing is not None and existing.updated_at > entry.received_at:
+        raise Conflict("error.sync.apply_note_changed")
     resident = await session.get(Resident, fields["resident_id"])
     if resident is None or resident.org_id != coordinator.org_id or resident.deleted_at is not None:
         raise InvalidInput.field("resident_id", "field.not_found")
@@ -595,7 +606,6 @@ async def apply_held_note(
         session.add(note)
     else:
         note = existing
-        note.deleted_at = None
         for name, value in fields.items():
             setattr(note, name, value)
     await session.flush()

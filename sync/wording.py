@@ -97,6 +97,10 @@ _PROBLEMS: dict[str, tuple[str, str]] = {
     "field.invalid": ("が正しくありません", "is not valid"),
 }
 
+# Rules whose refusal is a whole sentence of the API's catalogue: a visit's assignee who may not
+# see its resident (`schedules.assignees.assignee_problem`) reads as over REST.
+_REST_SENTENCES = ("sight.", "plan.assignee_unknown")
+
 # Why a phone may not make a change (`validation.forbidden(cause)`).
 FORBIDDEN_CAUSES: dict[str, tuple[str, str]] = {
     "foreign_id": ("同じ番号の別の記録がすでにあります。", "Another record already has the same id."),
@@ -194,6 +198,9 @@ def reason_text(reason: str, detail: Mapping[str, Any], locale: str | None) -> s
     lang = normalise(locale)
     i = _LANG[lang]
     if reason == "sync.refused.invalid":
+        rule = str(detail.get("rule", ""))
+        if rule.startswith(_REST_SENTENCES):  # the very words the API refuses the same value with
+            return translate(rule, lang)
         field = field_word(str(detail.get("field", "")), lang)
         problem = _PROBLEMS.get(str(detail.get("rule", "")), _PROBLEMS["field.invalid"])[i]
         return f"{field}{problem}。" if lang == "ja" else f"The {field} {problem}."

@@ -7,13 +7,16 @@ import json
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import delete, select
 
 from domain import alerts as lifecycle
 from domain.access import Principal
 from domain.clock import clock
 from domain.enums import AlertSeverity, Role
-from domain.models import Alert, User
+from domain.models import Alert, AuditEvent, User, UserDistrict
+from domain.principals import principal_of
 from domain.settings import PushSettings
+from notifications import alert_stream
 from notifications.alert_stream import alert_events
 from notifications.outbox import enqueue
 from notifications.templates import MessageKind
@@ -198,6 +201,79 @@ async def test_stream_follows_live_changes(db, db_config, world, alerts):
     assert end.event == "end"
     with pytest.raises(StopAsyncIteration):
         await anext(stream)
+
+
+async def _commissioner_stream(db, db_config, world):
+    async with db() as session:
+        principal = await principal_of(session, await session.get(User, world.commissioner.id))
+    assert principal.district_ids == {world.district.id}
+    stream = alert_events(
+        db_config, principal, PushSettings(stream_poll_seconds=0.05), last_event_id=None, max_seconds=10
+    )
+    assert (await anext(stream)).event == "ready"
+    return stream
+
+
+async def _raise_alert(db, world, cause_key: str) -> None:
+    clock.advance(timedelta(seconds=1))
+    async with db() as session:
+        await lifecycle.open_alert(
+            session,
+            org_id=world.org.id,
+            kind="urgent_outcome",
+            cause_key=cause_key,
+            resident_id=world.resident.id,
+        )
+
+
+async def _ends_for(stream, reason: str) -> None:
+    end = await asyncio.wait_for(anext(stream), timeout=5)
+    assert (end.event, json.loads(end.data)) == ("end", {"reason": reason})
+    with pytest.raises(StopAsyncIteration):
+        await anext(stream)
+
+
+async def test_stream_ends_when_the_district_is_taken_away(db, db_config, world):
+    stream = await _commissioner_stream(db, db_config, world)
+    await _raise_alert(db, world, "urgent:before")
+    sent = await asyncio.wait_for(anext(stream), timeout=5)
+    assert sent.event == "alert" and json.loads(sent.data)["resident_name"] == world.resident.name
+    # The coordinator takes the district away: the next alert about its resident is not sent; the
+    # stream ends so that the phone reconnects with a principal of the new scope.
+    async with db() as session:
+        await session.execute(delete(UserDistrict).where(UserDistrict.user_id == world.commissioner.id))
+    await _raise_alert(db, world, "urgent:after")
+    await _ends_for(stream, "scope_changed")
+    async with db() as session:
+        streamed = (await session.scalars(select(AuditEvent).where(AuditEvent.action == "stream"))).all()
+    assert len(streamed) == 1  # only the alert actually sent is audited as sent
+
+
+async def test_stream_ends_when_the_role_changes_even_with_nothing_to_send(db, db_config, world):
+    stream = await _commissioner_stream(db, db_config, world)
+    async with db() as session:
+        user = await session.get(User, world.commissioner.id)
+        user.role = Role.VOLUNTEER
+    await _ends_for(stream, "scope_changed")
+
+
+async def test_stream_checks_the_scope_after_reading_and_before_sending(db, db_config, world, monkeypatch):
+    """A scope change that commits while a look reads the alerts is caught before they are sent."""
+    stream = await _commissioner_stream(db, db_config, world)
+    read = alert_stream.read_changes
+
+    async def read_then_lose_the_district(*args, **kwargs):
+        out = await read(*args, **kwargs)
+        if out[0]:
+            async with db() as session:
+                await session.execute(
+                    delete(UserDistrict).where(UserDistrict.user_id == world.commissioner.id)
+                )
+        return out
+
+    monkeypatch.setattr(alert_stream, "read_changes", read_then_lose_the_district)
+    await _raise_alert(db, world, "urgent:during")
+    await _ends_for(stream, "scope_changed")
 
 
 async def test_stream_stops_when_the_client_goes_away(app, client, world, alerts):

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from domain import events
 from domain.alerts import open_alert
-from domain.clock import utcnow
+from domain.clock import clock, utcnow
 from domain.enums import AlertStatus, VisitStatus
 from domain.models import Alert, ContactNote, Notification, QuarantinedRecord, Resident, Visit
 from notifications.outbox import enqueue
@@ -207,6 +207,41 @@ async def test_conflict_refuses_whole_push_then_merge_succeeds(client, db, town:
     assert a.store["visits"][town.visit.id]["assignee_id"] == town.commissioner.id
 
 
+async def test_a_visit_goes_only_to_someone_who_may_see_its_resident(client, db, town: Town) -> None:
+    """A coordinator's phone may reassign a visit, under the rule (and in the words) of REST: the
+    other district's commissioner may not see `shared`, and a name that is nobody's is refused."""
+    device = await phone(client, "coord")
+    await device.pull()
+    device.update("visits", town.visit.id, assignee_id=town.commissioner_b.id)
+    answer = await device.push()
+    assert answer is not None and answer["applied"] == 0
+    assert answer["quarantined"] == [
+        {"table": "visits", "id": town.visit.id, "reason": "sync.refused.invalid"}
+    ]
+    async with db() as s:
+        assert (await s.get(Visit, town.visit.id)).assignee_id == town.volunteer.id
+        held = await s.scalar(select(QuarantinedRecord))
+        assert held.detail == {"field": "assignee_id", "rule": "sight.other_district"}
+        await s.delete(held)
+
+    office = await login(client, "coord", device_id="desk")
+    plan = {"resident_id": town.shared.id, "rrule": "FREQ=WEEKLY;BYDAY=WE"}
+    for assignee, rule in (
+        (town.commissioner_b.id, "sight.other_district"),
+        ("nobody", "plan.assignee_unknown"),
+    ):
+        device.update("visits", town.visit.id, assignee_id=assignee)
+        assert (await device.push())["quarantined"], assignee
+        for locale in ("ja", "en"):
+            headers = {**office, "Accept-Language": locale}
+            rest = await client.post("/api/v1/plans", json={**plan, "assignee_id": assignee}, headers=headers)
+            assert rest.status_code in (400, 422) and rest.json()["errors"][0]["code"] == rule, rest.text
+            [item] = (await client.get("/api/v1/sync/quarantine", headers=headers)).json()["items"]
+            assert item["reason_text"] == rest.json()["errors"][0]["message"]
+        async with db() as s:
+            await s.delete(await s.scalar(select(QuarantinedRecord)))
+
+
 async def test_two_devices_record_notes_for_same_resident_never_conflict(client, db, town: Town, now) -> None:
     a, b = await phone(client, "vol"), await phone(client, "comm", "phone-b")
     await a.pull()
@@ -300,6 +335,69 @@ async def test_quarantine_keeps_bad_records_applies_the_rest_and_tells_people(
     assert response.json()["status"] == "discarded"
     volunteer_headers = await login(client, "vol", device_id="phone-1")
     assert (await client.get("/api/v1/sync/quarantine", headers=volunteer_headers)).status_code == 403
+
+
+async def _held_edit(client, db, town: Town, now):
+    """The volunteer's phone writes a note, then an edit of it the server holds (a bad outcome)."""
+    device = await phone(client, "vol")
+    await device.pull()
+    note_id = device.create_note(town.shared.id, ms(now - timedelta(hours=1)), body="最初の記録")
+    assert (await device.push())["applied"] == 1
+    await device.pull()
+    device.update("contact_notes", note_id, outcome="bogus", body="保留された書き直し")
+    assert (await device.push())["quarantined"][0]["id"] == note_id
+    await device.pull()  # the server's note comes back to the phone
+    coordinator = await login(client, "coord", device_id="desk")
+    [item] = (await client.get("/api/v1/sync/quarantine", headers=coordinator)).json()["items"]
+    return device, note_id, coordinator, item["id"]
+
+
+async def _apply(client, coordinator, entry_id: str, locale: str = "ja"):
+    return await client.post(
+        f"/api/v1/sync/quarantine/{entry_id}/resolve",
+        headers={**coordinator, "Accept-Language": locale},
+        json={"action": "apply", "record": {"outcome": "met_well"}},
+    )
+
+
+async def test_a_held_edit_applies_over_the_note_it_was_made_to(client, db, town: Town, now) -> None:
+    _device, note_id, coordinator, entry_id = await _held_edit(client, db, town, now)
+    response = await _apply(client, coordinator, entry_id)
+    assert response.status_code == 200, response.text
+    [note] = await _notes(db, id=note_id)
+    assert (note.body, note.deleted_at) == ("保留された書き直し", None)
+
+
+async def test_a_held_edit_never_brings_back_a_deleted_note(client, db, town: Town, now) -> None:
+    device, note_id, coordinator, entry_id = await _held_edit(client, db, town, now)
+    clock.advance(timedelta(minutes=5))
+    device.delete("contact_notes", note_id)  # the author deletes the note after the edit was held
+    assert (await device.push())["applied"] == 1
+    for locale, words in (("ja", "削除"), ("en", "was deleted after it was held")):
+        response = await _apply(client, coordinator, entry_id, locale)
+        assert response.status_code == 409, response.text
+        assert response.json()["code"] == "error.sync.apply_note_deleted"
+        assert words in response.json()["title"]
+    [note] = await _notes(db, id=note_id)
+    assert note.deleted_at is not None
+    discarded = await client.post(
+        f"/api/v1/sync/quarantine/{entry_id}/resolve", headers=coordinator, json={"action": "discard"}
+    )
+    assert discarded.status_code == 200 and discarded.json()["status"] == "discarded"
+
+
+async def test_a_held_edit_never_overwrites_a_newer_one(client, db, town: Town, now) -> None:
+    device, note_id, coordinator, entry_id = await _held_edit(client, db, town, now)
+    clock.advance(timedelta(minutes=5))
+    device.update("contact_notes", note_id, body="あとで書き直した記録")
+    assert (await device.push())["applied"] == 1
+    for locale, words in (("ja", "変更"), ("en", "has changed since it was held")):
+        response = await _apply(client, coordinator, entry_id, locale)
+        assert response.status_code == 409, response.text
+        assert response.json()["code"] == "error.sync.apply_note_changed"
+        assert words in response.json()["title"]
+    [note] = await _notes(db, id=note_id)
+    assert note.body == "あとで書き直した記録"
 
 
 async def test_old_offline_note_is_accepted(client, db, town: Town, now) -> None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select
 
 from domain.clock import clock, utcnow
-from domain.enums import ConsentRecipient, ConsentStatus, ResidentStatus
-from domain.models import Assignment, Consent, ContactNote, Resident
+from domain.enums import AssignmentRole, ConsentRecipient, ConsentStatus, ResidentStatus
+from domain.models import Assignment, Consent, ContactNote, EmergencyContact, Resident, User
 from tests.factories import assign, login
 from tests.sync.conftest import Town, add_note, phone
 
@@ -157,3 +158,59 @@ async def test_district_change_moves_scope(client, db, town: Town) -> None:
     await device.pull()
     assert device.ids("residents") == {town.other.id}
     assert device.ids("visits") == set()
+
+
+async def _change_role(client: Any, user_id: str, role: str, district_ids: list[str]) -> None:
+    office = await login(client, "coord", device_id="office-pc")
+    response = await client.patch(
+        f"/api/v1/users/{user_id}", json={"role": role, "district_ids": district_ids}, headers=office
+    )
+    assert response.status_code == 200, response.text
+
+
+HIDDEN_FROM_VOLUNTEERS = ("birth_year", "status_reason", "last_contact_at")
+
+
+async def test_demoted_commissioner_phone_loses_what_volunteers_may_not_see(
+    client, db, town: Town, now
+) -> None:
+    async with db() as s:  # the commissioner also backs up `shared`, who consents to volunteers
+        shared = await s.get(Resident, town.shared.id)
+        shared.status_reason, shared.last_contact_at = "入院の予定あり", now - timedelta(days=2)
+        await assign(s, shared, await s.get(User, town.commissioner.id), AssignmentRole.BACKUP)
+        s.add(
+            EmergencyContact(org_id=town.org.id, resident_id=shared.id, name="佐藤 健", phone="090-1111-2222")
+        )
+    device = await phone(client, "comm")
+    await device.pull()
+    held = device.store["residents"][town.shared.id]
+    assert (held["birth_year"], held["status_reason"]) == (1940, "入院の予定あり") and held["last_contact_at"]
+    assert len(device.ids("emergency_contacts")) == 1
+
+    await _change_role(client, town.commissioner.id, "volunteer", [])
+    body = await device.pull()
+    # `shared` stays in scope (assigned, consent for volunteers) and unchanged, yet is sent again:
+    # every column the volunteer may not see goes as null, which clears it on the phone.
+    [resent] = body["changes"]["residents"]["updated"]
+    assert resent["id"] == town.shared.id
+    assert all(resent[column] is None for column in HIDDEN_FROM_VOLUNTEERS), resent
+    assert body["changes"]["residents"]["deleted"] == [town.private.id]
+    assert device.ids("emergency_contacts") == set()  # family phone numbers are not for volunteers
+    assert all(device.store["residents"][town.shared.id][c] is None for c in HIDDEN_FROM_VOLUNTEERS)
+    # Then the phone is up to date: nothing more is sent.
+    again = await device.pull()
+    assert all(not ops["updated"] and not ops["deleted"] for ops in again["changes"].values())
+
+
+async def test_promoted_volunteer_phone_gets_what_commissioners_see(client, db, town: Town) -> None:
+    device = await phone(client, "vol")
+    await device.pull()
+    assert device.ids("residents") == {town.shared.id}
+    assert device.store["residents"][town.shared.id]["birth_year"] is None
+
+    await _change_role(client, town.volunteer.id, "commissioner", [town.district_a.id])
+    body = await device.pull()
+    sent = {r["id"]: r for r in body["changes"]["residents"]["updated"]}
+    assert set(sent) == {town.shared.id, town.private.id}  # `shared` again, whole, with `private`
+    assert sent[town.shared.id]["birth_year"] == 1940
+    assert device.store["residents"][town.shared.id]["birth_year"] == 1940
