@@ -354,5 +354,13 @@ async def test_a_note_stored_with_a_deep_wellbeing_still_reads(client, db, town:
         note.id: None,
         fine.id: {"ucla": {"lonely": 2}},
     }
+    # A coordinator replaces it; the revision keeps the old value and its history reads too.
+    corrected = await client.patch(
+        f"/api/v1/contact-notes/{note.id}", json={"wellbeing": {"ucla": {"lonely": 1}}}, headers=coord
+    )
+    assert corrected.status_code == 200 and corrected.json()["wellbeing"] == {"ucla": {"lonely": 1}}
+    history = await client.get(f"/api/v1/contact-notes/{note.id}/revisions", headers=coord)
+    assert history.status_code == 200 and history.json()[0]["previous"] == {"wellbeing": None}
     async with db() as s:
-        assert (await s.get(ContactNote, note.id)).wellbeing is not None
+        [revision] = (await s.scalars(select(ContactNoteRevision))).all()
+        assert revision.previous["wellbeing"] == deep
