@@ -18,7 +18,7 @@ from litestar.middleware import DefineMiddleware
 
 from api.auth import passwords
 from api.deps import provide_pagination, provide_principal, provide_settings
-from api.errors import exception_handlers, reject_control_characters
+from api.errors import JsonRequest, exception_handlers, reject_control_characters
 from api.logging import configure_logging
 from api.openapi import install as install_openapi
 from api.openapi import openapi_config
@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             NotFoundException: outside_routes(exception_handlers[NotFoundException]),
             MethodNotAllowedException: outside_routes(exception_handlers[MethodNotAllowedException]),
         },
+        request_class=JsonRequest,
         before_request=_check_request,
         middleware=[DefineMiddleware(SecurityHeadersMiddleware, hsts_max_age=settings.hsts_max_age_seconds)],
         openapi_config=openapi_config(render_plugins=openapi_render_plugins()),

@@ -142,6 +142,8 @@ def _from_pydantic(error: dict[str, Any]) -> FieldError:
         return FieldError(field, "field.pattern")
     if kind in {"timezone_aware", "timezone_naive"}:
         return FieldError(field, "field.timezone")
+    if kind.startswith("field."):
+        return FieldError(field, kind)  # a validator's own message code (PydanticCustomError)
     if kind == "value_error" and "control characters" in str(ctx.get("error", "")):
         return FieldError(field, "field.control_characters")
     if kind.endswith(("_type", "_parsing", "_parsing_size")) or kind in {

@@ -58,6 +58,10 @@ register(
             "ja": "リクエスト本文を JSON として読めません。",
             "en": "The request body is not valid JSON.",
         },
+        "error.too_deep": {
+            "ja": "リクエスト本文の JSON の入れ子が深すぎます。",
+            "en": "The request body's JSON is nested too deeply.",
+        },
         "error.validation": {"ja": "入力内容に誤りがあります。", "en": "Some fields are not valid."},
         "error.unauthorized": {"ja": "ログインが必要です。", "en": "You need to sign in."},
         "error.token_invalid": {

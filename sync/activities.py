@@ -4,6 +4,7 @@ applies them, each commissioner their own."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
@@ -85,7 +86,12 @@ def _count(data: dict[str, Any]) -> int:
     value = data.get("count")
     if value is None:
         return 1
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)  # NaN and 1e400 (infinity), which Python's JSON reader accepts
+        or value != int(value)
+    ):
         raise invalid("count", "field.type")
     if not 1 <= value <= MAX_COUNT:
         raise invalid("count", "field.range")

@@ -10,6 +10,7 @@ JSON strings); `wire_values` turns typed values (the REST body) into that form f
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -43,6 +44,14 @@ MAX_BODY = 10_000
 MAX_WARNING_SIGNS = 30
 MAX_WARNING_SIGN_LENGTH = 60
 MAX_REFERRAL = 200
+# `wellbeing` holds a short questionnaire's answers, e.g. the 3-item UCLA loneliness scale
+# `{"scale": "ucla3", "answers": [1, 2, 3], "score": 6}`: an object of at most MAX_WELLBEING_ITEMS
+# short keys whose values are scalars (text, number, true/false, null), a list of scalars, or an
+# object of scalars (one level further, no deeper). Anything else is refused naming the field,
+# so no stored note can be too deep for a reader to serialise.
+MAX_WELLBEING_ITEMS = 20
+MAX_WELLBEING_KEY = 40
+MAX_WELLBEING_TEXT = 200
 NOTE_FIELDS = (
     "resident_id",
     "visit_id",
@@ -79,7 +88,7 @@ def read_note(data: dict[str, Any], version: int, *, creating: bool) -> dict[str
         "visibility": lambda: read_choice(data, "visibility", NoteVisibility, default=NoteVisibility.TEAM),
         "warning_signs": lambda: _warning_signs(data),
         "referral": lambda: read_str(data, "referral", max_len=MAX_REFERRAL, optional=True),
-        "wellbeing": lambda: read_json(data, "wellbeing", dict),
+        "wellbeing": lambda: _wellbeing(data),
         "support_field": lambda: _optional_choice(data, "support_field", SupportField),
         "support_topic": lambda: _optional_choice(data, "support_topic", SupportTopic),
     }
@@ -102,6 +111,67 @@ def _optional_choice(data: dict[str, Any], name: str, choices: type) -> str | No
     return read_choice(data, name, choices)
 
 
+def _wellbeing(data: dict[str, Any]) -> dict[str, Any] | None:
+    value = read_json(data, "wellbeing", dict)
+    if value is not None and not wellbeing_fits(value):
+        raise invalid("wellbeing", "field.wellbeing")
+    return value
+
+
+def _scalar(value: Any) -> bool:
+    if isinstance(value, str):
+        return len(value) <= MAX_WELLBEING_TEXT
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return value is None or isinstance(value, bool | int)
+
+
+def _flat(value: Any) -> bool:
+    """A list of scalars or an object of short keys and scalars, of at most MAX_WELLBEING_ITEMS."""
+    if isinstance(value, list):
+        return len(value) <= MAX_WELLBEING_ITEMS and all(_scalar(item) for item in value)
+    if isinstance(value, dict):
+        return len(value) <= MAX_WELLBEING_ITEMS and all(
+            isinstance(key, str) and 0 < len(key) <= MAX_WELLBEING_KEY and _scalar(item)
+            for key, item in value.items()
+        )
+    return False
+
+
+def wellbeing_fits(value: Any) -> bool:
+    """Whether `value` has the shape `wellbeing` may take (see MAX_WELLBEING_ITEMS). Looks at most
+    three levels down, however deep `value` goes: safe on anything a decoder produced."""
+    if not isinstance(value, dict) or len(value) > MAX_WELLBEING_ITEMS:
+        return False
+    return all(
+        isinstance(key, str) and 0 < len(key) <= MAX_WELLBEING_KEY and (_scalar(item) or _flat(item))
+        for key, item in value.items()
+    )
+
+
+MAX_SHOWN_DEPTH = 32
+
+
+def shown_wellbeing(value: Any) -> dict[str, Any] | None:
+    """A stored `wellbeing` as readers get it. Notes stored before its shape was checked may hold
+    an object nested hundreds deep, which no serialiser writes out (pydantic stops near 255
+    levels): such a value is shown as none rather than failing every read of the note. The stored
+    value itself is kept. Walks iteratively, and never below MAX_SHOWN_DEPTH."""
+    if not isinstance(value, dict):
+        return None
+    level: list[Any] = [value]
+    for _ in range(MAX_SHOWN_DEPTH):
+        level = [
+            child
+            for item in level
+            for child in (item.values() if isinstance(item, dict) else item)
+            if isinstance(child, dict | list)
+        ]
+        if not level:
+            return value
+    return None
+
+
 def _warning_signs(data: dict[str, Any]) -> list[str]:
     signs = read_json(data, "warning_signs", list) or []
     if len(signs) > MAX_WARNING_SIGNS or not all(
@@ -112,13 +182,17 @@ def _warning_signs(data: dict[str, Any]) -> list[str]:
 
 
 def wire_values(values: dict[str, Any]) -> dict[str, Any]:
-    """Typed note values (datetimes, lists, dicts) in the wire form `read_note` judges."""
+    """Typed note values (datetimes, lists, dicts) in the wire form `read_note` judges. Raises
+    `sync.validation.Refused` for a list or object that cannot be written as JSON text."""
     out: dict[str, Any] = {}
     for name, value in values.items():
         if isinstance(value, datetime):
             out[name] = to_millis(value)
         elif name in ("warning_signs", "wellbeing") and value is not None:
-            out[name] = json.dumps(value, ensure_ascii=False)
+            try:
+                out[name] = json.dumps(value, ensure_ascii=False)
+            except (ValueError, TypeError, RecursionError):
+                raise invalid(name, "field.wellbeing" if name == "wellbeing" else "field.type") from None
         else:
             out[name] = value
     return out

@@ -24,6 +24,7 @@ OPERATIONS = ("created", "updated", "deleted")
 # WatermelonDB's migration spec lists tables and columns: a few kilobytes at most. Longer or deeper
 # input is refused before parsing (json.loads recurses per nesting level).
 MAX_MIGRATION_CHARS = 8192
+WRAPPER_KEYS = frozenset({"changes", "lastPulledAt", "last_pulled_at"})
 
 
 def bad_request(code: str, **params: Any) -> DomainError:
@@ -125,8 +126,14 @@ def parse_push(body: bytes, settings: Settings, version: int = schema.LATEST_VER
         changes = _without_nul(json.loads(body or b"null"))
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise bad_request("error.sync.not_json") from None
-    if isinstance(changes, dict) and isinstance(changes.get("changes"), dict) and len(changes) <= 2:
-        changes = changes["changes"]  # tolerate `{changes, lastPulledAt}` as some clients send it
+    if (
+        isinstance(changes, dict)
+        and isinstance(changes.get("changes"), dict)
+        and changes.keys() <= WRAPPER_KEYS
+    ):
+        # Tolerate `{changes, lastPulledAt}` as some clients send it. Only that: a body with tables
+        # beside a `changes` key would lose those tables, so `changes` is then an unknown table.
+        changes = changes["changes"]
     if not isinstance(changes, dict):
         raise bad_request("error.sync.malformed", where="body")
     out: list[PushedRecord] = []
@@ -268,7 +275,7 @@ def read_json(data: dict[str, Any], name: str, kind: type, *, max_len: int = 400
         raise invalid(name, "field.type")
     try:
         parsed = _without_nul(json.loads(value))
-    except ValueError:
+    except (ValueError, RecursionError):  # nested deeper than the interpreter's stack allows
         raise invalid(name, "field.type") from None
     if parsed is not None and not isinstance(parsed, kind):
         raise invalid(name, "field.type")

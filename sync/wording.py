@@ -95,6 +95,10 @@ _PROBLEMS: dict[str, tuple[str, str]] = {
     "field.not_found": ("が見つかりません", "refers to something that no longer exists"),
     "sync.future_time": ("が未来の日時になっています", "is in the future"),
     "field.invalid": ("が正しくありません", "is not valid"),
+    "field.wellbeing": (
+        "の形が正しくありません（短い項目と値の組み、入れ子は1段まで）",
+        "is not in the expected form (short items and values, nested one level at most)",
+    ),
 }
 
 # Rules whose refusal is a whole sentence of the API's catalogue: a visit's assignee who may not

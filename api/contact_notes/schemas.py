@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, StringConstraints, field_validator
+from pydantic import BaseModel, Field, StringConstraints, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from api.schemas import ID_PATTERN, InputModel, strip_control
 from domain.enums import ContactMethod, ContactOutcome, NoteVisibility, SupportField, SupportTopic
-from sync.notes import MAX_BODY, MAX_REFERRAL, MAX_WARNING_SIGN_LENGTH, MAX_WARNING_SIGNS
+from sync.notes import MAX_BODY, MAX_REFERRAL, MAX_WARNING_SIGN_LENGTH, MAX_WARNING_SIGNS, wellbeing_fits
 
 WarningSign = Annotated[str, StringConstraints(min_length=1, max_length=MAX_WARNING_SIGN_LENGTH)]
 
@@ -31,7 +32,11 @@ def _no_control_characters(value: Any) -> Any:
 class _NoteFields(InputModel):
     @field_validator("warning_signs", "wellbeing", check_fields=False)
     @classmethod
-    def _nested_text(cls, value: Any) -> Any:
+    def _nested_text(cls, value: Any, info: ValidationInfo) -> Any:
+        if info.field_name == "wellbeing" and value is not None and not wellbeing_fits(value):
+            # Judged before anything walks it: a value nested hundreds deep is refused here, not
+            # stored to make every later read of the note fail. The code is the field error's.
+            raise PydanticCustomError("field.wellbeing", "wellbeing is not in the accepted shape")
         return _no_control_characters(value)
 
 
@@ -56,7 +61,13 @@ class ContactNoteIn(_NoteFields):
     visibility: NoteVisibility = NoteVisibility.TEAM
     warning_signs: list[WarningSign] = Field(default_factory=list, max_length=MAX_WARNING_SIGNS)
     referral: str | None = Field(default=None, max_length=MAX_REFERRAL)
-    wellbeing: dict[str, Any] | None = Field(default=None, description="e.g. the 3-item UCLA scale")
+    wellbeing: dict[str, Any] | None = Field(
+        default=None,
+        description="Questionnaire answers, e.g. the 3-item UCLA scale "
+        '`{"scale": "ucla3", "answers": [1, 2, 3], "score": 6}`: at most 20 keys of up to 40 characters; '
+        "values are text (up to 200 characters), numbers, booleans or null, or a list or object of at "
+        "most 20 of those (nested no deeper)",
+    )
     support_field: SupportField | None = Field(
         default=None, description="A consultation (相談・支援) of the activity record: its field"
     )
@@ -75,7 +86,7 @@ class ContactNoteCorrection(_NoteFields):
     visibility: NoteVisibility | None = None
     warning_signs: list[WarningSign] | None = Field(default=None, max_length=MAX_WARNING_SIGNS)
     referral: str | None = Field(default=None, max_length=MAX_REFERRAL)
-    wellbeing: dict[str, Any] | None = None
+    wellbeing: dict[str, Any] | None = Field(default=None, description="As when recording a note")
     support_field: SupportField | None = None
     support_topic: SupportTopic | None = None
     reason: str = Field(default="", max_length=200, description="Why it is corrected (kept with it)")

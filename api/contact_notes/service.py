@@ -35,7 +35,15 @@ from domain.i18n import register
 from domain.models import ContactNote, ContactNoteRevision, District, Organisation, Resident, User
 from domain.org_settings import rules_for, timezone_of
 from sync import schema
-from sync.notes import RECHECKED_FIELDS, check_visit, note_recorded, read_note, same, wire_values
+from sync.notes import (
+    RECHECKED_FIELDS,
+    check_visit,
+    note_recorded,
+    read_note,
+    same,
+    shown_wellbeing,
+    wire_values,
+)
 from sync.validation import Refused
 
 register(
@@ -117,6 +125,7 @@ def _refused(refusal: Refused) -> InvalidInput:
             "field.not_found": "note.visit_not_found",
             "field.range": "field.range",
             "field.required": "field.required",
+            "field.wellbeing": "field.wellbeing",
         }.get(rule, "field.invalid")
         error = FieldError(name, code)
     return InvalidInput(errors=[error], status=422)
@@ -165,7 +174,7 @@ def _out(note: ContactNote, author_name: str, corrections: int, window: timedelt
         visibility=note.visibility,
         warning_signs=list(note.warning_signs or []),
         referral=note.referral,
-        wellbeing=note.wellbeing,
+        wellbeing=shown_wellbeing(note.wellbeing),
         support_field=note.support_field,
         support_topic=note.support_topic,
         corrections=corrections,
@@ -286,6 +295,13 @@ async def read_note_for(session: AsyncSession, principal: Principal, note_id: st
     return out
 
 
+def _shown_previous(previous: dict[str, Any]) -> dict[str, Any]:
+    out = dict(previous)
+    if out.get("wellbeing") is not None:
+        out["wellbeing"] = shown_wellbeing(out["wellbeing"])
+    return out
+
+
 async def list_revisions(
     session: AsyncSession, principal: Principal, note_id: str
 ) -> list[ContactNoteRevisionOut]:
@@ -306,7 +322,7 @@ async def list_revisions(
             revised_by=r.revised_by,
             reason=r.reason,
             fields=list(r.fields),
-            previous=dict(r.previous),
+            previous=_shown_previous(r.previous),
         )
         for r in rows
     ]

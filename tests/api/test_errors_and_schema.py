@@ -140,3 +140,28 @@ async def test_hostile_paths_queries_and_values_are_4xx_never_500(client, db) ->
         "/api/v1/plans/preview", json={"rrule": "FREQ=WEEKLY", "starts_on": "9999-12-31"}, headers=headers
     )
     assert 400 <= preview.status_code < 500, preview.text
+
+
+async def test_a_body_nested_too_deep_is_a_400_problem_not_a_500(client) -> None:
+    # The JSON decoder gives up near a thousand levels (RecursionError). Before anyone signs in, on
+    # any JSON endpoint, that is the client's malformed body: a 400 that says so, in both languages.
+    for depth in (1_000, 100_000):
+        deep = ('{"login": "x", "password": ' + "[" * depth + "]" * depth + "}").encode()
+        response = await client.post(
+            "/api/v1/auth/login", content=deep, headers={"content-type": "application/json"}
+        )
+        assert response.status_code == 400, (depth, response.text[:200])
+        assert response.headers["content-type"].startswith(PROBLEM)
+        assert (response.json()["code"], response.json()["title"]) == (
+            "error.too_deep",
+            "リクエスト本文の JSON の入れ子が深すぎます。",
+        )
+    english = await client.post(
+        "/api/v1/auth/login",
+        content=b"[" * 5_000 + b"]" * 5_000,
+        headers={"content-type": "application/json", "accept-language": "en"},
+    )
+    assert (english.status_code, english.json()["title"]) == (
+        400,
+        "The request body's JSON is nested too deeply.",
+    )

@@ -5,6 +5,7 @@ their next pull."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import func, select
@@ -293,3 +294,73 @@ async def test_the_correction_window_is_an_organisation_rule(client, db, town: T
     async with db() as s:
         org = await s.get_one(Organisation, town.org.id)
         assert "note_correction_hours" not in (org.settings or {})
+
+
+async def test_wellbeing_takes_the_shape_of_a_questionnaire_and_nothing_deeper(
+    client, db, town: Town, now
+) -> None:
+    comm = await login(client, "comm")
+
+    async def recorded(wellbeing) -> tuple[int, list[tuple[str, str]]]:
+        response = await client.post(
+            _notes_url(town),
+            content=b'{"method": "home_visit", "outcome": "met_well", "wellbeing": '
+            + wellbeing.encode()
+            + b"}",
+            headers={**comm, "content-type": "application/json"},
+        )
+        return response.status_code, [(e["field"], e["code"]) for e in response.json().get("errors", [])]
+
+    ucla = '{"scale": "ucla3", "answers": [1, 2, 3], "score": 6, "note": null, "done": true}'
+    assert await recorded(ucla) == (201, [])
+    assert await recorded('{"ucla": {"lonely": 2, "left_out": 1}}') == (201, [])
+    refused = (400, [("wellbeing", "field.wellbeing")])
+    # Nested 600 deep: before, a 500 (json.dumps gave up); 300 deep was stored and then made every
+    # read of the note a 500.
+    for depth in (300, 600, 900):
+        assert await recorded('{"a": ' + "[" * depth + "]" * depth + "}") == refused, depth
+    assert await recorded('{"a": {"b": {"c": 1}}}') == refused
+    assert await recorded('{"a": [[1]]}') == refused
+    assert await recorded(json.dumps({f"q{i}": i for i in range(21)})) == refused
+    assert await recorded(json.dumps({"k" * 41: 1})) == refused
+    assert await recorded(json.dumps({"a": "x" * 201})) == refused
+    assert await _count_notes(db) == 2
+    en = await client.post(
+        _notes_url(town),
+        json={"method": "home_visit", "outcome": "met_well", "wellbeing": {"a": {"b": {"c": 1}}}},
+        headers={**comm, "accept-language": "en"},
+    )
+    assert en.json()["errors"][0]["message"].startswith(
+        "wellbeing must be an object of at most 20 short keys"
+    )
+
+
+async def test_a_note_stored_with_a_deep_wellbeing_still_reads(client, db, town: Town, now) -> None:
+    # What earlier versions let a phone store: no serialiser writes it out, so it reads as none;
+    # the stored value is kept. Before, both reads below answered 500, for everybody.
+    deep: dict = {"a": []}
+    inner = deep["a"]
+    for _ in range(400):
+        inner.append([])
+        inner = inner[0]
+    note = await add_note(db, town, town.shared, town.volunteer, now, wellbeing=deep)
+    fine = await add_note(db, town, town.shared, town.volunteer, now, wellbeing={"ucla": {"lonely": 2}})
+    coord = await login(client, "coord", device_id="desk")
+    one = await client.get(f"/api/v1/contact-notes/{note.id}", headers=coord)
+    assert one.status_code == 200 and one.json()["wellbeing"] is None
+    listing = await client.get(_notes_url(town), headers=coord)
+    assert listing.status_code == 200
+    assert {n["id"]: n["wellbeing"] for n in listing.json()["items"]} == {
+        note.id: None,
+        fine.id: {"ucla": {"lonely": 2}},
+    }
+    # A coordinator replaces it; the revision keeps the old value and its history reads too.
+    corrected = await client.patch(
+        f"/api/v1/contact-notes/{note.id}", json={"wellbeing": {"ucla": {"lonely": 1}}}, headers=coord
+    )
+    assert corrected.status_code == 200 and corrected.json()["wellbeing"] == {"ucla": {"lonely": 1}}
+    history = await client.get(f"/api/v1/contact-notes/{note.id}/revisions", headers=coord)
+    assert history.status_code == 200 and history.json()[0]["previous"] == {"wellbeing": None}
+    async with db() as s:
+        [revision] = (await s.scalars(select(ContactNoteRevision))).all()
+        assert revision.previous["wellbeing"] == deep
