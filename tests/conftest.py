@@ -134,11 +134,16 @@ def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -
 
 
 async def _truncate(url: str) -> None:
+    """Empty every table. DELETE rather than TRUNCATE: a TRUNCATE of all tables gives each a new
+    file and cost 0.5-3 s per test; a DELETE of a test's few rows costs milliseconds. As a replica
+    would, the session skips triggers and foreign key checks (the feed's guards refuse a DELETE),
+    so that the tables empty in any order, as TRUNCATE ... CASCADE emptied them."""
     engine = create_async_engine(url, poolclass=NullPool)
     try:
         async with engine.begin() as conn:
-            tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-            await conn.execute(text(f"TRUNCATE {tables} CASCADE"))
+            await conn.execute(text("SET LOCAL session_replication_role = replica"))
+            for table in reversed(Base.metadata.sorted_tables):
+                await conn.execute(table.delete())
     finally:
         await engine.dispose()
 
