@@ -38,9 +38,7 @@ from schedules import recurrence
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
-    configure_logging(settings)
-    passwords.configure(settings.password_hash_profile)
-    recurrence.configure(settings)
+    configure_process(settings)
     db_config = create_db_config(settings)
 
     @asynccontextmanager
@@ -87,6 +85,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app.state.migration_heads = migrate.head_revisions(db_config)
     remember_declared(app)
     return app
+
+
+def configure_process(settings: Settings) -> None:
+    """What the settings decide for the whole process rather than for one app: logging, the
+    password hashing profile and the recurrence scan budget (the tests call it again when they
+    reuse an app built for the same settings)."""
+    configure_logging(settings)
+    passwords.configure(settings.password_hash_profile)
+    recurrence.configure(settings)
 
 
 async def _check_request(request: Request[Any, Any, Any]) -> Response[dict[str, Any]] | None:
