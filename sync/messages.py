@@ -11,10 +11,10 @@ register(
         "field.wellbeing": {
             "ja": "体調・暮らしの様子（wellbeing）は、短い項目名（40文字まで）20個までのオブジェクトにしてください。"
             "値は文字列（200文字まで）・数値・真偽値・null、またはそれらの配列か、それらだけを値に持つ"
-            "オブジェクト（項目 20個まで）です。",
+            "オブジェクト（項目 20個まで）です。配列の要素には、そのようなオブジェクトも使えます。",
             "en": "wellbeing must be an object of at most 20 short keys (up to 40 characters) whose values are "
             "text (up to 200 characters), numbers, true/false or null, or a list or object (at most 20 items) "
-            "of those.",
+            "of those; a list's items may also be such objects.",
         },
         "error.sync.malformed": {
             "ja": "同期データの形式が正しくありません（{where}）。",

@@ -46,8 +46,9 @@ MAX_WARNING_SIGN_LENGTH = 60
 MAX_REFERRAL = 200
 # `wellbeing` holds a short questionnaire's answers, e.g. the 3-item UCLA loneliness scale
 # `{"scale": "ucla3", "answers": [1, 2, 3], "score": 6}`: an object of at most MAX_WELLBEING_ITEMS
-# short keys whose values are scalars (text, number, true/false, null), a list of scalars, or an
-# object of scalars (one level further, no deeper). Anything else is refused naming the field,
+# short keys whose values are scalars (text, number, true/false, null), a list of scalars or of
+# small objects of scalars (answers as `[{"item": 1, "value": 2}]`), or an object of scalars; no
+# deeper. Anything else is refused naming the field,
 # so no stored note can be too deep for a reader to serialise.
 MAX_WELLBEING_ITEMS = 20
 MAX_WELLBEING_KEY = 40
@@ -126,21 +127,29 @@ def _scalar(value: Any) -> bool:
     return value is None or isinstance(value, bool | int)
 
 
-def _flat(value: Any) -> bool:
-    """A list of scalars or an object of short keys and scalars, of at most MAX_WELLBEING_ITEMS."""
-    if isinstance(value, list):
-        return len(value) <= MAX_WELLBEING_ITEMS and all(_scalar(item) for item in value)
-    if isinstance(value, dict):
-        return len(value) <= MAX_WELLBEING_ITEMS and all(
+def _record(value: Any) -> bool:
+    """An object of at most MAX_WELLBEING_ITEMS short keys with scalar values."""
+    return (
+        isinstance(value, dict)
+        and len(value) <= MAX_WELLBEING_ITEMS
+        and all(
             isinstance(key, str) and 0 < len(key) <= MAX_WELLBEING_KEY and _scalar(item)
             for key, item in value.items()
         )
-    return False
+    )
+
+
+def _flat(value: Any) -> bool:
+    """A list of at most MAX_WELLBEING_ITEMS scalars or small objects of scalars (a questionnaire's
+    answers as `[{"item": 1, "value": 2}, ...]`), or an object of short keys and scalars."""
+    if isinstance(value, list):
+        return len(value) <= MAX_WELLBEING_ITEMS and all(_scalar(item) or _record(item) for item in value)
+    return _record(value)
 
 
 def wellbeing_fits(value: Any) -> bool:
     """Whether `value` has the shape `wellbeing` may take (see MAX_WELLBEING_ITEMS). Looks at most
-    three levels down, however deep `value` goes: safe on anything a decoder produced."""
+    four levels down, however deep `value` goes: safe on anything a decoder produced."""
     if not isinstance(value, dict) or len(value) > MAX_WELLBEING_ITEMS:
         return False
     return all(

@@ -314,6 +314,11 @@ async def test_wellbeing_takes_the_shape_of_a_questionnaire_and_nothing_deeper(
     ucla = '{"scale": "ucla3", "answers": [1, 2, 3], "score": 6, "note": null, "done": true}'
     assert await recorded(ucla) == (201, [])
     assert await recorded('{"ucla": {"lonely": 2, "left_out": 1}}') == (201, [])
+    # Answers as a list of small objects, as questionnaire forms often write them.
+    assert await recorded('{"scale": "ucla3", "answers": [{"item": 1, "value": 2}, {"item": 2}]}') == (
+        201,
+        [],
+    )
     refused = (400, [("wellbeing", "field.wellbeing")])
     # Nested 600 deep: before, a 500 (json.dumps gave up); 300 deep was stored and then made every
     # read of the note a 500.
@@ -321,10 +326,12 @@ async def test_wellbeing_takes_the_shape_of_a_questionnaire_and_nothing_deeper(
         assert await recorded('{"a": ' + "[" * depth + "]" * depth + "}") == refused, depth
     assert await recorded('{"a": {"b": {"c": 1}}}') == refused
     assert await recorded('{"a": [[1]]}') == refused
+    assert await recorded('{"a": [{"b": [1]}]}') == refused
+    assert await recorded('{"a": [{"b": {"c": 1}}]}') == refused
     assert await recorded(json.dumps({f"q{i}": i for i in range(21)})) == refused
     assert await recorded(json.dumps({"k" * 41: 1})) == refused
     assert await recorded(json.dumps({"a": "x" * 201})) == refused
-    assert await _count_notes(db) == 2
+    assert await _count_notes(db) == 3
     en = await client.post(
         _notes_url(town),
         json={"method": "home_visit", "outcome": "met_well", "wellbeing": {"a": {"b": {"c": 1}}}},

@@ -34,6 +34,8 @@ async def test_a_wellbeing_nested_deep_is_held_naming_the_field_and_the_rest_app
     one_level = device.create_note(
         town.shared.id, ms(now), wellbeing=json.dumps({"ucla": {"lonely": 2, "left_out": 1}})
     )
+    answers = {"scale": "ucla3", "answers": [{"item": 1, "value": 2}, {"item": 2, "value": 1}]}
+    listed = device.create_note(town.shared.id, ms(now), wellbeing=json.dumps(answers))
     # Stored before, these made every later read of the note a 500 (pydantic stops near 255 levels).
     deep = device.create_note(town.shared.id, ms(now), wellbeing=_nested(400))
     # Deeper than json.loads can go: before, the whole push was a 500.
@@ -44,7 +46,7 @@ async def test_a_wellbeing_nested_deep_is_held_naming_the_field_and_the_rest_app
         town.shared.id, ms(now), wellbeing=json.dumps({f"q{i}": i for i in range(21)})
     )
     result = await device.push()
-    assert result is not None and result["applied"] == 2
+    assert result is not None and result["applied"] == 3
     assert {q["id"] for q in result["quarantined"]} == {deep, deeper, signs, two_levels, too_many}
     assert await _held(db) == {
         deep: {"field": "wellbeing", "rule": "field.wellbeing"},
@@ -56,6 +58,7 @@ async def test_a_wellbeing_nested_deep_is_held_naming_the_field_and_the_rest_app
     async with db() as s:
         assert (await s.get(ContactNote, good)).wellbeing == UCLA
         assert (await s.get(ContactNote, one_level)).wellbeing == {"ucla": {"lonely": 2, "left_out": 1}}
+        assert (await s.get(ContactNote, listed)).wellbeing == answers
 
     # The coordinator is told which field, in words.
     coordinator = await login(client, "coord", device_id="desk")
@@ -66,7 +69,7 @@ async def test_a_wellbeing_nested_deep_is_held_naming_the_field_and_the_rest_app
     note = await client.get(f"/api/v1/contact-notes/{good}", headers=coordinator)
     assert note.status_code == 200 and note.json()["wellbeing"] == UCLA
     notes = await client.get(f"/api/v1/residents/{town.shared.id}/contact-notes", headers=coordinator)
-    assert notes.status_code == 200 and notes.json()["total"] == 2
+    assert notes.status_code == 200 and notes.json()["total"] == 3
 
 
 async def test_an_activity_count_that_is_not_a_finite_number_is_held(client, db, town: Town, now) -> None:
