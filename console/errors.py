@@ -113,7 +113,9 @@ def outside_routes(api_handler: Callable[..., Response[Any]]) -> Callable[..., R
     def handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
         path = request.scope.get("path", "")
         if path == "/console" or path.startswith("/console/"):
-            return _http_error(request, exc)
+            response = _http_error(request, exc)
+            response.headers.update(exc.headers or {})  # a 405's Allow (RFC 9110)
+            return response
         return api_handler(request, exc)
 
     return handler

@@ -5,7 +5,9 @@ are fetched through the same scoped query as the page).
 It follows the same change feed as the API's `/api/v1/alerts/stream` (`changes_since`), shares its
 per-process caps (`StreamSlots`), resumes from `Last-Event-ID`, and ends when its lifetime is over
 or the console session ends (sign-out, expiry, idleness, deactivation): then it sends `end`, which makes the
-page stop reconnecting.
+page stop reconnecting. It also ends when the person's role or districts change (`scope_changed`,
+after one last `alert` so the lists are fetched again with the new scope): its filter is the
+scope it opened with.
 """
 
 from __future__ import annotations
@@ -22,9 +24,10 @@ from console import sessions
 from console.config import ConsoleSettings, console_settings
 from domain import live
 from domain.access import Principal
+from domain.clock import utcnow
 from domain.db import session_scope
 from domain.settings import PushSettings
-from notifications.alert_stream import changes_since, current_position
+from notifications.alert_stream import SCOPE_CHANGED, current_position, read_changes, why_stream_ends
 from notifications.stream_slots import StreamSlot, StreamSlots
 
 
@@ -51,6 +54,7 @@ async def console_alert_events(
     try:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + config.stream_max_seconds
+        opened_at = utcnow()
         cursor = (
             last_event_id
             if last_event_id is not None
@@ -64,7 +68,16 @@ async def console_alert_events(
                 yield ServerSentEventMessage(event="end", data=json.dumps({"reason": "signed_out"}))
                 return
             change = live.watch(live.ALERTS, principal.org_id)  # before looking
-            items, cursor = await changes_since(db_config, principal, cursor, config.stream_batch)
+            # Counts only leave the server (no names): nothing to audit, unlike the API's stream.
+            items, next_cursor = await read_changes(db_config, principal, cursor, config.stream_batch)
+            # As the API's stream: checked after reading, before sending. A person whose role or
+            # districts changed gets one last refresh of the lists (fetched with their new scope),
+            # then the feed ends; the next page they open follows the new scope live.
+            if await why_stream_ends(db_config, principal, opened_at) is not None:
+                yield ServerSentEventMessage(event="alert", id=str(cursor), data=json.dumps({"changed": 0}))
+                yield ServerSentEventMessage(event="end", data=json.dumps({"reason": SCOPE_CHANGED}))
+                return
+            cursor = next_cursor
             if items:
                 yield ServerSentEventMessage(
                     event="alert", id=str(cursor), data=json.dumps({"changed": len(items)})

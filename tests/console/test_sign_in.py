@@ -163,6 +163,7 @@ async def test_a_page_that_does_not_exist_answers_the_consoles_page_not_problem_
     assert wrong_method.status_code == 405
     assert wrong_method.headers["content-type"].startswith("text/html")
     assert "このメソッドは使用できません" in wrong_method.text
+    assert "GET" in wrong_method.headers["allow"]
     fragment = await client.get("/console/no-such-page", headers={"HX-Request": "true"})
     assert fragment.status_code == 404
     assert fragment.headers["hx-retarget"] == "#flash"

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 
+from sqlalchemy import delete, select
+
 from console import sessions
 from console.config import ConsoleSettings
 from console.stream import console_alert_events
 from domain import alerts as lifecycle
 from domain.db import create_db_config
-from domain.models import User
+from domain.models import AuditEvent, User, UserDistrict
 from domain.principals import principal_of
 from domain.settings import PushSettings
 from notifications.stream_slots import StreamSlots
@@ -60,3 +62,43 @@ async def test_the_feed_announces_changes_in_scope_and_ends_at_sign_out(settings
     assert ended.event == "end"
     await events.aclose()
     assert slots.total == 0  # the stream gave its slot back
+
+
+async def test_the_feed_ends_when_the_persons_districts_change(settings, db, world):
+    """A commissioner's district taken away: the feed, filtering with the scope it opened with,
+    must not go on announcing that district's alerts — one last refresh (the lists are fetched with
+    the new scope), then `end` with `scope_changed`; nothing about the old district is counted."""
+    config = PushSettings(_env_file=None, stream_poll_seconds=0.01, stream_max_seconds=30)
+    async with db() as session:
+        commissioner = await session.get(User, world.commissioner.id)
+        principal = await principal_of(session, commissioner)
+        token = await sessions.start(session, commissioner, ConsoleSettings())
+        session_id = (await sessions.load(session, token, ConsoleSettings())).session.id
+    slots = StreamSlots()
+    events = console_alert_events(
+        create_db_config(settings),
+        principal,
+        session_id,
+        config,
+        last_event_id=None,
+        slot=slots.acquire(principal, config),
+    )
+    assert (await anext(events)).event == "ready"
+    async with db() as session:
+        await session.execute(delete(UserDistrict).where(UserDistrict.user_id == world.commissioner.id))
+        await session.commit()
+        await lifecycle.open_alert(
+            session,
+            org_id=world.org.id,
+            kind="contact_gap",
+            cause_key="gap:own",
+            resident_id=world.resident.id,
+        )
+    refresh = await anext(events)
+    assert refresh.event == "alert" and json.loads(refresh.data) == {"changed": 0}
+    ended = await anext(events)
+    assert ended.event == "end" and json.loads(ended.data) == {"reason": "scope_changed"}
+    await events.aclose()
+    assert slots.total == 0
+    async with db() as session:  # counts only left the server: no audit event claims names were sent
+        assert (await session.scalars(select(AuditEvent).where(AuditEvent.action == "stream"))).all() == []
