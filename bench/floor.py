@@ -121,25 +121,19 @@ class Floor:
                     raise PermissionError
             items: list[dict[str, Any]] = []
             total = 0
+            # the coordinator's first page, as the app binds it
+            binds = {
+                "v_org_id": org_id,
+                "v_user_id": user_id,
+                "v_today": utcnow().date(),
+                "offset": 0,
+                "limit": 50,
+            }
             if "page" in STEPS:
-                binds = {
-                    "v_org_id": org_id,
-                    "v_user_id": user_id,
-                    "v_today": utcnow().date(),
-                    "offset": 0,
-                    "limit": 50,
-                }
                 page = await connection.fetch(PAGE_SQL[0], *_values(PAGE_SQL, binds))
                 items = [dict(zip(NAMES, r, strict=False)) for r in page]
                 total = int(page[0][-1]) if page else 0
             if "pageaudit" in STEPS:  # the page and its audit row in one statement (a data-modifying CTE)
-                binds = {
-                    "v_org_id": org_id,
-                    "v_user_id": user_id,
-                    "v_today": utcnow().date(),
-                    "offset": 0,
-                    "limit": 50,
-                }
                 page = await connection.fetch(
                     MERGED,
                     *_values(PAGE_SQL, binds),

@@ -4,6 +4,7 @@ not see), and the end of the stream when the console session ends."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from sqlalchemy import delete, select
 
@@ -18,14 +19,15 @@ from domain.settings import PushSettings
 from notifications.stream_slots import StreamSlots
 
 
-async def test_the_feed_announces_changes_in_scope_and_ends_at_sign_out(settings, db, world):
+async def _commissioners_feed(settings, db, world) -> tuple[str, StreamSlots, Any]:
+    """The commissioner signed in to the console with their feed open (`ready` already read):
+    (console session token, the stream slots, the feed)."""
     config = PushSettings(_env_file=None, stream_poll_seconds=0.01, stream_max_seconds=30)
     async with db() as session:
         commissioner = await session.get(User, world.commissioner.id)
         principal = await principal_of(session, commissioner)
         token = await sessions.start(session, commissioner, ConsoleSettings())
-        signed_in = await sessions.load(session, token, ConsoleSettings())
-        session_id = signed_in.session.id
+        session_id = (await sessions.load(session, token, ConsoleSettings())).session.id
     slots = StreamSlots()
     events = console_alert_events(
         create_db_config(settings),
@@ -37,6 +39,11 @@ async def test_the_feed_announces_changes_in_scope_and_ends_at_sign_out(settings
     )
     ready = await anext(events)
     assert ready.event == "ready"
+    return token, slots, events
+
+
+async def test_the_feed_announces_changes_in_scope_and_ends_at_sign_out(settings, db, world):
+    token, slots, events = await _commissioners_feed(settings, db, world)
     async with db() as session:
         # Another district's alert (not the commissioner's), then one in their district.
         await lifecycle.open_alert(
@@ -68,22 +75,7 @@ async def test_the_feed_ends_when_the_persons_districts_change(settings, db, wor
     """A commissioner's district taken away: the feed, filtering with the scope it opened with,
     must not go on announcing that district's alerts — one last refresh (the lists are fetched with
     the new scope), then `end` with `scope_changed`; nothing about the old district is counted."""
-    config = PushSettings(_env_file=None, stream_poll_seconds=0.01, stream_max_seconds=30)
-    async with db() as session:
-        commissioner = await session.get(User, world.commissioner.id)
-        principal = await principal_of(session, commissioner)
-        token = await sessions.start(session, commissioner, ConsoleSettings())
-        session_id = (await sessions.load(session, token, ConsoleSettings())).session.id
-    slots = StreamSlots()
-    events = console_alert_events(
-        create_db_config(settings),
-        principal,
-        session_id,
-        config,
-        last_event_id=None,
-        slot=slots.acquire(principal, config),
-    )
-    assert (await anext(events)).event == "ready"
+    _, slots, events = await _commissioners_feed(settings, db, world)
     async with db() as session:
         await session.execute(delete(UserDistrict).where(UserDistrict.user_id == world.commissioner.id))
         await session.commit()
