@@ -23,6 +23,7 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 
 from api.auth.challenge import required_headers
 from api.field_errors import field_errors
+from api.request_log import UNMATCHED
 from domain.db import is_transient, sqlstate_of
 from domain.errors import DomainError, FieldError, InvalidInput
 from domain.i18n import negotiate, translate
@@ -109,11 +110,17 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
     if status >= 500 and client_went_away(exc):
         # A phone whose connection died mid-upload: nobody is left to answer and nothing failed
         # here. 499 (nginx's "client closed request") keeps it out of the server-error figures.
-        log.info("client_disconnected", path=request.url.path, method=request.method)
+        log.info("client_disconnected", route=route_of(request), method=request.method)
         return problem(request, CLIENT_CLOSED_REQUEST, "error.bad_request")
     if status >= 500:
-        log.error("http_error", status=status, path=request.url.path)
+        log.error("http_error", status=status, route=route_of(request))
     return problem(request, status, code, headers=exc.headers)
+
+
+def route_of(request: Request[Any, Any, Any]) -> str:
+    """The route template for a log line (`/api/v1/residents/{resident_id}`), never the path: ids
+    in a path are pseudonymous but still point at one person, and logs name nobody (security.md)."""
+    return str(request.scope.get("path_template") or UNMATCHED)
 
 
 CLIENT_CLOSED_REQUEST = 499
@@ -128,26 +135,26 @@ def client_database_error(request: Request[Any, Any, Any], exc: Exception) -> tu
     """The database refused something a client sent: (status, message code), logged for us to
     tighten the validation. None when the fault is ours. Shared by the API's problem+json answers
     and the console's pages, so both draw the line in the same place."""
-    path = request.url.path
+    path = route_of(request)
     if isinstance(exc, IntegrityError):
         # A unique or foreign-key rule the service did not check first: the client's data clashes.
-        log.warning("integrity_error", path=path, constraint=str(exc.orig).splitlines()[0][:200])
+        log.warning("integrity_error", route=path, constraint=str(exc.orig).splitlines()[0][:200])
         return 409, "error.conflict"
     orig = getattr(exc, "orig", exc)
     if isinstance(orig, OverflowError):
         # Only client input reaches these sizes (a year 10000, a 30-digit page number).
-        log.warning("overflow", path=path)
+        log.warning("overflow", route=path)
         return 400, "error.bad_request"
     # SQLSTATE class 22 is "data exception" (NUL in text, numeric or date out of range): a value
     # validation let through, still the client's input.
     sqlstate = str(getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None) or "")
     if isinstance(exc, DataError) or sqlstate.startswith("22"):
-        log.warning("data_error", path=path, error_type=type(orig).__name__)
+        log.warning("data_error", route=path, error_type=type(orig).__name__)
         return 400, "error.bad_request"
     if isinstance(exc, DBAPIError) and is_transient(exc):
         # PostgreSQL aborted this transaction to break a deadlock or a serialization conflict:
         # nothing was applied and the client may simply try again, so 409, not 500.
-        log.warning("transient_conflict", path=path, sqlstate=sqlstate_of(exc))
+        log.warning("transient_conflict", route=path, sqlstate=sqlstate_of(exc))
         return 409, "error.conflict"
     return None
 
@@ -169,7 +176,7 @@ async def reject_control_characters(request: Request[Any, Any, Any]) -> Response
 
 
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
-    log.exception("unhandled_error", path=request.url.path, error_type=type(exc).__name__)
+    log.exception("unhandled_error", route=route_of(request), error_type=type(exc).__name__)
     return problem(request, 500, "error.internal")
 
 

@@ -13,7 +13,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Redirect
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 
-from api.errors import client_database_error
+from api.errors import client_database_error, route_of
 from console.views import is_htmx, render
 from domain.errors import DomainError, FieldError, Unauthorized
 
@@ -68,7 +68,7 @@ def _validation_error(request: Request[Any, Any, Any], exc: ValidationException)
 
 def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     if exc.status_code >= 500:
-        log.error("console_http_error", status=exc.status_code, path=request.url.path)
+        log.error("console_http_error", status=exc.status_code, route=route_of(request))
         return _refusal(request, 500, "error.internal", {})
     codes = {
         401: "error.unauthorized",
@@ -85,7 +85,7 @@ def _database_error(request: Request[Any, Any, Any], exc: Exception) -> Response
     # console's own page or #flash message, never the API's problem+json.
     refused = client_database_error(request, exc)
     if refused is None:
-        log.exception("console_unexpected_error", path=request.url.path, error_type=type(exc).__name__)
+        log.exception("console_unexpected_error", route=route_of(request), error_type=type(exc).__name__)
         return _refusal(request, 500, "error.internal", {})
     status, code = refused
     return _refusal(request, status, code, {})

@@ -87,3 +87,32 @@ async def test_apscheduler_speaks_at_debug(settings, caplog) -> None:
         assert logging.getLogger("apscheduler").getEffectiveLevel() == logging.DEBUG
     finally:
         configure_logging(settings)
+
+
+async def test_error_lines_name_the_route_not_the_path(settings, db, capsys, monkeypatch) -> None:
+    """A failure's log line is what an operator pastes into a ticket: the route template, never the
+    resident's id from the path (security.md: logs name nobody)."""
+    from api.residents import service as resident_service
+
+    async with db() as s:
+        org = await make_org(s)
+        resident = await make_resident(s, org, await make_district(s, org), name=RESIDENT_NAME)
+        await make_user(s, org, Role.COORDINATOR, LOGIN)
+
+    async def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(resident_service, "read_resident", broken)
+    app = create_app(settings.model_copy(update={"log_level": "INFO", "log_format": "json"}))
+    capsys.readouterr()
+    async with AsyncTestClient(app=app) as client:
+        headers = await login(client, LOGIN)
+        failed = await client.get(f"/api/v1/residents/{resident.id}", headers=headers)
+        console = await client.get(f"/console/residents/{resident.id}/no-such-page")
+    assert failed.status_code == 500 and console.status_code == 404
+    logged = capsys.readouterr().err
+    lines = [json.loads(line) for line in logged.splitlines() if line.startswith("{")]
+    (error,) = [line for line in lines if line.get("event") == "unhandled_error"]
+    assert error["route"] == "/api/v1/residents/{resident_id}" and error["error_type"] == "RuntimeError"
+    assert error["request_id"] == failed.headers["x-request-id"]
+    assert resident.id not in json.dumps(lines)  # (the test client's own httpx lines aside)
