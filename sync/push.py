@@ -158,6 +158,9 @@ async def _push_once(
     refused: list[tuple[PushedRecord, Refused]] = []
     conflicts: list[dict[str, str]] = []
     for record in pushed:
+        if record.cut_fields:  # nested past what any app sends: held naming the field
+            refused.append((record, invalid(record.cut_fields[0], "field.type")))
+            continue
         try:
             plan = await _judge(ctx, record)
         except _Conflict:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -106,26 +107,97 @@ class PushedRecord:
     table: str
     operation: str  # created | updated | deleted
     id: str
-    data: dict[str, Any]  # the record as sent (for deletions: {"id": id})
+    data: dict[str, Any]  # the record as sent (for deletions: {"id": id}); see CUT_VALUE
+    cut_fields: tuple[str, ...] = ()  # fields whose value was nested past MAX_DEPTH: the record is held
 
 
-def _without_nul(value: Any) -> Any:
+# No record of any app nests more than a few levels (body, table, operation, list, record, then a
+# questionnaire's four). Deeper values are cut before anything else reads them, so that a broken or
+# hostile client's record is held naming its field while the rest of its push applies — rather than
+# the whole push refused (or a 500) as the interpreter's stack runs out, and the phone stuck retrying.
+MAX_DEPTH = 32
+CUT_VALUE = "（深すぎる入れ子のため削除 / removed: nested too deep）"  # what a held record keeps
+_CUT = object()  # marks a cut value until the record it belongs to is known
+# A JSON text's strings (escapes included) and brackets: enough to count nesting without recursion.
+_JSON_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
+
+
+def _cut_deep_text(body: bytes, placeholder: bytes) -> bytes:
+    """Replace every array or object nested past MAX_DEPTH in a JSON text by the string
+    `placeholder`, without recursion: for bodies too deep for json.loads itself. A text that is not
+    JSON stays not JSON (json.loads then says so)."""
+    pieces: list[bytes] = []
+    depth, copied_to, cut_from = 0, 0, -1
+    for token in _JSON_TOKEN.finditer(body):
+        bracket = token.group()
+        if bracket[0] == 0x22:  # a string: its brackets are text
+            continue
+        if bracket in (b"[", b"{"):
+            depth += 1
+            if depth == MAX_DEPTH + 1:
+                cut_from = token.start()
+        else:
+            if depth == MAX_DEPTH + 1 and cut_from >= 0:
+                pieces += [body[copied_to:cut_from], b'"', placeholder, b'"']
+                copied_to, cut_from = token.end(), -1
+            depth -= 1
+    pieces.append(body[copied_to:])
+    return b"".join(pieces)
+
+
+def _cleaned(value: Any, depth: int = 0, placeholder: str | None = None) -> Any:
     """PostgreSQL stores no NUL in text or JSONB. A phone's note must not be refused (or stuck in a
-    retry loop) for one stray NUL, so NULs are dropped from every pushed string."""
+    retry loop) for one stray NUL, so NULs are dropped from every pushed string. Arrays and objects
+    nested past MAX_DEPTH (and `placeholder`, what _cut_deep_text left of them) become _CUT."""
     if isinstance(value, str):
-        return value.replace("\x00", "")
+        return _CUT if value == placeholder else value.replace("\x00", "")
+    if isinstance(value, list | dict) and depth >= MAX_DEPTH:
+        return _CUT
     if isinstance(value, list):
-        return [_without_nul(item) for item in value]
+        return [_cleaned(item, depth + 1, placeholder) for item in value]
     if isinstance(value, dict):
-        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+        return {_cleaned(key): _cleaned(item, depth + 1, placeholder) for key, item in value.items()}
     return value
 
 
-def parse_push(body: bytes, settings: Settings, version: int = schema.LATEST_VERSION) -> list[PushedRecord]:
+def _holds_cut(value: Any) -> bool:
+    if value is _CUT:
+        return True
+    if isinstance(value, list):
+        return any(_holds_cut(item) for item in value)
+    if isinstance(value, dict):
+        return any(_holds_cut(item) for item in value.values())
+    return False
+
+
+def _uncut(value: Any) -> Any:
+    """The value with CUT_VALUE where a part was cut: what the held record stores and shows."""
+    if value is _CUT:
+        return CUT_VALUE
+    if isinstance(value, list):
+        return [_uncut(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _uncut(item) for key, item in value.items()}
+    return value
+
+
+def _decode_push(body: bytes) -> Any:
     try:
-        changes = _without_nul(json.loads(body or b"null"))
+        return _cleaned(json.loads(body or b"null"))
+    except RecursionError:
+        pass
+    except (ValueError, UnicodeDecodeError):
+        raise bad_request("error.sync.not_json") from None
+    # Deeper than json.loads can go: cut the text first (a random placeholder no client can guess).
+    placeholder = "mimamori-cut-" + secrets.token_hex(16)
+    try:
+        return _cleaned(json.loads(_cut_deep_text(body, placeholder.encode())), placeholder=placeholder)
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise bad_request("error.sync.not_json") from None
+
+
+def parse_push(body: bytes, settings: Settings, version: int = schema.LATEST_VERSION) -> list[PushedRecord]:
+    changes = _decode_push(body)
     if (
         isinstance(changes, dict)
         and isinstance(changes.get("changes"), dict)
@@ -177,7 +249,10 @@ def parse_push(body: bytes, settings: Settings, version: int = schema.LATEST_VER
                 if record_id in seen:
                     raise bad_request("error.sync.duplicate_id", table=table, id=record_id)
                 seen.add(record_id)
-                out.append(PushedRecord(table, op, record_id, data))
+                cut = tuple(name for name, value in data.items() if _holds_cut(value))
+                if cut:
+                    data = _uncut(data)
+                out.append(PushedRecord(table, op, record_id, data, cut))
     return out
 
 
@@ -274,9 +349,9 @@ def read_json(data: dict[str, Any], name: str, kind: type, *, max_len: int = 400
     if not isinstance(value, str) or len(value) > max_len:
         raise invalid(name, "field.type")
     try:
-        parsed = _without_nul(json.loads(value))
+        parsed = _cleaned(json.loads(value))
     except (ValueError, RecursionError):  # nested deeper than the interpreter's stack allows
         raise invalid(name, "field.type") from None
-    if parsed is not None and not isinstance(parsed, kind):
+    if (parsed is not None and not isinstance(parsed, kind)) or _holds_cut(parsed):
         raise invalid(name, "field.type")
     return parsed

@@ -49,7 +49,7 @@ async def test_a_wellbeing_nested_deep_is_held_naming_the_field_and_the_rest_app
     assert result is not None and result["applied"] == 3
     assert {q["id"] for q in result["quarantined"]} == {deep, deeper, signs, two_levels, too_many}
     assert await _held(db) == {
-        deep: {"field": "wellbeing", "rule": "field.wellbeing"},
+        deep: {"field": "wellbeing", "rule": "field.type"},  # past 32 levels: cut, as any too-deep value
         deeper: {"field": "wellbeing", "rule": "field.type"},
         signs: {"field": "warning_signs", "rule": "field.type"},
         two_levels: {"field": "wellbeing", "rule": "field.wellbeing"},
@@ -126,3 +126,69 @@ async def test_only_the_documented_wrapper_is_unwrapped(client, db, town: Town, 
     assert wrapped.status_code == 200 and wrapped.json() == {"applied": 1, "quarantined": []}
     async with db() as s:
         assert await s.get(ContactNote, "note-wrapped-1") is not None
+
+
+async def test_a_record_holding_an_object_nested_hundreds_deep_is_held_and_the_rest_applies(
+    client, db, town: Town, now
+) -> None:
+    """Not JSON text in a column but the value itself nested deep (no app sends it; a broken or
+    hostile client can). Before, 500 levels refused the whole push as not JSON and deeper ones broke
+    the decoder: the phone retried the same push forever and its good notes never arrived."""
+    device = await phone(client, "vol")
+    await device.pull()
+
+    def note(note_id: str, **fields: object) -> dict:
+        return {
+            "id": note_id,
+            "resident_id": town.shared.id,
+            "method": "home_visit",
+            "outcome": "met_well",
+            "occurred_at": ms(now),
+            **fields,
+        }
+
+    notes = [
+        note("good-1", body="玄関で話した [[{{ 括弧も本文のうち"),
+        note("deep-40", wellbeing="DEEP-40"),
+        note("deep-700", wellbeing="DEEP-700"),
+        note("deep-5000", body="DEEP-5000"),
+        note("good-2", body='"引用" と \\ と ]]}}'),
+    ]
+    text = json.dumps({"contact_notes": {"created": notes, "updated": [], "deleted": []}}, ensure_ascii=False)
+    for depth in (40, 700, 5000):
+        text = text.replace(f'"DEEP-{depth}"', '{"a": ' + "[" * depth + '"x"' + "]" * depth + "}")
+    pushed = await client.post(
+        f"/api/v1/sync/push?last_pulled_at={device.last_pulled_at}&schema_version={device.version}",
+        content=text.encode(),
+        headers={**device.headers, "content-type": "application/json"},
+    )
+    assert pushed.status_code == 200, pushed.text
+    assert pushed.json()["applied"] == 2
+    assert {q["id"] for q in pushed.json()["quarantined"]} == {"deep-40", "deep-700", "deep-5000"}
+    assert await _held(db) == {
+        "deep-40": {"field": "wellbeing", "rule": "field.type"},
+        "deep-700": {"field": "wellbeing", "rule": "field.type"},
+        "deep-5000": {"field": "body", "rule": "field.type"},
+    }
+    async with db() as s:
+        assert (await s.get(ContactNote, "good-1")).body == "玄関で話した [[{{ 括弧も本文のうち"
+        assert (await s.get(ContactNote, "good-2")).body == '"引用" と \\ と ]]}}'
+        held = (
+            await s.scalars(select(QuarantinedRecord).where(QuarantinedRecord.record_id == "deep-5000"))
+        ).one()
+        assert held.record["method"] == "home_visit" and "深すぎる" in json.dumps(
+            held.record, ensure_ascii=False
+        )
+
+    # The coordinator sees the held records and can read the listing (nothing deep was stored).
+    coordinator = await login(client, "coord", device_id="desk")
+    listing = await client.get("/api/v1/sync/quarantine", headers=coordinator)
+    assert listing.status_code == 200
+    assert {i["record_id"] for i in listing.json()["items"]} >= {"deep-40", "deep-700", "deep-5000"}
+    # A body that is not JSON is still refused as such, however deep.
+    broken = await client.post(
+        f"/api/v1/sync/push?last_pulled_at={device.last_pulled_at}&schema_version={device.version}",
+        content=b'{"contact_notes": ' + b"[" * 5000,
+        headers={**device.headers, "content-type": "application/json"},
+    )
+    assert broken.status_code == 400 and broken.json()["code"] == "error.sync.not_json"
