@@ -5,9 +5,10 @@ are fetched through the same scoped query as the page).
 It follows the same change feed as the API's `/api/v1/alerts/stream` (`changes_since`), shares its
 per-process caps (`StreamSlots`), resumes from `Last-Event-ID`, and ends when its lifetime is over
 or the console session ends (sign-out, expiry, idleness, deactivation): then it sends `end`, which makes the
-page stop reconnecting. It also ends when the person's role or districts change (`scope_changed`,
-after one last `alert` so the lists are fetched again with the new scope): its filter is the
-scope it opened with.
+page stop reconnecting. When the person's role or districts change, its filter (the scope it
+opened with) is stale: one last `alert` makes the page fetch the lists with the new scope, and the
+stream closes without `end`, so the browser reconnects (`retry`, 3 s, from the last event id) and
+the new stream follows the new scope — as it does when the stream's lifetime is over.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from domain.access import Principal
 from domain.clock import utcnow
 from domain.db import session_scope
 from domain.settings import PushSettings
-from notifications.alert_stream import SCOPE_CHANGED, current_position, read_changes, why_stream_ends
+from notifications.alert_stream import SIGNED_OUT, current_position, read_changes, why_stream_ends
 from notifications.stream_slots import StreamSlot, StreamSlots
 
 
@@ -65,17 +66,21 @@ async def console_alert_events(
             async with session_scope(db_config) as session:
                 signed_in = await sessions.still_live(session, session_id, console)
             if not signed_in:
-                yield ServerSentEventMessage(event="end", data=json.dumps({"reason": "signed_out"}))
+                yield ServerSentEventMessage(event="end", data=json.dumps({"reason": SIGNED_OUT}))
                 return
             change = live.watch(live.ALERTS, principal.org_id)  # before looking
             # Counts only leave the server (no names): nothing to audit, unlike the API's stream.
             items, next_cursor = await read_changes(db_config, principal, cursor, config.stream_batch)
-            # As the API's stream: checked after reading, before sending. A person whose role or
-            # districts changed gets one last refresh of the lists (fetched with their new scope),
-            # then the feed ends; the next page they open follows the new scope live.
-            if await why_stream_ends(db_config, principal, opened_at) is not None:
+            # As the API's stream: checked after reading, before sending; nothing read with the
+            # old scope is counted. A person whose role or districts changed gets one last refresh
+            # of the lists (fetched with their new scope); then the stream closes and the browser
+            # reconnects under the new scope (a signed-out person gets `end` on the next look).
+            reason = await why_stream_ends(db_config, principal, opened_at)
+            if reason == SIGNED_OUT:
+                yield ServerSentEventMessage(event="end", data=json.dumps({"reason": SIGNED_OUT}))
+                return
+            if reason is not None:
                 yield ServerSentEventMessage(event="alert", id=str(cursor), data=json.dumps({"changed": 0}))
-                yield ServerSentEventMessage(event="end", data=json.dumps({"reason": SCOPE_CHANGED}))
                 return
             cursor = next_cursor
             if items:

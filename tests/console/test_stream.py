@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from sqlalchemy import delete, select
 
 from console import sessions
@@ -13,7 +14,7 @@ from console.config import ConsoleSettings
 from console.stream import console_alert_events
 from domain import alerts as lifecycle
 from domain.db import create_db_config
-from domain.models import AuditEvent, User, UserDistrict
+from domain.models import AuditEvent, ConsoleSession, User, UserDistrict
 from domain.principals import principal_of
 from domain.settings import PushSettings
 from notifications.stream_slots import StreamSlots
@@ -71,13 +72,22 @@ async def test_the_feed_announces_changes_in_scope_and_ends_at_sign_out(settings
     assert slots.total == 0  # the stream gave its slot back
 
 
-async def test_the_feed_ends_when_the_persons_districts_change(settings, db, world):
-    """A commissioner's district taken away: the feed, filtering with the scope it opened with,
-    must not go on announcing that district's alerts — one last refresh (the lists are fetched with
-    the new scope), then `end` with `scope_changed`; nothing about the old district is counted."""
+async def test_the_feed_follows_the_persons_new_districts(settings, db, world):
+    """A commissioner's district taken away and another given: the feed, filtering with the scope it
+    opened with, must not go on announcing the old district's alerts — one last refresh (the lists
+    are fetched with the new scope), then the stream closes without `end`, so the browser reconnects
+    and the new stream announces the new district's alerts. Before, the live updates stopped until
+    the person opened another page."""
     _, slots, events = await _commissioners_feed(settings, db, world)
     async with db() as session:
         await session.execute(delete(UserDistrict).where(UserDistrict.user_id == world.commissioner.id))
+        session.add(
+            UserDistrict(
+                org_id=world.org.id,
+                user_id=world.commissioner.id,
+                district_id=world.other_resident.district_id,
+            )
+        )
         await session.commit()
         await lifecycle.open_alert(
             session,
@@ -88,9 +98,35 @@ async def test_the_feed_ends_when_the_persons_districts_change(settings, db, wor
         )
     refresh = await anext(events)
     assert refresh.event == "alert" and json.loads(refresh.data) == {"changed": 0}
-    ended = await anext(events)
-    assert ended.event == "end" and json.loads(ended.data) == {"reason": "scope_changed"}
-    await events.aclose()
+    with pytest.raises(StopAsyncIteration):  # closed without `end`: the browser reconnects
+        await anext(events)
     assert slots.total == 0
     async with db() as session:  # counts only left the server: no audit event claims names were sent
         assert (await session.scalars(select(AuditEvent).where(AuditEvent.action == "stream"))).all() == []
+
+    # The browser's reconnection (from the last event id) is served with the new scope.
+    async with db() as session:
+        principal = await principal_of(session, await session.get(User, world.commissioner.id))
+        session_id = (await session.scalars(select(ConsoleSession.id))).one()
+    config = PushSettings(_env_file=None, stream_poll_seconds=0.01, stream_max_seconds=30)
+    again = console_alert_events(
+        create_db_config(settings),
+        principal,
+        session_id,
+        config,
+        last_event_id=int(refresh.id),
+        slot=slots.acquire(principal, config),
+    )
+    assert (await anext(again)).event == "ready"
+    async with db() as session:
+        await lifecycle.open_alert(
+            session,
+            org_id=world.org.id,
+            kind="contact_gap",
+            cause_key="gap:other",
+            resident_id=world.other_resident.id,
+        )
+    changed = await anext(again)  # read from the last event id: the old district's alert is not counted
+    assert changed.event == "alert" and json.loads(changed.data) == {"changed": 1}
+    await again.aclose()
+    assert slots.total == 0
