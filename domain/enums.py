@@ -101,6 +101,12 @@ class ContactOutcome(StrEnum):
 
 # Attempts, not contact: the person was not reached, so the last contact stays where it was.
 NOT_REACHED = frozenset({ContactOutcome.NO_ANSWER, ContactOutcome.AWAY})
+# A safety check (安否確認) asks whether the person is safe: only an outcome in which somebody saw or
+# heard them answers it (the final tally's `confirmed_safe` and `needs_help`). `no_answer`, `away`
+# and `refused` are attempts: the check stays open and its deadline still alerts.
+SAFETY_CHECK_ANSWERED = frozenset(
+    {ContactOutcome.MET_WELL, ContactOutcome.PHONE_ONLY, ContactOutcome.MET_CONCERN, ContactOutcome.EMERGENCY}
+)
 
 
 class NoteVisibility(StrEnum):

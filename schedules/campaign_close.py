@@ -128,8 +128,8 @@ async def tally(session: AsyncSession, campaign: SafetyCheckCampaign, until: dat
     for visit in visits:
         found = heard.get(visit.resident_id, set())
         if visit.status == VisitStatus.DONE and visit.fulfilled_by_note_id is None:
-            # Marked done on the visitor's phone without a note (a note's outcome speaks for itself:
-            # a `no_answer` note fulfils the visit too).
+            # Marked done on the visitor's phone without a note (a note's outcome speaks for itself;
+            # only a note that reached the person fulfils a safety check).
             found = found | {"confirmed_safe"}
         category[visit.resident_id] = next((c for c in CATEGORIES if c in found), "not_checked")
     districts: dict[str, dict[str, int]] = {}

@@ -1,8 +1,10 @@
 """安否確認 (safety-check campaigns): after an earthquake or a typhoon, contact every resident of the
 chosen districts now. Each active resident gets one `safety_check` visit due within the
-organisation's `safety_check_hours`; visitors are told at once (urgent, through quiet hours); any
-note fulfils the visit like any other; a resident not reached by the deadline raises a
-`safety_check_missed` alert (no grace) through the same sweep and ladder.
+organisation's `safety_check_hours`; visitors are told at once (urgent, through quiet hours); a
+note in which somebody saw or heard the person (`SAFETY_CHECK_ANSWERED`, the final tally's
+`confirmed_safe` and `needs_help`) fulfils the visit, a `no_answer`, `away` or `refused` does not;
+a resident not reached by the deadline raises a `safety_check_missed` alert (no grace) through
+the same sweep and ladder.
 """
 
 from __future__ import annotations

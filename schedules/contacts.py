@@ -7,6 +7,8 @@ import; runs in the transaction that wrote the note (sync push, API), so its eff
   fulfils the resident's earliest open visit whose window, opened earlier by the organisation's
   `early_allowance_minutes`, contains `occurred_at` (notes of every method count). If that visit
   had already been alerted, the alert resolves `recorded_late` and everybody alerted is told.
+  A safety check (安否確認) is fulfilled only by a note that reached the person
+  (`SAFETY_CHECK_ANSWERED`): after a `no_answer` it stays open and its deadline still alerts.
 * `Resident.last_contact_at` is the latest note in which the person was reached (`no_answer` and
   `away` are attempts, not contact), and such a note resolves an open contact-gap alert.
 * `no_answer` asks for a revisit within the organisation's revisit hours; two `no_answer` in a row
@@ -26,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.clock import utcnow
 from domain.enums import (
     NOT_REACHED,
+    SAFETY_CHECK_ANSWERED,
     AlertResolution,
     AlertSeverity,
     AlertStatus,
@@ -146,8 +149,8 @@ async def _named_visit(session: AsyncSession, note: ContactNote, org: Organisati
     if visit is None:
         return None
     await session.refresh(visit)
-    if visit.status not in OPEN_VISIT or visit.deleted_at is not None:
-        return None
+    if visit.status not in OPEN_VISIT or visit.deleted_at is not None or not ladder.answers(note, visit):
+        return None  # a safety check nobody answered stays open: its deadline still alerts
     zone = timezone_of(org)
     if note.occurred_at.astimezone(zone).date() < visit.due_start.astimezone(zone).date():
         return None  # a note from before the visit's day is about something else
@@ -176,6 +179,8 @@ async def _visit_in_window(session: AsyncSession, note: ContactNote, org: Organi
             Visit.status.in_(OPEN_VISIT),
             Visit.due_start <= note.occurred_at + early,
             Visit.due_end >= note.occurred_at,
+            # A safety check is fulfilled only by a note that reached the person.
+            *([] if note.outcome in SAFETY_CHECK_ANSWERED else [Visit.kind != VisitKind.SAFETY_CHECK]),
         )
         .order_by(Visit.due_start, Visit.id)
         .limit(1)

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import flag_modified
 
-from domain.enums import AlertSeverity, ResidentStatus, VisitKind, VisitStatus
+from domain.enums import SAFETY_CHECK_ANSWERED, AlertSeverity, ResidentStatus, VisitKind, VisitStatus
 from domain.models import ContactNote, Organisation, Resident, Visit
 from domain.org_settings import OrgRules, timezone_of
 from schedules import alerting, audience
@@ -86,11 +86,38 @@ def _following(step: str, visit: Visit, org: Organisation, rules: OrgRules) -> t
     return None
 
 
+def answers(note: ContactNote, visit: Visit) -> bool:
+    """Whether the note's outcome can fulfil the visit: any outcome for an ordinary visit (a
+    `no_answer` asks for a revisit of its own), only one that reached the person for a safety
+    check (`SAFETY_CHECK_ANSWERED`)."""
+    return visit.kind != VisitKind.SAFETY_CHECK or note.outcome in SAFETY_CHECK_ANSWERED
+
+
+def note_fits(note: ContactNote, visit: Visit, org: Organisation, rules: OrgRules) -> bool:
+    """Whether the note may fulfil the visit, by its time, the visit it names and its outcome: one
+    naming this visit from its local day on, or one naming no visit inside the window opened
+    earlier by the early allowance (the rule `schedules.contacts` applies when a note arrives)."""
+    if note.deleted_at is not None or not answers(note, visit):
+        return False
+    earliest_named, earliest_unnamed = _bounds(visit, org, rules)[1:]
+    if note.visit_id == visit.id:
+        return note.occurred_at >= earliest_named
+    return note.visit_id is None and earliest_unnamed <= note.occurred_at <= visit.due_end
+
+
+async def other_note(
+    session: AsyncSession, visit: Visit, org: Organisation, rules: OrgRules, now: datetime
+) -> ContactNote | None:
+    """A note, fulfilling no other visit, that fits this one (after the note that fulfilled it was
+    withdrawn)."""
+    return (await _UnusedNotes.load(session, [visit], {visit.org_id: (org, rules)}, now)).find(
+        visit, org, rules
+    )
+
+
 class _UnusedNotes:
-    """The notes that may fulfil the batch's visits, read in two queries. A note fulfils no other
-    visit and fits this one (notes written by any path count): one naming this visit from its local
-    day on, or one naming no visit inside the window opened earlier by the early allowance. The
-    same rule as `schedules.contacts` applies when a note arrives."""
+    """The notes that may fulfil the batch's visits, read in two queries: a note that fulfils no
+    other visit and fits this one (`note_fits`; notes written by any path count)."""
 
     def __init__(self, notes: list[ContactNote], used: dict[str, set[str]]) -> None:
         self._of: dict[str, list[ContactNote]] = defaultdict(list)
@@ -137,13 +164,10 @@ class _UnusedNotes:
         return cls(notes, used)
 
     def find(self, visit: Visit, org: Organisation, rules: OrgRules) -> ContactNote | None:
-        earliest_named, earliest_unnamed = _bounds(visit, org, rules)[1:]
         for note in self._of.get(visit.resident_id, ()):
             if self._used.get(note.id, set()) - {visit.id}:
                 continue
-            if note.visit_id == visit.id and note.occurred_at >= earliest_named:
-                return note
-            if note.visit_id is None and earliest_unnamed <= note.occurred_at <= visit.due_end:
+            if note_fits(note, visit, org, rules):
                 return note
         return None
 

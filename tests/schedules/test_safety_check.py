@@ -87,3 +87,47 @@ async def test_safety_check_campaign_progress_and_alerts(client, db, db_config) 
         "progress"
     ]
     assert progress["missed"] == 1
+
+
+async def test_nobody_answering_the_door_is_not_reached_and_alerts_at_the_deadline(
+    client, db, db_config
+) -> None:
+    clock.set(NOW)
+    async with db() as session:
+        org = await make_org(session)
+        north = await make_district(session, org, "北地区")
+        await make_user(session, org, Role.COORDINATOR, "coord")
+        await make_user(session, org, Role.COMMISSIONER, "comm", districts=[north])
+        vol = await make_user(session, org, Role.VOLUNTEER, "vol")
+        a = await make_resident(session, org, north, name="住民A")
+        await give_consent(session, a, ConsentRecipient.DISTRICT_COMMISSIONER)
+        await give_consent(session, a, ConsentRecipient.VOLUNTEERS)
+        await assign(session, a, vol)
+    commissioner = await login(client, "comm", device_id="c-phone")
+    body = {"title": "地震 安否確認", "district_ids": [north.id], "hours": 6}
+    campaign = (await client.post("/api/v1/safety-checks", json=body, headers=commissioner)).json()
+    # The volunteer knocks: nobody answers.
+    clock.set(NOW + timedelta(hours=1))
+    async with db() as session:
+        await record_note(session, a, vol, NOW + timedelta(minutes=40), ContactOutcome.NO_ANSWER)
+    coordinator = await login(client, "coord", device_id="k-phone")
+    url = f"/api/v1/safety-checks/{campaign['id']}"
+    progress = (await client.get(url, headers=coordinator)).json()["progress"]
+    assert (progress["reached"], progress["not_reached"]) == (0, 1)
+    assert progress["not_reached_resident_ids"] == [a.id]
+    # The deadline passes with nobody having seen her: the district is told.
+    clock.set(NOW + timedelta(hours=6, minutes=1))
+    await jobs.sweep(db_config)
+    async with db() as session:
+        alerts = [(x.kind, x.resident_id) for x in await session.scalars(select(Alert))]
+    assert ("safety_check_missed", a.id) in alerts
+    # The second try, before the deadline, found her well: synced late, it answers the check.
+    clock.set(NOW + timedelta(hours=7))
+    async with db() as session:
+        await record_note(session, a, vol, NOW + timedelta(hours=5, minutes=30), ContactOutcome.MET_WELL)
+    coordinator = await login(client, "coord", device_id="k-phone")
+    progress = (await client.get(url, headers=coordinator)).json()["progress"]
+    assert (progress["reached"], progress["not_reached_resident_ids"]) == (1, [])
+    async with db() as session:
+        statuses = {x.kind: x.status for x in await session.scalars(select(Alert))}
+    assert statuses["safety_check_missed"] == "resolved"
