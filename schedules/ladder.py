@@ -198,6 +198,16 @@ def fulfil(visit: Visit, note: ContactNote) -> None:
     stop(visit)
 
 
+def reopen(visit: Visit, org: Organisation, rules: OrgRules, now: datetime) -> None:
+    """The visit is planned again (an undone "done", a coordinator's reset, the note that fulfilled
+    it withdrawn): nobody has been, so it goes back on the ladder. A window already closed starts
+    at `window_closed` / `grace_over`, so the next sweep asks again and then alerts."""
+    visit.status = VisitStatus.PLANNED
+    visit.fulfilled_by_note_id = None
+    visit.completed_at = None
+    schedule_first_step(visit, org, rules, now)
+
+
 def stop(visit: Visit) -> None:
     visit.check_step = None
     visit.next_check_at = None

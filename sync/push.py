@@ -39,11 +39,13 @@ from domain.access import (
 )
 from domain.clock import to_millis, utcnow
 from domain.db import is_transient, sqlstate_of
-from domain.enums import AlertStatus
+from domain.enums import AlertStatus, VisitStatus
 from domain.errors import Conflict, InvalidInput, RateLimited, Unauthorized
 from domain.metrics import SYNC_PUSHES, SYNC_RECORDS_RECEIVED
-from domain.models import CommissionerActivity, ContactNote, QuarantinedRecord, Resident
+from domain.models import CommissionerActivity, ContactNote, Organisation, QuarantinedRecord, Resident
+from domain.org_settings import rules_for
 from domain.settings import Settings
+from schedules import ladder
 from schedules.assignees import UNKNOWN_ASSIGNEE, assignee_problem
 from sync import quarantine, schema
 from sync.activities import read_activity
@@ -486,8 +488,13 @@ async def _judge_update(ctx: _Context, record: PushedRecord, row: Any) -> Apply 
         if table == "alerts":
             await alert_lifecycle.acknowledge(ctx.session, row, ctx.principal.user_id)
             return
+        reopened = table == "visits" and differing.get("status") == VisitStatus.PLANNED
         for name, value in differing.items():
             setattr(row, name, value)
+        if reopened:
+            # Undone on the phone, or reset by a coordinator: chased again from where its window is.
+            org = await ctx.session.get_one(Organisation, row.org_id)
+            ladder.reopen(row, org, rules_for(org), ctx.now)
 
     return apply
 
