@@ -195,3 +195,20 @@ async def resolve(
     alert.next_escalation_at = None
     add_event(session, alert, "resolved", actor_id, resolution=str(resolution))
     return alert
+
+
+def reopen(session: AsyncSession, alert: Alert, actor_id: str | None = None, **detail: Any) -> Alert:
+    """A resolved alert is open again (the contact that resolved it was withdrawn): it shows among
+    the open alerts and climbs the ladder again from the next escalation run on."""
+    if alert.status != AlertStatus.RESOLVED:
+        return alert
+    alert.status = AlertStatus.OPEN
+    alert.resolution = None
+    alert.resolution_note = None
+    alert.resolved_at = None
+    alert.resolved_by = None
+    alert.acknowledged_at = None
+    alert.acknowledged_by = None
+    alert.next_escalation_at = utcnow()
+    add_event(session, alert, "reopened", actor_id, **detail)
+    return alert

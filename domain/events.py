@@ -2,7 +2,10 @@
 
 `sync` (and any API path) calls `await contact_recorded(session, note)` after a contact note is
 written; `schedules` registers the listener that fulfils the visit, resolves alerts as
-`recorded_late`, and applies the outcome rules. Listeners run in the caller's transaction.
+`recorded_late`, and applies the outcome rules. Listeners run in the caller's transaction. Whoever
+deletes a note, or corrects its outcome, time or visit, first calls `await contact_withdrawn(session,
+note)`: `schedules` takes back what the note did that no longer holds (visits it fulfilled are
+planned again, alerts it resolved open again).
 
 Whoever changes who may see a resident (consent, assignments, a user's districts, role or active
 flag) calls `await sight_changed(session, resident_ids=..., user_ids=...)`; `schedules` moves
@@ -32,6 +35,22 @@ def on_contact_recorded(listener: NoteListener) -> NoteListener:
 
 async def contact_recorded(session: AsyncSession, note: ContactNote) -> None:
     for listener in list(_note_listeners):
+        await listener(session, note)
+
+
+_withdrawn_listeners: list[NoteListener] = []
+
+
+def on_contact_withdrawn(listener: NoteListener) -> NoteListener:
+    if listener not in _withdrawn_listeners:
+        _withdrawn_listeners.append(listener)
+    return listener
+
+
+async def contact_withdrawn(session: AsyncSession, note: ContactNote) -> None:
+    """The note was deleted, or its outcome, time or visit corrected (in this transaction, flushed):
+    what it did may no longer hold. A corrected note is then recorded again (`contact_recorded`)."""
+    for listener in list(_withdrawn_listeners):
         await listener(session, note)
 
 

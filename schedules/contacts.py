@@ -16,15 +16,25 @@ import; runs in the transaction that wrote the note (sync push, API), so its eff
 * `refused` / `away` pause the resident's active plans until a coordinator resumes them.
 
 Running it twice for the same note changes nothing the second time.
+
+When a note is withdrawn (deleted by its author, or its outcome, time or visit corrected:
+`domain.events.contact_withdrawn`, before the corrected note is recorded again), what it did and no
+longer holds is taken back: a visit it fulfilled and no longer fits (`ladder.note_fits`) is
+fulfilled by another note that fits, else planned again and back on its ladder, and the
+missed-visit alert the note resolved opens again; a contact-gap alert it resolved opens again when
+no remaining contact came after the alert; a revisit it asked for (`no_answer`) is cancelled.
+The resident's last contact was already recomputed from the remaining notes (`sync.notes`).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain import alerts as alert_lifecycle
 from domain.clock import utcnow
 from domain.enums import (
     NOT_REACHED,
@@ -37,7 +47,7 @@ from domain.enums import (
     VisitKind,
     VisitStatus,
 )
-from domain.events import on_contact_recorded
+from domain.events import on_contact_recorded, on_contact_withdrawn
 from domain.models import Alert, ContactNote, Organisation, Resident, Visit, VisitPlan
 from domain.org_settings import rules_for, timezone_of
 from schedules import alerting, audience, ladder, plans
@@ -297,4 +307,86 @@ async def _pause_plans(
     )
 
 
+async def handle_withdrawal(session: AsyncSession, note: ContactNote) -> None:
+    org = await session.get_one(Organisation, note.org_id)
+    resident = await session.get_one(Resident, note.resident_id)
+    rules = rules_for(org)
+    now = utcnow()
+    await session.flush()
+    reason = "note_deleted" if note.deleted_at is not None else "note_corrected"
+    fulfilled = await session.scalars(
+        _locked(
+            session,
+            select(Visit)
+            .where(Visit.fulfilled_by_note_id == note.id, Visit.org_id == note.org_id)
+            .order_by(Visit.id)
+            .execution_options(populate_existing=True),
+        )
+    )
+    for visit in list(fulfilled):
+        if visit.deleted_at is not None or ladder.note_fits(note, visit, org, rules):
+            continue
+        # Off its ladder and unfulfilled while another note is looked for.
+        visit.status = VisitStatus.PLANNED
+        visit.fulfilled_by_note_id = None
+        visit.completed_at = None
+        ladder.stop(visit)
+        await session.flush()
+        other = await ladder.other_note(session, visit, org, rules, now)
+        if other is not None:
+            ladder.fulfil(visit, other)
+            continue
+        ladder.reopen(visit, org, rules, now)
+        await _reopen_resolved_by(
+            session, note, reason, Alert.cause_key == f"missed_visit:{visit.id}", Alert.org_id == org.id
+        )
+    if note.deleted_at is not None or note.outcome in NOT_REACHED:
+        # The gap is open again unless a remaining contact came after the alert was raised.
+        since = resident.last_contact_at
+        for alert in await _resolved_by(
+            session, note, Alert.resident_id == resident.id, Alert.kind == alerting.CONTACT_GAP
+        ):
+            if since is None or since < alert.opened_at:
+                alert_lifecycle.reopen(session, alert, reason=reason, note_id=note.id)
+    if note.deleted_at is not None or note.outcome != ContactOutcome.NO_ANSWER:
+        revisit = await session.scalar(
+            _locked(
+                session,
+                select(Visit).where(
+                    Visit.resident_id == note.resident_id,
+                    Visit.occurrence_key == f"revisit:{note.id}",
+                    Visit.status == VisitStatus.PLANNED,
+                    Visit.deleted_at.is_(None),
+                ),
+            )
+        )
+        if revisit is not None:  # nobody is waiting for that revisit any more
+            revisit.status = VisitStatus.CANCELLED
+            ladder.stop(revisit)
+    await session.flush()
+
+
+async def _resolved_by(session: AsyncSession, note: ContactNote, *where: Any) -> list[Alert]:
+    """The alerts this note resolved (`resolve_for_contact`), still resolved."""
+    return list(
+        await session.scalars(
+            select(Alert)
+            .where(
+                Alert.org_id == note.org_id,
+                Alert.status == AlertStatus.RESOLVED,
+                Alert.resolution.in_([AlertResolution.CONTACT_RECORDED, AlertResolution.RECORDED_LATE]),
+                Alert.resolution_note == f"note:{note.id}",
+                *where,
+            )
+            .order_by(Alert.id)
+        )
+    )
+
+
+async def _reopen_resolved_by(session: AsyncSession, note: ContactNote, reason: str, *where: Any) -> None:
+    for alert in await _resolved_by(session, note, *where):
+        alert_lifecycle.reopen(session, alert, reason=reason, note_id=note.id)
+
+
 on_contact_recorded(handle_contact)
+on_contact_withdrawn(handle_withdrawal)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import events
@@ -239,3 +239,24 @@ async def note_recorded(session: AsyncSession, note: ContactNote, resident: Resi
     ):
         resident.last_contact_at = note.occurred_at
     await events.contact_recorded(session, note)
+
+
+async def note_withdrawn(session: AsyncSession, note: ContactNote, resident: Resident | None = None) -> None:
+    """A note was deleted, or its timing, outcome or visit edited (in this transaction): the
+    resident's last contact is what the remaining notes say, and schedules take back what the note
+    did (`domain.events.contact_withdrawn`). Before `note_recorded` for an edited note; running it
+    twice changes nothing the second time."""
+    await session.flush()
+    resident = resident or await session.get(Resident, note.resident_id)
+    if resident is not None:
+        latest = await session.scalar(
+            select(func.max(ContactNote.occurred_at)).where(
+                ContactNote.resident_id == resident.id,
+                ContactNote.org_id == resident.org_id,
+                ContactNote.deleted_at.is_(None),
+                ContactNote.outcome.not_in(sorted(NOT_REACHED)),
+            )
+        )
+        if not same(resident.last_contact_at, latest):
+            resident.last_contact_at = latest
+    await events.contact_withdrawn(session, note)

@@ -50,7 +50,15 @@ from schedules.assignees import UNKNOWN_ASSIGNEE, assignee_problem
 from sync import quarantine, schema
 from sync.activities import read_activity
 from sync.manifest import load_state, remember_pushed
-from sync.notes import NOTE_FIELDS, RECHECKED_FIELDS, check_visit, note_recorded, read_note, same
+from sync.notes import (
+    NOTE_FIELDS,
+    RECHECKED_FIELDS,
+    check_visit,
+    note_recorded,
+    note_withdrawn,
+    read_note,
+    same,
+)
 from sync.pull import FIGURES, touch_device
 from sync.records import SYNC_TABLES, chunks, scoped_select
 from sync.validation import (
@@ -94,6 +102,7 @@ class _Context:
     rows: dict[tuple[str, str], Any] = field(default_factory=dict)
     visible: dict[str, bool] = field(default_factory=dict)
     notes_written: list[ContactNote] = field(default_factory=list)
+    notes_withdrawn: list[ContactNote] = field(default_factory=list)  # deleted, or edited in time/outcome
     residents: dict[str, Resident] = field(default_factory=dict)  # held: the identity map is weak
     held: dict[str, set[str]] = field(default_factory=dict)  # per table: pushed ids the phone holds
 
@@ -192,9 +201,16 @@ async def _push_once(
     for plan in plans:
         await plan()
     await session.flush()
-    # Resident by resident, in id order: the visits and alerts they lock follow the same order.
-    for note in sorted(ctx.notes_written, key=lambda n: (n.resident_id, n.id)):
-        await _note_recorded(ctx, note)
+    # Resident by resident, in id order: the visits and alerts they lock follow the same order. A
+    # deleted or edited note is withdrawn first, then an edited one is recorded again.
+    withdrawn = {id(n) for n in ctx.notes_withdrawn}
+    written = {id(n) for n in ctx.notes_written}
+    touched = {id(n): n for n in [*ctx.notes_withdrawn, *ctx.notes_written]}.values()
+    for note in sorted(touched, key=lambda n: (n.resident_id, n.id)):
+        if id(note) in withdrawn:
+            await note_withdrawn(ctx.session, note, ctx.residents.get(note.resident_id))
+        if id(note) in written:
+            await _note_recorded(ctx, note)
 
     held = await quarantine.hold_all(session, principal, fresh)
     await session.flush()
@@ -333,6 +349,8 @@ async def _judge_delete(ctx: _Context, record: PushedRecord, row: Any) -> Apply 
 
     async def apply() -> None:
         row.deleted_at = ctx.now
+        if record.table == "contact_notes":
+            ctx.notes_withdrawn.append(row)
 
     return apply
 
@@ -380,6 +398,7 @@ async def _judge_note(ctx: _Context, record: PushedRecord, row: ContactNote | No
         for name, value in changes.items():
             setattr(row, name, value)
         if changes.keys() & RECHECKED_FIELDS:
+            ctx.notes_withdrawn.append(row)  # what it did before the edit is looked at again
             ctx.notes_written.append(row)
 
     return edit
@@ -619,4 +638,6 @@ async def apply_held_note(
         for name, value in fields.items():
             setattr(note, name, value)
     await session.flush()
+    if existing is not None:
+        await note_withdrawn(session, note, resident)
     await _note_recorded(ctx, note)

@@ -39,6 +39,7 @@ from sync.notes import (
     RECHECKED_FIELDS,
     check_visit,
     note_recorded,
+    note_withdrawn,
     read_note,
     same,
     shown_wellbeing,
@@ -458,6 +459,7 @@ async def correct_note(
         setattr(note, name, value)
     await session.flush()
     if changes.keys() & RECHECKED_FIELDS:
+        await note_withdrawn(session, note, resident)  # what it did before is looked at again
         await note_recorded(session, note, resident)
     audit.record(
         session,

@@ -6,14 +6,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select
 
 from domain.clock import clock
-from domain.models import Alert, Organisation, Visit
+from domain.models import Alert, AlertEvent, Organisation, Resident, Visit
 from domain.org_settings import rules_for
 from schedules import jobs, ladder
 from tests.factories import login
-from tests.sync.conftest import NOW, Town, phone
+from tests.sync.conftest import NOW, Town, ms, phone
+from tests.sync.device import LostResponse
 
 
 async def _on_the_ladder(db, town: Town) -> None:
@@ -49,3 +51,93 @@ async def test_a_visit_set_back_to_planned_is_chased_again(client, db, town: Tow
     await jobs.sweep(client.app.state.db_config)
     await jobs.sweep(client.app.state.db_config)
     assert [a.kind for a in await _missed_alerts(db, town)] == ["missed_visit"]
+
+
+async def test_a_note_deleted_by_its_author_no_longer_counts(client, db, town: Town) -> None:
+    await _on_the_ladder(db, town)
+    due_start, due_end = town.visit.due_start, town.visit.due_end
+    clock.set(due_start + timedelta(hours=1))
+    device = await phone(client, "vol")
+    await device.pull()
+    # Recorded on the wrong resident's visit (two neighbours seen the same morning)...
+    note_id = device.create_note(
+        town.shared.id, ms(due_start + timedelta(minutes=30)), visit_id=town.visit.id
+    )
+    assert (await device.push())["applied"] == 1
+    await device.pull()
+    assert device.store["visits"][town.visit.id]["status"] == "done"
+    commissioner = await phone(client, "comm", device_id="comm-phone")
+    await commissioner.pull()
+    assert commissioner.store["residents"][town.shared.id]["last_contact_at"] is not None
+    # ...and deleted by its author a few minutes later.
+    device.delete("contact_notes", note_id)
+    assert (await device.push())["applied"] == 1
+    # The phone learns the visit is open again; the commissioner's, that nobody saw the resident.
+    (visit_row,) = (await device.pull())["changes"]["visits"]["updated"]
+    assert (visit_row["id"], visit_row["status"], visit_row["fulfilled_by_note_id"]) == (
+        town.visit.id,
+        "planned",
+        None,
+    )
+    await commissioner.pull()
+    assert commissioner.store["residents"][town.shared.id]["last_contact_at"] is None
+    clock.set(due_end + timedelta(hours=25))  # window closed, grace over: nobody came
+    await jobs.sweep(client.app.state.db_config)
+    assert [a.kind for a in await _missed_alerts(db, town)] == ["missed_visit"]
+    async with db() as s:
+        assert (await s.get_one(Resident, town.shared.id)).last_contact_at is None
+
+
+async def test_the_alert_a_deleted_note_resolved_opens_again(client, db, town: Town) -> None:
+    await _on_the_ladder(db, town)
+    due_start, due_end = town.visit.due_start, town.visit.due_end
+    clock.set(due_end + timedelta(hours=25))
+    await jobs.sweep(client.app.state.db_config)
+    (alert,) = await _missed_alerts(db, town)
+    # A note synced late says the visit was made; it was the neighbour's, and is deleted.
+    device = await phone(client, "vol")
+    await device.pull()
+    note_id = device.create_note(town.shared.id, ms(due_start + timedelta(hours=2)), visit_id=town.visit.id)
+    assert (await device.push())["applied"] == 1
+    (alert,) = await _missed_alerts(db, town)
+    assert (alert.status, alert.resolution) == ("resolved", "recorded_late")
+    await device.pull()
+    device.delete("contact_notes", note_id)
+    with pytest.raises(LostResponse):  # applied; the phone never hears it and sends it again
+        await device.push(lose_response=True)
+    assert (await device.push())["applied"] == 0
+    (alert,) = await _missed_alerts(db, town)
+    assert (alert.status, alert.resolution) == ("open", None)
+    async with db() as s:
+        reopened = await s.scalar(
+            select(func.count()).select_from(AlertEvent).where(AlertEvent.action == "reopened")
+        )
+        assert reopened == 1
+    # The next sweep marks the visit missed again and re-sends the alert up the ladder.
+    clock.advance(timedelta(minutes=5))
+    await jobs.sweep(client.app.state.db_config)
+    (alert,) = await _missed_alerts(db, town)
+    assert (alert.status, alert.escalation_level) == ("open", 1)
+    async with db() as s:
+        assert (await s.get_one(Visit, town.visit.id)).status == "missed"
+
+
+async def test_a_contact_corrected_to_nobody_answering_is_no_longer_the_last_contact(
+    client, db, town: Town
+) -> None:
+    clock.set(NOW)
+    comm = await login(client, "comm", device_id="comm-pc")
+    url = f"/api/v1/residents/{town.shared.id}/contact-notes"
+    earlier = {"method": "phone", "outcome": "met_well", "occurred_at": (NOW - timedelta(days=3)).isoformat()}
+    assert (await client.post(url, json=earlier, headers=comm)).status_code == 201
+    recorded = await client.post(url, json={"method": "home_visit", "outcome": "met_well"}, headers=comm)
+    async with db() as s:
+        assert (await s.get_one(Resident, town.shared.id)).last_contact_at == NOW
+    corrected = await client.patch(
+        f"/api/v1/contact-notes/{recorded.json()['id']}",
+        json={"outcome": "no_answer", "reason": "不在だった"},
+        headers=comm,
+    )
+    assert corrected.status_code == 200, corrected.text
+    async with db() as s:
+        assert (await s.get_one(Resident, town.shared.id)).last_contact_at == NOW - timedelta(days=3)
