@@ -48,7 +48,15 @@ from domain.enums import (
     VisitStatus,
 )
 from domain.events import on_contact_recorded, on_contact_withdrawn
-from domain.models import Alert, ContactNote, Organisation, Resident, Visit, VisitPlan
+from domain.models import (
+    Alert,
+    ContactNote,
+    Organisation,
+    Resident,
+    SafetyCheckCampaign,
+    Visit,
+    VisitPlan,
+)
 from domain.org_settings import rules_for, timezone_of
 from schedules import alerting, audience, ladder, plans
 
@@ -335,6 +343,11 @@ async def handle_withdrawal(session: AsyncSession, note: ContactNote) -> None:
         other = await ladder.other_note(session, visit, org, rules, now)
         if other is not None:
             ladder.fulfil(visit, other)
+            continue
+        if visit.campaign_id is not None and await session.scalar(
+            select(SafetyCheckCampaign.closed_at).where(SafetyCheckCampaign.id == visit.campaign_id)
+        ):
+            visit.status = VisitStatus.CANCELLED  # as closing the check left its open visits
             continue
         ladder.reopen(visit, org, rules, now)
         await _reopen_resolved_by(

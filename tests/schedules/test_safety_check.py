@@ -131,3 +131,38 @@ async def test_nobody_answering_the_door_is_not_reached_and_alerts_at_the_deadli
     async with db() as session:
         statuses = {x.kind: x.status for x in await session.scalars(select(Alert))}
     assert statuses["safety_check_missed"] == "resolved"
+
+
+async def test_a_reached_note_corrected_to_nobody_answering_reopens_the_check(client, db, db_config) -> None:
+    clock.set(NOW)
+    async with db() as session:
+        org = await make_org(session)
+        north = await make_district(session, org, "北地区")
+        await make_user(session, org, Role.COORDINATOR, "coord")
+        vol = await make_user(session, org, Role.VOLUNTEER, "vol")
+        a = await make_resident(session, org, north, name="住民A")
+        await give_consent(session, a, ConsentRecipient.VOLUNTEERS)
+        await assign(session, a, vol)
+    coordinator = await login(client, "coord", device_id="k-phone")
+    body = {"title": "地震 安否確認", "district_ids": [north.id], "hours": 6}
+    campaign = (await client.post("/api/v1/safety-checks", json=body, headers=coordinator)).json()
+    url = f"/api/v1/safety-checks/{campaign['id']}"
+    clock.set(NOW + timedelta(hours=1))
+    async with db() as session:
+        note = await record_note(session, a, vol, NOW + timedelta(minutes=40), ContactOutcome.MET_WELL)
+    coordinator = await login(client, "coord", device_id="k-phone")
+    assert (await client.get(url, headers=coordinator)).json()["progress"]["reached"] == 1
+    # The volunteer calls the office: she was not at home after all.
+    corrected = await client.patch(
+        f"/api/v1/contact-notes/{note.id}",
+        json={"outcome": "no_answer", "reason": "不在"},
+        headers=coordinator,
+    )
+    assert corrected.status_code == 200, corrected.text
+    progress = (await client.get(url, headers=coordinator)).json()["progress"]
+    assert (progress["reached"], progress["not_reached_resident_ids"]) == (0, [a.id])
+    clock.set(NOW + timedelta(hours=6, minutes=1))
+    await jobs.sweep(db_config)
+    async with db() as session:
+        alerts = [(x.kind, x.resident_id) for x in await session.scalars(select(Alert))]
+    assert ("safety_check_missed", a.id) in alerts

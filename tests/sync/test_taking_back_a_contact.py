@@ -141,3 +141,27 @@ async def test_a_contact_corrected_to_nobody_answering_is_no_longer_the_last_con
     assert corrected.status_code == 200, corrected.text
     async with db() as s:
         assert (await s.get_one(Resident, town.shared.id)).last_contact_at == NOW - timedelta(days=3)
+
+
+async def test_a_long_silence_is_alerted_again_when_the_contact_that_ended_it_is_deleted(
+    client, db, town: Town
+) -> None:
+    clock.set(NOW + timedelta(days=70))  # longer than any risk level allows
+    await jobs.detect_contact_gaps(client.app.state.db_config)
+    device = await phone(client, "vol")
+    await device.pull()
+    note_id = device.create_note(town.shared.id, ms(NOW + timedelta(days=70)))
+    assert (await device.push())["applied"] == 1
+
+    async def gap_alerts() -> list[tuple[str, str | None]]:
+        async with db() as s:
+            found = await s.scalars(
+                select(Alert).where(Alert.resident_id == town.shared.id, Alert.kind == "contact_gap")
+            )
+            return [(a.status, a.resolution) for a in found]
+
+    assert await gap_alerts() == [("resolved", "contact_recorded")]
+    await device.pull()
+    device.delete("contact_notes", note_id)
+    assert (await device.push())["applied"] == 1
+    assert await gap_alerts() == [("open", None)]
