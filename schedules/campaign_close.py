@@ -92,6 +92,32 @@ async def tally(session: AsyncSession, campaign: SafetyCheckCampaign, until: dat
     """Residents of the campaign per category (see module docstring), overall and per district, and
     the ids of those to follow up. Counts every resident of the campaign: the caller decides who may
     read it."""
+    visits, category = await categorise(session, campaign, until)
+    districts: dict[str, dict[str, int]] = {}
+    for visit in visits:
+        counts = districts.setdefault(visit.district_id, {"residents": 0, **dict.fromkeys(CATEGORIES, 0)})
+        counts["residents"] += 1
+        counts[category[visit.resident_id]] += 1
+    totals = {"residents": len(category), **dict.fromkeys(CATEGORIES, 0)}
+    for name in category.values():
+        totals[name] += 1
+    return {
+        **totals,
+        "by_district": dict(sorted(districts.items())),
+        "follow_up_resident_ids": {
+            name: sorted(r for r, c in category.items() if c == name)
+            for name in ("needs_help", "unreachable", "not_checked")
+        },
+        "taken_at": until.isoformat(),
+    }
+
+
+async def categorise(
+    session: AsyncSession, campaign: SafetyCheckCampaign, until: datetime
+) -> tuple[list[Any], dict[str, str]]:
+    """The campaign's visits (resident, status, fulfilling note, district) and each resident's
+    category (see module docstring) from the notes up to `until`: the final tally's, and the live
+    progress's."""
     visits = (
         await session.execute(
             select(Visit.resident_id, Visit.status, Visit.fulfilled_by_note_id, Resident.district_id)
@@ -132,20 +158,4 @@ async def tally(session: AsyncSession, campaign: SafetyCheckCampaign, until: dat
             # only a note that reached the person fulfils a safety check).
             found = found | {"confirmed_safe"}
         category[visit.resident_id] = next((c for c in CATEGORIES if c in found), "not_checked")
-    districts: dict[str, dict[str, int]] = {}
-    for visit in visits:
-        counts = districts.setdefault(visit.district_id, {"residents": 0, **dict.fromkeys(CATEGORIES, 0)})
-        counts["residents"] += 1
-        counts[category[visit.resident_id]] += 1
-    totals = {"residents": len(category), **dict.fromkeys(CATEGORIES, 0)}
-    for name in category.values():
-        totals[name] += 1
-    return {
-        **totals,
-        "by_district": dict(sorted(districts.items())),
-        "follow_up_resident_ids": {
-            name: sorted(r for r, c in category.items() if c == name)
-            for name in ("needs_help", "unreachable", "not_checked")
-        },
-        "taken_at": until.isoformat(),
-    }
+    return list(visits), category

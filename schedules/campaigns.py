@@ -29,7 +29,7 @@ from domain.models import (
     Visit,
 )
 from domain.org_settings import rules_for
-from schedules import audience, ladder
+from schedules import audience, campaign_close, ladder
 
 
 async def start_campaign(
@@ -143,9 +143,10 @@ async def start_campaign(
 async def progress(
     session: AsyncSession, campaign: SafetyCheckCampaign, within: ColumnElement[bool] | None = None
 ) -> dict[str, Any]:
-    """Counts per status and district, outcomes of the notes that fulfilled the visits, and who is
-    still not reached (ids only). `within` (a clause on Resident) limits every figure to the
-    residents the caller may see."""
+    """Counts per status and district, outcomes of the notes that fulfilled the visits, who is
+    still not reached (ids only), and the residents per category of the final tally so far
+    (`categories`: confirmed_safe, needs_help, unreachable, not_checked). `within` (a clause on
+    Resident) limits every figure to the residents the caller may see."""
     rows = (
         await session.execute(
             select(Visit.id, Visit.resident_id, Visit.status, Resident.district_id, ContactNote.outcome)
@@ -158,6 +159,8 @@ async def progress(
             )
         )
     ).all()
+    category = (await campaign_close.categorise(session, campaign, campaign.closed_at or utcnow()))[1]
+    categories = Counter(category.get(r.resident_id, "not_checked") for r in rows)
     by_status = Counter(str(r.status) for r in rows)
     outcomes = Counter(str(r.outcome) for r in rows if r.outcome is not None)
     districts: dict[str, Counter[str]] = defaultdict(Counter)
@@ -174,6 +177,7 @@ async def progress(
         "by_status": dict(by_status),
         "outcomes": dict(outcomes),
         "by_district": {d: dict(c) for d, c in sorted(districts.items())},
+        "categories": {name: categories.get(name, 0) for name in campaign_close.CATEGORIES},
         "not_reached_resident_ids": sorted(
             r.resident_id for r in rows if r.status in (VisitStatus.PLANNED, VisitStatus.MISSED)
         ),

@@ -115,6 +115,9 @@ async def test_nobody_answering_the_door_is_not_reached_and_alerts_at_the_deadli
     progress = (await client.get(url, headers=coordinator)).json()["progress"]
     assert (progress["reached"], progress["not_reached"]) == (0, 1)
     assert progress["not_reached_resident_ids"] == [a.id]
+    # The same words as the final tally will use.
+    tried = {"confirmed_safe": 0, "needs_help": 0, "unreachable": 1, "not_checked": 0}
+    assert progress["categories"] == tried
     # The deadline passes with nobody having seen her: the district is told.
     clock.set(NOW + timedelta(hours=6, minutes=1))
     await jobs.sweep(db_config)
@@ -128,6 +131,7 @@ async def test_nobody_answering_the_door_is_not_reached_and_alerts_at_the_deadli
     coordinator = await login(client, "coord", device_id="k-phone")
     progress = (await client.get(url, headers=coordinator)).json()["progress"]
     assert (progress["reached"], progress["not_reached_resident_ids"]) == (1, [])
+    assert progress["categories"] == {**tried, "unreachable": 0, "confirmed_safe": 1}
     async with db() as session:
         statuses = {x.kind: x.status for x in await session.scalars(select(Alert))}
     assert statuses["safety_check_missed"] == "resolved"
