@@ -21,8 +21,17 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import flag_modified
 
-from domain.enums import SAFETY_CHECK_ANSWERED, AlertSeverity, ResidentStatus, VisitKind, VisitStatus
-from domain.models import ContactNote, Organisation, Resident, Visit
+from domain import alerts as alert_lifecycle
+from domain.enums import (
+    SAFETY_CHECK_ANSWERED,
+    AlertResolution,
+    AlertSeverity,
+    AlertStatus,
+    ResidentStatus,
+    VisitKind,
+    VisitStatus,
+)
+from domain.models import Alert, ContactNote, Organisation, Resident, Visit
 from domain.org_settings import OrgRules, timezone_of
 from schedules import alerting, audience
 
@@ -284,10 +293,30 @@ async def walk_many(
             flag_modified(visit, column)
     # One round of writing for the batch: the alerts, then every message (reminders, requests and
     # the alerts' first messages) with one sight check for all.
-    _alerts, first = await alerting.open_for(session, causes, visitors)
+    opened, first = await alerting.open_for(session, causes, visitors)
+    await _missed_again(session, [c for c, alert in zip(causes, opened, strict=True) if alert is None])
     told = await audience.send_many(session, [*outgoing, *first])
     await alerting.tell_coordinators_instead(session, first, told[len(outgoing) :])
     return taken
+
+
+async def _missed_again(session: AsyncSession, causes: Sequence[alerting.Cause]) -> None:
+    """A visit missed again after its alert was resolved (set back to planned by a coordinator, or
+    the note that resolved it withdrawn, and still nobody came): its alert opens again, and climbs
+    the ladder from the next escalation run, instead of the visit going missed unnoticed."""
+    keys = sorted(c.cause_key for c in causes)
+    for start in range(0, len(keys), 1000):
+        resolved = await session.scalars(
+            select(Alert)
+            .where(
+                Alert.cause_key.in_(keys[start : start + 1000]),
+                Alert.status == AlertStatus.RESOLVED,
+                Alert.resolution != AlertResolution.CAMPAIGN_CLOSED,  # the check is over
+            )
+            .order_by(Alert.id)
+        )
+        for alert in resolved:
+            alert_lifecycle.reopen(session, alert, reason="missed_again")
 
 
 async def _residents(session: AsyncSession, ids: set[str]) -> dict[str, Resident]:

@@ -165,3 +165,29 @@ async def test_a_long_silence_is_alerted_again_when_the_contact_that_ended_it_is
     device.delete("contact_notes", note_id)
     assert (await device.push())["applied"] == 1
     assert await gap_alerts() == [("open", None)]
+
+
+async def test_a_missed_visit_reset_by_a_coordinator_alerts_again_when_nobody_comes(
+    client, db, town: Town
+) -> None:
+    await _on_the_ladder(db, town)
+    clock.set(town.visit.due_end + timedelta(hours=25))
+    await jobs.sweep(client.app.state.db_config)
+    (alert,) = await _missed_alerts(db, town)
+    # The office settles it with the family: somebody will still go. The visit is planned again.
+    coordinator = await login(client, "coord", device_id="office-phone")
+    resolved = await client.post(
+        f"/api/v1/alerts/{alert.id}/resolve", json={"resolution": "handled"}, headers=coordinator
+    )
+    assert resolved.status_code == 200, resolved.text
+    device = await phone(client, "coord", device_id="office-phone")
+    await device.pull()
+    device.update("visits", town.visit.id, status="planned")
+    assert (await device.push())["applied"] == 1
+    # Nobody goes: the next sweep finds it missed again and the alert is open again.
+    clock.advance(timedelta(minutes=5))
+    await jobs.sweep(client.app.state.db_config)
+    (alert,) = await _missed_alerts(db, town)
+    assert (alert.status, alert.resolution) == ("open", None)
+    async with db() as s:
+        assert (await s.get_one(Visit, town.visit.id)).status == "missed"
