@@ -316,6 +316,7 @@ async def _pause_plans(
 
 
 async def handle_withdrawal(session: AsyncSession, note: ContactNote) -> None:
+    """Take back what the deleted or corrected note did and no longer holds (module docstring)."""
     org = await session.get_one(Organisation, note.org_id)
     resident = await session.get_one(Resident, note.resident_id)
     rules = rules_for(org)
