@@ -15,7 +15,7 @@ import csv
 import io
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -317,9 +317,10 @@ def decode(data: bytes) -> str | None:
         data = data[len(codecs.BOM_UTF8) :]
     elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
-            return data.decode("utf-16")
+            text = data.decode("utf-16")
         except UnicodeDecodeError:
             return None
+        return text if _looks_like_text(text) else None
     for encoding in ("utf-8", "cp932"):
         try:
             text = data.decode(encoding)
@@ -425,8 +426,14 @@ class _RowChecker:
     def error(self, key: str, code: str, **params: Any) -> None:
         self.errors.append(RowError(self.line, self.labels.get(key, _label(key)), code, params))
 
-    def text(self, key: str, max_len: int, *, required: bool = False) -> str:
+    def text(
+        self, key: str, max_len: int, *, required: bool = False, normalise: Callable[[str], str] | None = None
+    ) -> str:
+        """The cell, cleaned (and normalised), checked against the column's length as stored: NFKC
+        can lengthen a cell (㌀ → アパート, ⒇ → (20))."""
         value = _clean(self.cells.get(key, ""))
+        if normalise is not None:
+            value = normalise(value)
         if required and not value:
             self.error(key, "field.required")
         elif len(value) > max_len:
@@ -491,10 +498,18 @@ def parse_birth_year(raw: str, this_year: int) -> int | None:
     return year if MIN_BIRTH_YEAR <= year <= this_year else None
 
 
+def _nfkc(raw: str) -> str:
+    return unicodedata.normalize("NFKC", raw)
+
+
+def _normal_phone(raw: str) -> str:
+    value = unicodedata.normalize("NFKC", raw).replace(" ", "")
+    return value.replace("ー", "-").replace("‐", "-").replace("−", "-")
+
+
 def _phone(checker: _RowChecker, key: str, max_len: int) -> str:
-    value = unicodedata.normalize("NFKC", checker.text(key, max_len)).replace(" ", "")
-    value = value.replace("ー", "-").replace("‐", "-").replace("−", "-")
-    if value and not _PHONE.match(value):
+    value = checker.text(key, max_len, normalise=_normal_phone)
+    if value and len(value) <= max_len and not _PHONE.match(value):
         checker.error(key, "import.bad_phone")
     return value
 
@@ -517,12 +532,11 @@ def _check_row(
     line: int, cells: dict[str, str], labels: dict[str, str], districts: dict[str, District], this_year: int
 ) -> tuple[ParsedRow | None, list[RowError]]:
     c = _RowChecker(line, cells, labels)
-    register_number = unicodedata.normalize("NFKC", c.text("register_number", 40)) or None
+    register_number = c.text("register_number", 40, normalise=_nfkc) or None
     if register_number and not _REGISTER_NUMBER.match(register_number):
         c.error("register_number", "import.bad_register_number")
     name = re.sub(r"[\s\u3000]+", " ", c.text("name", MAX_LEN["name"], required=True))
-    kana_raw = c.text("kana", MAX_LEN["kana"])
-    kana = to_katakana(kana_raw)
+    kana = c.text("kana", MAX_LEN["kana"], normalise=to_katakana)
     if kana and not _KANA.match(kana):
         c.error("kana", "import.bad_kana")
     address = c.text("address", MAX_LEN["address"], required=True)
