@@ -680,7 +680,7 @@ def list_orgs(lang: str | None, as_json: bool) -> None:
         rows = await session.execute(
             select(
                 Organisation.id, Organisation.name, Organisation.timezone, Organisation.locale, users
-            ).order_by(Organisation.name)
+            ).order_by(Organisation.name, Organisation.id)
         )
         return [
             {"id": r[0], "name": r[1], "timezone": r[2], "locale": r[3], "users": int(r[4] or 0)}

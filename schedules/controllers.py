@@ -400,7 +400,7 @@ class SafetyCheckController(Controller):
         found = await db_session.scalars(
             select(SafetyCheckCampaign)
             .where(SafetyCheckCampaign.org_id == principal.org_id)
-            .order_by(SafetyCheckCampaign.started_at.desc())
+            .order_by(SafetyCheckCampaign.started_at.desc(), SafetyCheckCampaign.id)
             .limit(50)
         )
         return [await _campaign_out(db_session, c, principal) for c in found if _may_see(principal, c)]
