@@ -47,6 +47,11 @@ class ImportReportOut(BaseModel):
         description="Update mode: residents with a register number the file no longer lists (never ended "
         "by an import: end them through the API, with a reason)",
     )
+    consent_kept: list[ChangedResidentOut] = Field(
+        default_factory=list,
+        description="Update mode: consent columns that differ from what is recorded and are kept as "
+        "recorded (a withdrawal is applied and listed under changed; consent is given through the API)",
+    )
     updated: int = Field(default=0, description="Update mode: residents changed (0 on a dry run)")
 
 

@@ -15,6 +15,7 @@ import csv
 import io
 import re
 import unicodedata
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -27,11 +28,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain import audit, events, feed
 from domain.access import Principal
 from domain.base import new_id
-from domain.clock import local_today
+from domain.clock import local_today, utcnow
 from domain.enums import ConsentRecipient, ConsentStatus, Household, ResidentStatus, RiskLevel
 from domain.errors import NotFound
 from domain.i18n import register, translate
-from domain.models import Consent, District, EmergencyContact, Organisation, Resident
+from domain.models import AuditEvent, Consent, District, EmergencyContact, Organisation, Resident
 from domain.org_settings import timezone_of
 
 MAX_ROWS = 20_000
@@ -280,6 +281,7 @@ class ImportReport:
     changed: list[dict[str, Any]] = field(default_factory=list)
     unchanged: int = 0
     no_longer_listed: list[dict[str, Any]] = field(default_factory=list)
+    consent_kept: list[dict[str, Any]] = field(default_factory=list)
     updated: int = 0
     columns: set[str] = field(default_factory=set)  # the column keys the file has
 
@@ -304,6 +306,7 @@ class ImportReport:
             "changed": self.changed,
             "unchanged": self.unchanged,
             "no_longer_listed": self.no_longer_listed,
+            "consent_kept": self.consent_kept,
             "updated": self.updated,
         }
 
@@ -594,9 +597,11 @@ def _check_row(
         ("consent_commissioner", ConsentRecipient.DISTRICT_COMMISSIONER),
         ("consent_volunteers", ConsentRecipient.VOLUNTEERS),
     ):
-        status = c.choice(key, CONSENT_VALUES)
-        if status is not None:
-            consents[recipient] = status
+        # (not `status`: that is the resident's, read above — reusing the name made every imported
+        # resident's status the last consent column's value, or empty)
+        consent_status = c.choice(key, CONSENT_VALUES)
+        if consent_status is not None:
+            consents[recipient] = consent_status
     consent_date: date | None = None
     if raw_date := _normal(cells.get("consent_date", "")):
         m = _DATE.match(raw_date)
@@ -806,6 +811,9 @@ async def _one_import_at_a_time(session: AsyncSession, org_id: str) -> None:
         )
 
 
+CONSENT_FIELDS = ["expires_on", "given_on", "purpose", "recorded_by", "status"]  # as the API's create
+
+
 async def _insert(
     session: AsyncSession, org_id: str, rows: list[ParsedRow], *, recorder: str | None, today: date
 ) -> dict[str, int]:
@@ -865,8 +873,33 @@ async def _insert(
             )
             for recipient, status in row.consents.items()
         )
+    # Each consent's "create" event, as the API leaves one: the consent history reads them.
+    at = utcnow()
+    consent_events = [
+        dict(
+            id=new_id(),
+            org_id=org_id,
+            at=at,
+            actor_id=recorder,
+            action="create",
+            entity="consent",
+            entity_id=consent["id"],
+            detail={
+                "fields": CONSENT_FIELDS,
+                "resident_id": consent["resident_id"],
+                "recipient": str(consent["recipient"]),
+                "via": "import",
+            },
+        )
+        for consent in consents
+    ]
     # Parents first (foreign keys); created_at/updated_at come from the columns' defaults.
-    for model, values in ((Resident, residents), (EmergencyContact, contacts), (Consent, consents)):
+    for model, values in (
+        (Resident, residents),
+        (EmergencyContact, contacts),
+        (Consent, consents),
+        (AuditEvent, consent_events),
+    ):
         if values:
             await session.execute(insert(model), values)
     return {"imported": len(residents), "contacts": len(contacts), "consents": len(consents)}
@@ -911,6 +944,51 @@ UPDATABLE = (
 )
 
 
+CONSENT_COLUMNS = {
+    ConsentRecipient.DISTRICT_COMMISSIONER: "consent_commissioner",
+    ConsentRecipient.VOLUNTEERS: "consent_volunteers",
+}
+
+
+def _has_consent_columns(report: ImportReport) -> bool:
+    return any(column in report.columns for column in CONSENT_COLUMNS.values())
+
+
+async def _recorded_consents(
+    session: AsyncSession, resident_ids: list[str]
+) -> dict[str, dict[ConsentRecipient, Consent]]:
+    recorded: dict[str, dict[ConsentRecipient, Consent]] = defaultdict(dict)
+    for start in range(0, len(resident_ids), 500):
+        for consent in await session.scalars(
+            select(Consent).where(
+                Consent.resident_id.in_(resident_ids[start : start + 500]), Consent.deleted_at.is_(None)
+            )
+        ):
+            recorded[consent.resident_id][consent.recipient] = consent
+    return recorded
+
+
+def _consent_differences(
+    row: ParsedRow, recorded: dict[ConsentRecipient, Consent]
+) -> tuple[list[Consent], list[str]]:
+    """What a re-imported register says about consent, against what is recorded: (the given
+    consents it withdraws — applied, since a withdrawal only narrows who sees the resident; the
+    consent columns that differ otherwise — kept as recorded and reported: consent is given through
+    the API, where it is recorded with its date and purpose)."""
+    withdrawn: list[Consent] = []
+    kept: list[str] = []
+    for recipient, status in row.consents.items():
+        consent = recorded.get(recipient)
+        current = consent.status if consent is not None else ConsentStatus.NOT_GIVEN
+        if status == current:
+            continue
+        if consent is not None and status == ConsentStatus.WITHDRAWN and current == ConsentStatus.GIVEN:
+            withdrawn.append(consent)
+        elif not (status == ConsentStatus.WITHDRAWN and current == ConsentStatus.NOT_GIVEN):
+            kept.append(CONSENT_COLUMNS[recipient])
+    return withdrawn, sorted(kept)
+
+
 async def _update_register(
     session: AsyncSession,
     org_id: str,
@@ -939,6 +1017,10 @@ async def _update_register(
     listed: set[str] = set()
     new_rows: list[ParsedRow] = []
     changes: list[tuple[Resident, dict[str, Any]]] = []
+    withdrawals: list[Consent] = []
+    consents = (
+        await _recorded_consents(session, [r.id for r in existing]) if _has_consent_columns(report) else {}
+    )
     for row in rows:
         if not row.register_number:
             continue
@@ -954,17 +1036,20 @@ async def _update_register(
         if resident.register_number != row.register_number:
             values["register_number"] = row.register_number
         differing = {k: v for k, v in values.items() if getattr(resident, k) != v}
-        if differing:
+        withdrawn, kept = _consent_differences(row, consents.get(resident.id, {}))
+        withdrawals += withdrawn
+        entry = {
+            "line": row.line,
+            "register_number": row.register_number,
+            "resident_id": resident.id,
+            "name": row.name,
+        }
+        if kept:
+            report.consent_kept.append({**entry, "fields": kept})
+        if differing or withdrawn:
             changes.append((resident, differing))
-            report.changed.append(
-                {
-                    "line": row.line,
-                    "register_number": row.register_number,
-                    "resident_id": resident.id,
-                    "name": row.name,
-                    "fields": sorted(differing),
-                }
-            )
+            consent_fields = [CONSENT_COLUMNS[c.recipient] for c in withdrawn]
+            report.changed.append({**entry, "fields": sorted([*differing, *consent_fields])})
         else:
             report.unchanged += 1
     report.no_longer_listed = [
@@ -986,9 +1071,26 @@ async def _update_register(
             moved.append(resident.id)
         for name, value in differing.items():
             setattr(resident, name, value)
+    # A withdrawal withdraws (as through the API): sharing under the consent stops at once.
+    for consent in withdrawals:
+        consent.status = ConsentStatus.WITHDRAWN
+        consent.recorded_by = recorder
+        audit.record(
+            session,
+            principal,
+            "withdraw",
+            "consent",
+            consent.id,
+            org_id=org_id,
+            fields=["status"],
+            resident_id=consent.resident_id,
+            recipient=str(consent.recipient),
+            via="import",
+        )
     await session.flush()
-    if moved:  # other commissioners now hold these residents
-        await events.sight_changed(session, resident_ids=moved)
+    moved += [c.resident_id for c in withdrawals]
+    if moved:  # other commissioners now hold these residents, or nobody outside the office does
+        await events.sight_changed(session, resident_ids=sorted(set(moved)))
     report.imported = counts.get("imported", 0)
     report.updated = len(changes)
     audit.record(
