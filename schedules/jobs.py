@@ -169,7 +169,14 @@ async def expand_plans(db_config: SQLAlchemyAsyncConfig, batch: int = BATCH) -> 
 
 
 async def detect_contact_gaps(db_config: SQLAlchemyAsyncConfig, batch: int = BATCH) -> int:
-    """No contact at all for longer than the risk level allows: alert, plan or no plan."""
+    """No contact at all for longer than the risk level allows: alert, plan or no plan.
+
+    One gap alert at a time per resident: while one is open (or acknowledged) nothing more is
+    raised. A gap alert a person resolved without a contact on record (`handled`, `false_alarm`, a
+    contact reported by hand) starts the count again: a new alert after another full period of
+    silence from its resolution. A gap alert resolved by a note (`contact_recorded`,
+    `recorded_late`) leaves the count to the resident's last contact. Each alert's cause key counts
+    the resident's earlier gap alerts, so workers racing on the same resident raise it once."""
     raised = 0
     for org_id in await _org_ids(db_config):
 
@@ -179,18 +186,26 @@ async def detect_contact_gaps(db_config: SQLAlchemyAsyncConfig, batch: int = BAT
             org = await session.get_one(Organisation, org_id)
             rules = rules_for(org)
             basis = func.coalesce(Resident.last_contact_at, Resident.created_at)
-            covered = exists(
-                select(Alert.id).where(
-                    Alert.org_id == org_id,
-                    Alert.resident_id == Resident.id,
-                    Alert.kind == alerting.CONTACT_GAP,
-                    Alert.opened_at >= basis,
-                )
+            gap_alert = and_(
+                Alert.org_id == org_id,
+                Alert.resident_id == Resident.id,
+                Alert.kind == alerting.CONTACT_GAP,
             )
-            overdue = [
-                and_(Resident.risk_level == risk, basis < now - timedelta(days=days))
-                for risk, days in rules.contact_gap_days.items()
-            ]
+            unresolved = exists(select(Alert.id).where(gap_alert, Alert.status != AlertStatus.RESOLVED))
+            overdue = []
+            for risk, days in rules.contact_gap_days.items():
+                since = now - timedelta(days=days)
+                # Resolved by a person less than a full period ago (by a note: the note's contact
+                # is the resident's last contact, which `basis` already counts from).
+                handled_lately = exists(
+                    select(Alert.id).where(
+                        gap_alert,
+                        Alert.status == AlertStatus.RESOLVED,
+                        Alert.resolved_by.is_not(None),
+                        Alert.resolved_at > since,
+                    )
+                )
+                overdue.append(and_(Resident.risk_level == risk, basis < since, ~handled_lately))
             query = (
                 select(Resident)
                 .where(
@@ -198,27 +213,44 @@ async def detect_contact_gaps(db_config: SQLAlchemyAsyncConfig, batch: int = BAT
                     Resident.status == ResidentStatus.ACTIVE,
                     Resident.deleted_at.is_(None),
                     or_(*overdue),
-                    ~covered,
+                    ~unresolved,
                 )
                 .order_by(Resident.id)
                 .limit(batch)
             )
             found = list(await session.scalars(_claim(session, query, Resident)))
+            earlier = await _gap_alert_counts(session, org_id, [r.id for r in found])
             for resident in found:
                 since = resident.last_contact_at or resident.created_at
+                limit = rules.contact_gap_days[resident.risk_level]
                 alert = await alerting.raise_alert(
                     session,
                     org,
                     kind=alerting.CONTACT_GAP,
-                    cause_key=f"contact_gap:{resident.id}:{since.isoformat()}",
+                    cause_key=f"contact_gap:{resident.id}:{since.isoformat()}:{earlier.get(resident.id, 0)}",
                     resident=resident,
-                    title_params={"days": rules.contact_gap_days[resident.risk_level]},
+                    title_params={"days": max(limit, (now - since).days)},
                 )
                 raised += alert is not None
             return len(found)
 
         await _batches(db_config, work, batch)
     return raised
+
+
+async def _gap_alert_counts(session: AsyncSession, org_id: str, resident_ids: list[str]) -> dict[str, int]:
+    if not resident_ids:
+        return {}
+    rows = await session.execute(
+        select(Alert.resident_id, func.count())
+        .where(
+            Alert.org_id == org_id,
+            Alert.resident_id.in_(resident_ids),
+            Alert.kind == alerting.CONTACT_GAP,
+        )
+        .group_by(Alert.resident_id)
+    )
+    return {resident_id: count for resident_id, count in rows.tuples()}
 
 
 async def follow_sight(db_config: SQLAlchemyAsyncConfig, batch: int = BATCH) -> int:
