@@ -53,7 +53,8 @@ class OrgRules(BaseModel):
     # People call in a little before the agreed time: a note that names no visit still fulfils a
     # visit whose window opens within this many minutes after the note.
     early_allowance_minutes: int = Field(default=120, ge=0, le=24 * 60)
-    # No contact at all for longer than this (days) raises an alert, plan or no plan.
+    # No contact at all for longer than this (days) raises an alert, plan or no plan. Every risk
+    # level has one (nobody falls through the cracks); a change names only the levels it changes.
     contact_gap_days: dict[RiskLevel, GapDays] = Field(default_factory=lambda: dict(DEFAULT_CONTACT_GAP_DAYS))
     plan_defaults: dict[RiskLevel, PlanDefault] = Field(
         default_factory=lambda: {
@@ -82,6 +83,13 @@ class OrgRules(BaseModel):
         if len(hours) > 3 or any(h < 1 for h in hours) or hours != sorted(set(hours)):
             raise ValueError("escalation_hours: up to three increasing hour counts, each at least 1")
         return hours
+
+    @field_validator("contact_gap_days")
+    @classmethod
+    def _every_level(cls, days: dict[RiskLevel, int]) -> dict[RiskLevel, int]:
+        # Stored before partial changes merged (`{"high": 7}` replaced the map): the levels left
+        # out keep their defaults.
+        return {**DEFAULT_CONTACT_GAP_DAYS, **days}
 
     def in_quiet_hours(self, local: time) -> bool:
         if self.quiet_start <= self.quiet_end:
@@ -139,7 +147,11 @@ def timezone_of(org: Organisation) -> ZoneInfo:
 
 
 def merged(org: Organisation, changes: dict[str, Any]) -> dict[str, Any]:
-    """Validate changes against the rules and return the JSON to store."""
+    """Validate changes against the rules and return the JSON to store. `contact_gap_days` merges
+    per risk level: `{"high": 7}` changes the high-risk limit only."""
     current = rules_for(org).model_dump(mode="json")
+    gaps = changes.get("contact_gap_days")
+    if isinstance(gaps, dict):
+        changes = {**changes, "contact_gap_days": {**current["contact_gap_days"], **gaps}}
     current.update(changes)
     return OrgRules.model_validate(current).model_dump(mode="json")

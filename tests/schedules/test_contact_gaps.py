@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from domain.clock import clock
 from domain.enums import AlertResolution, AlertStatus, ConsentRecipient, RiskLevel, Role
-from domain.models import Alert, Resident
+from domain.models import Alert, Organisation, Resident
 from schedules import jobs
 from tests.factories import assign, give_consent, login, make_district, make_org, make_resident, make_user
 from tests.schedules.helpers import record_note
@@ -113,3 +113,45 @@ async def test_a_contact_after_the_gap_alert_starts_the_count_again(db, client) 
     assert first.resolution == AlertResolution.CONTACT_RECORDED
     assert await _check_on(db_config, 33.9) == 0
     assert await _check_on(db_config, 34.1) == 1
+
+
+async def _medium_risk_resident(db) -> tuple[Organisation, Resident]:
+    clock.set(NOW)
+    async with db() as session:
+        org = await make_org(session)
+        district = await make_district(session, org)
+        await make_user(session, org, Role.COORDINATOR, "coord")
+        resident = await make_resident(session, org, district, risk_level=RiskLevel.MEDIUM)
+    return org, resident
+
+
+async def test_changing_one_risk_levels_limit_keeps_the_others(db, client) -> None:
+    """A coordinator tightens the high-risk limit to 7 days; a medium-risk resident alone for 400
+    days still gets a gap alert (before, the change dropped the medium and low limits)."""
+    _org, resident = await _medium_risk_resident(db)
+    headers = await login(client, "coord")
+    response = await client.patch(
+        "/api/v1/org/rules", json={"contact_gap_days": {"high": 7}}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["contact_gap_days"] == {"high": 7, "medium": 30, "low": 60}
+    response = await client.patch("/api/v1/org/rules", json={"contact_gap_days": {}}, headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["contact_gap_days"] == {"high": 7, "medium": 30, "low": 60}
+    got = await client.get("/api/v1/org/rules", headers=headers)
+    assert got.json()["contact_gap_days"] == {"high": 7, "medium": 30, "low": 60}
+    assert await _check_on(client.app.state.db_config, 400) == 1
+    assert len(await _gap_alerts(db, resident)) == 1
+
+
+async def test_a_limit_map_stored_without_some_levels_keeps_their_defaults(db, client) -> None:
+    """Stored by an older release that replaced the whole map: the medium level comes back at 30."""
+    org, _resident = await _medium_risk_resident(db)
+    async with db() as session:
+        row = await session.get_one(Organisation, org.id)
+        row.settings = {"contact_gap_days": {"high": 7}}
+    assert await _check_on(client.app.state.db_config, 29) == 0
+    assert await _check_on(client.app.state.db_config, 31) == 1
+    headers = await login(client, "coord")
+    got = await client.get("/api/v1/org/rules", headers=headers)
+    assert got.json()["contact_gap_days"] == {"high": 7, "medium": 30, "low": 60}
