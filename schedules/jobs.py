@@ -16,9 +16,10 @@ from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain import alerts as alert_lifecycle
 from domain.clock import utcnow
 from domain.db import session_scope
-from domain.enums import AlertStatus, PlanStatus, ResidentStatus
+from domain.enums import AlertResolution, AlertStatus, PlanStatus, ResidentStatus
 from domain.metrics import JOB_FAILURES
 from domain.models import Alert, Organisation, Resident, Visit, VisitPlan
 from domain.org_settings import OrgRules, rules_for
@@ -128,6 +129,10 @@ async def escalate_alerts(db_config: SQLAlchemyAsyncConfig, batch: int = BATCH) 
             found = list(await session.scalars(_claim(session, query)))
             orgs = _Orgs(session)
             for alert in found:
+                resident = await session.get_one(Resident, alert.resident_id)
+                if resident.status == ResidentStatus.ENDED:  # ended before ending resolved alerts
+                    await alert_lifecycle.resolve(session, alert, AlertResolution.RESIDENT_ENDED)
+                    continue
                 org, _rules = await orgs.get(alert.org_id)
                 await alerting.escalate(session, alert, org)
             return len(found)
