@@ -115,6 +115,10 @@ register(
         },
         "field.type": {"ja": "値の型が正しくありません。", "en": "The value has the wrong type."},
         "field.range": {"ja": "範囲外の値です。", "en": "The value is out of range."},
+        "field.between": {
+            "ja": "{min}以上{max}以下の値にしてください。",
+            "en": "Must be between {min} and {max}.",
+        },
         "field.unknown": {"ja": "不明な項目です。", "en": "Unknown field."},
     }
 )

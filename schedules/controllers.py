@@ -30,7 +30,7 @@ from domain.clock import utcnow
 from domain.enums import Role, VisitStatus
 from domain.errors import FieldError, Forbidden, InvalidInput, NotFound
 from domain.models import District, Organisation, Resident, SafetyCheckCampaign, Visit
-from domain.org_settings import OrgRules, merged, rules_for, timezone_of
+from domain.org_settings import OrgRules, merged, range_of, rules_for, timezone_of
 from schedules import campaign_close, campaigns, ladder, plan_service, plans
 from schedules.recurrence import validate_rrule
 from schedules.schemas import (
@@ -361,6 +361,8 @@ def _field_error(error: Any) -> FieldError:
     kind = error.get("type", "")
     code = {"extra_forbidden": "field.unknown", "missing": "field.required"}.get(kind, "field.invalid")
     if kind.startswith(("greater", "less")):
+        if (bounds := range_of(loc)) is not None:
+            return FieldError(loc, "field.between", {"min": bounds[0], "max": bounds[1]})
         code = "field.range"
     return FieldError(loc, code)
 
