@@ -969,8 +969,10 @@ async def hand_over(session: AsyncSession, principal: Principal, data: HandOverI
         to_user_id=target.id,
         resident_ids=resident_ids,
     )
-    # The incoming person may not see every resident (consent): those visits move on again.
-    await events.sight_changed(session, resident_ids=resident_ids)
+    # The incoming person may not see every resident (consent, or a district the outgoing person
+    # saw by district, not by assignment): the plans and visits of those move on again.
+    moved = {p.resident_id for p in plans} | {v.resident_id for v in visits}
+    await events.sight_changed(session, resident_ids=sorted(set(resident_ids) | moved))
     return HandOverOut(
         residents=resident_ids,
         assignments_ended=ended,
