@@ -683,6 +683,8 @@ async def record_legal_basis(
         recipient=str(data.recipient),
         basis=str(data.basis),
     )
+    # A basis can let an assigned person see the resident again: orphaned visits go back to them.
+    await events.sight_changed(session, resident_ids=[resident.id])
     return _basis_out(record)
 
 
