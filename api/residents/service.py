@@ -134,6 +134,10 @@ register(
             "ja": "この対象者にはこの提供先の同意記録がありません。",
             "en": "There is no consent record for this recipient.",
         },
+        "error.consent_not_given": {
+            "ja": "この提供先への同意は「同意あり」として記録されていないため、撤回できません。",
+            "en": "Consent for this recipient is not recorded as given, so it cannot be withdrawn.",
+        },
     }
 )
 
@@ -573,6 +577,10 @@ async def withdraw_consent(
     consent = await _consent_for(session, resident, recipient)
     if consent is None or consent.deleted_at is not None:
         raise NotFound("error.no_consent_record")
+    if consent.status != ConsentStatus.GIVEN:
+        # "Not given" (never asked, or declined) is another legal fact than "withdrawn" (given,
+        # then taken back); a second withdrawal withdraws nothing.
+        raise Conflict("error.consent_not_given")
     consent.status = ConsentStatus.WITHDRAWN
     consent.recorded_by = principal.user_id
     await session.flush()
