@@ -267,6 +267,36 @@ async def test_consent_withdrawal_removes_the_resident_from_the_volunteer(client
     assert unknown.status_code == 400
 
 
+async def test_a_consent_never_given_cannot_be_withdrawn(client, db) -> None:
+    """ "Not given" (never asked, or declined) is another legal fact than "withdrawn" (given, then
+    taken back): withdrawing it is refused saying why, and the record stays as it was."""
+    org, east, _, _, _ = await _town(db)
+    async with db() as s:
+        rid = (await make_resident(s, org, east)).id
+    coord = await login(client, "coord")
+    url = f"/api/v1/residents/{rid}/consents/volunteers"
+    declined = await client.put(url, json={"status": "not_given", "purpose": "本人が辞退"}, headers=coord)
+    assert declined.status_code == 200, declined.text
+    refused = await client.post(f"{url}/withdraw", json={}, headers=coord)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["code"] == "error.consent_not_given"
+    assert "撤回できません" in refused.json()["title"]
+    english = await client.post(f"{url}/withdraw", headers={**coord, "Accept-Language": "en"})
+    assert english.status_code == 409
+    assert (
+        english.json()["title"]
+        == "Consent for this recipient is not recorded as given, so it cannot be withdrawn."
+    )
+    consents = (await client.get(f"/api/v1/residents/{rid}/consents", headers=coord)).json()
+    assert [c["status"] for c in consents] == ["not_given"]
+
+    # Given, it is withdrawn once; a second withdrawal withdraws nothing.
+    await client.put(url, json={"status": "given", "purpose": "見守り訪問のため"}, headers=coord)
+    assert (await client.post(f"{url}/withdraw", headers=coord)).status_code == 200
+    again = await client.post(f"{url}/withdraw", headers=coord)
+    assert again.status_code == 409 and again.json()["code"] == "error.consent_not_given"
+
+
 async def test_assignments_one_primary_and_history(client, db) -> None:
     async with db() as s:
         org = await make_org(s)
