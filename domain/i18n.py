@@ -109,6 +109,10 @@ register(
         },
         "field.required": {"ja": "必須項目です。", "en": "This field is required."},
         "field.invalid": {"ja": "値が正しくありません。", "en": "This value is not valid."},
+        "field.date_in_future": {
+            "ja": "今日より後の日付は入力できません。",
+            "en": "The date may not be later than today.",
+        },
         "field.too_long": {
             "ja": "長すぎます（{max}文字以内）。",
             "en": "Too long (at most {max} characters).",

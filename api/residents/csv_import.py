@@ -539,7 +539,12 @@ def _number(checker: _RowChecker, key: str, low: float, high: float) -> float | 
 
 
 def _check_row(
-    line: int, cells: dict[str, str], labels: dict[str, str], districts: dict[str, District], this_year: int
+    line: int,
+    cells: dict[str, str],
+    labels: dict[str, str],
+    districts: dict[str, District],
+    this_year: int,
+    today: date | None = None,
 ) -> tuple[ParsedRow | None, list[RowError]]:
     c = _RowChecker(line, cells, labels)
     register_number = c.text("register_number", 40, normalise=_nfkc) or None
@@ -611,6 +616,8 @@ def _check_row(
             consent_date = None
         if consent_date is None:
             c.error("consent_date", "import.bad_date")
+        elif today is not None and consent_date > today:  # consent not yet given shares nothing
+            c.error("consent_date", "field.date_in_future")
 
     if c.errors:
         return None, c.errors
@@ -652,8 +659,11 @@ def _identity(name: str, address: str) -> tuple[str, str]:
 # ---------------------------------------------------------------------------------------------
 
 
-def parse(data: bytes, districts: list[District], this_year: int) -> tuple[list[ParsedRow], ImportReport]:
-    """Check the whole file. Pure: no database access, so it is cheap to test."""
+def parse(
+    data: bytes, districts: list[District], this_year: int, today: date | None = None
+) -> tuple[list[ParsedRow], ImportReport]:
+    """Check the whole file. Pure: no database access, so it is cheap to test. `today` is the
+    organisation's calendar day (a date of consent may not be later)."""
     report = ImportReport()
     if is_spreadsheet(data):
         report.errors.append(RowError(FILE_LINE, "", "import.spreadsheet"))
@@ -711,7 +721,7 @@ def parse(data: bytes, districts: list[District], this_year: int) -> tuple[list[
                 report.errors.append(RowError(line, "", "import.extra_cells"))
                 continue
             values = {key: cells[i] if i < len(cells) else "" for key, i in positions.items()}
-            row, errors = _check_row(line, values, labels, by_name, this_year)
+            row, errors = _check_row(line, values, labels, by_name, this_year, today)
             report.errors.extend(errors)
             if row is None:
                 continue
@@ -764,7 +774,7 @@ async def import_residents(
     today = local_today(timezone_of(org))  # the organisation's calendar: consent dates default to it
     # Reading a whole register (up to the request limit) takes seconds of CPU: off the event loop,
     # so that the process goes on answering phones meanwhile.
-    rows, report = await anyio.to_thread.run_sync(parse, data, districts, today.year)
+    rows, report = await anyio.to_thread.run_sync(parse, data, districts, today.year, today)
     report.dry_run = dry_run
     if update:
         return await _update_register(session, org_id, rows, report, principal=principal, today=today)

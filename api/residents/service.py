@@ -526,6 +526,8 @@ async def set_consent(
     given_on = data.given_on
     if data.status == ConsentStatus.GIVEN and given_on is None:
         given_on = today
+    if given_on and given_on > today:  # a consent not yet given would share at once
+        raise InvalidInput.field("given_on", "field.date_in_future")
     if given_on and data.expires_on and data.expires_on < given_on:
         raise InvalidInput.field("expires_on", "field.expires_before_given")
     consent = await _consent_for(session, resident, recipient)
