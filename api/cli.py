@@ -336,6 +336,12 @@ register(
             "ja": "名簿になし 宛名番号 {register_number} {name}（終了させる場合はAPIで理由を添えて）",
             "en": "unlisted number {register_number} {name} (end them through the API, with a reason)",
         },
+        "cli.update_consent_kept": {
+            "ja": "同意の違い {line}行目 宛名番号 {register_number} {name}: {fields}"
+            "（記録どおりのまま。同意はAPI・コンソールで日付を添えて記録してください）",
+            "en": "consent  line {line} number {register_number} {name}: {fields} (kept as recorded; "
+            "record consent through the API or the console, with its date)",
+        },
         "cli.update_summary": {
             "ja": "新規{new}人、変更{changed}人、変更なし{unchanged}人、名簿になし{unlisted}人。",
             "en": "{new} new, {changed} changed, {unchanged} unchanged, {unlisted} no longer listed.",
@@ -359,6 +365,8 @@ register(
                 ("latitude", "緯度"),
                 ("longitude", "経度"),
                 ("register_number", "宛名番号"),
+                ("consent_commissioner", "民生委員への提供同意（撤回）"),
+                ("consent_volunteers", "ボランティアへの提供同意（撤回）"),
             )
         },
         "cli.import_rejected": {
@@ -680,7 +688,7 @@ def list_orgs(lang: str | None, as_json: bool) -> None:
         rows = await session.execute(
             select(
                 Organisation.id, Organisation.name, Organisation.timezone, Organisation.locale, users
-            ).order_by(Organisation.name)
+            ).order_by(Organisation.name, Organisation.id)
         )
         return [
             {"id": r[0], "name": r[1], "timezone": r[2], "locale": r[3], "users": int(r[4] or 0)}
@@ -814,6 +822,20 @@ def _print_register_update(report: Any, locale: str) -> None:
         click.echo(
             translate(
                 "cli.update_changed",
+                locale,
+                line=row["line"],
+                register_number=row["register_number"],
+                name=row["name"],
+                fields=fields,
+            )
+        )
+    for row in report.consent_kept:
+        fields = ", ".join(
+            translate(f"cli.field.{f}", locale).removesuffix("（撤回）") for f in row["fields"]
+        )
+        click.echo(
+            translate(
+                "cli.update_consent_kept",
                 locale,
                 line=row["line"],
                 register_number=row["register_number"],

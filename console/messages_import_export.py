@@ -26,6 +26,16 @@ register(
             "ja": "問題のある行（{count}件）— 直してからもう一度確認してください。何も登録していません。",
             "en": "Lines with problems ({count}) — fix them and check again. Nothing was registered.",
         },
+        "console.import.errors_first": {
+            "ja": "最初の{shown}件を表示しています。",
+            "en": "The first {shown} are listed.",
+        },
+        "console.import.too_large_to_confirm": {
+            "ja": "問題はありませんが、このファイルはコンソールから取り込むには大きすぎます。"
+            "ファイルを分けて取り込むか、サーバーで mimamori import-residents を使ってください。",
+            "en": "No problems, but this file is too large to import from the console. Import it in "
+            "parts, or use mimamori import-residents on the server.",
+        },
         "console.import.errors_caption": {"ja": "問題のある行", "en": "Lines with problems"},
         "console.import.line": {"ja": "行", "en": "Line"},
         "console.import.column": {"ja": "列", "en": "Column"},

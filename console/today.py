@@ -122,7 +122,7 @@ async def _assignees(session: AsyncSession, alerts: list[AlertOut]) -> dict[str,
                 Assignment.ended_at.is_(None),
                 Assignment.deleted_at.is_(None),
             )
-            .order_by(Assignment.started_at)
+            .order_by(Assignment.started_at, Assignment.id)
         )
         for resident_id, user_id in rows.all():
             by_resident.setdefault(resident_id, user_id)

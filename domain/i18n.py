@@ -1,6 +1,8 @@
 """Messages people read: Japanese by default, English available.
 
 Each package registers its own catalogue at import (`register({...})`); codes are dotted names.
+A parameter whose value is a code with words of its own under the message — `{code}.{name}.{value}`,
+e.g. `notify.plan_paused.title.reason.refused` — is shown in those words, never as the raw code.
 """
 
 from __future__ import annotations
@@ -25,9 +27,15 @@ def translate(code: str, locale: str | None = None, **params: Any) -> str:
     texts = _CATALOGUE.get(code)
     if texts is None:
         return code
-    template = texts.get(locale or DEFAULT_LOCALE) or texts[DEFAULT_LOCALE]
+    lang = locale or DEFAULT_LOCALE
+    template = texts.get(lang) or texts[DEFAULT_LOCALE]
+    shown = dict(params)
+    for name, value in params.items():
+        words = _CATALOGUE.get(f"{code}.{name}.{value}") if isinstance(value, str) else None
+        if words is not None:
+            shown[name] = words.get(lang) or words[DEFAULT_LOCALE]
     try:
-        return template.format(**params)
+        return template.format(**shown)
     except (KeyError, IndexError, ValueError):
         return template
 
@@ -101,6 +109,10 @@ register(
         },
         "field.required": {"ja": "必須項目です。", "en": "This field is required."},
         "field.invalid": {"ja": "値が正しくありません。", "en": "This value is not valid."},
+        "field.date_in_future": {
+            "ja": "今日より後の日付は入力できません。",
+            "en": "The date may not be later than today.",
+        },
         "field.too_long": {
             "ja": "長すぎます（{max}文字以内）。",
             "en": "Too long (at most {max} characters).",
@@ -115,6 +127,10 @@ register(
         },
         "field.type": {"ja": "値の型が正しくありません。", "en": "The value has the wrong type."},
         "field.range": {"ja": "範囲外の値です。", "en": "The value is out of range."},
+        "field.between": {
+            "ja": "{min}以上{max}以下の値にしてください。",
+            "en": "Must be between {min} and {max}.",
+        },
         "field.unknown": {"ja": "不明な項目です。", "en": "Unknown field."},
     }
 )

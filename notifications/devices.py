@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, or_, select, update
@@ -13,17 +14,29 @@ from domain.errors import NotFound
 from domain.models import Device, User
 from domain.settings import get_settings
 
+log = logging.getLogger("mimamori.push")
+
 
 async def register_push_token(session: AsyncSession, device: Device, token: str) -> None:
-    """A token belongs to one device: seen on another device (a reinstall, a phone handed on),
-    it moves here — within the organisation only, so that nobody can strip another
-    organisation's device of its token. Called at login and by the push-token endpoint."""
-    await session.execute(
-        update(Device)
-        .where(Device.push_token == token, Device.id != device.id, Device.org_id == device.org_id)
-        .values(push_token=None, push_token_updated_at=None)
-        .execution_options(synchronize_session=False)
-    )
+    """A token belongs to one device: seen on another device (a reinstall, a phone handed on), it
+    moves here — from devices in any organisation. A token only comes from the phone itself, so
+    whoever sends it holds that phone now: a device elsewhere keeping it would send its
+    organisation's pushes, naming its residents, to the lock screen of a phone someone else uses.
+    Called at login and by the push-token endpoint."""
+    others = (
+        await session.scalars(
+            select(Device.id).where(Device.push_token == token, Device.id != device.id).order_by(Device.id)
+        )
+    ).all()
+    if others:
+        await session.execute(
+            update(Device)
+            .where(Device.id.in_(others), Device.push_token == token)
+            .values(push_token=None, push_token_updated_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        # Ids only: no token, no names.
+        log.info("push token moved to device %s from device(s) %s", device.id, ", ".join(others))
     device.push_token = token
     device.push_token_updated_at = utcnow()
 

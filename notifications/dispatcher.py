@@ -182,7 +182,7 @@ async def _claim(db_config: SQLAlchemyAsyncConfig, config: PushSettings) -> tupl
             .join(Device, Device.id == Delivery.device_id)
             .join(User, User.id == Device.user_id)
             .where(Delivery.status == DeliveryStatus.PENDING, Delivery.next_attempt_at <= now)
-            .order_by(Delivery.next_attempt_at)
+            .order_by(Delivery.next_attempt_at, Delivery.id)
             .limit(config.batch_size)
         )
         if session.get_bind().dialect.name == "postgresql":

@@ -122,6 +122,12 @@ def build_message(message: PushMessage) -> messaging.Message:
         )
 
 
+def _result_of(response: messaging.SendResponse) -> SendResult:
+    if response.success:
+        return SendResult(Outcome.SENT, message_id=response.message_id)
+    return classify(response.exception)
+
+
 class FcmTransport:
     name = "fcm"
 
@@ -145,27 +151,38 @@ class FcmTransport:
 
     async def send(self, messages: Sequence[PushMessage]) -> list[SendResult]:
         results: list[SendResult | None] = [None] * len(messages)
-        built: list[tuple[int, messaging.Message]] = []
-        for index, message in enumerate(messages):
-            try:
-                built.append((index, build_message(message)))
-            except (ValueError, TypeError) as exc:  # our bug: a field FCM would refuse
-                results[index] = SendResult(Outcome.DEAD, "ENCODE_ERROR", str(exc)[:300])
+        built = [(index, build_message(message)) for index, message in enumerate(messages)]
         for start in range(0, len(built), FCM_BATCH_LIMIT):
             chunk = built[start : start + FCM_BATCH_LIMIT]
             try:
                 batch = await messaging.send_each_async([m for _, m in chunk], app=self.app)
+            except ValueError:
+                # firebase-admin validates while encoding, before it sends anything: one message
+                # FCM would refuse (our bug) fails the call. Send them one by one instead, so that
+                # only that message fails (for good) and the others go out.
+                for (index, _), result in zip(
+                    chunk, await asyncio.gather(*(self._send_one(m) for _, m in chunk)), strict=True
+                ):
+                    results[index] = result
+                continue
             except exceptions.FirebaseError as exc:  # the whole call failed: every one is retried
                 failed = classify(exc)
                 for index, _ in chunk:
                     results[index] = failed
                 continue
             for (index, _), response in zip(chunk, batch.responses, strict=True):
-                if response.success:
-                    results[index] = SendResult(Outcome.SENT, message_id=response.message_id)
-                else:
-                    results[index] = classify(response.exception)
+                results[index] = _result_of(response)
         return [r if r is not None else SendResult(Outcome.RETRY, "NOT_SENT") for r in results]
+
+    async def _send_one(self, message: messaging.Message) -> SendResult:
+        try:
+            batch = await messaging.send_each_async([message], app=self.app)
+        except ValueError as exc:
+            # FCM's encoder names the field, never its value.
+            return SendResult(Outcome.DEAD, "ENCODE_ERROR", _error_text(exc))
+        except exceptions.FirebaseError as exc:
+            return classify(exc)
+        return _result_of(batch.responses[0])
 
     async def close(self) -> None:
         # delete_app() inside a running loop raises (it closes the async client synchronously).

@@ -260,6 +260,15 @@ register(
             "ja": "{name}さんの見守り計画を一時停止しました（{reason}）",
             "en": "Visit plan for {name} paused ({reason})",
         },
+        # The reason is the contact outcome that paused the plan (schedules.contacts.PAUSING).
+        "notify.plan_paused.title.reason.refused": {
+            "ja": "本人が訪問を断ったため",
+            "en": "they declined visits",
+        },
+        "notify.plan_paused.title.reason.away": {
+            "ja": "外出・入院などで不在のため",
+            "en": "they are away, e.g. in hospital",
+        },
         "notify.plan_paused.body": {
             "ja": "再開するには計画を「再開」してください。",
             "en": "Resume the plan when visits should start again.",

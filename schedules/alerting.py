@@ -283,6 +283,26 @@ async def escalate(session: AsyncSession, alert: Alert, org: Organisation) -> No
     alert_lifecycle.add_event(session, alert, "escalated", level=level, recipients=told)
 
 
+async def resolve_for_ended(session: AsyncSession, resident: Resident) -> int:
+    """The resident is no longer watched over (moved away, died): their alerts still open or
+    acknowledged resolve as `resident_ended` and climb no further. Nobody is told: the people on
+    them may no longer see the resident, and the alerts leave the working lists."""
+    alerts = list(
+        await session.scalars(
+            select(Alert)
+            .where(
+                Alert.org_id == resident.org_id,
+                Alert.resident_id == resident.id,
+                Alert.status != AlertStatus.RESOLVED,
+            )
+            .order_by(Alert.id)
+        )
+    )
+    for alert in alerts:
+        await alert_lifecycle.resolve(session, alert, AlertResolution.RESIDENT_ENDED)
+    return len(alerts)
+
+
 async def resolve_for_contact(
     session: AsyncSession, alert: Alert, org: Organisation, resolution: AlertResolution, note_id: str
 ) -> None:

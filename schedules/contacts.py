@@ -102,7 +102,7 @@ async def handle_contact(session: AsyncSession, note: ContactNote) -> None:
                 ContactNote.id != note.id,
                 ContactNote.occurred_at <= note.occurred_at,
             )
-            .order_by(ContactNote.occurred_at.desc(), ContactNote.received_at.desc())
+            .order_by(ContactNote.occurred_at.desc(), ContactNote.received_at.desc(), ContactNote.id)
             .limit(1)
         )
         if previous == ContactOutcome.NO_ANSWER:

@@ -30,7 +30,7 @@ from domain.clock import utcnow
 from domain.enums import Role, VisitStatus
 from domain.errors import FieldError, Forbidden, InvalidInput, NotFound
 from domain.models import District, Organisation, Resident, SafetyCheckCampaign, Visit
-from domain.org_settings import OrgRules, merged, rules_for, timezone_of
+from domain.org_settings import OrgRules, merged, range_of, rules_for, timezone_of
 from schedules import campaign_close, campaigns, ladder, plan_service, plans
 from schedules.recurrence import validate_rrule
 from schedules.schemas import (
@@ -361,6 +361,8 @@ def _field_error(error: Any) -> FieldError:
     kind = error.get("type", "")
     code = {"extra_forbidden": "field.unknown", "missing": "field.required"}.get(kind, "field.invalid")
     if kind.startswith(("greater", "less")):
+        if (bounds := range_of(loc)) is not None:
+            return FieldError(loc, "field.between", {"min": bounds[0], "max": bounds[1]})
         code = "field.range"
     return FieldError(loc, code)
 
@@ -400,7 +402,7 @@ class SafetyCheckController(Controller):
         found = await db_session.scalars(
             select(SafetyCheckCampaign)
             .where(SafetyCheckCampaign.org_id == principal.org_id)
-            .order_by(SafetyCheckCampaign.started_at.desc())
+            .order_by(SafetyCheckCampaign.started_at.desc(), SafetyCheckCampaign.id)
             .limit(50)
         )
         return [await _campaign_out(db_session, c, principal) for c in found if _may_see(principal, c)]

@@ -16,9 +16,11 @@ from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain import alerts as alert_lifecycle
 from domain.clock import utcnow
 from domain.db import session_scope
-from domain.enums import AlertStatus, PlanStatus, ResidentStatus
+from domain.enums import AlertResolution, AlertStatus, PlanStatus, ResidentStatus
+from domain.metrics import JOB_FAILURES
 from domain.models import Alert, Organisation, Resident, Visit, VisitPlan
 from domain.org_settings import OrgRules, rules_for
 from schedules import alerting, ladder, plans, reassignment
@@ -72,58 +74,87 @@ async def _batches(
 
 
 async def sweep_visits(db_config: SQLAlchemyAsyncConfig, batch: int = SWEEP_BATCH) -> int:
-    """Walk every visit whose next ladder step is due: reminders, ask to record, missed alerts."""
+    """Walk every visit whose next ladder step is due: reminders, ask to record, missed alerts.
 
-    async def work(session: AsyncSession) -> int:
-        now = utcnow()
-        query = (
-            select(Visit)
-            .where(Visit.next_check_at.is_not(None), Visit.next_check_at <= now)
-            .order_by(Visit.next_check_at, Visit.id)
-            .limit(batch)
-        )
-        visits = list(await session.scalars(_claim(session, query)))
-        orgs = _Orgs(session)
-        by_org = {org_id: await orgs.get(org_id) for org_id in sorted({v.org_id for v in visits})}
-        # The whole batch at once: its messages, history and alerts are written together.
-        await ladder.walk_many(session, visits, by_org, now)
-        return len(visits)
+    A batch holds every organisation's due visits. Should one fail (and roll back), the sweep goes
+    on organisation by organisation, so that one organisation's failure holds up no other's."""
 
-    return await _batches(db_config, work, batch)
+    def work_for(org_id: str | None) -> Callable[[AsyncSession], Awaitable[int]]:
+        async def work(session: AsyncSession) -> int:
+            now = utcnow()
+            query = (
+                select(Visit)
+                .where(Visit.next_check_at.is_not(None), Visit.next_check_at <= now)
+                .order_by(Visit.next_check_at, Visit.id)
+                .limit(batch)
+            )
+            if org_id is not None:
+                query = query.where(Visit.org_id == org_id)
+            visits = list(await session.scalars(_claim(session, query)))
+            orgs = _Orgs(session)
+            by_org = {oid: await orgs.get(oid) for oid in sorted({v.org_id for v in visits})}
+            # The whole batch at once: its messages, history and alerts are written together.
+            await ladder.walk_many(session, visits, by_org, now)
+            return len(visits)
+
+        return work
+
+    try:
+        return await _batches(db_config, work_for(None), batch)
+    except Exception as exc:
+        log.error("visit sweep failed, going on organisation by organisation: error=%s", type(exc).__name__)
+        return await _each_org(db_config, "schedules.sweep", batch, work_for)
 
 
 async def escalate_alerts(db_config: SQLAlchemyAsyncConfig, batch: int = BATCH) -> int:
-    """Re-send unacknowledged alerts one rung up the ladder when their deadline passes."""
+    """Re-send unacknowledged alerts one rung up the ladder when their deadline passes (organisation
+    by organisation should a batch of every organisation's alerts fail, as in `sweep_visits`)."""
 
-    async def work(session: AsyncSession) -> int:
-        now = utcnow()
-        query = (
-            select(Alert)
-            .where(
-                Alert.status == AlertStatus.OPEN,
-                Alert.next_escalation_at.is_not(None),
-                Alert.next_escalation_at <= now,
-                Alert.kind.in_(alerting.KINDS),
+    def work_for(org_id: str | None) -> Callable[[AsyncSession], Awaitable[int]]:
+        async def work(session: AsyncSession) -> int:
+            now = utcnow()
+            query = (
+                select(Alert)
+                .where(
+                    Alert.status == AlertStatus.OPEN,
+                    Alert.next_escalation_at.is_not(None),
+                    Alert.next_escalation_at <= now,
+                    Alert.kind.in_(alerting.KINDS),
+                )
+                .order_by(Alert.next_escalation_at, Alert.id)
+                .limit(batch)
             )
-            .order_by(Alert.next_escalation_at, Alert.id)
-            .limit(batch)
-        )
-        found = list(await session.scalars(_claim(session, query)))
-        orgs = _Orgs(session)
-        for alert in found:
-            org, _rules = await orgs.get(alert.org_id)
-            await alerting.escalate(session, alert, org)
-        return len(found)
+            if org_id is not None:
+                query = query.where(Alert.org_id == org_id)
+            found = list(await session.scalars(_claim(session, query)))
+            orgs = _Orgs(session)
+            for alert in found:
+                resident = await session.get_one(Resident, alert.resident_id)
+                if resident.status == ResidentStatus.ENDED:  # ended before ending resolved alerts
+                    await alert_lifecycle.resolve(session, alert, AlertResolution.RESIDENT_ENDED)
+                    continue
+                org, _rules = await orgs.get(alert.org_id)
+                await alerting.escalate(session, alert, org)
+            return len(found)
 
-    return await _batches(db_config, work, batch)
+        return work
+
+    try:
+        return await _batches(db_config, work_for(None), batch)
+    except Exception as exc:
+        log.error("escalation failed, going on organisation by organisation: error=%s", type(exc).__name__)
+        return await _each_org(db_config, "schedules.sweep", batch, work_for)
 
 
 async def sweep(db_config: SQLAlchemyAsyncConfig, batch: int | None = None) -> dict[str, int]:
-    """The frequent job: visit ladder, then escalations."""
-    return {
-        "visits": await sweep_visits(db_config, batch or SWEEP_BATCH),
-        "escalations": await escalate_alerts(db_config, batch or BATCH),
-    }
+    """The frequent job: visit ladder, then escalations — these even when the visits failed (the
+    failure is raised after them, for the runner to log and count)."""
+    try:
+        visits = await sweep_visits(db_config, batch or SWEEP_BATCH)
+    except Exception as exc:
+        await escalate_alerts(db_config, batch or BATCH)
+        raise exc from None
+    return {"visits": visits, "escalations": await escalate_alerts(db_config, batch or BATCH)}
 
 
 async def _org_ids(db_config: SQLAlchemyAsyncConfig) -> list[str]:
@@ -131,12 +162,34 @@ async def _org_ids(db_config: SQLAlchemyAsyncConfig) -> list[str]:
         return list(await session.scalars(select(Organisation.id).order_by(Organisation.id)))
 
 
+async def _each_org(
+    db_config: SQLAlchemyAsyncConfig,
+    job: str,
+    batch: int,
+    work_for: Callable[[str], Callable[[AsyncSession], Awaitable[int]]],
+) -> int:
+    """Run an organisation's batches for every organisation. One organisation's failure (its
+    batch rolled back) is logged — its id and the error's type, nothing the error says — and
+    counted; the organisations after it still get their run. Returns the rows the organisations
+    that did not fail worked through."""
+    total = 0
+    for org_id in await _org_ids(db_config):
+        try:
+            total += await _batches(db_config, work_for(org_id), batch)
+        except Exception as exc:
+            log.error(
+                "job failed for one organisation: job=%s org=%s error=%s", job, org_id, type(exc).__name__
+            )
+            JOB_FAILURES.labels(job).inc()
+    return total
+
+
 async def expand_plans(db_config: SQLAlchemyAsyncConfig, batch: int = BATCH) -> int:
     """Expand every active plan up to its organisation's horizon (eight weeks by default)."""
     created = 0
-    for org_id in await _org_ids(db_config):
 
-        async def work(session: AsyncSession, org_id: str = org_id) -> int:
+    def work_for(org_id: str) -> Callable[[AsyncSession], Awaitable[int]]:
+        async def work(session: AsyncSession) -> int:
             nonlocal created
             now = utcnow()
             org = await session.get_one(Organisation, org_id)
@@ -164,33 +217,50 @@ async def expand_plans(db_config: SQLAlchemyAsyncConfig, batch: int = BATCH) -> 
             created += await plans.insert_visits(session, org_id, rows)
             return len(claimed)
 
-        await _batches(db_config, work, batch)
+        return work
+
+    await _each_org(db_config, "schedules.expand_plans", batch, work_for)
     return created
 
 
 async def detect_contact_gaps(db_config: SQLAlchemyAsyncConfig, batch: int = BATCH) -> int:
-    """No contact at all for longer than the risk level allows: alert, plan or no plan."""
-    raised = 0
-    for org_id in await _org_ids(db_config):
+    """No contact at all for longer than the risk level allows: alert, plan or no plan.
 
-        async def work(session: AsyncSession, org_id: str = org_id) -> int:
+    One gap alert at a time per resident: while one is open (or acknowledged) nothing more is
+    raised. A gap alert a person resolved without a contact on record (`handled`, `false_alarm`, a
+    contact reported by hand) starts the count again: a new alert after another full period of
+    silence from its resolution. A gap alert resolved by a note (`contact_recorded`,
+    `recorded_late`) leaves the count to the resident's last contact. Each alert's cause key counts
+    the resident's earlier gap alerts, so workers racing on the same resident raise it once."""
+    raised = 0
+
+    def work_for(org_id: str) -> Callable[[AsyncSession], Awaitable[int]]:
+        async def work(session: AsyncSession) -> int:
             nonlocal raised
             now = utcnow()
             org = await session.get_one(Organisation, org_id)
             rules = rules_for(org)
             basis = func.coalesce(Resident.last_contact_at, Resident.created_at)
-            covered = exists(
-                select(Alert.id).where(
-                    Alert.org_id == org_id,
-                    Alert.resident_id == Resident.id,
-                    Alert.kind == alerting.CONTACT_GAP,
-                    Alert.opened_at >= basis,
-                )
+            gap_alert = and_(
+                Alert.org_id == org_id,
+                Alert.resident_id == Resident.id,
+                Alert.kind == alerting.CONTACT_GAP,
             )
-            overdue = [
-                and_(Resident.risk_level == risk, basis < now - timedelta(days=days))
-                for risk, days in rules.contact_gap_days.items()
-            ]
+            unresolved = exists(select(Alert.id).where(gap_alert, Alert.status != AlertStatus.RESOLVED))
+            overdue = []
+            for risk, days in rules.contact_gap_days.items():
+                since = now - timedelta(days=days)
+                # Resolved by a person less than a full period ago (by a note: the note's contact
+                # is the resident's last contact, which `basis` already counts from).
+                handled_lately = exists(
+                    select(Alert.id).where(
+                        gap_alert,
+                        Alert.status == AlertStatus.RESOLVED,
+                        Alert.resolved_by.is_not(None),
+                        Alert.resolved_at > since,
+                    )
+                )
+                overdue.append(and_(Resident.risk_level == risk, basis < since, ~handled_lately))
             query = (
                 select(Resident)
                 .where(
@@ -198,27 +268,46 @@ async def detect_contact_gaps(db_config: SQLAlchemyAsyncConfig, batch: int = BAT
                     Resident.status == ResidentStatus.ACTIVE,
                     Resident.deleted_at.is_(None),
                     or_(*overdue),
-                    ~covered,
+                    ~unresolved,
                 )
                 .order_by(Resident.id)
                 .limit(batch)
             )
             found = list(await session.scalars(_claim(session, query, Resident)))
+            earlier = await _gap_alert_counts(session, org_id, [r.id for r in found])
             for resident in found:
                 since = resident.last_contact_at or resident.created_at
+                limit = rules.contact_gap_days[resident.risk_level]
                 alert = await alerting.raise_alert(
                     session,
                     org,
                     kind=alerting.CONTACT_GAP,
-                    cause_key=f"contact_gap:{resident.id}:{since.isoformat()}",
+                    cause_key=f"contact_gap:{resident.id}:{since.isoformat()}:{earlier.get(resident.id, 0)}",
                     resident=resident,
-                    title_params={"days": rules.contact_gap_days[resident.risk_level]},
+                    title_params={"days": max(limit, (now - since).days)},
                 )
                 raised += alert is not None
             return len(found)
 
-        await _batches(db_config, work, batch)
+        return work
+
+    await _each_org(db_config, "schedules.contact_gaps", batch, work_for)
     return raised
+
+
+async def _gap_alert_counts(session: AsyncSession, org_id: str, resident_ids: list[str]) -> dict[str, int]:
+    if not resident_ids:
+        return {}
+    rows = await session.execute(
+        select(Alert.resident_id, func.count())
+        .where(
+            Alert.org_id == org_id,
+            Alert.resident_id.in_(resident_ids),
+            Alert.kind == alerting.CONTACT_GAP,
+        )
+        .group_by(Alert.resident_id)
+    )
+    return {resident_id: count for resident_id, count in rows.tuples()}
 
 
 async def follow_sight(db_config: SQLAlchemyAsyncConfig, batch: int = BATCH) -> int:
@@ -228,10 +317,11 @@ async def follow_sight(db_config: SQLAlchemyAsyncConfig, batch: int = BATCH) -> 
     claimed in id order, a batch per transaction; rows already right are left alone, so a second
     run changes nothing."""
     moved = 0
-    for org_id in await _org_ids(db_config):
+
+    def work_for(org_id: str) -> Callable[[AsyncSession], Awaitable[int]]:
         after = ""
 
-        async def work(session: AsyncSession, org_id: str = org_id) -> int:
+        async def work(session: AsyncSession) -> int:
             nonlocal moved, after
             now = utcnow()
             to_check = or_(
@@ -264,7 +354,9 @@ async def follow_sight(db_config: SQLAlchemyAsyncConfig, batch: int = BATCH) -> 
                 moved += await reassignment.follow_sight(session, claimed)
             return len(claimed)
 
-        await _batches(db_config, work, batch)
+        return work
+
+    await _each_org(db_config, "schedules.follow_sight", batch, work_for)
     return moved
 
 

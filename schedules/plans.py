@@ -25,7 +25,7 @@ from domain.errors import Conflict
 from domain.events import on_resident_status_changed
 from domain.models import Organisation, Resident, Visit, VisitPlan
 from domain.org_settings import rules_for, timezone_of
-from schedules import ladder
+from schedules import alerting, ladder
 from schedules.assignees import plan_assignee
 from schedules.recurrence import (
     MAX_WINDOW_DAYS,
@@ -359,9 +359,12 @@ async def follow_closures(session: AsyncSession, org: Organisation, before: Clos
 async def follow_resident_status(session: AsyncSession, resident: Resident) -> None:
     """Pausing (hospital, away) or ending a resident cancels every visit of theirs not yet over, at
     once, so phones drop them on their next pull (the change feed carries the cancellation).
-    Resuming expands their active plans again under a new revision (the cancelled visits keep their
-    occurrence keys). Plans paused for another reason (a refusal) stay paused."""
+    Ending also resolves their alerts as `resident_ended`. Resuming expands their active plans
+    again under a new revision (the cancelled visits keep their occurrence keys). Plans paused for
+    another reason (a refusal) stay paused."""
     now = utcnow()
+    if resident.status == ResidentStatus.ENDED:
+        await alerting.resolve_for_ended(session, resident)
     if resident.status != ResidentStatus.ACTIVE:
         await session.execute(
             update(Visit)

@@ -77,7 +77,7 @@ async def gather(session: AsyncSession, kind: str, resident: Resident, note: Con
                 ContactNote.id != note.id,
                 ContactNote.outcome.not_in(NOT_REACHED),
             )
-            .order_by(ContactNote.occurred_at.desc())
+            .order_by(ContactNote.occurred_at.desc(), ContactNote.received_at.desc(), ContactNote.id)
             .limit(1)
         )
     ).first()

@@ -16,6 +16,7 @@ from sqlalchemy.pool import NullPool
 
 from domain import migrate
 from domain.db import create_db_config
+from domain.feed import FEED_SEQUENCE
 from domain.models import Base
 from domain.settings import Settings
 
@@ -174,5 +175,56 @@ async def test_downgrade_to_base_and_back(empty_settings: Settings) -> None:
     try:
         async with engine.connect() as connection:
             assert await connection.run_sync(_diffs) == []
+    finally:
+        await engine.dispose()
+
+
+async def test_0017_repairs_residents_whose_status_an_import_overwrote(empty_settings: Settings) -> None:
+    """Before 0017 an import with a consent column stored the consent's value as the resident's
+    status, and every read of the resident failed: such residents become active (watched), with a
+    new feed position so that phones get the repaired row; others are left as they are."""
+    config = create_db_config(empty_settings)
+    await asyncio.to_thread(migrate.upgrade, config, "0016")
+    engine = create_async_engine(empty_settings.database_url, poolclass=NullPool)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "INSERT INTO organisations (id, name, timezone, locale, settings, created_at, updated_at) "
+                    "VALUES ('org-0', '町', 'Asia/Tokyo', 'ja', '{}', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                )
+            )
+            await connection.execute(
+                text(
+                    "INSERT INTO districts (id, org_id, name, created_at, updated_at) "
+                    "VALUES ('d-1', 'org-0', '本町', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                )
+            )
+            # The feed has moved on past the rows' positions, as in any database in use.
+            if connection.dialect.name == "postgresql":
+                await connection.execute(text(f"SELECT setval('{FEED_SEQUENCE}', 10)"))
+            else:
+                await connection.execute(
+                    text("INSERT INTO change_feed_counter (id, position) VALUES (1, 10)")
+                )
+            for rid, status in (("r-given", "given"), ("r-withdrawn", "withdrawn"), ("r-paused", "paused")):
+                await connection.execute(
+                    text(
+                        "INSERT INTO residents (id, org_id, district_id, name, kana, address, household, risk_level, "
+                        "support_needs, status, created_at, updated_at, feed_seq) VALUES (:id, 'org-0', 'd-1', '見守 太郎', "
+                        "'', '本町1-1', 'alone', 'high', '', :status, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 5)"
+                    ),
+                    {"id": rid, "status": status},
+                )
+        await asyncio.to_thread(migrate.upgrade, config, "head")
+        async with engine.connect() as connection:
+            rows = (
+                await connection.execute(text("SELECT id, status, feed_seq > 5 FROM residents ORDER BY id"))
+            ).all()
+        assert [(rid, status, bool(moved)) for rid, status, moved in rows] == [
+            ("r-given", "active", True),
+            ("r-paused", "paused", False),
+            ("r-withdrawn", "active", True),
+        ]
     finally:
         await engine.dispose()

@@ -35,7 +35,8 @@ class ImportReportOut(BaseModel):
     valid: int = Field(description="Rows without any problem")
     imported: int = Field(description="Residents created (0 on a dry run)")
     dry_run: bool
-    errors: list[ImportErrorOut]
+    errors: list[ImportErrorOut] = Field(description="The problems, by line: the first 1,000 at most")
+    error_count: int = Field(default=0, description="How many problems the file has in all")
     ignored_columns: list[str] = Field(description="Headers not recognised, hence not imported")
     mode: str = Field(default="create", description="create, or update (a re-imported register)")
     new: list[NewResidentOut] = Field(default_factory=list, description="Update mode: not registered yet")
@@ -45,6 +46,11 @@ class ImportReportOut(BaseModel):
         default_factory=list,
         description="Update mode: residents with a register number the file no longer lists (never ended "
         "by an import: end them through the API, with a reason)",
+    )
+    consent_kept: list[ChangedResidentOut] = Field(
+        default_factory=list,
+        description="Update mode: consent columns that differ from what is recorded and are kept as "
+        "recorded (a withdrawal is applied and listed under changed; consent is given through the API)",
     )
     updated: int = Field(default=0, description="Update mode: residents changed (0 on a dry run)")
 

@@ -443,7 +443,9 @@ async def list_devices(session: AsyncSession, principal: Principal, user_id: str
     _require_manager(principal)
     user = await get_user(session, principal, user_id)
     devices = (
-        await session.scalars(select(Device).where(Device.user_id == user.id).order_by(Device.created_at))
+        await session.scalars(
+            select(Device).where(Device.user_id == user.id).order_by(Device.created_at, Device.id)
+        )
     ).all()
     return [DeviceOut(**_device_out(d)) for d in devices]  # type: ignore[arg-type]
 

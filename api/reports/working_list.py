@@ -311,7 +311,7 @@ async def _primaries(session: AsyncSession, resident_ids: list[str]) -> dict[str
             Assignment.ended_at.is_(None),
             Assignment.deleted_at.is_(None),
         )
-        .order_by(Assignment.started_at)
+        .order_by(Assignment.started_at, Assignment.id)
     )
     return {resident_id: user for resident_id, user in rows.tuples()}
 

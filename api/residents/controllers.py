@@ -175,7 +175,8 @@ class ResidentController(Controller):
     ) -> ConsentOut:
         """Withdraw consent (coordinators). A withdrawal withdraws: sharing with that recipient stops
         at once (unless a legal basis record of its own covers it), the resident leaves their lists,
-        and their phones purge it at the next sync."""
+        and their phones purge it at the next sync. Only a consent recorded as given can be
+        withdrawn: `409 error.consent_not_given` otherwise (not given, or already withdrawn)."""
         return await service.withdraw_consent(
             db_session, principal, resident_id, recipient, data or ConsentWithdrawIn()
         )

@@ -15,22 +15,24 @@ import csv
 import io
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections import defaultdict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import anyio.to_thread
 from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import audit, events, feed
 from domain.access import Principal
 from domain.base import new_id
-from domain.clock import local_today
+from domain.clock import local_today, utcnow
 from domain.enums import ConsentRecipient, ConsentStatus, Household, ResidentStatus, RiskLevel
 from domain.errors import NotFound
 from domain.i18n import register, translate
-from domain.models import Consent, District, EmergencyContact, Organisation, Resident
+from domain.models import AuditEvent, Consent, District, EmergencyContact, Organisation, Resident
 from domain.org_settings import timezone_of
 
 MAX_ROWS = 20_000
@@ -260,6 +262,11 @@ class RowError:
         return translate(self.code, locale, **self.params)
 
 
+# A wrong file with the right headers can hold a problem in every cell of 20,000 rows: the first
+# thousand (by line) say what is wrong; `error_count` says how many there are in all.
+MAX_LISTED_ERRORS = 1000
+
+
 @dataclass
 class ImportReport:
     rows: int = 0
@@ -274,6 +281,7 @@ class ImportReport:
     changed: list[dict[str, Any]] = field(default_factory=list)
     unchanged: int = 0
     no_longer_listed: list[dict[str, Any]] = field(default_factory=list)
+    consent_kept: list[dict[str, Any]] = field(default_factory=list)
     updated: int = 0
     columns: set[str] = field(default_factory=set)  # the column keys the file has
 
@@ -289,14 +297,16 @@ class ImportReport:
             "dry_run": self.dry_run,
             "errors": [
                 {"line": e.line, "field": e.field, "code": e.code, "message": e.message(locale)}
-                for e in self.errors
+                for e in self.errors[:MAX_LISTED_ERRORS]
             ],
+            "error_count": len(self.errors),
             "ignored_columns": self.ignored_columns,
             "mode": self.mode,
             "new": self.new,
             "changed": self.changed,
             "unchanged": self.unchanged,
             "no_longer_listed": self.no_longer_listed,
+            "consent_kept": self.consent_kept,
             "updated": self.updated,
         }
 
@@ -317,9 +327,10 @@ def decode(data: bytes) -> str | None:
         data = data[len(codecs.BOM_UTF8) :]
     elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
-            return data.decode("utf-16")
+            text = data.decode("utf-16")
         except UnicodeDecodeError:
             return None
+        return text if _looks_like_text(text) else None
     for encoding in ("utf-8", "cp932"):
         try:
             text = data.decode(encoding)
@@ -425,8 +436,14 @@ class _RowChecker:
     def error(self, key: str, code: str, **params: Any) -> None:
         self.errors.append(RowError(self.line, self.labels.get(key, _label(key)), code, params))
 
-    def text(self, key: str, max_len: int, *, required: bool = False) -> str:
+    def text(
+        self, key: str, max_len: int, *, required: bool = False, normalise: Callable[[str], str] | None = None
+    ) -> str:
+        """The cell, cleaned (and normalised), checked against the column's length as stored: NFKC
+        can lengthen a cell (㌀ → アパート, ⒇ → (20))."""
         value = _clean(self.cells.get(key, ""))
+        if normalise is not None:
+            value = normalise(value)
         if required and not value:
             self.error(key, "field.required")
         elif len(value) > max_len:
@@ -491,10 +508,18 @@ def parse_birth_year(raw: str, this_year: int) -> int | None:
     return year if MIN_BIRTH_YEAR <= year <= this_year else None
 
 
+def _nfkc(raw: str) -> str:
+    return unicodedata.normalize("NFKC", raw)
+
+
+def _normal_phone(raw: str) -> str:
+    value = unicodedata.normalize("NFKC", raw).replace(" ", "")
+    return value.replace("ー", "-").replace("‐", "-").replace("−", "-")
+
+
 def _phone(checker: _RowChecker, key: str, max_len: int) -> str:
-    value = unicodedata.normalize("NFKC", checker.text(key, max_len)).replace(" ", "")
-    value = value.replace("ー", "-").replace("‐", "-").replace("−", "-")
-    if value and not _PHONE.match(value):
+    value = checker.text(key, max_len, normalise=_normal_phone)
+    if value and len(value) <= max_len and not _PHONE.match(value):
         checker.error(key, "import.bad_phone")
     return value
 
@@ -514,15 +539,19 @@ def _number(checker: _RowChecker, key: str, low: float, high: float) -> float | 
 
 
 def _check_row(
-    line: int, cells: dict[str, str], labels: dict[str, str], districts: dict[str, District], this_year: int
+    line: int,
+    cells: dict[str, str],
+    labels: dict[str, str],
+    districts: dict[str, District],
+    this_year: int,
+    today: date | None = None,
 ) -> tuple[ParsedRow | None, list[RowError]]:
     c = _RowChecker(line, cells, labels)
-    register_number = unicodedata.normalize("NFKC", c.text("register_number", 40)) or None
+    register_number = c.text("register_number", 40, normalise=_nfkc) or None
     if register_number and not _REGISTER_NUMBER.match(register_number):
         c.error("register_number", "import.bad_register_number")
     name = re.sub(r"[\s\u3000]+", " ", c.text("name", MAX_LEN["name"], required=True))
-    kana_raw = c.text("kana", MAX_LEN["kana"])
-    kana = to_katakana(kana_raw)
+    kana = c.text("kana", MAX_LEN["kana"], normalise=to_katakana)
     if kana and not _KANA.match(kana):
         c.error("kana", "import.bad_kana")
     address = c.text("address", MAX_LEN["address"], required=True)
@@ -573,9 +602,11 @@ def _check_row(
         ("consent_commissioner", ConsentRecipient.DISTRICT_COMMISSIONER),
         ("consent_volunteers", ConsentRecipient.VOLUNTEERS),
     ):
-        status = c.choice(key, CONSENT_VALUES)
-        if status is not None:
-            consents[recipient] = status
+        # (not `status`: that is the resident's, read above — reusing the name made every imported
+        # resident's status the last consent column's value, or empty)
+        consent_status = c.choice(key, CONSENT_VALUES)
+        if consent_status is not None:
+            consents[recipient] = consent_status
     consent_date: date | None = None
     if raw_date := _normal(cells.get("consent_date", "")):
         m = _DATE.match(raw_date)
@@ -585,6 +616,8 @@ def _check_row(
             consent_date = None
         if consent_date is None:
             c.error("consent_date", "import.bad_date")
+        elif today is not None and consent_date > today:  # consent not yet given shares nothing
+            c.error("consent_date", "field.date_in_future")
 
     if c.errors:
         return None, c.errors
@@ -626,8 +659,11 @@ def _identity(name: str, address: str) -> tuple[str, str]:
 # ---------------------------------------------------------------------------------------------
 
 
-def parse(data: bytes, districts: list[District], this_year: int) -> tuple[list[ParsedRow], ImportReport]:
-    """Check the whole file. Pure: no database access, so it is cheap to test."""
+def parse(
+    data: bytes, districts: list[District], this_year: int, today: date | None = None
+) -> tuple[list[ParsedRow], ImportReport]:
+    """Check the whole file. Pure: no database access, so it is cheap to test. `today` is the
+    organisation's calendar day (a date of consent may not be later)."""
     report = ImportReport()
     if is_spreadsheet(data):
         report.errors.append(RowError(FILE_LINE, "", "import.spreadsheet"))
@@ -685,7 +721,7 @@ def parse(data: bytes, districts: list[District], this_year: int) -> tuple[list[
                 report.errors.append(RowError(line, "", "import.extra_cells"))
                 continue
             values = {key: cells[i] if i < len(cells) else "" for key, i in positions.items()}
-            row, errors = _check_row(line, values, labels, by_name, this_year)
+            row, errors = _check_row(line, values, labels, by_name, this_year, today)
             report.errors.extend(errors)
             if row is None:
                 continue
@@ -736,7 +772,9 @@ async def import_residents(
         raise NotFound()
     districts = list(await session.scalars(select(District).where(District.org_id == org_id)))
     today = local_today(timezone_of(org))  # the organisation's calendar: consent dates default to it
-    rows, report = parse(data, districts, today.year)
+    # Reading a whole register (up to the request limit) takes seconds of CPU: off the event loop,
+    # so that the process goes on answering phones meanwhile.
+    rows, report = await anyio.to_thread.run_sync(parse, data, districts, today.year, today)
     report.dry_run = dry_run
     if update:
         return await _update_register(session, org_id, rows, report, principal=principal, today=today)
@@ -781,6 +819,9 @@ async def _one_import_at_a_time(session: AsyncSession, org_id: str) -> None:
             text("SELECT pg_advisory_xact_lock(:ns, hashtext(:org))"),
             {"ns": IMPORT_LOCK_NAMESPACE, "org": org_id},
         )
+
+
+CONSENT_FIELDS = ["expires_on", "given_on", "purpose", "recorded_by", "status"]  # as the API's create
 
 
 async def _insert(
@@ -842,8 +883,33 @@ async def _insert(
             )
             for recipient, status in row.consents.items()
         )
+    # Each consent's "create" event, as the API leaves one: the consent history reads them.
+    at = utcnow()
+    consent_events = [
+        dict(
+            id=new_id(),
+            org_id=org_id,
+            at=at,
+            actor_id=recorder,
+            action="create",
+            entity="consent",
+            entity_id=consent["id"],
+            detail={
+                "fields": CONSENT_FIELDS,
+                "resident_id": consent["resident_id"],
+                "recipient": str(consent["recipient"]),
+                "via": "import",
+            },
+        )
+        for consent in consents
+    ]
     # Parents first (foreign keys); created_at/updated_at come from the columns' defaults.
-    for model, values in ((Resident, residents), (EmergencyContact, contacts), (Consent, consents)):
+    for model, values in (
+        (Resident, residents),
+        (EmergencyContact, contacts),
+        (Consent, consents),
+        (AuditEvent, consent_events),
+    ):
         if values:
             await session.execute(insert(model), values)
     return {"imported": len(residents), "contacts": len(contacts), "consents": len(consents)}
@@ -888,6 +954,51 @@ UPDATABLE = (
 )
 
 
+CONSENT_COLUMNS = {
+    ConsentRecipient.DISTRICT_COMMISSIONER: "consent_commissioner",
+    ConsentRecipient.VOLUNTEERS: "consent_volunteers",
+}
+
+
+def _has_consent_columns(report: ImportReport) -> bool:
+    return any(column in report.columns for column in CONSENT_COLUMNS.values())
+
+
+async def _recorded_consents(
+    session: AsyncSession, resident_ids: list[str]
+) -> dict[str, dict[ConsentRecipient, Consent]]:
+    recorded: dict[str, dict[ConsentRecipient, Consent]] = defaultdict(dict)
+    for start in range(0, len(resident_ids), 500):
+        for consent in await session.scalars(
+            select(Consent).where(
+                Consent.resident_id.in_(resident_ids[start : start + 500]), Consent.deleted_at.is_(None)
+            )
+        ):
+            recorded[consent.resident_id][consent.recipient] = consent
+    return recorded
+
+
+def _consent_differences(
+    row: ParsedRow, recorded: dict[ConsentRecipient, Consent]
+) -> tuple[list[Consent], list[str]]:
+    """What a re-imported register says about consent, against what is recorded: (the given
+    consents it withdraws — applied, since a withdrawal only narrows who sees the resident; the
+    consent columns that differ otherwise — kept as recorded and reported: consent is given through
+    the API, where it is recorded with its date and purpose)."""
+    withdrawn: list[Consent] = []
+    kept: list[str] = []
+    for recipient, status in row.consents.items():
+        consent = recorded.get(recipient)
+        current = consent.status if consent is not None else ConsentStatus.NOT_GIVEN
+        if status == current:
+            continue
+        if consent is not None and status == ConsentStatus.WITHDRAWN and current == ConsentStatus.GIVEN:
+            withdrawn.append(consent)
+        elif not (status == ConsentStatus.WITHDRAWN and current == ConsentStatus.NOT_GIVEN):
+            kept.append(CONSENT_COLUMNS[recipient])
+    return withdrawn, sorted(kept)
+
+
 async def _update_register(
     session: AsyncSession,
     org_id: str,
@@ -916,6 +1027,10 @@ async def _update_register(
     listed: set[str] = set()
     new_rows: list[ParsedRow] = []
     changes: list[tuple[Resident, dict[str, Any]]] = []
+    withdrawals: list[Consent] = []
+    consents = (
+        await _recorded_consents(session, [r.id for r in existing]) if _has_consent_columns(report) else {}
+    )
     for row in rows:
         if not row.register_number:
             continue
@@ -931,17 +1046,20 @@ async def _update_register(
         if resident.register_number != row.register_number:
             values["register_number"] = row.register_number
         differing = {k: v for k, v in values.items() if getattr(resident, k) != v}
-        if differing:
+        withdrawn, kept = _consent_differences(row, consents.get(resident.id, {}))
+        withdrawals += withdrawn
+        entry = {
+            "line": row.line,
+            "register_number": row.register_number,
+            "resident_id": resident.id,
+            "name": row.name,
+        }
+        if kept:
+            report.consent_kept.append({**entry, "fields": kept})
+        if differing or withdrawn:
             changes.append((resident, differing))
-            report.changed.append(
-                {
-                    "line": row.line,
-                    "register_number": row.register_number,
-                    "resident_id": resident.id,
-                    "name": row.name,
-                    "fields": sorted(differing),
-                }
-            )
+            consent_fields = [CONSENT_COLUMNS[c.recipient] for c in withdrawn]
+            report.changed.append({**entry, "fields": sorted([*differing, *consent_fields])})
         else:
             report.unchanged += 1
     report.no_longer_listed = [
@@ -963,9 +1081,26 @@ async def _update_register(
             moved.append(resident.id)
         for name, value in differing.items():
             setattr(resident, name, value)
+    # A withdrawal withdraws (as through the API): sharing under the consent stops at once.
+    for consent in withdrawals:
+        consent.status = ConsentStatus.WITHDRAWN
+        consent.recorded_by = recorder
+        audit.record(
+            session,
+            principal,
+            "withdraw",
+            "consent",
+            consent.id,
+            org_id=org_id,
+            fields=["status"],
+            resident_id=consent.resident_id,
+            recipient=str(consent.recipient),
+            via="import",
+        )
     await session.flush()
-    if moved:  # other commissioners now hold these residents
-        await events.sight_changed(session, resident_ids=moved)
+    moved += [c.resident_id for c in withdrawals]
+    if moved:  # other commissioners now hold these residents, or nobody outside the office does
+        await events.sight_changed(session, resident_ids=sorted(set(moved)))
     report.imported = counts.get("imported", 0)
     report.updated = len(changes)
     audit.record(

@@ -134,6 +134,10 @@ register(
             "ja": "この対象者にはこの提供先の同意記録がありません。",
             "en": "There is no consent record for this recipient.",
         },
+        "error.consent_not_given": {
+            "ja": "この提供先への同意は「同意あり」として記録されていないため、撤回できません。",
+            "en": "Consent for this recipient is not recorded as given, so it cannot be withdrawn.",
+        },
     }
 )
 
@@ -522,6 +526,8 @@ async def set_consent(
     given_on = data.given_on
     if data.status == ConsentStatus.GIVEN and given_on is None:
         given_on = today
+    if given_on and given_on > today:  # a consent not yet given would share at once
+        raise InvalidInput.field("given_on", "field.date_in_future")
     if given_on and data.expires_on and data.expires_on < given_on:
         raise InvalidInput.field("expires_on", "field.expires_before_given")
     consent = await _consent_for(session, resident, recipient)
@@ -573,6 +579,10 @@ async def withdraw_consent(
     consent = await _consent_for(session, resident, recipient)
     if consent is None or consent.deleted_at is not None:
         raise NotFound("error.no_consent_record")
+    if consent.status != ConsentStatus.GIVEN:
+        # "Not given" (never asked, or declined) is another legal fact than "withdrawn" (given,
+        # then taken back); a second withdrawal withdraws nothing.
+        raise Conflict("error.consent_not_given")
     consent.status = ConsentStatus.WITHDRAWN
     consent.recorded_by = principal.user_id
     await session.flush()
@@ -683,6 +693,8 @@ async def record_legal_basis(
         recipient=str(data.recipient),
         basis=str(data.basis),
     )
+    # A basis can let an assigned person see the resident again: orphaned visits go back to them.
+    await events.sight_changed(session, resident_ids=[resident.id])
     return _basis_out(record)
 
 
@@ -969,8 +981,10 @@ async def hand_over(session: AsyncSession, principal: Principal, data: HandOverI
         to_user_id=target.id,
         resident_ids=resident_ids,
     )
-    # The incoming person may not see every resident (consent): those visits move on again.
-    await events.sight_changed(session, resident_ids=resident_ids)
+    # The incoming person may not see every resident (consent, or a district the outgoing person
+    # saw by district, not by assignment): the plans and visits of those move on again.
+    moved = {p.resident_id for p in plans} | {v.resident_id for v in visits}
+    await events.sight_changed(session, resident_ids=sorted(set(resident_ids) | moved))
     return HandOverOut(
         residents=resident_ids,
         assignments_ended=ended,

@@ -267,6 +267,36 @@ async def test_consent_withdrawal_removes_the_resident_from_the_volunteer(client
     assert unknown.status_code == 400
 
 
+async def test_a_consent_never_given_cannot_be_withdrawn(client, db) -> None:
+    """ "Not given" (never asked, or declined) is another legal fact than "withdrawn" (given, then
+    taken back): withdrawing it is refused saying why, and the record stays as it was."""
+    org, east, _, _, _ = await _town(db)
+    async with db() as s:
+        rid = (await make_resident(s, org, east)).id
+    coord = await login(client, "coord")
+    url = f"/api/v1/residents/{rid}/consents/volunteers"
+    declined = await client.put(url, json={"status": "not_given", "purpose": "本人が辞退"}, headers=coord)
+    assert declined.status_code == 200, declined.text
+    refused = await client.post(f"{url}/withdraw", json={}, headers=coord)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["code"] == "error.consent_not_given"
+    assert "撤回できません" in refused.json()["title"]
+    english = await client.post(f"{url}/withdraw", headers={**coord, "Accept-Language": "en"})
+    assert english.status_code == 409
+    assert (
+        english.json()["title"]
+        == "Consent for this recipient is not recorded as given, so it cannot be withdrawn."
+    )
+    consents = (await client.get(f"/api/v1/residents/{rid}/consents", headers=coord)).json()
+    assert [c["status"] for c in consents] == ["not_given"]
+
+    # Given, it is withdrawn once; a second withdrawal withdraws nothing.
+    await client.put(url, json={"status": "given", "purpose": "見守り訪問のため"}, headers=coord)
+    assert (await client.post(f"{url}/withdraw", headers=coord)).status_code == 200
+    again = await client.post(f"{url}/withdraw", headers=coord)
+    assert again.status_code == 409 and again.json()["code"] == "error.consent_not_given"
+
+
 async def test_assignments_one_primary_and_history(client, db) -> None:
     async with db() as s:
         org = await make_org(s)
@@ -511,3 +541,34 @@ async def test_two_coordinators_assigning_at_once_make_one_primary(db) -> None:
             )
         ).all()
         assert [a.user_id for a in primaries] == [u1]
+
+
+async def test_a_date_of_consent_later_than_today_in_the_towns_calendar_is_refused(client, db) -> None:
+    """Consent not yet given would share the resident at once (the consent rule does not wait for
+    the date): a later date is refused naming the field, in the API and in the import. "Today" is
+    Tokyo's: at 00:30 on 1 June in Tokyo (still 31 May in UTC) 1 June is allowed, 2 June is not."""
+    org, east, _, _, _ = await _town(db)
+    async with db() as s:
+        rid = (await make_resident(s, org, east)).id
+    clock.set(datetime(2026, 5, 31, 15, 30, tzinfo=UTC))
+    coord = await login(client, "coord")
+    url = f"/api/v1/residents/{rid}/consents/district_commissioner"
+    later = await client.put(url, json={"status": "given", "given_on": "2026-06-02"}, headers=coord)
+    assert later.status_code == 400, later.text
+    assert [(e["field"], e["code"]) for e in later.json()["errors"]] == [("given_on", "field.date_in_future")]
+    consents = (await client.get(f"/api/v1/residents/{rid}/consents", headers=coord)).json()
+    assert consents == []  # nothing recorded
+    today = await client.put(url, json={"status": "given", "given_on": "2026-06-01"}, headers=coord)
+    assert today.status_code == 200 and today.json()["given_on"] == "2026-06-01"
+
+    register = "氏名,住所,地区,リスク,民生委員への提供同意,同意日\r\n"
+    rows = "山田 花子,東町1-1,東地区,高,有,2026-06-02\r\n山田 一郎,東町1-2,東地区,高,有,2026/6/1\r\n"
+    checked = await client.post(
+        "/api/v1/residents/import",
+        content=(register + rows).encode(),
+        headers={**coord, "Content-Type": "text/csv"},
+    )
+    assert checked.status_code == 200
+    assert [(e["line"], e["field"], e["code"]) for e in checked.json()["errors"]] == [
+        (2, "同意日", "field.date_in_future")
+    ]

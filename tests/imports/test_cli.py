@@ -232,3 +232,33 @@ def test_import_residents_update_reports_then_applies(cli, settings, tmp_path: P
     assert applied.exit_code == 0, applied.output
     assert "1人を登録し、1人を更新しました。" in applied.stdout
     assert _count_residents(settings) == 3
+
+
+def test_import_residents_update_withdraws_and_lists_consent_differences(
+    cli, settings, tmp_path: Path
+) -> None:
+    org_id = _new_org_with_districts(cli, settings)
+    first, second = tmp_path / "4月.csv", tmp_path / "5月.csv"
+    header = "宛名番号,氏名,住所,地区,リスク,民生委員への提供同意\r\n"
+    first.write_bytes(
+        (
+            header
+            + "1001,山田 花子,テスト町中央1-1,中央地区,高,有\r\n1002,鈴木 一郎,テスト町北1-1,北地区,中,無\r\n"
+        ).encode("cp932")
+    )
+    second.write_bytes(
+        (
+            header
+            + "1001,山田 花子,テスト町中央1-1,中央地区,高,撤回\r\n1002,鈴木 一郎,テスト町北1-1,北地区,中,有\r\n"
+        ).encode("cp932")
+    )
+    assert cli("import-residents", first, "--org", org_id).exit_code == 0
+    dry = cli("import-residents", second, "--org", org_id, "--update", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "変更 2行目 宛名番号 1001 山田 花子: 民生委員への提供同意（撤回）" in dry.stdout
+    assert "同意の違い 3行目 宛名番号 1002 鈴木 一郎: 民生委員への提供同意（記録どおりのまま" in dry.stdout
+
+    async def statuses(session: Any) -> set[str]:
+        return set(await session.scalars(select(Resident.status)))
+
+    assert in_db(settings, statuses) == {"active"}  # not the consent columns' values

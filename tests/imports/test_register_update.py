@@ -108,3 +108,92 @@ async def test_residents_registered_without_a_number_are_adopted_by_name_and_add
     assert [(r["register_number"], r["fields"]) for r in report["changed"]] == [
         ("1001", ["register_number", "risk_level"])
     ]
+
+
+CONSENT_HEADER = "宛名番号,氏名,住所,地区,リスク,民生委員への提供同意,ボランティアへの提供同意"
+
+
+def _consent_csv(rows: list[str]) -> bytes:
+    return ("\r\n".join([CONSENT_HEADER, *rows]) + "\r\n").encode("cp932")
+
+
+async def test_a_withdrawal_in_the_register_withdraws_and_other_consent_changes_are_reported(
+    client, db
+) -> None:
+    """A withdrawal withdraws, through the register too: the commissioner no longer sees the
+    resident. Before, the re-import answered "unchanged" and the consent stayed given. Consent the
+    register would give or take back otherwise is kept as recorded and listed, never silently."""
+    headers = await _coordinator(client, db)
+    async with db() as session:
+        central = (await session.scalars(select(District).where(District.name == "中央地区"))).one()
+        org = await session.get(Organisation, central.org_id)
+        await make_user(session, org, Role.COMMISSIONER, "comm", districts=[central])
+    first = [
+        "1001,山田 花子,テスト市中央1-1,中央地区,高,有,無",
+        "1002,鈴木 一郎,テスト市中央2-2,中央地区,中,無,無",
+    ]
+    assert (
+        await client.post(URL, params={"dry_run": "false"}, content=_consent_csv(first), headers=headers)
+    ).status_code == 200
+    comm = await login(client, "comm", device_id="phone-2")
+    hanako = (await _by_number(db))["1001"]
+    assert (await client.get(f"/api/v1/residents/{hanako.id}", headers=comm)).status_code == 200
+
+    later = [
+        "1001,山田 花子,テスト市中央1-1,中央地区,高,撤回,無",  # withdrawn: applied
+        "1002,鈴木 一郎,テスト市中央2-2,中央地区,中,有,無",  # would give: kept as recorded, listed
+    ]
+    dry = (
+        await client.post(URL, params={"mode": "update"}, content=_consent_csv(later), headers=headers)
+    ).json()
+    assert [(c["register_number"], c["fields"]) for c in dry["changed"]] == [
+        ("1001", ["consent_commissioner"])
+    ]
+    assert [(c["register_number"], c["fields"]) for c in dry["consent_kept"]] == [
+        ("1002", ["consent_commissioner"])
+    ]
+    assert (await client.get(f"/api/v1/residents/{hanako.id}", headers=comm)).status_code == 200  # dry run
+
+    applied = await client.post(
+        URL, params={"mode": "update", "dry_run": "false"}, content=_consent_csv(later), headers=headers
+    )
+    assert applied.status_code == 200 and applied.json()["updated"] == 1, applied.text
+    assert (await client.get(f"/api/v1/residents/{hanako.id}", headers=comm)).status_code == 404
+    coordinator = {k: v for k, v in headers.items() if k != "Content-Type"}
+    consents = (await client.get(f"/api/v1/residents/{hanako.id}/consents", headers=coordinator)).json()
+    assert {c["recipient"]: c["status"] for c in consents} == {
+        "district_commissioner": "withdrawn",
+        "volunteers": "not_given",
+    }
+    ichiro = (await _by_number(db))["1002"]
+    consents = (await client.get(f"/api/v1/residents/{ichiro.id}/consents", headers=coordinator)).json()
+    assert {c["recipient"]: c["status"] for c in consents}["district_commissioner"] == "not_given"
+    async with db() as session:
+        withdrawals = (
+            await session.scalars(
+                select(AuditEvent).where(AuditEvent.entity == "consent", AuditEvent.action == "withdraw")
+            )
+        ).all()
+    assert [(e.detail["resident_id"], e.detail["via"]) for e in withdrawals] == [(hanako.id, "import")]
+
+
+async def test_a_consent_that_came_with_the_register_has_its_history(client, db) -> None:
+    """The console's 同意の変更履歴 is read from consent events: an imported consent had none, so who
+    recorded it, and when, was not shown."""
+    from api.residents.consent_history import consent_history
+    from domain.models import User
+    from domain.principals import principal_of
+
+    headers = await _coordinator(client, db)
+    rows = ["1001,山田 花子,テスト市中央1-1,中央地区,高,有,無"]
+    assert (
+        await client.post(URL, params={"dry_run": "false"}, content=_consent_csv(rows), headers=headers)
+    ).status_code == 200
+    async with db() as session:
+        coordinator = (await session.scalars(select(User).where(User.login == "coord"))).one()
+        resident = (await session.scalars(select(Resident))).one()
+        history = await consent_history(session, await principal_of(session, coordinator), resident.id)
+    assert sorted((str(c.recipient), c.action, c.actor_id) for c in history) == [
+        ("district_commissioner", "create", coordinator.id),
+        ("volunteers", "create", coordinator.id),
+    ]

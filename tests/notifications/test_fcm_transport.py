@@ -137,3 +137,16 @@ async def test_batches_over_500_are_split(fcm, monkeypatch):
     assert {b["message"]["token"] for b in standin.delivered} == {f"tok-{i}" for i in range(1201)} - {
         "tok-700"
     }
+
+
+async def test_a_message_fcm_would_refuse_fails_alone_and_the_rest_of_the_batch_goes_out(fcm):
+    """firebase-admin checks a message while encoding it, before sending anything: one bad message
+    used to fail the whole batch (up to 500), retried until the lease ran out."""
+    transport, standin = fcm
+    bad = message("bad")
+    bad.data["urgent"] = 0  # type: ignore[assignment]  # not a string: the SDK's encoder refuses it
+    results = await transport.send([message("good"), bad, message("good-2")])
+    assert [r.outcome for r in results] == [Outcome.SENT, Outcome.DEAD, Outcome.SENT]
+    assert results[1].error_code == "ENCODE_ERROR"
+    assert "non-string" in results[1].error
+    assert {b["message"]["token"] for b in standin.delivered} == {"good", "good-2"}

@@ -60,7 +60,11 @@ async def alerts_of(session: AsyncSession, resident: Resident | None = None) -> 
 
 
 async def notifications_for(session: AsyncSession, user: User, kind: str | None = None) -> list[Notification]:
-    query = select(Notification).where(Notification.user_id == user.id).order_by(Notification.created_at)
+    query = (
+        select(Notification)
+        .where(Notification.user_id == user.id)
+        .order_by(Notification.created_at, Notification.id)
+    )
     if kind is not None:
         query = query.where(Notification.kind == kind)
     return list(await session.scalars(query))

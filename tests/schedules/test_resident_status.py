@@ -6,9 +6,20 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import func, select
+
 from domain.clock import clock
-from domain.enums import ConsentRecipient, Role, VisitStatus
-from schedules import plans
+from domain.enums import (
+    AlertResolution,
+    AlertSeverity,
+    AlertStatus,
+    ConsentRecipient,
+    ResidentStatus,
+    Role,
+    VisitStatus,
+)
+from domain.models import Alert, Notification, Resident
+from schedules import jobs, plans
 from schedules.recurrence import is_holiday
 from tests.factories import give_consent, login, make_district, make_org, make_resident, make_user
 from tests.schedules.helpers import visits_of
@@ -91,3 +102,59 @@ async def test_ending_a_resident_cancels_their_visits_ahead(client, db) -> None:
     async with db() as session:
         statuses = {v.status for v in await visits_of(session, resident)}
     assert statuses == {VisitStatus.CANCELLED}
+
+
+async def _gap_alert_open(client, db, resident) -> Alert:
+    """Nobody reached the resident for over a month: a contact-gap alert is open."""
+    clock.set(NOW + timedelta(days=61))
+    assert await jobs.detect_contact_gaps(client.app.state.db_config) == 1
+    async with db() as session:
+        return await session.scalar(select(Alert).where(Alert.resident_id == resident.id))
+
+
+async def test_ending_a_resident_resolves_their_open_alerts_and_stops_them_climbing(client, db) -> None:
+    """Moved away or died: the coordinators get no urgent re-send (through quiet hours) a day later
+    about somebody nobody watches over any more; the alert shows why it closed."""
+    resident = await _town(db)
+    alert = await _gap_alert_open(client, db, resident)
+    told = await _messages_about(db, alert)
+    assert told
+    coord = await login(client, "coord", device_id="office")
+    ended = await client.post(
+        f"/api/v1/residents/{resident.id}/status", json={"status": "ended", "reason": "転居"}, headers=coord
+    )
+    assert ended.status_code == 200, ended.text
+    shown = await client.get(f"/api/v1/alerts/{alert.id}", headers=coord)
+    assert shown.status_code == 200, shown.text
+    assert (shown.json()["status"], shown.json()["resolution"]) == ("resolved", "resident_ended")
+    clock.set(NOW + timedelta(days=62, hours=1))
+    await jobs.sweep(client.app.state.db_config)
+    async with db() as session:
+        row = await session.get_one(Alert, alert.id)
+    assert (row.escalation_level, row.severity) == (0, AlertSeverity.NORMAL)
+    assert await _messages_about(db, alert) == told
+
+
+async def _messages_about(db, alert: Alert) -> int:
+    async with db() as session:
+        return await session.scalar(
+            select(func.count()).select_from(Notification).where(Notification.alert_id == alert.id)
+        )
+
+
+async def test_an_alert_of_a_resident_ended_earlier_resolves_instead_of_climbing(client, db) -> None:
+    """Ended before ending resolved alerts (or at the same moment as a new alert): the escalation
+    job closes the alert as resident ended instead of sending it one rung up."""
+    resident = await _town(db)
+    alert = await _gap_alert_open(client, db, resident)
+    async with db() as session:
+        (await session.get_one(Resident, resident.id)).status = ResidentStatus.ENDED
+    clock.set(NOW + timedelta(days=62, hours=1))
+    await jobs.escalate_alerts(client.app.state.db_config)
+    async with db() as session:
+        row = await session.get_one(Alert, alert.id)
+    assert (row.status, row.resolution, row.escalation_level) == (
+        AlertStatus.RESOLVED,
+        AlertResolution.RESIDENT_ENDED,
+        0,
+    )
