@@ -44,6 +44,7 @@ from domain.enums import (
     AlertStatus,
     ContactOutcome,
     PlanStatus,
+    ResidentStatus,
     VisitKind,
     VisitStatus,
 )
@@ -351,10 +352,13 @@ async def handle_withdrawal(session: AsyncSession, note: ContactNote) -> None:
             visit.status = VisitStatus.CANCELLED  # as closing the check left its open visits
             continue
         ladder.reopen(visit, org, rules, now)
-        await _reopen_resolved_by(
-            session, note, reason, Alert.cause_key == f"missed_visit:{visit.id}", Alert.org_id == org.id
-        )
-    if note.deleted_at is not None or note.outcome in NOT_REACHED:
+        if resident.status == ResidentStatus.ACTIVE:  # a paused or ended resident is not chased
+            await _reopen_resolved_by(
+                session, note, reason, Alert.cause_key == f"missed_visit:{visit.id}", Alert.org_id == org.id
+            )
+    if resident.status == ResidentStatus.ACTIVE and (
+        note.deleted_at is not None or note.outcome in NOT_REACHED
+    ):
         # The gap is open again unless a remaining contact came after the alert was raised.
         since = resident.last_contact_at
         for alert in await _resolved_by(
