@@ -321,7 +321,10 @@ def read_time(
         raise invalid(name, "field.type")
     if not 0 <= value <= MAX_CURSOR:
         raise invalid(name, "field.range")
-    moment = from_millis(value)
+    try:
+        moment = from_millis(value)
+    except (ValueError, OverflowError, OSError):  # past the year 9999 a datetime can hold
+        raise invalid(name, "field.range") from None
     assert moment is not None
     if moment < EARLIEST:
         raise invalid(name, "field.range")

@@ -192,3 +192,18 @@ async def test_a_record_holding_an_object_nested_hundreds_deep_is_held_and_the_r
         headers={**device.headers, "content-type": "application/json"},
     )
     assert broken.status_code == 400 and broken.json()["code"] == "error.sync.not_json"
+
+
+async def test_a_contact_time_past_year_9999_is_held_and_the_rest_applies(
+    client, db, town: Town, now
+) -> None:
+    device = await phone(client, "vol")
+    await device.pull()
+    good = device.create_note(town.shared.id, ms(now))
+    far = device.create_note(town.shared.id, 2**53 - 1)  # a whole number JavaScript can hold: year ~287,000
+    result = await device.push()  # before: 500 for the whole push
+    assert result is not None and result["applied"] == 1
+    assert [q["id"] for q in result["quarantined"]] == [far]
+    assert await _held(db) == {far: {"field": "occurred_at", "rule": "field.range"}}
+    async with db() as s:
+        assert await s.get(ContactNote, good) is not None
