@@ -75,6 +75,8 @@ register(
         "value.alert_kind.safety_check_missed": {"ja": "安否未確認", "en": "safety check missed"},
         "value.alert_kind.contact_gap": {"ja": "長期間接触なし", "en": "contact gap"},
         "value.alert_kind.emergency": {"ja": "緊急", "en": "emergency"},
+        "value.alert_kind.no_answer_twice": {"ja": "2回続けて応答なし", "en": "no answer twice in a row"},
+        "value.alert_kind.nobody_can_visit": {"ja": "訪問できる担当者なし", "en": "nobody can visit"},
         "value.severity.urgent": {"ja": "緊急", "en": "urgent"},
         "value.severity.high": {"ja": "高", "en": "high"},
         "value.severity.normal": {"ja": "通常", "en": "normal"},
