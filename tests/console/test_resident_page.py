@@ -552,3 +552,31 @@ async def test_a_database_refusal_the_service_did_not_foresee_is_a_console_page(
     assert htmx.status_code == status
     assert htmx.headers["hx-retarget"] == "#flash"
     assert words in htmx.text
+
+
+async def test_a_timeline_note_shows_its_warning_signs_referral_and_wellbeing(client, world, db):
+    """What a visitor noticed is what the coordinator needs to see: before, the timeline showed
+    only the outcome and the author of such a note."""
+    async with db() as session:
+        session.add(
+            ContactNote(
+                org_id=world.org.id,
+                resident_id=world.resident.id,
+                author_id=world.coordinator.id,
+                method=ContactMethod.HOME_VISIT,
+                outcome=ContactOutcome.NO_ANSWER,
+                warning_signs=["郵便物がたまっている", "<b>昼夜とも電気</b>"],
+                referral="地域包括支援センター",
+                wellbeing={"scale": "ucla3", "answers": [1, 2, 3], "score": 6},
+                occurred_at=DAYTIME - timedelta(hours=1),
+                received_at=DAYTIME,
+            )
+        )
+    await sign_in(client, "coord")
+    page, _ = await _page(client, world.resident.id)
+    note = page[page.index('id="timeline"') :].split('class="tl-entry')[1]
+    assert "気になるサイン" in note and "<li>郵便物がたまっている</li>" in note
+    assert "<li>&lt;b&gt;昼夜とも電気&lt;/b&gt;</li>" in note  # escaped, never markup
+    assert "つなぎ先: 地域包括支援センター" in note
+    assert "体調・暮らしの様子:" in note and "scale: ucla3" in note and "answers: 1, 2, 3" in note
+    assert "score: 6" in note
