@@ -51,10 +51,11 @@ class DistrictProgress:
     name: str
     total: int
     done: int
+    cancelled: int = 0  # residents paused or ended meanwhile: nobody left to reach
 
     @property
     def remaining(self) -> int:
-        return self.total - self.done
+        return self.total - self.done - self.cancelled
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,12 @@ class CheckView:
 
     @property
     def total(self) -> DistrictProgress:
-        return DistrictProgress("", sum(r.total for r in self.rows), sum(r.done for r in self.rows))
+        return DistrictProgress(
+            "",
+            sum(r.total for r in self.rows),
+            sum(r.done for r in self.rows),
+            sum(r.cancelled for r in self.rows),
+        )
 
 
 async def _names(session: AsyncSession, org_id: str) -> dict[str, str]:
@@ -80,7 +86,10 @@ async def _view(
     by_district = figures["by_district"]
     rows = [
         DistrictProgress(
-            names.get(d, d), by_district.get(d, {}).get("total", 0), by_district.get(d, {}).get("reached", 0)
+            names.get(d, d),
+            by_district.get(d, {}).get("total", 0),
+            by_district.get(d, {}).get("reached", 0),
+            by_district.get(d, {}).get("cancelled", 0),
         )
         for d in sorted(campaign.district_ids, key=lambda d: (names.get(d, d), d))
         if may_plan_for_district(principal, d)

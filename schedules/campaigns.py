@@ -149,7 +149,14 @@ async def progress(
     Resident) limits every figure to the residents the caller may see."""
     rows = (
         await session.execute(
-            select(Visit.id, Visit.resident_id, Visit.status, Resident.district_id, ContactNote.outcome)
+            select(
+                Visit.id,
+                Visit.resident_id,
+                Visit.status,
+                Resident.district_id,
+                Resident.status.label("resident_status"),
+                ContactNote.outcome,
+            )
             .join(Resident, Resident.id == Visit.resident_id)
             .outerjoin(ContactNote, ContactNote.id == Visit.fulfilled_by_note_id)
             .where(
@@ -166,7 +173,14 @@ async def progress(
     districts: dict[str, Counter[str]] = defaultdict(Counter)
     for r in rows:
         districts[r.district_id]["total"] += 1
-        districts[r.district_id]["reached" if r.status == VisitStatus.DONE else "not_reached"] += 1
+        # A visit cancelled because the resident was paused or ended meanwhile is nobody left to
+        # reach; one cancelled by closing the check (resident still watched) was not reached.
+        if r.status == VisitStatus.DONE:
+            districts[r.district_id]["reached"] += 1
+        elif r.status == VisitStatus.CANCELLED and r.resident_status != ResidentStatus.ACTIVE:
+            districts[r.district_id]["cancelled"] += 1
+        else:
+            districts[r.district_id]["not_reached"] += 1
     return {
         "total": len(rows),
         "reached": by_status.get(VisitStatus.DONE, 0),

@@ -174,3 +174,29 @@ async def test_volunteer_and_another_organisation_are_refused(client, world, db)
     assert (await _start(client, token, [world.resident.district_id], key="d" * 32)).status_code == 400
     [campaign] = await _campaigns(db)
     assert campaign.closed_at is None
+
+
+async def test_a_resident_ended_during_a_check_is_not_left_to_reach(client, db, world):
+    """Ending a resident cancels their check visit: nobody is left to call, on the console (残り)
+    as in the API's per-district figures; before, both still counted them as not reached."""
+    coord = await login(client, "coord")
+    started = await client.post(
+        "/api/v1/safety-checks",
+        json={"title": "台風", "district_ids": [world.resident.district_id]},
+        headers=coord,
+    )
+    assert started.status_code == 201, started.text
+    campaign = started.json()["id"]
+    ended = await client.post(
+        f"/api/v1/residents/{world.resident.id}/status",
+        json={"status": "ended", "reason": "転居"},
+        headers=coord,
+    )
+    assert ended.status_code == 200, ended.text
+    progress = (await client.get(f"/api/v1/safety-checks/{campaign}", headers=coord)).json()["progress"]
+    in_district = progress["by_district"][world.resident.district_id]
+    assert progress["not_reached"] == 0 and in_district.get("not_reached", 0) == 0
+    assert in_district["cancelled"] == 1
+    await sign_in(client, "coord")
+    page = (await client.get("/console/safety-checks")).text
+    assert re.findall(r'data-figure="remaining">([^<]*)<', page) == ["0人"]
