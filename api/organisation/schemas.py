@@ -32,7 +32,9 @@ class DistrictOut(BaseModel):
     code: str | None = None
     # Coverage figures: filled for coordinators only.
     residents: int | None = Field(default=None, description="Residents not ended (coordinators only)")
-    watchers: int | None = Field(default=None, description="Active users holding it (coordinators only)")
+    watchers: int | None = Field(
+        default=None, description="Active commissioners holding it (coordinators only)"
+    )
 
 
 class UserIn(InputModel):

@@ -101,7 +101,13 @@ async def list_districts(session: AsyncSession, principal: Principal) -> list[Di
                 await session.execute(
                     select(UserDistrict.district_id, func.count())
                     .join(User, User.id == UserDistrict.user_id)
-                    .where(UserDistrict.org_id == principal.org_id, User.active.is_(True))
+                    .where(
+                        UserDistrict.org_id == principal.org_id,
+                        User.active.is_(True),
+                        # Who watches a district as such (the coverage report counts the same):
+                        # a volunteer holding it still sees only the residents assigned to them.
+                        User.role == Role.COMMISSIONER,
+                    )
                     .group_by(UserDistrict.district_id)
                 )
             ).all()
