@@ -142,7 +142,8 @@ class UserController(Controller):
         user_id: FromPath[str],
     ) -> ActivationCodeOut:
         """Issue a new one-time activation code (coordinators); earlier codes stop working. Also how
-        a forgotten password is reset."""
+        a forgotten password is reset. Refused (409) for a deactivated user: reactivate them first
+        (PATCH /api/v1/users/{user_id} with `active: true`)."""
         return await service.reissue_activation_code(db_session, principal, settings, user_id)
 
     @post("/{user_id:str}/unlock", status_code=HTTP_200_OK, operation_id="unlockUser")

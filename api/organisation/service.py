@@ -59,6 +59,10 @@ register(
             "ja": "この利用者には現在{count}件の担当があります。無効にする前に担当を引き継いでください。",
             "en": "This user still has {count} current assignments. Hand them over before deactivating.",
         },
+        "error.user_inactive": {
+            "ja": "無効になっている利用者です。先に有効にしてください。",
+            "en": "This user is deactivated. Reactivate them first.",
+        },
         "error.own_account": {
             "ja": "自分自身のアカウントは無効にできません。",
             "en": "You cannot deactivate your own account.",
@@ -308,6 +312,8 @@ async def reissue_activation_code(
     _require_manager(principal)
     code, code_hash = await _new_code(session)
     user = await get_user(session, principal, user_id)
+    if not user.active:  # activation refuses them: a code would only mislead the person
+        raise Conflict("error.user_inactive")
     _set_code(user, settings, code_hash)
     user.password_hash = None
     await end_user_sessions(session, user.id)
