@@ -274,7 +274,9 @@ async def _login_available(session: AsyncSession, login: str) -> bool:
     lowered = login.lower()
     if lowered in RESERVED_LOGINS or lowered.startswith(RESERVED_PREFIXES):
         return False
-    return await session.scalar(select(User.id).where(User.login == login)) is None
+    # Case aside, a login is taken: "Tanaka" beside "tanaka" would share the sign-in throttle (which
+    # lower-cases) and be told apart by nobody reading a list.
+    return await session.scalar(select(User.id).where(func.lower(User.login) == lowered).limit(1)) is None
 
 
 async def create_user(
