@@ -6,21 +6,21 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas import ID_PATTERN, InputModel, is_id, strip_control
+from api.schemas import ID_PATTERN, InputModel, RequiredText, is_id, strip_control
 from domain.enums import Role
 
-__all__ = ["ID_PATTERN", "InputModel", "is_id", "strip_control"]
+__all__ = ["ID_PATTERN", "InputModel", "RequiredText", "is_id", "strip_control"]
 
 LOGIN_PATTERN = r"^[A-Za-z0-9_.@-]{3,100}$"
 
 
 class DistrictIn(InputModel):
-    name: str = Field(min_length=1, max_length=100, description="地区名, unique in the organisation")
+    name: RequiredText = Field(min_length=1, max_length=100, description="地区名, unique in the organisation")
     code: str | None = Field(default=None, max_length=32, description="The municipality's own code")
 
 
 class DistrictPatch(InputModel):
-    name: str | None = Field(default=None, min_length=1, max_length=100)
+    name: RequiredText | None = Field(default=None, min_length=1, max_length=100)
     code: str | None = Field(default=None, max_length=32)
 
 
@@ -39,14 +39,14 @@ class DistrictOut(BaseModel):
 
 class UserIn(InputModel):
     login: str = Field(pattern=LOGIN_PATTERN, description="Sign-in name: letters, digits, _ . @ -")
-    display_name: str = Field(min_length=1, max_length=100)
+    display_name: RequiredText = Field(min_length=1, max_length=100)
     role: Role
     locale: str = Field(default="ja", pattern=r"^(ja|en)$")
     district_ids: list[str] = Field(default_factory=list, max_length=100)
 
 
 class UserPatch(InputModel):
-    display_name: str | None = Field(default=None, min_length=1, max_length=100)
+    display_name: RequiredText | None = Field(default=None, min_length=1, max_length=100)
     role: Role | None = None
     locale: str | None = Field(default=None, pattern=r"^(ja|en)$")
     district_ids: list[str] | None = Field(default=None, max_length=100)
