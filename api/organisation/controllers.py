@@ -126,8 +126,9 @@ class UserController(Controller):
     ) -> UserUpdatedOut:
         """Change a user's name, role, locale, districts or active flag (coordinators).
 
-        Deactivating is refused (409) while the user has current assignments: hand their residents
-        over first (POST /api/v1/assignments/hand-over). A deactivated user's devices are revoked and
+        Deactivating is refused (409) while the user has current assignments of residents still
+        watched: hand their residents over first (POST /api/v1/assignments/hand-over); assignments
+        of ended residents end with the deactivation. A deactivated user's devices are revoked and
         told to wipe their local data at their next request."""
         return await service.update_user(db_session, principal, user_id, data)
 

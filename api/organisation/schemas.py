@@ -53,7 +53,8 @@ class UserPatch(InputModel):
     active: bool | None = Field(
         default=None,
         description="false deactivates the account: refused while the user still has current "
-        "assignments (hand them over first); the user's devices are revoked and told to wipe.",
+        "assignments of residents still watched (hand them over first); assignments of ended "
+        "residents end with it; the user's devices are revoked and told to wipe.",
     )
 
 
@@ -69,7 +70,9 @@ class UserAdminOut(BaseModel):
     activated: bool = Field(description="A password has been set")
     activation_expires_at: datetime | None = None
     district_ids: list[str] = []
-    current_assignments: int = 0
+    current_assignments: int = Field(
+        default=0, description="Current assignments of residents still watched (not ended, not deleted)"
+    )
     created_at: datetime
 
 

@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import throttle
@@ -205,16 +205,29 @@ async def _districts_of(session: AsyncSession, user_ids: Sequence[str]) -> dict[
     return result
 
 
+def _watching() -> ColumnElement[bool]:
+    """Assignments that still put somebody in the person's care: current, of a resident neither
+    ended nor deleted. An ended resident's assignment stays current (the resident may come back,
+    the history stays readable) but holds nobody back and is handed to nobody."""
+    return (
+        Assignment.ended_at.is_(None)
+        & Assignment.deleted_at.is_(None)
+        & select(Resident.id)
+        .where(
+            Resident.id == Assignment.resident_id,
+            Resident.deleted_at.is_(None),
+            Resident.status != ResidentStatus.ENDED,
+        )
+        .exists()
+    )
+
+
 async def _assignment_counts(session: AsyncSession, user_ids: Sequence[str]) -> dict[str, int]:
     if not user_ids:
         return {}
     rows = await session.execute(
         select(Assignment.user_id, func.count())
-        .where(
-            Assignment.user_id.in_(user_ids),
-            Assignment.ended_at.is_(None),
-            Assignment.deleted_at.is_(None),
-        )
+        .where(Assignment.user_id.in_(user_ids), _watching())
         .group_by(Assignment.user_id)
     )
     return dict(rows.all())
@@ -413,6 +426,7 @@ async def update_user(
         if count:
             raise Conflict("error.user_has_assignments", count=count, extra={"current_assignments": count})
         user.active = False
+        await _end_left_over_assignments(session, principal, user)
         # A pending code must not let the person back in, and no session survives.
         user.activation_code_hash = None
         user.activation_expires_at = None
@@ -432,6 +446,40 @@ async def update_user(
     if {"role", "district_ids", "active"} & data.model_fields_set:
         await events.sight_changed(session, user_ids=[user.id])
     return UserUpdatedOut(**await _user_out(session, user), devices_revoked=revoked)  # type: ignore[arg-type]
+
+
+# The end reason written into the assignment history when a person leaves while still holding a
+# resident whose watching has ended (the stored text is read in the organisation's language).
+LEFT_OVER_END_REASON = "担当者の無効化（見守り終了済みの方の担当）"
+
+
+async def _end_left_over_assignments(session: AsyncSession, principal: Principal, user: User) -> None:
+    """The person leaves: their current assignments of ended (or deleted) residents end too, with
+    the reason in the history, so that nobody is left assigned to an account that cannot sign in."""
+    now = utcnow()
+    for assignment in (
+        await session.scalars(
+            select(Assignment)
+            .where(
+                Assignment.user_id == user.id,
+                Assignment.ended_at.is_(None),
+                Assignment.deleted_at.is_(None),
+            )
+            .order_by(Assignment.resident_id)
+        )
+    ).all():
+        assignment.ended_at = now
+        assignment.ended_by = principal.user_id
+        assignment.end_reason = LEFT_OVER_END_REASON
+        audit.record(
+            session,
+            principal,
+            "end",
+            "assignment",
+            assignment.id,
+            fields=["ended_at", "end_reason"],
+            resident_id=assignment.resident_id,
+        )
 
 
 # --- devices --------------------------------------------------------------------------------------
