@@ -194,7 +194,7 @@ class LegalBasisIn(InputModel):
 
 
 class LegalBasisEndIn(InputModel):
-    reason: str = Field(min_length=1, max_length=200)
+    reason: RequiredText = Field(min_length=1, max_length=200)
 
 
 class LegalBasisOut(BaseModel):
@@ -226,7 +226,7 @@ class AssignmentIn(InputModel):
 
 
 class AssignmentEndIn(InputModel):
-    reason: str = Field(min_length=1, max_length=200)
+    reason: RequiredText = Field(min_length=1, max_length=200)
 
 
 class AssignmentOut(BaseModel):
@@ -258,7 +258,7 @@ class AssignmentsOut(BaseModel):
 class HandOverIn(InputModel):
     from_user_id: str = Field(min_length=1, max_length=64)
     to_user_id: str = Field(min_length=1, max_length=64)
-    reason: str = Field(min_length=1, max_length=200, description="e.g. 任期満了による交代")
+    reason: RequiredText = Field(min_length=1, max_length=200, description="e.g. 任期満了による交代")
 
 
 class HandOverOut(BaseModel):
