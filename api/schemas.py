@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, field_validator
+from pydantic_core import PydanticCustomError
 
 ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"  # server ids are uuid hex; phone-made ids are alphanumeric
 _ID = re.compile(ID_PATTERN)
@@ -34,3 +35,17 @@ class InputModel(BaseModel):
         if isinstance(value, str) and _CONTROL.search(value):
             raise ValueError("control characters are not allowed")
         return value
+
+
+def _trimmed(value: Any) -> Any:
+    """Spaces around a name are dropped before its length is checked, full-width ones (U+3000, what
+    a Japanese input method types) included: a name of spaces only is missing, not stored empty."""
+    if isinstance(value, str):
+        value = value.strip()
+        if not value:
+            raise PydanticCustomError("field.required", "a value other than spaces is required")
+    return value
+
+
+# A text that must say something (a name): trimmed, and refused as `field.required` when blank.
+RequiredText = Annotated[str, BeforeValidator(_trimmed)]

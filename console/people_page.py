@@ -243,7 +243,10 @@ class PeopleController(Controller):
         settings: NamedDependency[Settings],
         user_id: FromPath[str],
     ) -> Template:
-        issued = await service.reissue_activation_code(db_session, principal, settings, user_id)
+        try:
+            issued = await service.reissue_activation_code(db_session, principal, settings, user_id)
+        except Conflict as refusal:  # a deactivated person
+            return await self._refused(request, principal, db_session, settings, refusal)
         user = await service.get_user(db_session, principal, issued.user_id)
         return await self._page(
             request,

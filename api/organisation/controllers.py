@@ -126,8 +126,9 @@ class UserController(Controller):
     ) -> UserUpdatedOut:
         """Change a user's name, role, locale, districts or active flag (coordinators).
 
-        Deactivating is refused (409) while the user has current assignments: hand their residents
-        over first (POST /api/v1/assignments/hand-over). A deactivated user's devices are revoked and
+        Deactivating is refused (409) while the user has current assignments of residents still
+        watched: hand their residents over first (POST /api/v1/assignments/hand-over); assignments
+        of ended residents end with the deactivation. A deactivated user's devices are revoked and
         told to wipe their local data at their next request."""
         return await service.update_user(db_session, principal, user_id, data)
 
@@ -142,7 +143,8 @@ class UserController(Controller):
         user_id: FromPath[str],
     ) -> ActivationCodeOut:
         """Issue a new one-time activation code (coordinators); earlier codes stop working. Also how
-        a forgotten password is reset."""
+        a forgotten password is reset. Refused (409) for a deactivated user: reactivate them first
+        (PATCH /api/v1/users/{user_id} with `active: true`)."""
         return await service.reissue_activation_code(db_session, principal, settings, user_id)
 
     @post("/{user_id:str}/unlock", status_code=HTTP_200_OK, operation_id="unlockUser")

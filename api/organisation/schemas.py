@@ -6,21 +6,21 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas import ID_PATTERN, InputModel, is_id, strip_control
+from api.schemas import ID_PATTERN, InputModel, RequiredText, is_id, strip_control
 from domain.enums import Role
 
-__all__ = ["ID_PATTERN", "InputModel", "is_id", "strip_control"]
+__all__ = ["ID_PATTERN", "InputModel", "RequiredText", "is_id", "strip_control"]
 
 LOGIN_PATTERN = r"^[A-Za-z0-9_.@-]{3,100}$"
 
 
 class DistrictIn(InputModel):
-    name: str = Field(min_length=1, max_length=100, description="地区名, unique in the organisation")
+    name: RequiredText = Field(min_length=1, max_length=100, description="地区名, unique in the organisation")
     code: str | None = Field(default=None, max_length=32, description="The municipality's own code")
 
 
 class DistrictPatch(InputModel):
-    name: str | None = Field(default=None, min_length=1, max_length=100)
+    name: RequiredText | None = Field(default=None, min_length=1, max_length=100)
     code: str | None = Field(default=None, max_length=32)
 
 
@@ -32,26 +32,29 @@ class DistrictOut(BaseModel):
     code: str | None = None
     # Coverage figures: filled for coordinators only.
     residents: int | None = Field(default=None, description="Residents not ended (coordinators only)")
-    watchers: int | None = Field(default=None, description="Active users holding it (coordinators only)")
+    watchers: int | None = Field(
+        default=None, description="Active commissioners holding it (coordinators only)"
+    )
 
 
 class UserIn(InputModel):
     login: str = Field(pattern=LOGIN_PATTERN, description="Sign-in name: letters, digits, _ . @ -")
-    display_name: str = Field(min_length=1, max_length=100)
+    display_name: RequiredText = Field(min_length=1, max_length=100)
     role: Role
     locale: str = Field(default="ja", pattern=r"^(ja|en)$")
     district_ids: list[str] = Field(default_factory=list, max_length=100)
 
 
 class UserPatch(InputModel):
-    display_name: str | None = Field(default=None, min_length=1, max_length=100)
+    display_name: RequiredText | None = Field(default=None, min_length=1, max_length=100)
     role: Role | None = None
     locale: str | None = Field(default=None, pattern=r"^(ja|en)$")
     district_ids: list[str] | None = Field(default=None, max_length=100)
     active: bool | None = Field(
         default=None,
         description="false deactivates the account: refused while the user still has current "
-        "assignments (hand them over first); the user's devices are revoked and told to wipe.",
+        "assignments of residents still watched (hand them over first); assignments of ended "
+        "residents end with it; the user's devices are revoked and told to wipe.",
     )
 
 
@@ -67,7 +70,9 @@ class UserAdminOut(BaseModel):
     activated: bool = Field(description="A password has been set")
     activation_expires_at: datetime | None = None
     district_ids: list[str] = []
-    current_assignments: int = 0
+    current_assignments: int = Field(
+        default=0, description="Current assignments of residents still watched (not ended, not deleted)"
+    )
     created_at: datetime
 
 

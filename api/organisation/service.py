@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import throttle
@@ -59,6 +59,10 @@ register(
             "ja": "この利用者には現在{count}件の担当があります。無効にする前に担当を引き継いでください。",
             "en": "This user still has {count} current assignments. Hand them over before deactivating.",
         },
+        "error.user_inactive": {
+            "ja": "無効になっている利用者です。先に有効にしてください。",
+            "en": "This user is deactivated. Reactivate them first.",
+        },
         "error.own_account": {
             "ja": "自分自身のアカウントは無効にできません。",
             "en": "You cannot deactivate your own account.",
@@ -101,7 +105,13 @@ async def list_districts(session: AsyncSession, principal: Principal) -> list[Di
                 await session.execute(
                     select(UserDistrict.district_id, func.count())
                     .join(User, User.id == UserDistrict.user_id)
-                    .where(UserDistrict.org_id == principal.org_id, User.active.is_(True))
+                    .where(
+                        UserDistrict.org_id == principal.org_id,
+                        User.active.is_(True),
+                        # Who watches a district as such (the coverage report counts the same):
+                        # a volunteer holding it still sees only the residents assigned to them.
+                        User.role == Role.COMMISSIONER,
+                    )
                     .group_by(UserDistrict.district_id)
                 )
             ).all()
@@ -195,16 +205,29 @@ async def _districts_of(session: AsyncSession, user_ids: Sequence[str]) -> dict[
     return result
 
 
+def _watching() -> ColumnElement[bool]:
+    """Assignments that still put somebody in the person's care: current, of a resident neither
+    ended nor deleted. An ended resident's assignment stays current (the resident may come back,
+    the history stays readable) but holds nobody back and is handed to nobody."""
+    return (
+        Assignment.ended_at.is_(None)
+        & Assignment.deleted_at.is_(None)
+        & select(Resident.id)
+        .where(
+            Resident.id == Assignment.resident_id,
+            Resident.deleted_at.is_(None),
+            Resident.status != ResidentStatus.ENDED,
+        )
+        .exists()
+    )
+
+
 async def _assignment_counts(session: AsyncSession, user_ids: Sequence[str]) -> dict[str, int]:
     if not user_ids:
         return {}
     rows = await session.execute(
         select(Assignment.user_id, func.count())
-        .where(
-            Assignment.user_id.in_(user_ids),
-            Assignment.ended_at.is_(None),
-            Assignment.deleted_at.is_(None),
-        )
+        .where(Assignment.user_id.in_(user_ids), _watching())
         .group_by(Assignment.user_id)
     )
     return dict(rows.all())
@@ -264,7 +287,9 @@ async def _login_available(session: AsyncSession, login: str) -> bool:
     lowered = login.lower()
     if lowered in RESERVED_LOGINS or lowered.startswith(RESERVED_PREFIXES):
         return False
-    return await session.scalar(select(User.id).where(User.login == login)) is None
+    # Case aside, a login is taken: "Tanaka" beside "tanaka" would share the sign-in throttle (which
+    # lower-cases) and be told apart by nobody reading a list.
+    return await session.scalar(select(User.id).where(func.lower(User.login) == lowered).limit(1)) is None
 
 
 async def create_user(
@@ -302,6 +327,8 @@ async def reissue_activation_code(
     _require_manager(principal)
     code, code_hash = await _new_code(session)
     user = await get_user(session, principal, user_id)
+    if not user.active:  # activation refuses them: a code would only mislead the person
+        raise Conflict("error.user_inactive")
     _set_code(user, settings, code_hash)
     user.password_hash = None
     await end_user_sessions(session, user.id)
@@ -399,6 +426,7 @@ async def update_user(
         if count:
             raise Conflict("error.user_has_assignments", count=count, extra={"current_assignments": count})
         user.active = False
+        await _end_left_over_assignments(session, principal, user)
         # A pending code must not let the person back in, and no session survives.
         user.activation_code_hash = None
         user.activation_expires_at = None
@@ -418,6 +446,40 @@ async def update_user(
     if {"role", "district_ids", "active"} & data.model_fields_set:
         await events.sight_changed(session, user_ids=[user.id])
     return UserUpdatedOut(**await _user_out(session, user), devices_revoked=revoked)  # type: ignore[arg-type]
+
+
+# The end reason written into the assignment history when a person leaves while still holding a
+# resident whose watching has ended (the stored text is read in the organisation's language).
+LEFT_OVER_END_REASON = "担当者の無効化（見守り終了済みの方の担当）"
+
+
+async def _end_left_over_assignments(session: AsyncSession, principal: Principal, user: User) -> None:
+    """The person leaves: their current assignments of ended (or deleted) residents end too, with
+    the reason in the history, so that nobody is left assigned to an account that cannot sign in."""
+    now = utcnow()
+    for assignment in (
+        await session.scalars(
+            select(Assignment)
+            .where(
+                Assignment.user_id == user.id,
+                Assignment.ended_at.is_(None),
+                Assignment.deleted_at.is_(None),
+            )
+            .order_by(Assignment.resident_id)
+        )
+    ).all():
+        assignment.ended_at = now
+        assignment.ended_by = principal.user_id
+        assignment.end_reason = LEFT_OVER_END_REASON
+        audit.record(
+            session,
+            principal,
+            "end",
+            "assignment",
+            assignment.id,
+            fields=["ended_at", "end_reason"],
+            resident_id=assignment.resident_id,
+        )
 
 
 # --- devices --------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from pydantic import (
     model_serializer,
 )
 
-from api.organisation.schemas import InputModel
+from api.organisation.schemas import InputModel, RequiredText
 from domain.enums import (
     AssignmentRole,
     ConsentRecipient,
@@ -38,7 +38,7 @@ def _fold_kana(value: str | None) -> str | None:
 
 class EmergencyContactIn(InputModel):
     id: str | None = Field(default=None, max_length=64, description="Present to update an existing one")
-    name: str = Field(min_length=1, max_length=100)
+    name: RequiredText = Field(min_length=1, max_length=100)
     relation: str = Field(default="", max_length=50, description="続柄, e.g. 長男")
     phone: str = Field(pattern=PHONE_PATTERN)
     priority: int = Field(default=1, ge=1, le=9, description="1 is called first")
@@ -55,7 +55,7 @@ class EmergencyContactOut(BaseModel):
 
 
 class _ResidentFields(InputModel):
-    name: str = Field(min_length=1, max_length=100, description="氏名")
+    name: RequiredText = Field(min_length=1, max_length=100, description="氏名")
     kana: str = Field(default="", max_length=100, description="ふりがな (katakana or hiragana)")
     birth_year: int | None = Field(default=None, ge=1890, le=2100)
     address: str = Field(default="", max_length=300)
@@ -82,7 +82,7 @@ class ResidentPatch(InputModel):
     an `id` are updated, without one are added, and those left out are removed."""
 
     district_id: str | None = Field(default=None, min_length=1, max_length=64)
-    name: str | None = Field(default=None, min_length=1, max_length=100)
+    name: RequiredText | None = Field(default=None, min_length=1, max_length=100)
     kana: str | None = Field(default=None, max_length=100)
     birth_year: int | None = Field(default=None, ge=1890, le=2100)
     address: str | None = Field(default=None, max_length=300)
@@ -194,7 +194,7 @@ class LegalBasisIn(InputModel):
 
 
 class LegalBasisEndIn(InputModel):
-    reason: str = Field(min_length=1, max_length=200)
+    reason: RequiredText = Field(min_length=1, max_length=200)
 
 
 class LegalBasisOut(BaseModel):
@@ -226,7 +226,7 @@ class AssignmentIn(InputModel):
 
 
 class AssignmentEndIn(InputModel):
-    reason: str = Field(min_length=1, max_length=200)
+    reason: RequiredText = Field(min_length=1, max_length=200)
 
 
 class AssignmentOut(BaseModel):
@@ -258,7 +258,7 @@ class AssignmentsOut(BaseModel):
 class HandOverIn(InputModel):
     from_user_id: str = Field(min_length=1, max_length=64)
     to_user_id: str = Field(min_length=1, max_length=64)
-    reason: str = Field(min_length=1, max_length=200, description="e.g. 任期満了による交代")
+    reason: RequiredText = Field(min_length=1, max_length=200, description="e.g. 任期満了による交代")
 
 
 class HandOverOut(BaseModel):

@@ -867,7 +867,8 @@ async def hand_over(session: AsyncSession, principal: Principal, data: HandOverI
     """All of one person's residents to another, in one transaction: the old assignments end with
     the reason (the outgoing phone purges them at its next sync), new ones start with the same role
     (an incoming backup of a resident whose primary leaves becomes the primary, so that nobody is
-    left without one), and the outgoing person's visit plans and future planned visits follow."""
+    left without one), and the outgoing person's visit plans and future planned visits follow.
+    The outgoing person's assignments of ended residents end too, and are handed to nobody."""
     _require_manager(principal)
     if data.from_user_id == data.to_user_id:
         raise InvalidInput.field("to_user_id", "field.same_user")
@@ -890,12 +891,30 @@ async def hand_over(session: AsyncSession, principal: Principal, data: HandOverI
             .with_for_update()
         )
     ).all()
-    resident_ids = sorted({a.resident_id for a in outgoing})
-    if resident_ids:
-        # The same per-resident lock as a single assignment, so the two cannot both add a primary.
-        await session.execute(
-            select(Resident.id).where(Resident.id.in_(resident_ids)).order_by(Resident.id).with_for_update()
+    locked = sorted({a.resident_id for a in outgoing})
+    # The same per-resident lock as a single assignment, so the two cannot both add a primary.
+    watched = (
+        set(
+            (
+                await session.scalars(
+                    select(Resident.id)
+                    .where(
+                        Resident.id.in_(locked),
+                        Resident.deleted_at.is_(None),
+                        Resident.status != ResidentStatus.ENDED,
+                    )
+                    .order_by(Resident.id)
+                    .with_for_update()
+                )
+            ).all()
         )
+        if locked
+        else set()
+    )
+    # An ended (or deleted) resident is handed to nobody, as nobody is newly assigned to one: the
+    # outgoing assignment just ends (the history keeps it).
+    resident_ids = [rid for rid in locked if rid in watched]
+    closed = [rid for rid in locked if rid not in watched]
     # What the incoming person already holds for these residents.
     held = (
         {
@@ -919,6 +938,8 @@ async def hand_over(session: AsyncSession, principal: Principal, data: HandOverI
     now = utcnow()
     for old in outgoing:
         _end(old, principal, data.reason)
+        if old.resident_id not in watched:
+            continue
         mine = held.get(old.resident_id)
         if mine is not None:
             if not (old.role == AssignmentRole.PRIMARY and mine.role == AssignmentRole.BACKUP):
@@ -980,6 +1001,7 @@ async def hand_over(session: AsyncSession, principal: Principal, data: HandOverI
         from_user_id=source.id,
         to_user_id=target.id,
         resident_ids=resident_ids,
+        ended_resident_ids=closed,
     )
     # The incoming person may not see every resident (consent, or a district the outgoing person
     # saw by district, not by assignment): the plans and visits of those move on again.
