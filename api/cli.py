@@ -336,6 +336,14 @@ register(
             "ja": "名簿になし 宛名番号 {register_number} {name}（終了させる場合はAPIで理由を添えて）",
             "en": "unlisted number {register_number} {name} (end them through the API, with a reason)",
         },
+        "cli.consent_column.consent_commissioner": {
+            "ja": "民生委員への提供同意",
+            "en": "consent_commissioner",
+        },
+        "cli.consent_column.consent_volunteers": {
+            "ja": "ボランティアへの提供同意",
+            "en": "consent_volunteers",
+        },
         "cli.update_consent_kept": {
             "ja": "同意の違い {line}行目 宛名番号 {register_number} {name}: {fields}"
             "（記録どおりのまま。同意はAPI・コンソールで日付を添えて記録してください）",
@@ -814,35 +822,28 @@ def import_residents_command(
         sys.exit(1)
 
 
+def _echo_fields_line(code: str, labels: str, row: dict[str, Any], locale: str) -> None:
+    """One resident's line of the update report: where in the file, who, and which columns."""
+    fields = ", ".join(translate(f"{labels}{name}", locale) for name in row["fields"])
+    click.echo(
+        translate(
+            code,
+            locale,
+            line=row["line"],
+            register_number=row["register_number"],
+            name=row["name"],
+            fields=fields,
+        )
+    )
+
+
 def _print_register_update(report: Any, locale: str) -> None:
     for row in report.new:
         click.echo(translate("cli.update_new", locale, **row))
     for row in report.changed:
-        fields = ", ".join(translate(f"cli.field.{f}", locale) for f in row["fields"])
-        click.echo(
-            translate(
-                "cli.update_changed",
-                locale,
-                line=row["line"],
-                register_number=row["register_number"],
-                name=row["name"],
-                fields=fields,
-            )
-        )
+        _echo_fields_line("cli.update_changed", "cli.field.", row, locale)
     for row in report.consent_kept:
-        fields = ", ".join(
-            translate(f"cli.field.{f}", locale).removesuffix("（撤回）") for f in row["fields"]
-        )
-        click.echo(
-            translate(
-                "cli.update_consent_kept",
-                locale,
-                line=row["line"],
-                register_number=row["register_number"],
-                name=row["name"],
-                fields=fields,
-            )
-        )
+        _echo_fields_line("cli.update_consent_kept", "cli.consent_column.", row, locale)
     for row in report.no_longer_listed:
         click.echo(translate("cli.update_unlisted", locale, **row))
     click.echo(
